@@ -1,0 +1,155 @@
+"""The ``urlink`` command line.
+
+Exit codes: 0 success, 2 bad input (one readable message, no traceback), 1 internal error.
+This is the only module that configures logging handlers and progress bars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from urlink import __version__
+from urlink.errors import InputError, UrlinkError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INPUT = 2
+
+logger = logging.getLogger("urlink")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="urlink",
+        description="Urban-rural linkage planning: run and check scenario files.",
+    )
+    parser.add_argument("--version", action="version", version=f"urlink {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-v info, -vv debug)")
+    common.add_argument("-q", "--quiet", action="count", default=0,
+                        help="less output (-q warnings only, -qq errors only, no progress bar)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run a scenario and write its outputs")
+    run.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="output folder (default: outputs/<scenario name>/)")
+
+    val = sub.add_parser("validate", parents=[common],
+                         help="check a scenario and its inputs without running it")
+    val.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    return parser
+
+
+def _configure_logging(verbose: int, quiet: int) -> int:
+    level = logging.WARNING + 10 * (quiet - verbose)
+    level = max(logging.DEBUG, min(logging.ERROR, level))
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("urlink")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    logging.captureWarnings(True)
+    warn_logger = logging.getLogger("py.warnings")
+    warn_logger.handlers[:] = [handler]
+    warn_logger.propagate = False
+    return level
+
+
+def _cmd_run(args: argparse.Namespace, level: int) -> int:
+    from tqdm import tqdm
+
+    from urlink.pipeline import STAGES, run_scenario
+    from urlink.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = args.out if args.out is not None else Path("outputs") / scenario.name
+    show = level <= logging.WARNING and sys.stderr.isatty()
+    with tqdm(total=len(STAGES), desc=scenario.name, unit="stage", disable=not show,
+              file=sys.stderr) as bar:
+        def on_stage(name: str) -> None:
+            if bar.n or name != STAGES[0]:
+                bar.update(1)
+            bar.set_postfix_str(name)
+
+        written = run_scenario(scenario, out, on_stage=on_stage)
+        bar.update(bar.total - bar.n)
+    if level <= logging.ERROR:
+        print(f"urlink: wrote {written}")  # noqa: T201
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace, level: int) -> int:
+    from urlink.pipeline import validate_scenario
+    from urlink.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    summary = validate_scenario(scenario)
+    if level <= logging.ERROR:
+        levels = ", ".join(f"{n} {k}" for k, n in summary["by_level"].items())
+        print(  # noqa: T201
+            f"urlink: {args.scenario} is valid: {summary['zones']} zones ({levels}), "
+            f"population {summary['population']:,}"
+        )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    int
+        0 success, 1 internal error, 2 bad input.
+
+    Examples
+    --------
+    >>> main(["validate", "scenarios/huangyan.toml", "-q"])
+    0
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_INPUT
+    level = _configure_logging(args.verbose, args.quiet)
+    commands = {"run": _cmd_run, "validate": _cmd_validate}
+    try:
+        return commands[args.command](args, level)
+    except InputError as err:
+        print(f"urlink: error: {err}", file=sys.stderr)  # noqa: T201
+        return EXIT_INPUT
+    except UrlinkError as err:
+        print(f"urlink: error: {err}", file=sys.stderr)  # noqa: T201
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("urlink: interrupted; earlier outputs are untouched", file=sys.stderr)  # noqa: T201
+        return EXIT_INTERNAL
+    except Exception:  # an internal error: show the traceback so it can be reported
+        print("urlink: internal error (please report it with the traceback below):",  # noqa: T201
+              file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
+    finally:
+        logging.captureWarnings(False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""The steps of a scenario run, from input files to the output folder.
+
+:func:`zones_from_scenario` builds the zones of a scenario (county polygons, township
+Voronoi cells, admin codes, populations); :func:`validate_scenario` checks a scenario and its
+inputs without writing anything; :func:`run_scenario` runs it and writes the outputs.
+The command line (:mod:`urlink.cli`) only calls these.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from urlink.boundaries import (
+    add_admin_codes,
+    points_from_file,
+    zones_from_file,
+    zones_from_points,
+)
+from urlink.errors import InputError
+from urlink.outputs import (
+    atomic_output_dir,
+    check_output_dir,
+    file_sha256,
+    versions,
+    write_json,
+)
+from urlink.population import (
+    add_population,
+    fit_community_weight,
+    population_from_units,
+    read_population_table,
+    read_table,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from urlink.scenario import Scenario
+
+__all__ = ["STAGES", "ZONE_COLUMNS", "run_scenario", "validate_scenario", "zones_from_scenario"]
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("check inputs", "zones", "population", "write outputs")
+"""Stages of :func:`run_scenario`, in order (reported to ``on_stage``)."""
+
+ZONE_COLUMNS = (
+    "name", "name_en", "level", "unit_type",
+    "township_code", "county_code", "prefecture_code", "province_code",
+    "population", "population_source", "area_km2", "density_per_km2",
+    "geometry_source", "coords_source", "seat_lon", "seat_lat", "seat_source",
+)
+"""Columns of the zones layer written by a run (see :mod:`urlink.boundaries`)."""
+
+
+def check_inputs(scenario: Scenario) -> None:
+    """Check that every input file of the scenario exists and is a file.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Raises
+    ------
+    InputError
+        Naming the first missing file and the scenario.
+    """
+    for p in scenario.input_files():
+        if not p.is_file():
+            msg = (
+                f"{scenario.path}: input file {str(p)!r} does not exist; fix the path "
+                "(relative paths resolve against the scenario file's folder)"
+            )
+            raise InputError(msg)
+
+
+def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
+    spec = scenario.boundaries
+    if spec.focus not in counties.index:
+        msg = (
+            f"{scenario.path}: [boundaries] focus = {spec.focus!r} is not an id in "
+            f"{spec.path.name} (ids: {counties.index.tolist()[:12]})"
+        )
+        raise InputError(msg)
+    others = counties.drop(index=spec.focus)
+    if spec.context == "all":
+        return others
+    if spec.context == "touching":
+        focus_geom = counties.geometry.loc[spec.focus].buffer(100.0)
+        return others[others.intersects(focus_geom)]
+    unknown = [c for c in spec.context if c not in others.index]
+    if unknown:
+        msg = (
+            f"{scenario.path}: [boundaries] context names ids {unknown} that are not other "
+            f"units in {spec.path.name}; available: {others.index.tolist()}"
+        )
+        raise InputError(msg)
+    return others.loc[list(spec.context)]
+
+
+def _township_zones(
+    scenario: Scenario, counties: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    spec = scenario.townships
+    assert spec is not None  # noqa: S101
+    seats = points_from_file(spec.path, id_col=spec.id_col, name_col=spec.name_col,
+                             name_en_col=spec.name_en_col, coords=spec.coords,
+                             layer=spec.layer, crs=counties.crs)
+    focus = scenario.boundaries.focus
+    foreign = [i for i in seats.index if not str(i).startswith(focus)]
+    if foreign:
+        msg = (
+            f"{spec.path}: township codes {foreign[:10]} do not belong to the focus unit "
+            f"{focus} (a township code starts with its county code)"
+        )
+        raise InputError(msg)
+    zones = zones_from_points(seats, within=counties.geometry.loc[[focus]])
+    zones = add_admin_codes(zones)
+    if "type" in zones.columns:
+        zones = zones.rename(columns={"type": "unit_type"})
+    return zones
+
+
+def _township_population(
+    scenario: Scenario, zones: gpd.GeoDataFrame, total: float
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    pop = scenario.population
+    assert pop.township_units is not None  # noqa: S101
+    units = read_table(pop.township_units, id_col="code", what="township unit table")
+    townships = zones.index[zones["level"] == "township"]
+    missing = sorted(set(townships) - set(units.index))
+    extra = sorted(set(units.index) - set(townships))
+    if missing or extra:
+        msg = (
+            f"township unit table {str(pop.township_units)!r}: codes do not match the "
+            f"township seats (missing: {missing[:10]}, not a seat: {extra[:10]}); use tables "
+            "from the same NBS year"
+        )
+        raise InputError(msg)
+    units = units.loc[townships]
+    params: dict[str, Any] = {}
+    if pop.community_weight is not None:
+        k = pop.community_weight
+        params["community_weight"] = {"value": k, "how": "given in scenario"}
+    else:
+        if pop.township_references is None:
+            msg = (
+                f"{scenario.path}: [population] needs township_references (to fit the "
+                "community weight) or community_weight"
+            )
+            raise InputError(msg)
+        refs = read_table(pop.township_references, id_col="code", what="township references")
+        for col in ("population", "district_total", "use"):
+            if col not in refs.columns:
+                msg = (
+                    f"township references {str(pop.township_references)!r}: no column "
+                    f"{col!r}; columns are {list(refs.columns)}"
+                )
+                raise InputError(msg)
+        k = fit_community_weight(units, refs)
+        params["community_weight"] = {"value": round(k, 6), "how": "fitted to references"}
+    table = population_from_units(units, total=round(total), community_weight=k)
+    return table, params
+
+
+def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Build the zones of a scenario with admin codes and populations.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    zones : geopandas.GeoDataFrame
+        Zones indexed by id in the local metric CRS, columns :data:`ZONE_COLUMNS`.
+    params : dict
+        Derived parameters to record in the manifest (e.g. the fitted community weight).
+
+    Raises
+    ------
+    InputError
+        On any bad input, naming the file and field.
+    """
+    b = scenario.boundaries
+    counties = zones_from_file(b.path, id_col=b.id_col, name_col=b.name_col,
+                               name_en_col=b.name_en_col, coords=b.coords, layer=b.layer)
+    context = _context_zones(counties, scenario)
+    params: dict[str, Any] = {"metric_crs": counties.crs.to_string(),
+                              "context_zones": context.index.tolist()}
+    county_pop = read_population_table(scenario.population.counties)
+    wanted = [b.focus, *context.index]
+    missing = [z for z in wanted if z not in county_pop.index]
+    if missing:
+        msg = (
+            f"population table {str(scenario.population.counties)!r} has no row for zones "
+            f"{missing}; add them (zone_id,population,population_source)"
+        )
+        raise InputError(msg)
+    county_pop = county_pop.loc[wanted]
+
+    if scenario.townships is not None:
+        townships = _township_zones(scenario, counties)
+        zones = pd.concat([townships, context], axis=0)
+    else:
+        zones = pd.concat([counties.loc[[b.focus]], context], axis=0)
+    zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=counties.crs)
+
+    if scenario.townships is not None and scenario.population.township_units is not None:
+        total = float(county_pop.loc[b.focus, "population"])
+        table, pop_params = _township_population(scenario, zones, total)
+        params.update(pop_params)
+        zones = add_population(zones, table)
+        zones = add_population(zones, county_pop.drop(index=b.focus))
+    else:
+        zones = add_population(zones, county_pop.loc[county_pop.index.isin(zones.index)])
+    if scenario.population.override is not None:
+        zones = add_population(zones, read_population_table(scenario.population.override))
+    lacking = zones.index[zones["population"].isna()].tolist()
+    if lacking:
+        msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
+        raise InputError(msg)
+    zones["density_per_km2"] = zones["population"] / zones["area_km2"]
+    if "unit_type" not in zones.columns:
+        zones["unit_type"] = pd.NA
+    zones["unit_type"] = zones["unit_type"].astype("string")
+    zones.index.name = "zone_id"
+    return zones[[*ZONE_COLUMNS, "geometry"]], params
+
+
+def validate_scenario(scenario: Scenario) -> dict[str, Any]:
+    """Check a scenario and its inputs without writing anything.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    dict
+        A short summary (number of zones per level, total population).
+
+    Raises
+    ------
+    InputError
+        On the first problem found.
+    """
+    check_inputs(scenario)
+    zones, _ = zones_from_scenario(scenario)
+    return {
+        "zones": len(zones),
+        "by_level": {str(k): int(v) for k, v in zones["level"].value_counts().sort_index().items()},
+        "population": int(zones["population"].sum()),
+    }
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+) -> Path:
+    """Run a scenario and write its outputs to ``out_dir`` (replaced only on success).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    out_dir
+        Output folder, e.g. ``outputs/huangyan``.
+    on_stage
+        Called with each stage name from :data:`STAGES` as it starts (the CLI uses it for
+        its progress bar).
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+
+    Raises
+    ------
+    InputError
+        On bad input; nothing is written then.
+    """
+    started = datetime.now(UTC)
+    timings: dict[str, float] = {}
+    out = check_output_dir(out_dir, scenario.input_files())
+
+    def stage(name: str) -> float:
+        if on_stage is not None:
+            on_stage(name)
+        logger.info("stage: %s", name)
+        return time.perf_counter()
+
+    t0 = stage("check inputs")
+    check_inputs(scenario)
+    inputs = [{"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+              for p in scenario.input_files()]
+    timings["check inputs"] = time.perf_counter() - t0
+
+    t0 = stage("zones")
+    zones, params = zones_from_scenario(scenario)
+    timings["zones"] = time.perf_counter() - t0
+
+    t0 = stage("population")
+    summary = {
+        "zones": len(zones),
+        "population_total": int(zones["population"].sum()),
+        "population_estimated_zones": int(
+            zones["population_source"].str.startswith("estimate").sum()
+        ),
+    }
+    timings["population"] = time.perf_counter() - t0
+
+    t0 = stage("write outputs")
+    with atomic_output_dir(out) as tmp:
+        zones.to_crs("EPSG:4326").to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
+        timings["write outputs"] = time.perf_counter() - t0
+        manifest = {
+            "scenario": scenario.name,
+            "title": scenario.title,
+            "scenario_file": str(scenario.path),
+            "started_utc": started.isoformat(timespec="seconds"),
+            "seed": scenario.seed,
+            "inputs": inputs,
+            "parameters": {"scenario": scenario.raw, **params},
+            "summary": summary,
+            "outputs": {"zones.gpkg": "layer 'zones', EPSG:4326"},
+            "versions": versions(),
+            "timings_s": {k: round(v, 4) for k, v in timings.items()},
+        }
+        write_json(tmp / "manifest.json", manifest)
+    logger.info("%d zones, population %s", len(zones), f"{summary['population_total']:,}")
+    return out
+

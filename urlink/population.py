@@ -1,0 +1,326 @@
+"""Population of zones: tables with sources, and estimates where no figure is published.
+
+Every population figure carries a ``population_source``. Figures that are not a census or
+register count start with ``"estimate: "`` and say how they were made.
+
+Township estimate from NBS unit counts
+--------------------------------------
+Huangyan's township populations for 2020 are not published. The NBS 2023 division-code table
+lists, for each township, its residents' committees (社区, urban communities), village
+committees (村) and other units. Urban communities are far more populous than villages, so a
+township's share of the district's resident population is estimated as
+
+    share_t = (k * communities_t + villages_t + other_t) / sum over townships of the same,
+
+with one parameter k (persons in a community relative to a village). k is fitted by least
+squares on log shares to the township figures that report a total population with the district
+total of the same year (reference rows with ``use = "fit"``); rows with ``use = "check"``
+(registered counts, other years) are only compared in the docs. Shares times the district
+total are rounded by the largest-remainder method, so the townships sum exactly to the total.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize_scalar
+
+from urlink.errors import InputError
+
+__all__ = [
+    "UNIT_COLUMNS",
+    "add_population",
+    "fit_community_weight",
+    "population_from_units",
+    "read_population_table",
+    "read_table",
+    "round_to_total",
+]
+
+logger = logging.getLogger(__name__)
+
+UNIT_COLUMNS = ("n_communities", "n_villages", "n_other")
+"""Columns of the NBS unit-count table used by :func:`population_from_units`."""
+
+
+def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.DataFrame:
+    """Read a CSV table indexed by ``id_col`` (as strings) with clear errors.
+
+    Parameters
+    ----------
+    path
+        CSV file (UTF-8).
+    id_col
+        Column with unique ids; becomes the index.
+    what
+        What the table is, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table indexed by id.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, not UTF-8 CSV, lacks ``id_col`` or has duplicate or
+        missing ids.
+    """
+    p = Path(path)
+    if not p.exists():
+        msg = f"{what} {str(p)!r} does not exist; check the path"
+        raise InputError(msg)
+    try:
+        df = pd.read_csv(p, dtype={id_col: str}, encoding="utf-8")
+    except pd.errors.EmptyDataError:
+        msg = f"{what} {str(p)!r} is empty; it needs a header row and data rows"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{what} {str(p)!r} is not UTF-8 text; save it as UTF-8 CSV"
+        raise InputError(msg) from None
+    except (pd.errors.ParserError, ValueError) as err:
+        msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
+        raise InputError(msg) from None
+    if id_col not in df.columns:
+        msg = f"{what} {str(p)!r}: no column {id_col!r}; columns are {list(df.columns)}"
+        raise InputError(msg)
+    missing = df[id_col].isna()
+    if missing.any():
+        rows = (np.flatnonzero(missing.to_numpy()) + 2).tolist()[:10]
+        msg = f"{what} {str(p)!r}: column {id_col!r} is empty on line(s) {rows}"
+        raise InputError(msg)
+    df[id_col] = df[id_col].str.strip()
+    dup = df.loc[df[id_col].duplicated(), id_col].unique().tolist()
+    if dup:
+        msg = f"{what} {str(p)!r}: duplicate ids in column {id_col!r}: {dup[:10]}"
+        raise InputError(msg)
+    return df.set_index(id_col)
+
+
+def _numeric_column(
+    df: pd.DataFrame, col: str, *, source: str, allow_zero: bool = True
+) -> pd.Series:
+    """Return ``df[col]`` as floats, rejecting text, NaN and negative (or zero) values."""
+    if col not in df.columns:
+        msg = f"{source}: no column {col!r}; columns are {list(df.columns)}"
+        raise InputError(msg)
+    values = pd.to_numeric(df[col], errors="coerce")
+    bad = values.isna() | (values < 0) | (~allow_zero & (values == 0))
+    if bad.any():
+        detail = {str(i): df.loc[i, col] for i in df.index[bad.to_numpy()][:10]}
+        need = "a positive number" if not allow_zero else "a number >= 0"
+        msg = f"{source}: column {col!r} must be {need}; bad rows (id: value): {detail}"
+        raise InputError(msg)
+    return values.astype(float)
+
+
+def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.DataFrame:
+    """Read a population table with columns ``zone_id``, ``population``, ``population_source``.
+
+    Parameters
+    ----------
+    path
+        CSV with one row per zone. ``population_source`` is optional; missing sources are
+        filled with ``"table: <file name>"``.
+    id_col
+        Column with zone ids.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``population`` (float, > 0) and ``population_source`` (str), indexed by zone id.
+
+    Raises
+    ------
+    InputError
+        If a population is missing, not a number, zero or negative (the message names the
+        rows).
+
+    Examples
+    --------
+    >>> t = read_population_table("data/tables/county_population_2020.csv")
+    >>> int(t.loc["331003", "population"])
+    707500
+    """
+    df = read_table(path, id_col=id_col, what="population table")
+    source = f"population table {str(path)!r}"
+    pop = _numeric_column(df, "population", source=source, allow_zero=False)
+    if "population_source" in df.columns:
+        src = df["population_source"].fillna(f"table: {Path(path).name}").astype(str)
+    else:
+        src = pd.Series(f"table: {Path(path).name}", index=df.index)
+    return pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
+
+
+def round_to_total(values: pd.Series, total: int) -> pd.Series:
+    """Round non-negative values to integers that sum exactly to ``total``.
+
+    Largest-remainder (Hamilton) method: floor ``values * total / sum``, then give the
+    missing units to the largest remainders (ties broken by index order, so the result is
+    deterministic).
+
+    Parameters
+    ----------
+    values
+        Non-negative weights.
+    total
+        The integer the result sums to.
+
+    Returns
+    -------
+    pandas.Series
+        Integers (int64) with the same index.
+
+    Examples
+    --------
+    >>> round_to_total(pd.Series([1.0, 1.0, 1.0], index=list("abc")), 10).tolist()
+    [4, 3, 3]
+    """
+    w = values.to_numpy(dtype=float)
+    exact = w / w.sum() * total
+    base = np.floor(exact).astype(np.int64)
+    short = int(total - base.sum())
+    order = np.argsort(-(exact - base), kind="stable")
+    base[order[:short]] += 1
+    return pd.Series(base, index=values.index, dtype="int64")
+
+
+def _unit_weights(units: pd.DataFrame, k: float) -> pd.Series:
+    return k * units["n_communities"] + units["n_villages"] + units["n_other"]
+
+
+def fit_community_weight(
+    units: pd.DataFrame,
+    references: pd.DataFrame,
+    *,
+    bounds: tuple[float, float] = (1.0, 50.0),
+) -> float:
+    """Fit k, the population of an urban community relative to a village.
+
+    Parameters
+    ----------
+    units
+        NBS unit counts per township (columns :data:`UNIT_COLUMNS`), indexed by code.
+    references
+        Reference figures indexed by township code with ``population``, ``district_total``
+        and ``use``; only rows with ``use == "fit"`` are used.
+    bounds
+        Search interval for k.
+
+    Returns
+    -------
+    float
+        The k minimising the squared error of log shares.
+
+    Raises
+    ------
+    InputError
+        If no usable reference row exists or a reference code is not in ``units``.
+    """
+    fit = references[references["use"] == "fit"]
+    if fit.empty:
+        msg = "population references: no row with use = 'fit'; add at least one"
+        raise InputError(msg)
+    unknown = sorted(set(fit.index) - set(units.index))
+    if unknown:
+        msg = f"population references: codes {unknown} are not in the township unit table"
+        raise InputError(msg)
+    ref_share = fit["population"].astype(float) / fit["district_total"].astype(float)
+
+    def loss(k: float) -> float:
+        w = _unit_weights(units, k)
+        share = w.loc[fit.index] / w.sum()
+        return float(((np.log(share) - np.log(ref_share)) ** 2).sum())
+
+    res = minimize_scalar(loss, bounds=bounds, method="bounded", options={"xatol": 1e-6})
+    k = float(res.x)
+    logger.info("fitted community weight k = %.3f (loss %.2e)", k, res.fun)
+    return k
+
+
+def population_from_units(
+    units: pd.DataFrame, *, total: int, community_weight: float
+) -> pd.DataFrame:
+    """Split a district total over townships by weighted NBS unit counts.
+
+    Parameters
+    ----------
+    units
+        NBS unit counts per township (columns :data:`UNIT_COLUMNS`), indexed by code.
+    total
+        District resident population to distribute.
+    community_weight
+        k, from :func:`fit_community_weight` or given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``population`` (int, sums to ``total``) and ``population_source``.
+
+    Raises
+    ------
+    InputError
+        If a count column is missing, negative or not a number, or a township has no units.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"n_communities": [2, 0], "n_villages": [0, 4], "n_other": [0, 0]},
+    ...                  index=["a", "b"])
+    >>> population_from_units(u, total=1000, community_weight=3.0)["population"].tolist()
+    [600, 400]
+    """
+    counts = pd.DataFrame(
+        {c: _numeric_column(units, c, source="township unit table") for c in UNIT_COLUMNS}
+    )
+    w = _unit_weights(counts, community_weight)
+    if (w <= 0).any():
+        msg = f"township unit table: townships {w.index[w <= 0].tolist()} have no units"
+        raise InputError(msg)
+    pop = round_to_total(w, total)
+    note = (
+        f"estimate: district total {total:,} split by NBS 2023 unit counts, "
+        f"community weight k={community_weight:.2f} x village"
+    )
+    return pd.DataFrame({"population": pop, "population_source": note}, index=units.index)
+
+
+def add_population(zones: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Return ``zones`` with ``population`` and ``population_source`` from ``table``.
+
+    Parameters
+    ----------
+    zones
+        Zones indexed by id.
+    table
+        ``population`` and ``population_source`` indexed by zone id; rows for zones that are
+        not in ``zones`` are an error (they usually mean mismatched ids).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``zones`` with both columns (replacing earlier values where given).
+
+    Raises
+    ------
+    InputError
+        If ``table`` names unknown zones, or a zone ends up without a population.
+    """
+    unknown = sorted(set(table.index) - set(zones.index))
+    if unknown:
+        msg = (
+            f"population table: zone ids {unknown[:10]} are not zones of the scenario "
+            f"(zone ids look like {list(zones.index[:3])}); fix the ids"
+        )
+        raise InputError(msg)
+    out = zones.copy()
+    if "population" not in out.columns:
+        out["population"] = np.nan
+        out["population_source"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out["population"] = out["population"].astype(float)
+    out["population_source"] = out["population_source"].astype("string")
+    out.loc[table.index, "population"] = table["population"].astype(float)
+    out.loc[table.index, "population_source"] = table["population_source"].astype(str)
+    return out

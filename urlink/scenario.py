@@ -1,0 +1,348 @@
+"""Scenario files: TOML in, frozen dataclasses out.
+
+A scenario names the input data of a run and its parameters. It is plain TOML read with the
+standard library's :mod:`tomllib`; nothing in it is executed. Unknown keys, missing required
+keys and values of the wrong type are errors that name the file and the key. Relative paths
+resolve against the folder of the scenario file.
+
+The full key reference is ``docs/scenarios.md``. A minimal scenario::
+
+    name = "huangyan"
+    title = "Huangyan District, Taizhou"
+
+    [boundaries]
+    path = "../data/boundaries/taizhou_counties_gcj02.geojson"
+    id_col = "adcode"
+    name_col = "name_zh"
+    coords = "gcj02"
+    focus = "331003"
+
+    [population]
+    counties = "../data/tables/county_population_2020.csv"
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from urlink.crs import Coords, check_coords
+from urlink.errors import InputError
+
+__all__ = [
+    "BoundariesSpec",
+    "PopulationSpec",
+    "Scenario",
+    "TownshipsSpec",
+    "load_scenario",
+]
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+Context = tuple[str, ...] | Literal["all", "touching"]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundariesSpec:
+    """``[boundaries]``: the administrative polygons (county level for Huangyan).
+
+    Attributes
+    ----------
+    path
+        Vector file with the polygons.
+    id_col, name_col, name_en_col
+        Columns with the zone id, name and Latin-script name.
+    coords
+        ``"wgs84"`` or ``"gcj02"``.
+    layer
+        Layer in a multi-layer file.
+    focus
+        Id of the study unit that is split into township zones.
+    context
+        Which other units become zones: ``"all"``, ``"touching"`` (sharing a border with
+        ``focus``) or a list of ids.
+    """
+
+    path: Path
+    id_col: str
+    name_col: str
+    focus: str
+    name_en_col: str | None = None
+    coords: Coords = "wgs84"
+    layer: str | None = None
+    context: Context = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class TownshipsSpec:
+    """``[townships]``: seat points of the focus unit's townships (Voronoi zones).
+
+    Attributes
+    ----------
+    path
+        Vector file with one point per township.
+    id_col, name_col, name_en_col
+        Columns with the township code, name and Latin-script name.
+    coords
+        ``"wgs84"`` or ``"gcj02"``.
+    layer
+        Layer in a multi-layer file.
+    """
+
+    path: Path
+    id_col: str
+    name_col: str
+    name_en_col: str | None = None
+    coords: Coords = "wgs84"
+    layer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationSpec:
+    """``[population]``: where zone populations come from.
+
+    Attributes
+    ----------
+    counties
+        Table (``zone_id``, ``population``, ``population_source``) for county-level zones,
+        including the focus unit, whose total is split over its townships.
+    township_units
+        NBS unit-count table of the townships, for the estimate.
+    township_references
+        Published township figures used to fit the community weight.
+    community_weight
+        Fixed community weight k; if not given it is fitted to the references.
+    override
+        Optional table whose rows replace any zone's population (user data wins).
+    """
+
+    counties: Path
+    township_units: Path | None = None
+    township_references: Path | None = None
+    community_weight: float | None = None
+    override: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A parsed scenario file.
+
+    Attributes
+    ----------
+    name
+        Short name (lower-case letters, digits, ``-`` and ``_``); names the output folder.
+    title
+        Human-readable title.
+    path
+        The scenario file itself.
+    boundaries, townships, population
+        The sections above.
+    seed
+        Seed for everything random in a run.
+    """
+
+    name: str
+    title: str
+    path: Path
+    boundaries: BoundariesSpec
+    population: PopulationSpec
+    townships: TownshipsSpec | None = None
+    seed: int = 0
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def input_files(self) -> list[Path]:
+        """List every input file the scenario names, scenario file first.
+
+        Returns
+        -------
+        list of pathlib.Path
+            Existing or not; :func:`urlink.pipeline.validate` checks them.
+        """
+        files = [self.path, self.boundaries.path]
+        if self.townships is not None:
+            files.append(self.townships.path)
+        pop = self.population
+        files += [p for p in (pop.counties, pop.township_units, pop.township_references,
+                              pop.override) if p is not None]
+        return files
+
+
+class _Table:
+    """Reads the keys of one TOML table with type checks; remembers what it used."""
+
+    def __init__(self, data: dict[str, Any], *, section: str, file: Path) -> None:
+        self.data = data
+        self.section = section
+        self.file = file
+        self.used: set[str] = set()
+
+    def where(self, key: str) -> str:
+        prefix = f"[{self.section}] " if self.section else ""
+        return f"{self.file}: {prefix}key {key!r}"
+
+    def get(self, key: str, kind: type | tuple[type, ...], *, required: bool = False,
+            default: Any = None) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                msg = f"{self.where(key)} is missing; add it (see docs/scenarios.md)"
+                raise InputError(msg)
+            return default
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            msg = f"{self.where(key)} must be {names}, got {value!r}"
+            raise InputError(msg)
+        return value
+
+    def path(self, key: str, *, required: bool = False) -> Path | None:
+        value = self.get(key, str, required=required)
+        if value is None:
+            return None
+        p = Path(value)
+        return p if p.is_absolute() else (self.file.parent / p).resolve()
+
+    def coords(self, key: str = "coords") -> Coords:
+        value = self.get(key, str, default="wgs84")
+        try:
+            return check_coords(value, argument=key)
+        except InputError as err:
+            msg = f"{self.where(key)}: {err}"
+            raise InputError(msg) from None
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, sorted(self.used), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msg = (
+                f"{self.where(key)} is not a known key{hint} Known keys here: "
+                f"{sorted(self.used)}"
+            )
+            raise InputError(msg)
+
+    def sub(self, key: str, *, required: bool = False) -> _Table | None:
+        value = self.get(key, dict, required=required)
+        if value is None:
+            return None
+        name = f"{self.section}.{key}" if self.section else key
+        return _Table(value, section=name, file=self.file)
+
+
+def _layer_fields(t: _Table) -> dict[str, Any]:
+    return {
+        "path": t.path("path", required=True),
+        "id_col": t.get("id_col", str, required=True),
+        "name_col": t.get("name_col", str, required=True),
+        "name_en_col": t.get("name_en_col", str),
+        "coords": t.coords(),
+        "layer": t.get("layer", str),
+    }
+
+
+def _parse_context(t: _Table) -> Context:
+    value = t.get("context", (str, list), default="all")
+    if isinstance(value, str):
+        if value not in ("all", "touching"):
+            msg = f"{t.where('context')} must be 'all', 'touching' or a list of ids, got {value!r}"
+            raise InputError(msg)
+        return value  # type: ignore[return-value]
+    if not all(isinstance(v, str) for v in value):
+        msg = f"{t.where('context')} must be a list of id strings, got {value!r}"
+        raise InputError(msg)
+    return tuple(value)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file.
+
+    Returns
+    -------
+    Scenario
+        The parsed scenario with absolute paths.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not TOML, a key is unknown, missing or of the wrong type.
+        The message names the file and the key.
+
+    Examples
+    --------
+    >>> s = load_scenario("scenarios/huangyan.toml")
+    >>> s.name, s.boundaries.focus, s.boundaries.coords
+    ('huangyan', '331003', 'gcj02')
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        msg = f"scenario file {str(path)!r} does not exist; check the path"
+        raise InputError(msg)
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
+        raise InputError(msg) from None
+
+    top = _Table(data, section="", file=file)
+    name = top.get("name", str, required=True)
+    if not _NAME_RE.match(name):
+        msg = (
+            f"{top.where('name')} = {name!r} is not a valid scenario name; use 1-63 lower-case "
+            "letters, digits, '-' or '_', starting with a letter or digit"
+        )
+        raise InputError(msg)
+    title = top.get("title", str, default=name)
+    seed = top.get("seed", int, default=0)
+
+    b = top.sub("boundaries", required=True)
+    assert b is not None  # noqa: S101  (required=True)
+    boundaries = BoundariesSpec(**_layer_fields(b), focus=b.get("focus", str, required=True),
+                                context=_parse_context(b))
+    b.finish()
+
+    t = top.sub("townships")
+    townships = None
+    if t is not None:
+        townships = TownshipsSpec(**_layer_fields(t))
+        t.finish()
+
+    p = top.sub("population", required=True)
+    assert p is not None  # noqa: S101
+    population = PopulationSpec(
+        counties=p.path("counties", required=True),  # type: ignore[arg-type]
+        township_units=p.path("township_units"),
+        township_references=p.path("township_references"),
+        community_weight=p.get("community_weight", float),
+        override=p.path("override"),
+    )
+    p.finish()
+    if population.community_weight is not None and population.community_weight <= 0:
+        msg = f"{p.where('community_weight')} must be > 0, got {population.community_weight}"
+        raise InputError(msg)
+    if townships is not None and population.township_units is None:
+        msg = (
+            f"{p.where('township_units')} is missing; townships need the NBS unit-count table "
+            "to estimate their populations (or give every township in 'override')"
+        )
+        if population.override is None:
+            raise InputError(msg)
+    top.finish()
+    return Scenario(name=name, title=title, path=file, boundaries=boundaries,
+                    townships=townships, population=population, seed=seed, raw=data)
