@@ -71,9 +71,9 @@ ADMIN_LEVELS = ("township", "county", "prefecture", "province")
 _CODE_RE = re.compile(r"^\d{6}(\d{3})?$")
 
 
-def read_layer(path: str | Path, *, layer: str | None = None, what: str = "layer") -> (
-    gpd.GeoDataFrame
-):
+def read_layer(
+    path: str | Path, *, layer: str | None = None, what: str = "layer"
+) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile, ...) with a clear error on failure.
 
     Parameters
@@ -174,8 +174,9 @@ def _prepare(
     source: str,
 ) -> gpd.GeoDataFrame:
     coords = check_coords(coords)
-    _check_columns(gdf, {"id_col": id_col, "name_col": name_col, "name_en_col": name_en_col},
-                   source=source)
+    _check_columns(
+        gdf, {"id_col": id_col, "name_col": name_col, "name_en_col": name_en_col}, source=source
+    )
     ids = _ids_as_str(gdf[id_col], source=source, id_col=id_col)
     empty = gdf.geometry.isna() | gdf.geometry.is_empty
     if empty.any():
@@ -243,8 +244,15 @@ def points_from_file(
     if not kinds <= {"Point"}:
         msg = f"{source}: expected Point geometries, found {sorted(kinds)}"
         raise InputError(msg)
-    return _prepare(gdf, id_col=id_col, name_col=name_col, name_en_col=name_en_col,
-                    coords=coords, crs=crs, source=source)
+    return _prepare(
+        gdf,
+        id_col=id_col,
+        name_col=name_col,
+        name_en_col=name_en_col,
+        coords=coords,
+        crs=crs,
+        source=source,
+    )
 
 
 def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.GeoDataFrame:
@@ -348,8 +356,8 @@ def zones_from_file(
     -------
     geopandas.GeoDataFrame
         Zones indexed by id (str) in the metric CRS, with ``name``, ``name_en``,
-        ``geometry_source``, ``coords_source``, ``seat_lon``, ``seat_lat``, ``seat_source``,
-        ``area_km2`` and admin-code columns.
+        ``geometry_source``, ``coords_source``, ``seat_lon``, ``seat_lat``, ``seat_source``
+        and ``area_km2`` columns (admin codes: :func:`add_admin_codes`).
 
     Raises
     ------
@@ -366,8 +374,15 @@ def zones_from_file(
     """
     source = str(path)
     gdf = read_layer(path, layer=layer, what="zones file")
-    zones = _prepare(gdf, id_col=id_col, name_col=name_col, name_en_col=name_en_col,
-                     coords=coords, crs=crs, source=source)
+    zones = _prepare(
+        gdf,
+        id_col=id_col,
+        name_col=name_col,
+        name_en_col=name_en_col,
+        coords=coords,
+        crs=crs,
+        source=source,
+    )
     zones = validate_zones(zones, source=source)
     zones["geometry_source"] = Path(path).name
     seats = zones.geometry.representative_point().to_crs("EPSG:4326")
@@ -375,7 +390,7 @@ def zones_from_file(
     zones["seat_lat"] = seats.y.to_numpy()
     zones["seat_source"] = "representative point of polygon"
     zones["area_km2"] = zones.geometry.area / 1e6
-    return add_admin_codes(zones)
+    return zones
 
 
 def zones_from_points(
@@ -445,9 +460,7 @@ def zones_from_points(
         msg = f"zones_from_points: points {points.index[dup].tolist()} share a location"
         raise InputError(msg)
     envelope = shapely.box(*shapely.bounds(area)).buffer(1000.0)
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.MultiPoint(xy), extend_to=envelope)
-    )
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.MultiPoint(xy), extend_to=envelope))
     tree = shapely.STRtree(cells)
     point_idx, cell_idx = tree.query(pts, predicate="within")
     order = np.full(len(pts), -1)
@@ -511,8 +524,13 @@ def admin_codes_from_code(code: str) -> dict[str, str | None]:
     prefecture = code[:4] + "00"
     province = code[:2] + "0000"
     if len(code) == 9:
-        return {"township_code": code, "county_code": county, "prefecture_code": prefecture,
-                "province_code": province, "level": "township"}
+        return {
+            "township_code": code,
+            "county_code": county,
+            "prefecture_code": prefecture,
+            "province_code": province,
+            "level": "township",
+        }
     if county == province:
         level = "province"
     elif county == prefecture:

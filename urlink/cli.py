@@ -35,26 +35,34 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"urlink {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-v info, -vv debug)")
-    common.add_argument("-q", "--quiet", action="count", default=0,
-                        help="less output (-q warnings only, -qq errors only, no progress bar)")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-v info, -vv debug)"
+    )
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        help="less output (-q: errors only, no progress bar or summary)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="run a scenario and write its outputs")
     run.add_argument("scenario", type=Path, help="scenario file (.toml)")
-    run.add_argument("--out", type=Path, default=None,
-                     help="output folder (default: outputs/<scenario name>/)")
+    run.add_argument(
+        "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
+    )
 
-    val = sub.add_parser("validate", parents=[common],
-                         help="check a scenario and its inputs without running it")
+    val = sub.add_parser(
+        "validate", parents=[common], help="check a scenario and its inputs without running it"
+    )
     val.add_argument("scenario", type=Path, help="scenario file (.toml)")
     return parser
 
 
 def _configure_logging(verbose: int, quiet: int) -> int:
     level = logging.WARNING + 10 * (quiet - verbose)
-    level = max(logging.DEBUG, min(logging.ERROR, level))
+    level = max(logging.DEBUG, min(logging.CRITICAL, level))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("urlink")
@@ -76,9 +84,11 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
-    show = level <= logging.WARNING and sys.stderr.isatty()
-    with tqdm(total=len(STAGES), desc=scenario.name, unit="stage", disable=not show,
-              file=sys.stderr) as bar:
+    show = not args.quiet and sys.stderr.isatty()
+    with tqdm(
+        total=len(STAGES), desc=scenario.name, unit="stage", disable=not show, file=sys.stderr
+    ) as bar:
+
         def on_stage(name: str) -> None:
             if bar.n or name != STAGES[0]:
                 bar.update(1)
@@ -86,8 +96,8 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
 
         written = run_scenario(scenario, out, on_stage=on_stage)
         bar.update(bar.total - bar.n)
-    if level <= logging.ERROR:
-        print(f"urlink: wrote {written}")  # noqa: T201
+    if not args.quiet:
+        print(f"urlink: wrote {written}")
     return EXIT_OK
 
 
@@ -97,9 +107,9 @@ def _cmd_validate(args: argparse.Namespace, level: int) -> int:
 
     scenario = load_scenario(args.scenario)
     summary = validate_scenario(scenario)
-    if level <= logging.ERROR:
+    if not args.quiet:
         levels = ", ".join(f"{n} {k}" for k, n in summary["by_level"].items())
-        print(  # noqa: T201
+        print(
             f"urlink: {args.scenario} is valid: {summary['zones']} zones ({levels}), "
             f"population {summary['population']:,}"
         )
@@ -134,17 +144,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return commands[args.command](args, level)
     except InputError as err:
-        print(f"urlink: error: {err}", file=sys.stderr)  # noqa: T201
+        print(f"urlink: error: {err}", file=sys.stderr)
         return EXIT_INPUT
     except UrlinkError as err:
-        print(f"urlink: error: {err}", file=sys.stderr)  # noqa: T201
+        print(f"urlink: error: {err}", file=sys.stderr)
         return EXIT_INTERNAL
     except KeyboardInterrupt:
-        print("urlink: interrupted; earlier outputs are untouched", file=sys.stderr)  # noqa: T201
+        print("urlink: interrupted; earlier outputs are untouched", file=sys.stderr)
         return EXIT_INTERNAL
     except Exception:  # an internal error: show the traceback so it can be reported
-        print("urlink: internal error (please report it with the traceback below):",  # noqa: T201
-              file=sys.stderr)
+        print(
+            "urlink: internal error (please report it with the traceback below):", file=sys.stderr
+        )
         traceback.print_exc()
         return EXIT_INTERNAL
     finally:

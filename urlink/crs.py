@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 import shapely
+from pyproj import CRS
 
-from urlink.errors import InputError
+from urlink.errors import InputError, UrlinkError
 
 if TYPE_CHECKING:
     import geopandas as gpd
     from numpy.typing import ArrayLike, NDArray
-    from pyproj import CRS
 
 __all__ = [
     "CONVERTED_MARK",
@@ -112,9 +112,9 @@ def out_of_china(lon: ArrayLike, lat: ArrayLike) -> NDArray[np.bool_]:
     return np.asarray((x < 72.004) | (x > 137.8347) | (y < 0.8293) | (y > 55.8271))
 
 
-def _offset(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> tuple[
-    NDArray[np.float64], NDArray[np.float64]
-]:
+def _offset(
+    lon: NDArray[np.float64], lat: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """GCJ-02 offset (dlon, dlat) in degrees at WGS84 positions ``lon``, ``lat``."""
     x = lon - 105.0
     y = lat - 35.0
@@ -147,9 +147,9 @@ def _as_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[NDArray[np.float64], NDA
     return x, y
 
 
-def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[
-    NDArray[np.float64], NDArray[np.float64]
-]:
+def wgs84_to_gcj02(
+    lon: ArrayLike, lat: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Convert WGS84 longitude/latitude to GCJ-02 (the forward formula).
 
     Parameters
@@ -212,8 +212,6 @@ def gcj02_to_wgs84(
     >>> bool(abs(lon - 121.25867) < 1e-9 and abs(lat - 28.64815) < 1e-9)
     True
     """
-    from urlink.errors import UrlinkError
-
     gx, gy = _as_arrays(lon, lat)
     wx, wy = gx.copy(), gy.copy()
     for _ in range(max_iter):
@@ -228,9 +226,7 @@ def gcj02_to_wgs84(
     raise UrlinkError(msg)
 
 
-def _transform_geoms(
-    geoms: NDArray[np.object_], func: object
-) -> NDArray[np.object_]:
+def _transform_geoms(geoms: NDArray[np.object_], func: object) -> NDArray[np.object_]:
     def xy_func(coords: NDArray[np.float64]) -> NDArray[np.float64]:
         lon, lat = func(coords[:, 0], coords[:, 1])  # type: ignore[operator]
         return np.column_stack([lon, lat])
@@ -325,8 +321,6 @@ def local_metric_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     >>> local_metric_crs(gpd.GeoSeries([Point(121.26, 28.65)], crs="EPSG:4326")).to_epsg()
     32651
     """
-    from pyproj import CRS
-
     if gdf.crs is None:
         msg = "cannot choose a metric CRS for data without a CRS; set one first"
         raise InputError(msg)

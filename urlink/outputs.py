@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import platform
 import shutil
 import tempfile
@@ -35,8 +34,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_PACKAGES = ("urlink", "geopandas", "shapely", "pyproj", "pyogrio", "networkx", "osmnx",
-             "rasterio", "folium", "numpy", "scipy", "pandas")
+_PACKAGES = (
+    "urlink",
+    "geopandas",
+    "shapely",
+    "pyproj",
+    "pyogrio",
+    "networkx",
+    "osmnx",
+    "rasterio",
+    "folium",
+    "numpy",
+    "scipy",
+    "pandas",
+)
 
 
 def file_sha256(path: Path) -> str:
@@ -147,12 +158,12 @@ def atomic_output_dir(out_dir: Path) -> Iterator[Path]:
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
+        out.replace(old / out.name)
     try:
-        os.replace(tmp, out)
+        tmp.replace(out)
     except OSError:
         if old is not None:  # put the earlier results back
-            os.replace(old / out.name, out)
+            (old / out.name).replace(out)
             shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(tmp, ignore_errors=True)
         raise

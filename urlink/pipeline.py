@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from urlink.boundaries import (
@@ -42,6 +40,7 @@ from urlink.population import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from urlink.scenario import Scenario
 
@@ -53,10 +52,23 @@ STAGES = ("check inputs", "zones", "population", "write outputs")
 """Stages of :func:`run_scenario`, in order (reported to ``on_stage``)."""
 
 ZONE_COLUMNS = (
-    "name", "name_en", "level", "unit_type",
-    "township_code", "county_code", "prefecture_code", "province_code",
-    "population", "population_source", "area_km2", "density_per_km2",
-    "geometry_source", "coords_source", "seat_lon", "seat_lat", "seat_source",
+    "name",
+    "name_en",
+    "level",
+    "unit_type",
+    "township_code",
+    "county_code",
+    "prefecture_code",
+    "province_code",
+    "population",
+    "population_source",
+    "area_km2",
+    "density_per_km2",
+    "geometry_source",
+    "coords_source",
+    "seat_lon",
+    "seat_lat",
+    "seat_source",
 )
 """Columns of the zones layer written by a run (see :mod:`urlink.boundaries`)."""
 
@@ -107,14 +119,18 @@ def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDat
     return others.loc[list(spec.context)]
 
 
-def _township_zones(
-    scenario: Scenario, counties: gpd.GeoDataFrame
-) -> gpd.GeoDataFrame:
+def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     spec = scenario.townships
-    assert spec is not None  # noqa: S101
-    seats = points_from_file(spec.path, id_col=spec.id_col, name_col=spec.name_col,
-                             name_en_col=spec.name_en_col, coords=spec.coords,
-                             layer=spec.layer, crs=counties.crs)
+    assert spec is not None
+    seats = points_from_file(
+        spec.path,
+        id_col=spec.id_col,
+        name_col=spec.name_col,
+        name_en_col=spec.name_en_col,
+        coords=spec.coords,
+        layer=spec.layer,
+        crs=counties.crs,
+    )
     focus = scenario.boundaries.focus
     foreign = [i for i in seats.index if not str(i).startswith(focus)]
     if foreign:
@@ -134,7 +150,7 @@ def _township_population(
     scenario: Scenario, zones: gpd.GeoDataFrame, total: float
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     pop = scenario.population
-    assert pop.township_units is not None  # noqa: S101
+    assert pop.township_units is not None
     units = read_table(pop.township_units, id_col="code", what="township unit table")
     townships = zones.index[zones["level"] == "township"]
     missing = sorted(set(townships) - set(units.index))
@@ -193,11 +209,20 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         On any bad input, naming the file and field.
     """
     b = scenario.boundaries
-    counties = zones_from_file(b.path, id_col=b.id_col, name_col=b.name_col,
-                               name_en_col=b.name_en_col, coords=b.coords, layer=b.layer)
+    counties = zones_from_file(
+        b.path,
+        id_col=b.id_col,
+        name_col=b.name_col,
+        name_en_col=b.name_en_col,
+        coords=b.coords,
+        layer=b.layer,
+    )
+    counties = add_admin_codes(counties)
     context = _context_zones(counties, scenario)
-    params: dict[str, Any] = {"metric_crs": counties.crs.to_string(),
-                              "context_zones": context.index.tolist()}
+    params: dict[str, Any] = {
+        "metric_crs": counties.crs.to_string(),
+        "context_zones": context.index.tolist(),
+    }
     county_pop = read_population_table(scenario.population.counties)
     wanted = [b.focus, *context.index]
     missing = [z for z in wanted if z not in county_pop.index]
@@ -217,7 +242,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=counties.crs)
 
     if scenario.townships is not None and scenario.population.township_units is not None:
-        total = float(county_pop.loc[b.focus, "population"])
+        total = float(county_pop["population"].loc[b.focus])
         table, pop_params = _township_population(scenario, zones, total)
         params.update(pop_params)
         zones = add_population(zones, table)
@@ -260,7 +285,9 @@ def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     zones, _ = zones_from_scenario(scenario)
     return {
         "zones": len(zones),
-        "by_level": {str(k): int(v) for k, v in zones["level"].value_counts().sort_index().items()},
+        "by_level": {
+            str(k): int(v) for k, v in zones["level"].value_counts().sort_index().items()
+        },
         "population": int(zones["population"].sum()),
     }
 
@@ -305,8 +332,10 @@ def run_scenario(
 
     t0 = stage("check inputs")
     check_inputs(scenario)
-    inputs = [{"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
-              for p in scenario.input_files()]
+    inputs = [
+        {"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in scenario.input_files()
+    ]
     timings["check inputs"] = time.perf_counter() - t0
 
     t0 = stage("zones")
@@ -343,4 +372,3 @@ def run_scenario(
         write_json(tmp / "manifest.json", manifest)
     logger.info("%d zones, population %s", len(zones), f"{summary['population_total']:,}")
     return out
-

@@ -110,7 +110,7 @@ def _numeric_column(
     values = pd.to_numeric(df[col], errors="coerce")
     bad = values.isna() | (values < 0) | (~allow_zero & (values == 0))
     if bad.any():
-        detail = {str(i): df.loc[i, col] for i in df.index[bad.to_numpy()][:10]}
+        detail = {str(i): str(df.loc[i, col]) for i in df.index[bad.to_numpy()][:10]}
         need = "a positive number" if not allow_zero else "a number >= 0"
         msg = f"{source}: column {col!r} must be {need}; bad rows (id: value): {detail}"
         raise InputError(msg)

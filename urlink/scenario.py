@@ -166,8 +166,11 @@ class Scenario:
         if self.townships is not None:
             files.append(self.townships.path)
         pop = self.population
-        files += [p for p in (pop.counties, pop.township_units, pop.township_references,
-                              pop.override) if p is not None]
+        files += [
+            p
+            for p in (pop.counties, pop.township_units, pop.township_references, pop.override)
+            if p is not None
+        ]
         return files
 
 
@@ -184,11 +187,23 @@ class _Table:
         prefix = f"[{self.section}] " if self.section else ""
         return f"{self.file}: {prefix}key {key!r}"
 
-    def get(self, key: str, kind: type | tuple[type, ...], *, required: bool = False,
-            default: Any = None) -> Any:
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        *,
+        required: bool = False,
+        default: Any = None,
+    ) -> Any:
         self.used.add(key)
         if key not in self.data:
             if required:
+                typo = difflib.get_close_matches(
+                    key, [k for k in self.data if k not in self.used], n=1
+                )
+                if typo:
+                    msg = f"{self.where(typo[0])} is not a known key; did you mean {key!r}?"
+                    raise InputError(msg)
                 msg = f"{self.where(key)} is missing; add it (see docs/scenarios.md)"
                 raise InputError(msg)
             return default
@@ -209,6 +224,12 @@ class _Table:
         p = Path(value)
         return p if p.is_absolute() else (self.file.parent / p).resolve()
 
+    def required_path(self, key: str) -> Path:
+        p = self.path(key, required=True)
+        if p is None:  # pragma: no cover - path() raised already
+            raise InputError(self.where(key))
+        return p
+
     def coords(self, key: str = "coords") -> Coords:
         value = self.get(key, str, default="wgs84")
         try:
@@ -224,22 +245,30 @@ class _Table:
             close = difflib.get_close_matches(key, sorted(self.used), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             msg = (
-                f"{self.where(key)} is not a known key{hint} Known keys here: "
-                f"{sorted(self.used)}"
+                f"{self.where(key)} is not a known key{hint} Known keys here: {sorted(self.used)}"
             )
             raise InputError(msg)
 
-    def sub(self, key: str, *, required: bool = False) -> _Table | None:
-        value = self.get(key, dict, required=required)
+    def sub(self, key: str) -> _Table | None:
+        """Return the optional sub-table ``key``, or None."""
+        value = self.get(key, dict)
         if value is None:
             return None
         name = f"{self.section}.{key}" if self.section else key
         return _Table(value, section=name, file=self.file)
 
+    def required_sub(self, key: str) -> _Table:
+        """Return the required sub-table ``key``."""
+        self.get(key, dict, required=True)
+        table = self.sub(key)
+        if table is None:  # pragma: no cover - get() raised already
+            raise InputError(self.where(key))
+        return table
+
 
 def _layer_fields(t: _Table) -> dict[str, Any]:
     return {
-        "path": t.path("path", required=True),
+        "path": t.required_path("path"),
         "id_col": t.get("id_col", str, required=True),
         "name_col": t.get("name_col", str, required=True),
         "name_en_col": t.get("name_en_col", str),
@@ -311,10 +340,10 @@ def load_scenario(path: str | Path) -> Scenario:
     title = top.get("title", str, default=name)
     seed = top.get("seed", int, default=0)
 
-    b = top.sub("boundaries", required=True)
-    assert b is not None  # noqa: S101  (required=True)
-    boundaries = BoundariesSpec(**_layer_fields(b), focus=b.get("focus", str, required=True),
-                                context=_parse_context(b))
+    b = top.required_sub("boundaries")
+    boundaries = BoundariesSpec(
+        **_layer_fields(b), focus=b.get("focus", str, required=True), context=_parse_context(b)
+    )
     b.finish()
 
     t = top.sub("townships")
@@ -323,10 +352,9 @@ def load_scenario(path: str | Path) -> Scenario:
         townships = TownshipsSpec(**_layer_fields(t))
         t.finish()
 
-    p = top.sub("population", required=True)
-    assert p is not None  # noqa: S101
+    p = top.required_sub("population")
     population = PopulationSpec(
-        counties=p.path("counties", required=True),  # type: ignore[arg-type]
+        counties=p.required_path("counties"),
         township_units=p.path("township_units"),
         township_references=p.path("township_references"),
         community_weight=p.get("community_weight", float),
@@ -344,5 +372,13 @@ def load_scenario(path: str | Path) -> Scenario:
         if population.override is None:
             raise InputError(msg)
     top.finish()
-    return Scenario(name=name, title=title, path=file, boundaries=boundaries,
-                    townships=townships, population=population, seed=seed, raw=data)
+    return Scenario(
+        name=name,
+        title=title,
+        path=file,
+        boundaries=boundaries,
+        townships=townships,
+        population=population,
+        seed=seed,
+        raw=data,
+    )

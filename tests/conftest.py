@@ -1,0 +1,41 @@
+"""Shared fixtures: paths to the bundled data and the Huangyan zones built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+SCENARIO = ROOT / "scenarios" / "huangyan.toml"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def huangyan_scenario_path() -> Path:
+    return SCENARIO
+
+
+@pytest.fixture(scope="session")
+def counties_gcj02_path() -> Path:
+    return DATA / "boundaries" / "taizhou_counties_gcj02.geojson"
+
+
+@pytest.fixture(scope="session")
+def counties_wgs84_oracle_path() -> Path:
+    return TEST_DATA / "oracle" / "taizhou_counties_wgs84.geojson"
+
+
+@pytest.fixture(scope="session")
+def huangyan_zones() -> tuple[gpd.GeoDataFrame, dict]:
+    from urlink.pipeline import zones_from_scenario
+    from urlink.scenario import load_scenario
+
+    return zones_from_scenario(load_scenario(SCENARIO))

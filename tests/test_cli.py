@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from urlink.cli import main
+from urlink.outputs import file_sha256
+
+
+@pytest.fixture
+def workdir(root, tmp_path) -> Path:
+    """A copy of the scenario and data, so tests may break inputs."""
+    shutil.copytree(root / "data", tmp_path / "data")
+    shutil.copytree(root / "scenarios", tmp_path / "scenarios")
+    return tmp_path
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: file_sha256(p) for p in sorted(folder.iterdir())}
+
+
+def test_run_writes_zones_and_manifest(workdir, capsys):
+    out = workdir / "out"
+    assert main(["run", str(workdir / "scenarios/huangyan.toml"), "--out", str(out), "-q"]) == 0
+    zones = gpd.read_file(out / "zones.gpkg", layer="zones")
+    assert len(zones) == 29
+    assert zones.crs.to_epsg() == 4326
+    towns = zones[zones["level"] == "township"]
+    assert len(towns) == 19 and towns["zone_id"].is_unique
+    assert towns["population"].sum() == 707_500
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["scenario"] == "huangyan"
+    for item in manifest["inputs"]:
+        assert item["sha256"] == file_sha256(Path(item["path"]))
+    assert set(manifest["timings_s"]) == {"check inputs", "zones", "population", "write outputs"}
+    assert manifest["versions"]["urlink"]
+    assert manifest["parameters"]["community_weight"]["how"] == "fitted to references"
+    assert not list(workdir.glob(".out.*"))  # no temporary folders left behind
+
+
+def test_default_output_folder_is_outputs_slash_name(workdir, monkeypatch):
+    monkeypatch.chdir(workdir)
+    assert main(["run", "scenarios/huangyan.toml", "-q"]) == 0
+    assert (workdir / "outputs" / "huangyan" / "zones.gpkg").is_file()
+
+
+def test_runs_are_deterministic(workdir):
+    a, b = workdir / "a", workdir / "b"
+    scenario = str(workdir / "scenarios/huangyan.toml")
+    assert main(["run", scenario, "--out", str(a), "-q"]) == 0
+    assert main(["run", scenario, "--out", str(b), "-q"]) == 0
+    za, zb = gpd.read_file(a / "zones.gpkg"), gpd.read_file(b / "zones.gpkg")
+    pd.testing.assert_frame_equal(za.drop(columns="geometry"), zb.drop(columns="geometry"))
+    assert za.geometry.geom_equals_exact(zb.geometry, tolerance=0).all()
+
+
+def test_validate_prints_summary(huangyan_scenario_path, capsys):
+    assert main(["validate", str(huangyan_scenario_path)]) == 0
+    out = capsys.readouterr().out
+    assert "29 zones (10 county, 19 township)" in out
+
+
+def test_malformed_scenario_exits_2_with_one_message(workdir, capsys):
+    path = workdir / "scenarios/huangyan.toml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("id_col", "idcol", 1), encoding="utf-8"
+    )
+    out = workdir / "out"
+    assert main(["run", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "huangyan.toml" in err and "'idcol'" in err and "did you mean 'id_col'" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_missing_scenario_and_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert "nope.toml" in capsys.readouterr().err
+    assert main(["frobnicate"]) == 2
+
+
+def test_failed_run_leaves_earlier_outputs_intact(workdir, capsys):
+    scenario = workdir / "scenarios/huangyan.toml"
+    out = workdir / "out"
+    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
+    before = _snapshot(out)
+    table = workdir / "data/tables/county_population_2020.csv"
+    table.write_text(table.read_text(encoding="utf-8").replace("707500", "-1"), encoding="utf-8")
+    assert main(["run", str(scenario), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "county_population_2020.csv" in err and "'331003': '-1'" in err
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in workdir.iterdir() if p.name.startswith(".out")) == []
+
+
+def test_output_folder_holding_inputs_is_refused(workdir, capsys):
+    scenario = workdir / "scenarios/huangyan.toml"
+    before = _snapshot(workdir / "data/tables")
+    assert main(["run", str(scenario), "--out", str(workdir / "data")]) == 2
+    assert "contains the input" in capsys.readouterr().err
+    assert _snapshot(workdir / "data/tables") == before
+
+
+def test_missing_input_file_named(workdir, capsys):
+    (workdir / "data/places/huangyan_township_seats.geojson").unlink()
+    assert main(["validate", str(workdir / "scenarios/huangyan.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "huangyan_township_seats.geojson" in err and "does not exist" in err
+
+
+def test_internal_error_exits_1(monkeypatch, huangyan_scenario_path, capsys):
+    import urlink.pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(urlink.pipeline, "zones_from_scenario", boom)
+    assert main(["validate", str(huangyan_scenario_path)]) == 1
+    assert "internal error" in capsys.readouterr().err

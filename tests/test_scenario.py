@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from urlink.errors import InputError
+from urlink.scenario import load_scenario
+
+
+def _copy_scenario(root: Path, tmp_path: Path, text: str | None = None) -> Path:
+    """Copy the Huangyan scenario and data into tmp_path, optionally with new TOML text."""
+    shutil.copytree(root / "data", tmp_path / "data")
+    (tmp_path / "scenarios").mkdir()
+    path = tmp_path / "scenarios" / "huangyan.toml"
+    path.write_text(
+        text
+        if text is not None
+        else (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    return path
+
+
+MINIMAL = """
+name = "mini"
+[boundaries]
+path = "../data/boundaries/taizhou_counties_gcj02.geojson"
+id_col = "adcode"
+name_col = "name_zh"
+coords = "gcj02"
+focus = "331003"
+[population]
+counties = "../data/tables/county_population_2020.csv"
+"""
+
+
+def test_huangyan_scenario_loads_with_absolute_existing_paths(huangyan_scenario_path):
+    s = load_scenario(huangyan_scenario_path)
+    assert s.name == "huangyan"
+    assert s.boundaries.coords == "gcj02" and s.townships is not None
+    assert s.townships.coords == "wgs84"
+    for p in s.input_files():
+        assert p.is_absolute() and p.is_file()
+
+
+def test_relative_paths_resolve_against_the_scenario_folder(root, tmp_path, monkeypatch):
+    path = _copy_scenario(root, tmp_path, MINIMAL)
+    monkeypatch.chdir(root / "docs")  # somewhere else entirely
+    s = load_scenario(path)
+    assert s.boundaries.path == (tmp_path / "data/boundaries/taizhou_counties_gcj02.geojson")
+    assert s.townships is None and s.boundaries.context == "all"
+
+
+def test_scenario_is_frozen(huangyan_scenario_path):
+    s = load_scenario(huangyan_scenario_path)
+    with pytest.raises(AttributeError):
+        s.name = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        (lambda t: "foo = 1\n" + t, r"mini.toml: key 'foo' is not a known key"),
+        (
+            lambda t: t.replace("id_col", "idcol"),
+            r"\[boundaries\] key 'idcol' is not a known key; did you mean 'id_col'",
+        ),
+        (
+            lambda t: t.replace('coords = "gcj02"', 'coords = "gcj"'),
+            r"\[boundaries\] key 'coords'.*coords='gcj'.*'wgs84'",
+        ),
+        (
+            lambda t: t.replace('focus = "331003"', "focus = 331003"),
+            r"\[boundaries\] key 'focus' must be str, got 331003",
+        ),
+        (
+            lambda t: t.replace('name = "mini"', 'name = "Mini Run!"'),
+            r"key 'name' = 'Mini Run!' is not a valid scenario name",
+        ),
+        (lambda t: t.replace('focus = "331003"\n', ""), r"\[boundaries\] key 'focus' is missing"),
+        (lambda t: t.replace("[population]", "[population\n"), r"not valid TOML"),
+        (lambda t: t + "[population.x]\ny = 1\n", r"\[population\] key 'x'"),
+        (
+            lambda t: t.replace('focus = "331003"', 'focus = "331003"\ncontext = "near"'),
+            r"key 'context' must be 'all', 'touching' or a list of ids",
+        ),
+    ],
+)
+def test_bad_scenarios_name_the_file_and_key(root, tmp_path, edit, pattern):
+    path = tmp_path / "mini.toml"
+    path.write_text(edit(MINIMAL), encoding="utf-8")
+    with pytest.raises(InputError, match=pattern):
+        load_scenario(path)
+
+
+def test_missing_scenario_file(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_scenario(tmp_path / "nope.toml")
