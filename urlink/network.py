@@ -385,7 +385,7 @@ def great_circle_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: n
     dphi = phi2 - phi1
     dlmb = np.radians(lon2 - lon1)
     h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+    return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
 
 
 def default_link_class(a: pd.Series, b: pd.Series) -> str:
@@ -502,8 +502,11 @@ def streets_from_points(
     if method == "gabriel":
         pairs = _gabriel_edges(xy, tri)
     else:
-        pairs = {tuple(sorted((int(s[i]), int(s[(i + 1) % 3])))) for s in tri.simplices
-                 for i in range(3)}
+        pairs = {
+            (min(int(s[i]), int(s[(i + 1) % 3])), max(int(s[i]), int(s[(i + 1) % 3])))
+            for s in tri.simplices
+            for i in range(3)
+        }
     p = params if params is not None else SpeedParams()
     G = nx.MultiDiGraph(crs="epsg:4326", network_source="proxy", network_type="drive",
                         circuity=circuity, proxy_method=method)
@@ -616,8 +619,7 @@ def _osmnx_way_tags(extra: list[str]) -> Iterator[None]:
 def _filter_edges(G: nx.MultiDiGraph, network_type: NetworkType) -> nx.MultiDiGraph:
     drop = []
     for u, v, k, d in G.edges(keys=True, data=True):
-        tags = {t: _first(d[t]) for t in ("highway", *FILTER_TAGS) if t in d}
-        tags = {t: str(val) for t, val in tags.items()}
+        tags = {t: str(_first(d[t])) for t in ("highway", *FILTER_TAGS) if t in d}
         if not way_allowed(tags, network_type):
             drop.append((u, v, k))
     G.remove_edges_from(drop)

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -49,6 +48,8 @@ from urlink.errors import InputError, UrlinkWarning
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Sequence
+
+    import networkx as nx
 
 __all__ = [
     "EdgeChange",
