@@ -351,7 +351,7 @@ def add_travel_times(
         speed = np.where(np.isfinite(speed), speed, p.fallback_kph)
         if mode == "bus":
             speed = speed * p.bus_speed_factor
-    travel_time = length / (speed / 3.6)
+    travel_time = length * 3.6 / speed
     for (_, _, _, d), s, t in zip(edges, speed.tolist(), travel_time.tolist(), strict=True):
         d["speed_kph"] = s
         d["travel_time"] = t

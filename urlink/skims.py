@@ -415,6 +415,7 @@ def travel_time_matrix(
     Examples
     --------
     >>> import geopandas as gpd
+    >>> import networkx as nx
     >>> G = nx.MultiDiGraph(crs="epsg:4326")
     >>> G.add_node("a", x=121.0, y=28.6)
     >>> G.add_node("b", x=121.1, y=28.6)
