@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ADMIN_LEVELS",
     "add_admin_codes",
+    "add_seats_from_places",
     "admin_codes_from_code",
     "points_from_file",
     "read_layer",
@@ -575,4 +576,87 @@ def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = zones.copy()
     for c in [*cols, "level"]:
         out[c] = table[c].astype("string")
+    return out
+
+
+_SUFFIXES = ("自治县", "区", "县", "市", "旗")
+
+
+def _short_name(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def add_seats_from_places(
+    zones: gpd.GeoDataFrame,
+    places: gpd.GeoDataFrame,
+    *,
+    names_col: str = "name_zh",
+    population_col: str | None = "population",
+) -> gpd.GeoDataFrame:
+    """Return ``zones`` with seats moved to the named seat town where one can be found.
+
+    A county's seat (the town its government sits in) is where its flows start and end.
+    Zones whose seat is only the ``"representative point of polygon"`` get the place inside
+    them whose alternate names (``names_col``, separated by ``;``) include the zone's name
+    (e.g. ``椒江区``), or its short form with the suffix 区/县/市 dropped (``椒江``) or with
+    another suffix (``玉环县`` for ``玉环市``). Exact full-name matches win, then places
+    with the larger population, then the smaller id. Zones without a match keep their
+    representative point (``seat_source`` says so).
+
+    Parameters
+    ----------
+    zones
+        Zones with ``name``, ``seat_lon``, ``seat_lat``, ``seat_source``.
+    places
+        Settlement points (e.g. GeoNames) indexed by id, any CRS.
+    names_col
+        Column with ``;``-separated names.
+    population_col
+        Optional column for tie-breaking.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``zones`` with updated seat columns.
+
+    Raises
+    ------
+    InputError
+        If ``names_col`` is missing.
+    """
+    if names_col not in places.columns:
+        msg = f"places: no column {names_col!r}; columns are {list(places.columns)}"
+        raise InputError(msg)
+    out = zones.copy()
+    pts = places.to_crs(zones.crs)
+    lonlat = places.to_crs("EPSG:4326")
+    todo = out.index[out["seat_source"] == "representative point of polygon"]
+    for zid in todo:
+        name = str(out.at[zid, "name"])
+        short = _short_name(name)
+        inside = pts.index[pts.within(out.geometry.loc[zid])]
+        best: tuple[int, float, str] | None = None
+        best_id = None
+        for pid in inside:
+            aliases = [a.strip() for a in str(pts.at[pid, names_col]).split(";")]
+            if name in aliases:
+                rank = 0
+            elif short in aliases or any(a != name and _short_name(a) == short
+                                         and a.endswith(_SUFFIXES) for a in aliases):
+                rank = 1
+            else:
+                continue
+            pop = float(pts.at[pid, population_col]) if population_col in pts.columns else 0.0
+            key = (rank, -pop, str(pid))
+            if best is None or key < best:
+                best, best_id = key, pid
+        if best_id is not None:
+            out.at[zid, "seat_lon"] = float(lonlat.geometry.loc[best_id].x)
+            out.at[zid, "seat_lat"] = float(lonlat.geometry.loc[best_id].y)
+            out.at[zid, "seat_source"] = (
+                f"place {best_id} ({pts.at[best_id, names_col]}): name matches the zone"
+            )
     return out

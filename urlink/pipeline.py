@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from urlink.boundaries import (
     add_admin_codes,
+    add_seats_from_places,
     points_from_file,
     zones_from_file,
     zones_from_points,
 )
-from urlink.errors import InputError
+from urlink.errors import InputError, UrlinkWarning
+from urlink.network import SpeedParams, streets_from_file, streets_from_points
 from urlink.outputs import (
     atomic_output_dir,
     check_output_dir,
@@ -37,6 +41,7 @@ from urlink.population import (
     read_population_table,
     read_table,
 )
+from urlink.skims import travel_time_matrix
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,7 +53,7 @@ __all__ = ["STAGES", "ZONE_COLUMNS", "run_scenario", "validate_scenario", "zones
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("check inputs", "zones", "population", "write outputs")
+STAGES = ("check inputs", "zones", "network", "travel times", "write outputs")
 """Stages of :func:`run_scenario`, in order (reported to ``on_stage``)."""
 
 ZONE_COLUMNS = (
@@ -255,12 +260,135 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     if lacking:
         msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
         raise InputError(msg)
+    if scenario.settlements is not None:
+        places = settlements_from_scenario(scenario, crs=counties.crs)
+        zones = add_seats_from_places(zones, places, names_col=scenario.settlements.names_col
+                                      or "name")
     zones["density_per_km2"] = zones["population"] / zones["area_km2"]
     if "unit_type" not in zones.columns:
         zones["unit_type"] = pd.NA
     zones["unit_type"] = zones["unit_type"].astype("string")
     zones.index.name = "zone_id"
     return zones[[*ZONE_COLUMNS, "geometry"]], params
+
+
+def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
+    """Load the scenario's settlement points in ``crs``.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a ``[settlements]`` section.
+    crs
+        Target CRS.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Points indexed by place id.
+
+    Raises
+    ------
+    InputError
+        If the scenario has no settlements or the file is bad.
+    """
+    spec = scenario.settlements
+    if spec is None:
+        msg = f"{scenario.path}: no [settlements] section"
+        raise InputError(msg)
+    return points_from_file(spec.path, id_col=spec.id_col, name_col=spec.name_col,
+                            name_en_col=spec.name_en_col, coords=spec.coords,
+                            layer=spec.layer, crs=crs)
+
+
+def speed_params_from_scenario(scenario: Scenario) -> SpeedParams:
+    """Speed parameters of a scenario: the default table with the scenario's overrides.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    SpeedParams
+        The parameters.
+    """
+    n = scenario.network
+    speeds = dict(SpeedParams().speeds_kph)
+    speeds.update(dict(n.speeds_kph))
+    return SpeedParams(speeds_kph=speeds, fallback_kph=n.fallback_kph, walk_kph=n.walk_kph,
+                       bus_speed_factor=n.bus_speed_factor, bus_headway_min=n.bus_headway_min)
+
+
+def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
+    """Build the street network of a scenario: its OSM file, or a proxy between zone seats.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones (for the proxy network).
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        The network with ``travel_time`` for the scenario's mode.
+    """
+    n = scenario.network
+    params = speed_params_from_scenario(scenario)
+    if n.osm is not None:
+        return streets_from_file(n.osm, network_type=n.network_type,  # type: ignore[arg-type]
+                                 mode=n.mode, params=params)  # type: ignore[arg-type]
+    points = zones
+    if scenario.settlements is not None and scenario.settlements.proxy_nodes:
+        places = settlements_from_scenario(scenario, crs=zones.crs)
+        study_area = zones.geometry.union_all()
+        places = places[places.within(study_area)]
+        places = places.assign(level="settlement", unit_type=pd.NA)
+        places.index = [f"place:{i}" for i in places.index]
+        points = pd.concat([zones[["level", "unit_type", "seat_lon", "seat_lat", "geometry"]],
+                            places[["level", "unit_type", "geometry"]]])
+        lonlat = places.geometry.to_crs("EPSG:4326")
+        points.loc[places.index, "seat_lon"] = lonlat.x.to_numpy()
+        points.loc[places.index, "seat_lat"] = lonlat.y.to_numpy()
+        points = gpd.GeoDataFrame(points, geometry="geometry", crs=zones.crs)
+    G = streets_from_points(points, method=n.proxy_method,  # type: ignore[arg-type]
+                            circuity=n.circuity, params=params)
+    if n.mode != "drive":
+        from urlink.network import add_travel_times
+
+        add_travel_times(G, mode=n.mode, params=params)  # type: ignore[arg-type]
+    return G
+
+
+def network_edges_gdf(G: Any) -> gpd.GeoDataFrame:
+    """Edges of a street graph as LineStrings (WGS84) with plain, GeoPackage-safe columns.
+
+    Parameters
+    ----------
+    G
+        A street graph from :mod:`urlink.network`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per directed edge.
+    """
+    import osmnx as ox
+
+    edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).reset_index()
+    keep = ["u", "v", "key", "highway", "name", "length", "speed_kph", "travel_time",
+            "link_class", "oneway", "network_source", "geometry"]
+    edges = edges[[c for c in keep if c in edges.columns]].copy()
+    for col in edges.columns:
+        if col != "geometry" and edges[col].dtype == object:
+            edges[col] = edges[col].map(
+                lambda v: ";".join(map(str, v)) if isinstance(v, list) else v
+            ).astype("string")
+    edges = edges.rename(columns={"length": "length_m", "travel_time": "time_s"})
+    return gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326")
 
 
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
@@ -342,19 +470,45 @@ def run_scenario(
     zones, params = zones_from_scenario(scenario)
     timings["zones"] = time.perf_counter() - t0
 
-    t0 = stage("population")
+    t0 = stage("network")
+    G = network_from_scenario(scenario, zones)
+    source = str(G.graph["network_source"])
+    timings["network"] = time.perf_counter() - t0
+
+    t0 = stage("travel times")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        skim = travel_time_matrix(G, zones, cutoff=scenario.network.cutoff_min,
+                                  access_speed_kph=scenario.network.access_speed_kph)
+    for w in caught:
+        logger.warning("%s", w.message)
+    travel = pd.DataFrame({
+        "origin": np.repeat(skim.index.to_numpy(), skim.shape[1]),
+        "destination": np.tile(skim.columns.to_numpy(), skim.shape[0]),
+        "time_min": skim.to_numpy().ravel(),
+        "network_source": source,
+    })
+    timings["travel times"] = time.perf_counter() - t0
+
     summary = {
         "zones": len(zones),
         "population_total": int(zones["population"].sum()),
         "population_estimated_zones": int(
             zones["population_source"].str.startswith("estimate").sum()
         ),
+        "network_source": source,
+        "network_nodes": G.number_of_nodes(),
+        "network_edges": G.number_of_edges(),
+        "unreachable_pairs": int(travel["time_min"].isna().sum()),
     }
-    timings["population"] = time.perf_counter() - t0
 
     t0 = stage("write outputs")
     with atomic_output_dir(out) as tmp:
-        zones.to_crs("EPSG:4326").to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
+        zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
+            tmp / "zones.gpkg", layer="zones", driver="GPKG"
+        )
+        network_edges_gdf(G).to_file(tmp / "network.gpkg", layer="edges", driver="GPKG")
+        travel.to_csv(tmp / "travel_times.csv", index=False, float_format="%.6f")
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {
             "scenario": scenario.name,
@@ -365,7 +519,12 @@ def run_scenario(
             "inputs": inputs,
             "parameters": {"scenario": scenario.raw, **params},
             "summary": summary,
-            "outputs": {"zones.gpkg": "layer 'zones', EPSG:4326"},
+            "outputs": {
+                "zones.gpkg": "layer 'zones', EPSG:4326",
+                "network.gpkg": f"layer 'edges' ({source}), EPSG:4326",
+                "travel_times.csv": f"origin, destination, time_min ({scenario.network.mode}),"
+                " network_source",
+            },
             "versions": versions(),
             "timings_s": {k: round(v, 4) for k, v in timings.items()},
         }

@@ -35,8 +35,10 @@ from urlink.errors import InputError
 
 __all__ = [
     "BoundariesSpec",
+    "NetworkSpec",
     "PopulationSpec",
     "Scenario",
+    "SettlementsSpec",
     "TownshipsSpec",
     "load_scenario",
 ]
@@ -102,6 +104,78 @@ class TownshipsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementsSpec:
+    """``[settlements]``: named places (GeoNames) used for county seats and the proxy network.
+
+    Attributes
+    ----------
+    path
+        Vector file with one point per place.
+    id_col, name_col, name_en_col
+        Columns with the place id, its name and a Latin-script name.
+    names_col
+        Column with ``;``-separated alternate names, matched against county names to find
+        each county's seat town (see :func:`urlink.boundaries.add_seats_from_places`).
+    coords
+        ``"wgs84"`` or ``"gcj02"``.
+    layer
+        Layer in a multi-layer file.
+    proxy_nodes
+        Whether the places inside the study area become extra nodes of the proxy network.
+    """
+
+    path: Path
+    id_col: str
+    name_col: str
+    name_en_col: str | None = None
+    names_col: str | None = None
+    coords: Coords = "wgs84"
+    layer: str | None = None
+    proxy_nodes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """``[network]``: the street network and travel-time settings.
+
+    Attributes
+    ----------
+    osm
+        OpenStreetMap file (``.osm``, ``.osm.bz2``, ``.osm.pbf``); without it a proxy
+        network is built between zone seats (``network_source = "proxy"``).
+    network_type
+        OSM ways to keep: ``drive``, ``drive_service``, ``walk``, ``all``.
+    mode
+        Travel mode of the skim: ``drive``, ``walk``, ``bus``.
+    proxy_method
+        ``gabriel`` or ``delaunay``.
+    circuity
+        Road / great-circle distance of proxy links.
+    speeds_kph
+        Overrides of the speed table, as (highway class, km/h) pairs.
+    fallback_kph, walk_kph, bus_speed_factor, bus_headway_min
+        See :class:`urlink.network.SpeedParams`.
+    access_speed_kph
+        Speed of the access leg from a zone seat to the network.
+    cutoff_min
+        Longest trip in the skim (minutes); longer ones are NaN.
+    """
+
+    osm: Path | None = None
+    network_type: str = "drive"
+    mode: str = "drive"
+    proxy_method: str = "gabriel"
+    circuity: float = 1.3
+    speeds_kph: tuple[tuple[str, float], ...] = ()
+    fallback_kph: float = 30.0
+    walk_kph: float = 4.5
+    bus_speed_factor: float = 0.6
+    bus_headway_min: float = 20.0
+    access_speed_kph: float = 4.5
+    cutoff_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PopulationSpec:
     """``[population]``: where zone populations come from.
 
@@ -151,6 +225,8 @@ class Scenario:
     boundaries: BoundariesSpec
     population: PopulationSpec
     townships: TownshipsSpec | None = None
+    settlements: SettlementsSpec | None = None
+    network: NetworkSpec = field(default_factory=NetworkSpec)
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -165,6 +241,10 @@ class Scenario:
         files = [self.path, self.boundaries.path]
         if self.townships is not None:
             files.append(self.townships.path)
+        if self.settlements is not None:
+            files.append(self.settlements.path)
+        if self.network.osm is not None:
+            files.append(self.network.osm)
         pop = self.population
         files += [
             p
@@ -352,6 +432,16 @@ def load_scenario(path: str | Path) -> Scenario:
         townships = TownshipsSpec(**_layer_fields(t))
         t.finish()
 
+    s = top.sub("settlements")
+    settlements = None
+    if s is not None:
+        fields = _layer_fields(s)
+        settlements = SettlementsSpec(**fields, names_col=s.get("names_col", str),
+                                      proxy_nodes=s.get("proxy_nodes", bool, default=False))
+        s.finish()
+
+    network = _parse_network(top.sub("network"))
+
     p = top.required_sub("population")
     population = PopulationSpec(
         counties=p.required_path("counties"),
@@ -378,7 +468,58 @@ def load_scenario(path: str | Path) -> Scenario:
         path=file,
         boundaries=boundaries,
         townships=townships,
+        settlements=settlements,
+        network=network,
         population=population,
         seed=seed,
         raw=data,
     )
+def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> str:
+    value: str = t.get(key, str, default=default)
+    if value not in allowed:
+        msg = f"{t.where(key)} = {value!r} is not valid; use one of {allowed}"
+        raise InputError(msg)
+    return value
+
+
+def _positive(t: _Table, key: str, default: float) -> float:
+    value: float = t.get(key, float, default=default)
+    if not (value > 0 and value != float("inf")):
+        msg = f"{t.where(key)} must be a positive number, got {value!r}"
+        raise InputError(msg)
+    return value
+
+
+def _parse_network(t: _Table | None) -> NetworkSpec:
+    if t is None:
+        return NetworkSpec()
+    d = NetworkSpec()
+    speeds = t.sub("speeds_kph")
+    speed_items: list[tuple[str, float]] = []
+    if speeds is not None:
+        speed_items = [(cls, _positive(speeds, cls, 1.0)) for cls in sorted(speeds.data)]
+        speeds.finish()
+    cutoff = t.get("cutoff_min", float)
+    spec = NetworkSpec(
+        osm=t.path("osm"),
+        network_type=_choice(t, "network_type", ("drive", "drive_service", "walk", "all"),
+                             d.network_type),
+        mode=_choice(t, "mode", ("drive", "walk", "bus"), d.mode),
+        proxy_method=_choice(t, "proxy_method", ("gabriel", "delaunay"), d.proxy_method),
+        circuity=_positive(t, "circuity", d.circuity),
+        speeds_kph=tuple(speed_items),
+        fallback_kph=_positive(t, "fallback_kph", d.fallback_kph),
+        walk_kph=_positive(t, "walk_kph", d.walk_kph),
+        bus_speed_factor=_positive(t, "bus_speed_factor", d.bus_speed_factor),
+        bus_headway_min=_positive(t, "bus_headway_min", d.bus_headway_min),
+        access_speed_kph=_positive(t, "access_speed_kph", d.access_speed_kph),
+        cutoff_min=None if cutoff is None else _positive(t, "cutoff_min", 1.0),
+    )
+    t.finish()
+    if spec.circuity < 1:
+        msg = f"{t.where('circuity')} must be >= 1 (roads are never shorter than a straight line)"
+        raise InputError(msg)
+    if spec.bus_speed_factor > 1:
+        msg = f"{t.where('bus_speed_factor')} must be in (0, 1], got {spec.bus_speed_factor}"
+        raise InputError(msg)
+    return spec
