@@ -206,3 +206,62 @@ def test_polygon_cache_works_offline(tmp_path):
     (tmp_path / "bad.json.gz").write_bytes(b"garbage")
     with pytest.raises(InputError, match="damaged"):
         load_streets_cache(tmp_path / "bad.json.gz")
+
+
+PBF = TEST_DATA / "osm" / "pyrosm_test.osm.pbf"
+
+
+def test_pbf_reader_matches_the_osmnx_xml_route(tmp_path):
+    import osmium
+
+    pbf = tmp_path / "oakland.osm.pbf"
+    writer = osmium.SimpleWriter(str(pbf))
+    for obj in osmium.FileProcessor(str(OAKLAND)):
+        writer.add(obj)
+    writer.close()
+    for network_type in ("drive", "walk"):
+        a = streets_from_file(pbf, network_type=network_type)
+        b = streets_from_file(OAKLAND, network_type=network_type)
+        assert a.graph["network_source"] == "osm:oakland.osm.pbf"
+        assert sorted(a.nodes) == sorted(b.nodes)
+        assert a.number_of_edges() == b.number_of_edges() > 0
+        len_a = sum(d["length"] for *_, d in a.edges(data=True))
+        len_b = sum(d["length"] for *_, d in b.edges(data=True))
+        assert len_a == pytest.approx(len_b, rel=1e-9)
+        # every component is kept (the extract has several disconnected parts)
+        assert a.graph["components"] == nx.number_weakly_connected_components(b) > 1
+
+
+def _write_pbf(path, nodes, ways):
+    import osmium
+
+    writer = osmium.SimpleWriter(str(path))
+    for i in nodes:
+        writer.add_node(osmium.osm.mutable.Node(id=i, location=(10.0 + i * 1e-3, 48.0),
+                                                version=1))
+    for wid, refs, tags in ways:
+        writer.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags, version=1))
+    writer.close()
+    return path
+
+
+def test_pbf_way_is_cut_at_a_node_missing_from_the_extract(tmp_path):
+    # node 99 is referenced but not in the file (a clipped extract)
+    path = _write_pbf(tmp_path / "clipped.osm.pbf", [1, 2, 3, 4],
+                      [(10, [1, 2, 99, 3, 4], {"highway": "primary"})])
+    G = streets_from_file(path, simplify=False)
+    assert set(G.edges()) == {(1, 2), (2, 1), (3, 4), (4, 3)}  # no straight 2-3 link
+    assert G.graph["components"] == 2
+    assert len(report_components(G)) == 2
+
+
+def test_pbf_oneway_rules(tmp_path):
+    ways = [(10, [1, 2], {"highway": "primary", "oneway": "yes"}),
+            (11, [2, 3], {"highway": "primary", "oneway": "-1"}),
+            (12, [3, 4], {"highway": "primary"})]
+    path = _write_pbf(tmp_path / "oneway.osm.pbf", [1, 2, 3, 4], ways)
+    G = streets_from_file(path, simplify=False)
+    assert set(G.edges()) == {(1, 2), (3, 2), (3, 4), (4, 3)}
+    assert G.edges[3, 2, 0]["reversed"] is True
+    W = streets_from_file(path, network_type="walk", mode="walk", simplify=False)
+    assert (2, 1) in set(W.edges()) and (2, 3) in set(W.edges())
