@@ -42,6 +42,17 @@ def test_run_writes_zones_and_manifest(workdir, capsys):
     assert manifest["versions"]["urlink"]
     assert manifest["parameters"]["community_weight"]["how"] == "fitted to references"
     assert not list(workdir.glob(".out.*"))  # no temporary folders left behind
+    # travel times on the proxy network, labelled as such everywhere
+    travel = pd.read_csv(out / "travel_times.csv", dtype={"origin": str, "destination": str})
+    assert len(travel) == 29 * 29
+    assert (travel["network_source"] == "proxy").all()
+    assert travel["time_min"].notna().all() and (travel["time_min"] >= 0).all()
+    assert (zones["network_source"] == "proxy").all()
+    edges = gpd.read_file(out / "network.gpkg", layer="edges")
+    assert (edges["network_source"] == "proxy").all() and len(edges) > 0
+    assert manifest["summary"]["network_source"] == "proxy"
+    # county seats are matched by name: Jiaojiang's seat is Haimen (海门街道)
+    assert "海门" in zones.set_index("zone_id").loc["331002", "seat_source"]
 
 
 def test_default_output_folder_is_outputs_slash_name(workdir, monkeypatch):

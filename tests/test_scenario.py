@@ -98,3 +98,16 @@ def test_bad_scenarios_name_the_file_and_key(root, tmp_path, edit, pattern):
 def test_missing_scenario_file(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def test_network_section_defaults_and_overrides(tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_text(MINIMAL + '[network]\nosm = "roads.osm.pbf"\nmode = "bus"\n'
+                    "bus_headway_min = 10\n[network.speeds_kph]\nprimary = 45\n",
+                    encoding="utf-8")
+    s = load_scenario(path)
+    assert s.network.osm == tmp_path / "roads.osm.pbf"
+    assert s.network.mode == "bus" and s.network.bus_headway_min == 10.0
+    assert s.network.speeds_kph == (("primary", 45.0),)
+    assert s.network.circuity == 1.3
+    assert tmp_path / "roads.osm.pbf" in s.input_files()
