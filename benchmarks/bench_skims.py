@@ -53,9 +53,12 @@ def grid_graph(side: int) -> nx.MultiDiGraph:
 
 def zones_at(G: nx.MultiDiGraph, nodes: list) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        index=[str(n) for n in nodes], crs="EPSG:4326",
-        geometry=gpd.points_from_xy([G.nodes[n]["x"] for n in nodes],
-                                    [G.nodes[n]["y"] for n in nodes]))
+        index=[str(n) for n in nodes],
+        crs="EPSG:4326",
+        geometry=gpd.points_from_xy(
+            [G.nodes[n]["x"] for n in nodes], [G.nodes[n]["y"] for n in nodes]
+        ),
+    )
 
 
 def bench(name: str, G: nx.MultiDiGraph, ks: list[int], nx_sample: int) -> None:
@@ -77,9 +80,11 @@ def bench(name: str, G: nx.MultiDiGraph, ks: list[int], nx_sample: int) -> None:
             nx.single_source_dijkstra_path_length(G, s, weight="travel_time")
         t_nx = (time.perf_counter() - t0) / len(sample) * k
         relax = k * R.n_edges / t_url
-        print(f"K={k:>5}: urlink {t_url:7.2f} s | networkx loop {t_nx:8.1f} s (from "
-              f"{len(sample)} origins, scaled) | ratio {t_nx / t_url:6.1f}x | "
-              f"{relax / 1e6:6.1f} M edge relaxations/s")
+        print(
+            f"K={k:>5}: urlink {t_url:7.2f} s | networkx loop {t_nx:8.1f} s (from "
+            f"{len(sample)} origins, scaled) | ratio {t_nx / t_url:6.1f}x | "
+            f"{relax / 1e6:6.1f} M edge relaxations/s"
+        )
         if k == max(ks):
             u, v = picked[0], picked[-1]
             changes = [(u, v, 1.0)]
@@ -88,8 +93,10 @@ def bench(name: str, G: nx.MultiDiGraph, ks: list[int], nx_sample: int) -> None:
                 t0 = time.perf_counter()
                 update_travel_time_matrix(skim, R, changes, origins=zones)
                 t_inc = time.perf_counter() - t0
-            print(f"K={k:>5}: one added link: incremental {t_inc * 1000:7.1f} ms vs full "
-                  f"{t_url:6.2f} s -> {t_url / t_inc:6.1f}x")
+            print(
+                f"K={k:>5}: one added link: incremental {t_inc * 1000:7.1f} ms vs full "
+                f"{t_url:6.2f} s -> {t_url / t_inc:6.1f}x"
+            )
 
 
 def main() -> None:
@@ -103,9 +110,11 @@ def main() -> None:
             t0 = time.perf_counter()
             G = streets_from_file(MALTA)
             times.append(time.perf_counter() - t0)
-        print(f"Malta PBF -> simplified routable graph with travel times: "
-              f"median {np.median(times):.2f} s ({len(G):,} nodes, {G.number_of_edges():,} "
-              "edges, network_type=drive)")
+        print(
+            f"Malta PBF -> simplified routable graph with travel times: "
+            f"median {np.median(times):.2f} s ({len(G):,} nodes, {G.number_of_edges():,} "
+            "edges, network_type=drive)"
+        )
         bench("Malta (drive, simplified)", G, ks, nx_sample=20)
     else:
         print(f"{MALTA} not found: skipping Malta")

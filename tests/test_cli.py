@@ -38,7 +38,12 @@ def test_run_writes_zones_and_manifest(workdir, capsys):
     for item in manifest["inputs"]:
         assert item["sha256"] == file_sha256(Path(item["path"]))
     assert set(manifest["timings_s"]) == {
-        "check inputs", "zones", "network", "travel times", "write outputs"}
+        "check inputs",
+        "zones",
+        "network",
+        "travel times",
+        "write outputs",
+    }
     assert manifest["versions"]["urlink"]
     assert manifest["parameters"]["community_weight"]["how"] == "fitted to references"
     assert not list(workdir.glob(".out.*"))  # no temporary folders left behind

@@ -80,8 +80,9 @@ def test_travel_times_by_hand():
     # walking 4.5 km/h -> 800 s; bus: 60 * 0.6 = 36 km/h -> 100 s and wait = headway / 2
     G = add_travel_times(_line_graph(highway="primary"), mode="walk")
     assert G.edges[1, 2, 0]["travel_time"] == pytest.approx(800.0)
-    G = add_travel_times(_line_graph(highway="primary"), mode="bus",
-                         params=SpeedParams(bus_headway_min=30.0))
+    G = add_travel_times(
+        _line_graph(highway="primary"), mode="bus", params=SpeedParams(bus_headway_min=30.0)
+    )
     assert G.edges[1, 2, 0]["travel_time"] == pytest.approx(100.0)
     assert G.graph["wait_min"] == 15.0
 
@@ -103,8 +104,7 @@ def test_oakland_xml_keeps_all_components():
     assert G.graph["network_source"] == "osm:West-Oakland.osm.bz2"
     assert G.graph["components"] == nx.number_weakly_connected_components(G) == 2
     assert all(d["travel_time"] > 0 for *_, d in G.edges(data=True))
-    assert all(d["network_source"] == "osm:West-Oakland.osm.bz2"
-               for *_, d in G.edges(data=True))
+    assert all(d["network_source"] == "osm:West-Oakland.osm.bz2" for *_, d in G.edges(data=True))
     walk = streets_from_file(OAKLAND, network_type="walk", mode="walk")
     assert walk.number_of_edges() > G.number_of_edges()
     # walking graphs are two-way everywhere
@@ -153,8 +153,12 @@ def test_proxy_network_is_connected_and_not_shorter_than_great_circle(huangyan_z
     assert set(G.nodes) == set(zones.index)
     assert nx.is_strongly_connected(G)
     for u, v, d in G.edges(data=True):
-        gc = great_circle_m(np.array([G.nodes[u]["x"]]), np.array([G.nodes[u]["y"]]),
-                            np.array([G.nodes[v]["x"]]), np.array([G.nodes[v]["y"]]))[0]
+        gc = great_circle_m(
+            np.array([G.nodes[u]["x"]]),
+            np.array([G.nodes[u]["y"]]),
+            np.array([G.nodes[v]["x"]]),
+            np.array([G.nodes[v]["y"]]),
+        )[0]
         assert d["length"] >= gc
         assert d["length"] == pytest.approx(1.3 * gc)
         assert d["network_source"] == "proxy"
@@ -237,8 +241,7 @@ def _write_pbf(path, nodes, ways):
 
     writer = osmium.SimpleWriter(str(path))
     for i in nodes:
-        writer.add_node(osmium.osm.mutable.Node(id=i, location=(10.0 + i * 1e-3, 48.0),
-                                                version=1))
+        writer.add_node(osmium.osm.mutable.Node(id=i, location=(10.0 + i * 1e-3, 48.0), version=1))
     for wid, refs, tags in ways:
         writer.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags, version=1))
     writer.close()
@@ -247,8 +250,11 @@ def _write_pbf(path, nodes, ways):
 
 def test_pbf_way_is_cut_at_a_node_missing_from_the_extract(tmp_path):
     # node 99 is referenced but not in the file (a clipped extract)
-    path = _write_pbf(tmp_path / "clipped.osm.pbf", [1, 2, 3, 4],
-                      [(10, [1, 2, 99, 3, 4], {"highway": "primary"})])
+    path = _write_pbf(
+        tmp_path / "clipped.osm.pbf",
+        [1, 2, 3, 4],
+        [(10, [1, 2, 99, 3, 4], {"highway": "primary"})],
+    )
     G = streets_from_file(path, simplify=False)
     assert set(G.edges()) == {(1, 2), (2, 1), (3, 4), (4, 3)}  # no straight 2-3 link
     assert G.graph["components"] == 2
@@ -256,9 +262,11 @@ def test_pbf_way_is_cut_at_a_node_missing_from_the_extract(tmp_path):
 
 
 def test_pbf_oneway_rules(tmp_path):
-    ways = [(10, [1, 2], {"highway": "primary", "oneway": "yes"}),
-            (11, [2, 3], {"highway": "primary", "oneway": "-1"}),
-            (12, [3, 4], {"highway": "primary"})]
+    ways = [
+        (10, [1, 2], {"highway": "primary", "oneway": "yes"}),
+        (11, [2, 3], {"highway": "primary", "oneway": "-1"}),
+        (12, [3, 4], {"highway": "primary"}),
+    ]
     path = _write_pbf(tmp_path / "oneway.osm.pbf", [1, 2, 3, 4], ways)
     G = streets_from_file(path, simplify=False)
     assert set(G.edges()) == {(1, 2), (3, 2), (3, 4), (4, 3)}

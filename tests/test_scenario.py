@@ -102,9 +102,11 @@ def test_missing_scenario_file(tmp_path):
 
 def test_network_section_defaults_and_overrides(tmp_path):
     path = tmp_path / "net.toml"
-    path.write_text(MINIMAL + '[network]\nosm = "roads.osm.pbf"\nmode = "bus"\n'
-                    "bus_headway_min = 10\n[network.speeds_kph]\nprimary = 45\n",
-                    encoding="utf-8")
+    path.write_text(
+        MINIMAL + '[network]\nosm = "roads.osm.pbf"\nmode = "bus"\n'
+        "bus_headway_min = 10\n[network.speeds_kph]\nprimary = 45\n",
+        encoding="utf-8",
+    )
     s = load_scenario(path)
     assert s.network.osm == tmp_path / "roads.osm.pbf"
     assert s.network.mode == "bus" and s.network.bus_headway_min == 10.0

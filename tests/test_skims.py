@@ -40,8 +40,7 @@ def _square() -> nx.MultiDiGraph:
 def _zones(lons, lats=None, ids=None) -> gpd.GeoDataFrame:
     lats = lats or [28.6] * len(lons)
     ids = ids or [f"z{i}" for i in range(len(lons))]
-    return gpd.GeoDataFrame(index=ids, crs="EPSG:4326",
-                            geometry=gpd.points_from_xy(lons, lats))
+    return gpd.GeoDataFrame(index=ids, crs="EPSG:4326", geometry=gpd.points_from_xy(lons, lats))
 
 
 def test_hand_computed_skim():
@@ -103,9 +102,12 @@ def oakland():
 def test_skim_equals_networkx_on_a_real_extract(oakland):
     nodes = list(oakland.nodes)
     zones = gpd.GeoDataFrame(
-        index=[str(n) for n in nodes], crs="EPSG:4326",
-        geometry=gpd.points_from_xy([oakland.nodes[n]["x"] for n in nodes],
-                                    [oakland.nodes[n]["y"] for n in nodes]))
+        index=[str(n) for n in nodes],
+        crs="EPSG:4326",
+        geometry=gpd.points_from_xy(
+            [oakland.nodes[n]["x"] for n in nodes], [oakland.nodes[n]["y"] for n in nodes]
+        ),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UrlinkWarning)
         S = travel_time_matrix(oakland, zones)
@@ -141,8 +143,16 @@ def _random_graph(seed: int, n: int, m: int) -> nx.MultiDiGraph:
     seed=st.integers(0, 10_000),
     n=st.integers(3, 25),
     density=st.floats(0.5, 3.0),
-    edits=st.lists(st.tuples(st.integers(0, 24), st.integers(0, 24), st.integers(0, 700),
-                             st.sampled_from(["set", "remove"])), min_size=1, max_size=4),
+    edits=st.lists(
+        st.tuples(
+            st.integers(0, 24),
+            st.integers(0, 24),
+            st.integers(0, 700),
+            st.sampled_from(["set", "remove"]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
 )
 def test_incremental_update_equals_full_recompute(seed, n, density, edits):
     G = _random_graph(seed, n, int(density * n))

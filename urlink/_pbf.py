@@ -25,8 +25,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_KEEP_TAGS = ("highway", "maxspeed", "name", "ref", "lanes", "junction", "bridge", "tunnel",
-              "access", "service")
+_KEEP_TAGS = (
+    "highway",
+    "maxspeed",
+    "name",
+    "ref",
+    "lanes",
+    "junction",
+    "bridge",
+    "tunnel",
+    "access",
+    "service",
+)
 _ONEWAY_TRUE = {"yes", "true", "1"}
 _ONEWAY_REVERSE = {"-1", "reverse"}
 
@@ -45,8 +55,9 @@ def _way_directions(tags: dict[str, str], *, bidirectional: bool) -> tuple[bool,
 
 def _read_segments(
     path: Path, network_type: NetworkType
-) -> tuple[list[int], list[int], list[int], dict[int, dict[str, object]],
-           dict[int, tuple[float, float]]]:
+) -> tuple[
+    list[int], list[int], list[int], dict[int, dict[str, object]], dict[int, tuple[float, float]]
+]:
     """Directed segments (u, v, signed way id), way attributes and node coordinates."""
     import osmium
 
@@ -57,10 +68,12 @@ def _read_segments(
     seg_way: list[int] = []
     way_attrs: dict[int, dict[str, object]] = {}
     coords: dict[int, tuple[float, float]] = {}
-    fp = (osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-          .with_locations()
-          .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-          .with_filter(osmium.filter.KeyFilter("highway")))
+    fp = (
+        osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
+        .with_locations()
+        .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        .with_filter(osmium.filter.KeyFilter("highway"))
+    )
     for way in fp:
         tags = {t.k: t.v for t in way.tags}
         if not isinstance(way, osmium.osm.Way) or not way_allowed(tags, network_type):
@@ -134,8 +147,9 @@ def graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) -> 
             (a, b, {**way_attrs[abs(w)], "osmid": abs(w), "reversed": w < 0, "length": ln})
             for a, b, w, ln in zip(us, vs, seg_way, length.tolist(), strict=True)
         )
-    logger.info("%s: %d nodes, %d edges before simplification", path.name, len(G),
-                G.number_of_edges())
+    logger.info(
+        "%s: %d nodes, %d edges before simplification", path.name, len(G), G.number_of_edges()
+    )
     if simplify and G.number_of_edges():
         import osmnx as ox
 

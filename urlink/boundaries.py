@@ -644,8 +644,9 @@ def add_seats_from_places(
             aliases = [a.strip() for a in str(pts.at[pid, names_col]).split(";")]
             if name in aliases:
                 rank = 0
-            elif short in aliases or any(a != name and _short_name(a) == short
-                                         and a.endswith(_SUFFIXES) for a in aliases):
+            elif short in aliases or any(
+                a != name and _short_name(a) == short and a.endswith(_SUFFIXES) for a in aliases
+            ):
                 rank = 1
             else:
                 continue

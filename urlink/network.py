@@ -345,8 +345,9 @@ def add_travel_times(
     else:
         tagged = np.array([_parse_maxspeed(d.get("maxspeed")) for *_, d in edges])
         hwy = [_first(d.get("highway")) for *_, d in edges]
-        table = np.array([p.speeds_kph.get(h, math.nan) if isinstance(h, str) else math.nan
-                          for h in hwy])
+        table = np.array(
+            [p.speeds_kph.get(h, math.nan) if isinstance(h, str) else math.nan for h in hwy]
+        )
         speed = np.where(np.isfinite(tagged), tagged, table)
         speed = np.where(np.isfinite(speed), speed, p.fallback_kph)
         if mode == "bus":
@@ -360,9 +361,9 @@ def add_travel_times(
     return G
 
 
-def great_circle_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> (
-    np.ndarray
-):
+def great_circle_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+) -> np.ndarray:
     """Great-circle distance in metres (haversine on a sphere of radius 6,371,009 m).
 
     Parameters
@@ -508,22 +509,38 @@ def streets_from_points(
             for i in range(3)
         }
     p = params if params is not None else SpeedParams()
-    G = nx.MultiDiGraph(crs="epsg:4326", network_source="proxy", network_type="drive",
-                        circuity=circuity, proxy_method=method)
+    G = nx.MultiDiGraph(
+        crs="epsg:4326",
+        network_source="proxy",
+        network_type="drive",
+        circuity=circuity,
+        proxy_method=method,
+    )
     ids = list(points.index)
     for i, zid in enumerate(ids):
         G.add_node(zid, x=float(lon[i]), y=float(lat[i]))
     rows = [points.iloc[i] for i in range(len(ids))]
     for a, b in sorted(pairs):
-        gc = float(great_circle_m(lon[a:a + 1], lat[a:a + 1], lon[b:b + 1], lat[b:b + 1])[0])
+        gc = float(
+            great_circle_m(lon[a : a + 1], lat[a : a + 1], lon[b : b + 1], lat[b : b + 1])[0]
+        )
         cls = link_class(rows[a], rows[b])
         for u, v in ((a, b), (b, a)):
-            G.add_edge(ids[u], ids[v], length=gc * circuity, great_circle_m=gc, highway=cls,
-                       link_class=cls, network_source="proxy", oneway=False)
+            G.add_edge(
+                ids[u],
+                ids[v],
+                length=gc * circuity,
+                great_circle_m=gc,
+                highway=cls,
+                link_class=cls,
+                network_source="proxy",
+                oneway=False,
+            )
     add_travel_times(G, mode="drive", params=p)
     G.graph["components"] = nx.number_weakly_connected_components(G)
-    logger.info("proxy network (%s): %d nodes, %d directed links", method, len(G),
-                G.number_of_edges())
+    logger.info(
+        "proxy network (%s): %d nodes, %d directed links", method, len(G), G.number_of_edges()
+    )
     return G
 
 
@@ -558,8 +575,7 @@ def report_components(G: nx.MultiDiGraph) -> pd.DataFrame:
     for i, comp in enumerate(weak):
         for n in comp:
             weak_of[n] = i
-    strong = sorted(nx.strongly_connected_components(G),
-                    key=lambda c: (-len(c), min(map(str, c))))
+    strong = sorted(nx.strongly_connected_components(G), key=lambda c: (-len(c), min(map(str, c))))
     rows = []
     for i, comp in enumerate(strong):
         w = weak_of[next(iter(comp))]
@@ -569,14 +585,23 @@ def report_components(G: nx.MultiDiGraph) -> pd.DataFrame:
             kind = "disconnected"
         else:
             kind = "one-way trap"
-        rows.append({"n_nodes": len(comp), "weak_component": w, "kind": kind,
-                     "example_node": min(comp, key=str)})
+        rows.append(
+            {
+                "n_nodes": len(comp),
+                "weak_component": w,
+                "kind": kind,
+                "example_node": min(comp, key=str),
+            }
+        )
     out = pd.DataFrame(rows)
     n_bad = int((out["kind"] != "main").sum()) if len(out) else 0
     if n_bad:
-        logger.warning("street graph has %d strongly connected components besides the main "
-                       "one (%d nodes); pairs involving them may be unreachable", n_bad,
-                       int(out.loc[out["kind"] != "main", "n_nodes"].sum()))
+        logger.warning(
+            "street graph has %d strongly connected components besides the main "
+            "one (%d nodes); pairs involving them may be unreachable",
+            n_bad,
+            int(out.loc[out["kind"] != "main", "n_nodes"].sum()),
+        )
     return out
 
 
@@ -627,8 +652,14 @@ def _filter_edges(G: nx.MultiDiGraph, network_type: NetworkType) -> nx.MultiDiGr
     return G
 
 
-def _finish_graph(G: nx.MultiDiGraph, *, source: str, network_type: NetworkType,
-                  mode: TravelMode, params: SpeedParams | None) -> nx.MultiDiGraph:
+def _finish_graph(
+    G: nx.MultiDiGraph,
+    *,
+    source: str,
+    network_type: NetworkType,
+    mode: TravelMode,
+    params: SpeedParams | None,
+) -> nx.MultiDiGraph:
     if G.number_of_edges() == 0:
         msg = (
             f"{source}: no ways of network_type={network_type!r} (e.g. no drivable roads); "
@@ -641,8 +672,11 @@ def _finish_graph(G: nx.MultiDiGraph, *, source: str, network_type: NetworkType,
     add_travel_times(G, mode=mode, params=params)
     G.graph["components"] = nx.number_weakly_connected_components(G)
     if G.graph["components"] > 1:
-        logger.warning("%s: the street graph has %d disconnected parts; all are kept",
-                       source, G.graph["components"])
+        logger.warning(
+            "%s: the street graph has %d disconnected parts; all are kept",
+            source,
+            G.graph["components"],
+        )
     return G
 
 
@@ -708,8 +742,9 @@ def streets_from_file(
 
         with _osmnx_way_tags(FILTER_TAGS):
             try:
-                G = ox.graph_from_xml(p, simplify=False, retain_all=True,
-                                      bidirectional=network_type == "walk")
+                G = ox.graph_from_xml(
+                    p, simplify=False, retain_all=True, bidirectional=network_type == "walk"
+                )
             except Exception as err:  # osmnx raises several types on malformed XML
                 msg = f"OSM file {str(p)!r} could not be parsed as OSM XML ({err})"
                 raise InputError(msg) from None
@@ -829,11 +864,15 @@ def streets_from_polygon(
         import osmnx as ox
 
         with _osmnx_way_tags(FILTER_TAGS):
-            G = ox.graph_from_polygon(polygon, network_type=network_type, retain_all=True,
-                                      simplify=True, truncate_by_edge=True)
+            G = ox.graph_from_polygon(
+                polygon,
+                network_type=network_type,
+                retain_all=True,
+                simplify=True,
+                truncate_by_edge=True,
+            )
         save_streets_cache(G, path)
-    G = _finish_graph(G, source="download", network_type=network_type, mode=mode,
-                      params=params)
+    G = _finish_graph(G, source="download", network_type=network_type, mode=mode, params=params)
     G.graph["network_source"] = "osm-download"
     for _, _, d in G.edges(data=True):
         d["network_source"] = "osm-download"

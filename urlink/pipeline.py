@@ -262,8 +262,9 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         raise InputError(msg)
     if scenario.settlements is not None:
         places = settlements_from_scenario(scenario, crs=counties.crs)
-        zones = add_seats_from_places(zones, places, names_col=scenario.settlements.names_col
-                                      or "name")
+        zones = add_seats_from_places(
+            zones, places, names_col=scenario.settlements.names_col or "name"
+        )
     zones["density_per_km2"] = zones["population"] / zones["area_km2"]
     if "unit_type" not in zones.columns:
         zones["unit_type"] = pd.NA
@@ -296,9 +297,15 @@ def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFra
     if spec is None:
         msg = f"{scenario.path}: no [settlements] section"
         raise InputError(msg)
-    return points_from_file(spec.path, id_col=spec.id_col, name_col=spec.name_col,
-                            name_en_col=spec.name_en_col, coords=spec.coords,
-                            layer=spec.layer, crs=crs)
+    return points_from_file(
+        spec.path,
+        id_col=spec.id_col,
+        name_col=spec.name_col,
+        name_en_col=spec.name_en_col,
+        coords=spec.coords,
+        layer=spec.layer,
+        crs=crs,
+    )
 
 
 def speed_params_from_scenario(scenario: Scenario) -> SpeedParams:
@@ -317,8 +324,13 @@ def speed_params_from_scenario(scenario: Scenario) -> SpeedParams:
     n = scenario.network
     speeds = dict(SpeedParams().speeds_kph)
     speeds.update(dict(n.speeds_kph))
-    return SpeedParams(speeds_kph=speeds, fallback_kph=n.fallback_kph, walk_kph=n.walk_kph,
-                       bus_speed_factor=n.bus_speed_factor, bus_headway_min=n.bus_headway_min)
+    return SpeedParams(
+        speeds_kph=speeds,
+        fallback_kph=n.fallback_kph,
+        walk_kph=n.walk_kph,
+        bus_speed_factor=n.bus_speed_factor,
+        bus_headway_min=n.bus_headway_min,
+    )
 
 
 def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
@@ -339,8 +351,12 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
     n = scenario.network
     params = speed_params_from_scenario(scenario)
     if n.osm is not None:
-        return streets_from_file(n.osm, network_type=n.network_type,  # type: ignore[arg-type]
-                                 mode=n.mode, params=params)  # type: ignore[arg-type]
+        return streets_from_file(
+            n.osm,
+            network_type=n.network_type,  # type: ignore[arg-type]
+            mode=n.mode,
+            params=params,
+        )  # type: ignore[arg-type]
     points = zones
     if scenario.settlements is not None and scenario.settlements.proxy_nodes:
         places = settlements_from_scenario(scenario, crs=zones.crs)
@@ -348,14 +364,22 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
         places = places[places.within(study_area)]
         places = places.assign(level="settlement", unit_type=pd.NA)
         places.index = [f"place:{i}" for i in places.index]
-        points = pd.concat([zones[["level", "unit_type", "seat_lon", "seat_lat", "geometry"]],
-                            places[["level", "unit_type", "geometry"]]])
+        points = pd.concat(
+            [
+                zones[["level", "unit_type", "seat_lon", "seat_lat", "geometry"]],
+                places[["level", "unit_type", "geometry"]],
+            ]
+        )
         lonlat = places.geometry.to_crs("EPSG:4326")
         points.loc[places.index, "seat_lon"] = lonlat.x.to_numpy()
         points.loc[places.index, "seat_lat"] = lonlat.y.to_numpy()
         points = gpd.GeoDataFrame(points, geometry="geometry", crs=zones.crs)
-    G = streets_from_points(points, method=n.proxy_method,  # type: ignore[arg-type]
-                            circuity=n.circuity, params=params)
+    G = streets_from_points(
+        points,
+        method=n.proxy_method,  # type: ignore[arg-type]
+        circuity=n.circuity,
+        params=params,
+    )
     if n.mode != "drive":
         from urlink.network import add_travel_times
 
@@ -379,14 +403,28 @@ def network_edges_gdf(G: Any) -> gpd.GeoDataFrame:
     import osmnx as ox
 
     edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).reset_index()
-    keep = ["u", "v", "key", "highway", "name", "length", "speed_kph", "travel_time",
-            "link_class", "oneway", "network_source", "geometry"]
+    keep = [
+        "u",
+        "v",
+        "key",
+        "highway",
+        "name",
+        "length",
+        "speed_kph",
+        "travel_time",
+        "link_class",
+        "oneway",
+        "network_source",
+        "geometry",
+    ]
     edges = edges[[c for c in keep if c in edges.columns]].copy()
     for col in edges.columns:
         if col != "geometry" and edges[col].dtype == object:
-            edges[col] = edges[col].map(
-                lambda v: ";".join(map(str, v)) if isinstance(v, list) else v
-            ).astype("string")
+            edges[col] = (
+                edges[col]
+                .map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+                .astype("string")
+            )
     edges = edges.rename(columns={"length": "length_m", "travel_time": "time_s"})
     return gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326")
 
@@ -478,16 +516,22 @@ def run_scenario(
     t0 = stage("travel times")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
-        skim = travel_time_matrix(G, zones, cutoff=scenario.network.cutoff_min,
-                                  access_speed_kph=scenario.network.access_speed_kph)
+        skim = travel_time_matrix(
+            G,
+            zones,
+            cutoff=scenario.network.cutoff_min,
+            access_speed_kph=scenario.network.access_speed_kph,
+        )
     for w in caught:
         logger.warning("%s", w.message)
-    travel = pd.DataFrame({
-        "origin": np.repeat(skim.index.to_numpy(), skim.shape[1]),
-        "destination": np.tile(skim.columns.to_numpy(), skim.shape[0]),
-        "time_min": skim.to_numpy().ravel(),
-        "network_source": source,
-    })
+    travel = pd.DataFrame(
+        {
+            "origin": np.repeat(skim.index.to_numpy(), skim.shape[1]),
+            "destination": np.tile(skim.columns.to_numpy(), skim.shape[0]),
+            "time_min": skim.to_numpy().ravel(),
+            "network_source": source,
+        }
+    )
     timings["travel times"] = time.perf_counter() - t0
 
     summary = {

@@ -436,8 +436,11 @@ def load_scenario(path: str | Path) -> Scenario:
     settlements = None
     if s is not None:
         fields = _layer_fields(s)
-        settlements = SettlementsSpec(**fields, names_col=s.get("names_col", str),
-                                      proxy_nodes=s.get("proxy_nodes", bool, default=False))
+        settlements = SettlementsSpec(
+            **fields,
+            names_col=s.get("names_col", str),
+            proxy_nodes=s.get("proxy_nodes", bool, default=False),
+        )
         s.finish()
 
     network = _parse_network(top.sub("network"))
@@ -474,6 +477,8 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=seed,
         raw=data,
     )
+
+
 def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> str:
     value: str = t.get(key, str, default=default)
     if value not in allowed:
@@ -502,8 +507,9 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
     cutoff = t.get("cutoff_min", float)
     spec = NetworkSpec(
         osm=t.path("osm"),
-        network_type=_choice(t, "network_type", ("drive", "drive_service", "walk", "all"),
-                             d.network_type),
+        network_type=_choice(
+            t, "network_type", ("drive", "drive_service", "walk", "all"), d.network_type
+        ),
         mode=_choice(t, "mode", ("drive", "walk", "bus"), d.mode),
         proxy_method=_choice(t, "proxy_method", ("gabriel", "delaunay"), d.proxy_method),
         circuity=_positive(t, "circuity", d.circuity),

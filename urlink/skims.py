@@ -185,8 +185,15 @@ def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> Ro
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     xy = np.column_stack(tr.transform(lon, lat))
     return RoutingGraph(
-        csr=csr, csr_t=csr.T.tocsr(), nodes=nodes, index=index, xy=xy, crs=crs,
-        tree=cKDTree(xy), weight=weight, wait_min=float(G.graph.get("wait_min", 0.0)),
+        csr=csr,
+        csr_t=csr.T.tocsr(),
+        nodes=nodes,
+        index=index,
+        xy=xy,
+        crs=crs,
+        tree=cKDTree(xy),
+        weight=weight,
+        wait_min=float(G.graph.get("wait_min", 0.0)),
         network_source=str(G.graph.get("network_source", "unknown")),
     )
 
@@ -244,15 +251,27 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
     v = np.concatenate([v[~drop], np.array(add_v, dtype=np.int64)])
     w = np.concatenate([w[~drop], np.array(add_w, dtype=float)])
     csr = _build_csr(len(R.nodes), u, v, w)
-    return RoutingGraph(csr=csr, csr_t=csr.T.tocsr(), nodes=R.nodes, index=R.index, xy=R.xy,
-                        crs=R.crs, tree=R.tree, weight=R.weight, wait_min=R.wait_min,
-                        network_source=R.network_source)
+    return RoutingGraph(
+        csr=csr,
+        csr_t=csr.T.tocsr(),
+        nodes=R.nodes,
+        index=R.index,
+        xy=R.xy,
+        crs=R.crs,
+        tree=R.tree,
+        weight=R.weight,
+        wait_min=R.wait_min,
+        network_source=R.network_source,
+    )
 
 
 def _seat_points(zones: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoSeries:
     if isinstance(zones, gpd.GeoDataFrame) and {"seat_lon", "seat_lat"} <= set(zones.columns):
-        return gpd.GeoSeries(gpd.points_from_xy(zones["seat_lon"], zones["seat_lat"]),
-                             index=zones.index, crs="EPSG:4326")
+        return gpd.GeoSeries(
+            gpd.points_from_xy(zones["seat_lon"], zones["seat_lat"]),
+            index=zones.index,
+            crs="EPSG:4326",
+        )
     geom = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
     if geom.crs is None:
         msg = "origins/destinations have no CRS; set one before computing travel times"
@@ -299,8 +318,12 @@ def snap_to_nodes(
     pts = _seat_points(zones).to_crs(R.crs)
     dist, pos = R.tree.query(np.column_stack([pts.x, pts.y]))
     return pd.DataFrame(
-        {"node": R.nodes[pos], "pos": pos, "access_m": dist,
-         "access_min": dist / (access_speed_kph / 0.06)},
+        {
+            "node": R.nodes[pos],
+            "pos": pos,
+            "access_m": dist,
+            "access_min": dist / (access_speed_kph / 0.06),
+        },
         index=zones.index,
     )
 
@@ -325,7 +348,7 @@ def _node_matrix(
     chunk = max(1, min(len(rows), _CHUNK_BYTES // (8 * max(n, 1))))
     if workers > 1 and len(rows) >= 2 * workers:
         chunk = min(chunk, math.ceil(len(rows) / workers))
-    pieces = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
+    pieces = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
     if workers <= 1 or len(pieces) == 1:
         _init_worker(csr, cols, limit)
         try:
@@ -333,8 +356,12 @@ def _node_matrix(
         finally:
             _SHARED.clear()
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
-                             initializer=_init_worker, initargs=(csr, cols, limit)) as ex:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context(method),
+        initializer=_init_worker,
+        initargs=(csr, cols, limit),
+    ) as ex:
         return np.vstack(list(ex.map(_chunk_worker, pieces)))
 
 
@@ -437,8 +464,15 @@ def travel_time_matrix(
     cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
     limit = np.inf if cutoff is None else cutoff * 60.0
     node_s = _node_matrix(R.csr, rows, cols, limit=limit, workers=workers)
-    logger.info("skim %d x %d zones (%d x %d nodes) on %d nodes / %d edges", len(o), len(d),
-                len(rows), len(cols), len(R.nodes), R.n_edges)
+    logger.info(
+        "skim %d x %d zones (%d x %d nodes) on %d nodes / %d edges",
+        len(o),
+        len(d),
+        len(rows),
+        len(cols),
+        len(R.nodes),
+        R.n_edges,
+    )
     return _assemble(node_s[np.ix_(inv_rows, inv_cols)], o, d, R.wait_min, cutoff)
 
 
@@ -483,8 +517,9 @@ def update_travel_time_matrix(
     R = _as_routing(G, weight)
     R_new = apply_edge_changes(R, changes)
     dest = origins if destinations is None else destinations
-    if not (skim.index.equals(pd.Index(origins.index)) and
-            skim.columns.equals(pd.Index(dest.index))):
+    if not (
+        skim.index.equals(pd.Index(origins.index)) and skim.columns.equals(pd.Index(dest.index))
+    ):
         msg = "the skim's index/columns do not match origins/destinations; pass the same zones"
         raise InputError(msg)
     incremental = True
@@ -495,14 +530,25 @@ def update_travel_time_matrix(
             break
     if not incremental:
         logger.info("edge removal or slow-down: recomputing the skim")
-        return travel_time_matrix(R_new, origins, destinations, weight=weight, cutoff=cutoff,
-                                  access_speed_kph=access_speed_kph, workers=workers)
+        return travel_time_matrix(
+            R_new,
+            origins,
+            destinations,
+            weight=weight,
+            cutoff=cutoff,
+            access_speed_kph=access_speed_kph,
+            workers=workers,
+        )
     o = snap_to_nodes(R_new, origins, access_speed_kph=access_speed_kph)
     d = snap_to_nodes(R_new, dest, access_speed_kph=access_speed_kph)
     same = o.index.to_numpy()[:, None] == d.index.to_numpy()[None, :]
     base_min = skim.to_numpy(dtype=float)
-    base_s = (base_min - o["access_min"].to_numpy()[:, None] - d["access_min"].to_numpy()
-              - np.where(same, 0.0, R.wait_min)) * 60.0
+    base_s = (
+        base_min
+        - o["access_min"].to_numpy()[:, None]
+        - d["access_min"].to_numpy()
+        - np.where(same, 0.0, R.wait_min)
+    ) * 60.0
     base_s[np.isnan(base_s)] = np.inf
     limit = np.inf if cutoff is None else cutoff * 60.0
     us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
