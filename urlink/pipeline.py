@@ -353,10 +353,10 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
     if n.osm is not None:
         return streets_from_file(
             n.osm,
-            network_type=n.network_type,  # type: ignore[arg-type]
+            network_type=n.network_type,
             mode=n.mode,
             params=params,
-        )  # type: ignore[arg-type]
+        )
     points = zones
     if scenario.settlements is not None and scenario.settlements.proxy_nodes:
         places = settlements_from_scenario(scenario, crs=zones.crs)
@@ -376,14 +376,14 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
         points = gpd.GeoDataFrame(points, geometry="geometry", crs=zones.crs)
     G = streets_from_points(
         points,
-        method=n.proxy_method,  # type: ignore[arg-type]
+        method=n.proxy_method,
         circuity=n.circuity,
         params=params,
     )
     if n.mode != "drive":
         from urlink.network import add_travel_times
 
-        add_travel_times(G, mode=n.mode, params=params)  # type: ignore[arg-type]
+        add_travel_times(G, mode=n.mode, params=params)
     return G
 
 

@@ -28,10 +28,13 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from urlink.crs import Coords, check_coords
 from urlink.errors import InputError
+
+if TYPE_CHECKING:
+    from urlink.network import NetworkType, TravelMode
 
 __all__ = [
     "BoundariesSpec",
@@ -162,9 +165,9 @@ class NetworkSpec:
     """
 
     osm: Path | None = None
-    network_type: str = "drive"
-    mode: str = "drive"
-    proxy_method: str = "gabriel"
+    network_type: NetworkType = "drive"
+    mode: TravelMode = "drive"
+    proxy_method: Literal["gabriel", "delaunay"] = "gabriel"
     circuity: float = 1.3
     speeds_kph: tuple[tuple[str, float], ...] = ()
     fallback_kph: float = 30.0
@@ -479,7 +482,7 @@ def load_scenario(path: str | Path) -> Scenario:
     )
 
 
-def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> Any:
     value: str = t.get(key, str, default=default)
     if value not in allowed:
         msg = f"{t.where(key)} = {value!r} is not valid; use one of {allowed}"
