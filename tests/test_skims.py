@@ -20,6 +20,8 @@ from urlink.skims import (
     update_travel_time_matrix,
 )
 
+ENGINES = ["compiled", "scipy"]
+
 # Four nodes on a line of longitude 121.0, 121.01, ... at 28.6 N (about 977 m apart).
 LON = [121.0, 121.01, 121.02, 121.03]
 
@@ -43,9 +45,10 @@ def _zones(lons, lats=None, ids=None) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(index=ids, crs="EPSG:4326", geometry=gpd.points_from_xy(lons, lats))
 
 
-def test_hand_computed_skim():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_hand_computed_skim(engine):
     zones = _zones(LON[:3], ids=["A", "B", "C"])
-    S = travel_time_matrix(_square(), zones)
+    S = travel_time_matrix(_square(), zones, engine=engine)
     # A->B 1 min; A->C via B 3 min (not 5); B->A via C 2.5 min; C->B via A 1.5 min
     expected = np.array([[0.0, 1.0, 3.0], [2.5, 0.0, 2.0], [0.5, 1.5, 0.0]])
     np.testing.assert_allclose(S.to_numpy(), expected, atol=1e-12)
@@ -63,19 +66,21 @@ def test_access_leg_is_added_at_walking_speed():
     assert S.loc["A", "B"] == pytest.approx(1.0 + snap.loc["A", "access_m"] / 75.0)
 
 
-def test_unreachable_pairs_are_nan_with_a_warning():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_unreachable_pairs_are_nan_with_a_warning(engine):
     zones = _zones(LON, ids=["A", "B", "C", "D"])
     with pytest.warns(UrlinkWarning, match="6 of 16 origin-destination pairs are unreachable"):
-        S = travel_time_matrix(_square(), zones)
+        S = travel_time_matrix(_square(), zones, engine=engine)
     assert S.loc[["A", "B", "C"], "D"].isna().all() and S.loc["D", ["A", "B", "C"]].isna().all()
     assert S.loc["D", "D"] == 0.0
     assert not np.isinf(S.to_numpy()).any()
 
 
-def test_cutoff_and_bus_wait():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cutoff_and_bus_wait(engine):
     zones = _zones(LON[:3], ids=["A", "B", "C"])
     with pytest.warns(UrlinkWarning, match=r"within 2.0 min"):
-        S = travel_time_matrix(_square(), zones, cutoff=2.0)
+        S = travel_time_matrix(_square(), zones, cutoff=2.0, engine=engine)
     assert np.isnan(S.loc["A", "C"]) and S.loc["B", "C"] == 2.0
     G = _square()
     G.graph["wait_min"] = 10.0
@@ -85,6 +90,8 @@ def test_cutoff_and_bus_wait():
         travel_time_matrix(G, zones, cutoff=-1)
     with pytest.raises(InputError, match="workers=0"):
         travel_time_matrix(G, zones, workers=0)
+    with pytest.raises(InputError, match="engine='gpu'"):
+        travel_time_matrix(G, zones, engine="gpu")  # type: ignore[arg-type]
 
 
 def test_graph_without_weights_is_an_error():
@@ -99,7 +106,8 @@ def oakland():
     return streets_from_file(TEST_DATA / "osm" / "West-Oakland.osm.bz2")
 
 
-def test_skim_equals_networkx_on_a_real_extract(oakland):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_skim_equals_networkx_on_a_real_extract(oakland, engine):
     nodes = list(oakland.nodes)
     zones = gpd.GeoDataFrame(
         index=[str(n) for n in nodes],
@@ -110,8 +118,8 @@ def test_skim_equals_networkx_on_a_real_extract(oakland):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UrlinkWarning)
-        S = travel_time_matrix(oakland, zones)
-        S2 = travel_time_matrix(oakland, zones, workers=2)
+        S = travel_time_matrix(oakland, zones, engine=engine)
+        S2 = travel_time_matrix(oakland, zones, workers=2, engine=engine)
     np.testing.assert_array_equal(S.to_numpy(), S2.to_numpy())
     n_checked = 0
     for n in nodes:
@@ -140,6 +148,7 @@ def _random_graph(seed: int, n: int, m: int) -> nx.MultiDiGraph:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
+    engine=st.sampled_from(ENGINES),
     seed=st.integers(0, 10_000),
     n=st.integers(3, 25),
     density=st.floats(0.5, 3.0),
@@ -154,16 +163,16 @@ def _random_graph(seed: int, n: int, m: int) -> nx.MultiDiGraph:
         max_size=4,
     ),
 )
-def test_incremental_update_equals_full_recompute(seed, n, density, edits):
+def test_incremental_update_equals_full_recompute(engine, seed, n, density, edits):
     G = _random_graph(seed, n, int(density * n))
     zones = _zones([G.nodes[i]["x"] for i in range(n)], [G.nodes[i]["y"] for i in range(n)])
     R = routing_graph_from(G)
     changes = [(a % n, b % n, None if op == "remove" else float(w)) for a, b, w, op in edits]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UrlinkWarning)
-        base = travel_time_matrix(R, zones)
-        updated = update_travel_time_matrix(base, R, changes, origins=zones)
-        full = travel_time_matrix(apply_edge_changes(R, changes), zones)
+        base = travel_time_matrix(R, zones, engine=engine)
+        updated = update_travel_time_matrix(base, R, changes, origins=zones, engine=engine)
+        full = travel_time_matrix(apply_edge_changes(R, changes), zones, engine="scipy")
     np.testing.assert_allclose(updated.to_numpy(), full.to_numpy(), rtol=0, atol=1e-9)
 
 
@@ -177,3 +186,30 @@ def test_incremental_update_adds_a_shortcut_by_hand():
     assert base.loc["B", "A"] == 2.5  # the input is not modified
     with pytest.raises(InputError, match="node 'zz' is not in the street graph"):
         update_travel_time_matrix(base, R, [("a", "zz", 1.0)], origins=zones)
+
+
+def test_compiled_and_scipy_engines_agree_with_cutoff_and_subset_targets(oakland):
+    nodes = list(oakland.nodes)
+    zones = gpd.GeoDataFrame(
+        index=[str(n) for n in nodes],
+        crs="EPSG:4326",
+        geometry=gpd.points_from_xy(
+            [oakland.nodes[n]["x"] for n in nodes], [oakland.nodes[n]["y"] for n in nodes]
+        ),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        for cutoff in (None, 1.5):
+            a = travel_time_matrix(
+                oakland,
+                zones.iloc[:7],
+                zones.iloc[3:],
+                cutoff=cutoff,
+                engine="compiled",
+                workers=2,
+            )
+            b = travel_time_matrix(
+                oakland, zones.iloc[:7], zones.iloc[3:], cutoff=cutoff, engine="scipy"
+            )
+            np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=0, atol=1e-9)
+            assert np.isnan(a.to_numpy()).sum() == np.isnan(b.to_numpy()).sum()

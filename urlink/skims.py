@@ -26,14 +26,15 @@ the first one. Removals and slow-downs fall back to a full recomputation.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import multiprocessing as mp
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -48,6 +49,7 @@ from urlink.errors import InputError, UrlinkWarning
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Sequence
+    from types import ModuleType
 
     import networkx as nx
 
@@ -62,6 +64,15 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_dijkstra: ModuleType | None
+try:  # the compiled kernel is optional (built when a C compiler is available)
+    _dijkstra = importlib.import_module("urlink._dijkstra")
+except ImportError:  # pragma: no cover - depends on the installation
+    _dijkstra = None
+
+Engine = Literal["auto", "compiled", "scipy"]
+"""Shortest-path engine: the compiled kernel if built (``auto``), or scipy's csgraph."""
 
 EdgeChange = tuple["Hashable", "Hashable", float | None]
 """``(u, v, weight)``: set the weight of edge u -> v (adding it if absent); None removes it."""
@@ -83,6 +94,9 @@ class RoutingGraph:
     ----------
     csr, csr_t
         Weights (seconds for ``travel_time``) and their transpose, ``N x N``.
+    fwd, bwd
+        ``(indptr, indices, weights)`` of ``csr`` and ``csr_t`` as int64/int64/float64
+        arrays, for the compiled kernel.
     nodes
         Node ids in matrix order.
     index
@@ -103,6 +117,8 @@ class RoutingGraph:
 
     csr: sp.csr_array
     csr_t: sp.csr_array
+    fwd: tuple[np.ndarray, np.ndarray, np.ndarray]
+    bwd: tuple[np.ndarray, np.ndarray, np.ndarray]
     nodes: np.ndarray
     index: dict[Any, int]
     xy: np.ndarray
@@ -129,6 +145,21 @@ def _build_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> sp.csr_ar
     # csgraph ignores explicit zeros in sparse input; a zero-time edge must stay an edge
     w = np.where(w == 0, np.finfo(float).tiny, w)
     return sp.csr_array((w, (u, v)), shape=(n, n))
+
+
+def _arrays(csr: sp.csr_array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return (
+        np.ascontiguousarray(csr.indptr, dtype=np.int64),
+        np.ascontiguousarray(csr.indices, dtype=np.int64),
+        np.ascontiguousarray(csr.data, dtype=np.float64),
+    )
+
+
+def _routing(csr: sp.csr_array, **fields: Any) -> RoutingGraph:
+    csr.sort_indices()
+    csr_t = csr.T.tocsr()
+    csr_t.sort_indices()
+    return RoutingGraph(csr=csr, csr_t=csr_t, fwd=_arrays(csr), bwd=_arrays(csr_t), **fields)
 
 
 def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoutingGraph:
@@ -184,9 +215,8 @@ def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> Ro
     crs = local_metric_crs(pts).to_string()
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     xy = np.column_stack(tr.transform(lon, lat))
-    return RoutingGraph(
-        csr=csr,
-        csr_t=csr.T.tocsr(),
+    return _routing(
+        csr,
         nodes=nodes,
         index=index,
         xy=xy,
@@ -251,9 +281,8 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
     v = np.concatenate([v[~drop], np.array(add_v, dtype=np.int64)])
     w = np.concatenate([w[~drop], np.array(add_w, dtype=float)])
     csr = _build_csr(len(R.nodes), u, v, w)
-    return RoutingGraph(
-        csr=csr,
-        csr_t=csr.T.tocsr(),
+    return _routing(
+        csr,
         nodes=R.nodes,
         index=R.index,
         xy=R.xy,
@@ -340,10 +369,10 @@ def _chunk_worker(rows: np.ndarray) -> np.ndarray:
     return np.asarray(d[:, _SHARED["cols"]])
 
 
-def _node_matrix(
+def _scipy_matrix(
     csr: sp.csr_array, rows: np.ndarray, cols: np.ndarray, *, limit: float, workers: int
 ) -> np.ndarray:
-    """Shortest-path weights from each node in ``rows`` to each in ``cols`` (inf if none)."""
+    """Scipy csgraph engine: origin chunks of bounded memory, optionally in processes."""
     n = csr.shape[0]
     chunk = max(1, min(len(rows), _CHUNK_BYTES // (8 * max(n, 1))))
     if workers > 1 and len(rows) >= 2 * workers:
@@ -363,6 +392,76 @@ def _node_matrix(
         initargs=(csr, cols, limit),
     ) as ex:
         return np.vstack(list(ex.map(_chunk_worker, pieces)))
+
+
+def _compiled_matrix(
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    *,
+    limit: float,
+    workers: int,
+) -> np.ndarray:
+    """Compiled engine: many-source Dijkstra in C, source chunks in threads (no GIL)."""
+    kernel = _dijkstra
+    if kernel is None:  # pragma: no cover - _use_compiled checked this
+        msg = "the compiled Dijkstra kernel is not available"
+        raise InputError(msg)
+    indptr, indices, weights = arrays
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    out = np.empty((len(rows), len(cols)), dtype=np.float64)
+    if len(rows) == 0 or len(cols) == 0:
+        return out
+    n_chunks = min(len(rows), max(1, workers) * 4)
+    bounds = np.linspace(0, len(rows), n_chunks + 1).astype(int)
+
+    def work(i: int) -> None:
+        a, b = bounds[i], bounds[i + 1]
+        if b > a:
+            kernel.many_sources(indptr, indices, weights, rows[a:b], cols, out[a:b], limit)
+
+    if workers <= 1:
+        for i in range(n_chunks):
+            work(i)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as ex:
+            list(ex.map(work, range(n_chunks)))
+    return out
+
+
+def _node_matrix(
+    R: RoutingGraph,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    *,
+    limit: float,
+    workers: int,
+    engine: Engine,
+    backward: bool = False,
+) -> np.ndarray:
+    """Shortest-path weights from each node in ``rows`` to each in ``cols`` (inf if none).
+
+    With ``backward`` the searches run on the transposed graph (distances *to* ``rows``).
+    """
+    if _use_compiled(engine):
+        return _compiled_matrix(
+            R.bwd if backward else R.fwd, rows, cols, limit=limit, workers=workers
+        )
+    return _scipy_matrix(R.csr_t if backward else R.csr, rows, cols, limit=limit, workers=workers)
+
+
+def _use_compiled(engine: Engine) -> bool:
+    if engine not in ("auto", "compiled", "scipy"):
+        msg = f"engine={engine!r} is not valid; use 'auto', 'compiled' or 'scipy'"
+        raise InputError(msg)
+    if engine == "compiled" and _dijkstra is None:
+        msg = (
+            "engine='compiled' but urlink's compiled Dijkstra kernel is not built (no C "
+            "compiler at install time); reinstall with a compiler or use engine='scipy'"
+        )
+        raise InputError(msg)
+    return engine != "scipy" and _dijkstra is not None
 
 
 def _check_workers(workers: int | None) -> int:
@@ -408,6 +507,7 @@ def travel_time_matrix(
     cutoff: float | None = None,
     access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
     workers: int | None = 1,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Travel times in minutes between zones over a street graph.
 
@@ -427,7 +527,11 @@ def travel_time_matrix(
     access_speed_kph
         Speed of the access legs from seats to the nearest nodes.
     workers
-        Processes for the shortest-path searches (None: all cores).
+        Parallel workers for the shortest-path searches (None: all cores): threads for the
+        compiled engine, processes for scipy.
+    engine
+        ``"auto"`` (the compiled kernel if built, else scipy), ``"compiled"`` or ``"scipy"``;
+        both give the same distances.
 
     Returns
     -------
@@ -463,7 +567,7 @@ def travel_time_matrix(
     rows, inv_rows = np.unique(o["pos"].to_numpy(), return_inverse=True)
     cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
     limit = np.inf if cutoff is None else cutoff * 60.0
-    node_s = _node_matrix(R.csr, rows, cols, limit=limit, workers=workers)
+    node_s = _node_matrix(R, rows, cols, limit=limit, workers=workers, engine=engine)
     logger.info(
         "skim %d x %d zones (%d x %d nodes) on %d nodes / %d edges",
         len(o),
@@ -487,6 +591,7 @@ def update_travel_time_matrix(
     cutoff: float | None = None,
     access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
     workers: int | None = 1,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Update a skim after edge changes, exactly, without a full recomputation if possible.
 
@@ -501,7 +606,7 @@ def update_travel_time_matrix(
         ``(u, v, weight)``: new weight (seconds) of edge u -> v, added if absent; None
         removes the edge. If every change adds an edge or lowers a weight, the update is
         incremental; otherwise the skim is recomputed on the changed graph.
-    origins, destinations, weight, cutoff, access_speed_kph, workers
+    origins, destinations, weight, cutoff, access_speed_kph, workers, engine
         As for :func:`travel_time_matrix`.
 
     Returns
@@ -538,6 +643,7 @@ def update_travel_time_matrix(
             cutoff=cutoff,
             access_speed_kph=access_speed_kph,
             workers=workers,
+            engine=engine,
         )
     o = snap_to_nodes(R_new, origins, access_speed_kph=access_speed_kph)
     d = snap_to_nodes(R_new, dest, access_speed_kph=access_speed_kph)
@@ -554,12 +660,13 @@ def update_travel_time_matrix(
     us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
     vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
     ws = np.array([w for *_, w in changes], dtype=float)
-    to_u = dijkstra(R_new.csr_t, directed=True, indices=us, limit=limit)  # d'(x, u_k)
-    from_v = dijkstra(R_new.csr, directed=True, indices=vs, limit=limit)  # d'(v_k, x)
     opos = o["pos"].to_numpy()
     dpos = d["pos"].to_numpy()
+    # d'(o, u_k) for every origin node o, and d'(v_k, d) for every destination node d
+    to_u = _node_matrix(R_new, us, opos, limit=limit, workers=1, engine=engine, backward=True)
+    from_v = _node_matrix(R_new, vs, dpos, limit=limit, workers=1, engine=engine)
     new_s = base_s
     for k in range(len(changes)):
-        via = to_u[k, opos][:, None] + ws[k] + from_v[k, dpos][None, :]
+        via = to_u[k][:, None] + ws[k] + from_v[k][None, :]
         new_s = np.minimum(new_s, via)
     return _assemble(new_s, o, d, R.wait_min, cutoff)
