@@ -26,6 +26,7 @@ the first one. Removals and slow-downs fall back to a full recomputation.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import math
@@ -40,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from pyproj import Transformer
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
@@ -257,30 +259,49 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
     InputError
         If a change names an unknown node or a negative or non-finite weight.
     """
-    coo = R.csr.tocoo()
-    u, v, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.copy()
-    key = u * len(R.nodes) + v
-    drop = np.zeros(len(u), dtype=bool)
-    add_u, add_v, add_w = [], [], []
+    # the last change to an edge wins, as if the changes were applied in order
+    final: dict[tuple[int, int], float | None] = {}
     for a, b, weight in changes:
         if a not in R.index or b not in R.index:
             missing = a if a not in R.index else b
             msg = f"edge change ({a!r}, {b!r}): node {missing!r} is not in the street graph"
             raise InputError(msg)
-        ia, ib = R.index[a], R.index[b]
-        drop |= key == ia * len(R.nodes) + ib
-        if weight is None:
-            continue
-        if not (math.isfinite(weight) and weight >= 0):
+        if weight is not None and not (math.isfinite(weight) and weight >= 0):
             msg = f"edge change ({a!r}, {b!r}): weight {weight!r} must be finite and >= 0"
             raise InputError(msg)
-        add_u.append(ia)
-        add_v.append(ib)
-        add_w.append(float(weight))
-    u = np.concatenate([u[~drop], np.array(add_u, dtype=np.int64)])
-    v = np.concatenate([v[~drop], np.array(add_v, dtype=np.int64)])
-    w = np.concatenate([w[~drop], np.array(add_w, dtype=float)])
-    csr = _build_csr(len(R.nodes), u, v, w)
+        final[(R.index[a], R.index[b])] = None if weight is None else float(weight)
+    indptr, indices, _ = R.fwd
+    data = R.csr.data.copy()
+    drop: list[int] = []
+    add_u, add_v, add_w = [], [], []
+    for (ia, ib), weight in final.items():
+        lo, hi = int(indptr[ia]), int(indptr[ia + 1])
+        j = lo + int(np.searchsorted(indices[lo:hi], ib))  # column indices are sorted
+        exists = j < hi and indices[j] == ib
+        if weight is None:
+            if exists:
+                drop.append(j)
+        elif exists:
+            data[j] = weight if weight > 0 else np.finfo(float).tiny
+        else:
+            add_u.append(ia)
+            add_v.append(ib)
+            add_w.append(weight)
+    n = len(R.nodes)
+    if drop:  # removals: rebuild without the dropped entries
+        coo = sp.csr_array((data, R.csr.indices, R.csr.indptr), shape=(n, n)).tocoo()
+        keep = np.ones(coo.nnz, dtype=bool)
+        keep[drop] = False  # tocoo keeps CSR order, so positions match
+        csr = _build_csr(
+            n,
+            np.concatenate([coo.row[keep].astype(np.int64), np.array(add_u, dtype=np.int64)]),
+            np.concatenate([coo.col[keep].astype(np.int64), np.array(add_v, dtype=np.int64)]),
+            np.concatenate([coo.data[keep], np.array(add_w, dtype=float)]),
+        )
+    else:
+        csr = sp.csr_array((data, R.csr.indices.copy(), R.csr.indptr.copy()), shape=(n, n))
+        if add_u:  # new entries do not overlap existing ones, so adding them is exact
+            csr = (csr + _build_csr(n, np.array(add_u), np.array(add_v), np.array(add_w))).tocsr()
     return _routing(
         csr,
         nodes=R.nodes,
@@ -294,19 +315,35 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
     )
 
 
-def _seat_points(zones: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoSeries:
+@functools.lru_cache(maxsize=32)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def _seat_xy(zones: gpd.GeoDataFrame | gpd.GeoSeries, crs: str) -> np.ndarray:
+    """Seat coordinates in ``crs`` (seat columns, else points or points on the surface)."""
     if isinstance(zones, gpd.GeoDataFrame) and {"seat_lon", "seat_lat"} <= set(zones.columns):
-        return gpd.GeoSeries(
-            gpd.points_from_xy(zones["seat_lon"], zones["seat_lat"]),
-            index=zones.index,
-            crs="EPSG:4326",
-        )
-    geom = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
-    if geom.crs is None:
-        msg = "origins/destinations have no CRS; set one before computing travel times"
-        raise InputError(msg)
-    pts = geom.where(geom.geom_type == "Point", geom.representative_point())
-    return gpd.GeoSeries(pts, index=geom.index, crs=geom.crs)
+        lon = zones["seat_lon"].to_numpy(dtype=float)
+        lat = zones["seat_lat"].to_numpy(dtype=float)
+        src = "EPSG:4326"
+    else:
+        geom = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
+        if geom.crs is None:
+            msg = "origins/destinations have no CRS; set one before computing travel times"
+            raise InputError(msg)
+        arr = np.asarray(geom.array, dtype=object)
+        not_point = shapely.get_type_id(arr) != 0
+        if not_point.any():
+            arr = arr.copy()
+            arr[not_point] = shapely.point_on_surface(arr[not_point])
+        xy = shapely.get_coordinates(arr)
+        if len(xy) != len(arr):
+            msg = "origins/destinations have empty geometries; every zone needs a location"
+            raise InputError(msg)
+        lon, lat = xy[:, 0], xy[:, 1]
+        src = geom.crs.to_string()
+    x, y = _transformer(src, crs).transform(lon, lat)
+    return np.column_stack([x, y])
 
 
 def snap_to_nodes(
@@ -344,8 +381,7 @@ def snap_to_nodes(
     if zones.index.has_duplicates:
         msg = "origins/destinations have duplicate ids; ids must be unique"
         raise InputError(msg)
-    pts = _seat_points(zones).to_crs(R.crs)
-    dist, pos = R.tree.query(np.column_stack([pts.x, pts.y]))
+    dist, pos = R.tree.query(_seat_xy(zones, R.crs))
     return pd.DataFrame(
         {
             "node": R.nodes[pos],
@@ -473,12 +509,29 @@ def _check_workers(workers: int | None) -> int:
     return workers
 
 
+def _same_zone(o: pd.DataFrame, d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column positions of pairs whose origin and destination are the same zone."""
+    cols = pd.Index(d.index).get_indexer(o.index)
+    rows = np.flatnonzero(cols >= 0)
+    return rows, cols[rows]
+
+
 def _assemble(
     node_s: np.ndarray, o: pd.DataFrame, d: pd.DataFrame, wait_min: float, cutoff: float | None
 ) -> pd.DataFrame:
-    minutes = node_s / 60.0 + o["access_min"].to_numpy()[:, None] + d["access_min"].to_numpy()
-    same = o.index.to_numpy()[:, None] == d.index.to_numpy()[None, :]
-    minutes = minutes + np.where(same, 0.0, wait_min)
+    minutes = node_s / 60.0
+    minutes += o["access_min"].to_numpy()[:, None]
+    minutes += d["access_min"].to_numpy()[None, :] + wait_min
+    if wait_min:
+        rows, cols = _same_zone(o, d)
+        minutes[rows, cols] -= wait_min  # no waiting for a trip within one zone
+    return _finish_minutes(minutes, o.index, d.index, cutoff)
+
+
+def _finish_minutes(
+    minutes: np.ndarray, index: pd.Index, columns: pd.Index, cutoff: float | None
+) -> pd.DataFrame:
+    """Apply the cutoff, turn infinities into NaN (with a warning) and wrap in a frame."""
     if cutoff is not None:
         minutes[minutes > cutoff] = np.inf
     unreachable = ~np.isfinite(minutes)
@@ -492,7 +545,7 @@ def _assemble(
             UrlinkWarning,
             stacklevel=3,
         )
-    out = pd.DataFrame(minutes, index=o.index.copy(), columns=d.index.copy())
+    out = pd.DataFrame(minutes, index=index.copy(), columns=columns.copy(), copy=False)
     out.index.name = "origin"
     out.columns.name = "destination"
     return out
@@ -621,6 +674,8 @@ def update_travel_time_matrix(
     """
     R = _as_routing(G, weight)
     R_new = apply_edge_changes(R, changes)
+    # several changes to one edge: the last one wins (as in apply_edge_changes)
+    changes = [(a, b, w) for (a, b), w in {(a, b): w for a, b, w in changes}.items()]
     dest = origins if destinations is None else destinations
     if not (
         skim.index.equals(pd.Index(origins.index)) and skim.columns.equals(pd.Index(dest.index))
@@ -646,27 +701,32 @@ def update_travel_time_matrix(
             engine=engine,
         )
     o = snap_to_nodes(R_new, origins, access_speed_kph=access_speed_kph)
-    d = snap_to_nodes(R_new, dest, access_speed_kph=access_speed_kph)
-    same = o.index.to_numpy()[:, None] == d.index.to_numpy()[None, :]
-    base_min = skim.to_numpy(dtype=float)
-    base_s = (
-        base_min
-        - o["access_min"].to_numpy()[:, None]
-        - d["access_min"].to_numpy()
-        - np.where(same, 0.0, R.wait_min)
-    ) * 60.0
-    base_s[np.isnan(base_s)] = np.inf
+    d = (
+        o
+        if destinations is None
+        else snap_to_nodes(R_new, dest, access_speed_kph=access_speed_kph)
+    )
     limit = np.inf if cutoff is None else cutoff * 60.0
     us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
     vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
     ws = np.array([w for *_, w in changes], dtype=float)
-    opos = o["pos"].to_numpy()
-    dpos = d["pos"].to_numpy()
     # d'(o, u_k) for every origin node o, and d'(v_k, d) for every destination node d
-    to_u = _node_matrix(R_new, us, opos, limit=limit, workers=1, engine=engine, backward=True)
-    from_v = _node_matrix(R_new, vs, dpos, limit=limit, workers=1, engine=engine)
-    new_s = base_s
+    to_u = _node_matrix(
+        R_new, us, o["pos"].to_numpy(), limit=limit, workers=1, engine=engine, backward=True
+    )
+    from_v = _node_matrix(R_new, vs, d["pos"].to_numpy(), limit=limit, workers=1, engine=engine)
+    # Work in minutes: a candidate trip via a changed edge costs access + d'(o, u) + w +
+    # d'(v, d) + wait + access; the base skim has the same access and wait terms, so the
+    # minimum can be taken directly (trips within one zone cannot improve: they need no
+    # network at all). NaN (unreachable) in the base loses against any finite candidate.
+    new = skim.to_numpy(dtype=float, copy=True)
+    a_o = o["access_min"].to_numpy()
+    a_d = d["access_min"].to_numpy() + R.wait_min
     for k in range(len(changes)):
-        via = to_u[k][:, None] + ws[k] + from_v[k][None, :]
-        new_s = np.minimum(new_s, via)
-    return _assemble(new_s, o, d, R.wait_min, cutoff)
+        left = to_u[k] / 60.0 + a_o
+        right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
+        cand = left[:, None] + right[None, :]
+        rows, cols = _same_zone(o, d)
+        cand[rows, cols] = np.inf
+        np.fmin(new, cand, out=new)
+    return _finish_minutes(new, skim.index, skim.columns, cutoff)
