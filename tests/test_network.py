@@ -232,6 +232,19 @@ def test_pbf_reader_matches_the_osmnx_xml_route(tmp_path):
         len_a = sum(d["length"] for *_, d in a.edges(data=True))
         len_b = sum(d["length"] for *_, d in b.edges(data=True))
         assert len_a == pytest.approx(len_b, rel=1e-9)
+
+        def signature(G):
+            out = []
+            for u, v, d in G.edges(data=True):
+                osmid = d["osmid"] if isinstance(d["osmid"], list) else [d["osmid"]]
+                flags = tuple(
+                    tuple(sorted(map(str, x))) if isinstance(x, list) else (str(x),)
+                    for x in (d["reversed"], d["oneway"], d["highway"])
+                )
+                out.append((u, v, round(d["length"], 6), tuple(sorted(osmid)), flags))
+            return sorted(out)
+
+        assert signature(a) == signature(b)
         # every component is kept (the extract has several disconnected parts)
         assert a.graph["components"] == nx.number_weakly_connected_components(b) > 1
 
@@ -270,6 +283,8 @@ def test_pbf_oneway_rules(tmp_path):
     path = _write_pbf(tmp_path / "oneway.osm.pbf", [1, 2, 3, 4], ways)
     G = streets_from_file(path, simplify=False)
     assert set(G.edges()) == {(1, 2), (3, 2), (3, 4), (4, 3)}
-    assert G.edges[3, 2, 0]["reversed"] is True
+    # osmnx semantics: a oneway=-1 way is stored in travel direction, reversed=False
+    assert G.edges[3, 2, 0]["reversed"] is False
+    assert G.edges[3, 4, 0]["reversed"] is False and G.edges[4, 3, 0]["reversed"] is True
     W = streets_from_file(path, network_type="walk", mode="walk", simplify=False)
     assert (2, 1) in set(W.edges()) and (2, 3) in set(W.edges())

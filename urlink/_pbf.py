@@ -1,73 +1,115 @@
 """Read OpenStreetMap PBF files into osmnx-style street graphs with pyosmium.
 
-Private module behind :func:`urlink.network.streets_from_file`. One pass over the ways with
-a ``highway`` tag, with node locations from pyosmium's location index, gives the segments;
-ways are filtered by :func:`urlink.network.way_allowed`, one-way rules follow osmnx
-(``oneway=yes/true/1``, ``-1``/``reverse``, roundabouts), segment lengths are great-circle
-distances, and the graph is simplified with osmnx's ``simplify_graph``.
+Private module behind :func:`urlink.network.streets_from_file`. The result is the graph
+osmnx builds from the same data with ``graph_from_xml(..., retain_all=True)`` followed by
+``simplify_graph`` (same nodes, edges, lengths and attributes), but built from numpy arrays:
+osmnx's topology simplification on a networkx graph is the slow part of loading a country
+(about 60 % of the time for Malta), so it is done here before any graph object exists.
+
+Steps:
+
+1. One pass over the file with a node-location index: ways with a ``highway`` tag that pass
+   :func:`urlink.network.way_allowed`. One-way rules are osmnx's (``_add_paths``): a way is
+   one-way if ``oneway`` is one of yes/true/1/-1/reverse/T/F or it is a roundabout (never
+   for walking networks); ``-1``/``reverse``/``T`` reverse the node order. A node missing
+   from a clipped extract cuts the way there.
+2. Directed segments in osmnx's insertion order: per way, its forward segments, then (if
+   two-way) the reversed ones, flagged ``reversed=True``.
+3. Simplification with osmnx's strict endpoint rules (self-loop; no in- or no out-edges; not
+   exactly two neighbours with 2 or 4 incident edges), paths built as in osmnx's
+   ``_build_path``, and isolated rings removed.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
+import shapely
 
 from urlink.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from urlink.network import NetworkType
 
 logger = logging.getLogger(__name__)
 
+# osmnx.settings.useful_tags_way plus the tags the network filters look at
 _KEEP_TAGS = (
+    "access",
+    "area",
+    "bridge",
+    "est_width",
     "highway",
+    "junction",
+    "landuse",
+    "lanes",
     "maxspeed",
     "name",
+    "oneway",
     "ref",
-    "lanes",
-    "junction",
-    "bridge",
-    "tunnel",
-    "access",
     "service",
+    "tunnel",
+    "width",
 )
-_ONEWAY_TRUE = {"yes", "true", "1"}
-_ONEWAY_REVERSE = {"-1", "reverse"}
+_ONEWAY_VALUES = {"yes", "true", "1", "-1", "reverse", "T", "F"}
+_REVERSED_VALUES = {"-1", "reverse", "T"}
 
 
-def _way_directions(tags: dict[str, str], *, bidirectional: bool) -> tuple[bool, bool]:
-    """(forward, backward) travel allowed on a way, with osmnx's one-way rules."""
-    if bidirectional:
-        return True, True
-    oneway = tags.get("oneway", "")
-    if oneway in _ONEWAY_TRUE or tags.get("junction") in ("roundabout", "circular"):
-        return True, False
-    if oneway in _ONEWAY_REVERSE:
-        return False, True
-    return True, True
+class _Segments:
+    """Directed segments as arrays plus per-way attributes and node coordinates."""
+
+    def __init__(self) -> None:
+        self.u: list[int] = []
+        self.v: list[int] = []
+        self.way: list[int] = []  # index into way_attrs
+        self.rev: list[bool] = []
+        self.way_attrs: list[dict[str, Any]] = []
+        self.coords: dict[int, tuple[float, float]] = {}
+
+    def add_way(
+        self, way_id: int, refs: list[int | None], tags: dict[str, str], *, bidirectional: bool
+    ) -> None:
+        one_way = not bidirectional and (
+            tags.get("oneway") in _ONEWAY_VALUES or tags.get("junction") == "roundabout"
+        )
+        if one_way and tags.get("oneway") in _REVERSED_VALUES:
+            refs = refs[::-1]
+        # osmnx drops consecutive duplicate nodes
+        clean = [r for i, r in enumerate(refs) if i == 0 or r is None or r != refs[i - 1]]
+        pairs = [(a, b) for a, b in itertools.pairwise(clean) if a is not None and b is not None]
+        if not pairs:
+            return
+        attrs: dict[str, Any] = {k: tags[k] for k in _KEEP_TAGS if k in tags}
+        attrs["osmid"] = way_id
+        attrs["oneway"] = one_way
+        w = len(self.way_attrs)
+        self.way_attrs.append(attrs)
+        for a, b in pairs:
+            self.u.append(a)
+            self.v.append(b)
+            self.way.append(w)
+            self.rev.append(False)
+        if not one_way:
+            for a, b in pairs:
+                self.u.append(b)
+                self.v.append(a)
+                self.way.append(w)
+                self.rev.append(True)
 
 
-def _read_segments(
-    path: Path, network_type: NetworkType
-) -> tuple[
-    list[int], list[int], list[int], dict[int, dict[str, object]], dict[int, tuple[float, float]]
-]:
-    """Directed segments (u, v, signed way id), way attributes and node coordinates."""
+def _read(path: Path, network_type: NetworkType) -> _Segments:
     import osmium
 
     from urlink.network import way_allowed
 
-    us: list[int] = []
-    vs: list[int] = []
-    seg_way: list[int] = []
-    way_attrs: dict[int, dict[str, object]] = {}
-    coords: dict[int, tuple[float, float]] = {}
+    seg = _Segments()
     fp = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
@@ -75,34 +117,144 @@ def _read_segments(
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
     for way in fp:
-        tags = {t.k: t.v for t in way.tags}
-        if not isinstance(way, osmium.osm.Way) or not way_allowed(tags, network_type):
+        if not isinstance(way, osmium.osm.Way):
             continue
-        # None marks a node missing from the extract (clipped data): the way is cut
-        # there instead of joining its neighbours with a straight segment
+        tags = {t.k: t.v for t in way.tags}
+        if not way_allowed(tags, network_type):
+            continue
         refs: list[int | None] = []
         for n in way.nodes:
             if n.location.valid():
                 refs.append(n.ref)
-                coords[n.ref] = (n.location.lon, n.location.lat)
-            else:
+                seg.coords[n.ref] = (n.location.lon, n.location.lat)
+            else:  # missing from the extract: cut the way here
                 refs.append(None)
-        forward, backward = _way_directions(tags, bidirectional=network_type == "walk")
-        attrs: dict[str, object] = {k: tags[k] for k in _KEEP_TAGS if k in tags}
-        attrs["oneway"] = not (forward and backward)
-        way_attrs[way.id] = attrs
-        for a, b in itertools.pairwise(refs):
-            if a is None or b is None or a == b:
-                continue
-            if forward:
-                us.append(a)
-                vs.append(b)
-                seg_way.append(way.id)
-            if backward:
-                us.append(b)
-                vs.append(a)
-                seg_way.append(-way.id)  # negative: reversed direction
-    return us, vs, seg_way, way_attrs, coords
+        seg.add_way(way.id, refs, tags, bidirectional=network_type == "walk")
+    return seg
+
+
+def _endpoints(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Osmnx's strict ``_is_endpoint`` for every node at once."""
+    indeg = np.bincount(v, minlength=n)
+    outdeg = np.bincount(u, minlength=n)
+    selfloop = np.zeros(n, dtype=bool)
+    selfloop[u[u == v]] = True
+    both = np.unique(np.concatenate([u * n + v, v * n + u]))
+    neighbours = np.bincount(both // n, minlength=n)
+    degree = indeg + outdeg
+    two_way_chain = (neighbours == 2) & ((degree == 2) | (degree == 4))
+    return np.asarray(selfloop | (indeg == 0) | (outdeg == 0) | ~two_way_chain)
+
+
+def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Weakly connected component label of every node (smallest node index)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    adj = sp.csr_array((np.ones(len(u)), (u, v)), shape=(n, n))
+    return np.asarray(connected_components(adj, directed=True, connection="weak")[1])
+
+
+def _paths(n: int, u: np.ndarray, v: np.ndarray, endpoint: np.ndarray) -> list[list[int]]:
+    """Find the chains between endpoints, as osmnx's ``_get_paths_to_simplify`` does."""
+    succ: list[list[int]] = [[] for _ in range(n)]
+    seen: set[tuple[int, int]] = set()
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        if (a, b) not in seen:  # successors in first-insertion order, like networkx
+            seen.add((a, b))
+            succ[a].append(b)
+    is_end = endpoint.tolist()
+    paths = []
+    for e in np.flatnonzero(endpoint).tolist():
+        for s in succ[e]:
+            if not is_end[s]:
+                paths.append(_build_path(e, s, succ, is_end))
+    return paths
+
+
+def _build_path(start: int, first: int, succ: list[list[int]], is_end: list[bool]) -> list[int]:
+    path = [start, first]
+    on_path = {start, first}
+    for nxt in succ[first]:
+        if nxt in on_path:
+            continue
+        path.append(nxt)
+        on_path.add(nxt)
+        cur = nxt
+        while not is_end[cur]:
+            options = [x for x in succ[cur] if x not in on_path]
+            if len(options) == 1:
+                cur = options[0]
+                path.append(cur)
+                on_path.add(cur)
+            elif not options:
+                if start in succ[cur]:
+                    return [*path, start]
+                return path
+            else:  # pragma: no cover - cannot happen for a non-endpoint
+                msg = f"unexpected street pattern near node index {cur} while simplifying"
+                raise InputError(msg)
+        return path
+    return path
+
+
+def _merge_attrs(parts: list[dict[str, Any]], lengths: list[float]) -> dict[str, Any]:
+    """Osmnx's aggregation: length summed; one value kept; several as a sorted list."""
+    out: dict[str, Any] = {}
+    keys: list[str] = []
+    for p in parts:
+        keys.extend(k for k in p if k not in keys)
+    for k in keys:
+        values = [p[k] for p in parts if k in p]
+        unique = {repr(x): x for x in values}
+        out[k] = values[0] if len(unique) == 1 else [unique[r] for r in sorted(unique)]
+    out["length"] = float(sum(lengths))
+    return out
+
+
+def _simplify(
+    n: int,
+    u: np.ndarray,
+    v: np.ndarray,
+    *,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    length: list[float],
+    attrs: Callable[[int], dict[str, Any]],
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, dict[str, Any]]]]:
+    """Simplify like osmnx: (alive nodes, kept segment indices, merged edges)."""
+    endpoint = _endpoints(n, u, v)
+    paths = _paths(n, u, v, endpoint)
+    interstitial = np.zeros(n, dtype=bool)
+    for p in paths:
+        interstitial[p[1:-1]] = True
+    keep_edges = np.flatnonzero(~interstitial[u] & ~interstitial[v])
+    first_edge: dict[tuple[int, int], int] = {}
+    for i, (a, b) in enumerate(zip(u.tolist(), v.tolist(), strict=True)):
+        first_edge.setdefault((a, b), i)
+    merged: list[tuple[int, int, dict[str, Any]]] = []
+    if paths:
+        flat = np.concatenate(paths)
+        geoms = shapely.linestrings(
+            np.column_stack([lon[flat], lat[flat]]),
+            indices=np.repeat(np.arange(len(paths)), [len(p) for p in paths]),
+        )
+        for p, geom in zip(paths, geoms, strict=True):
+            edges = [first_edge[(a, b)] for a, b in itertools.pairwise(p)]
+            data = _merge_attrs([attrs(i) for i in edges], [length[i] for i in edges])
+            data["geometry"] = geom
+            merged.append((p[0], p[-1], data))
+    alive = ~interstitial
+    # remove components of the simplified graph that are rings without any endpoint
+    nu = np.concatenate([u[keep_edges], np.array([e[0] for e in merged], dtype=np.int64)])
+    nv = np.concatenate([v[keep_edges], np.array([e[1] for e in merged], dtype=np.int64)])
+    new_end = _endpoints(n, nu, nv) & alive
+    label = _components(n, nu, nv)
+    has_end = np.zeros(n, dtype=bool)
+    has_end[label[new_end]] = True
+    alive &= has_end[label]
+    keep_edges = keep_edges[alive[u[keep_edges]]]
+    return alive, keep_edges, [e for e in merged if alive[e[0]]]
 
 
 def graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) -> nx.MultiDiGraph:
@@ -115,12 +267,13 @@ def graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) -> 
     network_type
         Which ways to keep (osmnx's filters).
     simplify
-        Simplify with osmnx's ``simplify_graph``.
+        Merge chains of interstitial nodes as osmnx's ``simplify_graph`` does.
 
     Returns
     -------
     networkx.MultiDiGraph
-        Nodes with ``x``/``y``; edges with ``osmid``, ``length``, ``reversed`` and way tags.
+        Nodes with ``x``/``y``; edges with ``osmid``, ``oneway``, ``reversed``, ``length``
+        (metres, great-circle), way tags and, for merged edges, ``geometry``.
 
     Raises
     ------
@@ -130,28 +283,47 @@ def graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) -> 
     from urlink.network import great_circle_m
 
     try:
-        us, vs, seg_way, way_attrs, coords = _read_segments(path, network_type)
+        seg = _read(path, network_type)
     except RuntimeError as err:
         msg = f"OSM file {str(path)!r} could not be read as PBF ({err})"
         raise InputError(msg) from None
     G = nx.MultiDiGraph(crs="epsg:4326")
-    used = set(us) | set(vs)
-    G.add_nodes_from((n, {"x": coords[n][0], "y": coords[n][1]}) for n in used)
-    if us:
-        lon_u = np.fromiter((coords[i][0] for i in us), float, len(us))
-        lat_u = np.fromiter((coords[i][1] for i in us), float, len(us))
-        lon_v = np.fromiter((coords[i][0] for i in vs), float, len(vs))
-        lat_v = np.fromiter((coords[i][1] for i in vs), float, len(vs))
-        length = great_circle_m(lon_u, lat_u, lon_v, lat_v)
-        G.add_edges_from(
-            (a, b, {**way_attrs[abs(w)], "osmid": abs(w), "reversed": w < 0, "length": ln})
-            for a, b, w, ln in zip(us, vs, seg_way, length.tolist(), strict=True)
-        )
-    logger.info(
-        "%s: %d nodes, %d edges before simplification", path.name, len(G), G.number_of_edges()
-    )
-    if simplify and G.number_of_edges():
-        import osmnx as ox
+    if not seg.u:
+        return G
+    ids, inverse = np.unique(np.array(seg.u + seg.v, dtype=np.int64), return_inverse=True)
+    m = len(seg.u)
+    u, v = inverse[:m].astype(np.int64), inverse[m:].astype(np.int64)
+    n = len(ids)
+    lon = np.array([seg.coords[i][0] for i in ids.tolist()])
+    lat = np.array([seg.coords[i][1] for i in ids.tolist()])
+    length = great_circle_m(lon[u], lat[u], lon[v], lat[v]).tolist()
+    way = seg.way
+    rev = seg.rev
 
-        G = ox.simplify_graph(G)
+    def attrs(i: int) -> dict[str, Any]:
+        return {**seg.way_attrs[way[i]], "reversed": rev[i], "length": length[i]}
+
+    alive = np.ones(n, dtype=bool)
+    keep_edges = np.arange(m)
+    merged: list[tuple[int, int, dict[str, Any]]] = []
+    if simplify:
+        alive, keep_edges, merged = _simplify(
+            n, u, v, lon=lon, lat=lat, length=length, attrs=attrs
+        )
+    id_list = ids.tolist()
+    G.add_nodes_from(
+        (id_list[i], {"y": float(lat[i]), "x": float(lon[i])})
+        for i in np.flatnonzero(alive).tolist()
+    )
+    G.add_edges_from(
+        (id_list[a], id_list[b], attrs(i))
+        for i, a, b in zip(
+            keep_edges.tolist(), u[keep_edges].tolist(), v[keep_edges].tolist(), strict=True
+        )
+    )
+    G.add_edges_from((id_list[a], id_list[b], d) for a, b, d in merged)
+    G.graph["simplified"] = simplify
+    logger.info(
+        "%s: %d nodes, %d edges (%d segments read)", path.name, len(G), G.number_of_edges(), m
+    )
     return G

@@ -279,6 +279,13 @@ def _parse_maxspeed(value: object) -> float:
     return speed * 1.609344 if m.group(2) == "mph" else speed
 
 
+def _class_speed(highway: object, table: Mapping[str, float]) -> float:
+    """Table speed of a highway class; for merged edges (a list) the mean of the classes."""
+    classes = highway if isinstance(highway, list) else [highway]
+    speeds = [table[c] for c in classes if isinstance(c, str) and c in table]
+    return float(np.mean(speeds)) if speeds else math.nan
+
+
 def add_travel_times(
     G: nx.MultiDiGraph,
     *,
@@ -344,10 +351,7 @@ def add_travel_times(
         speed = np.full(len(edges), p.walk_kph)
     else:
         tagged = np.array([_parse_maxspeed(d.get("maxspeed")) for *_, d in edges])
-        hwy = [_first(d.get("highway")) for *_, d in edges]
-        table = np.array(
-            [p.speeds_kph.get(h, math.nan) if isinstance(h, str) else math.nan for h in hwy]
-        )
+        table = np.array([_class_speed(d.get("highway"), p.speeds_kph) for *_, d in edges])
         speed = np.where(np.isfinite(tagged), tagged, table)
         speed = np.where(np.isfinite(speed), speed, p.fallback_kph)
         if mode == "bus":
@@ -652,6 +656,19 @@ def _filter_edges(G: nx.MultiDiGraph, network_type: NetworkType) -> nx.MultiDiGr
     return G
 
 
+def _sorted_lists(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """Sort list-valued edge attributes so that every run gives the same graph.
+
+    osmnx merges the values of simplified edges in set order, which varies between Python
+    processes (string hashing is randomised).
+    """
+    for _, _, d in G.edges(data=True):
+        for k, val in d.items():
+            if isinstance(val, list):
+                d[k] = sorted(val, key=repr)
+    return G
+
+
 def _finish_graph(
     G: nx.MultiDiGraph,
     *,
@@ -666,6 +683,7 @@ def _finish_graph(
             "check the file's extent or choose another network_type"
         )
         raise InputError(msg)
+    G = _sorted_lists(G)
     G.graph.update(crs="epsg:4326", network_source=f"osm:{source}", network_type=network_type)
     for _, _, d in G.edges(data=True):
         d["network_source"] = G.graph["network_source"]
