@@ -279,11 +279,15 @@ def _parse_maxspeed(value: object) -> float:
     return speed * 1.609344 if m.group(2) == "mph" else speed
 
 
+def _hashable(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
+
+
 def _class_speed(highway: object, table: Mapping[str, float]) -> float:
     """Table speed of a highway class; for merged edges (a list) the mean of the classes."""
     classes = highway if isinstance(highway, list) else [highway]
     speeds = [table[c] for c in classes if isinstance(c, str) and c in table]
-    return float(np.mean(speeds)) if speeds else math.nan
+    return sum(speeds) / len(speeds) if speeds else math.nan
 
 
 def add_travel_times(
@@ -334,30 +338,41 @@ def add_travel_times(
         msg = f"mode={mode!r} is not valid; use one of {get_args(TravelMode)}"
         raise InputError(msg)
     p = params if params is not None else SpeedParams()
-    edges = list(G.edges(keys=True, data=True))
-    if not edges:
+    data = [d for _, _, d in G.edges(data=True)]
+    if not data:
         G.graph.update(mode=mode, wait_min=0.0)
         return G
-    length = np.array([d.get("length", np.nan) for *_, d in edges], dtype=float)
+    length = np.array([d.get("length", np.nan) for d in data], dtype=float)
     bad = ~np.isfinite(length) | (length < 0)
     if bad.any():
-        u, v, k, _ = edges[int(np.flatnonzero(bad)[0])]
+        u, v, k = list(G.edges(keys=True))[int(np.flatnonzero(bad)[0])]
         msg = (
             f"edge ({u!r}, {v!r}, {k!r}) has no valid 'length' (metres); "
             f"{int(bad.sum())} such edges"
         )
         raise InputError(msg)
     if mode == "walk":
-        speed = np.full(len(edges), p.walk_kph)
+        speed = np.full(len(data), p.walk_kph)
     else:
-        tagged = np.array([_parse_maxspeed(d.get("maxspeed")) for *_, d in edges])
-        table = np.array([_class_speed(d.get("highway"), p.speeds_kph) for *_, d in edges])
-        speed = np.where(np.isfinite(tagged), tagged, table)
-        speed = np.where(np.isfinite(speed), speed, p.fallback_kph)
+        # few distinct tag values: parse each once
+        speed_of: dict[object, float] = {}
+        values = []
+        for d in data:
+            key = (_hashable(d.get("maxspeed")), _hashable(d.get("highway")))
+            s = speed_of.get(key)
+            if s is None:
+                s = _parse_maxspeed(d.get("maxspeed"))
+                if not math.isfinite(s):
+                    s = _class_speed(d.get("highway"), p.speeds_kph)
+                if not math.isfinite(s):
+                    s = p.fallback_kph
+                speed_of[key] = s
+            values.append(s)
+        speed = np.array(values, dtype=float)
         if mode == "bus":
             speed = speed * p.bus_speed_factor
     travel_time = length * 3.6 / speed
-    for (_, _, _, d), s, t in zip(edges, speed.tolist(), travel_time.tolist(), strict=True):
+    for d, s, t in zip(data, speed.tolist(), travel_time.tolist(), strict=True):
         d["speed_kph"] = s
         d["travel_time"] = t
     G.graph["mode"] = mode
@@ -677,13 +692,12 @@ def _finish_graph(
     mode: TravelMode,
     params: SpeedParams | None,
 ) -> nx.MultiDiGraph:
-    if G.number_of_edges() == 0:
+    if next(iter(G.edges), None) is None:
         msg = (
             f"{source}: no ways of network_type={network_type!r} (e.g. no drivable roads); "
             "check the file's extent or choose another network_type"
         )
         raise InputError(msg)
-    G = _sorted_lists(G)
     G.graph.update(crs="epsg:4326", network_source=f"osm:{source}", network_type=network_type)
     for _, _, d in G.edges(data=True):
         d["network_source"] = G.graph["network_source"]
@@ -767,8 +781,8 @@ def streets_from_file(
                 msg = f"OSM file {str(p)!r} could not be parsed as OSM XML ({err})"
                 raise InputError(msg) from None
         G = _filter_edges(G, network_type)
-        if simplify and G.number_of_edges():
-            G = ox.simplify_graph(G)
+        if simplify and next(iter(G.edges), None) is not None:
+            G = _sorted_lists(ox.simplify_graph(G))
     else:
         msg = f"OSM file {str(p)!r}: unknown format; use .osm, .osm.bz2 or .osm.pbf"
         raise InputError(msg)
@@ -889,6 +903,7 @@ def streets_from_polygon(
                 simplify=True,
                 truncate_by_edge=True,
             )
+        G = _sorted_lists(G)
         save_streets_cache(G, path)
     G = _finish_graph(G, source="download", network_type=network_type, mode=mode, params=params)
     G.graph["network_source"] = "osm-download"
