@@ -288,3 +288,25 @@ def test_pbf_oneway_rules(tmp_path):
     assert G.edges[3, 4, 0]["reversed"] is False and G.edges[4, 3, 0]["reversed"] is True
     W = streets_from_file(path, network_type="walk", mode="walk", simplify=False)
     assert (2, 1) in set(W.edges()) and (2, 3) in set(W.edges())
+
+
+def test_fast_edge_fill_equals_networkx_add_edges_from():
+    from urlink._pbf import _add_edges_fast
+
+    edges = [(1, 2, {"a": 1}), (1, 2, {"a": 2}), (2, 1, {"a": 3}), (2, 3, {"a": 4})]
+    fast = nx.MultiDiGraph()
+    fast.add_nodes_from([1, 2, 3])
+    _add_edges_fast(fast, edges)
+    slow = nx.MultiDiGraph()
+    slow.add_nodes_from([1, 2, 3])
+    slow.add_edges_from(edges)
+    assert nx.utils.graphs_equal(fast, slow)
+    assert list(fast.edges(keys=True, data="a")) == list(slow.edges(keys=True, data="a"))
+    assert list(fast.predecessors(2)) == list(slow.predecessors(2))
+
+
+def test_pbf_graph_is_the_same_in_every_run():
+    a = streets_from_file(PBF, network_type="all")
+    b = streets_from_file(PBF, network_type="all")
+    assert list(a.edges(keys=True, data="length")) == list(b.edges(keys=True, data="length"))
+    assert list(a.edges(keys=True, data="highway")) == list(b.edges(keys=True, data="highway"))

@@ -106,6 +106,36 @@ def oakland():
     return streets_from_file(TEST_DATA / "osm" / "West-Oakland.osm.bz2")
 
 
+@pytest.fixture(scope="module")
+def finland():
+    return streets_from_file(TEST_DATA / "osm" / "pyrosm_test.osm.pbf")
+
+
+def test_skim_equals_networkx_on_a_pbf_extract(finland):
+    nodes = sorted(finland.nodes)[::7]
+    zones = gpd.GeoDataFrame(
+        index=[str(n) for n in nodes],
+        crs="EPSG:4326",
+        geometry=gpd.points_from_xy(
+            [finland.nodes[n]["x"] for n in nodes], [finland.nodes[n]["y"] for n in nodes]
+        ),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        S = travel_time_matrix(finland, zones, workers=2)
+    checked = 0
+    for n in nodes:
+        ref = nx.single_source_dijkstra_path_length(finland, n, weight="travel_time")
+        row = S.loc[str(n)]
+        for m in nodes:
+            if m in ref:
+                assert abs(row[str(m)] - ref[m] / 60.0) < 1e-9
+                checked += 1
+            else:
+                assert np.isnan(row[str(m)])
+    assert checked > 100 and S.isna().to_numpy().any()  # several components: some NaN
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_skim_equals_networkx_on_a_real_extract(oakland, engine):
     nodes = list(oakland.nodes)
