@@ -267,7 +267,7 @@ def linkage_graph_from(
             d,
             key=rec.flow_type,
             flow_type=rec.flow_type,
-            volume=float(rec.volume),
+            volume=float(rec.volume),  # type: ignore[arg-type]
             unit=rec.unit,
             model=rec.model,
             source=rec.source,
