@@ -134,7 +134,7 @@ def test_links_from_skim_skips_unreachable_and_self():
         index=list("abc"),
         columns=list("abc"),
     )
-    assert links_from_skim(skim, ["a", "b"], ["a", "b", "c"]).values.tolist() == [
+    assert links_from_skim(skim, ["a", "b"], ["a", "b", "c"]).to_numpy().tolist() == [
         ["a", "b", 5.0],
         ["b", "a", 6.0],
         ["b", "c", 7.0],
@@ -186,7 +186,7 @@ def test_transfers_observed_and_per_capita():
     flows = get_model("capital", "transfers")(
         zones, links, params=CapitalParams(per_capita_yuan=300.0)
     )
-    assert flows[["destination", "volume", "source", "kind"]].values.tolist() == [
+    assert flows[["destination", "volume", "source", "kind"]].to_numpy().tolist() == [
         ["v1", 1e5, "observed", "investment"],
         ["v2", 6000.0, "estimated", "fiscal"],
     ]
