@@ -213,8 +213,4 @@ def _load_builtin_models() -> None:
     import importlib
 
     for name in ("people", "goods", "capital", "ecosystem"):
-        try:
-            importlib.import_module(f"urlink.flows.{name}")
-        except ModuleNotFoundError as err:  # a module not written yet
-            if err.name != f"urlink.flows.{name}":
-                raise
+        importlib.import_module(f"urlink.flows.{name}")
