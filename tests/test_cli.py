@@ -41,6 +41,7 @@ def test_run_writes_zones_and_manifest(workdir, capsys):
         "check inputs",
         "zones",
         "network",
+        "linkages",
         "travel times",
         "write outputs",
     }
@@ -53,7 +54,7 @@ def test_run_writes_zones_and_manifest(workdir, capsys):
     assert (travel["network_source"] == "proxy").all()
     assert travel["time_min"].notna().all() and (travel["time_min"] >= 0).all()
     assert (zones["network_source"] == "proxy").all()
-    edges = gpd.read_file(out / "network.gpkg", layer="edges")
+    edges = gpd.read_file(out / "linkages.gpkg", layer="network")
     assert (edges["network_source"] == "proxy").all() and len(edges) > 0
     assert manifest["summary"]["network_source"] == "proxy"
     # county seats are matched by name: Jiaojiang's seat is Haimen (海门街道)
@@ -140,3 +141,39 @@ def test_internal_error_exits_1(monkeypatch, huangyan_scenario_path, capsys):
     monkeypatch.setattr(urlink.pipeline, "zones_from_scenario", boom)
     assert main(["validate", str(huangyan_scenario_path)]) == 1
     assert "internal error" in capsys.readouterr().err
+
+
+def test_run_builds_all_four_flow_types(workdir):
+    out = workdir / "out"
+    assert main(["run", str(workdir / "scenarios/huangyan.toml"), "--out", str(out), "-q"]) == 0
+    flows = gpd.read_file(out / "linkages.gpkg", layer="flows")
+    assert set(flows["flow_type"]) == {"people", "goods", "capital", "ecosystem"}
+    assert (flows["volume"] >= 0).all()
+    zones = gpd.read_file(out / "linkages.gpkg", layer="zones").set_index("zone_id")
+    assert set(zones["typology"]) == {"urban", "peri-urban", "rural"}
+    assert zones["typology_reason"].str.len().gt(10).all()
+    table = pd.read_csv(out / "flows.csv", dtype={"origin": str, "destination": str})
+    # mandarins: 58,400 t/yr shipped in full (t/day)
+    goods = table[table["flow_type"] == "goods"]
+    assert goods["volume"].sum() == pytest.approx(58_400 / 365)
+    # water: the reservoir's design supply is used or reported unused, never lost
+    water = table[table["flow_type"] == "ecosystem"]
+    assert water["volume"].sum() == pytest.approx(1_100_000)
+    # eco-compensation: 0.0411 yuan per m3 received from another zone
+    received = water[(water["use"] == "used") & (water["origin"] != water["destination"])]
+    capital = table[table["flow_type"] == "capital"]
+    assert capital["volume"].sum() == pytest.approx(
+        received["volume"].sum() * 365 * 0.041096, rel=1e-4
+    )
+    # payments go from users to the catchment townships
+    sources = set(
+        pd.read_csv(workdir / "data/tables/changtan_sources.csv", dtype={"zone_id": str})[
+            "zone_id"
+        ]
+    )
+    assert set(capital["destination"]) <= sources
+    # people and goods carry CO2 on the flow layer; roads carry assigned volumes
+    people = flows[flows["flow_type"] == "people"]
+    assert (people["co2_kg_per_day"] > 0).all()
+    network = gpd.read_file(out / "linkages.gpkg", layer="network")
+    assert network["people"].sum() > people["volume"].sum()  # trips use several links

@@ -311,21 +311,20 @@ def graph_to_gdfs(G: nx.MultiDiGraph) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFram
     geometry = gpd.points_from_xy(nodes.get("x", []), nodes.get("y", []))
     nodes_gdf = gpd.GeoDataFrame(nodes, geometry=geometry, crs="EPSG:4326")
     edge_rows = [{"origin": u, "destination": v, **d} for u, v, d in G.edges(data=True)]
-    flows = pd.DataFrame(
-        edge_rows,
-        columns=[
-            "origin",
-            "destination",
-            "flow_type",
-            "volume",
-            "unit",
-            "model",
-            "source",
-            "time_min",
-            "distance_km",
-            "crosses",
-        ],
-    )
+    base = [
+        "origin",
+        "destination",
+        "flow_type",
+        "volume",
+        "unit",
+        "model",
+        "source",
+        "time_min",
+        "distance_km",
+        "crosses",
+    ]
+    extra = sorted({k for row in edge_rows for k in row} - set(base))
+    flows = pd.DataFrame(edge_rows, columns=[*base, *extra])
     lines = [
         shapely.LineString(
             [(G.nodes[u]["x"], G.nodes[u]["y"]), (G.nodes[v]["x"], G.nodes[v]["y"])]

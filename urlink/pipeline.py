@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from urlink.assignment import assign_to_network
 from urlink.boundaries import (
     add_admin_codes,
     add_seats_from_places,
@@ -25,7 +26,10 @@ from urlink.boundaries import (
     zones_from_file,
     zones_from_points,
 )
+from urlink.carbon import add_emissions
 from urlink.errors import InputError, UrlinkWarning
+from urlink.graph import graph_to_gdfs, linkage_graph_from
+from urlink.linkages import flows_from_scenario
 from urlink.network import SpeedParams, streets_from_file, streets_from_points
 from urlink.outputs import (
     atomic_output_dir,
@@ -41,7 +45,8 @@ from urlink.population import (
     read_population_table,
     read_table,
 )
-from urlink.skims import travel_time_matrix
+from urlink.skims import distance_matrix_km, travel_time_matrix
+from urlink.typology import TypologyParams, add_typology
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +58,7 @@ __all__ = ["STAGES", "ZONE_COLUMNS", "run_scenario", "validate_scenario", "zones
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("check inputs", "zones", "network", "travel times", "write outputs")
+STAGES = ("check inputs", "zones", "network", "travel times", "linkages", "write outputs")
 """Stages of :func:`run_scenario`, in order (reported to ``on_stage``)."""
 
 ZONE_COLUMNS = (
@@ -429,6 +434,105 @@ def network_edges_gdf(G: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326")
 
 
+def linkages_from_scenario(
+    scenario: Scenario, zones: gpd.GeoDataFrame, streets: Any, skim: pd.DataFrame
+) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame], Any, pd.DataFrame]:
+    """Typology, flows, linkage graph (with CO2) and road volumes of a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones.
+    streets
+        Its street network.
+    skim
+        Travel times between the zones.
+
+    Returns
+    -------
+    zones : geopandas.GeoDataFrame
+        With ``typology``, ``typology_reason``, ``time_to_urban_min``.
+    flows : dict
+        Flow type -> flow table.
+    graph : networkx.MultiDiGraph
+        The linkage graph with ``co2_kg_per_day`` on people and goods edges.
+    volumes : pandas.DataFrame
+        Street links ``u``, ``v`` with assigned volumes per flow type.
+    """
+    t = scenario.typology
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        zones = add_typology(
+            zones,
+            skim=skim,
+            params=TypologyParams(
+                urban_density=t.urban_density,
+                cluster_density=t.cluster_density,
+                periurban_max_time_min=t.periurban_max_time_min,
+            ),
+        )
+        flows = flows_from_scenario(scenario, zones, skim)
+        distance = distance_matrix_km(streets, zones)
+        between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in flows.values()]
+        graph = linkage_graph_from(
+            zones,
+            skim,
+            between,
+            distance_km=distance,
+            network_source=str(streets.graph.get("network_source", "unknown")),
+        )
+        add_emissions(graph)
+        road = [f for k, f in flows.items() if k in ("people", "goods")]
+        volumes = (
+            assign_to_network(streets, pd.concat(road, ignore_index=True), zones)
+            if road
+            else pd.DataFrame(columns=["u", "v"])
+        )
+    for w in caught:
+        logger.warning("%s", w.message)
+    return zones, flows, graph, volumes
+
+
+def write_linkages(
+    path: Path,
+    zones: gpd.GeoDataFrame,
+    graph: Any,
+    edges: gpd.GeoDataFrame,
+    volumes: pd.DataFrame,
+) -> None:
+    """Write ``linkages.gpkg``: layers ``zones``, ``flows`` and ``network``.
+
+    Parameters
+    ----------
+    path
+        Target GeoPackage.
+    zones
+        Zones with typology.
+    graph
+        The linkage graph.
+    edges
+        Street network edges (from :func:`network_edges_gdf`).
+    volumes
+        Assigned volumes per street link (``u``, ``v``, one column per flow type).
+    """
+    zones.to_crs("EPSG:4326").to_file(path, layer="zones", driver="GPKG")
+    _, flows = graph_to_gdfs(graph)
+    flows.to_file(path, layer="flows", driver="GPKG")
+    network = edges.copy()
+    if len(volumes):
+        vol = volumes.groupby(["u", "v"], as_index=False).sum()
+        vol["u"] = vol["u"].astype(str)
+        vol["v"] = vol["v"].astype(str)
+        network["u"] = network["u"].astype(str)
+        network["v"] = network["v"].astype(str)
+        network = network.merge(vol, on=["u", "v"], how="left")
+        value_cols = [c for c in vol.columns if c not in ("u", "v")]
+        network[value_cols] = network[value_cols].fillna(0.0)
+    network.to_file(path, layer="network", driver="GPKG")
+
+
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """Check a scenario and its inputs without writing anything.
 
@@ -534,6 +638,10 @@ def run_scenario(
     )
     timings["travel times"] = time.perf_counter() - t0
 
+    t0 = stage("linkages")
+    zones, flows, link_graph, volumes = linkages_from_scenario(scenario, zones, G, skim)
+    timings["linkages"] = time.perf_counter() - t0
+
     summary = {
         "zones": len(zones),
         "population_total": int(zones["population"].sum()),
@@ -544,6 +652,14 @@ def run_scenario(
         "network_nodes": G.number_of_nodes(),
         "network_edges": G.number_of_edges(),
         "unreachable_pairs": int(travel["time_min"].isna().sum()),
+        "typology": {
+            str(k): int(v) for k, v in zones["typology"].value_counts().sort_index().items()
+        },
+        "flows": {
+            t: {"rows": len(f), "total": float(f["volume"].sum()), "unit": str(f["unit"].iloc[0])}
+            for t, f in flows.items()
+            if len(f)
+        },
     }
 
     t0 = stage("write outputs")
@@ -551,8 +667,18 @@ def run_scenario(
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
-        network_edges_gdf(G).to_file(tmp / "network.gpkg", layer="edges", driver="GPKG")
         travel.to_csv(tmp / "travel_times.csv", index=False, float_format="%.6f")
+        write_linkages(
+            tmp / "linkages.gpkg",
+            zones.assign(network_source=source),
+            link_graph,
+            network_edges_gdf(G),
+            volumes,
+        )
+        all_flows = (
+            pd.concat(list(flows.values()), ignore_index=True) if flows else (pd.DataFrame())
+        )
+        all_flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {
             "scenario": scenario.name,
@@ -565,7 +691,9 @@ def run_scenario(
             "summary": summary,
             "outputs": {
                 "zones.gpkg": "layer 'zones', EPSG:4326",
-                "network.gpkg": f"layer 'edges' ({source}), EPSG:4326",
+                "linkages.gpkg": f"layers 'zones', 'flows' (seat to seat, with co2), 'network' "
+                f"({source}, with assigned volumes per flow type), EPSG:4326",
+                "flows.csv": "every flow row of every type, including unused ecosystem supply",
                 "travel_times.csv": f"origin, destination, time_min ({scenario.network.mode}),"
                 " network_source",
             },

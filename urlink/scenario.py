@@ -38,11 +38,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BoundariesSpec",
+    "CapitalSpec",
+    "EcosystemSpec",
+    "FlowsSpec",
+    "GoodsSpec",
     "NetworkSpec",
+    "PeopleSpec",
     "PopulationSpec",
     "Scenario",
     "SettlementsSpec",
     "TownshipsSpec",
+    "TypologySpec",
     "load_scenario",
 ]
 
@@ -179,6 +185,136 @@ class NetworkSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class TypologySpec:
+    """``[typology]``: thresholds of :func:`urlink.typology.add_typology`.
+
+    Attributes
+    ----------
+    urban_density, cluster_density
+        Inhabitants per km2 for urban and peri-urban (urban-cluster) zones.
+    periurban_max_time_min
+        Zones this close (minutes) to an urban zone are peri-urban.
+    """
+
+    urban_density: float = 1500.0
+    cluster_density: float = 300.0
+    periurban_max_time_min: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleSpec:
+    """``[flows.people]``: trips between zones.
+
+    Attributes
+    ----------
+    model
+        A registered people model (``urlink.flows.registry("people")``).
+    deterrence
+        ``"exp"`` or ``"power"``.
+    beta
+        Deterrence parameter (per minute for ``exp``).
+    trip_rate
+        Trips leaving a zone per resident and day (productions = population x rate;
+        attractions = population, scaled to the same total).
+    """
+
+    model: str = "gravity_doubly"
+    deterrence: str = "exp"
+    beta: float = 0.1
+    trip_rate: float = 0.3
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsSpec:
+    """``[flows.goods]``: a commodity shipped from producing zones to markets.
+
+    Attributes
+    ----------
+    model
+        A registered goods model.
+    commodity
+        Name of the commodity.
+    supply_t_per_year
+        Annual production shared over zones by ``supply_weights``.
+    supply_weights
+        CSV ``zone_id, weight, weight_source``.
+    markets
+        CSV ``zone_id, demand_weight``: markets absorb the supply in these shares.
+    beta
+        Deterrence per minute (``production_constrained``).
+    """
+
+    supply_weights: Path
+    markets: Path
+    supply_t_per_year: float
+    model: str = "production_constrained"
+    commodity: str = "goods"
+    beta: float = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class EcosystemSpec:
+    """``[flows.ecosystem]``: a service (drinking water) from source zones to users.
+
+    Attributes
+    ----------
+    model
+        A registered ecosystem model.
+    service
+        Name of the service.
+    sources
+        CSV ``zone_id``: the source zones; the total supply is shared by zone area.
+    phases
+        CSV ``phase, m3_per_day, users``: supply schemes and the zones they serve
+        (``;``-separated ids; a county id stands for all its township zones); a phase's
+        volume is shared among its users by population.
+    max_time_min
+        ``proximity`` model: longest service link.
+    """
+
+    sources: Path
+    phases: Path
+    model: str = "declared_links"
+    service: str = "water"
+    max_time_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapitalSpec:
+    """``[flows.capital]``: money flows.
+
+    Attributes
+    ----------
+    eco_compensation
+        Compute payments for the ecosystem flows (``eco_compensation`` model).
+    eco_rate_yuan_per_m3
+        Payment per m3 (default: the documented estimate).
+    quality_met
+        Water-quality benchmark met (False reverses the payments).
+    transfers
+        Optional CSV of declared transfers (``payer, payee, amount_yuan_per_year``).
+    per_capita_yuan
+        Per-capita amount for transfer rows without an amount.
+    """
+
+    eco_compensation: bool = True
+    eco_rate_yuan_per_m3: float | None = None
+    quality_met: bool = True
+    transfers: Path | None = None
+    per_capita_yuan: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlowsSpec:
+    """``[flows]``: which flow types a run builds (each optional)."""
+
+    people: PeopleSpec | None = None
+    goods: GoodsSpec | None = None
+    ecosystem: EcosystemSpec | None = None
+    capital: CapitalSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PopulationSpec:
     """``[population]``: where zone populations come from.
 
@@ -230,6 +366,8 @@ class Scenario:
     townships: TownshipsSpec | None = None
     settlements: SettlementsSpec | None = None
     network: NetworkSpec = field(default_factory=NetworkSpec)
+    typology: TypologySpec = field(default_factory=TypologySpec)
+    flows: FlowsSpec = field(default_factory=FlowsSpec)
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -248,6 +386,13 @@ class Scenario:
             files.append(self.settlements.path)
         if self.network.osm is not None:
             files.append(self.network.osm)
+        f = self.flows
+        if f.goods is not None:
+            files += [f.goods.supply_weights, f.goods.markets]
+        if f.ecosystem is not None:
+            files += [f.ecosystem.sources, f.ecosystem.phases]
+        if f.capital is not None and f.capital.transfers is not None:
+            files.append(f.capital.transfers)
         pop = self.population
         files += [
             p
@@ -447,6 +592,8 @@ def load_scenario(path: str | Path) -> Scenario:
         s.finish()
 
     network = _parse_network(top.sub("network"))
+    typology = _parse_typology(top.sub("typology"))
+    flows = _parse_flows(top.sub("flows"))
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -476,6 +623,8 @@ def load_scenario(path: str | Path) -> Scenario:
         townships=townships,
         settlements=settlements,
         network=network,
+        typology=typology,
+        flows=flows,
         population=population,
         seed=seed,
         raw=data,
@@ -532,3 +681,100 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
         msg = f"{t.where('bus_speed_factor')} must be in (0, 1], got {spec.bus_speed_factor}"
         raise InputError(msg)
     return spec
+
+
+def _model(t: _Table, flow_type: str, default: str) -> str:
+    from urlink.flows import registry
+
+    value: str = t.get("model", str, default=default)
+    models = registry(flow_type)  # type: ignore[arg-type]
+    if value not in models:
+        msg = (
+            f"{t.where('model')} = {value!r} is not a {flow_type} model; use one of "
+            f"{sorted(models)}"
+        )
+        raise InputError(msg)
+    return value
+
+
+def _required(t: _Table, key: str) -> float:
+    value: float = t.get(key, float, required=True)
+    return value
+
+
+def _parse_typology(t: _Table | None) -> TypologySpec:
+    if t is None:
+        return TypologySpec()
+    d = TypologySpec()
+    spec = TypologySpec(
+        urban_density=_positive(t, "urban_density", d.urban_density),
+        cluster_density=_positive(t, "cluster_density", d.cluster_density),
+        periurban_max_time_min=_positive(t, "periurban_max_time_min", d.periurban_max_time_min),
+    )
+    t.finish()
+    if spec.cluster_density >= spec.urban_density:
+        msg = f"{t.where('cluster_density')} must be below urban_density"
+        raise InputError(msg)
+    return spec
+
+
+def _parse_flows(t: _Table | None) -> FlowsSpec:
+    if t is None:
+        return FlowsSpec()
+    people = goods = ecosystem = capital = None
+    p = t.sub("people")
+    if p is not None:
+        d = PeopleSpec()
+        people = PeopleSpec(
+            model=_model(p, "people", d.model),
+            deterrence=_choice(p, "deterrence", ("exp", "power"), d.deterrence),
+            beta=_positive(p, "beta", d.beta),
+            trip_rate=_positive(p, "trip_rate", d.trip_rate),
+        )
+        p.finish()
+    g = t.sub("goods")
+    if g is not None:
+        goods = GoodsSpec(
+            model=_model(g, "goods", "production_constrained"),
+            commodity=g.get("commodity", str, default="goods"),
+            supply_t_per_year=_positive(g, "supply_t_per_year", _required(g, "supply_t_per_year")),
+            supply_weights=g.required_path("supply_weights"),
+            markets=g.required_path("markets"),
+            beta=_positive(g, "beta", 0.02),
+        )
+        g.finish()
+    e = t.sub("ecosystem")
+    if e is not None:
+        limit = e.get("max_time_min", float)
+        ecosystem = EcosystemSpec(
+            model=_model(e, "ecosystem", "declared_links"),
+            service=e.get("service", str, default="water"),
+            sources=e.required_path("sources"),
+            phases=e.required_path("phases"),
+            max_time_min=None if limit is None else _positive(e, "max_time_min", 1.0),
+        )
+        e.finish()
+    c = t.sub("capital")
+    if c is not None:
+        rate = c.get("eco_rate_yuan_per_m3", float)
+        per_capita = c.get("per_capita_yuan", float)
+        capital = CapitalSpec(
+            eco_compensation=c.get("eco_compensation", bool, default=True),
+            eco_rate_yuan_per_m3=rate,
+            quality_met=c.get("quality_met", bool, default=True),
+            transfers=c.path("transfers"),
+            per_capita_yuan=per_capita,
+        )
+        c.finish()
+        for key, value in (("eco_rate_yuan_per_m3", rate), ("per_capita_yuan", per_capita)):
+            if value is not None and value < 0:
+                msg = f"{c.where(key)} must be >= 0, got {value!r}"
+                raise InputError(msg)
+    t.finish()
+    if capital is not None and c is not None and capital.eco_compensation and ecosystem is None:
+        msg = (
+            f"{c.where('eco_compensation')} needs a [flows.ecosystem] section (payments "
+            "follow the ecosystem-service flows); add one or set eco_compensation = false"
+        )
+        raise InputError(msg)
+    return FlowsSpec(people=people, goods=goods, ecosystem=ecosystem, capital=capital)

@@ -59,6 +59,7 @@ __all__ = [
     "EdgeChange",
     "RoutingGraph",
     "apply_edge_changes",
+    "distance_matrix_km",
     "routing_graph_from",
     "snap_to_nodes",
     "travel_time_matrix",
@@ -730,3 +731,65 @@ def update_travel_time_matrix(
         cand[rows, cols] = np.inf
         np.fmin(new, cand, out=new)
     return _finish_minutes(new, skim.index, skim.columns, cutoff)
+
+
+def distance_matrix_km(
+    G: nx.MultiDiGraph | RoutingGraph,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    destinations: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    *,
+    weight: str = "length",
+    engine: Engine = "auto",
+) -> pd.DataFrame:
+    """Shortest network distances in km between zones (access legs included).
+
+    The distance of the shortest path by length, which can differ from the length of the
+    fastest path; NaN where unreachable (no warning: :func:`travel_time_matrix` reports
+    unreachable pairs).
+
+    Parameters
+    ----------
+    G
+        Street graph with ``weight`` in metres, or its routing graph for that weight.
+    origins, destinations
+        As for :func:`travel_time_matrix`.
+    weight
+        Edge attribute in metres.
+    engine
+        As for :func:`travel_time_matrix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Kilometres, origins x destinations.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="epsg:4326")
+    >>> G.add_node("a", x=121.0, y=28.6)
+    >>> G.add_node("b", x=121.1, y=28.6)
+    >>> _ = G.add_edge("a", "b", length=12_000.0)
+    >>> z = gpd.GeoDataFrame(index=["A", "B"], crs="EPSG:4326",
+    ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
+    >>> distance_matrix_km(G, z.iloc[:1], z.iloc[1:]).iloc[0, 0]
+    np.float64(12.0)
+    """
+    R = _as_routing(G, weight)
+    dest = origins if destinations is None else destinations
+    o = snap_to_nodes(R, origins)
+    d = snap_to_nodes(R, dest)
+    rows, inv_rows = np.unique(o["pos"].to_numpy(), return_inverse=True)
+    cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
+    node_m = _node_matrix(R, rows, cols, limit=np.inf, workers=1, engine=engine)
+    km = (
+        node_m[np.ix_(inv_rows, inv_cols)]
+        + o["access_m"].to_numpy()[:, None]
+        + d["access_m"].to_numpy()[None, :]
+    ) / 1000.0
+    km[~np.isfinite(km)] = np.nan
+    out = pd.DataFrame(km, index=o.index.copy(), columns=d.index.copy())
+    out.index.name = "origin"
+    out.columns.name = "destination"
+    return out

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from urlink.errors import InputError
+from urlink.linkages import ecosystem_inputs, goods_inputs, people_inputs
+from urlink.scenario import EcosystemSpec, GoodsSpec, PeopleSpec, load_scenario
+
+
+def test_people_inputs_balance(huangyan_zones):
+    zones, _ = huangyan_zones
+    inputs = people_inputs(zones, PeopleSpec(trip_rate=0.3))
+    assert inputs["production"].sum() == pytest.approx(0.3 * zones["population"].sum())
+    assert inputs["attraction"].sum() == pytest.approx(inputs["production"].sum())
+
+
+def test_goods_inputs_share_supply_and_markets(huangyan_zones, huangyan_scenario_path):
+    zones, _ = huangyan_zones
+    spec = load_scenario(huangyan_scenario_path).flows.goods
+    assert spec is not None
+    inputs = goods_inputs(zones, spec)
+    assert inputs["supply"].sum() == pytest.approx(58_400 / 365)
+    assert inputs["demand"].sum() == pytest.approx(inputs["supply"].sum())
+    # markets: weights 3, 1, 3, 2, 1 of 10 -> Jiaojiang gets 30 %
+    assert inputs.loc["331002", "demand"] == pytest.approx(0.3 * 58_400 / 365)
+    # supply by village counts: 院桥 has 39 of 297 villages
+    assert inputs.loc["331003107", "supply"] == pytest.approx(39 / 297 * 58_400 / 365)
+
+
+def test_goods_inputs_reject_unknown_markets(huangyan_zones, tmp_path, huangyan_scenario_path):
+    zones, _ = huangyan_zones
+    spec = load_scenario(huangyan_scenario_path).flows.goods
+    bad = tmp_path / "markets.csv"
+    bad.write_text("zone_id,demand_weight\n999999,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"markets.csv.*\['999999'\]"):
+        goods_inputs(
+            zones,
+            GoodsSpec(supply_weights=spec.supply_weights, markets=bad, supply_t_per_year=1000.0),
+        )
+
+
+def test_ecosystem_inputs_by_phase(huangyan_zones, huangyan_scenario_path):
+    zones, _ = huangyan_zones
+    spec = load_scenario(huangyan_scenario_path).flows.ecosystem
+    assert spec is not None
+    inputs, links = ecosystem_inputs(zones, spec)
+    assert inputs["supply"].sum() == pytest.approx(1_100_000)
+    assert inputs["demand"].sum() == pytest.approx(1_100_000)
+    # Yuhuan is served by phase 2 only: 490,000 x its share of the phase-2 population
+    phase2 = ["331002", "331004", "331081", "331083"]
+    pop = zones.loc[phase2, "population"]
+    assert inputs.loc["331083", "demand"] == pytest.approx(490_000 * pop["331083"] / pop.sum())
+    # Huangyan (331003) stands for its 19 township zones in phase 1
+    towns = zones.index[zones["level"] == "township"]
+    assert (inputs.loc[towns, "demand"] > 0).all()
+    assert set(links["source"]) == {
+        "331003102",
+        "331003101",
+        "331003200",
+        "331003201",
+        "331003202",
+        "331003204",
+        "331003205",
+    }
+
+
+def test_ecosystem_phase_with_unknown_user(huangyan_zones, tmp_path, huangyan_scenario_path):
+    zones, _ = huangyan_zones
+    spec = load_scenario(huangyan_scenario_path).flows.ecosystem
+    phases = tmp_path / "phases.csv"
+    phases.write_text("phase,m3_per_day,users\n1,100,331003;123456\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"phase 1: user '123456'"):
+        ecosystem_inputs(zones, EcosystemSpec(sources=spec.sources, phases=phases))
+    phases.write_text("phase,m3_per_day,users\n1,-5,331003\n", encoding="utf-8")
+    with pytest.raises(InputError, match="m3_per_day must be positive"):
+        ecosystem_inputs(zones, EcosystemSpec(sources=spec.sources, phases=phases))
+
+
+def test_scenario_flow_sections_are_checked(tmp_path, root):
+    shutil.copytree(root / "data", tmp_path / "data")
+    (tmp_path / "scenarios").mkdir()
+    text = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
+    path = tmp_path / "scenarios" / "bad.toml"
+    path.write_text(
+        text.replace('model = "gravity_doubly"', 'model = "gravity_x"'), encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=r"\[flows.people\] key 'model' = 'gravity_x'"):
+        load_scenario(path)
+    path.write_text(text.replace("[flows.ecosystem]", "[flows.ecosystemx]"), encoding="utf-8")
+    with pytest.raises(InputError, match="ecosystemx"):
+        load_scenario(path)
+    path.write_text(
+        text.replace(
+            "eco_compensation = true", "eco_compensation = true\neco_rate_yuan_per_m3 = -1"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="eco_rate_yuan_per_m3' must be >= 0"):
+        load_scenario(path)
