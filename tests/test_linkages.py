@@ -99,3 +99,31 @@ def test_scenario_flow_sections_are_checked(tmp_path, root):
     )
     with pytest.raises(InputError, match="eco_rate_yuan_per_m3' must be >= 0"):
         load_scenario(path)
+
+
+def test_emission_overrides_from_the_scenario(tmp_path, root):
+    from urlink.cli import main
+
+    shutil.copytree(root / "data", tmp_path / "data")
+    (tmp_path / "scenarios").mkdir()
+    text = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
+    path = tmp_path / "scenarios" / "h.toml"
+    path.write_text(
+        text.replace(
+            "# [emissions.factors_g]\n# car = 150.0", "[emissions.factors_g]\ncar = 258.0"
+        ),
+        encoding="utf-8",
+    )
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
+    import geopandas as gpd
+
+    flows = gpd.read_file(tmp_path / "out" / "linkages.gpkg", layer="flows")
+    people = flows[flows["flow_type"] == "people"]
+    # 258 g/pkm: co2 [kg/day] = persons/day x km x 258 / 1000
+    expected = people["volume"] * people["distance_km"] * 258.0 / 1000.0
+    assert (people["co2_kg_per_day"] - expected).abs().max() < 1e-6 * expected.max()
+    path.write_text(
+        text.replace('people_mode = "car"', 'people_mode = "rocket"'), encoding="utf-8"
+    )
+    with pytest.raises(InputError, match=r"\[emissions\] key 'people_mode' = 'rocket'"):
+        load_scenario(path)

@@ -26,7 +26,7 @@ from urlink.boundaries import (
     zones_from_file,
     zones_from_points,
 )
-from urlink.carbon import add_emissions
+from urlink.carbon import EmissionFactors, add_emissions
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
 from urlink.linkages import flows_from_scenario
@@ -483,7 +483,13 @@ def linkages_from_scenario(
             distance_km=distance,
             network_source=str(streets.graph.get("network_source", "unknown")),
         )
-        add_emissions(graph)
+        e = scenario.emissions
+        add_emissions(
+            graph,
+            EmissionFactors().with_overrides(dict(e.factors_g)),
+            default_mode_people=e.people_mode,
+            default_mode_goods=e.goods_mode,
+        )
         road = [f for k, f in flows.items() if k in ("people", "goods")]
         volumes = (
             assign_to_network(streets, pd.concat(road, ignore_index=True), zones)

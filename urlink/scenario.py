@@ -40,6 +40,7 @@ __all__ = [
     "BoundariesSpec",
     "CapitalSpec",
     "EcosystemSpec",
+    "EmissionsSpec",
     "FlowsSpec",
     "GoodsSpec",
     "NetworkSpec",
@@ -305,6 +306,24 @@ class CapitalSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class EmissionsSpec:
+    """``[emissions]``: transport CO2 of the people and goods flows.
+
+    Attributes
+    ----------
+    people_mode, goods_mode
+        Mode assumed for people and goods flows (keys of the emission-factor table,
+        :data:`urlink.carbon.EMISSION_FACTORS_G_PER_UNIT`).
+    factors_g
+        Overrides of the table, as (mode, g CO2 per pkm or tkm) pairs.
+    """
+
+    people_mode: str = "car"
+    goods_mode: str = "road_freight"
+    factors_g: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FlowsSpec:
     """``[flows]``: which flow types a run builds (each optional)."""
 
@@ -368,6 +387,7 @@ class Scenario:
     network: NetworkSpec = field(default_factory=NetworkSpec)
     typology: TypologySpec = field(default_factory=TypologySpec)
     flows: FlowsSpec = field(default_factory=FlowsSpec)
+    emissions: EmissionsSpec = field(default_factory=EmissionsSpec)
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -574,26 +594,13 @@ def load_scenario(path: str | Path) -> Scenario:
     )
     b.finish()
 
-    t = top.sub("townships")
-    townships = None
-    if t is not None:
-        townships = TownshipsSpec(**_layer_fields(t))
-        t.finish()
-
-    s = top.sub("settlements")
-    settlements = None
-    if s is not None:
-        fields = _layer_fields(s)
-        settlements = SettlementsSpec(
-            **fields,
-            names_col=s.get("names_col", str),
-            proxy_nodes=s.get("proxy_nodes", bool, default=False),
-        )
-        s.finish()
+    townships = _parse_townships(top.sub("townships"))
+    settlements = _parse_settlements(top.sub("settlements"))
 
     network = _parse_network(top.sub("network"))
     typology = _parse_typology(top.sub("typology"))
     flows = _parse_flows(top.sub("flows"))
+    emissions = _parse_emissions(top.sub("emissions"))
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -625,6 +632,7 @@ def load_scenario(path: str | Path) -> Scenario:
         network=network,
         typology=typology,
         flows=flows,
+        emissions=emissions,
         population=population,
         seed=seed,
         raw=data,
@@ -700,6 +708,52 @@ def _model(t: _Table, flow_type: str, default: str) -> str:
 def _required(t: _Table, key: str) -> float:
     value: float = t.get(key, float, required=True)
     return value
+
+
+def _parse_townships(t: _Table | None) -> TownshipsSpec | None:
+    if t is None:
+        return None
+    spec = TownshipsSpec(**_layer_fields(t))
+    t.finish()
+    return spec
+
+
+def _parse_settlements(s: _Table | None) -> SettlementsSpec | None:
+    if s is None:
+        return None
+    spec = SettlementsSpec(
+        **_layer_fields(s),
+        names_col=s.get("names_col", str),
+        proxy_nodes=s.get("proxy_nodes", bool, default=False),
+    )
+    s.finish()
+    return spec
+
+
+def _parse_emissions(t: _Table | None) -> EmissionsSpec:
+    from urlink.carbon import EMISSION_FACTORS_G_PER_UNIT
+
+    if t is None:
+        return EmissionsSpec()
+    modes = sorted(EMISSION_FACTORS_G_PER_UNIT)
+    d = EmissionsSpec()
+    people = _choice(t, "people_mode", tuple(modes), d.people_mode)
+    goods = _choice(t, "goods_mode", tuple(modes), d.goods_mode)
+    f = t.sub("factors_g")
+    factors: list[tuple[str, float]] = []
+    if f is not None:
+        for mode in sorted(f.data):
+            if mode not in EMISSION_FACTORS_G_PER_UNIT:
+                msg = f"{f.where(mode)} is not a known mode; use one of {modes}"
+                raise InputError(msg)
+            value: float = f.get(mode, float)
+            if not value >= 0:
+                msg = f"{f.where(mode)} must be >= 0 g CO2 per unit, got {value!r}"
+                raise InputError(msg)
+            factors.append((mode, value))
+        f.finish()
+    t.finish()
+    return EmissionsSpec(people_mode=people, goods_mode=goods, factors_g=tuple(factors))
 
 
 def _parse_typology(t: _Table | None) -> TypologySpec:
