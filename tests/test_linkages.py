@@ -127,3 +127,49 @@ def test_emission_overrides_from_the_scenario(tmp_path, root):
     )
     with pytest.raises(InputError, match=r"\[emissions\] key 'people_mode' = 'rocket'"):
         load_scenario(path)
+
+
+def test_population_raster_drives_the_typology(tmp_path, root, huangyan_zones):
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    from urlink.cli import main
+
+    zones, _ = huangyan_zones
+    left, bottom, right, top = zones.total_bounds  # metric CRS (UTM 51N)
+    size = 1000.0
+    width = int((right - left) // size) + 2
+    height = int((top - bottom) // size) + 2
+    tif = tmp_path / "pop.tif"
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=1,
+        dtype="float32",
+        crs=zones.crs,
+        nodata=-1.0,
+        transform=Affine(size, 0.0, left - size, 0.0, -size, top + size),
+    ) as dst:
+        dst.write(np.full((1, height, width), 2000.0, dtype="float32"))  # 2,000 per km2
+    shutil.copytree(root / "data", tmp_path / "data")
+    (tmp_path / "scenarios").mkdir()
+    text = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
+    path = tmp_path / "scenarios" / "h.toml"
+    path.write_text(
+        text.replace(
+            "periurban_max_time_min = 30",
+            f"periurban_max_time_min = 30\npopulation_raster = '{tif}'",
+        ),
+        encoding="utf-8",
+    )
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
+    import geopandas as gpd
+
+    out = gpd.read_file(tmp_path / "out" / "linkages.gpkg", layer="zones")
+    # every zone has about 2,000 inhabitants per km2 on the raster: all urban
+    assert (out["typology"] == "urban").all()
+    assert out["density_per_km2"].between(1800, 2200).all()

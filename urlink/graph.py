@@ -38,6 +38,10 @@ type, so ``G.edges["331003101", "331002", "people"]`` is the people flow):
 ``crosses``
     The highest administrative level whose boundary the flow crosses: ``"none"`` (within
     one zone), ``"township"``, ``"county"``, ``"prefecture"`` or ``"province"``.
+``pkm_per_day``, ``tkm_per_day``, ``co2_kg_per_day``
+    Person-km (people edges) or tonne-km (goods edges) per day and transport CO2, added by
+    :func:`urlink.carbon.add_emissions` (capital and ecosystem edges get ``co2_kg_per_day``
+    = 0 only).
 
 Graph attributes: ``crs`` (``"epsg:4326"``), ``network_source`` (from the street network),
 ``created_with`` (urlink version).

@@ -45,6 +45,7 @@ from urlink.population import (
     read_population_table,
     read_table,
 )
+from urlink.rasters import zonal_population
 from urlink.skims import distance_matrix_km, travel_time_matrix
 from urlink.typology import TypologyParams, add_typology
 
@@ -464,6 +465,9 @@ def linkages_from_scenario(
     t = scenario.typology
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
+        densities = None
+        if t.population_raster is not None:
+            densities = zonal_population(zones, t.population_raster) / zones["area_km2"]
         zones = add_typology(
             zones,
             skim=skim,
@@ -472,6 +476,7 @@ def linkages_from_scenario(
                 cluster_density=t.cluster_density,
                 periurban_max_time_min=t.periurban_max_time_min,
             ),
+            densities=densities,
         )
         flows = flows_from_scenario(scenario, zones, skim)
         distance = distance_matrix_km(streets, zones)

@@ -195,11 +195,15 @@ class TypologySpec:
         Inhabitants per km2 for urban and peri-urban (urban-cluster) zones.
     periurban_max_time_min
         Zones this close (minutes) to an urban zone are peri-urban.
+    population_raster
+        Optional population-count GeoTIFF (e.g. WorldPop); densities then come from its
+        zonal sums instead of the zone populations.
     """
 
     urban_density: float = 1500.0
     cluster_density: float = 300.0
     periurban_max_time_min: float = 30.0
+    population_raster: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +410,8 @@ class Scenario:
             files.append(self.settlements.path)
         if self.network.osm is not None:
             files.append(self.network.osm)
+        if self.typology.population_raster is not None:
+            files.append(self.typology.population_raster)
         f = self.flows
         if f.goods is not None:
             files += [f.goods.supply_weights, f.goods.markets]
@@ -764,6 +770,7 @@ def _parse_typology(t: _Table | None) -> TypologySpec:
         urban_density=_positive(t, "urban_density", d.urban_density),
         cluster_density=_positive(t, "cluster_density", d.cluster_density),
         periurban_max_time_min=_positive(t, "periurban_max_time_min", d.periurban_max_time_min),
+        population_raster=t.path("population_raster"),
     )
     t.finish()
     if spec.cluster_density >= spec.urban_density:
