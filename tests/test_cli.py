@@ -152,6 +152,9 @@ def test_run_builds_all_four_flow_types(workdir):
     zones = gpd.read_file(out / "linkages.gpkg", layer="zones").set_index("zone_id")
     assert set(zones["typology"]) == {"urban", "peri-urban", "rural"}
     assert zones["typology_reason"].str.len().gt(10).all()
+    # the model inputs are recorded with the zones
+    assert zones["goods_supply_t_per_day"].sum() == pytest.approx(58_400 / 365)
+    assert zones["people_production"].sum() == pytest.approx(0.3 * zones["population"].sum())
     table = pd.read_csv(out / "flows.csv", dtype={"origin": str, "destination": str})
     # mandarins: 58,400 t/yr shipped in full (t/day)
     goods = table[table["flow_type"] == "goods"]

@@ -30,6 +30,7 @@ __all__ = [
     "ecosystem_inputs",
     "flows_from_scenario",
     "goods_inputs",
+    "model_inputs",
     "people_inputs",
 ]
 
@@ -187,6 +188,41 @@ def ecosystem_inputs(
         [(s, u) for s in sources.index for u in users_all], columns=["source", "user"]
     )
     return pd.DataFrame({"supply": supply, "demand": demand}, index=zones.index), links
+
+
+def model_inputs(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Collect the inputs the scenario's flow models are fed, per zone (for the graph's nodes).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``zones``: ``people_production``, ``people_attraction`` (trips/day),
+        ``goods_supply_t_per_day``, ``goods_demand_t_per_day``,
+        ``ecosystem_supply_m3_per_day``, ``ecosystem_demand_m3_per_day`` for the flow types
+        the scenario names.
+    """
+    spec = scenario.flows
+    out = pd.DataFrame(index=zones.index)
+    if spec.people is not None:
+        p = people_inputs(zones, spec.people)
+        out["people_production"] = p["production"]
+        out["people_attraction"] = p["attraction"]
+    if spec.goods is not None:
+        g = goods_inputs(zones, spec.goods)
+        out["goods_supply_t_per_day"] = g["supply"]
+        out["goods_demand_t_per_day"] = g["demand"]
+    if spec.ecosystem is not None:
+        e, _ = ecosystem_inputs(zones, spec.ecosystem)
+        out["ecosystem_supply_m3_per_day"] = e["supply"]
+        out["ecosystem_demand_m3_per_day"] = e["demand"]
+    return out
 
 
 def flows_from_scenario(

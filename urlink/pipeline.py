@@ -29,7 +29,7 @@ from urlink.boundaries import (
 from urlink.carbon import EmissionFactors, add_emissions
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
-from urlink.linkages import flows_from_scenario
+from urlink.linkages import flows_from_scenario, model_inputs
 from urlink.network import SpeedParams, streets_from_file, streets_from_points
 from urlink.outputs import (
     atomic_output_dir,
@@ -481,12 +481,15 @@ def linkages_from_scenario(
         flows = flows_from_scenario(scenario, zones, skim)
         distance = distance_matrix_km(streets, zones)
         between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in flows.values()]
+        zones = zones.join(model_inputs(scenario, zones))
+        inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
         graph = linkage_graph_from(
             zones,
             skim,
             between,
             distance_km=distance,
             network_source=str(streets.graph.get("network_source", "unknown")),
+            node_columns=inputs,
         )
         e = scenario.emissions
         add_emissions(
