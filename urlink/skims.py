@@ -618,12 +618,26 @@ def travel_time_matrix(
     dest = origins if destinations is None else destinations
     o = snap_to_nodes(R, origins, access_speed_kph=access_speed_kph)
     d = snap_to_nodes(R, dest, access_speed_kph=access_speed_kph)
+    limit = np.inf if cutoff is None else cutoff * 60.0
+    node_s = _zone_matrix(R, o, d, limit=limit, workers=workers, engine=engine)
+    return _assemble(node_s, o, d, R.wait_min, cutoff)
+
+
+def _zone_matrix(
+    R: RoutingGraph,
+    o: pd.DataFrame,
+    d: pd.DataFrame,
+    *,
+    limit: float,
+    workers: int,
+    engine: Engine,
+) -> np.ndarray:
+    """Node-to-node weights between snapped zones, searching once per distinct node."""
     rows, inv_rows = np.unique(o["pos"].to_numpy(), return_inverse=True)
     cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
-    limit = np.inf if cutoff is None else cutoff * 60.0
-    node_s = _node_matrix(R, rows, cols, limit=limit, workers=workers, engine=engine)
+    node = _node_matrix(R, rows, cols, limit=limit, workers=workers, engine=engine)
     logger.info(
-        "skim %d x %d zones (%d x %d nodes) on %d nodes / %d edges",
+        "%d x %d zones (%d x %d nodes) on %d nodes / %d edges",
         len(o),
         len(d),
         len(rows),
@@ -631,7 +645,7 @@ def travel_time_matrix(
         len(R.nodes),
         R.n_edges,
     )
-    return _assemble(node_s[np.ix_(inv_rows, inv_cols)], o, d, R.wait_min, cutoff)
+    return np.asarray(node[np.ix_(inv_rows, inv_cols)])
 
 
 def update_travel_time_matrix(
@@ -780,11 +794,8 @@ def distance_matrix_km(
     dest = origins if destinations is None else destinations
     o = snap_to_nodes(R, origins)
     d = snap_to_nodes(R, dest)
-    rows, inv_rows = np.unique(o["pos"].to_numpy(), return_inverse=True)
-    cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
-    node_m = _node_matrix(R, rows, cols, limit=np.inf, workers=1, engine=engine)
     km = (
-        node_m[np.ix_(inv_rows, inv_cols)]
+        _zone_matrix(R, o, d, limit=np.inf, workers=1, engine=engine)
         + o["access_m"].to_numpy()[:, None]
         + d["access_m"].to_numpy()[None, :]
     ) / 1000.0
