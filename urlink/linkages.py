@@ -9,6 +9,7 @@ function and in ``docs/models.md``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -22,11 +23,16 @@ from urlink.flows.people import PeopleParams
 from urlink.population import read_table
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import geopandas as gpd
 
     from urlink.scenario import EcosystemSpec, GoodsSpec, PeopleSpec, Scenario
 
+from urlink.scenario import CapitalSpec
+
 __all__ = [
+    "FlowOverrides",
     "ecosystem_inputs",
     "flows_from_scenario",
     "goods_inputs",
@@ -71,7 +77,9 @@ def _zone_ids_in(table: pd.DataFrame, zones: pd.DataFrame, what: str) -> None:
         raise InputError(msg)
 
 
-def goods_inputs(zones: pd.DataFrame, spec: GoodsSpec) -> pd.DataFrame:
+def goods_inputs(
+    zones: pd.DataFrame, spec: GoodsSpec, *, extra_markets: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Supply and demand (t/day) of the goods models.
 
     Supply: ``supply_t_per_year`` shared over zones by the weights table, divided by 365
@@ -84,6 +92,8 @@ def goods_inputs(zones: pd.DataFrame, spec: GoodsSpec) -> pd.DataFrame:
         Zones indexed by id.
     spec
         The ``[flows.goods]`` section.
+    extra_markets
+        Zone id -> demand weight added to the markets table (a new market hub).
 
     Returns
     -------
@@ -97,6 +107,12 @@ def goods_inputs(zones: pd.DataFrame, spec: GoodsSpec) -> pd.DataFrame:
     """
     weights = read_table(spec.supply_weights, id_col="zone_id", what="goods supply weights")
     markets = read_table(spec.markets, id_col="zone_id", what="goods markets")
+    if extra_markets:  # strategies may add market hubs
+        added = pd.Series(dict(extra_markets), dtype=float)
+        current = pd.to_numeric(markets["demand_weight"], errors="coerce")
+        combined = current.add(added, fill_value=0.0)
+        markets = markets.reindex(combined.index)
+        markets["demand_weight"] = combined
     _zone_ids_in(weights, zones, f"goods supply weights {str(spec.supply_weights)!r}")
     _zone_ids_in(markets, zones, f"goods markets {str(spec.markets)!r}")
     for table, col, path in (
@@ -123,7 +139,10 @@ def goods_inputs(zones: pd.DataFrame, spec: GoodsSpec) -> pd.DataFrame:
 
 
 def ecosystem_inputs(
-    zones: pd.DataFrame, spec: EcosystemSpec
+    zones: pd.DataFrame,
+    spec: EcosystemSpec,
+    *,
+    supply_factor: Mapping[str, float] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Supply, demand (m3/day) and the declared service links of the ecosystem models.
 
@@ -138,6 +157,8 @@ def ecosystem_inputs(
         Zones with ``population``, ``area_km2`` and ``county_code``/``level``.
     spec
         The ``[flows.ecosystem]`` section.
+    supply_factor
+        Zone id -> factor applied to the zone's supply (land-use change).
 
     Returns
     -------
@@ -183,6 +204,8 @@ def ecosystem_inputs(
         demand[users] += float(vol) * pop[users] / pop[users].sum()
     area = pd.to_numeric(zones.loc[sources.index, "area_km2"]).astype(float)
     supply = (area / area.sum() * float(volume.sum())).reindex(zones.index, fill_value=0.0)
+    for zid, factor in (supply_factor or {}).items():  # land-use change in a source zone
+        supply[zid] *= factor
     users_all = demand.index[demand > 0].tolist()
     links = pd.DataFrame(
         [(s, u) for s in sources.index for u in users_all], columns=["source", "user"]
@@ -225,8 +248,33 @@ def model_inputs(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.DataFrame:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class FlowOverrides:
+    """In-memory edits of a scenario's flow inputs (what strategies change).
+
+    Attributes
+    ----------
+    extra_markets
+        Zone id -> goods demand weight added (market hubs).
+    water_supply_factor
+        Zone id -> factor on ecosystem supply (land-use change).
+    eco_rate_yuan_per_m3, quality_met, eco_compensation
+        Replace the ``[flows.capital]`` settings when not None.
+    """
+
+    extra_markets: Mapping[str, float] = field(default_factory=dict)
+    water_supply_factor: Mapping[str, float] = field(default_factory=dict)
+    eco_rate_yuan_per_m3: float | None = None
+    quality_met: bool | None = None
+    eco_compensation: bool | None = None
+
+
 def flows_from_scenario(
-    scenario: Scenario, zones: gpd.GeoDataFrame, skim: pd.DataFrame
+    scenario: Scenario,
+    zones: gpd.GeoDataFrame,
+    skim: pd.DataFrame,
+    *,
+    overrides: FlowOverrides | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run the flow models a scenario names and return one flow table per flow type.
 
@@ -238,6 +286,8 @@ def flows_from_scenario(
         Its zones (with populations).
     skim
         Travel times in minutes between the zones.
+    overrides
+        Strategy edits of the inputs (:class:`FlowOverrides`).
 
     Returns
     -------
@@ -246,6 +296,7 @@ def flows_from_scenario(
         keeps its ``unused`` rows; the others hold flows between zones only.
     """
     spec = scenario.flows
+    ov = overrides if overrides is not None else FlowOverrides()
     out: dict[str, pd.DataFrame] = {}
     if spec.people is not None:
         p = spec.people
@@ -255,31 +306,33 @@ def flows_from_scenario(
     if spec.goods is not None:
         g = spec.goods
         out["goods"] = get_model("goods", g.model)(
-            goods_inputs(zones, g),
+            goods_inputs(zones, g, extra_markets=ov.extra_markets),
             skim,
             params=GoodsParams(beta=g.beta, commodity=g.commodity),
         )
     if spec.ecosystem is not None:
         e = spec.ecosystem
-        inputs, links = ecosystem_inputs(zones, e)
+        inputs, links = ecosystem_inputs(zones, e, supply_factor=ov.water_supply_factor)
         if e.model == "proximity":
             links = links_from_skim(skim, sorted(set(links["source"])), sorted(set(links["user"])))
         out["ecosystem"] = get_model("ecosystem", e.model)(
             inputs, links, params=EcosystemParams(max_time_min=e.max_time_min)
         )
-    if spec.capital is not None:
-        c = spec.capital
+    if spec.capital is not None or ov.eco_compensation:
+        c = spec.capital if spec.capital is not None else CapitalSpec(eco_compensation=False)
+        rate = (
+            ov.eco_rate_yuan_per_m3
+            if ov.eco_rate_yuan_per_m3 is not None
+            else (c.eco_rate_yuan_per_m3)
+        )
         capital_params = CapitalParams(
-            eco_rate_yuan_per_m3=(
-                DEFAULT_ECO_RATE_YUAN_PER_M3
-                if c.eco_rate_yuan_per_m3 is None
-                else c.eco_rate_yuan_per_m3
-            ),
-            quality_met=c.quality_met,
+            eco_rate_yuan_per_m3=DEFAULT_ECO_RATE_YUAN_PER_M3 if rate is None else rate,
+            quality_met=c.quality_met if ov.quality_met is None else ov.quality_met,
             per_capita_yuan=c.per_capita_yuan,
         )
+        eco_on = c.eco_compensation if ov.eco_compensation is None else ov.eco_compensation
         parts = []
-        if c.eco_compensation and "ecosystem" in out:
+        if eco_on and "ecosystem" in out:
             parts.append(
                 get_model("capital", "eco_compensation")(
                     zones, out["ecosystem"], params=capital_params
