@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.assignment import assign_to_network
+from urlink.attribution import attribute_units, attribute_zones, crosses, guidelines
 from urlink.boundaries import (
     add_admin_codes,
     add_seats_from_places,
@@ -29,6 +30,7 @@ from urlink.boundaries import (
 from urlink.carbon import EmissionFactors, add_emissions
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
+from urlink.indicators import INDICATORS, evaluate, indicators_by_unit
 from urlink.linkages import flows_from_scenario, model_inputs
 from urlink.network import SpeedParams, streets_from_file, streets_from_points
 from urlink.outputs import (
@@ -47,6 +49,7 @@ from urlink.population import (
 )
 from urlink.rasters import zonal_population
 from urlink.skims import distance_matrix_km, travel_time_matrix
+from urlink.strategies import Strategy, apply_strategy, state_from_scenario
 from urlink.typology import TypologyParams, add_typology
 
 if TYPE_CHECKING:
@@ -59,7 +62,15 @@ __all__ = ["STAGES", "ZONE_COLUMNS", "run_scenario", "validate_scenario", "zones
 
 logger = logging.getLogger(__name__)
 
-STAGES = ("check inputs", "zones", "network", "travel times", "linkages", "write outputs")
+STAGES = (
+    "check inputs",
+    "zones",
+    "network",
+    "travel times",
+    "linkages",
+    "strategies",
+    "write outputs",
+)
 """Stages of :func:`run_scenario`, in order (reported to ``on_stage``)."""
 
 ZONE_COLUMNS = (
@@ -547,6 +558,152 @@ def write_linkages(
     network.to_file(path, layer="network", driver="GPKG")
 
 
+def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Read the scenario's services table (``zone_id``, ``service``), checking zone ids.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``zone_id``, ``service`` (empty if the scenario names no services).
+
+    Raises
+    ------
+    InputError
+        On unknown zones or missing columns.
+    """
+    if scenario.services is None:
+        return pd.DataFrame({"zone_id": pd.Series(dtype=str), "service": pd.Series(dtype=str)})
+    path = scenario.services
+    table = pd.read_csv(path, dtype={"zone_id": str})
+    for col in ("zone_id", "service"):
+        if col not in table.columns:
+            msg = f"services {str(path)!r}: no column {col!r}; columns are {list(table.columns)}"
+            raise InputError(msg)
+    unknown = sorted(set(table["zone_id"]) - set(zones.index))
+    if unknown:
+        msg = f"services {str(path)!r}: zone ids {unknown[:10]} are not zones of the scenario"
+        raise InputError(msg)
+    return table[["zone_id", "service"]].reset_index(drop=True)
+
+
+def strategies_from_scenario(scenario: Scenario) -> list[Strategy]:
+    """Turn the scenario's ``[[strategies]]`` into :class:`urlink.strategies.Strategy` objects.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    list of Strategy
+        In file order.
+    """
+    return [
+        Strategy(
+            name=s.name,
+            kind=s.kind,
+            title=s.title,
+            sites=s.sites,
+            actor=s.actor,
+            level=s.level,
+            sector=s.sector,
+            cost_yuan=s.cost_yuan,
+            params=dict(s.params),
+        )
+        for s in scenario.strategies
+    ]
+
+
+def assess_strategies(
+    scenario: Scenario, zones: gpd.GeoDataFrame, streets: Any
+) -> dict[str, pd.DataFrame]:
+    """Evaluate the baseline and every strategy; attribute effects; write guidelines.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones with typology.
+    streets
+        Its street network.
+
+    Returns
+    -------
+    dict
+        ``indicators``, ``attribution`` and ``guidelines`` tables.
+    """
+    services = services_from_scenario(scenario, zones)
+    state = state_from_scenario(scenario, zones, streets, services)
+    names = {str(k): str(v) for k, v in zones["name"].items()}
+    names.setdefault(scenario.boundaries.focus, f"focus unit {scenario.boundaries.focus}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        base = evaluate(state)
+        evaluations = {"baseline": base}
+        attribution, guides = [], []
+        for strategy in strategies_from_scenario(scenario):
+            new = apply_strategy(state, strategy)
+            ev = evaluate(new, cost_yuan=strategy.cost_yuan or 0.0)
+            evaluations[strategy.name] = ev
+            effects = attribute_zones(base, ev, zones)
+            units = attribute_units(effects, zones, strategy, focus=scenario.boundaries.focus)
+            units["crosses"] = crosses(units)
+            attribution.append(units)
+            guides.append(guidelines(units, strategy, names))
+    for w in caught:
+        logger.warning("%s", w.message)
+    rows = []
+    unit_tables: list[pd.DataFrame] = []
+    for name, ev in evaluations.items():
+        for key, value in ev.district.items():
+            d = INDICATORS[str(key)]
+            rows.append(
+                (
+                    name,
+                    "district",
+                    "county",
+                    scenario.boundaries.focus,
+                    key,
+                    value,
+                    d.unit,
+                    d.direction,
+                    d.sdg,
+                )
+            )
+        per_unit = indicators_by_unit(ev, zones).assign(strategy=name, scope="unit")
+        unit_tables.append(per_unit)
+    columns = [
+        "strategy",
+        "scope",
+        "level",
+        "unit",
+        "indicator",
+        "value",
+        "unit_of_measure",
+        "direction",
+        "sdg",
+    ]
+    indicators = pd.concat([pd.DataFrame(rows, columns=columns), *unit_tables], ignore_index=True)[
+        columns
+    ]
+    return {
+        "indicators": indicators,
+        "attribution": pd.concat(attribution, ignore_index=True)
+        if attribution
+        else pd.DataFrame(),
+        "guidelines": pd.concat(guides, ignore_index=True) if guides else pd.DataFrame(),
+    }
+
+
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """Check a scenario and its inputs without writing anything.
 
@@ -656,6 +813,10 @@ def run_scenario(
     zones, flows, link_graph, volumes = linkages_from_scenario(scenario, zones, G, skim)
     timings["linkages"] = time.perf_counter() - t0
 
+    t0 = stage("strategies")
+    assessed = assess_strategies(scenario, zones, G)
+    timings["strategies"] = time.perf_counter() - t0
+
     summary = {
         "zones": len(zones),
         "population_total": int(zones["population"].sum()),
@@ -693,6 +854,8 @@ def run_scenario(
             pd.concat(list(flows.values()), ignore_index=True) if flows else (pd.DataFrame())
         )
         all_flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
+        for name, table in assessed.items():
+            table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {
             "scenario": scenario.name,
@@ -708,6 +871,11 @@ def run_scenario(
                 "linkages.gpkg": f"layers 'zones', 'flows' (seat to seat, with co2), 'network' "
                 f"({source}, with assigned volumes per flow type), EPSG:4326",
                 "flows.csv": "every flow row of every type, including unused ecosystem supply",
+                "indicators.csv": "strategy, scope, level, unit, indicator, value, unit_of_"
+                "measure, direction, sdg",
+                "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, "
+                "crosses",
+                "guidelines.csv": "level, unit, strategy, role, action, gains, costs",
                 "travel_times.csv": f"origin, destination, time_min ({scenario.network.mode}),"
                 " network_source",
             },

@@ -48,6 +48,7 @@ __all__ = [
     "PopulationSpec",
     "Scenario",
     "SettlementsSpec",
+    "StrategySpec",
     "TownshipsSpec",
     "TypologySpec",
     "load_scenario",
@@ -328,6 +329,29 @@ class EmissionsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """One ``[[strategies]]`` entry (turned into :class:`urlink.strategies.Strategy`).
+
+    Attributes
+    ----------
+    name, kind, title, sites, actor, level, sector, cost_yuan
+        See :class:`urlink.strategies.Strategy`.
+    params
+        The ``params`` table, as sorted (key, value) pairs.
+    """
+
+    name: str
+    kind: str
+    title: str = ""
+    sites: tuple[str, ...] = ()
+    actor: str = ""
+    level: str = "district"
+    sector: str = ""
+    cost_yuan: float | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FlowsSpec:
     """``[flows]``: which flow types a run builds (each optional)."""
 
@@ -392,6 +416,8 @@ class Scenario:
     typology: TypologySpec = field(default_factory=TypologySpec)
     flows: FlowsSpec = field(default_factory=FlowsSpec)
     emissions: EmissionsSpec = field(default_factory=EmissionsSpec)
+    services: Path | None = None
+    strategies: tuple[StrategySpec, ...] = ()
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -412,6 +438,8 @@ class Scenario:
             files.append(self.network.osm)
         if self.typology.population_raster is not None:
             files.append(self.typology.population_raster)
+        if self.services is not None:
+            files.append(self.services)
         f = self.flows
         if f.goods is not None:
             files += [f.goods.supply_weights, f.goods.markets]
@@ -607,6 +635,12 @@ def load_scenario(path: str | Path) -> Scenario:
     typology = _parse_typology(top.sub("typology"))
     flows = _parse_flows(top.sub("flows"))
     emissions = _parse_emissions(top.sub("emissions"))
+    sv = top.sub("services")
+    services = None
+    if sv is not None:
+        services = sv.required_path("path")
+        sv.finish()
+    strategies = _parse_strategies(top, file)
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -639,6 +673,8 @@ def load_scenario(path: str | Path) -> Scenario:
         typology=typology,
         flows=flows,
         emissions=emissions,
+        services=services,
+        strategies=strategies,
         population=population,
         seed=seed,
         raw=data,
@@ -714,6 +750,60 @@ def _model(t: _Table, flow_type: str, default: str) -> str:
 def _required(t: _Table, key: str) -> float:
     value: float = t.get(key, float, required=True)
     return value
+
+
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
+    from urlink.strategies import LEVELS, STRATEGY_KINDS
+
+    entries = top.get("strategies", list, default=[])
+    out: list[StrategySpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            msg = f"{file}: [[strategies]] entry {i} must be a table"
+            raise InputError(msg)
+        t = _Table(entry, section=f"strategies #{i}", file=file)
+        name = t.get("name", str, required=True)
+        if not _NAME_OK.match(name) or name in seen:
+            why = "is used twice" if name in seen else "must be letters, digits, '.', '-', '_'"
+            msg = f"{t.where('name')} = {name!r} {why}"
+            raise InputError(msg)
+        seen.add(name)
+        kind = t.get("kind", str, required=True)
+        if kind not in STRATEGY_KINDS:
+            msg = (
+                f"{t.where('kind')} = {kind!r} is not a strategy kind; use one of "
+                f"{sorted(STRATEGY_KINDS)}"
+            )
+            raise InputError(msg)
+        level = _choice(t, "level", LEVELS, "district")
+        sites = t.get("sites", list, default=[])
+        if not all(isinstance(x, str) for x in sites):
+            msg = f"{t.where('sites')} must be a list of zone id strings, got {sites!r}"
+            raise InputError(msg)
+        cost = t.get("cost_yuan", float)
+        if cost is not None and cost < 0:
+            msg = f"{t.where('cost_yuan')} must be >= 0, got {cost!r}"
+            raise InputError(msg)
+        params = t.get("params", dict, default={})
+        out.append(
+            StrategySpec(
+                name=name,
+                kind=kind,
+                title=t.get("title", str, default=""),
+                sites=tuple(sites),
+                actor=t.get("actor", str, default=""),
+                level=level,
+                sector=t.get("sector", str, default=""),
+                cost_yuan=cost,
+                params=tuple(sorted(params.items())),
+            )
+        )
+        t.finish()
+    return tuple(out)
 
 
 def _parse_townships(t: _Table | None) -> TownshipsSpec | None:
