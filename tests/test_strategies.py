@@ -51,7 +51,7 @@ def test_every_kind_is_registered_and_used_by_huangyan(base):
 
 
 def test_strategies_do_not_mutate_the_base(base):
-    scenario, zones, state, _ = base
+    scenario, _zones, state, _ = base
     skim = state.skim.copy()
     services = state.services.copy()
     nnz = state.routing.csr.nnz
@@ -81,7 +81,7 @@ def test_road_strategies_equal_a_full_recomputation(base):
 
 
 def test_indicator_changes_have_the_expected_sign(base):
-    scenario, zones, state, ev0 = base
+    scenario, _zones, state, ev0 = base
     by_name = {s.name: s for s in strategies_from_scenario(scenario)}
 
     def delta(name):
