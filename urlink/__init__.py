@@ -25,6 +25,7 @@ from urlink import network as network
 from urlink import population as population
 from urlink import rasters as rasters
 from urlink import scenario as scenario
+from urlink import scoring as scoring
 from urlink import skims as skims
 from urlink import typology as typology
 
@@ -41,6 +42,7 @@ __all__ = [
     "population",
     "rasters",
     "scenario",
+    "scoring",
     "skims",
     "typology",
 ]

@@ -296,7 +296,8 @@ def _check_table(
     bad = np.argwhere(~np.isfinite(values))
     if len(bad):
         cells = ", ".join(
-            f"strategy {table.index[i]!r} / indicator {table.columns[j]!r} = {values[i, j]!r}"
+            f"strategy {table.index[i]!r} / indicator {table.columns[j]!r} = "
+            f"{float(values[i, j])!r}"
             for i, j in bad[:5]
         )
         more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
@@ -345,7 +346,7 @@ def _check_weights(
     numeric = pd.to_numeric(weights, errors="coerce").reindex(indicators)
     values = numeric.to_numpy(dtype=float)
     bad = [
-        f"{c!r} = {weights[c]!r}"
+        f"{c!r} = {float(v)!r}" if pd.notna(numeric[c]) else f"{c!r} = {weights[c]!r}"
         for c, v in zip(indicators, values, strict=True)
         if not math.isfinite(v) or v < 0
     ]
