@@ -175,3 +175,46 @@ def test_run_builds_all_four_flow_types(workdir):
     assert (people["co2_kg_per_day"] > 0).all()
     network = gpd.read_file(out / "linkages.gpkg", layer="network")
     assert network["people"].sum() > people["volume"].sum()  # trips use several links
+
+
+def test_run_scores_strategies_per_group_and_tests_robustness(workdir):
+    out = workdir / "out"
+    assert main(["run", str(workdir / "scenarios/huangyan.toml"), "--out", str(out), "-q"]) == 0
+    scores = pd.read_csv(out / "scores.csv")
+    n = scores["strategy"].nunique()
+    assert n == 9  # baseline + 8 strategies
+    assert set(scores["group"]) == {
+        "district_bureau",
+        "township_gov",
+        "farmers_coop",
+        "enterprises",
+        "residents",
+        "pooled",
+    }
+    for _, block in scores.groupby(["group", "method"]):
+        assert len(block) == n and block["rank"].min() == 1 and block["rank"].max() <= n
+    robust = pd.read_csv(out / "robustness.csv")
+    per = robust.groupby(["weights", "method", "strategy"])["acceptability"].sum()
+    assert (per - 1.0).abs().max() < 1e-9  # every strategy's acceptabilities sum to 1
+    per_rank = robust.groupby(["weights", "method", "rank"])["acceptability"].sum()
+    assert (per_rank - 1.0).abs().max() < 1e-9  # every rank is held once per sample
+    attribution = pd.read_csv(out / "attribution.csv", dtype={"unit": str})
+    guidelines = pd.read_csv(out / "guidelines.csv", dtype={"unit": str})
+    assert set(attribution["strategy"]) == set(scores["strategy"]) - {"baseline"}
+    assert {"implement", "benefit", "pay"} <= set(guidelines["role"])
+    assert set(guidelines["level"]) >= {"township", "county", "prefecture"}
+    indicators = pd.read_csv(out / "indicators.csv", dtype={"unit": str})
+    district = indicators[indicators["scope"] == "district"]
+    assert set(district["direction"]) == {"max", "min"}
+    assert "11.2.1" in set(district["sdg"].astype(str))
+
+
+def test_weights_template_never_overwrites(workdir, monkeypatch, capsys):
+    monkeypatch.chdir(workdir)
+    assert main(["weights-template", "scenarios/huangyan.toml"]) == 0
+    form = workdir / "huangyan_weights_form.csv"
+    text = form.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == "group,label,indicator,points"
+    assert main(["weights-template", "scenarios/huangyan.toml"]) == 2
+    assert "never overwrites" in capsys.readouterr().err
+    assert form.read_text(encoding="utf-8-sig") == text

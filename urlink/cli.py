@@ -53,6 +53,19 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
     )
 
+    tpl = sub.add_parser(
+        "weights-template",
+        parents=[common],
+        help="write the blank stakeholder points form for a scenario",
+    )
+    tpl.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    tpl.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="form to write (default: <scenario name>_weights_form.csv); never overwrites a file",
+    )
+
     val = sub.add_parser(
         "validate", parents=[common], help="check a scenario and its inputs without running it"
     )
@@ -101,6 +114,25 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
     return EXIT_OK
 
 
+def _cmd_weights_template(args: argparse.Namespace, level: int) -> int:
+    from urlink.indicators import INDICATORS
+    from urlink.scenario import load_scenario
+    from urlink.scoring import STAKEHOLDER_GROUPS, weights_template
+
+    scenario = load_scenario(args.scenario)
+    out = args.out if args.out is not None else Path(f"{scenario.name}_weights_form.csv")
+    if out.exists():
+        msg = f"{out} exists; urlink never overwrites a file: choose another name with --out"
+        raise InputError(msg)
+    weights_template(list(INDICATORS), list(STAKEHOLDER_GROUPS), out)
+    if not args.quiet:
+        print(
+            f"urlink: wrote the blank points form {out} ({len(STAKEHOLDER_GROUPS)} groups x "
+            f"{len(INDICATORS)} indicators; each group distributes 100 points)"
+        )
+    return EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace, level: int) -> int:
     from urlink.pipeline import validate_scenario
     from urlink.scenario import load_scenario
@@ -140,7 +172,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code) if isinstance(exc.code, int) else EXIT_INPUT
     level = _configure_logging(args.verbose, args.quiet)
-    commands = {"run": _cmd_run, "validate": _cmd_validate}
+    commands = {
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+        "weights-template": _cmd_weights_template,
+    }
     try:
         return commands[args.command](args, level)
     except InputError as err:

@@ -69,6 +69,7 @@ STAGES = (
     "travel times",
     "linkages",
     "strategies",
+    "scoring",
     "write outputs",
 )
 """Stages of :func:`run_scenario`, in order (reported to ``on_stage``)."""
@@ -704,6 +705,119 @@ def assess_strategies(
     }
 
 
+def performance_table(indicators: pd.DataFrame) -> pd.DataFrame:
+    """Strategies x district indicators from the ``indicators`` output table.
+
+    Parameters
+    ----------
+    indicators
+        The table written as ``indicators.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per strategy (baseline first), one column per indicator.
+    """
+    district = indicators[indicators["scope"] == "district"]
+    table = district.pivot_table(
+        index="strategy", columns="indicator", values="value", aggfunc="first", dropna=False
+    )
+    order = list(dict.fromkeys(district["strategy"]))
+    return table.loc[order, list(dict.fromkeys(district["indicator"]))].astype(float)
+
+
+def score_strategies(scenario: Scenario, indicators: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Rank the baseline and the strategies for every stakeholder group, and test robustness.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a ``[scoring]`` section.
+    indicators
+        The ``indicators`` table of :func:`assess_strategies`.
+
+    Returns
+    -------
+    dict
+        ``scores`` (strategy, group, method, score, rank; groups and ``pooled``) and
+        ``robustness`` (SMAA-2 with uniform weights and around each group's weights).
+
+    Raises
+    ------
+    InputError
+        If the weights name unknown indicators, or an indicator is undefined here.
+    """
+    from urlink.scoring import ahp_from_csv, pooled_weights, rank, score, smaa, weights_from_points
+
+    spec = scenario.scoring
+    if spec is None:
+        return {}
+    table = performance_table(indicators)
+    if spec.weights is not None:
+        weights = weights_from_points(spec.weights)
+        source = spec.weights
+    else:
+        assert spec.ahp is not None
+        weights = pd.DataFrame(ahp_from_csv(spec.ahp)).T
+        source = spec.ahp
+    unknown = [c for c in weights.columns if c not in INDICATORS]
+    if unknown:
+        msg = (
+            f"weights {str(source)!r}: indicators {unknown} are not urlink indicators; use "
+            f"some of {sorted(INDICATORS)}"
+        )
+        raise InputError(msg)
+    table = table[list(weights.columns)]
+    empty = table.columns[table.isna().all()].tolist()
+    if empty:  # e.g. no rural zones: the rural/urban ratio is undefined for every strategy
+        logger.warning(
+            "indicators %s are undefined in this scenario and are left out of the "
+            "scoring (the other weights are rescaled)",
+            empty,
+        )
+        table = table.drop(columns=empty)
+        weights = weights.drop(columns=empty)
+        weights = weights.div(weights.sum(axis=1), axis=0)
+    undefined = table.columns[table.isna().any()].tolist()
+    if undefined:
+        msg = (
+            f"weights {str(source)!r}: indicators {undefined} are undefined for some "
+            "strategies; remove them from the weights"
+        )
+        raise InputError(msg)
+    directions = {c: INDICATORS[c].direction for c in table.columns}
+    groups = pd.concat([weights, pooled_weights(weights).to_frame("pooled").T])
+    rows = []
+    for method in spec.methods:
+        for group, w in groups.iterrows():
+            s = score(table, w, directions, method=method)
+            r = rank(s)
+            rows += [(name, group, method, float(s[name]), int(r[name])) for name in table.index]
+    scores = pd.DataFrame(rows, columns=["strategy", "group", "method", "score", "rank"])
+    robust = []
+    runs = [("uniform", None)] + [(str(g), w) for g, w in weights.iterrows()]
+    for method in spec.methods:
+        for label, around in runs:
+            res = smaa(
+                table,
+                directions,
+                method=method,
+                n_samples=spec.smaa_samples,
+                seed=scenario.seed,
+                around=around,
+                concentration=spec.concentration,
+            )
+            acc = res.acceptability.rename_axis(index="strategy", columns="rank")
+            acc = acc.reset_index().melt(
+                id_vars="strategy", var_name="rank", value_name="acceptability"
+            )
+            acc.insert(0, "method", method)
+            acc.insert(0, "weights", label)
+            acc["first_rank"] = acc["strategy"].map(res.first_rank)
+            robust.append(acc)
+    return {"scores": scores, "robustness": pd.concat(robust, ignore_index=True)}
+
+
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """Check a scenario and its inputs without writing anything.
 
@@ -817,6 +931,11 @@ def run_scenario(
     assessed = assess_strategies(scenario, zones, G)
     timings["strategies"] = time.perf_counter() - t0
 
+    t0 = stage("scoring")
+    if scenario.scoring is not None and scenario.strategies:
+        assessed.update(score_strategies(scenario, assessed["indicators"]))
+    timings["scoring"] = time.perf_counter() - t0
+
     summary = {
         "zones": len(zones),
         "population_total": int(zones["population"].sum()),
@@ -876,6 +995,9 @@ def run_scenario(
                 "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, "
                 "crosses",
                 "guidelines.csv": "level, unit, strategy, role, action, gains, costs",
+                "scores.csv": "strategy, group, method, score, rank (groups and pooled)",
+                "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, "
+                "first_rank",
                 "travel_times.csv": f"origin, destination, time_min ({scenario.network.mode}),"
                 " network_source",
             },

@@ -47,6 +47,7 @@ __all__ = [
     "PeopleSpec",
     "PopulationSpec",
     "Scenario",
+    "ScoringSpec",
     "SettlementsSpec",
     "StrategySpec",
     "TownshipsSpec",
@@ -352,6 +353,32 @@ class StrategySpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoringSpec:
+    """``[scoring]``: how strategies are ranked.
+
+    Attributes
+    ----------
+    weights
+        Stakeholder points form (``group,label,indicator,points``; 100 points per group);
+        its indicators are the ones scored.
+    ahp
+        Alternatively, AHP judgments (``group,row,col,value``).
+    methods
+        Scoring methods (``weighted_sum``, ``topsis``).
+    smaa_samples
+        Weight samples for the robustness analysis.
+    concentration
+        Dirichlet concentration of the samples around each group's weights.
+    """
+
+    weights: Path | None = None
+    ahp: Path | None = None
+    methods: tuple[str, ...] = ("weighted_sum", "topsis")
+    smaa_samples: int = 10_000
+    concentration: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
 class FlowsSpec:
     """``[flows]``: which flow types a run builds (each optional)."""
 
@@ -418,6 +445,7 @@ class Scenario:
     emissions: EmissionsSpec = field(default_factory=EmissionsSpec)
     services: Path | None = None
     strategies: tuple[StrategySpec, ...] = ()
+    scoring: ScoringSpec | None = None
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -440,6 +468,8 @@ class Scenario:
             files.append(self.typology.population_raster)
         if self.services is not None:
             files.append(self.services)
+        if self.scoring is not None:
+            files += [p for p in (self.scoring.weights, self.scoring.ahp) if p is not None]
         f = self.flows
         if f.goods is not None:
             files += [f.goods.supply_weights, f.goods.markets]
@@ -641,6 +671,7 @@ def load_scenario(path: str | Path) -> Scenario:
         services = sv.required_path("path")
         sv.finish()
     strategies = _parse_strategies(top, file)
+    scoring = _parse_scoring(top.sub("scoring"))
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -675,6 +706,7 @@ def load_scenario(path: str | Path) -> Scenario:
         emissions=emissions,
         services=services,
         strategies=strategies,
+        scoring=scoring,
         population=population,
         seed=seed,
         raw=data,
@@ -804,6 +836,34 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
         )
         t.finish()
     return tuple(out)
+
+
+def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
+    from urlink.scoring import SCORING_METHODS
+
+    if t is None:
+        return None
+    methods = t.get("methods", list, default=["weighted_sum", "topsis"])
+    unknown = [m for m in methods if m not in SCORING_METHODS]
+    if unknown or not methods:
+        msg = f"{t.where('methods')} = {methods!r}: use some of {sorted(SCORING_METHODS)}"
+        raise InputError(msg)
+    samples = t.get("smaa_samples", int, default=10_000)
+    if not 100 <= samples <= 1_000_000:
+        msg = f"{t.where('smaa_samples')} = {samples} must be between 100 and 1,000,000"
+        raise InputError(msg)
+    spec = ScoringSpec(
+        weights=t.path("weights"),
+        ahp=t.path("ahp"),
+        methods=tuple(methods),
+        smaa_samples=samples,
+        concentration=_positive(t, "concentration", 50.0),
+    )
+    t.finish()
+    if (spec.weights is None) == (spec.ahp is None):
+        msg = f"{t.where('weights')}: give either 'weights' (points form) or 'ahp', not both"
+        raise InputError(msg)
+    return spec
 
 
 def _parse_townships(t: _Table | None) -> TownshipsSpec | None:
