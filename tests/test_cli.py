@@ -218,3 +218,12 @@ def test_weights_template_never_overwrites(workdir, monkeypatch, capsys):
     assert main(["weights-template", "scenarios/huangyan.toml"]) == 2
     assert "never overwrites" in capsys.readouterr().err
     assert form.read_text(encoding="utf-8-sig") == text
+
+
+def test_validate_catches_bad_strategy_parameters(workdir, capsys):
+    path = workdir / "scenarios/huangyan.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('to = "331003101"', 'to = "331003999"'), encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "hospital-to-ningxi" in err and "'331003999' is not a zone" in err
