@@ -44,6 +44,8 @@ EFFECTS = {
     "co2_reduction_kg_per_day": "transport CO2 avoided on trips from the zone",
     "trip_credits_kg_per_day": "low-carbon trip credits earned by the zone's residents",
     "capital_net_yuan_per_year": "money received minus money paid",
+    "capital_paid_yuan_per_year": "change of the money the zone pays",
+    "capital_received_yuan_per_year": "change of the money the zone receives",
     "water_received_m3_per_day": "change of ecosystem-service water received",
 }
 """Zone effects of a strategy (positive = gain), by name."""
@@ -90,6 +92,9 @@ def attribute_zones(base: Evaluation, new: Evaluation, zones: pd.DataFrame) -> p
     out["capital_net_yuan_per_year"] = (
         n["capital_net_yuan_per_year"] - b["capital_net_yuan_per_year"]
     )
+    for what in ("paid", "received"):
+        col = f"capital_{what}_yuan_per_year"
+        out[col] = n[col] - b[col]
     out["water_received_m3_per_day"] = (
         n["water_received_m3_per_day"] - b["water_received_m3_per_day"]
     )
@@ -211,45 +216,41 @@ def _fmt(value: float, unit: str) -> str:
 
 def _gains_costs(effects: dict[str, float], cost: float) -> tuple[list[str], list[str]]:
     hours = effects["time_saved_person_min_per_day"] / 60
-    money = effects["capital_net_yuan_per_year"]
+    received = effects["capital_received_yuan_per_year"]
+    paid = effects["capital_paid_yuan_per_year"]
+    access = {
+        what: effects[f"{what}_access_gain_person_min"] / 60
+        for what in ("centre", "hospital", "market")
+    }
+    small = 0.005  # below display precision: not a gain or a cost
     gains = [
         text
-        for cond, text in (
-            (hours > 0, _fmt(hours, "person-h/day saved")),
+        for value, text in (
+            (hours, _fmt(hours, "person-h/day saved")),
             (
-                effects["co2_reduction_kg_per_day"] > 0,
+                effects["co2_reduction_kg_per_day"],
                 _fmt(effects["co2_reduction_kg_per_day"], "kg CO2/day avoided"),
             ),
-            (money > 0, _fmt(money, "yuan/year received")),
+            (received, _fmt(received, "yuan/year more received")),
+            (-paid, _fmt(-paid, "yuan/year less paid")),
             (
-                effects["water_received_m3_per_day"] > 0,
+                effects["water_received_m3_per_day"],
                 _fmt(effects["water_received_m3_per_day"], "m3/day more water"),
             ),
-            (
-                effects["hospital_access_gain_person_min"] > 0,
-                _fmt(
-                    effects["hospital_access_gain_person_min"] / 60,
-                    "resident-h closer to a hospital",
-                ),
-            ),
+            *((access[w], _fmt(access[w], f"resident-h closer to the {w}")) for w in access),
         )
-        if cond
+        if value > small
     ]
     costs = [
         text
-        for cond, text in (
-            (cost > 0, _fmt(cost, "yuan (investment)")),
-            (money < 0, _fmt(-money, "yuan/year paid")),
-            (hours < 0, _fmt(-hours, "person-h/day lost")),
-            (
-                effects["hospital_access_gain_person_min"] < 0,
-                _fmt(
-                    -effects["hospital_access_gain_person_min"] / 60,
-                    "resident-h farther from a hospital",
-                ),
-            ),
+        for value, text in (
+            (cost, _fmt(cost, "yuan (investment)")),
+            (paid, _fmt(paid, "yuan/year more paid")),
+            (-received, _fmt(-received, "yuan/year less received")),
+            (-hours, _fmt(-hours, "person-h/day lost")),
+            *((-access[w], _fmt(-access[w], f"resident-h farther from the {w}")) for w in access),
         )
-        if cond
+        if value > small
     ]
     return gains, costs
 
@@ -269,8 +270,9 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
     Returns
     -------
     pandas.DataFrame
-        ``level``, ``unit``, ``unit_name``, ``strategy``, ``role`` (``implement``,
-        ``pay``, ``benefit``, ``affected``), ``action``, ``gains``, ``costs``.
+        ``level``, ``unit``, ``unit_name``, ``strategy``, ``role`` (``implement``;
+        ``pay``: pays more and is worse off in money; ``benefit``: gains; ``affected``: only
+        losses or other effects), ``action``, ``gains``, ``costs``.
     """
     title = strategy.title or strategy.name
     rows = []
@@ -281,7 +283,7 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
         gains, costs = _gains_costs(effects, float(rec["cost_yuan"]))
         if rec["responsible"]:
             role, action = "implement", f"{strategy.actor or 'responsible actor'}: {title}"
-        elif effects["capital_net_yuan_per_year"] < 0:
+        elif effects["capital_paid_yuan_per_year"] > 0.005 > effects["capital_net_yuan_per_year"]:
             role, action = "pay", f"co-finance {title} (payments as computed)"
         elif gains:
             role, action = "benefit", f"support {title} and monitor its effects"

@@ -156,6 +156,7 @@ class Evaluation:
         Per zone: ``time_to_centre_min``, ``time_to_hospital_min``, ``time_to_market_min``,
         ``co2_kg_per_day`` (from the zone), ``trip_credits_kg_per_day``,
         ``person_minutes_per_day`` (people trips from the zone x their time),
+        ``capital_received_yuan_per_year``, ``capital_paid_yuan_per_year``,
         ``capital_net_yuan_per_year`` (received - paid), ``water_received_m3_per_day``,
         ``bus_served`` (0/1).
     district
@@ -305,14 +306,19 @@ def evaluate(state: State, *, cost_yuan: float = 0.0) -> Evaluation:
         km = pair_values(state.distance_km, g["origin"], g["destination"])
         co2 = pd.Series(g["volume"].to_numpy() * km * ef / 1000.0, index=g["origin"].to_numpy())
         zv["co2_kg_per_day"] += co2.groupby(level=0).sum().reindex(zones.index, fill_value=0.0)
-    zv["capital_net_yuan_per_year"] = 0.0
+    zv["capital_received_yuan_per_year"] = 0.0
+    zv["capital_paid_yuan_per_year"] = 0.0
     if "capital" in flows and len(flows["capital"]):
         c = flows["capital"]
-        received = c.groupby("destination")["volume"].sum()
-        paid = c.groupby("origin")["volume"].sum()
-        zv["capital_net_yuan_per_year"] = received.reindex(
-            zones.index, fill_value=0.0
-        ) - paid.reindex(zones.index, fill_value=0.0)
+        zv["capital_received_yuan_per_year"] = (
+            c.groupby("destination")["volume"].sum().reindex(zones.index, fill_value=0.0)
+        )
+        zv["capital_paid_yuan_per_year"] = (
+            c.groupby("origin")["volume"].sum().reindex(zones.index, fill_value=0.0)
+        )
+    zv["capital_net_yuan_per_year"] = (
+        zv["capital_received_yuan_per_year"] - zv["capital_paid_yuan_per_year"]
+    )
     zv["water_received_m3_per_day"] = 0.0
     if "ecosystem" in flows and len(flows["ecosystem"]):
         w = flows["ecosystem"]

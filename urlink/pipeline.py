@@ -840,8 +840,9 @@ def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     zones, _ = zones_from_scenario(scenario)
     if scenario.strategies:  # apply every strategy once, so bad parameters show up now
         streets = network_from_scenario(scenario, zones)
-        state = state_from_scenario(scenario, zones, streets,
-                                    services_from_scenario(scenario, zones))
+        state = state_from_scenario(
+            scenario, zones, streets, services_from_scenario(scenario, zones)
+        )
         for strategy in strategies_from_scenario(scenario):
             apply_strategy(state, strategy)
     return {
