@@ -227,3 +227,32 @@ def test_validate_catches_bad_strategy_parameters(workdir, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "hospital-to-ningxi" in err and "'331003999' is not a zone" in err
+
+
+def test_run_with_ahp_weights(workdir):
+    ahp = workdir / "data/tables/ahp.csv"
+    ahp.write_text(
+        "group,row,col,value\n"
+        "residents,mean_time_to_hospital_min,co2_t_per_day,3\n"
+        "residents,mean_time_to_hospital_min,pt_coverage_share,1\n"
+        "residents,co2_t_per_day,pt_coverage_share,1/3\n",
+        encoding="utf-8",
+    )
+    path = workdir / "scenarios/huangyan.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('weights = "../data/tables/huangyan_stakeholder_weights.csv"',
+                                 'ahp = "../data/tables/ahp.csv"'), encoding="utf-8")
+    out = workdir / "out"
+    assert main(["run", str(path), "--out", str(out), "-q"]) == 0
+    scores = pd.read_csv(out / "scores.csv")
+    assert set(scores["group"]) == {"residents", "pooled"}
+    # an inconsistent matrix is refused, naming the group
+    ahp.write_text(
+        "group,row,col,value\n"
+        "residents,mean_time_to_hospital_min,co2_t_per_day,9\n"
+        "residents,mean_time_to_hospital_min,pt_coverage_share,1/9\n"
+        "residents,co2_t_per_day,pt_coverage_share,9\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(path), "--out", str(workdir / "out2"), "-q"]) == 2
+    assert not (workdir / "out2").exists()
