@@ -40,8 +40,10 @@ def main_bench() -> None:
     walls = sorted(w for w, _ in runs)
     median_wall = walls[1]
     timings = runs[[w for w, _ in runs].index(median_wall)][1]
-    print(f"urlink run scenarios/huangyan.toml: median wall time {median_wall:.2f} s "
-          f"(target < 10 s) over 3 runs after a warm-up")
+    print(
+        f"urlink run scenarios/huangyan.toml: median wall time {median_wall:.2f} s "
+        f"(target < 10 s) over 3 runs after a warm-up"
+    )
     for stage in STAGES:
         print(f"  {stage:<14} {timings.get(stage, float('nan')):7.3f} s")
     without = sum(v for k, v in timings.items() if k != "strategies")

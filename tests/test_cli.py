@@ -240,8 +240,13 @@ def test_run_with_ahp_weights(workdir):
     )
     path = workdir / "scenarios/huangyan.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('weights = "../data/tables/huangyan_stakeholder_weights.csv"',
-                                 'ahp = "../data/tables/ahp.csv"'), encoding="utf-8")
+    path.write_text(
+        text.replace(
+            'weights = "../data/tables/huangyan_stakeholder_weights.csv"',
+            'ahp = "../data/tables/ahp.csv"',
+        ),
+        encoding="utf-8",
+    )
     out = workdir / "out"
     assert main(["run", str(path), "--out", str(out), "-q"]) == 0
     scores = pd.read_csv(out / "scores.csv")
