@@ -175,6 +175,9 @@ def test_run_builds_all_four_flow_types(workdir):
     assert (people["co2_kg_per_day"] > 0).all()
     network = gpd.read_file(out / "linkages.gpkg", layer="network")
     assert network["people"].sum() > people["volume"].sum()  # trips use several links
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "Voronoi approximations" in page and "proxy" in page
+    assert "人口流动 / People" in page and "乡村 / rural" in page
 
 
 def test_run_scores_strategies_per_group_and_tests_robustness(workdir):

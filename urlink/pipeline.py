@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from urlink.maps import Lang
     from urlink.scenario import Scenario
 
 __all__ = ["STAGES", "ZONE_COLUMNS", "run_scenario", "validate_scenario", "zones_from_scenario"]
@@ -818,6 +819,36 @@ def score_strategies(scenario: Scenario, indicators: pd.DataFrame) -> dict[str, 
     return {"scores": scores, "robustness": pd.concat(robust, ignore_index=True)}
 
 
+def write_map(
+    path: Path, zones: gpd.GeoDataFrame, graph: Any, network_source: str, *, lang: Lang = "both"
+) -> None:
+    """Write the workshop map of a run (see :func:`urlink.maps.map_linkages`).
+
+    Parameters
+    ----------
+    path
+        Target ``.html``.
+    zones
+        Zones with typology.
+    graph
+        The linkage graph (its edges are the flows drawn).
+    network_source
+        ``"proxy"`` labels the map as based on a proxy network.
+    lang
+        Label language.
+    """
+    from urlink.maps import map_linkages
+
+    _, flows = graph_to_gdfs(graph)
+    m = map_linkages(
+        zones,
+        pd.DataFrame(flows.drop(columns="geometry")),
+        lang=lang,
+        network_source=network_source,
+    )  # type: ignore[arg-type]
+    m.save(str(path))
+
+
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """Check a scenario and its inputs without writing anything.
 
@@ -982,6 +1013,7 @@ def run_scenario(
         all_flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
         for name, table in assessed.items():
             table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
+        write_map(tmp / "map.html", zones, link_graph, source)
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {
             "scenario": scenario.name,
@@ -997,6 +1029,7 @@ def run_scenario(
                 "linkages.gpkg": f"layers 'zones', 'flows' (seat to seat, with co2), 'network' "
                 f"({source}, with assigned volumes per flow type), EPSG:4326",
                 "flows.csv": "every flow row of every type, including unused ecosystem supply",
+                "map.html": "interactive map (folium): typology, boundaries, flows by type",
                 "indicators.csv": "strategy, scope, level, unit, indicator, value, unit_of_"
                 "measure, direction, sdg",
                 "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, "

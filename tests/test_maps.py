@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from shapely import box
+
+from urlink.errors import InputError
+from urlink.maps import curved_line, map_linkages
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def _zones() -> gpd.GeoDataFrame:
+    ids = ["331003001", "331003002", "331002"]
+    return gpd.GeoDataFrame(
+        {
+            "name": [EVIL, "南城街道", "椒江区"],
+            "name_en": ["Dongcheng", "Nancheng", "Jiaojiang"],
+            "level": ["township", "township", "county"],
+            "township_code": ["331003001", "331003002", None],
+            "county_code": ["331003", "331003", "331002"],
+            "prefecture_code": ["331000"] * 3,
+            "province_code": ["330000"] * 3,
+            "typology": ["urban", "rural", "peri-urban"],
+            "typology_reason": ["density 7,044/km² ≥ 1,500", "far", "near"],
+            "population": [100.0, 50.0, 800.0],
+            "population_source": ["estimate: x", "estimate: x", "census"],
+            "geometry_source": ["voronoi-approximation", "voronoi-approximation", "file"],
+            "seat_lon": [121.05, 121.15, 121.35],
+            "seat_lat": [28.55, 28.55, 28.55],
+        },
+        index=ids,
+        geometry=[
+            box(121.0, 28.5, 121.1, 28.6),
+            box(121.1, 28.5, 121.2, 28.6),
+            box(121.2, 28.5, 121.5, 28.6),
+        ],
+        crs="EPSG:4326",
+    )
+
+
+def _flows() -> pd.DataFrame:
+    rows = [
+        ("331003001", "331002", "people", 100.0, "county"),
+        ("331002", "331003001", "people", 50.0, "county"),
+        ("331003001", "331003002", "people", 5.0, "township"),
+        ("331003002", "331002", "goods", 2.0, "county"),
+        ("331003002", "331003002", "ecosystem", 9.0, "none"),
+    ]
+    df = pd.DataFrame(rows, columns=["origin", "destination", "flow_type", "volume", "crosses"])
+    df["unit"] = df["flow_type"].map(
+        {"people": "persons/day", "goods": "t/day", "ecosystem": "m3/day"}
+    )
+    df["model"] = EVIL
+    df["source"] = "modelled"
+    return df
+
+
+def _html(**kwargs) -> str:
+    return map_linkages(_zones(), _flows(), **kwargs).get_root().render()
+
+
+def test_text_is_escaped_everywhere():
+    page = _html(network_source="proxy")
+    assert "<img src=x" not in page
+    assert "onerror=alert(1)" in page  # still shown, as text
+    assert "&lt;img src=x" in page or "\\u0026lt;img src=x" in page
+
+
+def test_layers_legend_and_notes():
+    page = _html(network_source="proxy", lang="en")
+    for name in ("Zones (typology)", "County boundaries", "Township seats", "People", "Goods"):
+        assert name in page
+    assert "Ecosystem services" not in page  # only flows between zones are drawn
+    assert "Voronoi approximations" in page and "proxy" in page
+    page_zh = _html(lang="zh")
+    assert "人口流动" in page_zh and "Zones (typology)" not in page_zh
+    page_both = _html(lang="both")
+    assert "人口流动 / People" in page_both and "Dongcheng" in page_both
+
+
+def test_only_the_largest_flows_are_drawn():
+    page = _html(lang="en", max_flows=1)
+    assert "(+2 smaller flows not drawn)" in page
+
+
+def test_bad_options():
+    with pytest.raises(InputError, match="lang='de'"):
+        map_linkages(_zones(), _flows(), lang="de")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="max_flows=0"):
+        map_linkages(_zones(), _flows(), max_flows=0)
+
+
+def test_curves_bend_right_so_opposite_flows_do_not_overlap():
+    there = curved_line(121.0, 28.5, 121.2, 28.5)
+    back = curved_line(121.2, 28.5, 121.0, 28.5)
+    assert there[6][1] < 28.5 < back[6][1]

@@ -1,0 +1,418 @@
+"""Workshop maps (folium): zones by typology, administrative boundaries, flows by type.
+
+:func:`map_linkages` draws the linkage graph for a workshop room: zones coloured by
+typology with a legend, the boundaries of every administrative level, township seats
+labelled in Chinese, pinyin/English or both, and one toggleable layer per flow type. Flows
+are curved lines that bend to the right of their direction of travel (so A -> B and B -> A
+do not overlap and the bend shows the direction), their width grows with the square root of
+the volume, and flows that cross a county boundary are drawn solid while flows inside one
+county are dashed.
+
+To keep pages light, each flow type shows its ``max_flows`` largest flows; the rest are
+counted in the layer's name ("+ 812 smaller flows not drawn") and stay in ``flows.csv``.
+
+All text that reaches the page is HTML-escaped here, because folium's GeoJSON tooltips and
+popups insert property values as HTML: a zone called ``<img src=x onerror=alert(1)>``
+shows as that text.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import folium
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from jinja2 import Template
+
+from urlink.errors import InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+__all__ = ["FLOW_COLOURS", "TYPOLOGY_COLOURS", "Lang", "curved_line", "map_linkages"]
+
+Lang = Literal["zh", "en", "both"]
+
+TYPOLOGY_COLOURS = {"urban": "#d7301f", "peri-urban": "#fc8d59", "rural": "#78c679"}
+"""Fill colour of each typology class."""
+
+FLOW_COLOURS = {
+    "people": "#2c7fb8",
+    "goods": "#d95f0e",
+    "capital": "#756bb1",
+    "ecosystem": "#1b9e77",
+}
+"""Line colour of each flow type."""
+
+_TEXT = {
+    "urban": {"zh": "城市", "en": "urban"},
+    "peri-urban": {"zh": "城郊", "en": "peri-urban"},
+    "rural": {"zh": "乡村", "en": "rural"},
+    "people": {"zh": "人口流动", "en": "People"},
+    "goods": {"zh": "货物流", "en": "Goods"},
+    "capital": {"zh": "资金流", "en": "Capital"},
+    "ecosystem": {"zh": "生态系统服务", "en": "Ecosystem services"},
+    "zones": {"zh": "分区（类型）", "en": "Zones (typology)"},
+    "seats": {"zh": "乡镇驻地", "en": "Township seats"},
+    "township": {"zh": "乡镇界", "en": "Township boundaries"},
+    "county": {"zh": "县级界", "en": "County boundaries"},
+    "prefecture": {"zh": "地级界", "en": "Prefecture boundaries"},
+    "population": {"zh": "人口", "en": "Population"},
+    "typology": {"zh": "类型", "en": "Typology"},
+    "reason": {"zh": "依据", "en": "Reason"},
+    "volume": {"zh": "流量", "en": "Volume"},
+    "model": {"zh": "模型", "en": "Model"},
+    "source": {"zh": "来源", "en": "Source"},
+    "crosses": {"zh": "跨越边界", "en": "Crosses"},
+    "not_drawn": {"zh": "条较小的流未显示", "en": "smaller flows not drawn"},
+    "voronoi": {
+        "zh": "乡镇边界为泰森多边形近似",
+        "en": "Township boundaries are Voronoi approximations",
+    },
+    "proxy": {"zh": "道路网络为近似网络（proxy）", "en": "Road network is a proxy, not OSM"},
+    "legend": {"zh": "图例", "en": "Legend"},
+    "direction": {
+        "zh": "流线向行进方向右侧弯曲；跨县为实线",
+        "en": "Flows bend to the right of their direction; solid = crosses a county boundary",
+    },
+}
+
+
+def _t(key: str, lang: Lang) -> str:
+    entry = _TEXT.get(key, {"zh": key, "en": key})
+    if lang == "both":
+        return f"{entry['zh']} / {entry['en']}" if entry["zh"] != entry["en"] else entry["en"]
+    return entry[lang]
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _check_lang(lang: object) -> Lang:
+    if lang not in get_args(Lang):
+        msg = f"lang={lang!r} is not valid; use one of {get_args(Lang)}"
+        raise InputError(msg)
+    return lang  # type: ignore[return-value]
+
+
+def curved_line(
+    x0: float, y0: float, x1: float, y1: float, *, bend: float = 0.15, n: int = 12
+) -> list[tuple[float, float]]:
+    """Points of a quadratic curve from (x0, y0) to (x1, y1) bending to the right.
+
+    Parameters
+    ----------
+    x0, y0, x1, y1
+        End points (longitude, latitude).
+    bend
+        Offset of the control point, as a share of the length, to the right of the
+        direction of travel.
+    n
+        Number of points.
+
+    Returns
+    -------
+    list of tuple
+        ``n`` points, first and last equal to the end points.
+
+    Examples
+    --------
+    >>> pts = curved_line(0.0, 0.0, 1.0, 0.0)
+    >>> pts[0], pts[-1]
+    ((0.0, 0.0), (1.0, 0.0))
+    >>> pts[6][1] < 0  # eastbound: bends south, to the right
+    True
+    """
+    dx, dy = x1 - x0, y1 - y0
+    cx, cy = (x0 + x1) / 2 + bend * dy, (y0 + y1) / 2 - bend * dx
+    t = np.linspace(0.0, 1.0, n)
+    xs = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * cx + t**2 * x1
+    ys = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * cy + t**2 * y1
+    pts = [(float(a), float(b)) for a, b in zip(xs, ys, strict=True)]
+    pts[0], pts[-1] = (x0, y0), (x1, y1)
+    return pts
+
+
+def _zone_popup(row: pd.Series, lang: Lang) -> str:
+    name = row.get("name") if lang != "en" else row.get("name_en", row.get("name"))
+    if lang == "both":
+        name = f"{row.get('name')} / {row.get('name_en', '')}"
+    lines = [f"<b>{_esc(name)}</b> ({_esc(row.name)})"]
+    if "population" in row:
+        lines.append(
+            f"{_esc(_t('population', lang))}: {float(row['population']):,.0f} "
+            f"<i>({_esc(row.get('population_source', ''))})</i>"
+        )
+    if "typology" in row:
+        lines.append(f"{_esc(_t('typology', lang))}: {_esc(_t(str(row['typology']), lang))}")
+        lines.append(f"{_esc(_t('reason', lang))}: {_esc(row.get('typology_reason', ''))}")
+    for col in ("time_to_urban_min", "area_km2"):
+        if col in row and pd.notna(row[col]):
+            lines.append(f"{_esc(col)}: {float(row[col]):,.1f}")
+    if "geometry_source" in row:
+        lines.append(f"<i>{_esc(row['geometry_source'])}</i>")
+    return "<br>".join(lines)
+
+
+def _flow_popup(rec: dict[str, Any], names: dict[str, str], lang: Lang) -> str:
+    o, d = str(rec["origin"]), str(rec["destination"])
+    return "<br>".join(
+        [
+            f"<b>{_esc(names.get(o, o))} &rarr; {_esc(names.get(d, d))}</b>",
+            f"{_esc(_t('volume', lang))}: {float(rec['volume']):,.4g} {_esc(rec.get('unit', ''))}",
+            f"{_esc(_t('model', lang))}: {_esc(rec.get('model', ''))}",
+            f"{_esc(_t('source', lang))}: {_esc(rec.get('source', ''))}",
+            f"{_esc(_t('crosses', lang))}: {_esc(rec.get('crosses', ''))}",
+        ]
+    )
+
+
+class _Box(MacroElement):  # type: ignore[misc]
+    """A fixed HTML box on the map (legend, notes); the HTML is built escaped."""
+
+    def __init__(self, html_body: str, *, position: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "UrlinkBox"
+        self.html_body = html_body
+        self.position = position
+        self._template = Template("""
+        {% macro html(this, kwargs) %}
+        <div style="position: fixed; {{ this.position }}; z-index: 9999; background: white;
+             padding: 6px 9px; border: 1px solid #999; border-radius: 4px;
+             font: 12px/1.4 sans-serif; max-width: 320px;">{{ this.html_body }}</div>
+        {% endmacro %}
+        """)
+
+
+def _legend(lang: Lang, types: list[str]) -> str:
+    rows = [f"<b>{_esc(_t('legend', lang))}</b>"]
+    for cls, colour in TYPOLOGY_COLOURS.items():
+        rows.append(
+            f'<span style="display:inline-block;width:12px;height:12px;'
+            f'background:{colour};opacity:.6"></span> {_esc(_t(cls, lang))}'
+        )
+    for ftype in types:
+        rows.append(
+            f'<span style="display:inline-block;width:18px;height:3px;'
+            f'background:{FLOW_COLOURS.get(ftype, "#333")}"></span> '
+            f"{_esc(_t(ftype, lang))}"
+        )
+    rows.append(f"<i>{_esc(_t('direction', lang))}</i>")
+    return "<br>".join(rows)
+
+
+def _dissolve_lines(zones: gpd.GeoDataFrame, col: str) -> list[Any]:
+    out = []
+    for _, group in zones.groupby(zones[col].astype(str)):
+        geom = shapely.union_all(np.asarray(group.geometry.array))
+        out.append(geom.boundary)
+    return out
+
+
+def map_linkages(
+    zones: gpd.GeoDataFrame,
+    flows: pd.DataFrame,
+    *,
+    lang: Lang = "both",
+    max_flows: int = 500,
+    network_source: str = "unknown",
+    tiles: str | None = "OpenStreetMap",
+) -> folium.Map:
+    """Draw zones, boundaries, seats and flows on an interactive map.
+
+    Parameters
+    ----------
+    zones
+        Zones (any CRS) with ``name``, ``name_en``, ``typology`` and ``*_code`` columns.
+    flows
+        Flow table(s) (``origin``, ``destination``, ``flow_type``, ``volume`` ...) between
+        zones; rows with ``use == "unused"`` and flows within one zone are not drawn.
+    lang
+        Language of labels, legend and popups: ``"zh"``, ``"en"`` or ``"both"``.
+    max_flows
+        Largest flows drawn per flow type.
+    network_source
+        ``"proxy"`` adds a visible note that travel times come from a proxy network.
+    tiles
+        Background tiles (OpenStreetMap, with its attribution) or None for none.
+
+    Returns
+    -------
+    folium.Map
+        The map.
+
+    Raises
+    ------
+    InputError
+        On an unknown language or a non-positive ``max_flows``.
+    """
+    lang = _check_lang(lang)
+    if not (isinstance(max_flows, int) and max_flows > 0):
+        msg = f"max_flows={max_flows!r} must be a positive integer"
+        raise InputError(msg)
+    z = zones.to_crs("EPSG:4326")
+    # about 30 m of detail is plenty for a workshop map and keeps the page light
+    z = z.set_geometry(z.geometry.simplify(0.0003, preserve_topology=True))
+    left, bottom, right, top = z.total_bounds
+    m = folium.Map(
+        location=[(bottom + top) / 2, (left + right) / 2],
+        zoom_start=9,
+        tiles=tiles,
+        control_scale=True,
+    )
+    m.fit_bounds([[bottom, left], [top, right]])
+    _add_zones(m, z, lang)
+    _add_boundaries(m, z, lang)
+    _add_seats(m, z, lang)
+    types = _add_flows(m, z, flows, lang, max_flows)
+    notes = []
+    if "geometry_source" in z.columns and (z["geometry_source"] == "voronoi-approximation").any():
+        notes.append(_esc(_t("voronoi", lang)))
+    if network_source == "proxy":
+        notes.append(_esc(_t("proxy", lang)))
+    if notes:
+        m.add_child(_Box("<br>".join(f"⚠ {n}" for n in notes), position="top: 10px; left: 50px"))
+    m.add_child(_Box(_legend(lang, types), position="bottom: 20px; left: 10px"))
+    folium.LayerControl(collapsed=False).add_to(m)
+    return m
+
+
+def _add_zones(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
+    zf = z[["geometry"]].copy()
+    zf["zone_id"] = z.index.astype(str)
+    zf["typology"] = z["typology"].astype(str) if "typology" in z.columns else "rural"
+    zf["popup_html"] = [_zone_popup(z.loc[i], lang) for i in z.index]
+    names = z["name_en"] if lang == "en" and "name_en" in z.columns else z["name"]
+    zf["label"] = [_esc(n) for n in names]
+    layer = folium.FeatureGroup(name=_t("zones", lang), show=True)
+    folium.GeoJson(
+        zf.to_json(drop_id=True),
+        style_function=lambda f: {
+            "fillColor": TYPOLOGY_COLOURS.get(f["properties"]["typology"], "#cccccc"),
+            "color": "#555",
+            "weight": 0.5,
+            "fillOpacity": 0.45,
+        },
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False),
+    ).add_to(layer)
+    layer.add_to(m)
+
+
+def _add_boundaries(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
+    for level, weight, dash in (
+        ("township", 1.0, "2,3"),
+        ("county", 2.5, None),
+        ("prefecture", 4.0, None),
+    ):
+        col = f"{level}_code"
+        if col not in z.columns:
+            continue
+        part = z[z[col].notna()]
+        if part.empty:
+            continue
+        lines = _dissolve_lines(part, col)
+        g = folium.FeatureGroup(name=_t(level, lang), show=level != "township")
+        folium.GeoJson(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(x)}
+                    for x in lines
+                ],
+            },
+            style_function=lambda f, w=weight, d=dash: {
+                "color": "#222",
+                "weight": w,
+                "dashArray": d,
+                "fill": False,
+            },
+        ).add_to(g)
+        g.add_to(m)
+
+
+def _add_seats(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
+    seats = folium.FeatureGroup(name=_t("seats", lang), show=True)
+    towns = z[z["level"] == "township"] if "level" in z.columns else z
+    for zid, row in towns.iterrows():
+        zh, en = _esc(row["name"]), _esc(row.get("name_en", row["name"]))
+        text = {"zh": zh, "en": en, "both": f"{zh}<br>{en}"}[lang]
+        folium.Marker(
+            [float(row["seat_lat"]), float(row["seat_lon"])],
+            icon=folium.DivIcon(
+                html=f'<div class="urlink-seat" style="font: 11px sans-serif;'
+                f'white-space: nowrap; text-shadow: 0 0 3px #fff;">{text}</div>'
+            ),
+            tooltip=_esc(zid),
+        ).add_to(seats)
+    seats.add_to(m)
+
+
+def _flow_features(
+    part: pd.DataFrame, seat: dict[str, tuple[float, float]], names: dict[str, str], lang: Lang
+) -> list[dict[str, Any]]:
+    vmax = float(part["volume"].max()) if len(part) else 1.0
+    features = []
+    for rec in part.to_dict("records"):
+        o, d = str(rec["origin"]), str(rec["destination"])
+        pts = curved_line(*seat[o], *seat[d])
+        cross = str(rec.get("crosses", "")) in ("county", "prefecture", "province")
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[round(x, 5), round(y, 5)] for x, y in pts],
+                },
+                "properties": {
+                    "popup_html": _flow_popup({str(k): v for k, v in rec.items()}, names, lang),
+                    "label": f"{_esc(names.get(o, o))} → {_esc(names.get(d, d))}: "
+                    f"{float(rec['volume']):,.4g} {_esc(rec.get('unit', ''))}",
+                    "width": 1.0 + 9.0 * math.sqrt(max(float(rec["volume"]), 0.0) / vmax),
+                    "dash": None if cross else "6,4",
+                },
+            }
+        )
+    return features
+
+
+def _add_flows(
+    m: folium.Map, z: gpd.GeoDataFrame, flows: pd.DataFrame, lang: Lang, max_flows: int
+) -> list[str]:
+    names = {str(i): str(z.loc[i, "name"]) for i in z.index}
+    seat = {str(i): (float(z.loc[i, "seat_lon"]), float(z.loc[i, "seat_lat"])) for i in z.index}
+    drawable = flows[flows["origin"].astype(str) != flows["destination"].astype(str)]
+    if "use" in drawable.columns:
+        drawable = drawable[drawable["use"].fillna("used") != "unused"]
+    types = [
+        t for t in ("people", "goods", "capital", "ecosystem") if t in set(drawable["flow_type"])
+    ]
+    for ftype in types:
+        part = drawable[drawable["flow_type"] == ftype].sort_values(
+            ["volume", "origin", "destination"], ascending=[False, True, True]
+        )
+        shown = part.head(max_flows)
+        hidden = len(part) - len(shown)
+        label = _t(ftype, lang)
+        if hidden:
+            label += f" (+{hidden:,} {_t('not_drawn', lang)})"
+        g = folium.FeatureGroup(name=label, show=ftype == "people")
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": _flow_features(shown, seat, names, lang)},
+            style_function=lambda f, c=FLOW_COLOURS[ftype]: {
+                "color": c,
+                "weight": f["properties"]["width"],
+                "opacity": 0.75,
+                "dashArray": f["properties"]["dash"],
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False),
+        ).add_to(g)
+        g.add_to(m)
+    return types
