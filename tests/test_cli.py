@@ -264,3 +264,27 @@ def test_run_with_ahp_weights(workdir):
     )
     assert main(["run", str(path), "--out", str(workdir / "out2"), "-q"]) == 2
     assert not (workdir / "out2").exists()
+
+
+def test_map_command_writes_only_the_map(workdir):
+    out = workdir / "maps"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me", encoding="utf-8")
+    assert (
+        main(
+            [
+                "map",
+                str(workdir / "scenarios/huangyan.toml"),
+                "--out",
+                str(out),
+                "--lang",
+                "en",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert "People" in page and "人口流动" not in page
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert main(["map", str(workdir / "scenarios/huangyan.toml"), "--lang", "fr"]) == 2

@@ -53,6 +53,21 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
     )
 
+    mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
+    mp.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    mp.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for map.html (default: outputs/<scenario name>/)",
+    )
+    mp.add_argument(
+        "--lang",
+        choices=["zh", "en", "both"],
+        default="both",
+        help="language of labels, legend and popups (default: both)",
+    )
+
     tpl = sub.add_parser(
         "weights-template",
         parents=[common],
@@ -109,6 +124,18 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
 
         written = run_scenario(scenario, out, on_stage=on_stage)
         bar.update(bar.total - bar.n)
+    if not args.quiet:
+        print(f"urlink: wrote {written}")
+    return EXIT_OK
+
+
+def _cmd_map(args: argparse.Namespace, level: int) -> int:
+    from urlink.pipeline import build_map
+    from urlink.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    out = args.out if args.out is not None else Path("outputs") / scenario.name
+    written = build_map(scenario, out, lang=args.lang)
     if not args.quiet:
         print(f"urlink: wrote {written}")
     return EXIT_OK
@@ -176,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "validate": _cmd_validate,
         "weights-template": _cmd_weights_template,
+        "map": _cmd_map,
     }
     try:
         return commands[args.command](args, level)

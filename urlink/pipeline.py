@@ -849,6 +849,49 @@ def write_map(
     m.save(str(path))
 
 
+def build_map(scenario: Scenario, out_dir: Path, *, lang: Lang = "both") -> Path:
+    """Build a scenario's zones, network and flows and write ``map.html`` into ``out_dir``.
+
+    The file is written to a temporary name and renamed, so an earlier map survives a
+    failure; other files in ``out_dir`` are left alone.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    out_dir
+        Folder for the map (created if needed; must not hold an input file's path).
+    lang
+        Label language.
+
+    Returns
+    -------
+    pathlib.Path
+        The written map.
+
+    Raises
+    ------
+    InputError
+        On bad input.
+    """
+    check_inputs(scenario)
+    target = check_output_dir(out_dir, scenario.input_files()) / "map.html"
+    zones, _ = zones_from_scenario(scenario)
+    streets = network_from_scenario(scenario, zones)
+    skim = travel_time_matrix(
+        streets,
+        zones,
+        cutoff=scenario.network.cutoff_min,
+        access_speed_kph=scenario.network.access_speed_kph,
+    )
+    zones, _, graph, _ = linkages_from_scenario(scenario, zones, streets, skim)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    write_map(tmp, zones, graph, str(streets.graph.get("network_source", "unknown")), lang=lang)
+    tmp.replace(target)
+    return target
+
+
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """Check a scenario and its inputs without writing anything.
 
