@@ -13,7 +13,8 @@ counted in the layer's name ("+ 812 smaller flows not drawn") and stay in ``flow
 
 All text that reaches the page is HTML-escaped here, because folium's GeoJSON tooltips and
 popups insert property values as HTML: a zone called ``<img src=x onerror=alert(1)>``
-shows as that text.
+shows as that text. ``folium.Tooltip``/``folium.Popup`` with user text are never used: they
+paste the text into a JavaScript template string, where escaping HTML is not enough.
 """
 
 from __future__ import annotations
@@ -340,7 +341,7 @@ def _add_boundaries(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
 def _add_seats(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
     seats = folium.FeatureGroup(name=_t("seats", lang), show=True)
     towns = z[z["level"] == "township"] if "level" in z.columns else z
-    for zid, row in towns.iterrows():
+    for _, row in towns.iterrows():
         zh, en = _esc(row["name"]), _esc(row.get("name_en", row["name"]))
         text = {"zh": zh, "en": en, "both": f"{zh}<br>{en}"}[lang]
         folium.Marker(
@@ -349,7 +350,6 @@ def _add_seats(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
                 html=f'<div class="urlink-seat" style="font: 11px sans-serif;'
                 f'white-space: nowrap; text-shadow: 0 0 3px #fff;">{text}</div>'
             ),
-            tooltip=_esc(zid),
         ).add_to(seats)
     seats.add_to(m)
 
