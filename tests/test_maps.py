@@ -96,3 +96,39 @@ def test_curves_bend_right_so_opposite_flows_do_not_overlap():
     there = curved_line(121.0, 28.5, 121.2, 28.5)
     back = curved_line(121.2, 28.5, 121.0, 28.5)
     assert there[6][1] < 28.5 < back[6][1]
+
+
+def test_offline_page_has_no_external_assets(tmp_path):
+    import re
+
+    from urlink.maps import offline_html, save_map
+
+    m = map_linkages(_zones(), _flows(), tiles=None)
+    path = tmp_path / "map.html"
+    save_map(m, path, offline=True)
+    page = path.read_text(encoding="utf-8")
+    assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=\"https?://", page)
+    assert "tile.openstreetmap.org" not in page
+    assert "L.map(" in page or "L.map (" in page  # folium's map code is still there
+    assert "Leaflet" in page[:200_000]  # the library itself is inlined
+    online = m.get_root().render()
+    assert re.findall(r"<script[^>]+src=\"https?://", online)  # folium's default uses CDNs
+    from urlink.errors import UrlinkError
+
+    with pytest.raises(UrlinkError, match="no offline copy"):
+        offline_html('<script src="https://example.org/unknown.js"></script>')
+
+
+def test_offline_dual_map_gets_the_sync_stand_in(tmp_path):
+    from folium.plugins import DualMap
+
+    from urlink.maps import save_map
+
+    dm = DualMap(location=[28.6, 121.2], zoom_start=9, tiles=None)
+    path = tmp_path / "dual.html"
+    save_map(dm, path, offline=True)
+    page = path.read_text(encoding="utf-8")
+    import re
+
+    assert "L.Map.prototype.sync" in page
+    assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=\"https?://", page)

@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         default="both",
         help="language of labels, legend and popups (default: both)",
     )
+    mp.add_argument(
+        "--offline",
+        action="store_true",
+        help="one self-contained page: no CDN, no tile server (blank background)",
+    )
 
     tpl = sub.add_parser(
         "weights-template",
@@ -135,7 +140,7 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
-    written = build_map(scenario, out, lang=args.lang)
+    written = build_map(scenario, out, lang=args.lang, offline=args.offline)
     if not args.quiet:
         print(f"urlink: wrote {written}")
     return EXIT_OK

@@ -35,7 +35,15 @@ from urlink.errors import InputError
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["FLOW_COLOURS", "TYPOLOGY_COLOURS", "Lang", "curved_line", "map_linkages"]
+__all__ = [
+    "FLOW_COLOURS",
+    "TYPOLOGY_COLOURS",
+    "Lang",
+    "curved_line",
+    "map_linkages",
+    "offline_html",
+    "save_map",
+]
 
 Lang = Literal["zh", "en", "both"]
 
@@ -416,3 +424,172 @@ def _add_flows(
         ).add_to(g)
         g.add_to(m)
     return types
+
+
+# ---------------------------------------------------------------------------------------------
+# Offline pages: every script and stylesheet inlined from installed packages
+
+_LEAFLET_PACKAGE = ("js_lib_leaflet", "static/js_lib_leaflet")
+"""Leaflet's files come from the ``django-js-lib-leaflet`` package (Leaflet 1.9.4, BSD-2;
+the package has no dependencies and does not need Django to be read)."""
+
+_SYNC_SHIM_JS = r"""
+(function () {
+  if (!window.L || L.Map.prototype.sync) { return; }
+  L.Map.include({
+    sync: function (other) {
+      var self = this;
+      (this._syncTargets = this._syncTargets || []).push(other);
+      if (!this._syncOn) {
+        this._syncOn = true;
+        this.on('move zoomend', function () {
+          if (self._syncBusy) { return; }
+          var c = self.getCenter(), z = self.getZoom();
+          self._syncTargets.forEach(function (t) {
+            t._syncBusy = true;
+            try { t.setView(c, z, {animate: false}); } finally { t._syncBusy = false; }
+          });
+        });
+      }
+      return this;
+    }
+  });
+})();
+"""
+"""urlink's own stand-in for Leaflet.Sync (not on PyPI): enough for folium's DualMap,
+which only calls ``m1.sync(m2)`` and ``m2.sync(m1)``."""
+
+
+def _leaflet_dir() -> Any:
+    from importlib.resources import files
+
+    pkg, sub = _LEAFLET_PACKAGE
+    try:
+        folder = files(pkg).joinpath(sub)
+    except ModuleNotFoundError:
+        msg = "offline maps need the 'django-js-lib-leaflet' package: pip install it"
+        raise InputError(msg) from None
+    return folder
+
+
+def _leaflet_css() -> str:
+    import base64
+    import re
+
+    folder = _leaflet_dir()
+    css = str(folder.joinpath("leaflet.css").read_text(encoding="utf-8"))
+
+    def embed(match: re.Match[str]) -> str:
+        data = folder.joinpath("images", match.group(1)).read_bytes()
+        return "url(data:image/png;base64," + base64.b64encode(data).decode("ascii") + ")"
+
+    return re.sub(r"url\(\s*['\"]?images/([\w.-]+\.png)['\"]?\s*\)", embed, css)
+
+
+def _leaflet_js() -> str:
+    import re
+
+    js = str(_leaflet_dir().joinpath("leaflet.js").read_text(encoding="utf-8"))
+    return re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)
+
+
+def offline_html(page: str) -> str:
+    """Make a folium page self-contained: inline Leaflet, drop the other CDN assets.
+
+    Leaflet's script and stylesheet (with its images as data URIs) are read from the
+    installed ``django-js-lib-leaflet`` package; the Leaflet.Sync script of folium's DualMap
+    is replaced by :data:`_SYNC_SHIM_JS`; jQuery, Bootstrap, Font Awesome and the
+    awesome-markers plugin, which urlink's maps do not use, are dropped. Any other external
+    script or stylesheet is an error (the page would not work offline).
+
+    Parameters
+    ----------
+    page
+        HTML rendered by folium (``m.get_root().render()``).
+
+    Returns
+    -------
+    str
+        The self-contained page.
+
+    Raises
+    ------
+    UrlinkError
+        If the page references an asset with no offline copy.
+    """
+    import re
+
+    from urlink.errors import UrlinkError
+
+    rules: list[tuple[re.Pattern[str], tuple[str, Any] | None]] = [
+        (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.js$"), ("js", _leaflet_js)),
+        (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.css$"), ("css", _leaflet_css)),
+        (re.compile(r"L\.Map\.Sync(\.min)?\.js$"), ("js", lambda: _SYNC_SHIM_JS)),
+        (re.compile(r"jquery[\w.-]*\.js$"), None),
+        (re.compile(r"bootstrap[\w.@/-]*\.(js|css)$"), None),
+        (re.compile(r"bootstrap-glyphicons\.css$"), None),
+        (re.compile(r"fontawesome-free[\w.@/-]*\.css$"), None),
+        (re.compile(r"leaflet\.awesome[\w.-]*\.(js|css)$"), None),
+    ]
+    tag_re = re.compile(
+        r"""<script\s+src="(?P<js>[^"]+)"\s*>\s*</script>"""
+        r"""|<link\s+rel="stylesheet"\s+href="(?P<css>[^"]+)"\s*/?>""",
+        re.I,
+    )
+    css_blocks: list[str] = []
+    js_blocks: list[str] = []
+    first: list[int] = []
+
+    def replace(match: re.Match[str]) -> str:
+        url = match.group("js") or match.group("css")
+        matches = [action for pattern, action in rules if pattern.search(url)]
+        if not matches:
+            msg = f"no offline copy of the external asset {url!r}"
+            raise UrlinkError(msg)
+        action = matches[0]
+        if action is not None:
+            kind, content = action
+            body = str(content())
+            if kind == "js":
+                js_blocks.append("<script>" + body.replace("</script", "<\\/script") + "</script>")
+            else:
+                css_blocks.append("<style>" + body.replace("</style", "") + "</style>")
+        if not first:
+            first.append(match.start())
+            return "<!--urlink-offline-assets-->"
+        return ""
+
+    out = tag_re.sub(replace, page)
+    # Leaflet first, then the shim (it extends L)
+    js_blocks.sort(key=lambda b: 0 if "Leaflet" in b[:2000] else 1)
+    out = out.replace("<!--urlink-offline-assets-->", "\n".join(css_blocks + js_blocks), 1)
+    leftover = re.findall(
+        r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?"""
+        r"""(?:https?:)?//""",
+        out,
+        re.I,
+    )
+    if leftover:
+        msg = f"the offline page still references external files: {leftover[:3]}"
+        raise UrlinkError(msg)
+    return out
+
+
+def save_map(m: folium.Map | Any, path: Any, *, offline: bool = False) -> None:
+    """Write a map to an HTML file, self-contained when ``offline`` is true.
+
+    Parameters
+    ----------
+    m
+        A folium Map, DualMap or Figure.
+    path
+        Target file.
+    offline
+        Inline every script and stylesheet (:func:`offline_html`).
+    """
+    from pathlib import Path
+
+    page = m.get_root().render()
+    if offline:
+        page = offline_html(page)
+    Path(path).write_text(page, encoding="utf-8")

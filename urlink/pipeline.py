@@ -820,7 +820,13 @@ def score_strategies(scenario: Scenario, indicators: pd.DataFrame) -> dict[str, 
 
 
 def write_map(
-    path: Path, zones: gpd.GeoDataFrame, graph: Any, network_source: str, *, lang: Lang = "both"
+    path: Path,
+    zones: gpd.GeoDataFrame,
+    graph: Any,
+    network_source: str,
+    *,
+    lang: Lang = "both",
+    offline: bool = False,
 ) -> None:
     """Write the workshop map of a run (see :func:`urlink.maps.map_linkages`).
 
@@ -836,8 +842,10 @@ def write_map(
         ``"proxy"`` labels the map as based on a proxy network.
     lang
         Label language.
+    offline
+        Self-contained page without background tiles (:func:`urlink.maps.save_map`).
     """
-    from urlink.maps import map_linkages
+    from urlink.maps import map_linkages, save_map
 
     _, flows = graph_to_gdfs(graph)
     m = map_linkages(
@@ -845,11 +853,14 @@ def write_map(
         pd.DataFrame(flows.drop(columns="geometry")),
         lang=lang,
         network_source=network_source,
-    )  # type: ignore[arg-type]
-    m.save(str(path))
+        tiles=None if offline else "OpenStreetMap",
+    )
+    save_map(m, path, offline=offline)
 
 
-def build_map(scenario: Scenario, out_dir: Path, *, lang: Lang = "both") -> Path:
+def build_map(
+    scenario: Scenario, out_dir: Path, *, lang: Lang = "both", offline: bool = False
+) -> Path:
     """Build a scenario's zones, network and flows and write ``map.html`` into ``out_dir``.
 
     The file is written to a temporary name and renamed, so an earlier map survives a
@@ -863,6 +874,8 @@ def build_map(scenario: Scenario, out_dir: Path, *, lang: Lang = "both") -> Path
         Folder for the map (created if needed; must not hold an input file's path).
     lang
         Label language.
+    offline
+        Self-contained page without background tiles.
 
     Returns
     -------
@@ -887,7 +900,14 @@ def build_map(scenario: Scenario, out_dir: Path, *, lang: Lang = "both") -> Path
     zones, _, graph, _ = linkages_from_scenario(scenario, zones, streets, skim)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.tmp")
-    write_map(tmp, zones, graph, str(streets.graph.get("network_source", "unknown")), lang=lang)
+    write_map(
+        tmp,
+        zones,
+        graph,
+        str(streets.graph.get("network_source", "unknown")),
+        lang=lang,
+        offline=offline,
+    )
     tmp.replace(target)
     return target
 
