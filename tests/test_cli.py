@@ -288,3 +288,15 @@ def test_map_command_writes_only_the_map(workdir):
     assert "People" in page and "人口流动" not in page
     assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert main(["map", str(workdir / "scenarios/huangyan.toml"), "--lang", "fr"]) == 2
+
+
+def test_run_writes_a_comparison_map_per_strategy(workdir):
+    out = workdir / "out"
+    assert main(["run", str(workdir / "scenarios/huangyan.toml"), "--out", str(out), "-q"]) == 0
+    pages = sorted(p.name for p in out.glob("compare_*.html"))
+    assert len(pages) == 8 and "compare_bus-west-mountains.html" in pages
+    page = (out / "compare_hospital-to-ningxi.html").read_text(encoding="utf-8")
+    assert "hospital_access_gain_person_min" in page  # the effect that changes has a layer
+    assert "#1a9850" in page and "#d73027" in page  # gains and losses are both shown
+    assert "L.Map.prototype.sync" not in page  # online page: folium's own sync plugin
+    assert "P(first)" in page

@@ -40,6 +40,7 @@ __all__ = [
     "TYPOLOGY_COLOURS",
     "Lang",
     "curved_line",
+    "map_comparison",
     "map_linkages",
     "offline_html",
     "save_map",
@@ -593,3 +594,100 @@ def save_map(m: folium.Map | Any, path: Any, *, offline: bool = False) -> None:
     if offline:
         page = offline_html(page)
     Path(path).write_text(page, encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Strategy comparison
+
+_GAIN, _LOSS, _NONE = "#1a9850", "#d73027", "#bdbdbd"
+
+
+def map_comparison(
+    zones: gpd.GeoDataFrame,
+    effects: pd.DataFrame,
+    *,
+    strategy: str,
+    title: str = "",
+    ranking: pd.DataFrame | None = None,
+    lang: Lang = "both",
+    tiles: str | None = "OpenStreetMap",
+) -> Any:
+    """Side-by-side map of one strategy against the baseline: gains green, losses red.
+
+    The left map shows the zones by typology (the baseline); the right map has one layer
+    per effect that changes anywhere (see :data:`urlink.attribution.EFFECTS`), each zone
+    green where the strategy
+    brings a gain, red where it brings a loss and grey where nothing changes. Both maps
+    move together. A box lists the ranking of all strategies.
+
+    Parameters
+    ----------
+    zones
+        Zones with ``name``, ``typology`` and seats.
+    effects
+        Zone effects of the strategy, indexed by zone id (positive = gain).
+    strategy
+        Strategy name.
+    title
+        Readable title.
+    ranking
+        Optional table ``strategy``, ``rank``, ``first_rank`` (acceptability) to show.
+    lang
+        Label language.
+    tiles
+        Background tiles or None.
+
+    Returns
+    -------
+    folium.plugins.DualMap
+        The side-by-side map.
+    """
+    from folium.plugins import DualMap
+
+    lang = _check_lang(lang)
+    z = zones.to_crs("EPSG:4326")
+    z = z.set_geometry(z.geometry.simplify(0.0003, preserve_topology=True))
+    left, bottom, right, top = z.total_bounds
+    dm = DualMap(  # type: ignore[no-untyped-call]
+        location=[(bottom + top) / 2, (left + right) / 2], zoom_start=9, tiles=tiles
+    )
+    dm.m1.fit_bounds([[bottom, left], [top, right]])
+    _add_zones(dm.m1, z, lang)
+    names = z["name_en"] if lang == "en" and "name_en" in z.columns else z["name"]
+    changed = [c for c in effects.columns if c != "zone_id" and (effects[c] != 0).any()]
+    for i, effect in enumerate(changed or list(effects.columns[:1])):
+        values = effects[effect].reindex(z.index).fillna(0.0).astype(float)
+        gf = z[["geometry"]].copy()
+        gf["colour"] = [_GAIN if v > 0 else _LOSS if v < 0 else _NONE for v in values]
+        gf["label"] = [
+            f"{_esc(n)}: {v:+,.4g} ({_esc(effect)})" for n, v in zip(names, values, strict=True)
+        ]
+        layer = folium.FeatureGroup(name=_esc(effect), show=i == 0)
+        folium.GeoJson(
+            gf.to_json(drop_id=True),
+            style_function=lambda f: {
+                "fillColor": f["properties"]["colour"],
+                "color": "#555",
+                "weight": 0.5,
+                "fillOpacity": 0.6,
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+        ).add_to(layer)
+        layer.add_to(dm.m2)
+    folium.LayerControl(collapsed=False).add_to(dm.m2)
+    head = f"<b>{_esc(title or strategy)}</b><br>{_esc(strategy)}"
+    rows = []
+    if ranking is not None and len(ranking):
+        for rec in ranking.sort_values("rank").to_dict("records"):
+            mark = "&#9658; " if rec["strategy"] == strategy else ""
+            rows.append(
+                f"{mark}{int(rec['rank'])}. {_esc(rec['strategy'])} "
+                f"(P(first) {float(rec.get('first_rank', float('nan'))):.2f})"
+            )
+    legend = (
+        f'<span style="color:{_GAIN}">&#9632;</span> gain &nbsp; '
+        f'<span style="color:{_LOSS}">&#9632;</span> loss &nbsp; '
+        f'<span style="color:{_NONE}">&#9632;</span> no change'
+    )
+    dm.m2.add_child(_Box("<br>".join([head, legend, *rows]), position="bottom: 20px; right: 10px"))
+    return dm

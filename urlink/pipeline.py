@@ -858,6 +858,90 @@ def write_map(
     save_map(m, path, offline=offline)
 
 
+def write_maps(
+    folder: Path,
+    zones: gpd.GeoDataFrame,
+    graph: Any,
+    network_source: str,
+    *,
+    assessed: dict[str, pd.DataFrame],
+    scenario: Scenario,
+) -> None:
+    """Write ``map.html`` and every ``compare_<strategy>.html`` of a run into ``folder``.
+
+    Parameters
+    ----------
+    folder
+        Output folder.
+    zones
+        Zones with typology.
+    graph
+        The linkage graph.
+    network_source
+        Source of the street network.
+    assessed
+        Tables of :func:`assess_strategies` and :func:`score_strategies`.
+    scenario
+        The scenario.
+    """
+    write_map(folder / "map.html", zones, graph, network_source)
+    write_comparisons(folder, zones, assessed, scenario)
+
+
+def write_comparisons(
+    folder: Path,
+    zones: gpd.GeoDataFrame,
+    assessed: dict[str, pd.DataFrame],
+    scenario: Scenario,
+) -> list[Path]:
+    """Write ``compare_<strategy>.html`` for every strategy of a run.
+
+    Parameters
+    ----------
+    folder
+        Output folder.
+    zones
+        Zones with typology.
+    assessed
+        Tables of :func:`assess_strategies` and :func:`score_strategies`.
+    scenario
+        The scenario (strategy titles).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written pages.
+    """
+    from urlink.attribution import EFFECTS
+    from urlink.maps import map_comparison, save_map
+
+    attribution = assessed.get("attribution")
+    if attribution is None or attribution.empty:
+        return []
+    ranking = None
+    if "scores" in assessed:
+        s = assessed["scores"]
+        ranking = s[(s["group"] == "pooled") & (s["method"] == "weighted_sum")][
+            ["strategy", "rank"]
+        ].copy()
+        r = assessed["robustness"]
+        first = r[
+            (r["weights"] == "uniform") & (r["method"] == "weighted_sum") & (r["rank"] == 1)
+        ].set_index("strategy")["acceptability"]
+        ranking["first_rank"] = ranking["strategy"].map(first)
+    titles = {s.name: s.title for s in scenario.strategies}
+    written = []
+    for name, rows in attribution[attribution["level"] == "township"].groupby("strategy"):
+        effects = rows.set_index("unit")[list(EFFECTS)]
+        dm = map_comparison(
+            zones, effects, strategy=str(name), title=titles.get(str(name), ""), ranking=ranking
+        )
+        path = folder / f"compare_{name}.html"
+        save_map(dm, path)
+        written.append(path)
+    return written
+
+
 def build_map(
     scenario: Scenario, out_dir: Path, *, lang: Lang = "both", offline: bool = False
 ) -> Path:
@@ -1076,7 +1160,7 @@ def run_scenario(
         all_flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
         for name, table in assessed.items():
             table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
-        write_map(tmp / "map.html", zones, link_graph, source)
+        write_maps(tmp, zones, link_graph, source, assessed=assessed, scenario=scenario)
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {
             "scenario": scenario.name,
@@ -1093,6 +1177,7 @@ def run_scenario(
                 f"({source}, with assigned volumes per flow type), EPSG:4326",
                 "flows.csv": "every flow row of every type, including unused ecosystem supply",
                 "map.html": "interactive map (folium): typology, boundaries, flows by type",
+                "compare_<strategy>.html": "each strategy against the baseline, side by side",
                 "indicators.csv": "strategy, scope, level, unit, indicator, value, unit_of_"
                 "measure, direction, sdg",
                 "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, "
