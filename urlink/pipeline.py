@@ -48,7 +48,7 @@ from urlink.population import (
     read_table,
 )
 from urlink.rasters import zonal_population
-from urlink.skims import distance_matrix_km, travel_time_matrix
+from urlink.skims import RoutingGraph, distance_matrix_km, routing_graph_from, travel_time_matrix
 from urlink.strategies import Strategy, apply_strategy, state_from_scenario
 from urlink.typology import TypologyParams, add_typology
 
@@ -448,8 +448,45 @@ def network_edges_gdf(G: Any) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326")
 
 
+def _routing_and_skim(
+    scenario: Scenario, streets: Any, zones: gpd.GeoDataFrame
+) -> tuple[RoutingGraph, RoutingGraph, pd.DataFrame]:
+    """Routing graphs (by time, by length) and the zone skim, built once per run."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        routing = routing_graph_from(streets, weight="travel_time")
+        routing_length = routing_graph_from(streets, weight="length")
+        skim = travel_time_matrix(
+            routing,
+            zones,
+            cutoff=scenario.network.cutoff_min,
+            access_speed_kph=scenario.network.access_speed_kph,
+        )
+    for w in caught:
+        logger.warning("%s", w.message)
+    return routing, routing_length, skim
+
+
+def _long_skim(skim: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Turn the skim into rows: origin, destination, time_min, network_source."""
+    return pd.DataFrame(
+        {
+            "origin": np.repeat(skim.index.to_numpy(), skim.shape[1]),
+            "destination": np.tile(skim.columns.to_numpy(), skim.shape[0]),
+            "time_min": skim.to_numpy().ravel(),
+            "network_source": source,
+        }
+    )
+
+
 def linkages_from_scenario(
-    scenario: Scenario, zones: gpd.GeoDataFrame, streets: Any, skim: pd.DataFrame
+    scenario: Scenario,
+    zones: gpd.GeoDataFrame,
+    streets: Any,
+    skim: pd.DataFrame,
+    *,
+    routing: RoutingGraph | None = None,
+    routing_length: RoutingGraph | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame], Any, pd.DataFrame]:
     """Typology, flows, linkage graph (with CO2) and road volumes of a scenario.
 
@@ -463,6 +500,8 @@ def linkages_from_scenario(
         Its street network.
     skim
         Travel times between the zones.
+    routing, routing_length
+        Routing graphs of ``streets`` by travel time and by length, if already built.
 
     Returns
     -------
@@ -492,7 +531,7 @@ def linkages_from_scenario(
             densities=densities,
         )
         flows = flows_from_scenario(scenario, zones, skim)
-        distance = distance_matrix_km(streets, zones)
+        distance = distance_matrix_km(streets if routing_length is None else routing_length, zones)
         between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in flows.values()]
         zones = zones.join(model_inputs(scenario, zones))
         inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
@@ -513,7 +552,9 @@ def linkages_from_scenario(
         )
         road = [f for k, f in flows.items() if k in ("people", "goods")]
         volumes = (
-            assign_to_network(streets, pd.concat(road, ignore_index=True), zones)
+            assign_to_network(
+                streets if routing is None else routing, pd.concat(road, ignore_index=True), zones
+            )
             if road
             else pd.DataFrame(columns=["u", "v"])
         )
@@ -625,7 +666,13 @@ def strategies_from_scenario(scenario: Scenario) -> list[Strategy]:
 
 
 def assess_strategies(
-    scenario: Scenario, zones: gpd.GeoDataFrame, streets: Any
+    scenario: Scenario,
+    zones: gpd.GeoDataFrame,
+    streets: Any,
+    *,
+    routing: RoutingGraph | None = None,
+    routing_length: RoutingGraph | None = None,
+    skim: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Evaluate the baseline and every strategy; attribute effects; write guidelines.
 
@@ -637,6 +684,8 @@ def assess_strategies(
         Its zones with typology.
     streets
         Its street network.
+    routing, routing_length, skim
+        Routing graphs and zone skim of ``streets``, if already built.
 
     Returns
     -------
@@ -644,7 +693,15 @@ def assess_strategies(
         ``indicators``, ``attribution`` and ``guidelines`` tables.
     """
     services = services_from_scenario(scenario, zones)
-    state = state_from_scenario(scenario, zones, streets, services)
+    state = state_from_scenario(
+        scenario,
+        zones,
+        streets,
+        services,
+        routing=routing,
+        routing_length=routing_length,
+        skim=skim,
+    )
     names = {str(k): str(v) for k, v in zones["name"].items()}
     names.setdefault(scenario.boundaries.focus, f"focus unit {scenario.boundaries.focus}")
     with warnings.catch_warnings(record=True) as caught:
@@ -1088,32 +1145,20 @@ def run_scenario(
     timings["network"] = time.perf_counter() - t0
 
     t0 = stage("travel times")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UrlinkWarning)
-        skim = travel_time_matrix(
-            G,
-            zones,
-            cutoff=scenario.network.cutoff_min,
-            access_speed_kph=scenario.network.access_speed_kph,
-        )
-    for w in caught:
-        logger.warning("%s", w.message)
-    travel = pd.DataFrame(
-        {
-            "origin": np.repeat(skim.index.to_numpy(), skim.shape[1]),
-            "destination": np.tile(skim.columns.to_numpy(), skim.shape[0]),
-            "time_min": skim.to_numpy().ravel(),
-            "network_source": source,
-        }
-    )
+    routing, routing_length, skim = _routing_and_skim(scenario, G, zones)
+    travel = _long_skim(skim, source)
     timings["travel times"] = time.perf_counter() - t0
 
     t0 = stage("linkages")
-    zones, flows, link_graph, volumes = linkages_from_scenario(scenario, zones, G, skim)
+    zones, flows, link_graph, volumes = linkages_from_scenario(
+        scenario, zones, G, skim, routing=routing, routing_length=routing_length
+    )
     timings["linkages"] = time.perf_counter() - t0
 
     t0 = stage("strategies")
-    assessed = assess_strategies(scenario, zones, G)
+    assessed = assess_strategies(
+        scenario, zones, G, routing=routing, routing_length=routing_length, skim=skim
+    )
     timings["strategies"] = time.perf_counter() - t0
 
     t0 = stage("scoring")

@@ -211,6 +211,10 @@ def state_from_scenario(
     zones: gpd.GeoDataFrame,
     streets: nx.MultiDiGraph,
     services: pd.DataFrame,
+    *,
+    routing: RoutingGraph | None = None,
+    routing_length: RoutingGraph | None = None,
+    skim: pd.DataFrame | None = None,
 ) -> State:
     """Build the base state of a scenario.
 
@@ -224,6 +228,9 @@ def state_from_scenario(
         Its street network (with ``travel_time`` and ``length``).
     services
         ``zone_id``, ``service`` rows.
+    routing, routing_length, skim
+        The routing graphs (by travel time and by length) and the zone skim of
+        ``streets``, if the caller has them already; built here otherwise.
 
     Returns
     -------
@@ -232,14 +239,17 @@ def state_from_scenario(
     """
     from urlink.skims import travel_time_matrix
 
-    routing = routing_graph_from(streets, weight="travel_time")
-    routing_length = routing_graph_from(streets, weight="length")
-    skim = travel_time_matrix(
-        routing,
-        zones,
-        cutoff=scenario.network.cutoff_min,
-        access_speed_kph=scenario.network.access_speed_kph,
-    )
+    if routing is None:
+        routing = routing_graph_from(streets, weight="travel_time")
+    if routing_length is None:
+        routing_length = routing_graph_from(streets, weight="length")
+    if skim is None:
+        skim = travel_time_matrix(
+            routing,
+            zones,
+            cutoff=scenario.network.cutoff_min,
+            access_speed_kph=scenario.network.access_speed_kph,
+        )
     return State(
         scenario=scenario,
         zones=zones,
