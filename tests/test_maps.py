@@ -58,14 +58,18 @@ def _flows() -> pd.DataFrame:
 
 
 def _html(**kwargs) -> str:
-    return map_linkages(_zones(), _flows(), **kwargs).get_root().render()
+    """The rendered page with JSON ``\\uXXXX`` escapes decoded (HTML escapes stay)."""
+    import re
+
+    page = map_linkages(_zones(), _flows(), **kwargs).get_root().render()
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
 
 
 def test_text_is_escaped_everywhere():
     page = _html(network_source="proxy")
     assert "<img src=x" not in page
     assert "onerror=alert(1)" in page  # still shown, as text
-    assert "&lt;img src=x" in page or "\\u0026lt;img src=x" in page
+    assert "&lt;img src=x" in page
 
 
 def test_layers_legend_and_notes():
@@ -80,9 +84,36 @@ def test_layers_legend_and_notes():
     assert "人口流动 / People" in page_both and "Dongcheng" in page_both
 
 
-def test_only_the_largest_flows_are_drawn():
+def test_only_the_largest_flows_are_drawn_and_the_rest_summed_by_county():
     page = _html(lang="en", max_flows=1)
-    assert "(+2 smaller flows not drawn)" in page
+    # people: 100 (drawn), 50 (Jiaojiang -> Huangyan, other county), 5 (within Huangyan)
+    assert "People (1 largest)" in page
+    assert "People: 2 smaller flows, summed by county (1 within one unit not drawn)" in page
+    assert "Jiaojiang → 331003: 50 persons/day (1 smaller flows)" in page
+    page_none = _html(lang="en", max_flows=1, aggregate_level=None)
+    assert "People: +2 smaller flows not drawn" in page_none
+    assert "Jiaojiang → 331003: 50" not in page_none
+
+
+def test_aggregate_flows_sums_by_unit_pair():
+    from urlink.maps import aggregate_flows
+
+    agg = aggregate_flows(_flows(), _zones(), level="county")
+    got = {(r.origin, r.destination): (r.volume, r.n_flows) for r in agg.itertuples()}
+    assert got == {
+        ("331003", "331002"): (102.0, 2),  # 100 people + 2 t goods: volumes of one type only
+        ("331002", "331003"): (50.0, 1),
+        ("331003", "331003"): (14.0, 2),
+    }
+    assert agg["volume"].sum() == pytest.approx(_flows()["volume"].sum())
+    with pytest.raises(InputError, match="township_code"):
+        aggregate_flows(_flows(), _zones().drop(columns="township_code"), level="township")
+
+
+def test_flow_styles_are_one_js_function_not_a_case_per_feature():
+    page = _html(lang="en")
+    assert "feature.properties" in page and "p.w" in page
+    assert "switch(feature" not in page.split("Zones (typology)")[-1]
 
 
 def test_bad_options():

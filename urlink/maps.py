@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
+from folium.utilities import JsCode
 from jinja2 import Template
 
 from urlink.errors import InputError
@@ -80,12 +81,30 @@ _TEXT = {
     "source": {"zh": "来源", "en": "Source"},
     "crosses": {"zh": "跨越边界", "en": "Crosses"},
     "not_drawn": {"zh": "条较小的流未显示", "en": "smaller flows not drawn"},
+    "largest": {"zh": "条最大的流", "en": "largest"},
+    "smaller": {"zh": "条较小的流", "en": "smaller flows"},
+    "by_county": {"zh": "按县汇总", "en": "summed by county"},
+    "by_prefecture": {"zh": "按地级市汇总", "en": "summed by prefecture"},
+    "by_province": {"zh": "按省汇总", "en": "summed by province"},
+    "within_unit": {"zh": "条单位内部的流未显示", "en": "within one unit not drawn"},
+    "aggregated_note": {
+        "zh": "较小的流按行政单位汇总，线从单位人口加权中心出发",
+        "en": "Smaller flows summed per pair of admin units, drawn between their "
+        "population-weighted centres",
+    },
     "voronoi": {
         "zh": "乡镇边界为泰森多边形近似",
         "en": "Township boundaries are Voronoi approximations",
     },
     "proxy": {"zh": "道路网络为近似网络（proxy）", "en": "Road network is a proxy, not OSM"},
     "legend": {"zh": "图例", "en": "Legend"},
+    "baseline": {"zh": "现状", "en": "Baseline"},
+    "with_strategy": {"zh": "实施策略后", "en": "With the strategy"},
+    "change": {"zh": "变化", "en": "Change"},
+    "gain": {"zh": "收益 / 流量增加", "en": "gain / more flow"},
+    "loss": {"zh": "损失 / 流量减少", "en": "loss / less flow"},
+    "no_change": {"zh": "无变化", "en": "no change"},
+    "district_indicators": {"zh": "区级指标（现状 → 策略）", "en": "District indicators"},
     "direction": {
         "zh": "流线向行进方向右侧弯曲；跨县为实线",
         "en": "Flows bend to the right of their direction; solid = crosses a county boundary",
@@ -232,6 +251,7 @@ def map_linkages(
     lang: Lang = "both",
     max_flows: int = 500,
     network_source: str = "unknown",
+    aggregate_level: Literal["county", "prefecture", "province"] | None = "county",
     tiles: str | None = "OpenStreetMap",
 ) -> folium.Map:
     """Draw zones, boundaries, seats and flows on an interactive map.
@@ -246,7 +266,12 @@ def map_linkages(
     lang
         Language of labels, legend and popups: ``"zh"``, ``"en"`` or ``"both"``.
     max_flows
-        Largest flows drawn per flow type.
+        Largest flows drawn one by one per flow type.
+    aggregate_level
+        The smaller flows of each type are summed per pair of units of this administrative
+        level (:func:`aggregate_flows`) and drawn in one extra layer, hidden at first; with
+        None they are only counted. This keeps a page with 100,000 flows light
+        (``benchmarks/bench_map.py``).
     network_source
         ``"proxy"`` adds a visible note that travel times come from a proxy network.
     tiles
@@ -266,6 +291,12 @@ def map_linkages(
     if not (isinstance(max_flows, int) and max_flows > 0):
         msg = f"max_flows={max_flows!r} must be a positive integer"
         raise InputError(msg)
+    if aggregate_level not in ("county", "prefecture", "province", None):
+        msg = (
+            f"aggregate_level={aggregate_level!r} is not valid; use 'county', 'prefecture', "
+            "'province' or None"
+        )
+        raise InputError(msg)
     z = zones.to_crs("EPSG:4326")
     # about 30 m of detail is plenty for a workshop map and keeps the page light
     z = z.set_geometry(z.geometry.simplify(0.0003, preserve_topology=True))
@@ -275,12 +306,13 @@ def map_linkages(
         zoom_start=9,
         tiles=tiles,
         control_scale=True,
+        prefer_canvas=True,
     )
     m.fit_bounds([[bottom, left], [top, right]])
     _add_zones(m, z, lang)
     _add_boundaries(m, z, lang)
     _add_seats(m, z, lang)
-    types = _add_flows(m, z, flows, lang, max_flows)
+    types = _add_flows(m, z, flows, lang, max_flows=max_flows, aggregate_level=aggregate_level)
     notes = []
     if "geometry_source" in z.columns and (z["geometry_source"] == "voronoi-approximation").any():
         notes.append(_esc(_t("voronoi", lang)))
@@ -363,36 +395,165 @@ def _add_seats(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
     seats.add_to(m)
 
 
+_FLOW_STYLE_JS = """function (feature) {
+    var p = feature.properties;
+    return {color: p.c, weight: p.w, opacity: p.o, dashArray: p.d};
+}"""
+"""One style function in the page for all flows: folium's Python ``style_function`` would
+write a ``switch`` case per feature (100,000 cases load in about a minute)."""
+
+
+def _flow_feature(
+    pts: list[tuple[float, float]],
+    popup: str,
+    label: str,
+    *,
+    colour: str,
+    width: float,
+    opacity: float,
+    dash: str | None,
+) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {
+            "type": "LineString",
+            "coordinates": [[round(x, 5), round(y, 5)] for x, y in pts],
+        },
+        "properties": {
+            "popup_html": popup,
+            "label": label,
+            "c": colour,
+            "w": round(width, 2),
+            "o": opacity,
+            "d": dash,
+        },
+    }
+
+
 def _flow_features(
-    part: pd.DataFrame, seat: dict[str, tuple[float, float]], names: dict[str, str], lang: Lang
+    part: pd.DataFrame,
+    seat: dict[str, tuple[float, float]],
+    names: dict[str, str],
+    lang: Lang,
+    colour: str,
 ) -> list[dict[str, Any]]:
-    vmax = float(part["volume"].max()) if len(part) else 1.0
+    vmax = float(part["volume"].abs().max()) if len(part) else 1.0
+    vmax = vmax if vmax > 0 else 1.0
     features = []
     for rec in part.to_dict("records"):
         o, d = str(rec["origin"]), str(rec["destination"])
-        pts = curved_line(*seat[o], *seat[d])
         cross = str(rec.get("crosses", "")) in ("county", "prefecture", "province")
+        volume = float(rec["volume"])
         features.append(
-            {
-                "type": "Feature",
-                "geometry": {
-                    "type": "LineString",
-                    "coordinates": [[round(x, 5), round(y, 5)] for x, y in pts],
-                },
-                "properties": {
-                    "popup_html": _flow_popup({str(k): v for k, v in rec.items()}, names, lang),
-                    "label": f"{_esc(names.get(o, o))} → {_esc(names.get(d, d))}: "
-                    f"{float(rec['volume']):,.4g} {_esc(rec.get('unit', ''))}",
-                    "width": 1.0 + 9.0 * math.sqrt(max(float(rec["volume"]), 0.0) / vmax),
-                    "dash": None if cross else "6,4",
-                },
-            }
+            _flow_feature(
+                curved_line(*seat[o], *seat[d]),
+                _flow_popup({str(k): v for k, v in rec.items()}, names, lang),
+                f"{_esc(names.get(o, o))} → {_esc(names.get(d, d))}: "
+                f"{volume:,.4g} {_esc(rec.get('unit', ''))}",
+                colour=colour,
+                width=1.0 + 9.0 * math.sqrt(abs(volume) / vmax),
+                opacity=0.75,
+                dash=None if cross else "6,4",
+            )
         )
     return features
 
 
+def aggregate_flows(
+    flows: pd.DataFrame, zones: pd.DataFrame, *, level: str = "county"
+) -> pd.DataFrame:
+    """Sum flows between the administrative units of one level.
+
+    Flows whose two ends lie in the same unit are summed into one row per unit with
+    ``origin == destination``.
+
+    Parameters
+    ----------
+    flows
+        Flow rows with ``origin``, ``destination``, ``volume`` (and optionally ``unit``).
+    zones
+        Zones indexed by zone id, with a ``<level>_code`` column.
+    level
+        Administrative level: ``"county"``, ``"prefecture"`` or ``"province"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``origin``, ``destination`` (unit codes), ``volume`` (sum), ``n_flows`` and
+        ``unit``, largest first.
+
+    Raises
+    ------
+    InputError
+        If the zones have no ``<level>_code`` column.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"county_code": ["A", "A", "B"]}, index=["a1", "a2", "b1"])
+    >>> f = pd.DataFrame({"origin": ["a1", "a2", "a1"], "destination": ["b1", "b1", "a2"],
+    ...                   "volume": [2.0, 3.0, 1.0]})
+    >>> aggregate_flows(f, z)[["origin", "destination", "volume", "n_flows"]]
+      origin destination  volume  n_flows
+    0      A           B     5.0        2
+    1      A           A     1.0        1
+    """
+    col = f"{level}_code"
+    if col not in zones.columns:
+        msg = f"level={level!r}: the zones have no {col!r} column; use a level they carry"
+        raise InputError(msg)
+    code = zones[col].astype(str)
+    code.index = code.index.astype(str)
+    f = flows.assign(
+        origin=flows["origin"].astype(str).map(code),
+        destination=flows["destination"].astype(str).map(code),
+    )
+    unit = f["unit"] if "unit" in f.columns else pd.Series("", index=f.index)
+    out = (
+        f.assign(unit=unit.fillna(""))
+        .groupby(["origin", "destination"], sort=False)
+        .agg(volume=("volume", "sum"), n_flows=("volume", "size"), unit=("unit", "first"))
+        .reset_index()
+    )
+    return out.sort_values(
+        ["volume", "origin", "destination"], ascending=[False, True, True], ignore_index=True
+    )
+
+
+def _unit_points(z: gpd.GeoDataFrame, col: str) -> dict[str, tuple[float, float]]:
+    """Population-weighted mean seat of every unit (where its aggregated flows start)."""
+    w = z["population"].astype(float).clip(lower=0) if "population" in z.columns else None
+    out = {}
+    for code, group in z.groupby(z[col].astype(str)):
+        weights = w.loc[group.index] if w is not None else pd.Series(1.0, index=group.index)
+        if float(weights.sum()) <= 0:
+            weights = pd.Series(1.0, index=group.index)
+        out[str(code)] = (
+            float(np.average(group["seat_lon"].astype(float), weights=weights)),
+            float(np.average(group["seat_lat"].astype(float), weights=weights)),
+        )
+    return out
+
+
+def _flow_layer(features: list[dict[str, Any]], name: str, *, show: bool) -> folium.FeatureGroup:
+    g = folium.FeatureGroup(name=name, show=show)
+    if features:
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": features},
+            style=JsCode(_FLOW_STYLE_JS),
+            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
+            popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False),
+        ).add_to(g)
+    return g
+
+
 def _add_flows(
-    m: folium.Map, z: gpd.GeoDataFrame, flows: pd.DataFrame, lang: Lang, max_flows: int
+    m: folium.Map,
+    z: gpd.GeoDataFrame,
+    flows: pd.DataFrame,
+    lang: Lang,
+    *,
+    max_flows: int,
+    aggregate_level: str | None,
 ) -> list[str]:
     names = {str(i): str(z.loc[i, "name"]) for i in z.index}
     seat = {str(i): (float(z.loc[i, "seat_lon"]), float(z.loc[i, "seat_lat"])) for i in z.index}
@@ -402,29 +563,75 @@ def _add_flows(
     types = [
         t for t in ("people", "goods", "capital", "ecosystem") if t in set(drawable["flow_type"])
     ]
+    col = f"{aggregate_level}_code" if aggregate_level else ""
+    can_aggregate = bool(col) and col in z.columns and z[col].notna().all()
     for ftype in types:
         part = drawable[drawable["flow_type"] == ftype].sort_values(
             ["volume", "origin", "destination"], ascending=[False, True, True]
         )
         shown = part.head(max_flows)
-        hidden = len(part) - len(shown)
+        hidden = part.iloc[len(shown) :]
+        colour = FLOW_COLOURS[ftype]
         label = _t(ftype, lang)
-        if hidden:
-            label += f" (+{hidden:,} {_t('not_drawn', lang)})"
-        g = folium.FeatureGroup(name=label, show=ftype == "people")
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": _flow_features(shown, seat, names, lang)},
-            style_function=lambda f, c=FLOW_COLOURS[ftype]: {
-                "color": c,
-                "weight": f["properties"]["width"],
-                "opacity": 0.75,
-                "dashArray": f["properties"]["dash"],
-            },
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False),
-        ).add_to(g)
-        g.add_to(m)
+        if len(hidden):
+            label += f" ({len(shown):,} {_t('largest', lang)})"
+        _flow_layer(
+            _flow_features(shown, seat, names, lang, colour), label, show=ftype == "people"
+        ).add_to(m)
+        if not len(hidden):
+            continue
+        if can_aggregate:
+            agg = aggregate_flows(hidden, z, level=str(aggregate_level))
+            points = _unit_points(z, col)
+            between = agg[agg["origin"] != agg["destination"]]
+            within = agg[agg["origin"] == agg["destination"]]
+            unit_names = _unit_names(z, col, lang)
+            features = []
+            vmax = float(between["volume"].abs().max()) if len(between) else 1.0
+            for rec in between.to_dict("records"):
+                o, d = str(rec["origin"]), str(rec["destination"])
+                text = (
+                    f"{_esc(unit_names.get(o, o))} → {_esc(unit_names.get(d, d))}: "
+                    f"{float(rec['volume']):,.4g} {_esc(rec['unit'])} "
+                    f"({int(rec['n_flows']):,} {_esc(_t('smaller', lang))})"
+                )
+                features.append(
+                    _flow_feature(
+                        curved_line(*points[o], *points[d], bend=0.2),
+                        f"<b>{text}</b><br>{_esc(_t('aggregated_note', lang))}",
+                        text,
+                        colour=colour,
+                        width=1.0 + 9.0 * math.sqrt(abs(float(rec["volume"])) / (vmax or 1.0)),
+                        opacity=0.35,
+                        dash="2,6",
+                    )
+                )
+            n_within = int(within["n_flows"].sum())
+            name = (
+                f"{_t(ftype, lang)}: {len(hidden):,} {_t('smaller', lang)}, "
+                f"{_t('by_' + str(aggregate_level), lang)}"
+            )
+            if n_within:
+                name += f" ({n_within:,} {_t('within_unit', lang)})"
+            _flow_layer(features, name, show=False).add_to(m)
+        else:
+            m.add_child(
+                folium.FeatureGroup(
+                    name=f"{_t(ftype, lang)}: +{len(hidden):,} {_t('not_drawn', lang)}", show=False
+                )
+            )
     return types
+
+
+def _unit_names(z: gpd.GeoDataFrame, col: str, lang: Lang) -> dict[str, str]:
+    """Readable names of admin units: the zone's own name where a zone is the unit."""
+    out: dict[str, str] = {}
+    name_col = "name_en" if lang == "en" and "name_en" in z.columns else "name"
+    for i, row in z.iterrows():
+        code = str(row[col])
+        if str(i) == code or str(row.get("level", "")) == col.removesuffix("_code"):
+            out[code] = str(row[name_col])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,6 +808,64 @@ def save_map(m: folium.Map | Any, path: Any, *, offline: bool = False) -> None:
 
 _GAIN, _LOSS, _NONE = "#1a9850", "#d73027", "#bdbdbd"
 
+_ZONE_CHANGE_STYLE_JS = """function (feature) {
+    return {fillColor: feature.properties.colour, color: "#555", weight: 0.5,
+            fillOpacity: 0.6};
+}"""
+
+
+def _change_features(
+    part: pd.DataFrame, z: gpd.GeoDataFrame, names: dict[str, str], lang: Lang
+) -> list[dict[str, Any]]:
+    seat = {str(i): (float(z.loc[i, "seat_lon"]), float(z.loc[i, "seat_lat"])) for i in z.index}
+    vmax = float(part["change"].abs().max()) if len(part) else 1.0
+    vmax = vmax if vmax > 0 else 1.0
+    features = []
+    for rec in part.to_dict("records"):
+        o, d = str(rec["origin"]), str(rec["destination"])
+        if o not in seat or d not in seat:
+            continue
+        change = float(rec["change"])
+        pct = rec.get("change_pct")
+        pct_text = f" ({float(pct):+.1f} %)" if pct is not None and pd.notna(pct) else ""
+        unit = _esc(rec.get("unit", ""))
+        head = f"{_esc(names.get(o, o))} → {_esc(names.get(d, d))}"
+        label = f"{head}: {change:+,.4g} {unit}{pct_text}"
+        popup = "<br>".join(
+            [
+                f"<b>{head}</b>",
+                f"{_esc(_t('baseline', lang))}: {float(rec['volume_base']):,.4g} {unit}",
+                f"{_esc(_t('with_strategy', lang))}: {float(rec['volume_new']):,.4g} {unit}",
+                f"{_esc(_t('change', lang))}: {change:+,.4g} {unit}{pct_text}",
+            ]
+        )
+        features.append(
+            _flow_feature(
+                curved_line(*seat[o], *seat[d]),
+                popup,
+                label,
+                colour=_GAIN if change > 0 else _LOSS,
+                width=1.5 + 8.5 * math.sqrt(abs(change) / vmax),
+                opacity=0.8,
+                dash=None,
+            )
+        )
+    return features
+
+
+def _indicator_box(changes: pd.DataFrame, lang: Lang) -> str:
+    rows = [f"<b>{_esc(_t('district_indicators', lang))}</b>"]
+    for rec in changes.to_dict("records"):
+        change = float(rec["change"])
+        better = (change > 0) == (str(rec.get("direction", "max")) == "max")
+        colour = _NONE if abs(change) <= 1e-12 else _GAIN if better else _LOSS
+        rows.append(
+            f'<span style="color:{colour}">&#9632;</span> {_esc(rec["indicator"])}: '
+            f"{float(rec['base']):,.4g} &rarr; {float(rec['new']):,.4g} "
+            f"{_esc(rec.get('unit_of_measure', ''))}"
+        )
+    return "<br>".join(rows)
+
 
 def map_comparison(
     zones: gpd.GeoDataFrame,
@@ -609,16 +874,21 @@ def map_comparison(
     strategy: str,
     title: str = "",
     ranking: pd.DataFrame | None = None,
+    flow_changes: pd.DataFrame | None = None,
+    indicator_changes: pd.DataFrame | None = None,
+    max_flows: int = 300,
     lang: Lang = "both",
     tiles: str | None = "OpenStreetMap",
 ) -> Any:
     """Side-by-side map of one strategy against the baseline: gains green, losses red.
 
-    The left map shows the zones by typology (the baseline); the right map has one layer
-    per effect that changes anywhere (see :data:`urlink.attribution.EFFECTS`), each zone
-    green where the strategy
-    brings a gain, red where it brings a loss and grey where nothing changes. Both maps
-    move together. A box lists the ranking of all strategies.
+    The left map shows the zones by typology (the baseline). The right map has one layer
+    per zone effect that changes anywhere (see :data:`urlink.attribution.EFFECTS`), each
+    zone green where the strategy brings a gain, red where it brings a loss and grey where
+    nothing changes, and one layer per flow type whose flows change (green = more flow,
+    red = less, width by the size of the change). Both maps move together. Boxes list the
+    district indicators before and after (green = better in the indicator's direction) and
+    the ranking of all strategies with their first-rank acceptability.
 
     Parameters
     ----------
@@ -632,6 +902,13 @@ def map_comparison(
         Readable title.
     ranking
         Optional table ``strategy``, ``rank``, ``first_rank`` (acceptability) to show.
+    flow_changes
+        Optional :func:`urlink.attribution.compare_flows` table of the strategy.
+    indicator_changes
+        Optional table ``indicator``, ``base``, ``new``, ``change``, ``direction``,
+        ``unit_of_measure`` of the district indicators.
+    max_flows
+        Largest flow changes drawn per flow type.
     lang
         Label language.
     tiles
@@ -641,15 +918,26 @@ def map_comparison(
     -------
     folium.plugins.DualMap
         The side-by-side map.
+
+    Raises
+    ------
+    InputError
+        On an unknown language or a non-positive ``max_flows``.
     """
     from folium.plugins import DualMap
 
     lang = _check_lang(lang)
+    if not (isinstance(max_flows, int) and max_flows > 0):
+        msg = f"max_flows={max_flows!r} must be a positive integer"
+        raise InputError(msg)
     z = zones.to_crs("EPSG:4326")
     z = z.set_geometry(z.geometry.simplify(0.0003, preserve_topology=True))
     left, bottom, right, top = z.total_bounds
     dm = DualMap(  # type: ignore[no-untyped-call]
-        location=[(bottom + top) / 2, (left + right) / 2], zoom_start=9, tiles=tiles
+        location=[(bottom + top) / 2, (left + right) / 2],
+        zoom_start=9,
+        tiles=tiles,
+        prefer_canvas=True,
     )
     dm.m1.fit_bounds([[bottom, left], [top, right]])
     _add_zones(dm.m1, z, lang)
@@ -665,15 +953,25 @@ def map_comparison(
         layer = folium.FeatureGroup(name=_esc(effect), show=i == 0)
         folium.GeoJson(
             gf.to_json(drop_id=True),
-            style_function=lambda f: {
-                "fillColor": f["properties"]["colour"],
-                "color": "#555",
-                "weight": 0.5,
-                "fillOpacity": 0.6,
-            },
+            style=JsCode(_ZONE_CHANGE_STYLE_JS),
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         ).add_to(layer)
         layer.add_to(dm.m2)
+    if flow_changes is not None and len(flow_changes):
+        name_of = {str(i): str(n) for i, n in zip(z.index, names, strict=True)}
+        fc = flow_changes[
+            flow_changes["origin"].astype(str) != flow_changes["destination"].astype(str)
+        ]
+        for ftype in ("people", "goods", "capital", "ecosystem"):
+            part = fc[fc["flow_type"] == ftype]
+            if part.empty:
+                continue
+            part = part.reindex(part["change"].abs().sort_values(ascending=False).index)
+            shown = part.head(max_flows)
+            name = f"Δ {_t(ftype, lang)}"
+            if len(part) > len(shown):
+                name += f" ({len(shown):,} {_t('largest', lang)} / {len(part):,})"
+            _flow_layer(_change_features(shown, z, name_of, lang), name, show=False).add_to(dm.m2)
     folium.LayerControl(collapsed=False).add_to(dm.m2)
     head = f"<b>{_esc(title or strategy)}</b><br>{_esc(strategy)}"
     rows = []
@@ -685,9 +983,13 @@ def map_comparison(
                 f"(P(first) {float(rec.get('first_rank', float('nan'))):.2f})"
             )
     legend = (
-        f'<span style="color:{_GAIN}">&#9632;</span> gain &nbsp; '
-        f'<span style="color:{_LOSS}">&#9632;</span> loss &nbsp; '
-        f'<span style="color:{_NONE}">&#9632;</span> no change'
+        f'<span style="color:{_GAIN}">&#9632;</span> {_esc(_t("gain", lang))} &nbsp; '
+        f'<span style="color:{_LOSS}">&#9632;</span> {_esc(_t("loss", lang))} &nbsp; '
+        f'<span style="color:{_NONE}">&#9632;</span> {_esc(_t("no_change", lang))}'
     )
     dm.m2.add_child(_Box("<br>".join([head, legend, *rows]), position="bottom: 20px; right: 10px"))
+    if indicator_changes is not None and len(indicator_changes):
+        dm.m1.add_child(
+            _Box(_indicator_box(indicator_changes, lang), position="bottom: 20px; left: 10px")
+        )
     return dm
