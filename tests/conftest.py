@@ -39,3 +39,13 @@ def huangyan_zones() -> tuple[gpd.GeoDataFrame, dict]:
     from urlink.scenario import load_scenario
 
     return zones_from_scenario(load_scenario(SCENARIO))
+
+
+@pytest.fixture(scope="session")
+def huangyan_run(tmp_path_factory) -> Path:
+    """The outputs of one Huangyan run, shared by the tests that only read them."""
+    from urlink.cli import main
+
+    out = tmp_path_factory.mktemp("huangyan_run") / "huangyan"
+    assert main(["run", str(SCENARIO), "--out", str(out), "-q"]) == 0
+    return out

@@ -300,3 +300,34 @@ def test_run_writes_a_comparison_map_per_strategy(workdir):
     assert "#1a9850" in page and "#d73027" in page  # gains and losses are both shown
     assert "L.Map.prototype.sync" not in page  # online page: folium's own sync plugin
     assert "P(first)" in page
+
+
+def test_run_writes_report_and_flow_changes(huangyan_run):
+    assert (huangyan_run / "report.html").is_file()
+    changes = pd.read_csv(huangyan_run / "flow_changes.csv", dtype={"origin": str})
+    flows = pd.read_csv(huangyan_run / "flows.csv", dtype={"origin": str, "destination": str})
+    diff = changes["change"] - (changes["volume_new"] - changes["volume_base"])
+    assert (diff.abs() <= 1e-8 * changes["volume_base"].abs().clip(lower=1.0)).all()
+    # a road strategy changes people flows; baseline volumes are the run's own flows
+    road = changes[(changes["strategy"] == "changtan-lakeside-road")]
+    assert (road["flow_type"] == "people").any()
+    people = flows[flows["flow_type"] == "people"].set_index(["origin", "destination"])["volume"]
+    for rec in road[road["flow_type"] == "people"].head(5).itertuples():
+        assert rec.volume_base == pytest.approx(people.loc[(rec.origin, str(rec.destination))])
+    # the doubly constrained gravity model keeps trip totals: changes sum to ~0
+    assert road.loc[road["flow_type"] == "people", "change"].sum() == pytest.approx(
+        0.0, abs=1e-3 * people.sum()
+    )
+    # relocating a hospital changes no flow
+    assert "hospital-to-ningxi" not in set(changes["strategy"])
+    manifest = json.loads((huangyan_run / "manifest.json").read_text(encoding="utf-8"))
+    assert "report.html" in manifest["outputs"] and "flow_changes.csv" in manifest["outputs"]
+
+
+def test_map_strategy_option(workdir, capsys):
+    scenario = str(workdir / "scenarios/huangyan.toml")
+    out = workdir / "maps"
+    assert main(["map", scenario, "--out", str(out), "--strategy", "no-such-thing"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-thing" in err and "bus-west-mountains" in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())

@@ -29,6 +29,7 @@ __all__ = [
     "EFFECTS",
     "attribute_units",
     "attribute_zones",
+    "compare_flows",
     "crosses",
     "guidelines",
     "total_effects",
@@ -324,3 +325,86 @@ def total_effects(effects: pd.DataFrame) -> pd.Series:
     return (
         effects.sum(axis=0).astype(float).replace(-0.0, 0.0).map(lambda v: float(np.round(v, 9)))
     )
+
+
+_FLOW_KEY = ["flow_type", "origin", "destination", "commodity", "use"]
+
+
+def compare_flows(
+    base: dict[str, pd.DataFrame] | pd.DataFrame,
+    new: dict[str, pd.DataFrame] | pd.DataFrame,
+    *,
+    rtol: float = 1e-9,
+) -> pd.DataFrame:
+    """Flow by flow, what a strategy changes against the baseline.
+
+    Flows are matched on flow type, origin, destination and, where present, commodity and
+    use; a flow missing on one side counts as 0 there.
+
+    Parameters
+    ----------
+    base, new
+        Flow tables (or dicts of them by flow type, as in
+        :attr:`urlink.indicators.Evaluation.flows`) of the baseline and the strategy.
+    rtol
+        Changes smaller than ``rtol`` times the largest volume of the flow type are
+        treated as no change and left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flow_type``, ``origin``, ``destination``, ``commodity``, ``use``, ``unit``,
+        ``volume_base``, ``volume_new``, ``change`` (new - base) and ``change_pct``
+        (NaN where the base is 0), one row per changed flow, largest absolute change
+        first.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"flow_type": ["people"] * 2, "origin": ["a", "b"],
+    ...                   "destination": ["b", "a"], "volume": [10.0, 5.0],
+    ...                   "unit": ["persons/day"] * 2})
+    >>> n = b.assign(volume=[12.0, 5.0])
+    >>> compare_flows(b, n)[["origin", "destination", "volume_base", "change", "change_pct"]]
+      origin destination  volume_base  change  change_pct
+    0      a           b         10.0     2.0        20.0
+    """
+
+    def table(flows: dict[str, pd.DataFrame] | pd.DataFrame) -> pd.DataFrame:
+        if isinstance(flows, dict):
+            parts = [f for f in flows.values() if len(f)]
+            flows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        out = pd.DataFrame(
+            {
+                col: (flows[col] if col in flows.columns else pd.Series(dtype=object))
+                for col in [*_FLOW_KEY, "unit", "volume"]
+            }
+        )
+        for col in [*_FLOW_KEY, "unit"]:
+            out[col] = out[col].fillna("").astype(str)
+        out["volume"] = out["volume"].astype(float)
+        return out.groupby(_FLOW_KEY, sort=True, as_index=False).agg(
+            unit=("unit", "first"), volume=("volume", "sum")
+        )
+
+    b, n = table(base), table(new)
+    merged = b.merge(n, on=_FLOW_KEY, how="outer", suffixes=("_base", "_new"))
+    merged["unit"] = merged["unit_base"].fillna(merged["unit_new"]).fillna("")
+    merged["volume_base"] = merged["volume_base"].fillna(0.0)
+    merged["volume_new"] = merged["volume_new"].fillna(0.0)
+    merged["change"] = merged["volume_new"] - merged["volume_base"]
+    scale = (
+        merged[["volume_base", "volume_new"]]
+        .abs()
+        .max(axis=1)
+        .groupby(merged["flow_type"])
+        .transform("max")
+    )
+    merged = merged[merged["change"].abs() > rtol * scale]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = 100.0 * merged["change"] / merged["volume_base"].where(merged["volume_base"] != 0)
+    merged = merged.assign(change_pct=pct)
+    order = merged["change"].abs().sort_values(ascending=False, kind="stable").index
+    return merged.loc[
+        order,
+        [*_FLOW_KEY, "unit", "volume_base", "volume_new", "change", "change_pct"],
+    ].reset_index(drop=True)

@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="one self-contained page: no CDN, no tile server (blank background)",
     )
+    mp.add_argument(
+        "--strategy",
+        metavar="NAME",
+        default=None,
+        help="also write compare_NAME.html: the strategy against the baseline, side by side",
+    )
 
     tpl = sub.add_parser(
         "weights-template",
@@ -140,9 +146,12 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
-    written = build_map(scenario, out, lang=args.lang, offline=args.offline)
+    written = build_map(
+        scenario, out, strategy=args.strategy, lang=args.lang, offline=args.offline
+    )
     if not args.quiet:
-        print(f"urlink: wrote {written}")
+        for path in written:
+            print(f"urlink: wrote {path}")
     return EXIT_OK
 
 

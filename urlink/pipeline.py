@@ -9,9 +9,11 @@ The command line (:mod:`urlink.cli`) only calls these.
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
@@ -19,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from urlink.assignment import assign_to_network
-from urlink.attribution import attribute_units, attribute_zones, crosses, guidelines
+from urlink.attribution import (
+    attribute_units,
+    attribute_zones,
+    compare_flows,
+    crosses,
+    guidelines,
+)
 from urlink.boundaries import (
     add_admin_codes,
     add_seats_from_places,
@@ -48,13 +56,13 @@ from urlink.population import (
     read_table,
 )
 from urlink.rasters import zonal_population
+from urlink.report import write_report
 from urlink.skims import RoutingGraph, distance_matrix_km, routing_graph_from, travel_time_matrix
 from urlink.strategies import Strategy, apply_strategy, state_from_scenario
 from urlink.typology import TypologyParams, add_typology
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
+    from collections.abc import Callable, Sequence
 
     from urlink.maps import Lang
     from urlink.scenario import Scenario
@@ -690,7 +698,8 @@ def assess_strategies(
     Returns
     -------
     dict
-        ``indicators``, ``attribution`` and ``guidelines`` tables.
+        ``indicators``, ``attribution``, ``guidelines`` and ``flow_changes``
+        (:func:`urlink.attribution.compare_flows`, per strategy) tables.
     """
     services = services_from_scenario(scenario, zones)
     state = state_from_scenario(
@@ -708,11 +717,14 @@ def assess_strategies(
         warnings.simplefilter("always", UrlinkWarning)
         base = evaluate(state)
         evaluations = {"baseline": base}
-        attribution, guides = [], []
+        attribution, guides, flow_changes = [], [], []
         for strategy in strategies_from_scenario(scenario):
             new = apply_strategy(state, strategy)
             ev = evaluate(new, cost_yuan=strategy.cost_yuan or 0.0)
             evaluations[strategy.name] = ev
+            changed = compare_flows(base.flows, ev.flows)
+            changed.insert(0, "strategy", strategy.name)
+            flow_changes.append(changed)
             effects = attribute_zones(base, ev, zones)
             units = attribute_units(effects, zones, strategy, focus=scenario.boundaries.focus)
             units["crosses"] = crosses(units)
@@ -760,6 +772,9 @@ def assess_strategies(
         if attribution
         else pd.DataFrame(),
         "guidelines": pd.concat(guides, ignore_index=True) if guides else pd.DataFrame(),
+        "flow_changes": pd.concat(flow_changes, ignore_index=True)
+        if flow_changes
+        else pd.DataFrame(),
     }
 
 
@@ -923,7 +938,9 @@ def write_maps(
     *,
     assessed: dict[str, pd.DataFrame],
     scenario: Scenario,
-) -> None:
+    lang: Lang = "both",
+    offline: bool = False,
+) -> list[Path]:
     """Write ``map.html`` and every ``compare_<strategy>.html`` of a run into ``folder``.
 
     Parameters
@@ -940,9 +957,76 @@ def write_maps(
         Tables of :func:`assess_strategies` and :func:`score_strategies`.
     scenario
         The scenario.
+    lang
+        Label language.
+    offline
+        Self-contained pages without background tiles.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written pages, ``map.html`` first.
     """
-    write_map(folder / "map.html", zones, graph, network_source)
-    write_comparisons(folder, zones, assessed, scenario)
+    write_map(folder / "map.html", zones, graph, network_source, lang=lang, offline=offline)
+    return [
+        folder / "map.html",
+        *write_comparisons(folder, zones, assessed, scenario, lang=lang, offline=offline),
+    ]
+
+
+def ranking_table(assessed: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """Pooled weighted-sum ranking with first-rank acceptability (uniform weights).
+
+    Parameters
+    ----------
+    assessed
+        Tables of :func:`assess_strategies` and :func:`score_strategies`.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``strategy``, ``rank``, ``first_rank``; None when the run was not scored.
+    """
+    if "scores" not in assessed:
+        return None
+    s = assessed["scores"]
+    ranking = s[(s["group"] == "pooled") & (s["method"] == "weighted_sum")][
+        ["strategy", "rank"]
+    ].copy()
+    r = assessed["robustness"]
+    first = r[
+        (r["weights"] == "uniform") & (r["method"] == "weighted_sum") & (r["rank"] == 1)
+    ].set_index("strategy")["acceptability"]
+    ranking["first_rank"] = ranking["strategy"].map(first)
+    return ranking
+
+
+def indicator_changes(indicators: pd.DataFrame, strategy: str) -> pd.DataFrame:
+    """District indicators of one strategy beside the baseline's.
+
+    Parameters
+    ----------
+    indicators
+        The ``indicators`` table of :func:`assess_strategies`.
+    strategy
+        Strategy name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator``, ``base``, ``new``, ``change``, ``unit_of_measure``, ``direction``,
+        ``sdg``.
+    """
+    district = indicators[indicators["scope"] == "district"]
+    base = district[district["strategy"] == "baseline"].set_index("indicator")
+    new = district[district["strategy"] == strategy].set_index("indicator")
+    out = base[["unit_of_measure", "direction", "sdg"]].copy()
+    out["base"] = base["value"].astype(float)
+    out["new"] = new["value"].reindex(out.index).astype(float)
+    out["change"] = out["new"] - out["base"]
+    return out.reset_index()[
+        ["indicator", "base", "new", "change", "unit_of_measure", "direction", "sdg"]
+    ]
 
 
 def write_comparisons(
@@ -950,8 +1034,12 @@ def write_comparisons(
     zones: gpd.GeoDataFrame,
     assessed: dict[str, pd.DataFrame],
     scenario: Scenario,
+    *,
+    strategies: Sequence[str] | None = None,
+    lang: Lang = "both",
+    offline: bool = False,
 ) -> list[Path]:
-    """Write ``compare_<strategy>.html`` for every strategy of a run.
+    """Write ``compare_<strategy>.html`` for the strategies of a run.
 
     Parameters
     ----------
@@ -963,6 +1051,12 @@ def write_comparisons(
         Tables of :func:`assess_strategies` and :func:`score_strategies`.
     scenario
         The scenario (strategy titles).
+    strategies
+        Names of the strategies to draw (default: all).
+    lang
+        Label language.
+    offline
+        Self-contained pages without background tiles.
 
     Returns
     -------
@@ -975,36 +1069,42 @@ def write_comparisons(
     attribution = assessed.get("attribution")
     if attribution is None or attribution.empty:
         return []
-    ranking = None
-    if "scores" in assessed:
-        s = assessed["scores"]
-        ranking = s[(s["group"] == "pooled") & (s["method"] == "weighted_sum")][
-            ["strategy", "rank"]
-        ].copy()
-        r = assessed["robustness"]
-        first = r[
-            (r["weights"] == "uniform") & (r["method"] == "weighted_sum") & (r["rank"] == 1)
-        ].set_index("strategy")["acceptability"]
-        ranking["first_rank"] = ranking["strategy"].map(first)
+    ranking = ranking_table(assessed)
     titles = {s.name: s.title for s in scenario.strategies}
+    changes = assessed.get("flow_changes", pd.DataFrame())
     written = []
     for name, rows in attribution[attribution["level"] == "township"].groupby("strategy"):
+        if strategies is not None and name not in strategies:
+            continue
         effects = rows.set_index("unit")[list(EFFECTS)]
         dm = map_comparison(
-            zones, effects, strategy=str(name), title=titles.get(str(name), ""), ranking=ranking
+            zones,
+            effects,
+            strategy=str(name),
+            title=titles.get(str(name), ""),
+            ranking=ranking,
+            flow_changes=changes[changes["strategy"] == name] if len(changes) else None,
+            indicator_changes=indicator_changes(assessed["indicators"], str(name)),
+            lang=lang,
+            tiles=None if offline else "OpenStreetMap",
         )
         path = folder / f"compare_{name}.html"
-        save_map(dm, path)
+        save_map(dm, path, offline=offline)
         written.append(path)
     return written
 
 
 def build_map(
-    scenario: Scenario, out_dir: Path, *, lang: Lang = "both", offline: bool = False
-) -> Path:
-    """Build a scenario's zones, network and flows and write ``map.html`` into ``out_dir``.
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    strategy: str | None = None,
+    lang: Lang = "both",
+    offline: bool = False,
+) -> list[Path]:
+    """Build a scenario's flows and write ``map.html`` (and a comparison) into ``out_dir``.
 
-    The file is written to a temporary name and renamed, so an earlier map survives a
+    Each file is written to a temporary name and renamed, so an earlier map survives a
     failure; other files in ``out_dir`` are left alone.
 
     Parameters
@@ -1012,45 +1112,74 @@ def build_map(
     scenario
         A loaded scenario.
     out_dir
-        Folder for the map (created if needed; must not hold an input file's path).
+        Folder for the maps (created if needed; must not hold an input file's path).
+    strategy
+        Also write ``compare_<strategy>.html`` for this strategy of the scenario (its
+        ranking among all strategies is shown, so all of them are assessed).
     lang
         Label language.
     offline
-        Self-contained page without background tiles.
+        Self-contained pages without background tiles.
 
     Returns
     -------
-    pathlib.Path
-        The written map.
+    list of pathlib.Path
+        The written pages, ``map.html`` first.
 
     Raises
     ------
     InputError
-        On bad input.
+        On bad input, e.g. a strategy the scenario does not have.
     """
     check_inputs(scenario)
-    target = check_output_dir(out_dir, scenario.input_files()) / "map.html"
+    names = [s.name for s in scenario.strategies]
+    if strategy is not None and strategy not in names:
+        msg = (
+            f"--strategy {strategy!r}: {scenario.path} has no such strategy; use one of {names}"
+            if names
+            else f"--strategy {strategy!r}: {scenario.path} defines no strategies"
+        )
+        raise InputError(msg)
+    out = check_output_dir(out_dir, scenario.input_files())
     zones, _ = zones_from_scenario(scenario)
     streets = network_from_scenario(scenario, zones)
-    skim = travel_time_matrix(
-        streets,
-        zones,
-        cutoff=scenario.network.cutoff_min,
-        access_speed_kph=scenario.network.access_speed_kph,
+    routing, routing_length, skim = _routing_and_skim(scenario, streets, zones)
+    zones, _, graph, _ = linkages_from_scenario(
+        scenario, zones, streets, skim, routing=routing, routing_length=routing_length
     )
-    zones, _, graph, _ = linkages_from_scenario(scenario, zones, streets, skim)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    write_map(
-        tmp,
-        zones,
-        graph,
-        str(streets.graph.get("network_source", "unknown")),
-        lang=lang,
-        offline=offline,
-    )
-    tmp.replace(target)
-    return target
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".map.", dir=out) as tmpname:
+        tmp = Path(tmpname)
+        pages = [tmp / "map.html"]
+        write_map(
+            pages[0],
+            zones,
+            graph,
+            str(streets.graph.get("network_source", "unknown")),
+            lang=lang,
+            offline=offline,
+        )
+        if strategy is not None:
+            assessed = assess_strategies(
+                scenario, zones, streets, routing=routing, routing_length=routing_length, skim=skim
+            )
+            if scenario.scoring is not None:
+                assessed.update(score_strategies(scenario, assessed["indicators"]))
+            pages += write_comparisons(
+                tmp,
+                zones,
+                assessed,
+                scenario,
+                strategies=[strategy],
+                lang=lang,
+                offline=offline,
+            )
+        written = []
+        for page in pages:
+            target = out / page.name
+            page.replace(target)
+            written.append(target)
+    return written
 
 
 def validate_scenario(scenario: Scenario) -> dict[str, Any]:
@@ -1204,8 +1333,17 @@ def run_scenario(
         )
         all_flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
         for name, table in assessed.items():
-            table.to_csv(tmp / f"{name}.csv", index=False, float_format="%.6g")
+            digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
+            table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
         write_maps(tmp, zones, link_graph, source, assessed=assessed, scenario=scenario)
+        write_report(
+            tmp / "report.html",
+            scenario=scenario,
+            zones=zones,
+            flows=all_flows,
+            assessed=assessed,
+            summary=summary,
+        )
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {
             "scenario": scenario.name,
@@ -1222,7 +1360,13 @@ def run_scenario(
                 f"({source}, with assigned volumes per flow type), EPSG:4326",
                 "flows.csv": "every flow row of every type, including unused ecosystem supply",
                 "map.html": "interactive map (folium): typology, boundaries, flows by type",
-                "compare_<strategy>.html": "each strategy against the baseline, side by side",
+                "compare_<strategy>.html": "each strategy against the baseline, side by side: "
+                "zone effects, flow changes, district indicators, ranking",
+                "report.html": "self-contained report: what was modelled, data and estimates, "
+                "flows across boundaries, indicators by SDG, ranking and robustness charts, "
+                "guidelines per level (prints on A4)",
+                "flow_changes.csv": "strategy, flow_type, origin, destination, commodity, use, "
+                "unit, volume_base, volume_new, change, change_pct",
                 "indicators.csv": "strategy, scope, level, unit, indicator, value, unit_of_"
                 "measure, direction, sdg",
                 "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, "

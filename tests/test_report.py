@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from urlink.report import (
+    acceptability_chart,
+    first_rank_chart,
+    flows_by_boundary,
+    flows_by_unit,
+    source_notes,
+)
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def _zones() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "name": [EVIL, "南城", "椒江区"],
+            "level": ["township", "township", "county"],
+            "township_code": ["t1", "t2", None],
+            "county_code": ["c1", "c1", "c2"],
+            "prefecture_code": ["p1", "p1", "p1"],
+            "province_code": ["s", "s", "s"],
+        },
+        index=["t1", "t2", "c2"],
+    )
+
+
+def _flows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "origin": ["t1", "t1", "t2", "c2", "t2"],
+            "destination": ["t2", "c2", "t2", "t1", "c2"],
+            "flow_type": ["people", "people", "people", "goods", "ecosystem"],
+            "volume": [3.0, 1.0, 6.0, 4.0, 100.0],
+            "unit": ["p/d", "p/d", "p/d", "t/d", "m3/d"],
+            "use": [None, None, None, None, "unused"],
+        }
+    )
+
+
+def test_flows_by_boundary_by_hand():
+    by = flows_by_boundary(_flows(), _zones()).set_index("flow_type")
+    assert list(by.index) == ["people", "goods"]  # unused ecosystem supply is no flow
+    assert by.loc["people", ["total", "none", "township", "county"]].tolist() == [
+        10.0,
+        6.0,
+        3.0,
+        1.0,
+    ]
+    assert by.loc["people", "share_crossing_county"] == pytest.approx(0.1)
+    assert by.loc["goods", "county"] == 4.0 and by.loc["goods", "share_crossing_county"] == 1.0
+    # every flow is counted exactly once
+    levels = ["none", "township", "county", "prefecture", "province"]
+    assert (by[levels].sum(axis=1) == by["total"]).all()
+
+
+def test_flows_by_unit_conserves_flow():
+    units = flows_by_unit(_flows(), _zones())
+    people = units[units["flow_type"] == "people"].set_index("unit")
+    assert people.loc["c1", ["out", "in", "within"]].tolist() == [1.0, 0.0, 9.0]
+    assert people.loc["c2", ["out", "in", "within"]].tolist() == [0.0, 1.0, 0.0]
+    # what leaves units arrives in units
+    for _, part in units.groupby("flow_type"):
+        assert part["out"].sum() == pytest.approx(part["in"].sum())
+        assert part["net_in"].sum() == pytest.approx(0.0)
+
+
+def test_source_notes_reads_the_nearest_sources_file(tmp_path):
+    folder = tmp_path / "data" / "tables"
+    folder.mkdir(parents=True)
+    (tmp_path / "data" / "SOURCES.md").write_text(
+        "# Sources\n\n## tables/\n\n### `a.csv` (ours)\n"
+        "- **What:** a table.\n- **Origin:** the [bureau](https://x.example) yearbook,\n"
+        "  page 3.\n- **Licence:** CC BY 4.0.\n- **Estimated:** row 2.\n\n"
+        "### Other tables\n\n- `b.csv` (2 rows): an **estimate** of things.\n",
+        encoding="utf-8",
+    )
+    assert source_notes(folder / "a.csv") == {
+        "sources_file": str(tmp_path / "data" / "SOURCES.md"),
+        "origin": "the bureau yearbook, page 3.",
+        "licence": "CC BY 4.0.",
+        "estimated": "row 2.",
+    }
+    b = source_notes(folder / "b.csv")
+    assert b["origin"].startswith("(2 rows): an estimate") and b["estimated"]
+    assert source_notes(folder / "c.csv") == {}
+
+
+def _robustness() -> pd.DataFrame:
+    rows = []
+    for weights in ("uniform", "farmers"):
+        for strategy, acc in (("a", [0.7, 0.3]), ("b", [0.3, 0.7])):
+            for rank, value in enumerate(acc, start=1):
+                rows.append((weights, "weighted_sum", strategy, rank, value))
+    return pd.DataFrame(rows, columns=["weights", "method", "strategy", "rank", "acceptability"])
+
+
+def test_charts_are_deterministic_svg():
+    svg = acceptability_chart(_robustness())
+    assert svg.startswith("<svg") and svg.endswith("</svg>\n")
+    assert svg == acceptability_chart(_robustness())  # same input, same bytes
+    heat = first_rank_chart(_robustness())
+    assert "<svg" in heat and "0.70" in heat  # the values are printed in the cells
+    assert acceptability_chart(_robustness(), weights="nobody") == ""
+
+
+def test_report_of_the_huangyan_run(huangyan_run):
+    page = (huangyan_run / "report.html").read_text(encoding="utf-8")
+    # self-contained: nothing loaded from anywhere
+    assert not re.findall(r"<(?:script|link|img|iframe)\b", page)
+    assert "http://" not in page.split("<body>")[0] and "@import" not in page
+    assert "@page { size: A4" in page  # printable
+    for heading in (
+        "1. What was modelled",
+        "2. Data and estimates",
+        "3. Flows across administrative boundaries",
+        "4. District indicators by SDG target",
+        "5. Strategy ranking and robustness",
+        "6. Action guidelines per administrative level",
+    ):
+        assert heading in page
+    assert page.count("<svg") >= 2  # the robustness charts are embedded
+    assert "SDG 11.a" in page and "SDG 11.6" in page
+    assert "voronoi-approximation" in page and 'class="estimate"' in page
+    assert "cnmetlab/cnmaps-adm-data" in page  # provenance from data/SOURCES.md
+    assert "Illustrative weights written by the urlink team" in page
+    flows = pd.read_csv(huangyan_run / "flows.csv")
+    goods_total = flows.loc[flows["flow_type"] == "goods", "volume"].sum()
+    assert f"{goods_total:,.4g}" in page  # the flow totals are the run's
+    guidelines = pd.read_csv(huangyan_run / "guidelines.csv")
+    for level, n in guidelines["level"].value_counts().items():
+        assert f"{level.capitalize()} level ({n} rows)" in page
+
+
+def test_report_escapes_names(tmp_path):
+    from types import SimpleNamespace
+
+    from urlink.report import report_from_tables
+
+    scenario = SimpleNamespace(
+        name="x", title=EVIL, path=tmp_path / "x.toml", seed=1, strategies=(), input_files=list
+    )
+    zones = _zones().assign(population=[1.0, 2.0, 3.0], typology="rural")
+    page = report_from_tables(
+        scenario=scenario,  # type: ignore[arg-type]
+        zones=zones,
+        flows=_flows().assign(model=EVIL, source="modelled"),
+        assessed={},
+        summary={"network_source": "proxy"},
+    )
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
