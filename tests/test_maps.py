@@ -88,10 +88,11 @@ def test_only_the_largest_flows_are_drawn_and_the_rest_summed_by_county():
     page = _html(lang="en", max_flows=1)
     # people: 100 (drawn), 50 (Jiaojiang -> Huangyan, other county), 5 (within Huangyan)
     assert "People (1 largest)" in page
-    assert "People: 2 smaller flows, summed by county (1 within one unit not drawn)" in page
+    assert "People +2 (smaller flows summed by county)" in page
+    assert "1 smaller flows within one unit not drawn" in page
     assert "Jiaojiang → 331003: 50 persons/day (1 smaller flows)" in page
     page_none = _html(lang="en", max_flows=1, aggregate_level=None)
-    assert "People: +2 smaller flows not drawn" in page_none
+    assert "People +2 (smaller flows not drawn)" in page_none
     assert "Jiaojiang → 331003: 50" not in page_none
 
 

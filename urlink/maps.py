@@ -80,13 +80,16 @@ _TEXT = {
     "model": {"zh": "模型", "en": "Model"},
     "source": {"zh": "来源", "en": "Source"},
     "crosses": {"zh": "跨越边界", "en": "Crosses"},
-    "not_drawn": {"zh": "条较小的流未显示", "en": "smaller flows not drawn"},
+    "not_drawn": {"zh": "较小的流未显示", "en": "smaller flows not drawn"},
     "largest": {"zh": "条最大的流", "en": "largest"},
     "smaller": {"zh": "条较小的流", "en": "smaller flows"},
-    "by_county": {"zh": "按县汇总", "en": "summed by county"},
-    "by_prefecture": {"zh": "按地级市汇总", "en": "summed by prefecture"},
-    "by_province": {"zh": "按省汇总", "en": "summed by province"},
-    "within_unit": {"zh": "条单位内部的流未显示", "en": "within one unit not drawn"},
+    "by_county": {"zh": "较小的流按县汇总", "en": "smaller flows summed by county"},
+    "by_prefecture": {"zh": "较小的流按地级市汇总", "en": "smaller flows summed by prefecture"},
+    "by_province": {"zh": "较小的流按省汇总", "en": "smaller flows summed by province"},
+    "within_unit": {
+        "zh": "条单位内部的较小流未显示",
+        "en": "smaller flows within one unit not drawn",
+    },
     "aggregated_note": {
         "zh": "较小的流按行政单位汇总，线从单位人口加权中心出发",
         "en": "Smaller flows summed per pair of admin units, drawn between their "
@@ -319,7 +322,9 @@ def map_linkages(
     if network_source == "proxy":
         notes.append(_esc(_t("proxy", lang)))
     if notes:
-        m.add_child(_Box("<br>".join(f"⚠ {n}" for n in notes), position="top: 10px; left: 50px"))
+        m.add_child(
+            _Box("<br>".join(f"⚠ {n}" for n in notes), position="bottom: 30px; right: 10px")
+        )
     m.add_child(_Box(_legend(lang, types), position="bottom: 20px; left: 10px"))
     folium.LayerControl(collapsed=False).add_to(m)
     return m
@@ -586,6 +591,10 @@ def _add_flows(
             between = agg[agg["origin"] != agg["destination"]]
             within = agg[agg["origin"] == agg["destination"]]
             unit_names = _unit_names(z, col, lang)
+            n_within = int(within["n_flows"].sum())
+            note = _esc(_t("aggregated_note", lang))
+            if n_within:
+                note += f"<br>{n_within:,} {_esc(_t('within_unit', lang))}"
             features = []
             vmax = float(between["volume"].abs().max()) if len(between) else 1.0
             for rec in between.to_dict("records"):
@@ -598,7 +607,7 @@ def _add_flows(
                 features.append(
                     _flow_feature(
                         curved_line(*points[o], *points[d], bend=0.2),
-                        f"<b>{text}</b><br>{_esc(_t('aggregated_note', lang))}",
+                        f"<b>{text}</b><br>{note}",
                         text,
                         colour=colour,
                         width=1.0 + 9.0 * math.sqrt(abs(float(rec["volume"])) / (vmax or 1.0)),
@@ -606,18 +615,13 @@ def _add_flows(
                         dash="2,6",
                     )
                 )
-            n_within = int(within["n_flows"].sum())
-            name = (
-                f"{_t(ftype, lang)}: {len(hidden):,} {_t('smaller', lang)}, "
-                f"{_t('by_' + str(aggregate_level), lang)}"
-            )
-            if n_within:
-                name += f" ({n_within:,} {_t('within_unit', lang)})"
+            name = f"{_t(ftype, lang)} +{len(hidden):,} ({_t('by_' + str(aggregate_level), lang)})"
             _flow_layer(features, name, show=False).add_to(m)
         else:
             m.add_child(
                 folium.FeatureGroup(
-                    name=f"{_t(ftype, lang)}: +{len(hidden):,} {_t('not_drawn', lang)}", show=False
+                    name=f"{_t(ftype, lang)} +{len(hidden):,} ({_t('not_drawn', lang)})",
+                    show=False,
                 )
             )
     return types
