@@ -164,3 +164,27 @@ def test_offline_dual_map_gets_the_sync_stand_in(tmp_path):
 
     assert "L.Map.prototype.sync" in page
     assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=\"https?://", page)
+
+
+def test_zone_popups_show_key_indicators_with_labels():
+    page = _html(lang="en")
+    assert "Minutes to a hospital" not in page  # not in the zones: not shown
+    import re
+
+    z = _zones().assign(time_to_hospital_min=[12.25, None, 3.0])
+    m = map_linkages(z, _flows(), lang="en")
+    text = re.sub(
+        r"\\u([0-9a-fA-F]{4})", lambda mm: chr(int(mm.group(1), 16)), m.get_root().render()
+    )
+    assert "Minutes to a hospital: 12.2" in text and "Minutes to a hospital: 3.0" in text
+    assert text.count("Minutes to a hospital") == 2  # a missing value is left out
+
+
+def test_run_map_popups_carry_baseline_indicators(huangyan_run):
+    import re
+
+    page = (huangyan_run / "map.html").read_text(encoding="utf-8")
+    page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda mm: chr(int(mm.group(1), 16)), page)
+    values = re.findall(r"Minutes to a hospital: ([0-9.,]+)", page)
+    assert len(values) == 29  # every zone
+    assert min(float(v.replace(",", "")) for v in values) == 0.0  # hospital zones

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FLOW_COLOURS",
     "TYPOLOGY_COLOURS",
+    "ZONE_POPUP_VALUES",
     "Lang",
     "curved_line",
     "map_comparison",
@@ -60,7 +61,30 @@ FLOW_COLOURS = {
 }
 """Line colour of each flow type."""
 
+ZONE_POPUP_VALUES = (
+    "time_to_urban_min",
+    "time_to_centre_min",
+    "time_to_hospital_min",
+    "time_to_market_min",
+    "co2_kg_per_day",
+    "capital_net_yuan_per_year",
+    "water_received_m3_per_day",
+    "area_km2",
+)
+"""Zone columns shown in zone popups when present (a run adds its baseline indicators)."""
+
 _TEXT = {
+    "time_to_urban_min": {
+        "zh": "到最近城市分区（分钟）",
+        "en": "Minutes to the nearest urban zone",
+    },
+    "time_to_centre_min": {"zh": "到区中心（分钟）", "en": "Minutes to the district centre"},
+    "time_to_hospital_min": {"zh": "到医院（分钟）", "en": "Minutes to a hospital"},
+    "time_to_market_min": {"zh": "到市场（分钟）", "en": "Minutes to a market"},
+    "co2_kg_per_day": {"zh": "交通CO2（千克/日）", "en": "Transport CO2 (kg/day)"},
+    "capital_net_yuan_per_year": {"zh": "资金净流入（元/年）", "en": "Net capital (yuan/year)"},
+    "water_received_m3_per_day": {"zh": "受水（立方米/日）", "en": "Water received (m³/day)"},
+    "area_km2": {"zh": "面积（平方千米）", "en": "Area (km²)"},
     "urban": {"zh": "城市", "en": "urban"},
     "peri-urban": {"zh": "城郊", "en": "peri-urban"},
     "rural": {"zh": "乡村", "en": "rural"},
@@ -184,9 +208,9 @@ def _zone_popup(row: pd.Series, lang: Lang) -> str:
     if "typology" in row:
         lines.append(f"{_esc(_t('typology', lang))}: {_esc(_t(str(row['typology']), lang))}")
         lines.append(f"{_esc(_t('reason', lang))}: {_esc(row.get('typology_reason', ''))}")
-    for col in ("time_to_urban_min", "area_km2"):
+    for col in ZONE_POPUP_VALUES:
         if col in row and pd.notna(row[col]):
-            lines.append(f"{_esc(col)}: {float(row[col]):,.1f}")
+            lines.append(f"{_esc(_t(col, lang))}: {float(row[col]):,.1f}")
     if "geometry_source" in row:
         lines.append(f"<i>{_esc(row['geometry_source'])}</i>")
     return "<br>".join(lines)

@@ -967,11 +967,57 @@ def write_maps(
     list of pathlib.Path
         The written pages, ``map.html`` first.
     """
-    write_map(folder / "map.html", zones, graph, network_source, lang=lang, offline=offline)
+    write_map(
+        folder / "map.html",
+        zones_with_indicators(zones, assessed.get("indicators")),
+        graph,
+        network_source,
+        lang=lang,
+        offline=offline,
+    )
     return [
         folder / "map.html",
         *write_comparisons(folder, zones, assessed, scenario, lang=lang, offline=offline),
     ]
+
+
+def zones_with_indicators(
+    zones: gpd.GeoDataFrame, indicators: pd.DataFrame | None, *, strategy: str = "baseline"
+) -> gpd.GeoDataFrame:
+    """Zones with one column per zone indicator of a strategy (for map popups).
+
+    Parameters
+    ----------
+    zones
+        Zones indexed by zone id, with ``level``.
+    indicators
+        The ``indicators`` table of :func:`assess_strategies` (None: zones unchanged).
+    strategy
+        Whose values to take.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``zones`` with the indicators of each zone's own unit as columns.
+    """
+    if indicators is None or indicators.empty:
+        return zones
+    rows = indicators[(indicators["scope"] == "unit") & (indicators["strategy"] == strategy)]
+    own = rows.assign(unit=rows["unit"].astype(str))
+    level = zones["level"].astype(str) if "level" in zones.columns else None
+    out = zones.copy()
+    for name, part in own.groupby("indicator"):
+        if name in out.columns:
+            continue
+        values = {}
+        for lvl, sub in part.groupby("level"):
+            for unit, value in zip(sub["unit"], sub["value"], strict=True):
+                values[(str(lvl), unit)] = float(value)
+        out[str(name)] = [
+            values.get((str(level.loc[i]) if level is not None else "", str(i)), np.nan)
+            for i in out.index
+        ]
+    return out
 
 
 def ranking_table(assessed: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
