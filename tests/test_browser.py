@@ -277,7 +277,7 @@ def test_comparison_page_is_synced_and_shows_changes(page, offline_maps):
     maps = p.evaluate(f"() => ({_MAP}).length")
     assert maps == 2
     labels = " ".join(p.locator(".leaflet-control-layers-overlays label").all_inner_texts())
-    assert "time_saved_person_min_per_day" in labels
+    assert "Travel time saved (person-min/day)" in labels
     assert "Δ 人口流动 / People" in labels and "Δ 货物流 / Goods" in labels  # flow changes
     assert p.get_by_text("District indicators").count() >= 1
     assert p.get_by_text("P(first)").count() >= 1

@@ -290,7 +290,7 @@ def test_run_writes_a_comparison_map_per_strategy(huangyan_run, root):
     pages = sorted(p.name for p in out.glob("compare_*.html"))
     assert len(pages) == 8 and "compare_bus-west-mountains.html" in pages
     page = (out / "compare_hospital-to-ningxi.html").read_text(encoding="utf-8")
-    assert "hospital_access_gain_person_min" in page  # the effect that changes has a layer
+    assert "Access to hospitals gained" in page  # the effect that changes has a layer
     assert "#1a9850" in page and "#d73027" in page  # gains and losses are both shown
     assert "L.Map.prototype.sync" not in page  # online page: folium's own sync plugin
     assert "P(first)" in page

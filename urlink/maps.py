@@ -85,6 +85,35 @@ _TEXT = {
     "capital_net_yuan_per_year": {"zh": "资金净流入（元/年）", "en": "Net capital (yuan/year)"},
     "water_received_m3_per_day": {"zh": "受水（立方米/日）", "en": "Water received (m³/day)"},
     "area_km2": {"zh": "面积（平方千米）", "en": "Area (km²)"},
+    "time_saved_person_min_per_day": {
+        "zh": "出行时间节省（人·分钟/日）",
+        "en": "Travel time saved (person-min/day)",
+    },
+    "centre_access_gain_person_min": {
+        "zh": "到区中心可达性提升（人·分钟）",
+        "en": "Access to the centre gained (resident-min)",
+    },
+    "hospital_access_gain_person_min": {
+        "zh": "到医院可达性提升（人·分钟）",
+        "en": "Access to hospitals gained (resident-min)",
+    },
+    "market_access_gain_person_min": {
+        "zh": "到市场可达性提升（人·分钟）",
+        "en": "Access to markets gained (resident-min)",
+    },
+    "co2_reduction_kg_per_day": {"zh": "CO2减排（千克/日）", "en": "CO2 avoided (kg/day)"},
+    "trip_credits_kg_per_day": {
+        "zh": "碳普惠出行积分（千克/日）",
+        "en": "Low-carbon trip credits (kg/day)",
+    },
+    "capital_paid_yuan_per_year": {
+        "zh": "支出变化（元/年）",
+        "en": "Change of money paid (yuan/year)",
+    },
+    "capital_received_yuan_per_year": {
+        "zh": "收入变化（元/年）",
+        "en": "Change of money received (yuan/year)",
+    },
     "urban": {"zh": "城市", "en": "urban"},
     "peri-urban": {"zh": "城郊", "en": "peri-urban"},
     "rural": {"zh": "乡村", "en": "rural"},
@@ -976,9 +1005,10 @@ def map_comparison(
         gf = z[["geometry"]].copy()
         gf["colour"] = [_GAIN if v > 0 else _LOSS if v < 0 else _NONE for v in values]
         gf["label"] = [
-            f"{_esc(n)}: {v:+,.4g} ({_esc(effect)})" for n, v in zip(names, values, strict=True)
+            f"{_esc(n)}: {v:+,.4g} ({_esc(_t(str(effect), lang))})"
+            for n, v in zip(names, values, strict=True)
         ]
-        layer = folium.FeatureGroup(name=_esc(effect), show=i == 0)
+        layer = folium.FeatureGroup(name=_esc(_t(str(effect), lang)), show=i == 0)
         folium.GeoJson(
             gf.to_json(drop_id=True),
             style=JsCode(_ZONE_CHANGE_STYLE_JS),
