@@ -76,7 +76,8 @@ h3 { font-size: 11.5pt; margin: 1.2em 0 .3em; }
 p.meta, p.note, td.note { color: var(--muted); font-size: 9pt; }
 table { border-collapse: collapse; width: 100%; margin: .4em 0 1em; font-size: 8.5pt; }
 th, td { border-bottom: 1px solid var(--line); padding: 2px 5px; text-align: left;
-         vertical-align: top; overflow-wrap: anywhere; }
+         vertical-align: top; }
+td.wrap { overflow-wrap: anywhere; }
 th { background: #f1f1f1; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.better { color: var(--gain); } td.worse { color: var(--loss); }
@@ -121,9 +122,11 @@ def _table(
     formats: Mapping[str, str] | None = None,
     row_class: pd.Series | None = None,
     cell_class: Mapping[str, pd.Series] | None = None,
+    wrap: Iterable[str] = (),
 ) -> str:
     """Render an escaped HTML table; numeric columns right-aligned and formatted."""
     numeric = set(numeric)
+    wrap = set(wrap)
     formats = dict(formats or {})
     head = "".join(
         f'<th class="num">{_esc(c)}</th>' if c in numeric else f"<th>{_esc(c)}</th>"
@@ -139,6 +142,10 @@ def _table(
                 text = _num(rec[col], formats.get(str(col), ",.4g"))
             else:
                 text = _esc(rec[col]) if pd.notna(rec[col]) else ""
+                # identifiers break after "_" and "/" instead of overflowing the page
+                text = text.replace("_", "_<wbr>").replace("/", "/<wbr>")
+                if col in wrap:
+                    classes.append("wrap")
             if cell_class is not None and col in cell_class:
                 extra = cell_class[col].iloc[pos]
                 if extra:
@@ -270,7 +277,10 @@ def flows_by_unit(
                     "out": float(leaving),
                     "in": float(entering),
                     "within": float(within),
-                    "net_in": float(entering - leaving),
+                    # differences below 1e-9 of the volumes are rounding noise of the models
+                    "net_in": float(entering - leaving)
+                    if abs(entering - leaving) > 1e-9 * max(abs(entering), abs(leaving))
+                    else 0.0,
                 }
             )
     return pd.DataFrame(out).sort_values(["unit", "flow_type"], ignore_index=True)
@@ -551,7 +561,7 @@ def report_from_tables(
     ]
     parts += _section_modelled(scenario, zones, flows, summary)
     parts += _section_data(scenario, zones, flows)
-    parts += _section_flows(zones, flows)
+    parts += _section_flows(zones, flows, focus=str(scenario.boundaries.focus))
     parts += _section_indicators(assessed)
     parts += _section_ranking(assessed)
     parts += _section_guidelines(assessed)
@@ -663,7 +673,7 @@ def _section_data(scenario: Scenario, zones: pd.DataFrame, flows: pd.DataFrame) 
                 "estimated": notes.get("estimated", ""),
             }
         )
-    out.append(_table(pd.DataFrame(rows)))
+    out.append(_table(pd.DataFrame(rows), wrap=["origin", "licence", "estimated"]))
     out.append("<h3>Which numbers are estimates</h3>")
     est = _estimates(zones, _used(flows))
     flag = est["value"].map(lambda v: "estimate" if _is_estimate(str(v)) else "")
@@ -678,7 +688,7 @@ def _section_data(scenario: Scenario, zones: pd.DataFrame, flows: pd.DataFrame) 
     return out
 
 
-def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame) -> list[str]:
+def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> list[str]:
     out = ['<section id="flows"><h2>3. Flows across administrative boundaries</h2>']
     if not len(_used(flows)):
         out.append("<p>No flows.</p></section>")
@@ -698,6 +708,7 @@ def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame) -> list[str]:
     if "county_code" in zones.columns:
         units = flows_by_unit(flows, zones, level="county")
         names = _unit_names(zones, "county")
+        names.setdefault(focus, "focus unit (split into townships)")
         units.insert(1, "name", units["unit"].map(names).fillna(""))
         out.append("<h3>Per county-level unit: out, in and within</h3>")
         out.append(_table(units, numeric=["out", "in", "within", "net_in"]))
