@@ -28,6 +28,7 @@ from urlink.boundaries import (
     zones_from_points,
 )
 from urlink.carbon import EmissionFactors, add_emissions
+from urlink.db import source_name
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
 from urlink.indicators import INDICATORS, evaluate, indicators_by_unit
@@ -124,7 +125,7 @@ def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDat
     if spec.focus not in counties.index:
         msg = (
             f"{scenario.path}: [boundaries] focus = {spec.focus!r} is not an id in "
-            f"{spec.path.name} (ids: {counties.index.tolist()[:12]})"
+            f"{source_name(spec.path, spec.layer)} (ids: {counties.index.tolist()[:12]})"
         )
         raise InputError(msg)
     others = counties.drop(index=spec.focus)
@@ -137,7 +138,7 @@ def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDat
     if unknown:
         msg = (
             f"{scenario.path}: [boundaries] context names ids {unknown} that are not other "
-            f"units in {spec.path.name}; available: {others.index.tolist()}"
+            f"units in {source_name(spec.path, spec.layer)}; available: {others.index.tolist()}"
         )
         raise InputError(msg)
     return others.loc[list(spec.context)]
@@ -1133,6 +1134,10 @@ def run_scenario(
         {"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
         for p in scenario.input_files()
     ]
+    if scenario.input_tables():  # PostGIS inputs: rows and a digest of their content
+        from urlink.db import table_fingerprint
+
+        inputs += [table_fingerprint(url, table) for url, table in scenario.input_tables()]
     timings["check inputs"] = time.perf_counter() - t0
 
     t0 = stage("zones")
