@@ -82,7 +82,7 @@ def _run(cmd: list[str], run_as: str | None, *, timeout: float = 60.0) -> None:
         raise ServerUnavailableError(msg)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -148,7 +148,7 @@ def start() -> Server:
     if run_as:
         os.chown(root, pw.pw_uid, pw.pw_gid)
         os.chown(pwfile, pw.pw_uid, pw.pw_gid)
-    server = Server(root=root, port=_free_port(), bindir=bindir, run_as=run_as)
+    server = Server(root=root, port=free_port(), bindir=bindir, run_as=run_as)
     try:
         _run(
             [

@@ -40,7 +40,6 @@ import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 
@@ -175,18 +174,15 @@ def redact_dsn(dsn: str) -> str:
     'postgresql:///huangyan?service=urlink'
     """
     if is_postgis_url(dsn):
-        parts = urlsplit(dsn)
-        userinfo, at, hosts = parts.netloc.rpartition("@")
-        netloc = parts.netloc
+        scheme, rest = dsn.split("://", 1)
+        end = min([k for k in (rest.find("/"), rest.find("?")) if k >= 0], default=len(rest))
+        netloc, tail = rest[:end], rest[end:]
+        userinfo, at, hosts = netloc.rpartition("@")
         if at and ":" in userinfo:
             netloc = f"{userinfo.split(':', 1)[0]}:{_MASK}@{hosts}"
-        query = parts.query
-        if query:
-            pairs = parse_qsl(query, keep_blank_values=True)
-            if any(k == "password" for k, _ in pairs):
-                pairs = [(k, _MASK if k == "password" else v) for k, v in pairs]
-                query = urlencode(pairs, safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        path, question, query = tail.partition("?")
+        query = re.sub(r"(^|&)(password=)[^&]*", rf"\g<1>\g<2>{_MASK}", query)
+        return f"{scheme}://{netloc}{path}{question}{query}"
     return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", rf"\g<1>{_MASK}", dsn)
 
 
@@ -338,8 +334,9 @@ def connect(dsn: str, *, connect_timeout_s: int = 10) -> psycopg.Connection[Any]
         return psycopg.connect(dsn, connect_timeout=connect_timeout_s)
     except psycopg.Error as err:
         reason = _clean_reason(str(err), dsn)
+        end = "" if reason.endswith((".", "?", "!")) else "."
         msg = (
-            f"cannot connect to PostgreSQL ({_target(dsn)}): {reason}. Check that the server "
+            f"cannot connect to PostgreSQL ({_target(dsn)}): {reason}{end} Check that the server "
             "runs and accepts TCP connections, the host/port/database in the URL "
             "(postgresql://user@host:port/database) or in PGHOST/PGPORT/PGDATABASE/PGSERVICE, "
             "and the password (PGPASSWORD or ~/.pgpass; better not in the URL)"
