@@ -22,6 +22,12 @@ writes more):
     in different UTM zones fit one column; QGIS reprojects on the fly.
 ``indicators``, ``attribution``, ``guidelines``, ``scores``, ``robustness``
     The CSV files of the same names.
+``zones_latest``, ``flows_latest``, ``network_latest``
+    Views with the rows of the newest run of every scenario.
+
+Every results table has a primary key ``fid`` (what QGIS needs to edit or select features)
+and ``run_id``, a foreign key to ``runs`` (``DELETE FROM urlink.runs WHERE run_id = 7``
+removes a run's rows everywhere).
 
 Scenario inputs may be PostGIS tables too: ``path = "postgresql://host/db"`` with
 ``table = "schema.table"`` in ``[boundaries]``, ``[townships]`` or ``[settlements]``
@@ -676,8 +682,8 @@ def _create_results_table(
     table = sql.Identifier(schema, name)
     cur.execute(
         sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {t} (run_id bigint NOT NULL REFERENCES {runs} (run_id) "
-            "ON DELETE CASCADE)"
+            "CREATE TABLE IF NOT EXISTS {t} (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
+            "KEY, run_id bigint NOT NULL REFERENCES {runs} (run_id) ON DELETE CASCADE)"
         ).format(t=table, runs=sql.Identifier(schema, "runs"))
     )
     cur.execute(
@@ -708,6 +714,23 @@ def _create_results_table(
             )
         )
     return columns
+
+
+def _create_latest_views(cur: psycopg.Cursor[Any], schema: str, names: list[str]) -> None:
+    """Create views ``<table>_latest``: the rows of the newest run of every scenario (for QGIS)."""
+    from psycopg import sql
+
+    for name in names:
+        cur.execute(
+            sql.SQL(
+                "CREATE OR REPLACE VIEW {v} AS SELECT t.* FROM {t} AS t JOIN (SELECT max(run_id) "
+                "AS run_id FROM {runs} GROUP BY scenario) AS latest USING (run_id)"
+            ).format(
+                v=sql.Identifier(schema, f"{name}_latest"),
+                t=sql.Identifier(schema, name),
+                runs=sql.Identifier(schema, "runs"),
+            )
+        )
 
 
 def _copy_rows(
@@ -771,6 +794,8 @@ def write_run(
     )
     logger.info("storing run of %s in %s", manifest.get("scenario"), redact_dsn(dsn))
     with connect(dsn) as con, con.cursor() as cur:
+        # one writer per schema at a time, so two runs never race to create the same table
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"urlink.db:{schema}",))
         _create_runs_table(cur, schema)
         cur.execute(
             sql.SQL(
@@ -802,6 +827,7 @@ def write_run(
             if name in tables:
                 n = _copy_rows(cur, schema, name, tables[name], run_id)
                 logger.debug("run %d: %d rows in %s.%s", run_id, n, schema, name)
+        _create_latest_views(cur, schema, [n for n in GEOMETRY_TYPES if n in tables])
     logger.info("stored run %d", run_id)
     return run_id
 
@@ -912,7 +938,7 @@ def runs_from_db(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
 def read_run_table(
     dsn: str, run_id: int, table: str, *, schema: str = DEFAULT_SCHEMA
 ) -> pd.DataFrame:
-    """Read one results table of a run (the ``run_id`` column dropped).
+    """Read one results table of a run (without the ``fid`` and ``run_id`` columns).
 
     Parameters
     ----------
@@ -949,13 +975,13 @@ def read_run_table(
         spatial = table in GEOMETRY_TYPES
         extra = sql.SQL(", ST_AsBinary(geom) AS __urlink_wkb") if spatial else sql.SQL("")
         cur = con.execute(
-            sql.SQL("SELECT *{x} FROM {t} WHERE run_id = %s ORDER BY ctid").format(
+            sql.SQL("SELECT *{x} FROM {t} WHERE run_id = %s ORDER BY fid").format(
                 x=extra, t=sql.Identifier(schema, table)
             ),
             (run_id,),
         )
         columns = [d.name for d in (cur.description or [])]
-        frame = pd.DataFrame(cur.fetchall(), columns=columns).drop(columns="run_id")
+        frame = pd.DataFrame(cur.fetchall(), columns=columns).drop(columns=["fid", "run_id"])
     if not spatial:
         return frame
     wkb = frame.pop("__urlink_wkb").tolist()
@@ -1014,7 +1040,7 @@ def compare_runs(
             rows = con.execute(
                 sql.SQL(
                     "SELECT run_id, indicator, unit_of_measure, value FROM {t} WHERE run_id = "
-                    "ANY (%s) AND strategy = %s AND scope = 'district' ORDER BY ctid"
+                    "ANY (%s) AND strategy = %s AND scope = 'district' ORDER BY fid"
                 ).format(t=sql.Identifier(schema, "indicators")),
                 ([run_a, run_b], strategy),
             ).fetchall()
