@@ -506,3 +506,30 @@ def test_password_never_logged_or_printed(
     captured = capsys.readouterr()
     assert "password authentication failed" in captured.err
     assert PW not in captured.out + captured.err + caplog.text
+
+
+def test_team_roles_as_in_the_docs(pg: pg_server.Server, base_out: Path) -> None:
+    """A writer role owning the results schema and a read-only role for QGIS users."""
+    import psycopg
+
+    with psycopg.connect(pg.dsn(), autocommit=True) as con:
+        for statement in (
+            "CREATE ROLE team_writer LOGIN PASSWORD 'writer-pw'",
+            "CREATE ROLE team_reader LOGIN PASSWORD 'reader-pw'",
+            "CREATE SCHEMA team AUTHORIZATION team_writer",
+            "GRANT USAGE ON SCHEMA team TO team_reader",
+            "ALTER DEFAULT PRIVILEGES FOR ROLE team_writer IN SCHEMA team "
+            "GRANT SELECT ON TABLES TO team_reader",
+        ):
+            con.execute(statement)
+    writer = f"postgresql://team_writer:writer-pw@127.0.0.1:{pg.port}/{pg_server.DATABASE}"
+    reader = f"postgresql://team_reader:reader-pw@127.0.0.1:{pg.port}/{pg_server.DATABASE}"
+    run_id = db.write_run(writer, base_out, schema="team")
+    assert db.runs_from_db(reader, schema="team")["run_id"].tolist() == [run_id]
+    assert len(db.read_run_table(reader, run_id, "zones", schema="team")) == 29
+    with pytest.raises(InputError, match="refused: permission denied") as err:
+        db.write_run(reader, base_out, schema="team")
+    assert "reader-pw" not in str(err.value)
+    with pytest.raises(InputError, match="refused: permission denied"):  # no CREATE on the db
+        db.write_run(writer, base_out, schema="team_elsewhere")
+    assert db.runs_from_db(writer, schema="team")["run_id"].tolist() == [run_id]

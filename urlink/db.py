@@ -41,19 +41,25 @@ as identifiers; every value (run ids, scenario names, titles) is a bound paramet
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pandas as pd
 
 from urlink.errors import InputError, UrlinkError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import geopandas as gpd
     import psycopg
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -365,6 +371,29 @@ def _clean_reason(text: str, dsn: str) -> str:
     return redact_dsn(reason)
 
 
+def _refusals_as_input_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a refused permission or a lost connection into an :class:`InputError`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import psycopg
+
+        try:
+            return func(*args, **kwargs)
+        except (psycopg.errors.InsufficientPrivilege, psycopg.OperationalError) as err:
+            dsn = str(args[0]) if args else ""
+            reason = _clean_reason(str(err), dsn)
+            msg = (
+                f"the database ({_target(dsn)}) refused: {reason}. A role that stores runs needs "
+                "CREATE on the database (or a results schema it owns); readers need USAGE on "
+                "the schema and SELECT on its tables (docs/postgis.md)"
+            )
+            raise InputError(msg) from None
+
+    return wrapper
+
+
+@_refusals_as_input_errors
 def check_database(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> str:
     """Connect once and check that PostGIS is installed, before a run starts.
 
@@ -441,6 +470,7 @@ def _resolve_table(
     return schema
 
 
+@_refusals_as_input_errors
 def read_postgis_layer(dsn: str, *, table: str | None, what: str = "layer") -> gpd.GeoDataFrame:
     """Read a PostGIS table (or view) as a GeoDataFrame with the CRS of its SRID.
 
@@ -521,6 +551,7 @@ def _is_decimal(value: object) -> bool:
     return isinstance(value, Decimal)
 
 
+@_refusals_as_input_errors
 def table_fingerprint(dsn: str, table: str) -> dict[str, Any]:
     """Manifest entry of a PostGIS input: where it is, rows, and a SHA-256 of its content.
 
@@ -656,13 +687,27 @@ def _ewkb_hex(frame: gpd.GeoDataFrame, geometry_type: str) -> list[str | None]:
     ]
 
 
+def _relation_exists(cur: psycopg.Cursor[Any], schema: str, name: str) -> bool:
+    cur.execute(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name),
+    )
+    return cur.fetchone() is not None
+
+
 def _create_runs_table(cur: psycopg.Cursor[Any], schema: str) -> None:
+    """Create the schema and ``runs`` when absent (no DDL at all when they exist)."""
     from psycopg import sql
 
-    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    if cur.fetchone() is None:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    if _relation_exists(cur, schema, "runs"):
+        return
     cur.execute(
         sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} ("
+            "CREATE TABLE {} ("
             "run_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
             "scenario text NOT NULL, title text, "
             "created_utc timestamptz NOT NULL DEFAULT now(), started_utc timestamptz, "
@@ -675,62 +720,74 @@ def _create_runs_table(cur: psycopg.Cursor[Any], schema: str) -> None:
 
 def _create_results_table(
     cur: psycopg.Cursor[Any], schema: str, name: str, frame: pd.DataFrame
-) -> list[str]:
-    """Create ``name`` if absent, add missing columns; return the columns to copy."""
+) -> bool:
+    """Create table ``name`` if absent and add missing columns; return whether DDL ran.
+
+    When the table already has every column nothing is altered, so a role that may only
+    insert rows can store runs.
+    """
     from psycopg import sql
 
     table = sql.Identifier(schema, name)
-    cur.execute(
-        sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {t} (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
-            "KEY, run_id bigint NOT NULL REFERENCES {runs} (run_id) ON DELETE CASCADE)"
-        ).format(t=table, runs=sql.Identifier(schema, "runs"))
-    )
-    cur.execute(
-        sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} (run_id)").format(
-            i=sql.Identifier(f"{name}_run_id_idx"), t=table
+    changed = False
+    if not _relation_exists(cur, schema, name):
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE {t} (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                "run_id bigint NOT NULL REFERENCES {runs} (run_id) ON DELETE CASCADE)"
+            ).format(t=table, runs=sql.Identifier(schema, "runs"))
         )
+        cur.execute(
+            sql.SQL("CREATE INDEX {i} ON {t} (run_id)").format(
+                i=sql.Identifier(f"{name}_run_id_idx"), t=table
+            )
+        )
+        changed = True
+    cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+        "AND table_name = %s",
+        (schema, name),
     )
-    columns = []
+    existing = {str(r[0]) for r in cur.fetchall()}
     for col in frame.columns:
-        if col == "geometry":
+        if col == "geometry" or col in existing:
             continue
         check_identifier(str(col), what=f"column of {name}")
         cur.execute(
-            sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c} {k}").format(
+            sql.SQL("ALTER TABLE {t} ADD COLUMN {c} {k}").format(
                 t=table, c=sql.Identifier(str(col)), k=sql.SQL(_sql_type(frame[col]))
             )
         )
-        columns.append(str(col))
-    if name in GEOMETRY_TYPES:
+        changed = True
+    if name in GEOMETRY_TYPES and "geom" not in existing:
         cur.execute(
-            sql.SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS geom geometry({k}, {s})").format(
+            sql.SQL("ALTER TABLE {t} ADD COLUMN geom geometry({k}, {s})").format(
                 t=table, k=sql.SQL(GEOMETRY_TYPES[name]), s=sql.Literal(SRID)
             )
         )
         cur.execute(
-            sql.SQL("CREATE INDEX IF NOT EXISTS {i} ON {t} USING gist (geom)").format(
+            sql.SQL("CREATE INDEX {i} ON {t} USING gist (geom)").format(
                 i=sql.Identifier(f"{name}_geom_idx"), t=table
             )
         )
-    return columns
+        changed = True
+    return changed
 
 
-def _create_latest_views(cur: psycopg.Cursor[Any], schema: str, names: list[str]) -> None:
-    """Create views ``<table>_latest``: the rows of the newest run of every scenario (for QGIS)."""
+def _create_latest_view(cur: psycopg.Cursor[Any], schema: str, name: str) -> None:
+    """Create the view ``<name>_latest``: rows of the newest run of every scenario (QGIS)."""
     from psycopg import sql
 
-    for name in names:
-        cur.execute(
-            sql.SQL(
-                "CREATE OR REPLACE VIEW {v} AS SELECT t.* FROM {t} AS t JOIN (SELECT max(run_id) "
-                "AS run_id FROM {runs} GROUP BY scenario) AS latest USING (run_id)"
-            ).format(
-                v=sql.Identifier(schema, f"{name}_latest"),
-                t=sql.Identifier(schema, name),
-                runs=sql.Identifier(schema, "runs"),
-            )
+    cur.execute(
+        sql.SQL(
+            "CREATE OR REPLACE VIEW {v} AS SELECT t.* FROM {t} AS t JOIN (SELECT max(run_id) "
+            "AS run_id FROM {runs} GROUP BY scenario) AS latest USING (run_id)"
+        ).format(
+            v=sql.Identifier(schema, f"{name}_latest"),
+            t=sql.Identifier(schema, name),
+            runs=sql.Identifier(schema, "runs"),
         )
+    )
 
 
 def _copy_rows(
@@ -739,7 +796,7 @@ def _copy_rows(
     """Append the rows of ``frame`` to table ``name`` with COPY; return the row count."""
     from psycopg import sql
 
-    columns = _create_results_table(cur, schema, name, frame)
+    columns = [str(c) for c in frame.columns if c != "geometry"]
     values = [_python_values(frame[c]) for c in columns]
     target = ["run_id", *columns]
     if name in GEOMETRY_TYPES:
@@ -754,6 +811,7 @@ def _copy_rows(
     return len(frame)
 
 
+@_refusals_as_input_errors
 def write_run(
     dsn: str,
     out_dir: Path,
@@ -825,9 +883,12 @@ def write_run(
         run_id = int(row[0])
         for name in RUN_TABLES:
             if name in tables:
+                altered = _create_results_table(cur, schema, name, tables[name])
                 n = _copy_rows(cur, schema, name, tables[name], run_id)
                 logger.debug("run %d: %d rows in %s.%s", run_id, n, schema, name)
-        _create_latest_views(cur, schema, [n for n in GEOMETRY_TYPES if n in tables])
+                view = f"{name}_latest"
+                if name in GEOMETRY_TYPES and (altered or not _relation_exists(cur, schema, view)):
+                    _create_latest_view(cur, schema, name)
     logger.info("stored run %d", run_id)
     return run_id
 
@@ -891,6 +952,7 @@ def parse_run_id(text: str) -> int:
     return int(text)
 
 
+@_refusals_as_input_errors
 def runs_from_db(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
     """List the stored runs, oldest first.
 
@@ -935,6 +997,7 @@ def runs_from_db(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+@_refusals_as_input_errors
 def read_run_table(
     dsn: str, run_id: int, table: str, *, schema: str = DEFAULT_SCHEMA
 ) -> pd.DataFrame:
@@ -991,6 +1054,7 @@ def read_run_table(
     return layer
 
 
+@_refusals_as_input_errors
 def compare_runs(
     dsn: str,
     run_a: int,
