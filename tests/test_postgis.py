@@ -533,3 +533,22 @@ def test_team_roles_as_in_the_docs(pg: pg_server.Server, base_out: Path) -> None
     with pytest.raises(InputError, match="refused: permission denied"):  # no CREATE on the db
         db.write_run(writer, base_out, schema="team_elsewhere")
     assert db.runs_from_db(writer, schema="team")["run_id"].tolist() == [run_id]
+    # once the tables exist, a role that may only insert and select can store runs too
+    with psycopg.connect(pg.dsn(), autocommit=True) as con:
+        con.execute("CREATE ROLE team_inserter LOGIN PASSWORD 'inserter-pw'")
+        con.execute("GRANT USAGE ON SCHEMA team TO team_inserter")
+        con.execute("GRANT INSERT, SELECT ON ALL TABLES IN SCHEMA team TO team_inserter")
+    inserter = writer.replace("team_writer:writer-pw", "team_inserter:inserter-pw")
+    second = db.write_run(inserter, base_out, schema="team")
+    assert db.runs_from_db(reader, schema="team")["run_id"].tolist() == [run_id, second]
+    # the query of docs/postgis.md (QGIS DB Manager) works for the reader
+    with psycopg.connect(reader) as con:
+        rows = con.execute(
+            "SELECT z.fid, z.zone_id, z.name, a.time_saved_person_min_per_day, a.crosses, "
+            "z.geom FROM team.zones z JOIN team.attribution a ON a.run_id = z.run_id AND "
+            "a.unit = z.zone_id WHERE z.run_id = %s AND a.strategy = 'bus-west-mountains' "
+            "AND a.level = 'township'",
+            (second,),
+        ).fetchall()
+    assert len(rows) == 29
+    assert len({r[0] for r in rows}) == 29
