@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -130,7 +129,9 @@ def start() -> Server:
     bindir = find_bindir()
     remove_stale()
     run_as = None
-    if os.geteuid() == 0:
+    if getattr(os, "geteuid", lambda: -1)() == 0:
+        import pwd
+
         try:
             pw = pwd.getpwnam("postgres")
         except KeyError:

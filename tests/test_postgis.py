@@ -330,6 +330,20 @@ def test_compare_two_runs(
     assert reverse.loc["co2_t_per_day", "change"] == "better"
 
 
+def test_a_failed_run_stores_nothing(
+    pg: pg_server.Server, base_run: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scenario_copy(
+        tmp_path, name="bad-focus", replace={'focus = "331003"': 'focus = "999999"'}
+    )
+    before = _counts(pg, "urlink")
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--db", pg.dsn(), "-q"]) == 2
+    assert "focus = '999999' is not an id" in capsys.readouterr().err
+    assert _counts(pg, "urlink") == before
+    assert not out.exists()
+
+
 def test_cli_runs_and_compare(
     pg: pg_server.Server, base_run: int, variant_run: int, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -188,7 +188,7 @@ def _cmd_runs(args: argparse.Namespace, level: int) -> int:
     if runs.empty:
         print(f"urlink: no runs stored in schema {args.db_schema!r}")
         return EXIT_OK
-    runs["created_utc"] = [t.strftime("%Y-%m-%d %H:%M:%S") for t in runs["created_utc"]]
+    runs["created_utc"] = runs["created_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
     runs = runs.rename(columns=lambda c: c.removeprefix("n_"))
     print(runs.to_string(index=False))
     return EXIT_OK

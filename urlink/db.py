@@ -994,7 +994,9 @@ def runs_from_db(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
                 t=sql.Identifier(schema, "runs"),
             )
         ).fetchall()
-    return pd.DataFrame(rows, columns=columns)
+    runs = pd.DataFrame(rows, columns=columns)
+    runs["created_utc"] = pd.to_datetime(runs["created_utc"], utc=True)
+    return runs
 
 
 @_refusals_as_input_errors

@@ -599,6 +599,7 @@ def _layer_fields(t: _Table) -> dict[str, Any]:
         path, layer = _postgis_source(t)
     else:
         path, layer = t.required_path("path"), t.get("layer", str)
+        t.used.add("table")  # a known key (for typo hints), valid only with a URL
         if "table" in t.data:
             msg = (
                 f"{t.where('table')} names a PostGIS table, so 'path' must be a "
