@@ -289,23 +289,69 @@ def test_a_failed_write_stores_nothing(
 
 
 @pytest.fixture(scope="module")
+def planning(pg: pg_server.Server) -> str:
+    """The bundled counties and township seats as PostGIS tables; the URL without password."""
+    _load_table(
+        pg,
+        gpd.read_file(ROOT / "data/boundaries/taizhou_counties_gcj02.geojson"),
+        "planning.counties",
+    )
+    _load_table(
+        pg,
+        gpd.read_file(ROOT / "data/places/huangyan_township_seats.geojson"),
+        "planning.township_seats",
+    )
+    return pg.dsn(password=False)
+
+
+def _pg_sources(url: str, *, seats_table: str = "planning.township_seats") -> dict[str, str]:
+    return {
+        BOUNDARY_FILE: f'path = "{url}"\ntable = "planning.counties"',
+        SEATS_FILE: f'path = "{url}"\ntable = "{seats_table}"\n',
+    }
+
+
+@pytest.fixture(scope="module")
 def variant_run(
     pg: pg_server.Server,
     base_run: int,
+    planning: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> int:
-    """Huangyan with every transport emission factor doubled, stored through the CLI."""
+    """Huangyan read from PostGIS, every transport emission factor doubled, run by the CLI."""
     folder = tmp_path_factory.mktemp("variant")
     path = _scenario_copy(
         folder,
         name="huangyan-co2x2",
-        replace={},
+        replace=_pg_sources(planning),
         extra="\n[emissions.factors_g]\ncar = 258.0\nroad_freight = 82.5\n",
     )
-    code = main(["run", str(path), "--out", str(folder / "out"), "--db", pg.dsn(), "-q"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PGPASSWORD", PW)  # the scenario's URL has none
+        code = main(["run", str(path), "--out", str(folder / "out"), "--db", pg.dsn(), "-q"])
     assert code == 0
     runs = db.runs_from_db(pg.dsn())
     return int(runs.loc[runs["scenario"] == "huangyan-co2x2", "run_id"].iloc[-1])
+
+
+def test_postgis_inputs_are_recorded(
+    pg: pg_server.Server, variant_run: int, planning: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    with psycopg.connect(pg.dsn()) as con:
+        row = con.execute(
+            "SELECT manifest FROM urlink.runs WHERE run_id = %s", (variant_run,)
+        ).fetchone()
+    assert row is not None
+    tables = [i for i in row[0]["inputs"] if "table" in i]
+    monkeypatch.setenv("PGPASSWORD", PW)
+    assert tables == [
+        db.table_fingerprint(planning, "planning.counties"),
+        db.table_fingerprint(planning, "planning.township_seats"),
+    ]
+    assert [(t["path"], t["rows"]) for t in tables] == [(planning, 11), (planning, 19)]
+    assert PW not in json.dumps(row[0])
 
 
 def test_compare_two_runs(
@@ -449,56 +495,48 @@ def _load_table(pg: pg_server.Server, gdf: gpd.GeoDataFrame, table: str) -> None
 
 def test_scenario_inputs_from_postgis_tables(
     pg: pg_server.Server,
+    planning: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    import psycopg
+
     from urlink.pipeline import zones_from_scenario
 
-    counties = gpd.read_file(ROOT / "data/boundaries/taizhou_counties_gcj02.geojson")
-    seats = gpd.read_file(ROOT / "data/places/huangyan_township_seats.geojson")
-    _load_table(pg, counties, "planning.counties")
-    _load_table(pg, seats, "planning.township_seats")
-    url = pg.dsn(password=False)  # the password comes from the environment
-    monkeypatch.setenv("PGPASSWORD", PW)
+    monkeypatch.setenv("PGPASSWORD", PW)  # the URL has no password
     path = _scenario_copy(
-        tmp_path,
-        name="huangyan-pg",
-        replace={
-            BOUNDARY_FILE: f'path = "{url}"\ntable = "planning.counties"',
-            SEATS_FILE: f'path = "{url}"\ntable = "township_seats"\n',
-        },
+        tmp_path, name="huangyan-pg", replace=_pg_sources(planning, seats_table="township_seats")
     )
-    # the second table is found on the search path only if its schema is on it
+    # a bare table name is looked up on the search path ("$user", public): not found
     with pytest.raises(InputError, match="'township_seats' does not exist"):
         zones_from_scenario(load_scenario(path))
     text = path.read_text(encoding="utf-8").replace(
         'table = "township_seats"', 'table = "planning.township_seats"'
     )
     path.write_text(text, encoding="utf-8")
-    scenario = load_scenario(path)
-    zones, _ = zones_from_scenario(scenario)
+    zones, _ = zones_from_scenario(load_scenario(path))
     expected, _ = zones_from_scenario(load_scenario(SCENARIO))
     assert zones.index.tolist() == expected.index.tolist()
     assert zones["population"].tolist() == expected["population"].tolist()
     assert zones["name"].tolist() == expected["name"].tolist()
-    assert (zones.geometry.symmetric_difference(expected.geometry).area < 1e-3).all()  # m2
+    assert zones.geometry.geom_equals_exact(expected.geometry, tolerance=0.0).all()
     county = zones["level"] == "county"
     assert set(zones.loc[county, "geometry_source"]) == {"postgis:planning.counties"}
-
-    fp = db.table_fingerprint(url, "planning.counties")
-    assert fp["rows"] == 11
-    assert len(fp["sha256"]) == 64
-    assert fp == db.table_fingerprint(url, "planning.counties")
-    import psycopg
-
-    with psycopg.connect(pg.dsn()) as con:
-        con.execute(
-            "UPDATE planning.counties SET name_en = name_en || ' ' WHERE adcode = '331003'"
-        )
-    assert db.table_fingerprint(url, "planning.counties")["sha256"] != fp["sha256"]
     assert main(["validate", str(path), "-q"]) == 0
     assert PW not in "".join(capsys.readouterr())
+
+    with psycopg.connect(pg.dsn()) as con:
+        con.execute("CREATE TABLE planning.counties_copy AS SELECT * FROM planning.counties")
+    fp = db.table_fingerprint(planning, "planning.counties_copy")
+    assert fp["rows"] == 11
+    assert len(fp["sha256"]) == 64
+    assert fp["sha256"] == db.table_fingerprint(planning, "planning.counties")["sha256"]
+    with psycopg.connect(pg.dsn()) as con:
+        con.execute(
+            "UPDATE planning.counties_copy SET name_en = name_en || ' ' WHERE adcode = '331003'"
+        )
+    assert db.table_fingerprint(planning, "planning.counties_copy")["sha256"] != fp["sha256"]
 
 
 def test_password_never_logged_or_printed(
