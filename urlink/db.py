@@ -200,18 +200,29 @@ def redact_dsn(dsn: str) -> str:
 
 def _target(dsn: str) -> str:
     """Host, port, database and user a connection string points to (libpq defaults apply)."""
+    import os
+
     from psycopg.conninfo import conninfo_to_dict
 
     try:
         d = conninfo_to_dict(dsn)
     except Exception:  # a malformed string: show it masked
         return redact_dsn(dsn)
-    host = d.get("host") or d.get("hostaddr") or "$PGHOST or the local socket"
-    port = d.get("port") or "$PGPORT or 5432"
-    name = d.get("dbname") or "$PGDATABASE or the user name"
-    user = d.get("user") or "$PGUSER or the login name"
-    service = f", service {d['service']}" if d.get("service") else ""
-    return f"host {host}, port {port}, database {name}, user {user}{service}"
+    service = d.get("service") or os.environ.get("PGSERVICE")
+    keys = (
+        ("host", "PGHOST", "the local socket"),
+        ("port", "PGPORT", "5432"),
+        ("dbname", "PGDATABASE", "named like the user"),
+        ("user", "PGUSER", "your login name"),
+    )
+    parts = []
+    for key, env, fallback in keys:
+        value = d.get(key) or os.environ.get(env) or (None if service else fallback)
+        if value:
+            parts.append(f"{'database' if key == 'dbname' else key} {value}")
+    if service:
+        parts.append(f"service {service} (pg_service.conf)")
+    return ", ".join(parts)
 
 
 def check_identifier(name: str, *, what: str = "name") -> str:
