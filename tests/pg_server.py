@@ -54,8 +54,12 @@ class Server:
 def find_bindir() -> Path:
     """Directory with initdb and pg_ctl (``URLINK_PG_BINDIR`` or the newest Debian one)."""
     env = os.environ.get("URLINK_PG_BINDIR")
-    candidates = [Path(env)] if env else []
-    candidates += [
+    if env:  # an explicit choice: only this one
+        if (Path(env) / "initdb").is_file() and (Path(env) / "pg_ctl").is_file():
+            return Path(env)
+        msg = f"URLINK_PG_BINDIR={env} has no initdb and pg_ctl"
+        raise ServerUnavailableError(msg)
+    candidates = [
         Path(p)
         for p in sorted(
             Path("/usr/lib/postgresql").glob("*/bin"),

@@ -391,13 +391,20 @@ def _refusals_as_input_errors(func: Callable[P, R]) -> Callable[P, R]:
 
         try:
             return func(*args, **kwargs)
-        except (psycopg.errors.InsufficientPrivilege, psycopg.OperationalError) as err:
+        except psycopg.errors.InsufficientPrivilege as err:
             dsn = str(args[0]) if args else ""
-            reason = _clean_reason(str(err), dsn)
             msg = (
-                f"the database ({_target(dsn)}) refused: {reason}. A role that stores runs needs "
-                "CREATE on the database (or a results schema it owns); readers need USAGE on "
-                "the schema and SELECT on its tables (docs/postgis.md)"
+                f"the database ({_target(dsn)}) refused: {_clean_reason(str(err), dsn)}. A "
+                "role that stores runs needs CREATE on the database (or a results schema it "
+                "owns); readers need USAGE on the schema and SELECT on its tables "
+                "(docs/postgis.md)"
+            )
+            raise InputError(msg) from None
+        except psycopg.OperationalError as err:
+            dsn = str(args[0]) if args else ""
+            msg = (
+                f"the database ({_target(dsn)}) failed: {_clean_reason(str(err), dsn)}; "
+                "nothing was changed, try again when the server is reachable"
             )
             raise InputError(msg) from None
 
@@ -459,7 +466,8 @@ def _resolve_table(
     """Find the schema holding ``table`` (search_path order when not given)."""
     if schema is not None:
         row = con.execute(
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
             (schema, table),
         ).fetchone()
     else:
