@@ -52,14 +52,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
     )
-
-    database = argparse.ArgumentParser(add_help=False)
-    database.add_argument(
-        "--db-schema",
-        default="urlink",
-        metavar="NAME",
-        help="schema of the results tables (default: urlink)",
-    )
     run.add_argument(
         "--db",
         metavar="URL",
@@ -69,21 +61,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--db-schema", default="urlink", metavar="NAME", help="schema for --db (default: urlink)"
-    )
-    runs = sub.add_parser(
-        "runs", parents=[common, database], help="list the runs stored in a PostGIS database"
-    )
-    runs.add_argument("--db", metavar="URL", required=True, help="the database")
-    cmp = sub.add_parser(
-        "compare",
-        parents=[common, database],
-        help="compare the district indicators of two stored runs",
-    )
-    cmp.add_argument("run_a", help="run id (from urlink runs)")
-    cmp.add_argument("run_b", help="run id compared against run_a")
-    cmp.add_argument("--db", metavar="URL", required=True, help="the database")
-    cmp.add_argument(
-        "--strategy", default="baseline", help="strategy to compare (default: baseline)"
     )
 
     mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
@@ -123,6 +100,30 @@ def _parser() -> argparse.ArgumentParser:
         "validate", parents=[common], help="check a scenario and its inputs without running it"
     )
     val.add_argument("scenario", type=Path, help="scenario file (.toml)")
+
+    # PostGIS (#9): runs stored with `run --db`
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--db-schema",
+        default="urlink",
+        metavar="NAME",
+        help="schema of the results tables (default: urlink)",
+    )
+    runs = sub.add_parser(
+        "runs", parents=[common, database], help="list the runs stored in a PostGIS database"
+    )
+    runs.add_argument("--db", metavar="URL", required=True, help="the database")
+    cmp = sub.add_parser(
+        "compare",
+        parents=[common, database],
+        help="compare the district indicators of two stored runs",
+    )
+    cmp.add_argument("run_a", help="run id (from urlink runs)")
+    cmp.add_argument("run_b", help="run id compared against run_a")
+    cmp.add_argument("--db", metavar="URL", required=True, help="the database")
+    cmp.add_argument(
+        "--strategy", default="baseline", help="strategy to compare (default: baseline)"
+    )
     return parser
 
 
@@ -181,30 +182,6 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
     return EXIT_OK
 
 
-def _cmd_runs(args: argparse.Namespace, level: int) -> int:
-    from urlink.db import runs_from_db
-
-    runs = runs_from_db(args.db, schema=args.db_schema)
-    if runs.empty:
-        print(f"urlink: no runs stored in schema {args.db_schema!r}")
-        return EXIT_OK
-    runs["created_utc"] = runs["created_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
-    runs = runs.rename(columns=lambda c: c.removeprefix("n_"))
-    print(runs.to_string(index=False))
-    return EXIT_OK
-
-
-def _cmd_compare(args: argparse.Namespace, level: int) -> int:
-    from urlink.db import compare_runs, parse_run_id
-
-    a, b = parse_run_id(args.run_a), parse_run_id(args.run_b)
-    table = compare_runs(args.db, a, b, strategy=args.strategy, schema=args.db_schema)
-    table = table.rename(columns={"run_a": f"run {a}", "run_b": f"run {b}"})
-    print(f"urlink: indicators of strategy {args.strategy!r}, run {b} against run {a}")
-    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
-    return EXIT_OK
-
-
 def _cmd_map(args: argparse.Namespace, level: int) -> int:
     from urlink.pipeline import build_map
     from urlink.scenario import load_scenario
@@ -248,6 +225,30 @@ def _cmd_validate(args: argparse.Namespace, level: int) -> int:
             f"urlink: {args.scenario} is valid: {summary['zones']} zones ({levels}), "
             f"population {summary['population']:,}"
         )
+    return EXIT_OK
+
+
+def _cmd_runs(args: argparse.Namespace, level: int) -> int:
+    from urlink.db import runs_from_db
+
+    runs = runs_from_db(args.db, schema=args.db_schema)
+    if runs.empty:
+        print(f"urlink: no runs stored in schema {args.db_schema!r}")
+        return EXIT_OK
+    runs["created_utc"] = runs["created_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    runs = runs.rename(columns=lambda c: c.removeprefix("n_"))
+    print(runs.to_string(index=False))
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace, level: int) -> int:
+    from urlink.db import compare_runs, parse_run_id
+
+    a, b = parse_run_id(args.run_a), parse_run_id(args.run_b)
+    table = compare_runs(args.db, a, b, strategy=args.strategy, schema=args.db_schema)
+    table = table.rename(columns={"run_a": f"run {a}", "run_b": f"run {b}"})
+    print(f"urlink: indicators of strategy {args.strategy!r}, run {b} against run {a}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     return EXIT_OK
 
 
