@@ -46,6 +46,7 @@ import pandas as pd
 import shapely
 
 from urlink.crs import Coords, check_coords, gdf_gcj02_to_wgs84, local_metric_crs
+from urlink.db import is_postgis_url, source_name
 from urlink.errors import InputError, UrlinkWarning
 
 if TYPE_CHECKING:
@@ -95,7 +96,16 @@ def read_layer(
     ------
     InputError
         If the file is missing, empty, unreadable or has no features.
+
+    Notes
+    -----
+    A ``postgresql://`` URL as ``path`` reads the PostGIS table named by ``layer``
+    (:func:`urlink.db.read_postgis_layer`).
     """
+    if is_postgis_url(path):
+        from urlink.db import read_postgis_layer
+
+        return read_postgis_layer(str(path), table=layer, what=what)
     p = Path(path)
     if not p.exists():
         msg = f"{what} {str(p)!r} does not exist; check the path"
@@ -385,7 +395,7 @@ def zones_from_file(
         source=source,
     )
     zones = validate_zones(zones, source=source)
-    zones["geometry_source"] = Path(path).name
+    zones["geometry_source"] = source_name(path, layer)
     seats = zones.geometry.representative_point().to_crs("EPSG:4326")
     zones["seat_lon"] = seats.x.to_numpy()
     zones["seat_lat"] = seats.y.to_numpy()

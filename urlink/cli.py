@@ -52,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
     )
+    run.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="also store the run in this PostGIS database, e.g. postgresql://user@host/db "
+        "(password from PGPASSWORD or ~/.pgpass; docs/postgis.md)",
+    )
+    run.add_argument(
+        "--db-schema", default="urlink", metavar="NAME", help="schema for --db (default: urlink)"
+    )
 
     mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
     mp.add_argument("scenario", type=Path, help="scenario file (.toml)")
@@ -96,6 +106,30 @@ def _parser() -> argparse.ArgumentParser:
         "validate", parents=[common], help="check a scenario and its inputs without running it"
     )
     val.add_argument("scenario", type=Path, help="scenario file (.toml)")
+
+    # PostGIS (#9): runs stored with `run --db`
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument(
+        "--db-schema",
+        default="urlink",
+        metavar="NAME",
+        help="schema of the results tables (default: urlink)",
+    )
+    runs = sub.add_parser(
+        "runs", parents=[common, database], help="list the runs stored in a PostGIS database"
+    )
+    runs.add_argument("--db", metavar="URL", required=True, help="the database")
+    cmp = sub.add_parser(
+        "compare",
+        parents=[common, database],
+        help="compare the district indicators of two stored runs",
+    )
+    cmp.add_argument("run_a", help="run id (from urlink runs)")
+    cmp.add_argument("run_b", help="run id compared against run_a")
+    cmp.add_argument("--db", metavar="URL", required=True, help="the database")
+    cmp.add_argument(
+        "--strategy", default="baseline", help="strategy to compare (default: baseline)"
+    )
     return parser
 
 
@@ -123,6 +157,10 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
+    if args.db is not None:  # fail before the run, not after it
+        from urlink.db import check_database
+
+        check_database(args.db, schema=args.db_schema)
     show = not args.quiet and sys.stderr.isatty()
     with tqdm(
         total=len(STAGES), desc=scenario.name, unit="stage", disable=not show, file=sys.stderr
@@ -137,6 +175,16 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
         bar.update(bar.total - bar.n)
     if not args.quiet:
         print(f"urlink: wrote {written}")
+    if args.db is not None:
+        from urlink.db import redact_dsn, write_run
+
+        try:
+            run_id = write_run(args.db, written, schema=args.db_schema)
+        except UrlinkError as err:
+            msg = f"wrote {written}, but nothing was stored in the database: {err}"
+            raise type(err)(msg) from None
+        if not args.quiet:
+            print(f"urlink: stored run {run_id} in {redact_dsn(args.db)} ({args.db_schema}.runs)")
     return EXIT_OK
 
 
@@ -189,6 +237,30 @@ def _cmd_validate(args: argparse.Namespace, level: int) -> int:
     return EXIT_OK
 
 
+def _cmd_runs(args: argparse.Namespace, level: int) -> int:
+    from urlink.db import runs_from_db
+
+    runs = runs_from_db(args.db, schema=args.db_schema)
+    if runs.empty:
+        print(f"urlink: no runs stored in schema {args.db_schema!r}")
+        return EXIT_OK
+    runs["created_utc"] = runs["created_utc"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    runs = runs.rename(columns=lambda c: c.removeprefix("n_"))
+    print(runs.to_string(index=False))
+    return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace, level: int) -> int:
+    from urlink.db import compare_runs, parse_run_id
+
+    a, b = parse_run_id(args.run_a), parse_run_id(args.run_b)
+    table = compare_runs(args.db, a, b, strategy=args.strategy, schema=args.db_schema)
+    table = table.rename(columns={"run_a": f"run {a}", "run_b": f"run {b}"})
+    print(f"urlink: indicators of strategy {args.strategy!r}, run {b} against run {a}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -218,6 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _cmd_validate,
         "weights-template": _cmd_weights_template,
         "map": _cmd_map,
+        "runs": _cmd_runs,
+        "compare": _cmd_compare,
     }
     try:
         return commands[args.command](args, level)

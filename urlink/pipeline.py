@@ -36,6 +36,7 @@ from urlink.boundaries import (
     zones_from_points,
 )
 from urlink.carbon import EmissionFactors, add_emissions
+from urlink.db import source_name
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
 from urlink.indicators import INDICATORS, evaluate, indicators_by_unit
@@ -132,7 +133,7 @@ def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDat
     if spec.focus not in counties.index:
         msg = (
             f"{scenario.path}: [boundaries] focus = {spec.focus!r} is not an id in "
-            f"{spec.path.name} (ids: {counties.index.tolist()[:12]})"
+            f"{source_name(spec.path, spec.layer)} (ids: {counties.index.tolist()[:12]})"
         )
         raise InputError(msg)
     others = counties.drop(index=spec.focus)
@@ -145,7 +146,7 @@ def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDat
     if unknown:
         msg = (
             f"{scenario.path}: [boundaries] context names ids {unknown} that are not other "
-            f"units in {spec.path.name}; available: {others.index.tolist()}"
+            f"units in {source_name(spec.path, spec.layer)}; available: {others.index.tolist()}"
         )
         raise InputError(msg)
     return others.loc[list(spec.context)]
@@ -1264,6 +1265,31 @@ def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     }
 
 
+def input_fingerprints(scenario: Scenario) -> list[dict[str, Any]]:
+    """Every input of a scenario with its size and SHA-256 (for the manifest).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    list of dict
+        ``path``, ``bytes``, ``sha256`` per input file; PostGIS input tables with their row
+        count and a digest of their content (:func:`urlink.db.table_fingerprint`).
+    """
+    inputs: list[dict[str, Any]] = [
+        {"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in scenario.input_files()
+    ]
+    if scenario.input_tables():
+        from urlink.db import table_fingerprint
+
+        inputs += [table_fingerprint(url, table) for url, table in scenario.input_tables()]
+    return inputs
+
+
 def run_scenario(
     scenario: Scenario,
     out_dir: Path,
@@ -1304,10 +1330,7 @@ def run_scenario(
 
     t0 = stage("check inputs")
     check_inputs(scenario)
-    inputs = [
-        {"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
-        for p in scenario.input_files()
-    ]
+    inputs = input_fingerprints(scenario)
     timings["check inputs"] = time.perf_counter() - t0
 
     t0 = stage("zones")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from urlink.crs import Coords, check_coords
+from urlink.db import is_postgis_url
 from urlink.errors import InputError
 
 if TYPE_CHECKING:
@@ -67,13 +68,14 @@ class BoundariesSpec:
     Attributes
     ----------
     path
-        Vector file with the polygons.
+        Vector file with the polygons, or a ``postgresql://`` URL (PostGIS source; its
+        table is in ``layer``, from the TOML key ``table``).
     id_col, name_col, name_en_col
         Columns with the zone id, name and Latin-script name.
     coords
         ``"wgs84"`` or ``"gcj02"``.
     layer
-        Layer in a multi-layer file.
+        Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
     focus
         Id of the study unit that is split into township zones.
     context
@@ -81,7 +83,7 @@ class BoundariesSpec:
         ``focus``) or a list of ids.
     """
 
-    path: Path
+    path: Path | str
     id_col: str
     name_col: str
     focus: str
@@ -98,16 +100,17 @@ class TownshipsSpec:
     Attributes
     ----------
     path
-        Vector file with one point per township.
+        Vector file with one point per township, or a ``postgresql://`` URL (the table is
+        in ``layer``).
     id_col, name_col, name_en_col
         Columns with the township code, name and Latin-script name.
     coords
         ``"wgs84"`` or ``"gcj02"``.
     layer
-        Layer in a multi-layer file.
+        Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
     """
 
-    path: Path
+    path: Path | str
     id_col: str
     name_col: str
     name_en_col: str | None = None
@@ -122,7 +125,8 @@ class SettlementsSpec:
     Attributes
     ----------
     path
-        Vector file with one point per place.
+        Vector file with one point per place, or a ``postgresql://`` URL (the table is in
+        ``layer``).
     id_col, name_col, name_en_col
         Columns with the place id, its name and a Latin-script name.
     names_col
@@ -131,12 +135,12 @@ class SettlementsSpec:
     coords
         ``"wgs84"`` or ``"gcj02"``.
     layer
-        Layer in a multi-layer file.
+        Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
     proxy_nodes
         Whether the places inside the study area become extra nodes of the proxy network.
     """
 
-    path: Path
+    path: Path | str
     id_col: str
     name_col: str
     name_en_col: str | None = None
@@ -449,6 +453,20 @@ class Scenario:
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
+        specs = (self.boundaries, self.townships, self.settlements)
+        return [(s.path, s.layer) for s in specs if s is not None]
+
+    def input_tables(self) -> list[tuple[str, str]]:
+        """List the PostGIS tables the scenario reads, as (URL, table) pairs.
+
+        Returns
+        -------
+        list of tuple
+            Each ``postgresql://`` source with its ``schema.table`` (see :mod:`urlink.db`).
+        """
+        return [(str(p), str(t)) for p, t in self._layer_sources() if isinstance(p, str)]
+
     def input_files(self) -> list[Path]:
         """List every input file the scenario names, scenario file first.
 
@@ -457,11 +475,8 @@ class Scenario:
         list of pathlib.Path
             Existing or not; :func:`urlink.pipeline.validate` checks them.
         """
-        files = [self.path, self.boundaries.path]
-        if self.townships is not None:
-            files.append(self.townships.path)
-        if self.settlements is not None:
-            files.append(self.settlements.path)
+        files = [self.path]
+        files += [p for p, _ in self._layer_sources() if isinstance(p, Path)]
         if self.network.osm is not None:
             files.append(self.network.osm)
         if self.typology.population_raster is not None:
@@ -579,14 +594,46 @@ class _Table:
 
 
 def _layer_fields(t: _Table) -> dict[str, Any]:
+    path: Path | str
+    if is_postgis_url(t.data.get("path")):  # a PostGIS table (urlink.db)
+        path, layer = _postgis_source(t)
+    else:
+        path, layer = t.required_path("path"), t.get("layer", str)
+        t.used.add("table")  # a known key (for typo hints), valid only with a URL
+        if "table" in t.data:
+            msg = (
+                f"{t.where('table')} names a PostGIS table, so 'path' must be a "
+                "postgresql:// URL; for a file use 'layer' (or nothing)"
+            )
+            raise InputError(msg)
     return {
-        "path": t.required_path("path"),
+        "path": path,
         "id_col": t.get("id_col", str, required=True),
         "name_col": t.get("name_col", str, required=True),
         "name_en_col": t.get("name_en_col", str),
         "coords": t.coords(),
-        "layer": t.get("layer", str),
+        "layer": layer,
     }
+
+
+def _postgis_source(t: _Table) -> tuple[str, str]:
+    """``path`` (a URL without password) and ``table`` of a PostGIS input."""
+    from urlink.db import check_table_name, redact_dsn
+
+    url: str = t.get("path", str, required=True)
+    if redact_dsn(url) != url:
+        msg = (
+            f"{t.where('path')} = {redact_dsn(url)!r} contains a password; scenario files are "
+            "shared and recorded in the manifest, so give the password in PGPASSWORD, "
+            "~/.pgpass or a pg_service.conf service instead (docs/postgis.md)"
+        )
+        raise InputError(msg)
+    if "layer" in t.data:
+        msg = f"{t.where('layer')}: a PostGIS source names its table with 'table', not 'layer'"
+        raise InputError(msg)
+    table: str = t.get("table", str, required=True)
+    check_table_name(table, what=t.where("table"))
+    return url, table
 
 
 def _parse_context(t: _Table) -> Context:
