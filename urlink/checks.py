@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
     from urlink.crs import Coords
+    from urlink.scenario import Scenario
 
 __all__ = [
     "MAX_FEATURES",
@@ -52,12 +53,15 @@ __all__ = [
     "MAX_ZONES",
     "available_memory_bytes",
     "check_file_size",
+    "check_feature_count",
     "check_no_markup",
+    "check_scenario_files",
     "check_text_encoding",
     "check_zone_count",
     "coords_mismatch_hint",
     "find_markup",
     "find_mojibake",
+    "scenario_inputs",
     "zone_matrix_bytes",
 ]
 
@@ -269,7 +273,7 @@ def find_markup(text: str) -> bool:
     (False, True, False)
     """
     return bool(_MARKUP_RE.search(text)) or any(
-        unicodedata.category(c) == "Cc" and c not in "\t" for c in text
+        unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text
     )
 
 
@@ -442,3 +446,85 @@ def coords_mismatch_hint(
         f'"{other}" for this layer, or fix the coords of the boundaries if they are the '
         "GCJ-02 ones."
     )
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
+    """Every input file of a scenario with the scenario key that names it and its kind.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    list of (str, pathlib.Path, str)
+        ``("[population] counties", path, "table")`` etc., in file order.
+    """
+    out: list[tuple[str, Path, FileKind]] = [
+        ("[boundaries] path", scenario.boundaries.path, "vector")
+    ]
+    if scenario.townships is not None:
+        out.append(("[townships] path", scenario.townships.path, "vector"))
+    if scenario.settlements is not None:
+        out.append(("[settlements] path", scenario.settlements.path, "vector"))
+    if scenario.network.osm is not None:
+        out.append(("[network] osm", scenario.network.osm, "osm"))
+    if scenario.typology.population_raster is not None:
+        out.append(
+            ("[typology] population_raster", scenario.typology.population_raster, "raster")
+        )
+    tables: list[tuple[str, Path | None]] = [
+        ("[services] path", scenario.services),
+        ("[population] counties", scenario.population.counties),
+        ("[population] township_units", scenario.population.township_units),
+        ("[population] township_references", scenario.population.township_references),
+        ("[population] override", scenario.population.override),
+    ]
+    if scenario.scoring is not None:
+        tables += [
+            ("[scoring] weights", scenario.scoring.weights),
+            ("[scoring] ahp", scenario.scoring.ahp),
+        ]
+    f = scenario.flows
+    if f.goods is not None:
+        tables += [
+            ("[flows.goods] supply_weights", f.goods.supply_weights),
+            ("[flows.goods] markets", f.goods.markets),
+        ]
+    if f.ecosystem is not None:
+        tables += [
+            ("[flows.ecosystem] sources", f.ecosystem.sources),
+            ("[flows.ecosystem] phases", f.ecosystem.phases),
+        ]
+    if f.capital is not None:
+        tables.append(("[flows.capital] transfers", f.capital.transfers))
+    out += [(key, p, "table") for key, p in tables if p is not None]
+    return out
+
+
+def check_scenario_files(scenario: Scenario) -> None:
+    """Check that every input file of a scenario exists, is not empty and is not too large.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the key and the input file.
+    """
+    for key, path, kind in scenario_inputs(scenario):
+        try:
+            check_file_size(path, kind=kind, what="input file")
+        except InputError as err:
+            msg = (
+                f"{scenario.path}: {key}: {err} (relative paths resolve against the scenario "
+                "file's folder)"
+            )
+            raise InputError(msg) from None

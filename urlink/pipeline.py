@@ -27,6 +27,7 @@ from urlink.boundaries import (
     zones_from_file,
     zones_from_points,
 )
+from urlink.checks import check_scenario_files, check_zone_count, coords_mismatch_hint
 from urlink.carbon import EmissionFactors, add_emissions
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
@@ -45,6 +46,7 @@ from urlink.population import (
     fit_community_weight,
     population_from_units,
     read_population_table,
+    read_rows,
     read_table,
 )
 from urlink.rasters import zonal_population
@@ -98,7 +100,7 @@ ZONE_COLUMNS = (
 
 
 def check_inputs(scenario: Scenario) -> None:
-    """Check that every input file of the scenario exists and is a file.
+    """Check that every input file of the scenario exists, is a file, not empty, not too big.
 
     Parameters
     ----------
@@ -108,15 +110,16 @@ def check_inputs(scenario: Scenario) -> None:
     Raises
     ------
     InputError
-        Naming the first missing file and the scenario.
+        Naming the scenario, the key and the first bad file (:mod:`urlink.checks`).
     """
-    for p in scenario.input_files():
-        if not p.is_file():
-            msg = (
-                f"{scenario.path}: input file {str(p)!r} does not exist; fix the path "
-                "(relative paths resolve against the scenario file's folder)"
-            )
-            raise InputError(msg)
+    check_scenario_files(scenario)
+    if scenario.scoring is not None:  # read the weights now, not after the whole run
+        from urlink.scoring import ahp_from_csv, weights_from_points
+
+        if scenario.scoring.weights is not None:
+            weights_from_points(scenario.scoring.weights)
+        if scenario.scoring.ahp is not None:
+            ahp_from_csv(scenario.scoring.ahp)
 
 
 def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
@@ -154,6 +157,7 @@ def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDa
         coords=spec.coords,
         layer=spec.layer,
         crs=counties.crs,
+        encoding=spec.encoding,
     )
     focus = scenario.boundaries.focus
     foreign = [i for i in seats.index if not str(i).startswith(focus)]
@@ -161,6 +165,20 @@ def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDa
         msg = (
             f"{spec.path}: township codes {foreign[:10]} do not belong to the focus unit "
             f"{focus} (a township code starts with its county code)"
+        )
+        raise InputError(msg)
+    area = counties.geometry.loc[focus]
+    outside = ~seats.geometry.covered_by(area)
+    if outside.any():
+        hint = coords_mismatch_hint(
+            seats.geometry.to_crs("EPSG:4326"),
+            counties.geometry.loc[[focus]].to_crs("EPSG:4326").iloc[0],
+            declared=spec.coords,
+        )
+        msg = (
+            f"{spec.path}: township seats {seats.index[outside].tolist()[:10]} lie outside the "
+            f"focus unit {focus} of {scenario.boundaries.path.name}; check their coordinates."
+            + (hint or " Check the coords and CRS of both layers.")
         )
         raise InputError(msg)
     zones = zones_from_points(seats, within=counties.geometry.loc[[focus]])
@@ -240,6 +258,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         name_en_col=b.name_en_col,
         coords=b.coords,
         layer=b.layer,
+        encoding=b.encoding,
     )
     counties = add_admin_codes(counties)
     context = _context_zones(counties, scenario)
@@ -264,6 +283,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     else:
         zones = pd.concat([counties.loc[[b.focus]], context], axis=0)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=counties.crs)
+    check_zone_count(len(zones), source=str(scenario.path))
 
     if scenario.townships is not None and scenario.population.township_units is not None:
         total = float(county_pop["population"].loc[b.focus])
@@ -290,6 +310,52 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     zones["unit_type"] = zones["unit_type"].astype("string")
     zones.index.name = "zone_id"
     return zones[[*ZONE_COLUMNS, "geometry"]], params
+
+
+_ZONE_PARAMS = ("from", "to", "zone", "zones", "stops", "links")
+"""Strategy parameters that name zones (:mod:`urlink.strategies`)."""
+
+
+def check_strategy_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> None:
+    """Check that every zone a strategy names (sites and zone parameters) is a zone.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the strategy, the key and the unknown ids.
+    """
+    known = set(map(str, zones.index))
+    for s in scenario.strategies:
+        named: list[tuple[str, object]] = [("sites", list(s.sites))]
+        named += [(k, v) for k, v in s.params if k in _ZONE_PARAMS]
+        for key, value in named:
+            flat = value if isinstance(value, list) else [value]
+            ids = [x for v in flat for x in (v if isinstance(v, list) else [v])]
+            bad = [x for x in ids if isinstance(x, str) and x not in known]
+            if bad:
+                where = "sites" if key == "sites" else f"params.{key}"
+                msg = (
+                    f"{scenario.path}: [[strategies]] {s.name!r}: {where} names {bad[:10]}, "
+                    f"which are not zones of the scenario (zone ids look like "
+                    f"{sorted(known)[:3]}); use zone ids from the zones layer"
+                )
+                raise InputError(msg)
+
+
+def _apply_strategy(scenario: Scenario, state: Any, strategy: Strategy) -> Any:
+    """:func:`apply_strategy` with the scenario file in the message of an input error."""
+    try:
+        return apply_strategy(state, strategy)
+    except InputError as err:
+        msg = f"{scenario.path}: [[strategies]] {err}"
+        raise InputError(msg) from None
 
 
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
@@ -324,6 +390,7 @@ def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFra
         coords=spec.coords,
         layer=spec.layer,
         crs=crs,
+        encoding=spec.encoding,
     )
 
 
@@ -624,7 +691,7 @@ def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.Da
     if scenario.services is None:
         return pd.DataFrame({"zone_id": pd.Series(dtype=str), "service": pd.Series(dtype=str)})
     path = scenario.services
-    table = pd.read_csv(path, dtype={"zone_id": str})
+    table = read_rows(path, what="services", str_columns=("zone_id",))
     for col in ("zone_id", "service"):
         if col not in table.columns:
             msg = f"services {str(path)!r}: no column {col!r}; columns are {list(table.columns)}"
@@ -710,7 +777,7 @@ def assess_strategies(
         evaluations = {"baseline": base}
         attribution, guides = [], []
         for strategy in strategies_from_scenario(scenario):
-            new = apply_strategy(state, strategy)
+            new = _apply_strategy(scenario, state, strategy)
             ev = evaluate(new, cost_yuan=strategy.cost_yuan or 0.0)
             evaluations[strategy.name] = ev
             effects = attribute_zones(base, ev, zones)
@@ -1073,13 +1140,14 @@ def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """
     check_inputs(scenario)
     zones, _ = zones_from_scenario(scenario)
+    check_strategy_zones(scenario, zones)
     if scenario.strategies:  # apply every strategy once, so bad parameters show up now
         streets = network_from_scenario(scenario, zones)
         state = state_from_scenario(
             scenario, zones, streets, services_from_scenario(scenario, zones)
         )
         for strategy in strategies_from_scenario(scenario):
-            apply_strategy(state, strategy)
+            _apply_strategy(scenario, state, strategy)
     return {
         "zones": len(zones),
         "by_level": {
@@ -1137,6 +1205,7 @@ def run_scenario(
 
     t0 = stage("zones")
     zones, params = zones_from_scenario(scenario)
+    check_strategy_zones(scenario, zones)
     timings["zones"] = time.perf_counter() - t0
 
     t0 = stage("network")

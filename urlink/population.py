@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
+from urlink.checks import check_file_size
 from urlink.errors import InputError
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "fit_community_weight",
     "population_from_units",
     "read_population_table",
+    "read_rows",
     "read_table",
     "round_to_total",
 ]
@@ -44,6 +46,50 @@ logger = logging.getLogger(__name__)
 
 UNIT_COLUMNS = ("n_communities", "n_villages", "n_other")
 """Columns of the NBS unit-count table used by :func:`population_from_units`."""
+
+
+def read_rows(
+    path: str | Path, *, what: str = "table", str_columns: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Read a UTF-8 CSV table with clear errors (no index, rows may repeat ids).
+
+    Parameters
+    ----------
+    path
+        CSV file (UTF-8, with or without byte-order mark).
+    what
+        What the table is, for messages.
+    str_columns
+        Columns read as text (ids such as ``zone_id``), so that ``"007"`` stays ``"007"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, with ``str_columns`` stripped of blanks.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, too large, or not UTF-8 CSV.
+    """
+    p = Path(path)
+    check_file_size(p, kind="table", what=what)
+    try:
+        df = pd.read_csv(p, dtype=dict.fromkeys(str_columns, str), encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        msg = f"{what} {str(p)!r} is empty; it needs a header row and data rows"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{what} {str(p)!r} is not UTF-8 text; save it as UTF-8 CSV"
+        raise InputError(msg) from None
+    except (pd.errors.ParserError, ValueError) as err:
+        msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
+        raise InputError(msg) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in str_columns:
+        if col in df.columns:
+            df[col] = df[col].str.strip()
+    return df
 
 
 def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.DataFrame:
@@ -70,20 +116,7 @@ def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.Data
         missing ids.
     """
     p = Path(path)
-    if not p.exists():
-        msg = f"{what} {str(p)!r} does not exist; check the path"
-        raise InputError(msg)
-    try:
-        df = pd.read_csv(p, dtype={id_col: str}, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        msg = f"{what} {str(p)!r} is empty; it needs a header row and data rows"
-        raise InputError(msg) from None
-    except UnicodeDecodeError:
-        msg = f"{what} {str(p)!r} is not UTF-8 text; save it as UTF-8 CSV"
-        raise InputError(msg) from None
-    except (pd.errors.ParserError, ValueError) as err:
-        msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
-        raise InputError(msg) from None
+    df = read_rows(p, what=what, str_columns=(id_col,))
     if id_col not in df.columns:
         msg = f"{what} {str(p)!r}: no column {id_col!r}; columns are {list(df.columns)}"
         raise InputError(msg)
@@ -92,7 +125,6 @@ def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.Data
         rows = (np.flatnonzero(missing.to_numpy()) + 2).tolist()[:10]
         msg = f"{what} {str(p)!r}: column {id_col!r} is empty on line(s) {rows}"
         raise InputError(msg)
-    df[id_col] = df[id_col].str.strip()
     dup = df.loc[df[id_col].duplicated(), id_col].unique().tolist()
     if dup:
         msg = f"{what} {str(p)!r}: duplicate ids in column {id_col!r}: {dup[:10]}"
@@ -152,7 +184,9 @@ def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.Da
         src = df["population_source"].fillna(f"table: {Path(path).name}").astype(str)
     else:
         src = pd.Series(f"table: {Path(path).name}", index=df.index)
-    return pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
+    out = pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
+    out.attrs["source"] = str(path)
+    return out
 
 
 def round_to_total(values: pd.Series, total: int) -> pd.Series:
@@ -310,9 +344,11 @@ def add_population(zones: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """
     unknown = sorted(set(table.index) - set(zones.index))
     if unknown:
+        source = table.attrs.get("source")
+        where = f"population table {source!r}" if source else "population table"
         msg = (
-            f"population table: zone ids {unknown[:10]} are not zones of the scenario "
-            f"(zone ids look like {list(zones.index[:3])}); fix the ids"
+            f"{where}: zone ids {unknown[:10]} are not zones of the scenario (column "
+            f"'zone_id'; zone ids look like {list(zones.index[:3])}); fix the ids"
         )
         raise InputError(msg)
     out = zones.copy()

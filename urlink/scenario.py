@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from urlink.checks import find_markup
 from urlink.crs import Coords, check_coords
 from urlink.errors import InputError
 
@@ -74,6 +75,8 @@ class BoundariesSpec:
         ``"wgs84"`` or ``"gcj02"``.
     layer
         Layer in a multi-layer file.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
     focus
         Id of the study unit that is split into township zones.
     context
@@ -88,6 +91,7 @@ class BoundariesSpec:
     name_en_col: str | None = None
     coords: Coords = "wgs84"
     layer: str | None = None
+    encoding: str | None = None
     context: Context = "all"
 
 
@@ -105,6 +109,8 @@ class TownshipsSpec:
         ``"wgs84"`` or ``"gcj02"``.
     layer
         Layer in a multi-layer file.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
     """
 
     path: Path
@@ -113,6 +119,7 @@ class TownshipsSpec:
     name_en_col: str | None = None
     coords: Coords = "wgs84"
     layer: str | None = None
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +139,8 @@ class SettlementsSpec:
         ``"wgs84"`` or ``"gcj02"``.
     layer
         Layer in a multi-layer file.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
     proxy_nodes
         Whether the places inside the study area become extra nodes of the proxy network.
     """
@@ -143,6 +152,7 @@ class SettlementsSpec:
     names_col: str | None = None
     coords: Coords = "wgs84"
     layer: str | None = None
+    encoding: str | None = None
     proxy_nodes: bool = False
 
 
@@ -527,6 +537,13 @@ class _Table:
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             msg = f"{self.where(key)} must be {names}, got {value!r}"
             raise InputError(msg)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and find_markup(v) for v in texts):
+            msg = (
+                f"{self.where(key)} = {value!r} contains HTML, script or template markup (or "
+                "control characters); scenario text must be plain text, so remove it"
+            )
+            raise InputError(msg)
         return value
 
     def path(self, key: str, *, required: bool = False) -> Path | None:
@@ -586,6 +603,7 @@ def _layer_fields(t: _Table) -> dict[str, Any]:
         "name_en_col": t.get("name_en_col", str),
         "coords": t.coords(),
         "layer": t.get("layer", str),
+        "encoding": t.get("encoding", str),
     }
 
 
