@@ -194,10 +194,10 @@ def _check_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str | None], *, source
 def _check_lonlat_range(gdf: gpd.GeoDataFrame, *, source: str) -> None:
     """Refuse degrees that cannot be degrees: metres without a CRS, or swapped lat/lon."""
     xmin, ymin, xmax, ymax = (float(v) for v in gdf.total_bounds)
-    if -180.0 <= xmin and xmax <= 180.0 and -90.0 <= ymin and ymax <= 90.0:
+    if xmin >= -180.0 and xmax <= 180.0 and ymin >= -90.0 and ymax <= 90.0:
         return
     crs = gdf.crs.to_string() if gdf.crs is not None else "none"
-    if -90.0 <= xmin and xmax <= 90.0 and -180.0 <= ymin and ymax <= 180.0:
+    if xmin >= -90.0 and xmax <= 90.0 and ymin >= -180.0 and ymax <= 180.0:
         msg = (
             f"{source}: latitude values up to {max(abs(ymin), abs(ymax)):.4f} are beyond 90 "
             f"degrees while longitudes lie in [{xmin:.4f}, {xmax:.4f}]: longitude and latitude "
@@ -227,8 +227,7 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, *, coords: Coords, source: str) -> gpd.Geo
         return gdf_gcj02_to_wgs84(gdf, source=source)
     if not gdf.crs.equals("EPSG:4326"):
         logger.warning(
-            "%s: the layer is in %s; reprojected to WGS84 (EPSG:4326) to match the other "
-            "layers",
+            "%s: the layer is in %s; reprojected to WGS84 (EPSG:4326) to match the other layers",
             source,
             gdf.crs.to_string(),
         )
@@ -266,9 +265,7 @@ def _prepare(
         raise InputError(msg)
     for col in (name_col, name_en_col):
         if col is not None:
-            check_no_markup(
-                pd.Series(gdf[col].to_numpy(), index=ids), source=source, column=col
-            )
+            check_no_markup(pd.Series(gdf[col].to_numpy(), index=ids), source=source, column=col)
     gdf = _to_lonlat(gdf, coords=coords, source=source)
     target = local_metric_crs(gdf) if crs is None else crs
     out = gdf.to_crs(target)

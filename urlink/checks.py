@@ -52,8 +52,9 @@ __all__ = [
     "MAX_VECTOR_BYTES",
     "MAX_ZONES",
     "available_memory_bytes",
-    "check_file_size",
     "check_feature_count",
+    "check_file_size",
+    "check_network_coverage",
     "check_no_markup",
     "check_scenario_files",
     "check_text_encoding",
@@ -178,7 +179,7 @@ def available_memory_bytes() -> int | None:
         Bytes.
     """
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with Path("/proc/meminfo").open(encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
@@ -474,9 +475,7 @@ def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
     if scenario.network.osm is not None:
         out.append(("[network] osm", scenario.network.osm, "osm"))
     if scenario.typology.population_raster is not None:
-        out.append(
-            ("[typology] population_raster", scenario.typology.population_raster, "raster")
-        )
+        out.append(("[typology] population_raster", scenario.typology.population_raster, "raster"))
     tables: list[tuple[str, Path | None]] = [
         ("[services] path", scenario.services),
         ("[population] counties", scenario.population.counties),
@@ -528,3 +527,58 @@ def check_scenario_files(scenario: Scenario) -> None:
                 "file's folder)"
             )
             raise InputError(msg) from None
+
+
+def check_network_coverage(
+    node_lonlat: np.ndarray, zones: gpd.GeoDataFrame, *, source: str, margin_deg: float = 0.05
+) -> None:
+    """Refuse a street network that covers none of the zone seats; warn if it misses some.
+
+    Parameters
+    ----------
+    node_lonlat
+        ``(n, 2)`` array of the network nodes' longitude and latitude.
+    zones
+        Zones with ``seat_lon`` and ``seat_lat``.
+    source
+        The network file, for messages.
+    margin_deg
+        Seats this far (degrees, about 5 km) outside the network's bounding box still count
+        as covered.
+
+    Raises
+    ------
+    InputError
+        If no seat lies within the network's extent (a file of another region).
+    """
+    import warnings
+
+    from urlink.errors import UrlinkWarning
+
+    if len(node_lonlat) == 0:
+        return
+    xmin, ymin = node_lonlat.min(axis=0) - margin_deg
+    xmax, ymax = node_lonlat.max(axis=0) + margin_deg
+    lon = zones["seat_lon"].to_numpy(dtype=float)
+    lat = zones["seat_lat"].to_numpy(dtype=float)
+    inside = (lon >= xmin) & (lon <= xmax) & (lat >= ymin) & (lat <= ymax)
+    extent = (
+        f"lon {xmin + margin_deg:.3f}..{xmax - margin_deg:.3f}, "
+        f"lat {ymin + margin_deg:.3f}..{ymax - margin_deg:.3f}"
+    )
+    if not inside.any():
+        msg = (
+            f"{source}: the street network ({extent}) lies outside the study area (zone seats "
+            f"around lon {np.median(lon):.3f}, lat {np.median(lat):.3f}); use an OSM extract "
+            "that covers the zones"
+        )
+        raise InputError(msg)
+    if not inside.all():
+        missing = zones.index[~inside].tolist()
+        warnings.warn(
+            f"{source}: the street network ({extent}) does not reach the seats of zones "
+            f"{missing[:10]}; their trips start with a long access leg. Use an OSM extract "
+            "that covers every zone",
+            UrlinkWarning,
+            stacklevel=2,
+        )

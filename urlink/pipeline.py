@@ -27,8 +27,13 @@ from urlink.boundaries import (
     zones_from_file,
     zones_from_points,
 )
-from urlink.checks import check_scenario_files, check_zone_count, coords_mismatch_hint
 from urlink.carbon import EmissionFactors, add_emissions
+from urlink.checks import (
+    check_network_coverage,
+    check_scenario_files,
+    check_zone_count,
+    coords_mismatch_hint,
+)
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
 from urlink.indicators import INDICATORS, evaluate, indicators_by_unit
@@ -437,12 +442,15 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
     n = scenario.network
     params = speed_params_from_scenario(scenario)
     if n.osm is not None:
-        return streets_from_file(
+        G = streets_from_file(
             n.osm,
             network_type=n.network_type,
             mode=n.mode,
             params=params,
         )
+        xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float)
+        check_network_coverage(xy.reshape(-1, 2), zones, source=str(n.osm))
+        return G
     points = zones
     if scenario.settlements is not None and scenario.settlements.proxy_nodes:
         places = settlements_from_scenario(scenario, crs=zones.crs)
