@@ -55,6 +55,7 @@ __all__ = [
     "check_feature_count",
     "check_file_size",
     "check_network_coverage",
+    "check_reachability",
     "check_no_markup",
     "check_scenario_files",
     "check_text_encoding",
@@ -582,3 +583,86 @@ def check_network_coverage(
             UrlinkWarning,
             stacklevel=2,
         )
+
+
+def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10) -> int:
+    """Refuse zones cut off from every other zone; warn about other unreachable pairs.
+
+    Unreachable pairs stay NaN in every output (never 0 or infinity). A zone that can reach
+    no other zone, or be reached from none, has no trips at all, which is almost always a
+    gap in the street data (a missing bridge, ferry or road at the edge of the extract).
+
+    Parameters
+    ----------
+    skim
+        Zones x zones travel times (NaN where unreachable).
+    source
+        The street network, for messages.
+    max_listed
+        How many pairs the warning lists.
+
+    Returns
+    -------
+    int
+        Number of unreachable origin-destination pairs.
+
+    Raises
+    ------
+    InputError
+        If a zone (of several) reaches no other zone or is reached by none, or the zones
+        fall into groups that cannot reach each other.
+    """
+    import warnings
+
+    from urlink.errors import UrlinkWarning
+
+    values = skim.to_numpy(dtype=float)
+    n = len(values)
+    if n < 2:
+        return 0
+    off = ~np.eye(n, dtype=bool)
+    unreachable = np.isnan(values) & off
+    cut_out = unreachable.sum(axis=1) == n - 1
+    cut_in = unreachable.sum(axis=0) == n - 1
+    isolated = skim.index[cut_out | cut_in].tolist()
+    fix = (
+        "Use an extract that includes the connecting roads (or ferries), another "
+        "network_type, or the proxy network (no osm key)"
+    )
+    if isolated:
+        msg = (
+            f"{source}: zones {isolated[:max_listed]} cannot reach, or cannot be reached from, "
+            f"any other zone ({int(unreachable.sum())} of {n * (n - 1)} pairs unreachable): "
+            f"their seats lie on a part of the street network that is cut off from the rest. {fix}"
+        )
+        raise InputError(msg)
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_groups, labels = connected_components(
+        csr_matrix(~np.isnan(values) & off), directed=True, connection="strong"
+    )
+    if n_groups > 1:
+        groups = [skim.index[labels == g].tolist()[:max_listed] for g in range(n_groups)]
+        msg = (
+            f"{source}: the zones fall into {n_groups} groups that cannot reach each other "
+            f"({groups[:max_listed]}; {int(unreachable.sum())} of {n * (n - 1)} pairs "
+            "unreachable), so trips between them cannot be balanced. " + fix
+        )
+        raise InputError(msg)
+    count = int(unreachable.sum())
+    if count:
+        rows, cols = np.nonzero(unreachable)
+        pairs = [
+            (str(skim.index[i]), str(skim.columns[j])) for i, j in zip(rows, cols, strict=True)
+        ]
+        more = f" and {count - max_listed} more" if count > max_listed else ""
+        warnings.warn(
+            f"{source}: {count} of {n * (n - 1)} origin-destination pairs are unreachable (or "
+            f"beyond cutoff_min), e.g. "
+            f"{pairs[:max_listed]}{more}; they have no travel time (empty in travel_times.csv) "
+            "and no flows. Check the street network's connectivity",
+            UrlinkWarning,
+            stacklevel=2,
+        )
+    return count

@@ -30,6 +30,7 @@ from urlink.boundaries import (
 from urlink.carbon import EmissionFactors, add_emissions
 from urlink.checks import (
     check_network_coverage,
+    check_reachability,
     check_scenario_files,
     check_zone_count,
     coords_mismatch_hint,
@@ -539,6 +540,8 @@ def _routing_and_skim(
         )
     for w in caught:
         logger.warning("%s", w.message)
+    osm = scenario.network.osm
+    check_reachability(skim, source=str(osm) if osm is not None else "proxy network")
     return routing, routing_length, skim
 
 

@@ -1182,7 +1182,15 @@ def _ahp_matrix(rows: pd.DataFrame, *, path: Path, group: str, valid: list[str])
             continue
         pair = frozenset((r, c))
         if pair in seen:
-            msg = f"{where}: this pair is given twice; keep one line per pair"
+            earlier = float(a.loc[c, r])
+            if abs(earlier * value - 1) > _AHP_TOL:
+                msg = (
+                    f"{where}: the matrix is not reciprocal: value {text!r} here, but "
+                    f"({c!r}, {r!r}) = {earlier:g} on an earlier line, and a_ij x a_ji must "
+                    "be 1; keep one line per pair (the reciprocal is filled in)"
+                )
+            else:
+                msg = f"{where}: this pair is given twice; keep one line per pair"
             raise InputError(msg)
         seen.add(pair)
         a.loc[r, c] = value
