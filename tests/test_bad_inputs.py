@@ -621,13 +621,14 @@ def test_strategy_of_unknown_kind(tmp_path, earlier, capsys):
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "where"),
+    "case",
     [
         ('sites = ["331003002"]', 'sites = ["331003999"]', "sites names ['331003999']"),
         ('to = "331004"', 'to = "331009"', "params.to names ['331009']"),
     ],
 )
-def test_strategy_naming_unknown_zone(tmp_path, earlier, capsys, old, new, where):
+def test_strategy_naming_unknown_zone(tmp_path, earlier, capsys, case):
+    old, new, where = case
     scenario = make_scenario(tmp_path, strategies=True)
     _edit(scenario, old, new)
     fails(capsys, scenario, earlier, "tiny.toml", "'new-road'", where)
@@ -731,13 +732,14 @@ def test_output_folder_holding_inputs(tiny, capsys, target):
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "needle"),
+    "case",
     [
         ('name = "tiny"', 'name = "../escape"', "'../escape' is not a valid scenario name"),
         ('name = "new-road"', 'name = "../../escape"', "'../../escape'"),
     ],
 )
-def test_names_that_would_escape_the_output_folder(tmp_path, earlier, capsys, old, new, needle):
+def test_names_that_would_escape_the_output_folder(tmp_path, earlier, capsys, case):
+    old, new, needle = case
     scenario = make_scenario(tmp_path, strategies=True)
     _edit(scenario, old, new)
     fails(capsys, scenario, earlier, "tiny.toml", needle)
@@ -766,7 +768,7 @@ def test_same_inputs_and_seed_give_the_same_numbers(tmp_path, capsys):
     succeeds(capsys, scenario, a)
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(ROOT)}
     code = [sys.executable, "-m", "urlink.cli", "run", str(scenario), "--out", str(b), "-q"]
-    subprocess.run(code, check=True, env=env, cwd=tmp_path, capture_output=True)  # noqa: S603
+    subprocess.run(code, check=True, env=env, cwd=tmp_path, capture_output=True)
     ta, tb = _tables(a), _tables(b)
     assert sorted(ta) == sorted(tb)
     assert {"scores.csv", "robustness.csv", "linkages.gpkg:flows", "zones.gpkg:zones"} <= set(ta)

@@ -55,8 +55,8 @@ __all__ = [
     "check_feature_count",
     "check_file_size",
     "check_network_coverage",
-    "check_reachability",
     "check_no_markup",
+    "check_reachability",
     "check_scenario_files",
     "check_text_encoding",
     "check_zone_count",
@@ -654,7 +654,8 @@ def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10)
     if count:
         rows, cols = np.nonzero(unreachable)
         pairs = [
-            (str(skim.index[i]), str(skim.columns[j])) for i, j in zip(rows, cols, strict=True)
+            (str(skim.index[int(i)]), str(skim.columns[int(j)]))
+            for i, j in zip(rows, cols, strict=True)
         ]
         more = f" and {count - max_listed} more" if count > max_listed else ""
         warnings.warn(
