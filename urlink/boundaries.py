@@ -205,7 +205,8 @@ def _check_lonlat_range(gdf: gpd.GeoDataFrame, *, source: str) -> None:
         )
         raise InputError(msg)
     msg = (
-        f"{source}: coordinates such as ({xmin:.1f}, {ymin:.1f}) are not degrees, but the "
+        f"{source}: coordinates spanning x {xmin:.6g}..{xmax:.6g}, y {ymin:.6g}..{ymax:.6g} "
+        "are not degrees, but the "
         f"layer's CRS is geographic ({crs}; a GeoJSON without a CRS is read as WGS84). They "
         "look projected (metres): declare the CRS they are in (save as GeoPackage, or add a "
         ".prj to a Shapefile), or reproject the file to WGS84 longitude/latitude"
