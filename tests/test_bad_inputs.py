@@ -774,3 +774,106 @@ def test_same_inputs_and_seed_give_the_same_numbers(tmp_path, capsys):
     assert {"scores.csv", "robustness.csv", "linkages.gpkg:flows", "zones.gpkg:zones"} <= set(ta)
     for name in ta:
         pd.testing.assert_frame_equal(ta[name], tb[name], check_exact=True, obj=name)
+
+
+# ---------------------------------------------------------------------- the library API
+
+
+def test_loaders_raise_input_error_for_garbled_text_and_read_named_encodings(tiny):
+    from urlink.boundaries import zones_from_file
+
+    path = _gbk_shapefile(tiny.parent / "data")
+    with pytest.raises(InputError, match=r"zones.shp: column 'name_zh' holds garbled text"):
+        zones_from_file(path, id_col="adcode", name_col="name_zh")
+    zones = zones_from_file(path, id_col="adcode", name_col="name_zh", encoding="gbk")
+    assert zones.loc["331002", "name"] == "椒江区"
+
+
+def test_points_loader_refuses_markup_and_swapped_coordinates(tmp_path):
+    from urlink.boundaries import points_from_file
+
+    path = tmp_path / "p.geojson"
+    _write_seats(path, xy=[(28.55, 121.03), (28.58, 121.097)])
+    with pytest.raises(InputError, match="swapped"):
+        points_from_file(path, id_col="code", name_col="name_zh")
+    _write_seats(path)
+    text = path.read_text(encoding="utf-8").replace("北洋镇", "<svg onload=alert(1)>")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"column 'name_zh', id 331003002: .*markup"):
+        points_from_file(path, id_col="code", name_col="name_zh")
+
+
+def test_check_reachability():
+    from urlink.checks import check_reachability
+
+    nan = np.nan
+    ids = ["a", "b", "c", "d"]
+    full = pd.DataFrame(np.ones((4, 4)) - np.eye(4), index=ids, columns=ids)
+    assert check_reachability(full, source="net") == 0
+    one_way = full.copy()
+    one_way.loc["a", "d"] = nan
+    with pytest.warns(UserWarning, match=r"net: 1 of 12 .* \[\('a', 'd'\)\]"):
+        assert check_reachability(one_way, source="net") == 1
+    isolated = full.copy()
+    isolated.loc["d", ["a", "b", "c"]] = nan
+    with pytest.raises(InputError, match=r"net: zones \['d'\] cannot reach"):
+        check_reachability(isolated, source="net")
+    groups = full.copy()
+    groups.loc[["a", "b"], ["c", "d"]] = nan
+    groups.loc[["c", "d"], ["a", "b"]] = nan
+    with pytest.raises(InputError, match=r"2 groups .*\[\['a', 'b'\], \['c', 'd'\]\]"):
+        check_reachability(groups, source="net")
+
+
+def test_network_coverage():
+    from urlink.checks import check_network_coverage
+
+    zones = pd.DataFrame(
+        {"seat_lon": [121.0, 121.1, 122.0], "seat_lat": [28.5, 28.5, 28.5]}, index=list("abc")
+    )
+    nodes = np.array([[121.0, 28.5], [121.1, 28.55]])
+    with pytest.warns(UserWarning, match=r"net: .* does not reach the seats of zones \['c'\]"):
+        check_network_coverage(nodes, zones, source="net")
+    with pytest.raises(InputError, match="lies outside the study area"):
+        check_network_coverage(nodes + 10, zones, source="net")
+
+
+def test_osm_prolog_is_scanned_to_the_root_element(tmp_path):
+    from urlink.network import streets_from_file
+
+    path = tmp_path / "x.osm"
+    padding = "<!-- " + "x" * 300_000 + " -->\n"
+    path.write_text(_OSM_HEAD + padding + '<!DOCTYPE osm [<!ENTITY a "b">]>\n<osm/>\n')
+    with pytest.raises(InputError, match="DOCTYPE or XML entities"):
+        streets_from_file(path)
+    path.write_text(_OSM_HEAD + "<!-- " + "x" * 2_000_000 + " -->\n<osm/>\n")
+    with pytest.raises(InputError, match="no <osm> root element in the first MiB"):
+        streets_from_file(path)
+
+
+def test_coords_hint_only_when_the_offset_explains_the_mismatch():
+    from urlink.checks import coords_mismatch_hint
+
+    area = _square(121.0)
+    inside = gpd.GeoSeries.from_xy([121.05], [28.55], crs=4326)
+    far = gpd.GeoSeries.from_xy([121.3], [28.55], crs=4326)
+    assert coords_mismatch_hint(far, area, declared="wgs84") == ""
+    gcj = gpd.GeoSeries.from_xy(*wgs84_to_gcj02([121.097], [28.55]), crs=4326)
+    assert "read as GCJ02" in coords_mismatch_hint(gcj, area, declared="wgs84")
+    assert coords_mismatch_hint(inside, area, declared="gcj02") == ""  # nothing to explain
+
+
+def test_tables_raise_input_error():
+    import tempfile
+
+    from urlink.population import read_population_table, read_rows
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "x.csv").write_bytes(b'zone_id,population\n"1,2\n\xff\xfe')
+    with pytest.raises(InputError, match=r"x\.csv"):
+        read_population_table(folder / "x.csv")
+    (folder / "h.csv").write_text("zone_id,population\n1,2,3,4\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"h.csv': some rows have more fields than the header"):
+        read_rows(folder / "h.csv")
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        read_rows(folder)

@@ -421,7 +421,8 @@ def coords_mismatch_hint(
     Returns
     -------
     str
-        A sentence with the fix, or ``""`` if the offset does not explain the mismatch.
+        A sentence with the fix, or ``""`` if all points are inside already or the offset
+        does not explain the mismatch.
     """
     import shapely
 
@@ -429,6 +430,8 @@ def coords_mismatch_hint(
 
     lon = points_lonlat.x.to_numpy()
     lat = points_lonlat.y.to_numpy()
+    if bool(np.all(shapely.covers(area_lonlat, shapely.points(lon, lat)))):
+        return ""  # nothing to explain
     if declared == "wgs84":  # they might be GCJ-02: convert
         alt_lon, alt_lat = gcj02_to_wgs84(lon, lat)
     else:  # they were converted from GCJ-02 but might have been WGS84: undo it

@@ -22,6 +22,7 @@ total are rounded by the largest-remainder method, so the townships sum exactly 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +76,18 @@ def read_rows(
     p = Path(path)
     check_file_size(p, kind="table", what=what)
     try:
-        df = pd.read_csv(p, dtype=dict.fromkeys(str_columns, str), encoding="utf-8-sig")
+        with warnings.catch_warnings():
+            # rows longer than the header would silently become an index: refuse them
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                p, dtype=dict.fromkeys(str_columns, str), encoding="utf-8-sig", index_col=False
+            )
+    except pd.errors.ParserWarning:
+        msg = (
+            f"{what} {str(p)!r}: some rows have more fields than the header; quote values "
+            "that contain commas, or fix the header"
+        )
+        raise InputError(msg) from None
     except pd.errors.EmptyDataError:
         msg = f"{what} {str(p)!r} is empty; it needs a header row and data rows"
         raise InputError(msg) from None
