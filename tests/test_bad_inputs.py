@@ -282,6 +282,18 @@ def test_layer_outside_the_study_area(tiny, earlier, capsys):
     fails(capsys, tiny, earlier, "seats.geojson", "['331003001', '331003002'] lie outside", FOCUS)
 
 
+def test_settlements_outside_the_study_area(tiny, earlier, capsys):
+    places = tiny.parent / "data/places.geojson"
+    _write_seats(places, xy=[(116.40, 39.90), (116.41, 39.91)])
+    _edit(
+        tiny,
+        "[population]",
+        '[settlements]\npath = "data/places.geojson"\nid_col = "code"\nname_col = "name_zh"\n'
+        'names_col = "name_zh"\n\n[population]',
+    )
+    fails(capsys, tiny, earlier, "places.geojson", "no place lies in the study area", "116.4")
+
+
 def test_network_outside_the_study_area(tiny, earlier, capsys):
     osm = ROOT / "tests/data/osm/planet_10.068_48.135_10.071_48.137.osm"
     _edit(tiny, "[services]", f'[network]\nosm = "{osm.as_posix()}"\n\n[services]')
@@ -877,3 +889,26 @@ def test_tables_raise_input_error():
         read_rows(folder / "h.csv")
     with pytest.raises(InputError, match="is a folder, not a file"):
         read_rows(folder)
+
+
+@pytest.mark.parametrize("command", ["validate", "map"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("data/pop.csv", "331002,800000", "331002,-1", "pop.csv"),
+        ("data/seats.geojson", "121.097", "122.5", "seats.geojson"),
+        ("tiny.toml", "beta = 0.1", "beta = 0.1\nbetta = 1", "tiny.toml"),
+    ],
+)
+def test_validate_and_map_refuse_the_same_inputs(tiny, capsys, command, case):
+    name, old, new, needle = case
+    _edit(tiny.parent / name, old, new)
+    code = main(
+        [command, str(tiny), "--out", str(tiny.parent / "maps")][
+            : 2 if command == "validate" else 4
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.startswith("urlink: error:")]) == 1
+    assert not (tiny.parent / "maps").exists()

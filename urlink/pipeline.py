@@ -307,6 +307,13 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         raise InputError(msg)
     if scenario.settlements is not None:
         places = settlements_from_scenario(scenario, crs=counties.crs)
+        if not places.intersects(zones.geometry.union_all()).any():
+            lonlat = places.geometry.to_crs("EPSG:4326").total_bounds.round(3).tolist()
+            msg = (
+                f"{scenario.settlements.path}: no place lies in the study area (the places "
+                f"span lon/lat {lonlat}); check the file, its CRS and [settlements] coords"
+            )
+            raise InputError(msg)
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
