@@ -912,3 +912,27 @@ def test_validate_and_map_refuse_the_same_inputs(tiny, capsys, command, case):
     assert code == 2 and needle in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if line.startswith("urlink: error:")]) == 1
     assert not (tiny.parent / "maps").exists()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("data/units.csv", "10,2,0", "ten,2,0", ["units.csv", "'n_communities'", "'ten'"]),
+        ("data/units.csv", "10,2,0", "0,0,0", ["units.csv", "['331003001'] have no units"]),
+        ("data/pop.csv", "331002,800000", "331002,1e400", ["pop.csv", "'331002': 'inf'"]),
+        ("data/services.csv", "331002,hospital", "331002,", ["services.csv", "line(s) [4]"]),
+        ("data/seats.geojson", '"331003002"', '"3310030"', ["seats.geojson", "'3310030'"]),
+        ("data/seats.geojson", "121.097, 28.58", "121.03, 28.55", ["seats.geojson", "share"]),
+        ("data/zones.geojson", '"331004"', '"abc"', ["zones.geojson", "'abc' is not a Chinese"]),
+        ("tiny.toml", "seed = 7", "seed = -1", ["tiny.toml", "'seed' = -1"]),
+        ("tiny.toml", 'focus = "331003"', 'focus = "999999"', ["tiny.toml", "'999999'"]),
+        ("tiny.toml", 'id_col = "adcode"', 'id_col = "nope"', ["zones.geojson", "'nope'"]),
+        ("tiny.toml", "speed_kph = 60", 'speed_kph = "fast"', ["tiny.toml", "'speed_kph'"]),
+        ("data/weights.csv", "residents,co2", "residents,nonsense", ["weights.csv"]),
+    ],
+)
+def test_more_bad_values(tmp_path, earlier, capsys, case):
+    name, old, new, needles = case
+    scenario = make_scenario(tmp_path, strategies=True)
+    _edit(scenario.parent / name, old, new)
+    fails(capsys, scenario, earlier, *needles)

@@ -659,7 +659,7 @@ def admin_codes_from_code(code: str) -> dict[str, str | None]:
     return codes
 
 
-def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def add_admin_codes(zones: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
     """Return ``zones`` with ``level`` and ``*_code`` columns derived from the zone ids.
 
     Zones that already have all four ``*_code`` columns and ``level`` are returned as they
@@ -669,6 +669,8 @@ def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ----------
     zones
         Zones indexed by Chinese division codes.
+    source
+        The file the zones come from, named in error messages.
 
     Returns
     -------
@@ -683,7 +685,14 @@ def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     cols = [f"{lvl}_code" for lvl in ADMIN_LEVELS]
     if all(c in zones.columns for c in [*cols, "level"]):
         return zones
-    table = pd.DataFrame([admin_codes_from_code(str(i)) for i in zones.index], index=zones.index)
+    try:
+        rows = [admin_codes_from_code(str(i)) for i in zones.index]
+    except InputError as err:
+        if source is None:
+            raise
+        msg = f"{source}: {err}"
+        raise InputError(msg) from None
+    table = pd.DataFrame(rows, index=zones.index)
     out = zones.copy()
     for c in [*cols, "level"]:
         out[c] = table[c].astype("string")

@@ -187,8 +187,12 @@ def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDa
             + (hint or " Check the coords and CRS of both layers.")
         )
         raise InputError(msg)
-    zones = zones_from_points(seats, within=counties.geometry.loc[[focus]])
-    zones = add_admin_codes(zones)
+    try:
+        zones = zones_from_points(seats, within=counties.geometry.loc[[focus]])
+    except InputError as err:
+        msg = f"{spec.path}: {err}"
+        raise InputError(msg) from None
+    zones = add_admin_codes(zones, source=str(spec.path))
     if "type" in zones.columns:
         zones = zones.rename(columns={"type": "unit_type"})
     return zones
@@ -266,7 +270,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         layer=b.layer,
         encoding=b.encoding,
     )
-    counties = add_admin_codes(counties)
+    counties = add_admin_codes(counties, source=str(b.path))
     context = _context_zones(counties, scenario)
     params: dict[str, Any] = {
         "metric_crs": counties.crs.to_string(),
@@ -714,6 +718,14 @@ def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.Da
         if col not in table.columns:
             msg = f"services {str(path)!r}: no column {col!r}; columns are {list(table.columns)}"
             raise InputError(msg)
+    blank = table["zone_id"].isna() | table["service"].isna()
+    if blank.any():
+        lines = (np.flatnonzero(blank.to_numpy()) + 2).tolist()[:10]
+        msg = (
+            f"services {str(path)!r}: line(s) {lines} have an empty zone_id or service; "
+            "fill them in"
+        )
+        raise InputError(msg)
     unknown = sorted(set(table["zone_id"]) - set(zones.index))
     if unknown:
         msg = f"services {str(path)!r}: zone ids {unknown[:10]} are not zones of the scenario"

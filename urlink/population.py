@@ -141,7 +141,9 @@ def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.Data
     if dup:
         msg = f"{what} {str(p)!r}: duplicate ids in column {id_col!r}: {dup[:10]}"
         raise InputError(msg)
-    return df.set_index(id_col)
+    out = df.set_index(id_col)
+    out.attrs["source"] = str(p)
+    return out
 
 
 def _numeric_column(
@@ -152,10 +154,10 @@ def _numeric_column(
         msg = f"{source}: no column {col!r}; columns are {list(df.columns)}"
         raise InputError(msg)
     values = pd.to_numeric(df[col], errors="coerce")
-    bad = values.isna() | (values < 0) | (~allow_zero & (values == 0))
+    bad = ~np.isfinite(values) | (values < 0) | (~allow_zero & (values == 0))
     if bad.any():
         detail = {str(i): str(df.loc[i, col]) for i in df.index[bad.to_numpy()][:10]}
-        need = "a positive number" if not allow_zero else "a number >= 0"
+        need = "a finite positive number" if not allow_zero else "a finite number >= 0"
         msg = f"{source}: column {col!r} must be {need}; bad rows (id: value): {detail}"
         raise InputError(msg)
     return values.astype(float)
@@ -318,12 +320,16 @@ def population_from_units(
     >>> population_from_units(u, total=1000, community_weight=3.0)["population"].tolist()
     [600, 400]
     """
-    counts = pd.DataFrame(
-        {c: _numeric_column(units, c, source="township unit table") for c in UNIT_COLUMNS}
-    )
+    source = "township unit table"
+    if units.attrs.get("source"):
+        source += f" {units.attrs['source']!r}"
+    counts = pd.DataFrame({c: _numeric_column(units, c, source=source) for c in UNIT_COLUMNS})
     w = _unit_weights(counts, community_weight)
     if (w <= 0).any():
-        msg = f"township unit table: townships {w.index[w <= 0].tolist()} have no units"
+        msg = (
+            f"{source}: townships {w.index[w <= 0].tolist()} have no units (all of "
+            f"{list(UNIT_COLUMNS)} are 0); every township needs at least one"
+        )
         raise InputError(msg)
     pop = round_to_total(w, total)
     note = (

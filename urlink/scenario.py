@@ -668,7 +668,7 @@ def load_scenario(path: str | Path) -> Scenario:
         )
         raise InputError(msg)
     title = top.get("title", str, default=name)
-    seed = top.get("seed", int, default=0)
+    seed = _seed(top)
 
     b = top.required_sub("boundaries")
     boundaries = BoundariesSpec(
@@ -729,6 +729,14 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=seed,
         raw=data,
     )
+
+
+def _seed(top: _Table) -> int:
+    seed: int = top.get("seed", int, default=0)
+    if not 0 <= seed < 2**32:
+        msg = f"{top.where('seed')} = {seed} must be an integer in [0, 2**32); use e.g. 1"
+        raise InputError(msg)
+    return seed
 
 
 def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> Any:
