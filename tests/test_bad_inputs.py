@@ -330,6 +330,30 @@ def test_gcj02_declared_as_wgs84_is_detected(tiny, tmp_path, earlier, capsys):
     assert zones.loc["331003002", "seat_lon"] == pytest.approx(121.097, abs=1e-7)
 
 
+def test_gcj02_offset_against_settlements_is_warned(tiny, tmp_path, capsys):
+    # seats well inside the focus, from a GCJ-02 source but declared WGS84; the GeoNames
+    # places of the same names (WGS84) show the offset
+    true = [(121.03, 28.55), (121.05, 28.57)]
+    _write_seats(tiny.parent / "data/places.geojson", xy=true)
+    lon, lat = wgs84_to_gcj02([x for x, _ in true], [y for _, y in true])
+    _write_seats(tiny.parent / "data/seats.geojson", xy=list(zip(lon, lat, strict=True)))
+    settlements = (
+        '[settlements]\npath = "data/places.geojson"\nid_col = "code"\nname_col = "name_zh"\n'
+        'names_col = "name_zh"\n\n[population]'
+    )
+    _edit(tiny, "[population]", settlements)
+    err = succeeds(capsys, tiny, tmp_path / "out")
+    assert "seats.geojson: the 2 township seats and settlements of the same name" in err
+    assert '[townships] looks like GCJ02 data declared as WGS84. Set coords = "gcj02"' in err
+    # with the coordinates declared, the warning is gone
+    _edit(
+        tiny,
+        'name_col = "name_zh"\n\n[settlements]',
+        'name_col = "name_zh"\ncoords = "gcj02"\n\n[settlements]',
+    )
+    assert "GCJ-02 shift" not in succeeds(capsys, tiny, tmp_path / "fixed")
+
+
 def test_wgs84_declared_as_gcj02_is_detected(tiny, earlier, capsys):
     # a seat 330 m south of the northern edge: reading it as GCJ-02 moves it out
     _write_seats(tiny.parent / "data/seats.geojson", xy=[(121.03, 28.55), (121.05, 28.597)])

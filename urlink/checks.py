@@ -63,6 +63,7 @@ __all__ = [
     "coords_mismatch_hint",
     "find_markup",
     "find_mojibake",
+    "gcj02_offset_between",
     "scenario_inputs",
     "zone_matrix_bytes",
 ]
@@ -670,3 +671,60 @@ def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10)
             stacklevel=2,
         )
     return count
+
+
+def gcj02_offset_between(
+    a_lonlat: np.ndarray, b_lonlat: np.ndarray, *, min_pairs: int = 2
+) -> Literal["a", "b"] | None:
+    """Tell whether two sets of matched points differ by the GCJ-02 offset.
+
+    ``a_lonlat[i]`` and ``b_lonlat[i]`` are the same place in two layers that both claim to
+    be WGS84 (e.g. township seats and GeoNames places of the same name). If ``b`` lies where
+    ``a`` would be in GCJ-02 (within a quarter of the offset, on the median), ``b`` is
+    GCJ-02 declared as WGS84; and the other way round.
+
+    Parameters
+    ----------
+    a_lonlat, b_lonlat
+        ``(n, 2)`` arrays of longitude and latitude.
+    min_pairs
+        Fewer matched places than this give no verdict.
+
+    Returns
+    -------
+    "a", "b" or None
+        The layer that looks like GCJ-02, or None.
+
+    Examples
+    --------
+    >>> from urlink.crs import wgs84_to_gcj02
+    >>> a = np.array([[121.26, 28.64], [121.10, 28.60], [121.35, 28.55]])
+    >>> b = np.column_stack(wgs84_to_gcj02(a[:, 0], a[:, 1]))
+    >>> gcj02_offset_between(a, b), gcj02_offset_between(b, a), gcj02_offset_between(a, a)
+    ('b', 'a', None)
+    """
+    from urlink.crs import out_of_china, wgs84_to_gcj02
+
+    a = np.asarray(a_lonlat, dtype=float).reshape(-1, 2)
+    b = np.asarray(b_lonlat, dtype=float).reshape(-1, 2)
+    keep = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    keep &= (np.abs(a[:, 1]) <= 90) & (np.abs(b[:, 1]) <= 90)
+    a, b = a[keep], b[keep]
+    if len(a) < min_pairs:
+        return None
+    keep = ~out_of_china(a[:, 0], a[:, 1])
+    a, b = a[keep], b[keep]
+    if len(a) < min_pairs:
+        return None
+    scale = np.column_stack([111_320 * np.cos(np.radians(a[:, 1])), np.full(len(a), 110_540)])
+    ga = np.column_stack(wgs84_to_gcj02(a[:, 0], a[:, 1]))
+    offset = (ga - a) * scale  # metres from a to a-in-GCJ-02
+    moved = (b - a) * scale
+    size = float(np.median(np.hypot(*offset.T)))
+    if size < 50:
+        return None
+    if float(np.median(np.hypot(*(moved - offset).T))) < size / 4:
+        return "b"
+    if float(np.median(np.hypot(*(moved + offset).T))) < size / 4:
+        return "a"
+    return None

@@ -34,6 +34,7 @@ from urlink.checks import (
     check_scenario_files,
     check_zone_count,
     coords_mismatch_hint,
+    gcj02_offset_between,
 )
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
@@ -318,6 +319,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
                 f"span lon/lat {lonlat}); check the file, its CRS and [settlements] coords"
             )
             raise InputError(msg)
+        _warn_gcj02_offset(scenario, zones, places)
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
@@ -373,6 +375,50 @@ def _apply_strategy(scenario: Scenario, state: Any, strategy: Strategy) -> Any:
     except InputError as err:
         msg = f"{scenario.path}: [[strategies]] {err}"
         raise InputError(msg) from None
+
+
+def _warn_gcj02_offset(
+    scenario: Scenario, zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame
+) -> None:
+    """Warn if the township seats and the settlements of the same name differ by GCJ-02."""
+    if scenario.townships is None or scenario.settlements is None:
+        return
+    towns = zones[zones["level"] == "township"]
+    col = scenario.settlements.names_col or "name"
+    if col not in places.columns:
+        return
+    lonlat = places.geometry.to_crs("EPSG:4326")
+    where: dict[str, tuple[float, float]] = {}
+    for pid, names in places[col].items():
+        for name in str(names).split(";"):
+            where.setdefault(name.strip(), (float(lonlat.loc[pid].x), float(lonlat.loc[pid].y)))
+    pairs = [
+        ((float(r["seat_lon"]), float(r["seat_lat"])), where[str(r["name"])])
+        for _, r in towns.iterrows()
+        if str(r["name"]) in where
+    ]
+    if not pairs:
+        return
+    verdict = gcj02_offset_between(
+        np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    )
+    if verdict is None:
+        return
+    layer, spec = (
+        ("[townships]", scenario.townships)
+        if verdict == "a"
+        else ("[settlements]", scenario.settlements)
+    )
+    other = "gcj02" if spec.coords == "wgs84" else "wgs84"
+    warnings.warn(
+        f"{spec.path}: the {len(pairs)} township seats and settlements of the same name are "
+        f"offset from each other by the GCJ-02 shift (about 500 m): {layer} looks like "
+        f'{other.upper()} data declared as {spec.coords.upper()}. Set coords = "{other}" '
+        f"in {layer} if the data comes from Amap, Tencent or another Chinese web map (or "
+        "fix the coords of the other layer if that one is wrong)",
+        UrlinkWarning,
+        stacklevel=2,
+    )
 
 
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
