@@ -27,12 +27,13 @@ import logging
 import os
 import re
 import unicodedata
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from urlink.errors import InputError
+from urlink.errors import InputError, UrlinkWarning
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -58,6 +59,7 @@ __all__ = [
     "check_no_markup",
     "check_reachability",
     "check_scenario_files",
+    "check_strategy_zones",
     "check_text_encoding",
     "check_zone_count",
     "coords_mismatch_hint",
@@ -65,6 +67,7 @@ __all__ = [
     "find_mojibake",
     "gcj02_offset_between",
     "scenario_inputs",
+    "warn_gcj02_offset",
     "zone_matrix_bytes",
 ]
 
@@ -556,10 +559,6 @@ def check_network_coverage(
     InputError
         If no seat lies within the network's extent (a file of another region).
     """
-    import warnings
-
-    from urlink.errors import UrlinkWarning
-
     if len(node_lonlat) == 0:
         return
     xmin, ymin = node_lonlat.min(axis=0) - margin_deg
@@ -616,10 +615,6 @@ def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10)
         If a zone (of several) reaches no other zone or is reached by none, or the zones
         fall into groups that cannot reach each other.
     """
-    import warnings
-
-    from urlink.errors import UrlinkWarning
-
     values = skim.to_numpy(dtype=float)
     n = len(values)
     if n < 2:
@@ -728,3 +723,94 @@ def gcj02_offset_between(
     if float(np.median(np.hypot(*(moved + offset).T))) < size / 4:
         return "a"
     return None
+
+
+_ZONE_PARAMS = ("from", "to", "zone", "zones", "stops", "links")
+"""Strategy parameters that name zones (:mod:`urlink.strategies`)."""
+
+
+def check_strategy_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> None:
+    """Check that every zone a strategy names (sites and zone parameters) is a zone.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the strategy, the key and the unknown ids.
+    """
+    known = set(map(str, zones.index))
+    for s in scenario.strategies:
+        named: list[tuple[str, object]] = [("sites", list(s.sites))]
+        named += [(k, v) for k, v in s.params if k in _ZONE_PARAMS]
+        for key, value in named:
+            flat = value if isinstance(value, list) else [value]
+            ids = [x for v in flat for x in (v if isinstance(v, list) else [v])]
+            bad = [x for x in ids if isinstance(x, str) and x not in known]
+            if bad:
+                where = "sites" if key == "sites" else f"params.{key}"
+                msg = (
+                    f"{scenario.path}: [[strategies]] {s.name!r}: {where} names {bad[:10]}, "
+                    f"which are not zones of the scenario (zone ids look like "
+                    f"{sorted(known)[:3]}); use zone ids from the zones layer"
+                )
+                raise InputError(msg)
+
+
+def warn_gcj02_offset(
+    scenario: Scenario, zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame
+) -> None:
+    """Warn if the township seats and the settlements of the same name differ by GCJ-02.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with ``[townships]`` and ``[settlements]`` (else nothing is checked).
+    zones
+        Its zones with ``level``, ``name``, ``seat_lon``, ``seat_lat``.
+    places
+        The settlements (any CRS).
+    """
+    if scenario.townships is None or scenario.settlements is None:
+        return
+    towns = zones[zones["level"] == "township"]
+    col = scenario.settlements.names_col or "name"
+    if col not in places.columns:
+        return
+    lonlat = places.geometry.to_crs("EPSG:4326")
+    where: dict[str, tuple[float, float]] = {}
+    for pid, names in places[col].items():
+        for name in str(names).split(";"):
+            where.setdefault(name.strip(), (float(lonlat.loc[pid].x), float(lonlat.loc[pid].y)))
+    pairs = [
+        ((float(r["seat_lon"]), float(r["seat_lat"])), where[str(r["name"])])
+        for _, r in towns.iterrows()
+        if str(r["name"]) in where
+    ]
+    if not pairs:
+        return
+    verdict = gcj02_offset_between(
+        np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    )
+    if verdict is None:
+        return
+    layer, spec = (
+        ("[townships]", scenario.townships)
+        if verdict == "a"
+        else ("[settlements]", scenario.settlements)
+    )
+    other = "gcj02" if spec.coords == "wgs84" else "wgs84"
+    warnings.warn(
+        f"{spec.path}: the {len(pairs)} township seats and settlements of the same name are "
+        f"offset from each other by the GCJ-02 shift (about 500 m): {layer} looks like "
+        f'{other.upper()} data declared as {spec.coords.upper()}. Set coords = "{other}" '
+        f"in {layer} if the data comes from Amap, Tencent or another Chinese web map (or "
+        "fix the coords of the other layer if that one is wrong)",
+        UrlinkWarning,
+        stacklevel=2,
+    )

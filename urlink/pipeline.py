@@ -32,9 +32,10 @@ from urlink.checks import (
     check_network_coverage,
     check_reachability,
     check_scenario_files,
+    check_strategy_zones,
     check_zone_count,
     coords_mismatch_hint,
-    gcj02_offset_between,
+    warn_gcj02_offset,
 )
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
@@ -319,7 +320,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
                 f"span lon/lat {lonlat}); check the file, its CRS and [settlements] coords"
             )
             raise InputError(msg)
-        _warn_gcj02_offset(scenario, zones, places)
+        warn_gcj02_offset(scenario, zones, places)
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
@@ -331,43 +332,6 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     return zones[[*ZONE_COLUMNS, "geometry"]], params
 
 
-_ZONE_PARAMS = ("from", "to", "zone", "zones", "stops", "links")
-"""Strategy parameters that name zones (:mod:`urlink.strategies`)."""
-
-
-def check_strategy_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> None:
-    """Check that every zone a strategy names (sites and zone parameters) is a zone.
-
-    Parameters
-    ----------
-    scenario
-        A loaded scenario.
-    zones
-        Its zones.
-
-    Raises
-    ------
-    InputError
-        Naming the scenario file, the strategy, the key and the unknown ids.
-    """
-    known = set(map(str, zones.index))
-    for s in scenario.strategies:
-        named: list[tuple[str, object]] = [("sites", list(s.sites))]
-        named += [(k, v) for k, v in s.params if k in _ZONE_PARAMS]
-        for key, value in named:
-            flat = value if isinstance(value, list) else [value]
-            ids = [x for v in flat for x in (v if isinstance(v, list) else [v])]
-            bad = [x for x in ids if isinstance(x, str) and x not in known]
-            if bad:
-                where = "sites" if key == "sites" else f"params.{key}"
-                msg = (
-                    f"{scenario.path}: [[strategies]] {s.name!r}: {where} names {bad[:10]}, "
-                    f"which are not zones of the scenario (zone ids look like "
-                    f"{sorted(known)[:3]}); use zone ids from the zones layer"
-                )
-                raise InputError(msg)
-
-
 def _apply_strategy(scenario: Scenario, state: Any, strategy: Strategy) -> Any:
     """:func:`apply_strategy` with the scenario file in the message of an input error."""
     try:
@@ -375,50 +339,6 @@ def _apply_strategy(scenario: Scenario, state: Any, strategy: Strategy) -> Any:
     except InputError as err:
         msg = f"{scenario.path}: [[strategies]] {err}"
         raise InputError(msg) from None
-
-
-def _warn_gcj02_offset(
-    scenario: Scenario, zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame
-) -> None:
-    """Warn if the township seats and the settlements of the same name differ by GCJ-02."""
-    if scenario.townships is None or scenario.settlements is None:
-        return
-    towns = zones[zones["level"] == "township"]
-    col = scenario.settlements.names_col or "name"
-    if col not in places.columns:
-        return
-    lonlat = places.geometry.to_crs("EPSG:4326")
-    where: dict[str, tuple[float, float]] = {}
-    for pid, names in places[col].items():
-        for name in str(names).split(";"):
-            where.setdefault(name.strip(), (float(lonlat.loc[pid].x), float(lonlat.loc[pid].y)))
-    pairs = [
-        ((float(r["seat_lon"]), float(r["seat_lat"])), where[str(r["name"])])
-        for _, r in towns.iterrows()
-        if str(r["name"]) in where
-    ]
-    if not pairs:
-        return
-    verdict = gcj02_offset_between(
-        np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-    )
-    if verdict is None:
-        return
-    layer, spec = (
-        ("[townships]", scenario.townships)
-        if verdict == "a"
-        else ("[settlements]", scenario.settlements)
-    )
-    other = "gcj02" if spec.coords == "wgs84" else "wgs84"
-    warnings.warn(
-        f"{spec.path}: the {len(pairs)} township seats and settlements of the same name are "
-        f"offset from each other by the GCJ-02 shift (about 500 m): {layer} looks like "
-        f'{other.upper()} data declared as {spec.coords.upper()}. Set coords = "{other}" '
-        f"in {layer} if the data comes from Amap, Tencent or another Chinese web map (or "
-        "fix the coords of the other layer if that one is wrong)",
-        UrlinkWarning,
-        stacklevel=2,
-    )
 
 
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
