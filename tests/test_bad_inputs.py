@@ -960,3 +960,18 @@ def test_more_bad_values(tmp_path, earlier, capsys, case):
     scenario = make_scenario(tmp_path, strategies=True)
     _edit(scenario.parent / name, old, new)
     fails(capsys, scenario, earlier, *needles)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("data/pop.csv", "331002,800000,test", "331002,800000,<b>census</b>", "pop.csv"),
+        ("data/services.csv", "331004,market", "331004,<script>x</script>", "services.csv"),
+        ("data/weights.csv", "residents,co2", "<i>residents</i>,co2", "weights.csv"),
+    ],
+)
+def test_markup_in_tables(tmp_path, earlier, capsys, case):
+    name, old, new, needle = case
+    scenario = make_scenario(tmp_path, strategies=True)
+    _edit(scenario.parent / name, old, new)
+    fails(capsys, scenario, earlier, needle, "markup")

@@ -283,7 +283,7 @@ def find_markup(text: str) -> bool:
     )
 
 
-def check_no_markup(values: pd.Series, *, source: str, column: str) -> None:
+def check_no_markup(values: pd.Series, *, source: str, column: str, row_label: str = "id") -> None:
     """Refuse names that contain HTML/script markup or control characters.
 
     Parameters
@@ -294,6 +294,8 @@ def check_no_markup(values: pd.Series, *, source: str, column: str) -> None:
         The file, for messages.
     column
         The column, for messages.
+    row_label
+        What the index of ``values`` is (``"id"``, ``"line"``), for messages.
 
     Raises
     ------
@@ -303,9 +305,9 @@ def check_no_markup(values: pd.Series, *, source: str, column: str) -> None:
     for idx, value in values.items():
         if isinstance(value, str) and find_markup(value):
             msg = (
-                f"{source}: column {column!r}, id {idx!s}: the name {value!r} contains HTML, "
-                "script or template markup (or control characters); names must be plain text, "
-                "so remove the markup from the file"
+                f"{source}: column {column!r}, {row_label} {idx!s}: the text {value!r} "
+                "contains HTML, script or template markup (or control characters); names and "
+                "labels must be plain text, so remove the markup from the file"
             )
             raise InputError(msg)
 

@@ -30,6 +30,7 @@ from urlink.boundaries import (
 from urlink.carbon import EmissionFactors, add_emissions
 from urlink.checks import (
     check_network_coverage,
+    check_no_markup,
     check_reachability,
     check_scenario_files,
     check_strategy_zones,
@@ -692,6 +693,7 @@ def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.Da
             "fill them in"
         )
         raise InputError(msg)
+    check_no_markup(table["service"], source=f"services {str(path)!r}", column="service")
     unknown = sorted(set(table["zone_id"]) - set(zones.index))
     if unknown:
         msg = f"services {str(path)!r}: zone ids {unknown[:10]} are not zones of the scenario"

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
-from urlink.checks import check_file_size
+from urlink.checks import check_file_size, check_no_markup
 from urlink.errors import InputError
 
 __all__ = [
@@ -198,6 +198,7 @@ def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.Da
         src = df["population_source"].fillna(f"table: {Path(path).name}").astype(str)
     else:
         src = pd.Series(f"table: {Path(path).name}", index=df.index)
+    check_no_markup(src, source=source, column="population_source")
     out = pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
     out.attrs["source"] = str(path)
     return out

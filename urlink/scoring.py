@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from urlink.checks import check_no_markup
 from urlink.errors import InputError, UrlinkError
 
 if TYPE_CHECKING:
@@ -734,6 +735,9 @@ def _read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) 
         raise InputError(msg)
     for col in df.columns:
         df[col] = df[col].str.strip()
+        check_no_markup(
+            df[col].set_axis(range(2, len(df) + 2)), source=str(path), column=col, row_label="line"
+        )
     return df
 
 
