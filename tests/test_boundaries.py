@@ -77,12 +77,24 @@ def test_layer_in_another_crs_is_reprojected(tmp_path):
 
 
 def test_invalid_polygon_is_repaired_with_area_warning(tmp_path):
-    bowtie = Polygon([(121.0, 28.5), (121.1, 28.6), (121.1, 28.5), (121.0, 28.6)])
-    path = _write_squares(tmp_path / "bow.geojson", geoms=[bowtie, box(121.1, 28.5, 121.2, 28.6)])
+    # a square whose ring twists in a tiny corner loop: repairing it changes nothing visible
+    twisted = Polygon(
+        [(121.0, 28.5), (121.1, 28.5), (121.1, 28.6), (121.0, 28.6), (121.0, 28.501),
+         (121.001, 28.5), (121.0, 28.5005)]
+    )  # fmt: skip
+    path = _write_squares(tmp_path / "tw.geojson", geoms=[twisted, box(121.1, 28.5, 121.2, 28.6)])
     with pytest.warns(UrlinkWarning, match=r"invalid polygon\(s\) \['a'\] repaired.*area changed"):
         z = zones_from_file(path, id_col="zid", name_col="nm")
     assert z.is_valid.all()
     assert z.geom_type.loc["a"] == "MultiPolygon"
+
+
+def test_bow_tie_polygon_is_refused(tmp_path):
+    # a self-intersecting "bow tie": its signed area is 0, any repair is a guess
+    bowtie = Polygon([(121.0, 28.5), (121.1, 28.6), (121.1, 28.5), (121.0, 28.6)])
+    path = _write_squares(tmp_path / "bow.geojson", geoms=[bowtie, box(121.1, 28.5, 121.2, 28.6)])
+    with pytest.raises(InputError, match=r"bow.geojson: polygons \['a'\] are invalid.*Fix Geom"):
+        zones_from_file(path, id_col="zid", name_col="nm")
 
 
 def test_empty_and_wrong_geometries_are_errors(tmp_path):

@@ -224,7 +224,7 @@ def test_validate_catches_bad_strategy_parameters(workdir, capsys):
     path.write_text(text.replace('to = "331003101"', 'to = "331003999"'), encoding="utf-8")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "hospital-to-ningxi" in err and "'331003999' is not a zone" in err
+    assert "hospital-to-ningxi" in err and "params.to names ['331003999']" in err
 
 
 def test_run_with_ahp_weights(workdir):

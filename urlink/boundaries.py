@@ -34,6 +34,7 @@ Columns of a zones frame (every key documented once, here):
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import warnings
@@ -44,7 +45,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.validation import explain_validity
 
+from urlink.checks import (
+    check_feature_count,
+    check_file_size,
+    check_no_markup,
+    check_text_encoding,
+)
 from urlink.crs import Coords, check_coords, gdf_gcj02_to_wgs84, local_metric_crs
 from urlink.db import is_postgis_url, source_name
 from urlink.errors import InputError, UrlinkWarning
@@ -70,11 +78,18 @@ logger = logging.getLogger(__name__)
 ADMIN_LEVELS = ("township", "county", "prefecture", "province")
 """Administrative levels from the smallest to the largest, as used in ``*_code`` columns."""
 
+MAX_REPAIR_CHANGE = 0.01
+"""Largest relative area change of an invalid polygon that :func:`validate_zones` repairs."""
+
 _CODE_RE = re.compile(r"^\d{6}(\d{3})?$")
 
 
 def read_layer(
-    path: str | Path, *, layer: str | None = None, what: str = "layer"
+    path: str | Path,
+    *,
+    layer: str | None = None,
+    what: str = "layer",
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a vector file (GeoJSON, GeoPackage, Shapefile, ...) with a clear error on failure.
 
@@ -86,6 +101,9 @@ def read_layer(
         Layer name for multi-layer formats such as GeoPackage.
     what
         What the file is for (``"zones file"``), used in error messages.
+    encoding
+        Encoding of the attribute text (e.g. ``"gbk"`` for a Shapefile without ``.cpg``);
+        by default the file's declared encoding.
 
     Returns
     -------
@@ -95,7 +113,8 @@ def read_layer(
     Raises
     ------
     InputError
-        If the file is missing, empty, unreadable or has no features.
+        If the file is missing, empty, too large (:mod:`urlink.checks`), unreadable, has no
+        features or no geometries, or ``encoding`` is unknown.
 
     Notes
     -----
@@ -110,11 +129,30 @@ def read_layer(
     if not p.exists():
         msg = f"{what} {str(p)!r} does not exist; check the path"
         raise InputError(msg)
-    if p.is_file() and p.stat().st_size == 0:
-        msg = f"{what} {str(p)!r} is empty (0 bytes); point to a GeoJSON, GeoPackage or Shapefile"
-        raise InputError(msg)
+    if p.is_file():
+        if p.stat().st_size == 0:
+            msg = (
+                f"{what} {str(p)!r} is empty (0 bytes); point to a GeoJSON, GeoPackage or "
+                "Shapefile"
+            )
+            raise InputError(msg)
+        check_file_size(p, kind="vector", what=what)
+    kwargs = {}
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            msg = (
+                f"{what} {str(p)!r}: encoding={encoding!r} is not a known text encoding; use "
+                "e.g. 'gbk' or 'utf-8'"
+            )
+            raise InputError(msg) from None
+        kwargs["encoding"] = encoding
     try:
-        gdf = gpd.read_file(p, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL's notes on odd files are not the user's business; errors are raised below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(p, layer=layer, **kwargs)
     except Exception as err:  # pyogrio raises several types; all mean "cannot read this"
         msg = (
             f"{what} {str(p)!r} could not be read as a vector layer ({err}); "
@@ -123,6 +161,13 @@ def read_layer(
         raise InputError(msg) from None
     if len(gdf) == 0:
         msg = f"{what} {str(p)!r} has no features"
+        raise InputError(msg)
+    check_feature_count(len(gdf), source=f"{what} {str(p)!r}")
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        msg = (
+            f"{what} {str(p)!r} has no geometries (is it a table?); use a GeoJSON, GeoPackage "
+            "or Shapefile with point or polygon features"
+        )
         raise InputError(msg)
     return gdf
 
@@ -156,6 +201,29 @@ def _check_columns(gdf: gpd.GeoDataFrame, cols: dict[str, str | None], *, source
             raise InputError(msg)
 
 
+def _check_lonlat_range(gdf: gpd.GeoDataFrame, *, source: str) -> None:
+    """Refuse degrees that cannot be degrees: metres without a CRS, or swapped lat/lon."""
+    xmin, ymin, xmax, ymax = (float(v) for v in gdf.total_bounds)
+    if xmin >= -180.0 and xmax <= 180.0 and ymin >= -90.0 and ymax <= 90.0:
+        return
+    crs = gdf.crs.to_string() if gdf.crs is not None else "none"
+    if xmin >= -90.0 and xmax <= 90.0 and ymin >= -180.0 and ymax <= 180.0:
+        msg = (
+            f"{source}: latitude values up to {max(abs(ymin), abs(ymax)):.4f} are beyond 90 "
+            f"degrees while longitudes lie in [{xmin:.4f}, {xmax:.4f}]: longitude and latitude "
+            "are swapped. Write coordinates as (longitude, latitude), e.g. [121.26, 28.64]"
+        )
+        raise InputError(msg)
+    msg = (
+        f"{source}: coordinates spanning x {xmin:.6g}..{xmax:.6g}, y {ymin:.6g}..{ymax:.6g} "
+        "are not degrees, but the "
+        f"layer's CRS is geographic ({crs}; a GeoJSON without a CRS is read as WGS84). They "
+        "look projected (metres): declare the CRS they are in (save as GeoPackage, or add a "
+        ".prj to a Shapefile), or reproject the file to WGS84 longitude/latitude"
+    )
+    raise InputError(msg)
+
+
 def _to_lonlat(gdf: gpd.GeoDataFrame, *, coords: Coords, source: str) -> gpd.GeoDataFrame:
     """Bring a layer to WGS84 lon/lat, converting GCJ-02 and reprojecting other CRSs."""
     if gdf.crs is None:
@@ -164,11 +232,18 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, *, coords: Coords, source: str) -> gpd.Geo
             "Shapefile) or set it with GeoDataFrame.set_crs before loading"
         )
         raise InputError(msg)
+    if gdf.crs.is_geographic:
+        _check_lonlat_range(gdf, source=source)
     if coords == "gcj02":
         return gdf_gcj02_to_wgs84(gdf, source=source)
     if not gdf.crs.equals("EPSG:4326"):
-        logger.info("%s: reprojected from %s to WGS84", source, gdf.crs.to_string())
+        logger.warning(
+            "%s: the layer is in %s; reprojected to WGS84 (EPSG:4326) to match the other layers",
+            source,
+            gdf.crs.to_string(),
+        )
         gdf = gdf.to_crs("EPSG:4326")
+        _check_lonlat_range(gdf, source=source)
     if "coords_source" not in gdf.columns:
         gdf["coords_source"] = "wgs84"
     return gdf
@@ -188,12 +263,20 @@ def _prepare(
     _check_columns(
         gdf, {"id_col": id_col, "name_col": name_col, "name_en_col": name_en_col}, source=source
     )
+    check_text_encoding(gdf, [name_col, name_en_col], source=source)
     ids = _ids_as_str(gdf[id_col], source=source, id_col=id_col)
     empty = gdf.geometry.isna() | gdf.geometry.is_empty
     if empty.any():
         bad = ids[empty.to_numpy()].tolist()[:10]
         msg = f"{source}: features {bad} have empty geometry; remove them or give them a shape"
         raise InputError(msg)
+    xy = shapely.get_coordinates(np.asarray(gdf.geometry.array, dtype=object))
+    if not np.isfinite(xy).all():
+        msg = f"{source}: some coordinates are NaN or infinite; fix or remove those features"
+        raise InputError(msg)
+    for col in (name_col, name_en_col):
+        if col is not None:
+            check_no_markup(pd.Series(gdf[col].to_numpy(), index=ids), source=source, column=col)
     gdf = _to_lonlat(gdf, coords=coords, source=source)
     target = local_metric_crs(gdf) if crs is None else crs
     out = gdf.to_crs(target)
@@ -212,6 +295,7 @@ def points_from_file(
     coords: Coords = "wgs84",
     layer: str | None = None,
     crs: CRS | str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Load settlement points (township seats, villages) indexed by id.
 
@@ -229,6 +313,8 @@ def points_from_file(
         Layer name for multi-layer files.
     crs
         Target CRS; by default the UTM zone of the points.
+    encoding
+        Encoding of the attribute text if the file does not declare it (``"gbk"``).
 
     Returns
     -------
@@ -250,7 +336,7 @@ def points_from_file(
     (19, 32651)
     """
     source = str(path)
-    gdf = read_layer(path, layer=layer, what="points file")
+    gdf = read_layer(path, layer=layer, what="points file", encoding=encoding)
     kinds = set(gdf.geom_type.dropna().unique())
     if not kinds <= {"Point"}:
         msg = f"{source}: expected Point geometries, found {sorted(kinds)}"
@@ -269,8 +355,10 @@ def points_from_file(
 def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.GeoDataFrame:
     """Check and repair a zones frame: polygons only, valid, non-empty, unique ids, a CRS.
 
-    Invalid polygons are repaired with :func:`shapely.make_valid`; a
+    Invalid polygons are repaired with :func:`shapely.make_valid` if that changes their area
+    by at most :data:`MAX_REPAIR_CHANGE` (1 %: slivers, spikes, repeated points); a
     :class:`~urlink.errors.UrlinkWarning` reports which zones changed and by how much area.
+    Larger changes (a self-intersecting "bow tie") are refused: the repair would be a guess.
 
     Parameters
     ----------
@@ -287,7 +375,8 @@ def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.Geo
     Raises
     ------
     InputError
-        If the frame has no CRS, duplicate ids, or non-polygon or empty geometries.
+        If the frame has no CRS, duplicate ids, non-polygon or empty geometries, or invalid
+        polygons whose repair would change their area by more than 1 %.
     """
     if zones.crs is None:
         msg = f"{source}: zones have no CRS; set one with GeoDataFrame.set_crs"
@@ -304,8 +393,26 @@ def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.Geo
         # keep the polygonal part (make_valid may return lines from collapsed rings)
         fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
         after = shapely.area(fixed)
-        change = float((after.sum() - before.sum()) / before.sum() * 100) if before.sum() else 0.0
         ids = zones.index[invalid].tolist()
+        # a repair that changes a zone's area by more than MAX_REPAIR_CHANGE is a guess
+        # (a self-intersecting "bow tie", rings in the wrong order): refuse it
+        rel = np.abs(after - before) / np.maximum(np.abs(before), 1e-12)
+        big = (before <= 0) | (rel > MAX_REPAIR_CHANGE)
+        if big.any():
+            worst = [str(i) for i, b in zip(ids, big, strict=True) if b][:10]
+            reasons = ", ".join(
+                f"{i}: {explain_validity(g)}"
+                for i, g, b in zip(ids, geoms[invalid], big, strict=True)
+                if b
+            )
+            msg = (
+                f"{source}: polygons {worst} are invalid (self-intersecting or badly ordered "
+                f"rings: {reasons}) and repairing them would change their area by more than "
+                f"{MAX_REPAIR_CHANGE:.0%}; fix them in the source data (QGIS: Vector > Geometry "
+                "Tools > Check Validity, then Fix Geometries)"
+            )
+            raise InputError(msg)
+        change = float((after.sum() - before.sum()) / before.sum() * 100)
         warnings.warn(
             f"{source}: {len(ids)} invalid polygon(s) {ids[:10]} repaired with make_valid; "
             f"their area changed by {change:+.3f}% ({before.sum() / 1e6:.4f} -> "
@@ -345,6 +452,7 @@ def zones_from_file(
     coords: Coords = "wgs84",
     layer: str | None = None,
     crs: CRS | str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Load administrative boundaries as a validated zones frame.
 
@@ -362,6 +470,9 @@ def zones_from_file(
         Layer name for multi-layer files.
     crs
         Target CRS; by default the UTM zone of the study area.
+    encoding
+        Encoding of the attribute text if the file does not declare it (``"gbk"`` for a
+        Chinese Shapefile without ``.cpg``).
 
     Returns
     -------
@@ -384,7 +495,7 @@ def zones_from_file(
     ('黄岩区', 989)
     """
     source = str(path)
-    gdf = read_layer(path, layer=layer, what="zones file")
+    gdf = read_layer(path, layer=layer, what="zones file", encoding=encoding)
     zones = _prepare(
         gdf,
         id_col=id_col,
@@ -558,7 +669,7 @@ def admin_codes_from_code(code: str) -> dict[str, str | None]:
     return codes
 
 
-def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def add_admin_codes(zones: gpd.GeoDataFrame, *, source: str | None = None) -> gpd.GeoDataFrame:
     """Return ``zones`` with ``level`` and ``*_code`` columns derived from the zone ids.
 
     Zones that already have all four ``*_code`` columns and ``level`` are returned as they
@@ -568,6 +679,8 @@ def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ----------
     zones
         Zones indexed by Chinese division codes.
+    source
+        The file the zones come from, named in error messages.
 
     Returns
     -------
@@ -582,7 +695,14 @@ def add_admin_codes(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     cols = [f"{lvl}_code" for lvl in ADMIN_LEVELS]
     if all(c in zones.columns for c in [*cols, "level"]):
         return zones
-    table = pd.DataFrame([admin_codes_from_code(str(i)) for i in zones.index], index=zones.index)
+    try:
+        rows = [admin_codes_from_code(str(i)) for i in zones.index]
+    except InputError as err:
+        if source is None:
+            raise
+        msg = f"{source}: {err}"
+        raise InputError(msg) from None
+    table = pd.DataFrame(rows, index=zones.index)
     out = zones.copy()
     for c in [*cols, "level"]:
         out[c] = table[c].astype("string")

@@ -10,11 +10,12 @@ import argparse
 import logging
 import sys
 import traceback
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from urlink import __version__
-from urlink.errors import InputError, UrlinkError
+from urlink.errors import InputError, UrlinkError, UrlinkWarning
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -147,6 +148,22 @@ def _configure_logging(verbose: int, quiet: int) -> int:
     warn_logger.handlers[:] = [handler]
     warn_logger.propagate = False
     return level
+
+
+def _show_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """Log a warning: a UrlinkWarning as its message only, others with their origin."""
+    if issubclass(category, UrlinkWarning):
+        logger.warning("%s", message)
+    else:
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+        logging.getLogger("py.warnings").warning("%s", text.rstrip())
 
 
 def _cmd_run(args: argparse.Namespace, level: int) -> int:
@@ -294,7 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": _cmd_compare,
     }
     try:
-        return commands[args.command](args, level)
+        with warnings.catch_warnings():
+            # the command line shows every UrlinkWarning once, as one log line, whatever
+            # the interpreter's (or a test runner's) warning filters say
+            warnings.simplefilter("always", UrlinkWarning)
+            warnings.showwarning = _show_warning
+            return commands[args.command](args, level)
     except InputError as err:
         print(f"urlink: error: {err}", file=sys.stderr)
         return EXIT_INPUT

@@ -20,7 +20,7 @@ from urlink.flows.capital import DEFAULT_ECO_RATE_YUAN_PER_M3, CapitalParams
 from urlink.flows.ecosystem import EcosystemParams, links_from_skim
 from urlink.flows.goods import GoodsParams, mandarin_supply_from_area
 from urlink.flows.people import PeopleParams
-from urlink.population import read_table
+from urlink.population import read_rows, read_table
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -339,7 +339,9 @@ def flows_from_scenario(
                 )
             )
         if c.transfers is not None:
-            table = pd.read_csv(c.transfers, dtype={"payer": str, "payee": str})
+            table = read_rows(
+                c.transfers, what="capital transfers", str_columns=("payer", "payee")
+            )
             parts.append(get_model("capital", "transfers")(zones, table, params=capital_params))
         if parts:
             out["capital"] = pd.concat(parts, ignore_index=True)

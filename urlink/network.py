@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import Delaunay, cKDTree
 
+from urlink.checks import check_file_size
 from urlink.errors import InputError
 
 if TYPE_CHECKING:
@@ -628,23 +629,45 @@ def report_components(G: nx.MultiDiGraph) -> pd.DataFrame:
 # Loading OpenStreetMap data
 
 
+_PROLOG_LIMIT = 1 << 20
+"""How far into an OSM XML file the root element must start (bytes, after decompression)."""
+
+
 def _check_xml_safe(path: Path) -> None:
-    """Refuse OSM XML with a DOCTYPE or entity declarations (entity-expansion attacks)."""
+    """Refuse OSM XML with a DOCTYPE or entity declarations (entity-expansion attacks).
+
+    Declarations can only come before the root element, so the prolog (everything before
+    ``<osm``) is scanned, however long; a file whose root element does not start within
+    the first MiB is not OSM XML.
+    """
     opener = bz2.open if path.suffix == ".bz2" else open
+    prolog = b""
     try:
         with opener(path, "rb") as fh:
-            head = fh.read(1 << 16)
-    except OSError as err:
+            while len(prolog) < _PROLOG_LIMIT:
+                chunk = fh.read(1 << 16)
+                if not chunk:
+                    break
+                prolog += chunk
+                if b"<osm" in prolog:
+                    break
+    except (OSError, EOFError, ValueError) as err:
         msg = f"OSM file {str(path)!r} could not be read ({err}); is it a valid .osm/.osm.bz2?"
         raise InputError(msg) from None
-    if b"<!DOCTYPE" in head.upper() or b"<!ENTITY" in head.upper():
+    root = prolog.find(b"<osm")
+    head = (prolog if root < 0 else prolog[:root]).upper()
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
         msg = (
             f"OSM file {str(path)!r} declares a DOCTYPE or XML entities, which urlink refuses "
-            "(they can expand without bound); export the data again without them"
+            "(they can expand without bound or read other files); export the data again "
+            "without them (osmium cat, or a fresh download)"
         )
         raise InputError(msg)
-    if b"<osm" not in head:
-        msg = f"OSM file {str(path)!r} is not OSM XML (no <osm> element near the start)"
+    if root < 0:
+        msg = (
+            f"OSM file {str(path)!r} is not OSM XML (no <osm> root element in the first "
+            "MiB); use an .osm, .osm.bz2 or .osm.pbf export"
+        )
         raise InputError(msg)
 
 
@@ -763,6 +786,7 @@ def streets_from_file(
     if not p.is_file():
         msg = f"OSM file {str(p)!r} does not exist; check the path"
         raise InputError(msg)
+    check_file_size(p, kind="osm", what="OSM file")
     name = p.name.lower()
     if name.endswith(".osm.pbf") or name.endswith(".pbf"):
         from urlink._pbf import graph_from_pbf

@@ -36,6 +36,16 @@ from urlink.boundaries import (
     zones_from_points,
 )
 from urlink.carbon import EmissionFactors, add_emissions
+from urlink.checks import (
+    check_network_coverage,
+    check_no_markup,
+    check_reachability,
+    check_scenario_files,
+    check_strategy_zones,
+    check_zone_count,
+    coords_mismatch_hint,
+    warn_gcj02_offset,
+)
 from urlink.db import source_name
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
@@ -54,6 +64,7 @@ from urlink.population import (
     fit_community_weight,
     population_from_units,
     read_population_table,
+    read_rows,
     read_table,
 )
 from urlink.rasters import zonal_population
@@ -107,7 +118,7 @@ ZONE_COLUMNS = (
 
 
 def check_inputs(scenario: Scenario) -> None:
-    """Check that every input file of the scenario exists and is a file.
+    """Check that every input file of the scenario exists, is a file, not empty, not too big.
 
     Parameters
     ----------
@@ -117,15 +128,16 @@ def check_inputs(scenario: Scenario) -> None:
     Raises
     ------
     InputError
-        Naming the first missing file and the scenario.
+        Naming the scenario, the key and the first bad file (:mod:`urlink.checks`).
     """
-    for p in scenario.input_files():
-        if not p.is_file():
-            msg = (
-                f"{scenario.path}: input file {str(p)!r} does not exist; fix the path "
-                "(relative paths resolve against the scenario file's folder)"
-            )
-            raise InputError(msg)
+    check_scenario_files(scenario)
+    if scenario.scoring is not None:  # read the weights now, not after the whole run
+        from urlink.scoring import ahp_from_csv, weights_from_points
+
+        if scenario.scoring.weights is not None:
+            weights_from_points(scenario.scoring.weights)
+        if scenario.scoring.ahp is not None:
+            ahp_from_csv(scenario.scoring.ahp)
 
 
 def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
@@ -163,6 +175,7 @@ def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDa
         coords=spec.coords,
         layer=spec.layer,
         crs=counties.crs,
+        encoding=spec.encoding,
     )
     focus = scenario.boundaries.focus
     foreign = [i for i in seats.index if not str(i).startswith(focus)]
@@ -172,8 +185,27 @@ def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDa
             f"{focus} (a township code starts with its county code)"
         )
         raise InputError(msg)
-    zones = zones_from_points(seats, within=counties.geometry.loc[[focus]])
-    zones = add_admin_codes(zones)
+    area = counties.geometry.loc[focus]
+    outside = ~seats.geometry.covered_by(area)
+    if outside.any():
+        hint = coords_mismatch_hint(
+            seats.geometry.to_crs("EPSG:4326"),
+            counties.geometry.loc[[focus]].to_crs("EPSG:4326").iloc[0],
+            declared=spec.coords,
+        )
+        msg = (
+            f"{source_name(spec.path, spec.layer)}: township seats "
+            f"{seats.index[outside].tolist()[:10]} lie outside the focus unit {focus} of "
+            f"{source_name(scenario.boundaries.path, scenario.boundaries.layer)}; check their "
+            "coordinates." + (hint or " Check the coords and CRS of both layers.")
+        )
+        raise InputError(msg)
+    try:
+        zones = zones_from_points(seats, within=counties.geometry.loc[[focus]])
+    except InputError as err:
+        msg = f"{spec.path}: {err}"
+        raise InputError(msg) from None
+    zones = add_admin_codes(zones, source=str(spec.path))
     if "type" in zones.columns:
         zones = zones.rename(columns={"type": "unit_type"})
     return zones
@@ -249,8 +281,9 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         name_en_col=b.name_en_col,
         coords=b.coords,
         layer=b.layer,
+        encoding=b.encoding,
     )
-    counties = add_admin_codes(counties)
+    counties = add_admin_codes(counties, source=str(b.path))
     context = _context_zones(counties, scenario)
     params: dict[str, Any] = {
         "metric_crs": counties.crs.to_string(),
@@ -273,6 +306,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     else:
         zones = pd.concat([counties.loc[[b.focus]], context], axis=0)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=counties.crs)
+    check_zone_count(len(zones), source=str(scenario.path))
 
     if scenario.townships is not None and scenario.population.township_units is not None:
         total = float(county_pop["population"].loc[b.focus])
@@ -290,6 +324,14 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         raise InputError(msg)
     if scenario.settlements is not None:
         places = settlements_from_scenario(scenario, crs=counties.crs)
+        if not places.intersects(zones.geometry.union_all()).any():
+            lonlat = places.geometry.to_crs("EPSG:4326").total_bounds.round(3).tolist()
+            msg = (
+                f"{scenario.settlements.path}: no place lies in the study area (the places "
+                f"span lon/lat {lonlat}); check the file, its CRS and [settlements] coords"
+            )
+            raise InputError(msg)
+        warn_gcj02_offset(scenario, zones, places)
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
@@ -299,6 +341,15 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     zones["unit_type"] = zones["unit_type"].astype("string")
     zones.index.name = "zone_id"
     return zones[[*ZONE_COLUMNS, "geometry"]], params
+
+
+def _apply_strategy(scenario: Scenario, state: Any, strategy: Strategy) -> Any:
+    """:func:`apply_strategy` with the scenario file in the message of an input error."""
+    try:
+        return apply_strategy(state, strategy)
+    except InputError as err:
+        msg = f"{scenario.path}: [[strategies]] {err}"
+        raise InputError(msg) from None
 
 
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
@@ -333,6 +384,7 @@ def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFra
         coords=spec.coords,
         layer=spec.layer,
         crs=crs,
+        encoding=spec.encoding,
     )
 
 
@@ -379,12 +431,15 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
     n = scenario.network
     params = speed_params_from_scenario(scenario)
     if n.osm is not None:
-        return streets_from_file(
+        G = streets_from_file(
             n.osm,
             network_type=n.network_type,
             mode=n.mode,
             params=params,
         )
+        xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float)
+        check_network_coverage(xy.reshape(-1, 2), zones, source=str(n.osm))
+        return G
     points = zones
     if scenario.settlements is not None and scenario.settlements.proxy_nodes:
         places = settlements_from_scenario(scenario, crs=zones.crs)
@@ -473,6 +528,8 @@ def _routing_and_skim(
         )
     for w in caught:
         logger.warning("%s", w.message)
+    osm = scenario.network.osm
+    check_reachability(skim, source=str(osm) if osm is not None else "proxy network")
     return routing, routing_length, skim
 
 
@@ -633,11 +690,20 @@ def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.Da
     if scenario.services is None:
         return pd.DataFrame({"zone_id": pd.Series(dtype=str), "service": pd.Series(dtype=str)})
     path = scenario.services
-    table = pd.read_csv(path, dtype={"zone_id": str})
+    table = read_rows(path, what="services", str_columns=("zone_id",))
     for col in ("zone_id", "service"):
         if col not in table.columns:
             msg = f"services {str(path)!r}: no column {col!r}; columns are {list(table.columns)}"
             raise InputError(msg)
+    blank = table["zone_id"].isna() | table["service"].isna()
+    if blank.any():
+        lines = (np.flatnonzero(blank.to_numpy()) + 2).tolist()[:10]
+        msg = (
+            f"services {str(path)!r}: line(s) {lines} have an empty zone_id or service; "
+            "fill them in"
+        )
+        raise InputError(msg)
+    check_no_markup(table["service"], source=f"services {str(path)!r}", column="service")
     unknown = sorted(set(table["zone_id"]) - set(zones.index))
     if unknown:
         msg = f"services {str(path)!r}: zone ids {unknown[:10]} are not zones of the scenario"
@@ -720,7 +786,7 @@ def assess_strategies(
         evaluations = {"baseline": base}
         attribution, guides, flow_changes = [], [], []
         for strategy in strategies_from_scenario(scenario):
-            new = apply_strategy(state, strategy)
+            new = _apply_strategy(scenario, state, strategy)
             ev = evaluate(new, cost_yuan=strategy.cost_yuan or 0.0)
             evaluations[strategy.name] = ev
             changed = compare_flows(base.flows, ev.flows)
@@ -1249,13 +1315,14 @@ def validate_scenario(scenario: Scenario) -> dict[str, Any]:
     """
     check_inputs(scenario)
     zones, _ = zones_from_scenario(scenario)
+    check_strategy_zones(scenario, zones)
     if scenario.strategies:  # apply every strategy once, so bad parameters show up now
         streets = network_from_scenario(scenario, zones)
         state = state_from_scenario(
             scenario, zones, streets, services_from_scenario(scenario, zones)
         )
         for strategy in strategies_from_scenario(scenario):
-            apply_strategy(state, strategy)
+            _apply_strategy(scenario, state, strategy)
     return {
         "zones": len(zones),
         "by_level": {
@@ -1335,6 +1402,7 @@ def run_scenario(
 
     t0 = stage("zones")
     zones, params = zones_from_scenario(scenario)
+    check_strategy_zones(scenario, zones)
     timings["zones"] = time.perf_counter() - t0
 
     t0 = stage("network")

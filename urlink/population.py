@@ -22,12 +22,14 @@ total are rounded by the largest-remainder method, so the townships sum exactly 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
 
+from urlink.checks import check_file_size, check_no_markup
 from urlink.errors import InputError
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "fit_community_weight",
     "population_from_units",
     "read_population_table",
+    "read_rows",
     "read_table",
     "round_to_total",
 ]
@@ -44,6 +47,61 @@ logger = logging.getLogger(__name__)
 
 UNIT_COLUMNS = ("n_communities", "n_villages", "n_other")
 """Columns of the NBS unit-count table used by :func:`population_from_units`."""
+
+
+def read_rows(
+    path: str | Path, *, what: str = "table", str_columns: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Read a UTF-8 CSV table with clear errors (no index, rows may repeat ids).
+
+    Parameters
+    ----------
+    path
+        CSV file (UTF-8, with or without byte-order mark).
+    what
+        What the table is, for messages.
+    str_columns
+        Columns read as text (ids such as ``zone_id``), so that ``"007"`` stays ``"007"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows, with ``str_columns`` stripped of blanks.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, too large, or not UTF-8 CSV.
+    """
+    p = Path(path)
+    check_file_size(p, kind="table", what=what)
+    try:
+        with warnings.catch_warnings():
+            # rows longer than the header would silently become an index: refuse them
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(
+                p, dtype=dict.fromkeys(str_columns, str), encoding="utf-8-sig", index_col=False
+            )
+    except pd.errors.ParserWarning:
+        msg = (
+            f"{what} {str(p)!r}: some rows have more fields than the header; quote values "
+            "that contain commas, or fix the header"
+        )
+        raise InputError(msg) from None
+    except pd.errors.EmptyDataError:
+        msg = f"{what} {str(p)!r} is empty; it needs a header row and data rows"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{what} {str(p)!r} is not UTF-8 text; save it as UTF-8 CSV"
+        raise InputError(msg) from None
+    except (pd.errors.ParserError, ValueError) as err:
+        msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
+        raise InputError(msg) from None
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in str_columns:
+        if col in df.columns:
+            df[col] = df[col].str.strip()
+    return df
 
 
 def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.DataFrame:
@@ -70,20 +128,7 @@ def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.Data
         missing ids.
     """
     p = Path(path)
-    if not p.exists():
-        msg = f"{what} {str(p)!r} does not exist; check the path"
-        raise InputError(msg)
-    try:
-        df = pd.read_csv(p, dtype={id_col: str}, encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        msg = f"{what} {str(p)!r} is empty; it needs a header row and data rows"
-        raise InputError(msg) from None
-    except UnicodeDecodeError:
-        msg = f"{what} {str(p)!r} is not UTF-8 text; save it as UTF-8 CSV"
-        raise InputError(msg) from None
-    except (pd.errors.ParserError, ValueError) as err:
-        msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
-        raise InputError(msg) from None
+    df = read_rows(p, what=what, str_columns=(id_col,))
     if id_col not in df.columns:
         msg = f"{what} {str(p)!r}: no column {id_col!r}; columns are {list(df.columns)}"
         raise InputError(msg)
@@ -92,12 +137,13 @@ def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.Data
         rows = (np.flatnonzero(missing.to_numpy()) + 2).tolist()[:10]
         msg = f"{what} {str(p)!r}: column {id_col!r} is empty on line(s) {rows}"
         raise InputError(msg)
-    df[id_col] = df[id_col].str.strip()
     dup = df.loc[df[id_col].duplicated(), id_col].unique().tolist()
     if dup:
         msg = f"{what} {str(p)!r}: duplicate ids in column {id_col!r}: {dup[:10]}"
         raise InputError(msg)
-    return df.set_index(id_col)
+    out = df.set_index(id_col)
+    out.attrs["source"] = str(p)
+    return out
 
 
 def _numeric_column(
@@ -108,10 +154,10 @@ def _numeric_column(
         msg = f"{source}: no column {col!r}; columns are {list(df.columns)}"
         raise InputError(msg)
     values = pd.to_numeric(df[col], errors="coerce")
-    bad = values.isna() | (values < 0) | (~allow_zero & (values == 0))
+    bad = ~np.isfinite(values) | (values < 0) | (~allow_zero & (values == 0))
     if bad.any():
         detail = {str(i): str(df.loc[i, col]) for i in df.index[bad.to_numpy()][:10]}
-        need = "a positive number" if not allow_zero else "a number >= 0"
+        need = "a finite positive number" if not allow_zero else "a finite number >= 0"
         msg = f"{source}: column {col!r} must be {need}; bad rows (id: value): {detail}"
         raise InputError(msg)
     return values.astype(float)
@@ -152,7 +198,10 @@ def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.Da
         src = df["population_source"].fillna(f"table: {Path(path).name}").astype(str)
     else:
         src = pd.Series(f"table: {Path(path).name}", index=df.index)
-    return pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
+    check_no_markup(src, source=source, column="population_source")
+    out = pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
+    out.attrs["source"] = str(path)
+    return out
 
 
 def round_to_total(values: pd.Series, total: int) -> pd.Series:
@@ -272,12 +321,16 @@ def population_from_units(
     >>> population_from_units(u, total=1000, community_weight=3.0)["population"].tolist()
     [600, 400]
     """
-    counts = pd.DataFrame(
-        {c: _numeric_column(units, c, source="township unit table") for c in UNIT_COLUMNS}
-    )
+    source = "township unit table"
+    if units.attrs.get("source"):
+        source += f" {units.attrs['source']!r}"
+    counts = pd.DataFrame({c: _numeric_column(units, c, source=source) for c in UNIT_COLUMNS})
     w = _unit_weights(counts, community_weight)
     if (w <= 0).any():
-        msg = f"township unit table: townships {w.index[w <= 0].tolist()} have no units"
+        msg = (
+            f"{source}: townships {w.index[w <= 0].tolist()} have no units (all of "
+            f"{list(UNIT_COLUMNS)} are 0); every township needs at least one"
+        )
         raise InputError(msg)
     pop = round_to_total(w, total)
     note = (
@@ -310,9 +363,11 @@ def add_population(zones: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     """
     unknown = sorted(set(table.index) - set(zones.index))
     if unknown:
+        source = table.attrs.get("source")
+        where = f"population table {source!r}" if source else "population table"
         msg = (
-            f"population table: zone ids {unknown[:10]} are not zones of the scenario "
-            f"(zone ids look like {list(zones.index[:3])}); fix the ids"
+            f"{where}: zone ids {unknown[:10]} are not zones of the scenario (column "
+            f"'zone_id'; zone ids look like {list(zones.index[:3])}); fix the ids"
         )
         raise InputError(msg)
     out = zones.copy()

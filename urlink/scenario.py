@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from urlink.checks import find_markup
 from urlink.crs import Coords, check_coords
 from urlink.db import is_postgis_url
 from urlink.errors import InputError
@@ -76,6 +77,8 @@ class BoundariesSpec:
         ``"wgs84"`` or ``"gcj02"``.
     layer
         Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
     focus
         Id of the study unit that is split into township zones.
     context
@@ -90,6 +93,7 @@ class BoundariesSpec:
     name_en_col: str | None = None
     coords: Coords = "wgs84"
     layer: str | None = None
+    encoding: str | None = None
     context: Context = "all"
 
 
@@ -108,6 +112,8 @@ class TownshipsSpec:
         ``"wgs84"`` or ``"gcj02"``.
     layer
         Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
     """
 
     path: Path | str
@@ -116,6 +122,7 @@ class TownshipsSpec:
     name_en_col: str | None = None
     coords: Coords = "wgs84"
     layer: str | None = None
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +143,8 @@ class SettlementsSpec:
         ``"wgs84"`` or ``"gcj02"``.
     layer
         Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
     proxy_nodes
         Whether the places inside the study area become extra nodes of the proxy network.
     """
@@ -147,6 +156,7 @@ class SettlementsSpec:
     names_col: str | None = None
     coords: Coords = "wgs84"
     layer: str | None = None
+    encoding: str | None = None
     proxy_nodes: bool = False
 
 
@@ -542,6 +552,13 @@ class _Table:
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             msg = f"{self.where(key)} must be {names}, got {value!r}"
             raise InputError(msg)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and find_markup(v) for v in texts):
+            msg = (
+                f"{self.where(key)} = {value!r} contains HTML, script or template markup (or "
+                "control characters); scenario text must be plain text, so remove it"
+            )
+            raise InputError(msg)
         return value
 
     def path(self, key: str, *, required: bool = False) -> Path | None:
@@ -613,6 +630,7 @@ def _layer_fields(t: _Table) -> dict[str, Any]:
         "name_en_col": t.get("name_en_col", str),
         "coords": t.coords(),
         "layer": layer,
+        "encoding": t.get("encoding", str),
     }
 
 
@@ -697,7 +715,7 @@ def load_scenario(path: str | Path) -> Scenario:
         )
         raise InputError(msg)
     title = top.get("title", str, default=name)
-    seed = top.get("seed", int, default=0)
+    seed = _seed(top)
 
     b = top.required_sub("boundaries")
     boundaries = BoundariesSpec(
@@ -758,6 +776,14 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=seed,
         raw=data,
     )
+
+
+def _seed(top: _Table) -> int:
+    seed: int = top.get("seed", int, default=0)
+    if not 0 <= seed < 2**32:
+        msg = f"{top.where('seed')} = {seed} must be an integer in [0, 2**32); use e.g. 1"
+        raise InputError(msg)
+    return seed
 
 
 def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> Any:

@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 import numpy as np
 import pandas as pd
 
+from urlink.checks import check_no_markup
 from urlink.errors import InputError, UrlinkError
 
 if TYPE_CHECKING:
@@ -734,6 +735,9 @@ def _read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) 
         raise InputError(msg)
     for col in df.columns:
         df[col] = df[col].str.strip()
+        check_no_markup(
+            df[col].set_axis(range(2, len(df) + 2)), source=str(path), column=col, row_label="line"
+        )
     return df
 
 
@@ -1182,7 +1186,15 @@ def _ahp_matrix(rows: pd.DataFrame, *, path: Path, group: str, valid: list[str])
             continue
         pair = frozenset((r, c))
         if pair in seen:
-            msg = f"{where}: this pair is given twice; keep one line per pair"
+            earlier = float(a.loc[c, r])
+            if abs(earlier * value - 1) > _AHP_TOL:
+                msg = (
+                    f"{where}: the matrix is not reciprocal: value {text!r} here, but "
+                    f"({c!r}, {r!r}) = {earlier:g} on an earlier line, and a_ij x a_ji must "
+                    "be 1; keep one line per pair (the reciprocal is filled in)"
+                )
+            else:
+                msg = f"{where}: this pair is given twice; keep one line per pair"
             raise InputError(msg)
         seen.add(pair)
         a.loc[r, c] = value
