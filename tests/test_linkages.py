@@ -173,3 +173,20 @@ def test_population_raster_drives_the_typology(tmp_path, root, huangyan_zones):
     # every zone has about 2,000 inhabitants per km2 on the raster: all urban
     assert (out["typology"] == "urban").all()
     assert out["density_per_km2"].between(1800, 2200).all()
+
+
+def test_people_model_that_cannot_balance_is_an_input_error(huangyan_scenario_path):
+    import dataclasses
+
+    from urlink.errors import InputError
+    from urlink.linkages import flows_from_scenario
+    from urlink.pipeline import _routing_and_skim, network_from_scenario, zones_from_scenario
+    from urlink.scenario import load_scenario
+
+    s = load_scenario(huangyan_scenario_path)
+    zones, _ = zones_from_scenario(s)
+    _, _, skim = _routing_and_skim(s, network_from_scenario(s, zones), zones)
+    people = dataclasses.replace(s.flows.people, beta=50.0)
+    bad = dataclasses.replace(s, flows=dataclasses.replace(s.flows, people=people))
+    with pytest.raises(InputError, match=r"huangyan\.toml: \[flows\.people\].*beta = 50\.0"):
+        flows_from_scenario(bad, zones, skim)

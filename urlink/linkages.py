@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from urlink.errors import InputError
+from urlink.errors import InputError, UrlinkError
 from urlink.flows import get_model
 from urlink.flows.capital import DEFAULT_ECO_RATE_YUAN_PER_M3, CapitalParams
 from urlink.flows.ecosystem import EcosystemParams, links_from_skim
@@ -302,7 +302,18 @@ def flows_from_scenario(
         p = spec.people
         model = get_model("people", p.model)
         people_params = PeopleParams(deterrence=p.deterrence, beta=p.beta)  # type: ignore[arg-type]
-        out["people"] = model(people_inputs(zones, p), skim, params=people_params)
+        try:
+            out["people"] = model(people_inputs(zones, p), skim, params=people_params)
+        except UrlinkError as err:
+            if isinstance(err, InputError):
+                raise
+            # the balancing failed for the scenario's parameters: a fix for the user
+            msg = (
+                f"{scenario.path}: [flows.people] model = {p.model!r}, beta = {p.beta!r}: "
+                f"{err}. Lower beta (docs/models.md gives the default and its source) or "
+                "check that every zone is reachable"
+            )
+            raise InputError(msg) from err
     if spec.goods is not None:
         g = spec.goods
         out["goods"] = get_model("goods", g.model)(
