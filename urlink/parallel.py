@@ -1,0 +1,379 @@
+"""Parallel execution: one small abstraction for the heavy steps of a run.
+
+urlink's heavy steps (skim chunks, strategy re-evaluation, SMAA sample chunks) are all of one
+shape: a pure function applied to many small *items* (index ranges, strategies, seeds) that
+all read the same large *shared* object (the routing graph arrays, the base state, the
+performance table). :func:`map_chunks` runs such a step
+
+- serially in this process (``workers=1``, no scheduler),
+- over local worker processes (``workers > 1``; :class:`concurrent.futures.ProcessPoolExecutor`,
+  the shared object handed to each worker once, at start-up), or over threads when the
+  caller says the work releases the GIL (``pool="threads"``: urlink's compiled Dijkstra),
+- on a Dask cluster (``scheduler="tcp://HOST:PORT"`` or a ``distributed.Client``): the
+  shared object is scattered to every worker once (``broadcast=True``), then one task per
+  item is submitted.
+
+Results always come back in input order, and with at most a few items in flight per worker
+(so that streaming consumers, e.g. a skim written to disk, keep memory bounded). Since the
+functions are pure and every random draw is seeded per item, results do not depend on the
+number of workers or on the scheduler.
+
+Dask is optional (``pip install "urlink[dask]"``) and imported only when a scheduler is given.
+Functions sent to processes or to Dask must be importable on the other side (module-level
+functions of an installed package): the workers of a cluster need urlink installed too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import math
+import multiprocessing as mp
+import os
+import re
+from collections import deque
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+
+from urlink.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+__all__ = [
+    "Pool",
+    "dask_client",
+    "imap_chunks",
+    "map_chunks",
+    "parse_size",
+    "resolve_workers",
+]
+
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+
+Pool = Literal["processes", "threads"]
+"""Local pool for ``workers > 1``: processes (default) or threads (GIL-free work only)."""
+
+IN_FLIGHT_PER_WORKER = 2
+"""Items submitted ahead per worker: enough to keep workers busy, few enough to bound memory."""
+
+
+class _Future(Protocol):
+    def result(self) -> Any: ...  # pragma: no cover - a protocol
+
+
+def resolve_workers(workers: int | None) -> int:
+    """Check a ``workers`` option; None means every core of this machine.
+
+    Parameters
+    ----------
+    workers
+        A positive integer, or None.
+
+    Returns
+    -------
+    int
+        The number of local workers.
+
+    Raises
+    ------
+    InputError
+        If ``workers`` is not a positive integer.
+
+    Examples
+    --------
+    >>> resolve_workers(3)
+    3
+    """
+    if workers is None:
+        return os.cpu_count() or 1
+    if isinstance(workers, bool) or not (isinstance(workers, int) and workers >= 1):
+        msg = f"workers={workers!r} must be a positive integer (or None for all cores)"
+        raise InputError(msg)
+    return workers
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
+
+
+def parse_size(text: str | int) -> int:
+    """Turn a memory size such as ``"4GB"``, ``"512MiB"`` or ``"1.5G"`` into bytes.
+
+    KB, MB, GB, TB (and K, M, G, T) are decimal (powers of 1000); KiB, MiB, GiB, TiB are
+    binary (powers of 1024); a bare number is bytes. Case and spaces do not matter.
+
+    Parameters
+    ----------
+    text
+        The size, or a number of bytes.
+
+    Returns
+    -------
+    int
+        Bytes (at least 1).
+
+    Raises
+    ------
+    InputError
+        If the text is not a positive size with a known unit.
+
+    Examples
+    --------
+    >>> parse_size("4GB")
+    4000000000
+    >>> parse_size("512 MiB")
+    536870912
+    """
+    if isinstance(text, int) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*", str(text).lower())
+        if m is None or m.group(2) not in _UNITS:
+            msg = (
+                f"memory size {text!r} is not valid; write a number with a unit, e.g. 4GB, "
+                "512MB or 2GiB (KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB of 1024)"
+            )
+            raise InputError(msg)
+        value, unit = float(m.group(1)), m.group(2)
+    size = value * _UNITS[unit]
+    if not (math.isfinite(size) and size >= 1):
+        msg = f"memory size {text!r} must be at least 1 byte, e.g. 4GB"
+        raise InputError(msg)
+    return int(size)
+
+
+def _distributed() -> Any:
+    try:
+        return importlib.import_module("distributed")
+    except ImportError:
+        msg = (
+            "a Dask scheduler was given but dask.distributed is not installed; install it "
+            'with pip install "urlink[dask]", or run without --scheduler (local workers)'
+        )
+        raise InputError(msg) from None
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: Any) -> Iterator[Any]:
+    """Connect to a Dask scheduler for the duration of a ``with`` block.
+
+    Parameters
+    ----------
+    scheduler
+        ``"tcp://HOST:PORT"`` (connect, and close the connection at the end), a
+        ``distributed.Client`` (used as it is, left open), or None (yields None: local).
+
+    Yields
+    ------
+    distributed.Client or None
+        The client.
+
+    Raises
+    ------
+    InputError
+        If dask.distributed is not installed, the address is not a string, or the scheduler
+        cannot be reached.
+    """
+    if scheduler is None:
+        yield None
+        return
+    distributed = _distributed()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if not isinstance(scheduler, str) or not scheduler.strip():
+        msg = (
+            f"scheduler={scheduler!r} is not valid; give the scheduler's address, e.g. "
+            "tcp://10.0.0.5:8786, or a distributed.Client"
+        )
+        raise InputError(msg)
+    try:
+        client = distributed.Client(scheduler, set_as_default=False, timeout="20s")
+    except OSError as err:
+        msg = (
+            f"cannot reach the Dask scheduler at {scheduler!r} ({err}); start it with "
+            "`dask scheduler` and check the address and port"
+        )
+        raise InputError(msg) from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def _set_shared(shared: Any) -> None:
+    """Process-pool initializer: keep the shared object for this worker's tasks."""
+    _SHARED["value"] = shared
+
+
+def _call_shared(func: Callable[[Any, Any], Any], item: Any) -> Any:
+    return func(_SHARED["value"], item)
+
+
+def _call(func: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
+    return func(shared, item)
+
+
+def _ordered(submit: Callable[[Any], _Future], items: Iterable[Any], window: int) -> Iterator[Any]:
+    """Results of ``submit(item).result()`` in input order, ``window`` items in flight."""
+    it = iter(items)
+    pending: deque[_Future] = deque(submit(item) for item in _take(it, window))
+    while pending:
+        future = pending.popleft()
+        result = future.result()
+        for item in _take(it, 1):
+            pending.append(submit(item))
+        yield result
+
+
+def _take(it: Iterator[Any], n: int) -> Iterator[Any]:
+    for _ in range(n):
+        try:
+            yield next(it)
+        except StopIteration:
+            return
+
+
+def _local_executor(workers: int, pool: Pool, shared: Any) -> Executor:
+    if pool == "threads":
+        return ThreadPoolExecutor(max_workers=workers)
+    # fork hands the shared object to the workers without pickling it (copy on write)
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context(method),
+        initializer=_set_shared,
+        initargs=(shared,),
+    )
+
+
+def imap_chunks(
+    func: Callable[[S, T], R],
+    items: Iterable[T],
+    *,
+    shared: S,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    pool: Pool = "processes",
+) -> Iterator[R]:
+    """Apply ``func(shared, item)`` to every item; yield the results in input order.
+
+    Parameters
+    ----------
+    func
+        A pure function of the shared object and one item (module-level, so that it can be
+        sent to processes and Dask workers).
+    items
+        The items (small: index ranges, names, seeds).
+    shared
+        The large read-only object every call needs; sent to each worker once.
+    workers
+        Local workers (None: all cores); ignored with a scheduler (the cluster decides).
+    scheduler
+        A Dask scheduler address or ``distributed.Client`` (see :func:`dask_client`), or None
+        to run locally.
+    pool
+        ``"processes"`` or ``"threads"`` for local workers (threads only for work that
+        releases the GIL).
+
+    Yields
+    ------
+    object
+        ``func(shared, item)`` for each item, in order.
+
+    Raises
+    ------
+    InputError
+        On bad options; any error of ``func`` is raised here as it is.
+    """
+    if pool not in ("processes", "threads"):
+        msg = f"pool={pool!r} is not valid; use 'processes' or 'threads'"
+        raise InputError(msg)
+    n = resolve_workers(workers)
+    if scheduler is not None:
+        with dask_client(scheduler) as client:
+            yield from _dask_map(client, func, items, shared)
+        return
+    if n == 1:
+        for item in items:
+            yield func(shared, item)
+        return
+    with _local_executor(n, pool, shared) as ex:
+        if pool == "threads":
+            call: Callable[[Any], _Future] = functools.partial(
+                ex.submit, functools.partial(func, shared)
+            )
+        else:
+            call = functools.partial(ex.submit, _call_shared, func)
+        yield from _ordered(call, items, IN_FLIGHT_PER_WORKER * n)
+
+
+def _dask_map(
+    client: Any, func: Callable[[Any, Any], Any], items: Iterable[Any], shared: Any
+) -> Iterator[Any]:
+    [shared_future] = client.scatter([shared], broadcast=True, hash=False)
+    window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
+
+    def submit(item: Any) -> _Future:
+        future: _Future = client.submit(_call, func, shared_future, item, pure=False)
+        return future
+
+    try:
+        yield from _ordered(submit, items, window)
+    finally:
+        shared_future.release()
+
+
+def map_chunks(
+    func: Callable[[S, T], R],
+    items: Iterable[T],
+    *,
+    shared: S,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    pool: Pool = "processes",
+) -> list[R]:
+    """Apply ``func(shared, item)`` to every item; return the results in input order.
+
+    The list form of :func:`imap_chunks` (same parameters).
+
+    Parameters
+    ----------
+    func, items, shared, workers, scheduler, pool
+        As for :func:`imap_chunks`.
+
+    Returns
+    -------
+    list
+        ``func(shared, item)`` for each item, in order.
+
+    Examples
+    --------
+    >>> import operator
+    >>> map_chunks(operator.mul, [1, 2, 3], shared=10)
+    [10, 20, 30]
+    """
+    return list(
+        imap_chunks(func, items, shared=shared, workers=workers, scheduler=scheduler, pool=pool)
+    )
