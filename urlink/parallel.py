@@ -26,14 +26,16 @@ functions of an installed package): the workers of a cluster need urlink install
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import math
 import multiprocessing as mp
 import os
 import re
+import tempfile
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from urlink.errors import InputError
@@ -43,11 +45,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Pool",
+    "RunScale",
     "dask_client",
     "imap_chunks",
     "map_chunks",
     "parse_size",
     "resolve_workers",
+    "run_scale",
 ]
 
 S = TypeVar("S")
@@ -320,12 +324,12 @@ def imap_chunks(
             yield func(shared, item)
         return
     with _local_executor(n, pool, shared) as ex:
-        if pool == "threads":
-            call: Callable[[Any], _Future] = functools.partial(
-                ex.submit, functools.partial(func, shared)
-            )
-        else:
-            call = functools.partial(ex.submit, _call_shared, func)
+
+        def call(item: Any) -> _Future:
+            if pool == "threads":
+                return ex.submit(func, shared, item)
+            return ex.submit(_call_shared, func, item)
+
         yield from _ordered(call, items, IN_FLIGHT_PER_WORKER * n)
 
 
@@ -377,3 +381,69 @@ def map_chunks(
     return list(
         imap_chunks(func, items, shared=shared, workers=workers, scheduler=scheduler, pool=pool)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RunScale:
+    """Where the heavy steps of one run go, and how much memory the skim may take.
+
+    Build it with :func:`run_scale`.
+
+    Attributes
+    ----------
+    workers
+        Local workers (1: serial).
+    client
+        A connected ``distributed.Client``, or None to run locally.
+    max_memory
+        Bytes the zone skim may hold in memory (None: no bound).
+    scratch
+        Folder for a skim spilled to disk (exists for the run; None without ``max_memory``).
+    """
+
+    workers: int = 1
+    client: Any = None
+    max_memory: int | None = None
+    scratch: Path | None = None
+
+
+@contextlib.contextmanager
+def run_scale(
+    *, workers: int | None = 1, scheduler: Any = None, max_memory: int | str | None = None
+) -> Iterator[RunScale]:
+    """Check the scale options of a run and hold its Dask connection and scratch folder.
+
+    Parameters
+    ----------
+    workers
+        Local workers (None: all cores).
+    scheduler
+        Dask scheduler address or client (see :func:`dask_client`), or None.
+    max_memory
+        Bytes or a size (``"4GB"``) the skim may hold in memory; a larger skim goes to a
+        scratch folder on disk, removed at the end.
+
+    Yields
+    ------
+    RunScale
+        The checked options.
+
+    Raises
+    ------
+    InputError
+        On bad options, or a scheduler that cannot be used.
+
+    Examples
+    --------
+    >>> with run_scale(workers=2, max_memory="1GB") as scale:
+    ...     (scale.workers, scale.max_memory, scale.scratch is not None)
+    (2, 1000000000, True)
+    """
+    n = resolve_workers(workers)
+    limit = None if max_memory is None else parse_size(max_memory)
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(dask_client(scheduler))
+        scratch = None
+        if limit is not None:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="urlink-")))
+        yield RunScale(workers=n, client=client, max_memory=limit, scratch=scratch)

@@ -73,6 +73,7 @@ __all__ = [
     "routing_graph_from",
     "score_accessibility",
     "snap_to_nodes",
+    "spill_travel_time_matrix",
     "travel_time_matrix",
     "update_travel_time_matrix",
     "write_travel_time_matrix",
@@ -956,6 +957,74 @@ def write_travel_time_matrix(
     (folder / SKIM_IDS_FILE).write_text(json.dumps(ids), encoding="utf-8")
     _warn_unreachable(n_bad, len(o) * len(d), cutoff)
     return folder
+
+
+def spill_travel_time_matrix(
+    G: nx.MultiDiGraph | RoutingGraph,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    destinations: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    *,
+    folder: str | Path | None,
+    max_memory: int | str | None,
+    weight: str = "travel_time",
+    cutoff: float | None = None,
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+    workers: int | None = 1,
+    engine: Engine = "auto",
+    scheduler: Any = None,
+) -> pd.DataFrame:
+    """Travel times in memory if they fit ``max_memory``, else spilled to disk and mapped.
+
+    The dense float64 skim stays in memory when it takes at most half of ``max_memory``
+    (or without a bound); otherwise it is written chunk by chunk (float64, the same numbers)
+    to ``folder`` with :func:`write_travel_time_matrix` and returned memory-mapped, so it
+    occupies page cache that the system can evict rather than the process's own memory.
+
+    Parameters
+    ----------
+    G, origins, destinations
+        As for :func:`travel_time_matrix`.
+    folder
+        New skim folder for the spilled matrix (needed only if it is spilled).
+    max_memory
+        Bytes or a size (``"4GB"``), or None for no bound.
+    weight, cutoff, access_speed_kph, workers, engine, scheduler
+        As for :func:`travel_time_matrix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Minutes, origins x destinations (in memory or memory-mapped).
+
+    Raises
+    ------
+    InputError
+        On bad options, or a skim to spill without a ``folder``.
+    """
+    limit = None if max_memory is None else parse_size(max_memory)
+    dest = origins if destinations is None else destinations
+    options: dict[str, Any] = {
+        "weight": weight,
+        "cutoff": cutoff,
+        "access_speed_kph": access_speed_kph,
+        "workers": workers,
+        "engine": engine,
+        "scheduler": scheduler,
+        "max_memory": limit,
+    }
+    if limit is None or 8 * len(origins) * len(dest) <= limit // 2:
+        return travel_time_matrix(G, origins, destinations, **options)
+    if folder is None:
+        msg = (
+            f"the {len(origins):,} x {len(dest):,} skim does not fit in max_memory={max_memory!r}"
+            " and no folder was given to write it to"
+        )
+        raise InputError(msg)
+    logger.info("the skim exceeds half of max_memory: writing it to %s", folder)
+    written = write_travel_time_matrix(
+        folder, G, origins, destinations, dtype="float64", **options
+    )
+    return read_travel_time_matrix(written)
 
 
 def _json_ids(index: pd.Index, what: str) -> list[Any]:
