@@ -196,12 +196,14 @@ def _fail_on_three(shared: int, item: int) -> int:
     return item
 
 
-@pytest.mark.parametrize(("workers", "pool"), [(1, "processes"), (2, "processes"), (3, "threads")])
-def test_map_chunks_keeps_input_order(workers, pool):
+@pytest.mark.parametrize(
+    ("workers", "pool", "per_task"),
+    [(1, "processes", 1), (2, "processes", 1), (2, "processes", "auto"), (3, "threads", 5)],
+)
+def test_map_chunks_keeps_input_order(workers, pool, per_task):
     items = list(range(23))
-    assert map_chunks(_power, items, shared=2, workers=workers, pool=pool) == [
-        i * i for i in items
-    ]
+    got = map_chunks(_power, items, shared=2, workers=workers, pool=pool, per_task=per_task)
+    assert got == [i * i for i in items]
 
 
 def test_map_chunks_raises_the_workers_error():
@@ -209,6 +211,15 @@ def test_map_chunks_raises_the_workers_error():
         map_chunks(_fail_on_three, range(6), shared=0, workers=2)
     with pytest.raises(InputError, match="pool="):
         map_chunks(_power, [1], shared=1, pool="gpus")
+    with pytest.raises(InputError, match="per_task=0"):
+        map_chunks(_power, [1], shared=1, per_task=0)
+
+
+def test_map_chunks_on_dask_batches_items(cluster_client):
+    items = list(range(17))
+    for per_task in (1, 4, "auto"):
+        got = map_chunks(_power, items, shared=3, scheduler=cluster_client, per_task=per_task)
+        assert got == [i**3 for i in items]
 
 
 # --------------------------------------------------------------------------- skims

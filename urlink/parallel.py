@@ -231,14 +231,6 @@ def _set_shared(shared: Any) -> None:
     _SHARED["value"] = shared
 
 
-def _call_shared(func: Callable[[Any, Any], Any], item: Any) -> Any:
-    return func(_SHARED["value"], item)
-
-
-def _call(func: Callable[[Any, Any], Any], shared: Any, item: Any) -> Any:
-    return func(shared, item)
-
-
 def _ordered(submit: Callable[[Any], _Future], items: Iterable[Any], window: int) -> Iterator[Any]:
     """Results of ``submit(item).result()`` in input order, ``window`` items in flight."""
     it = iter(items)
@@ -280,6 +272,7 @@ def imap_chunks(
     workers: int | None = 1,
     scheduler: Any = None,
     pool: Pool = "processes",
+    per_task: int | Literal["auto"] = 1,
 ) -> Iterator[R]:
     """Apply ``func(shared, item)`` to every item; yield the results in input order.
 
@@ -300,6 +293,9 @@ def imap_chunks(
     pool
         ``"processes"`` or ``"threads"`` for local workers (threads only for work that
         releases the GIL).
+    per_task
+        Items per task sent to a worker (more items per task, less overhead per item; more
+        memory in flight). ``"auto"``: about four tasks per worker.
 
     Yields
     ------
@@ -314,10 +310,15 @@ def imap_chunks(
     if pool not in ("processes", "threads"):
         msg = f"pool={pool!r} is not valid; use 'processes' or 'threads'"
         raise InputError(msg)
+    if per_task != "auto" and (
+        isinstance(per_task, bool) or not (isinstance(per_task, int) and per_task >= 1)
+    ):
+        msg = f"per_task={per_task!r} must be a positive integer or 'auto'"
+        raise InputError(msg)
     n = resolve_workers(workers)
     if scheduler is not None:
         with dask_client(scheduler) as client:
-            yield from _dask_map(client, func, items, shared)
+            yield from _dask_map(client, func, items, shared, per_task)
         return
     if n == 1:
         for item in items:
@@ -325,26 +326,54 @@ def imap_chunks(
         return
     with _local_executor(n, pool, shared) as ex:
 
-        def call(item: Any) -> _Future:
+        def call(batch: list[Any]) -> _Future:
             if pool == "threads":
-                return ex.submit(func, shared, item)
-            return ex.submit(_call_shared, func, item)
+                return ex.submit(_call_batch, func, shared, batch)
+            return ex.submit(_call_shared_batch, func, batch)
 
-        yield from _ordered(call, items, IN_FLIGHT_PER_WORKER * n)
+        for results in _ordered(call, _batches(items, per_task, n), IN_FLIGHT_PER_WORKER * n):
+            yield from results
+
+
+def _batches(
+    items: Iterable[Any], per_task: int | Literal["auto"], n_workers: int
+) -> Iterator[list[Any]]:
+    if per_task == "auto":
+        items = list(items)
+        size = max(1, math.ceil(len(items) / (4 * n_workers)))
+    else:
+        size = per_task
+    it = iter(items)
+    while batch := list(_take(it, size)):
+        yield batch
+
+
+def _call_batch(func: Callable[[Any, Any], Any], shared: Any, batch: list[Any]) -> list[Any]:
+    return [func(shared, item) for item in batch]
+
+
+def _call_shared_batch(func: Callable[[Any, Any], Any], batch: list[Any]) -> list[Any]:
+    return _call_batch(func, _SHARED["value"], batch)
 
 
 def _dask_map(
-    client: Any, func: Callable[[Any, Any], Any], items: Iterable[Any], shared: Any
+    client: Any,
+    func: Callable[[Any, Any], Any],
+    items: Iterable[Any],
+    shared: Any,
+    per_task: int | Literal["auto"],
 ) -> Iterator[Any]:
+    n_workers = max(1, sum(client.nthreads().values()))
     [shared_future] = client.scatter([shared], broadcast=True, hash=False)
-    window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
 
-    def submit(item: Any) -> _Future:
-        future: _Future = client.submit(_call, func, shared_future, item, pure=False)
+    def submit(batch: list[Any]) -> _Future:
+        future: _Future = client.submit(_call_batch, func, shared_future, batch, pure=False)
         return future
 
     try:
-        yield from _ordered(submit, items, window)
+        batches = _batches(items, per_task, n_workers)
+        for results in _ordered(submit, batches, IN_FLIGHT_PER_WORKER * n_workers):
+            yield from results
     finally:
         shared_future.release()
 
@@ -357,6 +386,7 @@ def map_chunks(
     workers: int | None = 1,
     scheduler: Any = None,
     pool: Pool = "processes",
+    per_task: int | Literal["auto"] = 1,
 ) -> list[R]:
     """Apply ``func(shared, item)`` to every item; return the results in input order.
 
@@ -364,7 +394,7 @@ def map_chunks(
 
     Parameters
     ----------
-    func, items, shared, workers, scheduler, pool
+    func, items, shared, workers, scheduler, pool, per_task
         As for :func:`imap_chunks`.
 
     Returns
@@ -379,7 +409,15 @@ def map_chunks(
     [10, 20, 30]
     """
     return list(
-        imap_chunks(func, items, shared=shared, workers=workers, scheduler=scheduler, pool=pool)
+        imap_chunks(
+            func,
+            items,
+            shared=shared,
+            workers=workers,
+            scheduler=scheduler,
+            pool=pool,
+            per_task=per_task,
+        )
     )
 
 

@@ -1562,7 +1562,12 @@ def smaa(
     weight_sums = np.zeros((m, n))
     # summed in chunk order, so the result is the same for any number of workers
     for c, ws in map_chunks(
-        _smaa_chunk, _chunks(seed, n_samples), shared=job, workers=workers, scheduler=scheduler
+        _smaa_chunk,
+        _chunks(seed, n_samples),
+        shared=job,
+        workers=workers,
+        scheduler=scheduler,
+        per_task="auto",  # chunks are small: a few tasks per worker, not one per chunk
     ):
         counts += c
         weight_sums += ws
