@@ -10,9 +10,10 @@ Two parts:
     :func:`urlink.skims.write_travel_time_matrix` under ``max_memory="256MB"`` followed by
     :func:`urlink.skims.score_accessibility` streamed over the file. Takes minutes.
 ``speedup``
-    A smaller skim (1,500 zones on a 300 x 300 grid) and SMAA (50 strategies, 200,000
-    samples): 1 worker (the baseline, in this process) against 2 local workers and against a
-    Dask ``LocalCluster`` with 1 and 2 worker processes; printed as ratios to the baseline.
+    A smaller skim (1,000 zones on a 200 x 200 grid, both engines) and SMAA (50 strategies,
+    1,000,000 samples): 1 worker (the baseline, in this process) against 2 local workers and
+    against Dask ``LocalCluster`` s with 1 and 2 worker processes; printed as ratios to the
+    baseline, best of interleaved rounds.
 
 Run from the repository root: ``python benchmarks/bench_scale.py [skim|speedup|all]``
 (``speedup`` needs ``urlink[dask]``). Timings on a shared machine are noisy: compare the
@@ -160,16 +161,12 @@ def bench_skim(side: int, zones: int, workers: int) -> None:
             )
 
 
-def _timed(func, repeat: int = 2) -> float:  # type: ignore[no-untyped-def]
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t0)
-    return float(best)
+def bench_speedup(side: int, zones: int, samples: int, rounds: int) -> None:
+    """1 worker against 2 local workers and Dask clusters of 1 and 2 worker processes.
 
-
-def bench_speedup(side: int, zones: int) -> None:
+    Every variant runs once per round, the rounds interleaved, and the best time counts:
+    on a shared machine this is fairer than running each variant's repeats back to back.
+    """
     from distributed import Client, LocalCluster
 
     R = routing_graph_from(grid_graph(side))
@@ -180,43 +177,55 @@ def bench_speedup(side: int, zones: int) -> None:
     directions = {c: ("max" if j % 2 == 0 else "min") for j, c in enumerate(cols)}
     print(
         f"speed-up: skim {zones:,} x {zones:,} zones on {R.n_edges:,} edges; SMAA 50 "
-        "strategies x 10 indicators x 200,000 samples (topsis); best of 2 runs"
+        f"strategies x 10 indicators x {samples:,} samples (topsis); best of {rounds} "
+        "interleaved rounds"
     )
     warnings.simplefilter("ignore", UrlinkWarning)
-
-    def skim(**kw):  # type: ignore[no-untyped-def]
-        return lambda: travel_time_matrix(R, z, **kw)
-
-    def scoring(**kw):  # type: ignore[no-untyped-def]
-        return lambda: smaa(table, directions, method="topsis", n_samples=200_000, **kw)
-
-    rows = {
-        "skim (compiled)": {"1 worker": _timed(skim(workers=1))},
-        "skim (scipy)": {"1 worker": _timed(skim(workers=1, engine="scipy"))},
-        "SMAA": {"1 worker": _timed(scoring(workers=1))},
+    clusters = {
+        n: LocalCluster(
+            n_workers=n,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        for n in (1, 2)
     }
-    rows["skim (compiled)"]["2 local workers"] = _timed(skim(workers=2))
-    rows["skim (scipy)"]["2 local workers"] = _timed(skim(workers=2, engine="scipy"))
-    rows["SMAA"]["2 local workers"] = _timed(scoring(workers=2))
-    for n in (1, 2):
-        with (
-            LocalCluster(
-                n_workers=n,
-                processes=True,
-                threads_per_worker=1,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            key = f"Dask {n} worker{'s' if n > 1 else ''}"
-            rows["skim (compiled)"][key] = _timed(skim(scheduler=client))
-            rows["skim (scipy)"][key] = _timed(skim(scheduler=client, engine="scipy"))
-            rows["SMAA"][key] = _timed(scoring(scheduler=client))
-    for name, times in rows.items():
-        base = times["1 worker"]
-        cells = " | ".join(f"{k} {t:6.2f} s ({base / t:4.2f}x)" for k, t in times.items())
-        print(f"  {name:>15}: {cells}")
+    clients = {n: Client(c) for n, c in clusters.items()}
+    where: dict[str, dict[str, object]] = {
+        "1 worker": {"workers": 1},
+        "2 local workers": {"workers": 2},
+        "Dask 1 worker": {"scheduler": clients[1]},
+        "Dask 2 workers": {"scheduler": clients[2]},
+    }
+    jobs = {
+        "skim (compiled)": lambda kw: travel_time_matrix(R, z, **kw),
+        "skim (scipy)": lambda kw: travel_time_matrix(R, z, engine="scipy", **kw),
+        "SMAA": lambda kw: smaa(table, directions, method="topsis", n_samples=samples, **kw),
+    }
+    best = {(j, w): np.inf for j in jobs for w in where}
+    results: dict[tuple[str, str], object] = {}
+    try:
+        for _ in range(rounds):
+            for j, run in jobs.items():
+                for w, kw in where.items():
+                    t0 = time.perf_counter()
+                    results[(j, w)] = run(kw)
+                    best[(j, w)] = min(best[(j, w)], time.perf_counter() - t0)
+    finally:
+        for c in clients.values():
+            c.close()
+        for cl in clusters.values():
+            cl.close()
+    for j in jobs:
+        base = best[(j, "1 worker")]
+        cells = " | ".join(
+            f"{w} {best[(j, w)]:6.2f} s ({base / best[(j, w)]:4.2f}x)" for w in where
+        )
+        print(f"  {j:>15}: {cells}")
+    skims = [results[("skim (compiled)", w)] for w in where]
+    same = all(s.equals(skims[0]) for s in skims)  # type: ignore[attr-defined]
+    print(f"  every variant gave the same skim: {same}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--side", type=int, default=500, help="grid side for the skim part")
     ap.add_argument("--zones", type=int, default=5000, help="zones for the skim part")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the speed-up part")
     args = ap.parse_args(argv)
     if args.part in ("skim", "all"):
         bench_skim(args.side, args.zones, args.workers)
     if args.part in ("speedup", "all"):
-        bench_speedup(300, 1500)
+        bench_speedup(200, 1000, 1_000_000, args.rounds)
     return 0
 
 
