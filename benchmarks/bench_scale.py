@@ -5,8 +5,8 @@ Two parts:
 ``skim``
     A 5,000 x 5,000 zone skim on a generated 500 x 500 grid (250,000 nodes, 998,000
     directed edges, seeded random travel times), each variant in a fresh subprocess so that
-    its peak resident memory (``ru_maxrss``, which counts NumPy and C allocations) is its
-    own: (1) in memory with :func:`urlink.skims.travel_time_matrix`, (2) on disk with
+    its peak resident memory (``VmHWM``, which counts NumPy and C allocations) is its own:
+    (1) in memory with :func:`urlink.skims.travel_time_matrix`, (2) on disk with
     :func:`urlink.skims.write_travel_time_matrix` under ``max_memory="256MB"`` followed by
     :func:`urlink.skims.score_accessibility` streamed over the file. Takes minutes.
 ``speedup``
@@ -87,8 +87,16 @@ def zones_at(R: RoutingGraph, k: int, seed: int = 0) -> gpd.GeoDataFrame:
     )
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+def _status_mb(field: str) -> float:
+    """VmHWM (peak) or VmRSS (current) of this process in MiB, from /proc/self/status.
+
+    Not ``ru_maxrss``: Linux carries that over from the parent across fork and exec, so a
+    child started by a large parent would report the parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: kB
 
 
 def child(mode: str, graph_file: str, zones: int, workers: int) -> None:
@@ -96,7 +104,7 @@ def child(mode: str, graph_file: str, zones: int, workers: int) -> None:
     with Path(graph_file).open("rb") as f:
         R = pickle.load(f)
     z = zones_at(R, zones)
-    loaded = _peak_mb()
+    loaded = _status_mb("VmHWM")
     warnings.simplefilter("ignore", UrlinkWarning)
     t0 = time.perf_counter()
     out: dict[str, float | str] = {"mode": mode}
@@ -125,7 +133,7 @@ def child(mode: str, graph_file: str, zones: int, workers: int) -> None:
             del skim
     out["time_s"] = time.perf_counter() - t0
     out["rss_after_load_mb"] = loaded
-    out["peak_rss_mb"] = _peak_mb()
+    out["peak_rss_mb"] = _status_mb("VmHWM")
     print(json.dumps(out))
 
 
