@@ -206,6 +206,31 @@ def test_map_chunks_keeps_input_order(workers, pool, per_task):
     assert got == [i * i for i in items]
 
 
+def test_map_chunks_does_not_fork_a_process_with_threads(monkeypatch):
+    # another thread is alive: the pool starts its workers without fork (same results)
+    import multiprocessing
+    import threading
+
+    used = []
+    real = multiprocessing.get_context
+
+    def get_context(method):
+        used.append(method)
+        return real(method)
+
+    monkeypatch.setattr("urlink.parallel.mp.get_context", get_context)
+    assert map_chunks(_power, [1, 2, 3], shared=2, workers=2) == [1, 4, 9]
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert map_chunks(_power, [1, 2, 3], shared=2, workers=2) == [1, 4, 9]
+    finally:
+        stop.set()
+        t.join()
+    assert used[0] == "fork" and used[1] in ("forkserver", "spawn")
+
+
 def test_map_chunks_raises_the_workers_error():
     with pytest.raises(InputError, match="item 3 is bad"):
         map_chunks(_fail_on_three, range(6), shared=0, workers=2)
@@ -213,13 +238,6 @@ def test_map_chunks_raises_the_workers_error():
         map_chunks(_power, [1], shared=1, pool="gpus")
     with pytest.raises(InputError, match="per_task=0"):
         map_chunks(_power, [1], shared=1, per_task=0)
-
-
-def test_map_chunks_on_dask_batches_items(cluster_client):
-    items = list(range(17))
-    for per_task in (1, 4, "auto"):
-        got = map_chunks(_power, items, shared=3, scheduler=cluster_client, per_task=per_task)
-        assert got == [i**3 for i in items]
 
 
 # --------------------------------------------------------------------------- skims
@@ -350,6 +368,13 @@ def test_smaa_is_the_same_for_any_number_of_workers():
 
 
 # --------------------------------------------------------------------------- Dask
+
+
+def test_map_chunks_on_dask_batches_items(cluster_client):
+    items = list(range(17))
+    for per_task in (1, 4, "auto"):
+        got = map_chunks(_power, items, shared=3, scheduler=cluster_client, per_task=per_task)
+        assert got == [i**3 for i in items]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -32,6 +32,7 @@ import multiprocessing as mp
 import os
 import re
 import tempfile
+import threading
 from collections import deque
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -254,8 +255,13 @@ def _take(it: Iterator[Any], n: int) -> Iterator[Any]:
 def _local_executor(workers: int, pool: Pool, shared: Any) -> Executor:
     if pool == "threads":
         return ThreadPoolExecutor(max_workers=workers)
-    # fork hands the shared object to the workers without pickling it (copy on write)
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    # fork hands the shared object to the workers without pickling it (copy on write), but
+    # forking a process that runs other threads (e.g. a Dask client's) can deadlock
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        method = "fork"
+    else:
+        method = "forkserver" if "forkserver" in methods else "spawn"
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=mp.get_context(method),
@@ -483,5 +489,6 @@ def run_scale(
         client = stack.enter_context(dask_client(scheduler))
         scratch = None
         if limit is not None:
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="urlink-")))
+            folder = tempfile.TemporaryDirectory(prefix="urlink-", ignore_cleanup_errors=True)
+            scratch = Path(stack.enter_context(folder))
         yield RunScale(workers=n, client=client, max_memory=limit, scratch=scratch)
