@@ -908,8 +908,9 @@ def write_travel_time_matrix(
     >>> _ = G.add_edge("a", "b", travel_time=600.0)
     >>> z = gpd.GeoDataFrame(index=["A", "B"], crs="EPSG:4326",
     ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
-    >>> folder = write_travel_time_matrix(tempfile.mkdtemp() + "/skim", G, z.iloc[:1], z.iloc[1:])
-    >>> float(read_travel_time_matrix(folder).loc["A", "B"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = write_travel_time_matrix(tmp + "/skim", G, z.iloc[:1], z.iloc[1:])
+    ...     float(read_travel_time_matrix(folder).loc["A", "B"])
     10.0
     """
     limit_bytes = _check_options(cutoff, max_memory, dtype)
