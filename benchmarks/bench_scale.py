@@ -137,7 +137,7 @@ def child(mode: str, graph_file: str, zones: int, workers: int) -> None:
     print(json.dumps(out))
 
 
-def bench_skim(side: int, zones: int, workers: int) -> None:
+def bench_skim(side: int, zones: int, workers: int, modes: list[str]) -> None:
     t0 = time.perf_counter()
     G = grid_graph(side)
     R = routing_graph_from(G)
@@ -151,7 +151,7 @@ def bench_skim(side: int, zones: int, workers: int) -> None:
         graph_file = Path(tmp) / "routing.pickle"
         with graph_file.open("wb") as f:
             pickle.dump(R, f)
-        for mode in ("memory", "disk"):
+        for mode in modes:
             cmd = [sys.executable, __file__, "child", mode, str(graph_file), str(zones)]
             cmd += [str(workers)]
             res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -246,10 +246,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--side", type=int, default=500, help="grid side for the skim part")
     ap.add_argument("--zones", type=int, default=5000, help="zones for the skim part")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--modes", default="memory,disk", help="skim variants to run")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the speed-up part")
     args = ap.parse_args(argv)
     if args.part in ("skim", "all"):
-        bench_skim(args.side, args.zones, args.workers)
+        bench_skim(args.side, args.zones, args.workers, args.modes.split(","))
     if args.part in ("speedup", "all"):
         bench_speedup(200, 1000, 1_000_000, args.rounds)
     return 0

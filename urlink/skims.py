@@ -933,12 +933,16 @@ def write_travel_time_matrix(
         "network_source": R.network_source,
     }
     folder.mkdir(parents=True, exist_ok=True)
-    out = np.lib.format.open_memmap(
+    # the header (and a sparse file of the full size) from numpy; the rows are then written
+    # with plain file writes, so the process never maps the whole file into its memory
+    header = np.lib.format.open_memmap(
         folder / SKIM_FILE, mode="w+", dtype=np.dtype(dtype), shape=(len(o), len(d))
     )
+    offset, row_bytes = header.offset, np.dtype(dtype).itemsize * len(d)
+    del header
     n_bad = 0
-    try:
-        for a, b, block, bad in _skim_chunks(
+    with (folder / SKIM_FILE).open("r+b") as f:
+        for a, _, block, bad in _skim_chunks(
             R,
             o,
             d,
@@ -950,11 +954,9 @@ def write_travel_time_matrix(
             max_memory=limit_bytes,
             dtype=dtype,
         ):
-            out[a:b] = block
+            f.seek(offset + a * row_bytes)
+            f.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
             n_bad += bad
-        out.flush()
-    finally:
-        del out
     (folder / SKIM_IDS_FILE).write_text(json.dumps(ids), encoding="utf-8")
     _warn_unreachable(n_bad, len(o) * len(d), cutoff)
     return folder
