@@ -117,6 +117,7 @@ def child(mode: str, graph_file: str, zones: int, workers: int) -> None:
                 Path(tmp) / "skim", R, z, workers=workers, max_memory="256MB"
             )
             out["write_s"] = time.perf_counter() - t0
+            out["peak_after_write_mb"] = _status_mb("VmHWM")
             out["file_mb"] = (folder / "time_min.npy").stat().st_size / 2**20
             skim = read_travel_time_matrix(folder)
             t1 = time.perf_counter()
@@ -157,8 +158,9 @@ def bench_skim(side: int, zones: int, workers: int, modes: list[str]) -> None:
             res = subprocess.run(cmd, capture_output=True, text=True, check=True)
             r = json.loads(res.stdout.strip().splitlines()[-1])
             extra = (
-                f" (write {r['write_s']:.1f} s, {r['file_mb']:.0f} MiB float32 file; "
-                f"streamed accessibility {r['stream_s']:.1f} s)"
+                f" (write {r['write_s']:.1f} s, {r['file_mb']:.0f} MiB float32 file, peak "
+                f"RSS {r['peak_after_write_mb']:,.0f} MiB by then; streamed accessibility "
+                f"{r['stream_s']:.1f} s, reading the mapped file)"
                 if mode == "disk"
                 else ""
             )
