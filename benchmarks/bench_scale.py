@@ -197,7 +197,7 @@ def bench_speedup(side: int, zones: int, samples: int, rounds: int) -> None:
             processes=True,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # not None: that still binds port 8787
         )
         for n in (1, 2)
     }

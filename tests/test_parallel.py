@@ -103,7 +103,7 @@ def cluster_client():
             processes=True,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # not None: that still binds port 8787
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
