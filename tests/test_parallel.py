@@ -219,6 +219,7 @@ def test_map_chunks_does_not_fork_a_process_with_threads(monkeypatch):
         return real(method)
 
     monkeypatch.setattr("urlink.parallel.mp.get_context", get_context)
+    alone = threading.active_count() == 1  # earlier tests may have left threads running
     assert map_chunks(_power, [1, 2, 3], shared=2, workers=2) == [1, 4, 9]
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
@@ -228,7 +229,8 @@ def test_map_chunks_does_not_fork_a_process_with_threads(monkeypatch):
     finally:
         stop.set()
         t.join()
-    assert used[0] == "fork" and used[1] in ("forkserver", "spawn")
+    assert used[0] == "fork" if alone else used[0] in ("forkserver", "spawn")
+    assert used[1] in ("forkserver", "spawn")
 
 
 def test_map_chunks_raises_the_workers_error():
