@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="local worker processes for skims, strategies and SMAA (default: 1)",
+        help="local workers for skims, strategies and SMAA (processes; default: 1)",
     )
     run.add_argument(
         "--scheduler",
