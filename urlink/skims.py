@@ -11,8 +11,13 @@ distance from the seat to that node at ``access_speed_kph``, and wait is
 zone). Pairs that cannot be reached (or exceed ``cutoff``) are NaN, and a warning says how
 many: a skim never holds 0 or infinity for a missing connection.
 
-Shortest paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra` on a CSR matrix),
-in origin chunks of bounded memory, optionally over several processes.
+Shortest paths run in compiled code (urlink's many-source Dijkstra kernel, or
+:func:`scipy.sparse.csgraph.dijkstra`, on a CSR matrix), in chunks of origin zones of
+bounded memory, serially, over local workers or on a Dask cluster (:mod:`urlink.parallel`),
+always with the same result. Skims too large for memory are written to disk chunk by chunk
+(:func:`write_travel_time_matrix`) and read back memory-mapped
+(:func:`read_travel_time_matrix`); :func:`iter_skim_rows` and :func:`score_accessibility`
+stream over them.
 
 :func:`update_travel_time_matrix` updates a skim after edges are added or sped up without
 rerunning the full computation: for changed edges (u_k, v_k) with new weights w_k,
@@ -31,9 +36,7 @@ import importlib
 import json
 import logging
 import math
-import multiprocessing as mp
 import warnings
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -407,98 +410,43 @@ def snap_to_nodes(
     )
 
 
-_SHARED: dict[str, Any] = {}
-
-
-def _init_worker(csr: sp.csr_array, cols: np.ndarray, limit: float) -> None:
-    _SHARED.update(csr=csr, cols=cols, limit=limit)
-
-
-def _chunk_worker(rows: np.ndarray) -> np.ndarray:
-    d = dijkstra(_SHARED["csr"], directed=True, indices=rows, limit=_SHARED["limit"])
-    return np.asarray(d[:, _SHARED["cols"]])
-
-
-def _scipy_matrix(
-    csr: sp.csr_array, rows: np.ndarray, cols: np.ndarray, *, limit: float, workers: int
-) -> np.ndarray:
-    """Scipy csgraph engine: origin chunks of bounded memory, optionally in processes."""
-    n = csr.shape[0]
-    chunk = max(1, min(len(rows), _CHUNK_BYTES // (8 * max(n, 1))))
-    if workers > 1 and len(rows) >= 2 * workers:
-        chunk = min(chunk, math.ceil(len(rows) / workers))
-    pieces = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
-    if workers <= 1 or len(pieces) == 1:
-        _init_worker(csr, cols, limit)
-        try:
-            return np.vstack([_chunk_worker(p) for p in pieces])
-        finally:
-            _SHARED.clear()
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=mp.get_context(method),
-        initializer=_init_worker,
-        initargs=(csr, cols, limit),
-    ) as ex:
-        return np.vstack(list(ex.map(_chunk_worker, pieces)))
-
-
-def _compiled_matrix(
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
-    rows: np.ndarray,
-    cols: np.ndarray,
-    *,
-    limit: float,
-    workers: int,
-) -> np.ndarray:
-    """Compiled engine: many-source Dijkstra in C, source chunks in threads (no GIL)."""
-    kernel = _dijkstra
-    if kernel is None:  # pragma: no cover - _use_compiled checked this
-        msg = "the compiled Dijkstra kernel is not available"
-        raise InputError(msg)
-    indptr, indices, weights = arrays
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    out = np.empty((len(rows), len(cols)), dtype=np.float64)
-    if len(rows) == 0 or len(cols) == 0:
-        return out
-    n_chunks = min(len(rows), max(1, workers) * 4)
-    bounds = np.linspace(0, len(rows), n_chunks + 1).astype(int)
-
-    def work(i: int) -> None:
-        a, b = bounds[i], bounds[i + 1]
-        if b > a:
-            kernel.many_sources(indptr, indices, weights, rows[a:b], cols, out[a:b], limit)
-
-    if workers <= 1:
-        for i in range(n_chunks):
-            work(i)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            list(ex.map(work, range(n_chunks)))
-    return out
-
-
 def _node_matrix(
     R: RoutingGraph,
     rows: np.ndarray,
     cols: np.ndarray,
     *,
     limit: float,
-    workers: int,
     engine: Engine,
     backward: bool = False,
 ) -> np.ndarray:
     """Shortest-path weights from each node in ``rows`` to each in ``cols`` (inf if none).
 
-    With ``backward`` the searches run on the transposed graph (distances *to* ``rows``).
+    Serial, for the few searches of an incremental update and for distances; zone skims go
+    through :func:`_skim_chunk`. With ``backward`` the searches run on the transposed graph
+    (distances *to* ``rows``).
     """
-    if _use_compiled(engine):
-        return _compiled_matrix(
-            R.bwd if backward else R.fwd, rows, cols, limit=limit, workers=workers
-        )
-    return _scipy_matrix(R.csr_t if backward else R.csr, rows, cols, limit=limit, workers=workers)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    if not _use_compiled(engine):
+        csr = R.csr_t if backward else R.csr
+        per_row = 8 * max(csr.shape[0], 1)  # scipy returns full rows: chunk them
+        step = max(1, _CHUNK_BYTES // per_row)
+        pieces = [
+            np.asarray(dijkstra(csr, directed=True, indices=rows[i : i + step], limit=limit))[
+                :, cols
+            ]
+            for i in range(0, len(rows), step)
+        ]
+        return np.vstack(pieces) if pieces else np.empty((0, len(cols)))
+    kernel = _dijkstra
+    if kernel is None:  # pragma: no cover - _use_compiled checked this
+        msg = "the compiled Dijkstra kernel is not available"
+        raise InputError(msg)
+    indptr, indices, weights = R.bwd if backward else R.fwd
+    out = np.empty((len(rows), len(cols)), dtype=np.float64)
+    if out.size:
+        kernel.many_sources(indptr, indices, weights, rows, cols, out, limit)
+    return out
 
 
 def _use_compiled(engine: Engine) -> bool:
@@ -512,10 +460,6 @@ def _use_compiled(engine: Engine) -> bool:
         )
         raise InputError(msg)
     return engine != "scipy" and _dijkstra is not None
-
-
-def _check_workers(workers: int | None) -> int:
-    return resolve_workers(workers)
 
 
 def _same_zone(o: pd.DataFrame, d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -1173,13 +1117,12 @@ def _zone_matrix(
     d: pd.DataFrame,
     *,
     limit: float,
-    workers: int,
     engine: Engine,
 ) -> np.ndarray:
     """Node-to-node weights between snapped zones, searching once per distinct node."""
     rows, inv_rows = np.unique(o["pos"].to_numpy(), return_inverse=True)
     cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
-    node = _node_matrix(R, rows, cols, limit=limit, workers=workers, engine=engine)
+    node = _node_matrix(R, rows, cols, limit=limit, engine=engine)
     logger.info(
         "%d x %d zones (%d x %d nodes) on %d nodes / %d edges",
         len(o),
@@ -1270,10 +1213,8 @@ def update_travel_time_matrix(
     vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
     ws = np.array([w for *_, w in changes], dtype=float)
     # d'(o, u_k) for every origin node o, and d'(v_k, d) for every destination node d
-    to_u = _node_matrix(
-        R_new, us, o["pos"].to_numpy(), limit=limit, workers=1, engine=engine, backward=True
-    )
-    from_v = _node_matrix(R_new, vs, d["pos"].to_numpy(), limit=limit, workers=1, engine=engine)
+    to_u = _node_matrix(R_new, us, o["pos"].to_numpy(), limit=limit, engine=engine, backward=True)
+    from_v = _node_matrix(R_new, vs, d["pos"].to_numpy(), limit=limit, engine=engine)
     # Work in minutes: a candidate trip via a changed edge costs access + d'(o, u) + w +
     # d'(v, d) + wait + access; the base skim has the same access and wait terms, so the
     # minimum can be taken directly (trips within one zone cannot improve: they need no
@@ -1339,7 +1280,7 @@ def distance_matrix_km(
     o = snap_to_nodes(R, origins)
     d = snap_to_nodes(R, dest)
     km = (
-        _zone_matrix(R, o, d, limit=np.inf, workers=1, engine=engine)
+        _zone_matrix(R, o, d, limit=np.inf, engine=engine)
         + o["access_m"].to_numpy()[:, None]
         + d["access_m"].to_numpy()[None, :]
     ) / 1000.0
