@@ -7,13 +7,14 @@ performance table). :func:`map_chunks` runs such a step
 
 - serially in this process (``workers=1``, no scheduler),
 - over local worker processes (``workers > 1``; :class:`concurrent.futures.ProcessPoolExecutor`,
-  the shared object handed to each worker once, at start-up), or over threads when the
-  caller says the work releases the GIL (``pool="threads"``: urlink's compiled Dijkstra),
+  the shared object handed to each worker once, at start-up: by ``fork`` when this process
+  runs no other thread, else pickled for ``forkserver``), or over threads when the caller
+  says the work releases the GIL (``pool="threads"``: urlink's compiled Dijkstra),
 - on a Dask cluster (``scheduler="tcp://HOST:PORT"`` or a ``distributed.Client``): the
   shared object is scattered to every worker once (``broadcast=True``), then one task per
-  item is submitted.
+  item (or per ``per_task`` items) is submitted.
 
-Results always come back in input order, and with at most a few items in flight per worker
+Results always come back in input order, and with at most a few tasks in flight per worker
 (so that streaming consumers, e.g. a skim written to disk, keep memory bounded). Since the
 functions are pure and every random draw is seeded per item, results do not depend on the
 number of workers or on the scheduler.
