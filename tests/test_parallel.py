@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -19,6 +20,8 @@ from tests.conftest import ROOT
 from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
 from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
+from urlink.pipeline import assess_strategies, network_from_scenario
+from urlink.scenario import load_scenario
 from urlink.scoring import sample_weights, smaa
 from urlink.skims import (
     iter_skim_rows,
@@ -30,6 +33,8 @@ from urlink.skims import (
     travel_time_matrix,
     write_travel_time_matrix,
 )
+from urlink.strategies import Strategy
+from urlink.typology import add_typology
 
 COMPILED = importlib.util.find_spec("urlink._dijkstra") is not None
 ENGINES = [
@@ -367,6 +372,31 @@ def test_smaa_is_the_same_for_any_number_of_workers():
         np.ones(3), size=1_000
     )
     np.testing.assert_array_equal(w[8_000:], child)
+
+
+def test_strategy_records_pickle():
+    s = Strategy(name="hub", kind="market_hub", sites=("a",), params={"zone": "a"})
+    back = pickle.loads(pickle.dumps(s))
+    assert back == s and dict(back.params) == {"zone": "a"}
+    with pytest.raises(TypeError):
+        back.params["zone"] = "b"  # still read-only
+
+
+def test_strategies_assessed_in_processes_equal_the_serial_ones(
+    huangyan_scenario_path, huangyan_zones
+):
+    scenario = load_scenario(huangyan_scenario_path)
+    zones, _ = huangyan_zones
+    streets = network_from_scenario(scenario, zones)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        zones = add_typology(zones, skim=travel_time_matrix(streets, zones))
+    serial = assess_strategies(scenario, zones, streets)
+    parallel = assess_strategies(scenario, zones, streets, workers=2)
+    assert set(serial) == set(parallel) == {"indicators", "attribution", "guidelines"}
+    assert serial["indicators"]["strategy"].nunique() == len(scenario.strategies) + 1
+    for name, table in serial.items():
+        pd.testing.assert_frame_equal(parallel[name], table, check_exact=True)
 
 
 # --------------------------------------------------------------------------- Dask
