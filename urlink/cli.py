@@ -63,6 +63,25 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--db-schema", default="urlink", metavar="NAME", help="schema for --db (default: urlink)"
     )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="local workers for skims, strategies and SMAA (processes; default: 1)",
+    )
+    run.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help='run the heavy steps on this Dask cluster (needs pip install "urlink[dask]")',
+    )
+    run.add_argument(
+        "--max-memory",
+        default=None,
+        metavar="SIZE",
+        help="memory the zone skim may use, e.g. 4GB; a larger skim goes to disk",
+    )
 
     mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
     mp.add_argument("scenario", type=Path, help="scenario file (.toml)")
@@ -188,7 +207,14 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
                 bar.update(1)
             bar.set_postfix_str(name)
 
-        written = run_scenario(scenario, out, on_stage=on_stage)
+        written = run_scenario(
+            scenario,
+            out,
+            on_stage=on_stage,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            max_memory=args.max_memory,
+        )
         bar.update(bar.total - bar.n)
     if not args.quiet:
         print(f"urlink: wrote {written}")

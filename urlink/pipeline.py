@@ -49,7 +49,7 @@ from urlink.checks import (
 from urlink.db import source_name
 from urlink.errors import InputError, UrlinkWarning
 from urlink.graph import graph_to_gdfs, linkage_graph_from
-from urlink.indicators import INDICATORS, evaluate, indicators_by_unit
+from urlink.indicators import INDICATORS, Evaluation, evaluate, indicators_by_unit
 from urlink.linkages import flows_from_scenario, model_inputs
 from urlink.network import SpeedParams, streets_from_file, streets_from_points
 from urlink.outputs import (
@@ -59,6 +59,7 @@ from urlink.outputs import (
     versions,
     write_json,
 )
+from urlink.parallel import RunScale, map_chunks, run_scale
 from urlink.population import (
     add_population,
     fit_community_weight,
@@ -69,8 +70,13 @@ from urlink.population import (
 )
 from urlink.rasters import zonal_population
 from urlink.report import write_report
-from urlink.skims import RoutingGraph, distance_matrix_km, routing_graph_from, travel_time_matrix
-from urlink.strategies import Strategy, apply_strategy, state_from_scenario
+from urlink.skims import (
+    RoutingGraph,
+    distance_matrix_km,
+    routing_graph_from,
+    spill_travel_time_matrix,
+)
+from urlink.strategies import State, Strategy, apply_strategy, state_from_scenario
 from urlink.typology import TypologyParams, add_typology
 
 if TYPE_CHECKING:
@@ -513,16 +519,25 @@ def network_edges_gdf(G: Any) -> gpd.GeoDataFrame:
 
 
 def _routing_and_skim(
-    scenario: Scenario, streets: Any, zones: gpd.GeoDataFrame
+    scenario: Scenario,
+    streets: Any,
+    zones: gpd.GeoDataFrame,
+    *,
+    scale: RunScale | None = None,
 ) -> tuple[RoutingGraph, RoutingGraph, pd.DataFrame]:
     """Routing graphs (by time, by length) and the zone skim, built once per run."""
+    scale = RunScale() if scale is None else scale
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
         routing = routing_graph_from(streets, weight="travel_time")
         routing_length = routing_graph_from(streets, weight="length")
-        skim = travel_time_matrix(
+        skim = spill_travel_time_matrix(
             routing,
             zones,
+            folder=None if scale.scratch is None else scale.scratch / "skim",
+            max_memory=scale.max_memory,
+            workers=scale.workers,
+            scheduler=scale.client,
             cutoff=scenario.network.cutoff_min,
             access_speed_kph=scenario.network.access_speed_kph,
         )
@@ -740,6 +755,28 @@ def strategies_from_scenario(scenario: Scenario) -> list[Strategy]:
     ]
 
 
+def _assess_strategy(
+    shared: tuple[State, Evaluation, dict[str, str]], strategy: Strategy
+) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Apply and evaluate one strategy against the base (a pure function, run anywhere).
+
+    Returns its evaluation, attribution per unit, guidelines, flow changes and warnings.
+    """
+    state, base, names = shared
+    zones, focus = state.zones, state.scenario.boundaries.focus
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        new = _apply_strategy(state.scenario, state, strategy)
+        ev = evaluate(new, cost_yuan=strategy.cost_yuan or 0.0)
+        changed = compare_flows(base.flows, ev.flows)
+        changed.insert(0, "strategy", strategy.name)
+        effects = attribute_zones(base, ev, zones)
+        units = attribute_units(effects, zones, strategy, focus=focus)
+        units["crosses"] = crosses(units)
+        guide = guidelines(units, strategy, names)
+    return ev, units, guide, changed, [str(w.message) for w in caught]
+
+
 def assess_strategies(
     scenario: Scenario,
     zones: gpd.GeoDataFrame,
@@ -748,6 +785,8 @@ def assess_strategies(
     routing: RoutingGraph | None = None,
     routing_length: RoutingGraph | None = None,
     skim: pd.DataFrame | None = None,
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> dict[str, pd.DataFrame]:
     """Evaluate the baseline and every strategy; attribute effects; write guidelines.
 
@@ -761,6 +800,9 @@ def assess_strategies(
         Its street network.
     routing, routing_length, skim
         Routing graphs and zone skim of ``streets``, if already built.
+    workers, scheduler
+        Evaluate the strategies over local processes or a Dask cluster (see
+        :func:`urlink.parallel.map_chunks`; the base state is sent to each worker once).
 
     Returns
     -------
@@ -783,22 +825,28 @@ def assess_strategies(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
         base = evaluate(state)
-        evaluations = {"baseline": base}
-        attribution, guides, flow_changes = [], [], []
-        for strategy in strategies_from_scenario(scenario):
-            new = _apply_strategy(scenario, state, strategy)
-            ev = evaluate(new, cost_yuan=strategy.cost_yuan or 0.0)
-            evaluations[strategy.name] = ev
-            changed = compare_flows(base.flows, ev.flows)
-            changed.insert(0, "strategy", strategy.name)
-            flow_changes.append(changed)
-            effects = attribute_zones(base, ev, zones)
-            units = attribute_units(effects, zones, strategy, focus=scenario.boundaries.focus)
-            units["crosses"] = crosses(units)
-            attribution.append(units)
-            guides.append(guidelines(units, strategy, names))
     for w in caught:
         logger.warning("%s", w.message)
+    evaluations = {"baseline": base}
+    attribution, guides, flow_changes = [], [], []
+    strategies = strategies_from_scenario(scenario)
+    for strategy, (ev, units, guide, changed, messages) in zip(
+        strategies,
+        map_chunks(
+            _assess_strategy,
+            strategies,
+            shared=(state, base, names),
+            workers=workers,
+            scheduler=scheduler,
+        ),
+        strict=True,
+    ):
+        evaluations[strategy.name] = ev
+        attribution.append(units)
+        guides.append(guide)
+        flow_changes.append(changed)
+        for message in messages:
+            logger.warning("%s", message)
     rows = []
     unit_tables: list[pd.DataFrame] = []
     for name, ev in evaluations.items():
@@ -866,7 +914,13 @@ def performance_table(indicators: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order, list(dict.fromkeys(district["indicator"]))].astype(float)
 
 
-def score_strategies(scenario: Scenario, indicators: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def score_strategies(
+    scenario: Scenario,
+    indicators: pd.DataFrame,
+    *,
+    workers: int | None = 1,
+    scheduler: Any = None,
+) -> dict[str, pd.DataFrame]:
     """Rank the baseline and the strategies for every stakeholder group, and test robustness.
 
     Parameters
@@ -875,6 +929,8 @@ def score_strategies(scenario: Scenario, indicators: pd.DataFrame) -> dict[str, 
         A scenario with a ``[scoring]`` section.
     indicators
         The ``indicators`` table of :func:`assess_strategies`.
+    workers, scheduler
+        Where the SMAA sample chunks run (see :func:`urlink.scoring.smaa`).
 
     Returns
     -------
@@ -946,6 +1002,8 @@ def score_strategies(scenario: Scenario, indicators: pd.DataFrame) -> dict[str, 
                 seed=scenario.seed,
                 around=around,
                 concentration=spec.concentration,
+                workers=workers,
+                scheduler=scheduler,
             )
             acc = res.acceptability.rename_axis(index="strategy", columns="rank")
             acc = acc.reset_index().melt(
@@ -1362,6 +1420,9 @@ def run_scenario(
     out_dir: Path,
     *,
     on_stage: Callable[[str], None] | None = None,
+    workers: int | None = 1,
+    scheduler: Any = None,
+    max_memory: int | str | None = None,
 ) -> Path:
     """Run a scenario and write its outputs to ``out_dir`` (replaced only on success).
 
@@ -1374,6 +1435,10 @@ def run_scenario(
     on_stage
         Called with each stage name from :data:`STAGES` as it starts (the CLI uses it for
         its progress bar).
+    workers, scheduler, max_memory
+        Where the heavy steps (skim chunks, strategies, SMAA samples) run and how much
+        memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
+        the same for any setting.
 
     Returns
     -------
@@ -1385,6 +1450,17 @@ def run_scenario(
     InputError
         On bad input; nothing is written then.
     """
+    with run_scale(workers=workers, scheduler=scheduler, max_memory=max_memory) as scale:
+        return _run_scenario(scenario, out_dir, on_stage=on_stage, scale=scale)
+
+
+def _run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    on_stage: Callable[[str], None] | None,
+    scale: RunScale,
+) -> Path:
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
     out = check_output_dir(out_dir, scenario.input_files())
@@ -1411,7 +1487,7 @@ def run_scenario(
     timings["network"] = time.perf_counter() - t0
 
     t0 = stage("travel times")
-    routing, routing_length, skim = _routing_and_skim(scenario, G, zones)
+    routing, routing_length, skim = _routing_and_skim(scenario, G, zones, scale=scale)
     travel = _long_skim(skim, source)
     timings["travel times"] = time.perf_counter() - t0
 
@@ -1423,13 +1499,24 @@ def run_scenario(
 
     t0 = stage("strategies")
     assessed = assess_strategies(
-        scenario, zones, G, routing=routing, routing_length=routing_length, skim=skim
+        scenario,
+        zones,
+        G,
+        routing=routing,
+        routing_length=routing_length,
+        skim=skim,
+        workers=scale.workers,
+        scheduler=scale.client,
     )
     timings["strategies"] = time.perf_counter() - t0
 
     t0 = stage("scoring")
     if scenario.scoring is not None and scenario.strategies:
-        assessed.update(score_strategies(scenario, assessed["indicators"]))
+        assessed.update(
+            score_strategies(
+                scenario, assessed["indicators"], workers=scale.workers, scheduler=scale.client
+            )
+        )
     timings["scoring"] = time.perf_counter() - t0
 
     summary = {
@@ -1488,6 +1575,12 @@ def run_scenario(
             "scenario_file": str(scenario.path),
             "started_utc": started.isoformat(timespec="seconds"),
             "seed": scenario.seed,
+            # how the run was spread; the numbers do not depend on it (tests/test_parallel.py)
+            "run_options": {
+                "workers": scale.workers,
+                "dask": scale.client is not None,
+                "max_memory_bytes": scale.max_memory,
+            },
             "inputs": inputs,
             "parameters": {"scenario": scenario.raw, **params},
             "summary": summary,

@@ -72,13 +72,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from urlink.checks import check_no_markup
 from urlink.errors import InputError, UrlinkError
+from urlink.parallel import map_chunks
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -1361,7 +1362,7 @@ def sample_weights(
     n_samples
         Number of weight vectors.
     seed
-        Seed of :func:`numpy.random.default_rng`.
+        Root seed (:class:`numpy.random.SeedSequence`, one child per chunk of 2,000).
     around
         Centre of the distribution (weights per indicator), or None for uniform.
     concentration
@@ -1392,12 +1393,54 @@ def sample_weights(
     n_samples = _check_count(n_samples, "n_samples", 1)
     seed = _check_count(seed, "seed", 0)
     alpha = _dirichlet_alpha(cols, around, concentration)
-    rng = np.random.default_rng(seed)
-    # drawn chunk by chunk exactly as smaa does; the stream is the same as one big draw
+    # drawn chunk by chunk exactly as smaa does, each chunk from its own seed
     w = np.vstack(
-        [_draw(rng, alpha, min(_CHUNK, n_samples - s)) for s in range(0, n_samples, _CHUNK)]
+        [_draw(np.random.default_rng(ss), alpha, size) for ss, size in _chunks(seed, n_samples)]
     )
     return pd.DataFrame(w, columns=cols)
+
+
+def _chunks(seed: int, n_samples: int) -> list[tuple[np.random.SeedSequence, int]]:
+    """Seeds and sizes of the sample chunks: chunk k draws from the k-th spawned seed.
+
+    The children depend only on ``seed`` and ``k``, so the samples are the same whether the
+    chunks are drawn in one process, in several, or on a cluster.
+    """
+    sizes = [min(_CHUNK, n_samples - s) for s in range(0, n_samples, _CHUNK)]
+    return list(zip(np.random.SeedSequence(seed).spawn(len(sizes)), sizes, strict=True))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _SmaaJob:
+    """What every SMAA chunk needs (sent once to each worker)."""
+
+    values: npt.NDArray[np.float64]
+    maximise: npt.NDArray[np.bool_]
+    alpha: npt.NDArray[np.float64]
+    batch: Callable[..., npt.NDArray[np.float64]] | None
+    func: ScoringMethod
+    table: pd.DataFrame
+    directions: Mapping[str, Direction]
+
+    def scores(self, w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Scores of every alternative (columns) under each weight vector (rows)."""
+        if self.batch is not None:
+            return self.batch(self.values, w, self.maximise)
+        return _loop_scores(self.func, self.table, self.directions, w)
+
+
+def _smaa_chunk(
+    job: _SmaaJob, chunk: tuple[np.random.SeedSequence, int]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Rank counts and first-rank weight sums of one chunk of samples (a pure function)."""
+    seed, size = chunk
+    m = len(job.values)
+    positions = np.arange(m)
+    w = _draw(np.random.default_rng(seed), job.alpha, size)
+    order = _rank_order(job.scores(w))  # order[s, r] = alternative at rank r + 1
+    counts = np.bincount((order * m + positions).ravel(), minlength=m * m).astype(np.int64)
+    winners = (order[:, :1] == positions).astype(float)  # samples x alternatives
+    return counts, winners.T @ w
 
 
 def _rank_order(scores: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
@@ -1431,6 +1474,8 @@ def smaa(
     seed: int = 0,
     around: pd.Series | None = None,
     concentration: float = 50.0,
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> SmaaResult:
     """Stochastic multicriteria acceptability analysis (SMAA-2) over the weight space.
 
@@ -1444,7 +1489,9 @@ def smaa(
     are one matrix product ``W @ N.T`` (samples x alternatives), for ``"topsis"`` the
     distances S+ and S- are matrix products of the squared weights with the squared
     distances to the ideal and anti-ideal. Samples are processed in chunks of 2,000 to
-    bound memory. A method registered without a batch form (:func:`register_method`) is
+    bound memory; chunk ``k`` draws from the ``k``-th child of
+    ``numpy.random.SeedSequence(seed)``, so chunks can be scored in any process. A method
+    registered without a batch form (:func:`register_method`) is
     called once per sample instead (correct, slower).
 
     Ties: scores equal to 12 decimals are ranked by the strategies' order in ``table``
@@ -1463,12 +1510,16 @@ def smaa(
         Number of weight samples (the standard error of an acceptability ``b`` is
         ``sqrt(b (1 - b) / n_samples)``, at most 0.005 for 10,000).
     seed
-        Seed of :func:`numpy.random.default_rng`; the same inputs and seed give the same
+        Root seed (:class:`numpy.random.SeedSequence`); the same inputs and seed give the same
         result.
     around
         Centre weights (e.g. a row of :func:`weights_from_points`), or None for uniform.
     concentration
         Dirichlet concentration around ``around`` (ignored without it); larger = tighter.
+    workers, scheduler
+        Score the sample chunks over local processes or a Dask cluster (see
+        :func:`urlink.parallel.map_chunks`); each chunk of 2,000 samples draws from its own
+        seed, spawned from ``seed``, so the result does not depend on them.
 
     Returns
     -------
@@ -1510,21 +1561,30 @@ def smaa(
             f"{n_samples:,}",
         )
 
-    def scores_of(w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        if batch is not None:
-            return batch(values, w, maximise)
-        return _loop_scores(func, table, directions, w)
-
-    rng = np.random.default_rng(seed)
+    job = _SmaaJob(
+        values=values,
+        maximise=maximise,
+        alpha=alpha,
+        batch=batch,
+        func=func,
+        table=table,
+        directions=directions,
+    )
     counts = np.zeros(m * m, dtype=np.int64)
     weight_sums = np.zeros((m, n))
+    # summed in chunk order, so the result is the same for any number of workers
+    for c, ws in map_chunks(
+        _smaa_chunk,
+        _chunks(seed, n_samples),
+        shared=job,
+        workers=workers,
+        scheduler=scheduler,
+        per_task="auto",  # chunks are small: a few tasks per worker, not one per chunk
+    ):
+        counts += c
+        weight_sums += ws
     positions = np.arange(m)
-    for start in range(0, n_samples, _CHUNK):
-        w = _draw(rng, alpha, min(_CHUNK, n_samples - start))
-        order = _rank_order(scores_of(w))  # order[s, r] = alternative at rank r + 1
-        counts += np.bincount((order * m + positions).ravel(), minlength=m * m)
-        winners = (order[:, :1] == positions).astype(float)  # samples x alternatives
-        weight_sums += winners.T @ w
+    scores_of = job.scores
     b = counts.reshape(m, m) / n_samples
     first = counts.reshape(m, m)[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):

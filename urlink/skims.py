@@ -11,8 +11,13 @@ distance from the seat to that node at ``access_speed_kph``, and wait is
 zone). Pairs that cannot be reached (or exceed ``cutoff``) are NaN, and a warning says how
 many: a skim never holds 0 or infinity for a missing connection.
 
-Shortest paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra` on a CSR matrix),
-in origin chunks of bounded memory, optionally over several processes.
+Shortest paths run in compiled code (urlink's many-source Dijkstra kernel, or
+:func:`scipy.sparse.csgraph.dijkstra`, on a CSR matrix), in chunks of origin zones of
+bounded memory, serially, over local workers or on a Dask cluster (:mod:`urlink.parallel`),
+always with the same result. Skims too large for memory are written to disk chunk by chunk
+(:func:`write_travel_time_matrix`) and read back memory-mapped
+(:func:`read_travel_time_matrix`); :func:`iter_skim_rows` and :func:`score_accessibility`
+stream over them.
 
 :func:`update_travel_time_matrix` updates a skim after edges are added or sped up without
 rerunning the full computation: for changed edges (u_k, v_k) with new weights w_k,
@@ -28,13 +33,12 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import logging
 import math
-import multiprocessing as mp
-import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
@@ -48,9 +52,16 @@ from scipy.spatial import cKDTree
 
 from urlink.crs import local_metric_crs
 from urlink.errors import InputError, UrlinkWarning
+from urlink.parallel import (
+    IN_FLIGHT_PER_WORKER,
+    dask_client,
+    imap_chunks,
+    parse_size,
+    resolve_workers,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable, Sequence
+    from collections.abc import Hashable, Iterator, Sequence
     from types import ModuleType
 
     import networkx as nx
@@ -60,10 +71,15 @@ __all__ = [
     "RoutingGraph",
     "apply_edge_changes",
     "distance_matrix_km",
+    "iter_skim_rows",
+    "read_travel_time_matrix",
     "routing_graph_from",
+    "score_accessibility",
     "snap_to_nodes",
+    "spill_travel_time_matrix",
     "travel_time_matrix",
     "update_travel_time_matrix",
+    "write_travel_time_matrix",
 ]
 
 logger = logging.getLogger(__name__)
@@ -83,7 +99,7 @@ EdgeChange = tuple["Hashable", "Hashable", float | None]
 DEFAULT_ACCESS_SPEED_KPH = 4.5
 """Speed of the access leg from a zone seat to its nearest graph node (walking)."""
 
-_CHUNK_BYTES = 256 * 2**20
+_CHUNK_BYTES = 64 * 2**20  # largest block of a skim chunk
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -394,98 +410,43 @@ def snap_to_nodes(
     )
 
 
-_SHARED: dict[str, Any] = {}
-
-
-def _init_worker(csr: sp.csr_array, cols: np.ndarray, limit: float) -> None:
-    _SHARED.update(csr=csr, cols=cols, limit=limit)
-
-
-def _chunk_worker(rows: np.ndarray) -> np.ndarray:
-    d = dijkstra(_SHARED["csr"], directed=True, indices=rows, limit=_SHARED["limit"])
-    return np.asarray(d[:, _SHARED["cols"]])
-
-
-def _scipy_matrix(
-    csr: sp.csr_array, rows: np.ndarray, cols: np.ndarray, *, limit: float, workers: int
-) -> np.ndarray:
-    """Scipy csgraph engine: origin chunks of bounded memory, optionally in processes."""
-    n = csr.shape[0]
-    chunk = max(1, min(len(rows), _CHUNK_BYTES // (8 * max(n, 1))))
-    if workers > 1 and len(rows) >= 2 * workers:
-        chunk = min(chunk, math.ceil(len(rows) / workers))
-    pieces = [rows[i : i + chunk] for i in range(0, len(rows), chunk)]
-    if workers <= 1 or len(pieces) == 1:
-        _init_worker(csr, cols, limit)
-        try:
-            return np.vstack([_chunk_worker(p) for p in pieces])
-        finally:
-            _SHARED.clear()
-    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=mp.get_context(method),
-        initializer=_init_worker,
-        initargs=(csr, cols, limit),
-    ) as ex:
-        return np.vstack(list(ex.map(_chunk_worker, pieces)))
-
-
-def _compiled_matrix(
-    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
-    rows: np.ndarray,
-    cols: np.ndarray,
-    *,
-    limit: float,
-    workers: int,
-) -> np.ndarray:
-    """Compiled engine: many-source Dijkstra in C, source chunks in threads (no GIL)."""
-    kernel = _dijkstra
-    if kernel is None:  # pragma: no cover - _use_compiled checked this
-        msg = "the compiled Dijkstra kernel is not available"
-        raise InputError(msg)
-    indptr, indices, weights = arrays
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    out = np.empty((len(rows), len(cols)), dtype=np.float64)
-    if len(rows) == 0 or len(cols) == 0:
-        return out
-    n_chunks = min(len(rows), max(1, workers) * 4)
-    bounds = np.linspace(0, len(rows), n_chunks + 1).astype(int)
-
-    def work(i: int) -> None:
-        a, b = bounds[i], bounds[i + 1]
-        if b > a:
-            kernel.many_sources(indptr, indices, weights, rows[a:b], cols, out[a:b], limit)
-
-    if workers <= 1:
-        for i in range(n_chunks):
-            work(i)
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as ex:
-            list(ex.map(work, range(n_chunks)))
-    return out
-
-
 def _node_matrix(
     R: RoutingGraph,
     rows: np.ndarray,
     cols: np.ndarray,
     *,
     limit: float,
-    workers: int,
     engine: Engine,
     backward: bool = False,
 ) -> np.ndarray:
     """Shortest-path weights from each node in ``rows`` to each in ``cols`` (inf if none).
 
-    With ``backward`` the searches run on the transposed graph (distances *to* ``rows``).
+    Serial, for the few searches of an incremental update and for distances; zone skims go
+    through :func:`_skim_chunk`. With ``backward`` the searches run on the transposed graph
+    (distances *to* ``rows``).
     """
-    if _use_compiled(engine):
-        return _compiled_matrix(
-            R.bwd if backward else R.fwd, rows, cols, limit=limit, workers=workers
-        )
-    return _scipy_matrix(R.csr_t if backward else R.csr, rows, cols, limit=limit, workers=workers)
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    if not _use_compiled(engine):
+        csr = R.csr_t if backward else R.csr
+        per_row = 8 * max(csr.shape[0], 1)  # scipy returns full rows: chunk them
+        step = max(1, _CHUNK_BYTES // per_row)
+        pieces = [
+            np.asarray(dijkstra(csr, directed=True, indices=rows[i : i + step], limit=limit))[
+                :, cols
+            ]
+            for i in range(0, len(rows), step)
+        ]
+        return np.vstack(pieces) if pieces else np.empty((0, len(cols)))
+    kernel = _dijkstra
+    if kernel is None:  # pragma: no cover - _use_compiled checked this
+        msg = "the compiled Dijkstra kernel is not available"
+        raise InputError(msg)
+    indptr, indices, weights = R.bwd if backward else R.fwd
+    out = np.empty((len(rows), len(cols)), dtype=np.float64)
+    if out.size:
+        kernel.many_sources(indptr, indices, weights, rows, cols, out, limit)
+    return out
 
 
 def _use_compiled(engine: Engine) -> bool:
@@ -501,32 +462,11 @@ def _use_compiled(engine: Engine) -> bool:
     return engine != "scipy" and _dijkstra is not None
 
 
-def _check_workers(workers: int | None) -> int:
-    if workers is None:
-        return os.cpu_count() or 1
-    if not (isinstance(workers, int) and workers >= 1):
-        msg = f"workers={workers!r} must be a positive integer (or None for all cores)"
-        raise InputError(msg)
-    return workers
-
-
 def _same_zone(o: pd.DataFrame, d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Row and column positions of pairs whose origin and destination are the same zone."""
     cols = pd.Index(d.index).get_indexer(o.index)
     rows = np.flatnonzero(cols >= 0)
     return rows, cols[rows]
-
-
-def _assemble(
-    node_s: np.ndarray, o: pd.DataFrame, d: pd.DataFrame, wait_min: float, cutoff: float | None
-) -> pd.DataFrame:
-    minutes = node_s / 60.0
-    minutes += o["access_min"].to_numpy()[:, None]
-    minutes += d["access_min"].to_numpy()[None, :] + wait_min
-    if wait_min:
-        rows, cols = _same_zone(o, d)
-        minutes[rows, cols] -= wait_min  # no waiting for a trip within one zone
-    return _finish_minutes(minutes, o.index, d.index, cutoff)
 
 
 def _finish_minutes(
@@ -552,6 +492,186 @@ def _finish_minutes(
     return out
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _SkimJob:
+    """What every skim chunk needs: sent once to each worker (see :mod:`urlink.parallel`)."""
+
+    compiled: bool
+    graph: Any  # (indptr, indices, weights) for the compiled kernel, else a CSR matrix
+    o_pos: np.ndarray  # graph position of each origin zone's node
+    o_access: np.ndarray  # minutes
+    d_nodes: np.ndarray  # distinct destination nodes (sorted)
+    d_inv: np.ndarray  # destination zone -> position in d_nodes
+    d_access: np.ndarray  # minutes
+    same_rows: np.ndarray  # origin zones that are also destinations ...
+    same_cols: np.ndarray  # ... and their destination column
+    wait_min: float
+    limit: float
+    cutoff: float | None
+    dtype: str
+
+
+def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int]:
+    """Minutes from origin zones ``a:b`` to every destination, and the unreachable count.
+
+    Pure function of the job: the same rows give the same numbers wherever it runs.
+    """
+    a, b = bounds
+    rows, inv = np.unique(job.o_pos[a:b], return_inverse=True)
+    if job.compiled:
+        kernel = _dijkstra
+        if kernel is None:
+            msg = "the compiled Dijkstra kernel is not built on this worker; use engine='scipy'"
+            raise InputError(msg)
+        indptr, indices, weights = job.graph
+        node = np.empty((len(rows), len(job.d_nodes)), dtype=np.float64)
+        if node.size:
+            kernel.many_sources(
+                indptr,
+                indices,
+                weights,
+                np.ascontiguousarray(rows, dtype=np.int64),
+                job.d_nodes,
+                node,
+                job.limit,
+            )
+    else:
+        full = dijkstra(job.graph, directed=True, indices=rows, limit=job.limit)
+        node = np.asarray(full[:, job.d_nodes])
+    minutes = node[np.ix_(inv.ravel(), job.d_inv)]
+    minutes /= 60.0
+    minutes += job.o_access[a:b, None]
+    minutes += job.d_access[None, :] + job.wait_min
+    if job.wait_min:
+        here = (job.same_rows >= a) & (job.same_rows < b)
+        minutes[job.same_rows[here] - a, job.same_cols[here]] -= job.wait_min
+    if job.cutoff is not None:
+        minutes[minutes > job.cutoff] = np.inf
+    unreachable = ~np.isfinite(minutes)
+    minutes[unreachable] = np.nan
+    return minutes.astype(job.dtype, copy=False), int(unreachable.sum())
+
+
+def _warn_unreachable(n_bad: int, size: int, cutoff: float | None) -> None:
+    if n_bad:
+        warnings.warn(
+            f"{n_bad} of {size} origin-destination pairs are unreachable"
+            + (f" within {cutoff} min" if cutoff is not None else "")
+            + " (NaN in the skim); see urlink.network.report_components",
+            UrlinkWarning,
+            stacklevel=3,
+        )
+
+
+def _skim_job(
+    R: RoutingGraph,
+    o: pd.DataFrame,
+    d: pd.DataFrame,
+    *,
+    cutoff: float | None,
+    engine: Engine,
+    dtype: str,
+) -> _SkimJob:
+    compiled = _use_compiled(engine)
+    d_nodes, d_inv = np.unique(d["pos"].to_numpy(), return_inverse=True)
+    same_rows, same_cols = _same_zone(o, d)
+    logger.info(
+        "%d x %d zones (%d destination nodes) on %d nodes / %d edges",
+        len(o),
+        len(d),
+        len(d_nodes),
+        len(R.nodes),
+        R.n_edges,
+    )
+    return _SkimJob(
+        compiled=compiled,
+        graph=R.fwd if compiled else R.csr,
+        o_pos=o["pos"].to_numpy(dtype=np.int64),
+        o_access=o["access_min"].to_numpy(dtype=float),
+        d_nodes=np.ascontiguousarray(d_nodes, dtype=np.int64),
+        d_inv=d_inv.ravel(),
+        d_access=d["access_min"].to_numpy(dtype=float),
+        same_rows=same_rows,
+        same_cols=same_cols,
+        wait_min=R.wait_min,
+        limit=np.inf if cutoff is None else cutoff * 60.0,
+        cutoff=cutoff,
+        dtype=dtype,
+    )
+
+
+def _chunk_rows(
+    job: _SkimJob,
+    n_nodes: int,
+    *,
+    chunk_size: int | None,
+    max_memory: int | None,
+    n_workers: int,
+) -> int:
+    """Origin zones per chunk: within the chunk budget, and a few chunks per worker."""
+    n_o = len(job.o_pos)
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not (isinstance(chunk_size, int) and chunk_size >= 1):
+            msg = f"chunk_size={chunk_size!r} must be a positive integer (or None: automatic)"
+            raise InputError(msg)
+        return chunk_size
+    # bytes per origin row while a chunk is worked on and in flight: the float64 block,
+    # plus scipy's full distance row over every graph node
+    per_row = 8 * max(len(job.d_inv), 1) + (0 if job.compiled else 8 * n_nodes)
+    budget = _CHUNK_BYTES
+    if max_memory is not None:
+        in_flight = max(1, n_workers) * (IN_FLIGHT_PER_WORKER + 1)
+        budget = min(budget, max_memory // (4 * in_flight))
+    rows = max(1, budget // per_row)
+    if n_workers > 1:
+        rows = min(rows, max(1, math.ceil(n_o / (4 * n_workers))))
+    return max(1, min(rows, n_o))
+
+
+def _check_options(cutoff: float | None, max_memory: int | str | None, dtype: str) -> int | None:
+    if cutoff is not None and not cutoff > 0:
+        msg = f"cutoff={cutoff!r} must be a positive number of minutes (or None)"
+        raise InputError(msg)
+    if dtype not in ("float32", "float64"):
+        msg = f"dtype={dtype!r} is not valid; use 'float32' or 'float64'"
+        raise InputError(msg)
+    return None if max_memory is None else parse_size(max_memory)
+
+
+def _skim_chunks(
+    R: RoutingGraph,
+    o: pd.DataFrame,
+    d: pd.DataFrame,
+    *,
+    cutoff: float | None,
+    workers: int,
+    scheduler: Any,
+    engine: Engine,
+    chunk_size: int | None,
+    max_memory: int | None,
+    dtype: str,
+) -> Iterator[tuple[int, int, np.ndarray, int]]:
+    """Yield ``(a, b, minutes, n_unreachable)`` for origin zones ``a:b``, in order."""
+    job = _skim_job(R, o, d, cutoff=cutoff, engine=engine, dtype=dtype)
+    with dask_client(scheduler) as client:
+        n_workers = workers if client is None else max(1, sum(client.nthreads().values()))
+        rows = _chunk_rows(
+            job, len(R.nodes), chunk_size=chunk_size, max_memory=max_memory, n_workers=n_workers
+        )
+        bounds = [(a, min(a + rows, len(o))) for a in range(0, len(o), rows)]
+        results = imap_chunks(
+            _skim_chunk,
+            bounds,
+            shared=job,
+            workers=workers,
+            scheduler=client,
+            # the compiled kernel releases the GIL: threads share the graph without copies
+            pool="threads" if job.compiled else "processes",
+        )
+        for (a, b), (block, n_bad) in zip(bounds, results, strict=True):
+            yield a, b, block, n_bad
+
+
 def travel_time_matrix(
     G: nx.MultiDiGraph | RoutingGraph,
     origins: gpd.GeoDataFrame | gpd.GeoSeries,
@@ -562,8 +682,14 @@ def travel_time_matrix(
     access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
     workers: int | None = 1,
     engine: Engine = "auto",
+    scheduler: Any = None,
+    chunk_size: int | None = None,
+    max_memory: int | str | None = None,
 ) -> pd.DataFrame:
     """Travel times in minutes between zones over a street graph.
+
+    The searches run in chunks of origin zones (see :mod:`urlink.parallel`): serially,
+    over local workers, or on a Dask cluster; the result is the same in every case.
 
     Parameters
     ----------
@@ -581,11 +707,21 @@ def travel_time_matrix(
     access_speed_kph
         Speed of the access legs from seats to the nearest nodes.
     workers
-        Parallel workers for the shortest-path searches (None: all cores): threads for the
-        compiled engine, processes for scipy.
+        Local parallel workers (None: all cores): threads for the compiled engine (it
+        releases the GIL), processes for scipy. Ignored with ``scheduler``.
     engine
         ``"auto"`` (the compiled kernel if built, else scipy), ``"compiled"`` or ``"scipy"``;
         both give the same distances.
+    scheduler
+        A Dask scheduler address (``"tcp://HOST:PORT"``) or ``distributed.Client``: run the
+        chunks on that cluster (needs ``urlink[dask]``). None: local.
+    chunk_size
+        Origin zones per chunk (None: automatic, at most 64 MiB per chunk and about four
+        chunks per worker).
+    max_memory
+        Bytes (or a size such as ``"4GB"``) the skim may hold in memory: the dense float64
+        result must fit in half of it (else use :func:`write_travel_time_matrix`), and the
+        chunks in flight are sized to a quarter of it.
 
     Returns
     -------
@@ -595,7 +731,8 @@ def travel_time_matrix(
     Raises
     ------
     InputError
-        On a graph without usable weights or coordinates, or bad options.
+        On a graph without usable weights or coordinates, bad options, or a result larger
+        than ``max_memory`` allows.
 
     Examples
     --------
@@ -610,17 +747,368 @@ def travel_time_matrix(
     >>> travel_time_matrix(G, z.iloc[:1], z.iloc[1:]).iloc[0, 0]
     np.float64(10.0)
     """
-    if cutoff is not None and not cutoff > 0:
-        msg = f"cutoff={cutoff!r} must be a positive number of minutes (or None)"
-        raise InputError(msg)
-    workers = _check_workers(workers)
+    limit_bytes = _check_options(cutoff, max_memory, "float64")
+    workers = resolve_workers(workers)
     R = _as_routing(G, weight)
     dest = origins if destinations is None else destinations
     o = snap_to_nodes(R, origins, access_speed_kph=access_speed_kph)
     d = snap_to_nodes(R, dest, access_speed_kph=access_speed_kph)
-    limit = np.inf if cutoff is None else cutoff * 60.0
-    node_s = _zone_matrix(R, o, d, limit=limit, workers=workers, engine=engine)
-    return _assemble(node_s, o, d, R.wait_min, cutoff)
+    dense = 8 * len(o) * len(d)
+    if limit_bytes is not None and dense > limit_bytes // 2:
+        msg = (
+            f"the {len(o):,} x {len(d):,} skim needs {dense / 1e9:.2f} GB in memory, more than "
+            f"half of max_memory={max_memory!r}; raise max_memory or write it to disk with "
+            "urlink.skims.write_travel_time_matrix"
+        )
+        raise InputError(msg)
+    minutes = np.empty((len(o), len(d)), dtype=np.float64)
+    n_bad = 0
+    for a, b, block, bad in _skim_chunks(
+        R,
+        o,
+        d,
+        cutoff=cutoff,
+        workers=workers,
+        scheduler=scheduler,
+        engine=engine,
+        chunk_size=chunk_size,
+        max_memory=limit_bytes,
+        dtype="float64",
+    ):
+        minutes[a:b] = block
+        n_bad += bad
+    _warn_unreachable(n_bad, minutes.size, cutoff)
+    return _skim_frame(minutes, o.index, d.index)
+
+
+def _skim_frame(minutes: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:
+    out = pd.DataFrame(minutes, index=index.copy(), columns=columns.copy(), copy=False)
+    out.index.name = "origin"
+    out.columns.name = "destination"
+    return out
+
+
+SKIM_FILE = "time_min.npy"
+"""Matrix file in a skim folder written by :func:`write_travel_time_matrix`."""
+SKIM_IDS_FILE = "zones.json"
+"""Origin and destination ids (and the settings) in a skim folder."""
+
+
+def write_travel_time_matrix(
+    path: str | Path,
+    G: nx.MultiDiGraph | RoutingGraph,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    destinations: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    *,
+    weight: str = "travel_time",
+    cutoff: float | None = None,
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+    workers: int | None = 1,
+    engine: Engine = "auto",
+    scheduler: Any = None,
+    chunk_size: int | None = None,
+    max_memory: int | str | None = None,
+    dtype: Literal["float32", "float64"] = "float32",
+) -> Path:
+    """Compute a skim chunk by chunk straight into a memory-mapped ``.npy`` file on disk.
+
+    For skims that do not fit in memory (40,000 zones: 6.4 GB as float32). Each chunk of
+    origin rows is written as soon as it arrives, so memory holds only the chunks in flight
+    (sized to a quarter of ``max_memory``), never the whole matrix. The folder gets
+    ``time_min.npy`` (a plain NumPy array, origins x destinations, NaN where unreachable)
+    and ``zones.json`` (the ids and settings); read it back with
+    :func:`read_travel_time_matrix`.
+
+    Parameters
+    ----------
+    path
+        Folder to create (must not exist yet, or be empty).
+    G, origins, destinations, weight, cutoff, access_speed_kph, workers, engine, scheduler
+        As for :func:`travel_time_matrix`.
+    chunk_size, max_memory
+        As for :func:`travel_time_matrix`; ``max_memory`` bounds the chunks only.
+    dtype
+        ``"float32"`` (half the size; minutes to about 7 significant digits) or ``"float64"``
+        (the same numbers as :func:`travel_time_matrix`).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    InputError
+        On bad options, or if ``path`` is a non-empty folder or a file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import geopandas as gpd
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="epsg:4326")
+    >>> G.add_node("a", x=121.0, y=28.6)
+    >>> G.add_node("b", x=121.1, y=28.6)
+    >>> _ = G.add_edge("a", "b", travel_time=600.0)
+    >>> z = gpd.GeoDataFrame(index=["A", "B"], crs="EPSG:4326",
+    ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = write_travel_time_matrix(tmp + "/skim", G, z.iloc[:1], z.iloc[1:])
+    ...     float(read_travel_time_matrix(folder).loc["A", "B"])
+    10.0
+    """
+    limit_bytes = _check_options(cutoff, max_memory, dtype)
+    workers = resolve_workers(workers)
+    folder = Path(path)
+    if folder.is_file() or (folder.is_dir() and any(folder.iterdir())):
+        msg = f"skim folder {str(folder)!r} exists and is not empty; choose a new folder"
+        raise InputError(msg)
+    R = _as_routing(G, weight)
+    dest = origins if destinations is None else destinations
+    o = snap_to_nodes(R, origins, access_speed_kph=access_speed_kph)
+    d = snap_to_nodes(R, dest, access_speed_kph=access_speed_kph)
+    ids = {
+        "origins": _json_ids(o.index, "origins"),
+        "destinations": _json_ids(d.index, "destinations"),
+        "unit": "min",
+        "dtype": dtype,
+        "cutoff_min": cutoff,
+        "weight": weight,
+        "network_source": R.network_source,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    # the header (and a sparse file of the full size) from numpy; the rows are then written
+    # with plain file writes, so the process never maps the whole file into its memory
+    header = np.lib.format.open_memmap(
+        folder / SKIM_FILE, mode="w+", dtype=np.dtype(dtype), shape=(len(o), len(d))
+    )
+    offset, row_bytes = header.offset, np.dtype(dtype).itemsize * len(d)
+    del header
+    n_bad = 0
+    with (folder / SKIM_FILE).open("r+b") as f:
+        for a, _, block, bad in _skim_chunks(
+            R,
+            o,
+            d,
+            cutoff=cutoff,
+            workers=workers,
+            scheduler=scheduler,
+            engine=engine,
+            chunk_size=chunk_size,
+            max_memory=limit_bytes,
+            dtype=dtype,
+        ):
+            f.seek(offset + a * row_bytes)
+            f.write(np.ascontiguousarray(block, dtype=dtype).tobytes())
+            n_bad += bad
+    (folder / SKIM_IDS_FILE).write_text(json.dumps(ids), encoding="utf-8")
+    _warn_unreachable(n_bad, len(o) * len(d), cutoff)
+    return folder
+
+
+def spill_travel_time_matrix(
+    G: nx.MultiDiGraph | RoutingGraph,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    destinations: gpd.GeoDataFrame | gpd.GeoSeries | None = None,
+    *,
+    folder: str | Path | None,
+    max_memory: int | str | None,
+    weight: str = "travel_time",
+    cutoff: float | None = None,
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+    workers: int | None = 1,
+    engine: Engine = "auto",
+    scheduler: Any = None,
+) -> pd.DataFrame:
+    """Travel times in memory if they fit ``max_memory``, else spilled to disk and mapped.
+
+    The dense float64 skim stays in memory when it takes at most half of ``max_memory``
+    (or without a bound); otherwise it is written chunk by chunk (float64, the same numbers)
+    to ``folder`` with :func:`write_travel_time_matrix` and returned memory-mapped, so it
+    occupies page cache that the system can evict rather than the process's own memory.
+
+    Parameters
+    ----------
+    G, origins, destinations
+        As for :func:`travel_time_matrix`.
+    folder
+        New skim folder for the spilled matrix (needed only if it is spilled).
+    max_memory
+        Bytes or a size (``"4GB"``), or None for no bound.
+    weight, cutoff, access_speed_kph, workers, engine, scheduler
+        As for :func:`travel_time_matrix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Minutes, origins x destinations (in memory or memory-mapped).
+
+    Raises
+    ------
+    InputError
+        On bad options, or a skim to spill without a ``folder``.
+    """
+    limit = None if max_memory is None else parse_size(max_memory)
+    dest = origins if destinations is None else destinations
+    options: dict[str, Any] = {
+        "weight": weight,
+        "cutoff": cutoff,
+        "access_speed_kph": access_speed_kph,
+        "workers": workers,
+        "engine": engine,
+        "scheduler": scheduler,
+        "max_memory": limit,
+    }
+    if limit is None or 8 * len(origins) * len(dest) <= limit // 2:
+        return travel_time_matrix(G, origins, destinations, **options)
+    if folder is None:
+        msg = (
+            f"the {len(origins):,} x {len(dest):,} skim does not fit in max_memory={max_memory!r}"
+            " and no folder was given to write it to"
+        )
+        raise InputError(msg)
+    logger.info("the skim exceeds half of max_memory: writing it to %s", folder)
+    written = write_travel_time_matrix(
+        folder, G, origins, destinations, dtype="float64", **options
+    )
+    return read_travel_time_matrix(written)
+
+
+def _json_ids(index: pd.Index, what: str) -> list[Any]:
+    values = index.tolist()
+    if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
+        msg = f"{what} ids must be strings or integers to be written with the skim"
+        raise InputError(msg)
+    return values
+
+
+def read_travel_time_matrix(path: str | Path) -> pd.DataFrame:
+    """Open a skim folder written by :func:`write_travel_time_matrix`, without loading it.
+
+    Parameters
+    ----------
+    path
+        The folder.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Minutes, origins x destinations, backed by a read-only memory map of the file: rows
+        are read from disk when used (use :func:`iter_skim_rows` to stream over them).
+
+    Raises
+    ------
+    InputError
+        If the folder is not a skim folder or its files do not match.
+    """
+    folder = Path(path)
+    matrix, meta = folder / SKIM_FILE, folder / SKIM_IDS_FILE
+    if not (matrix.is_file() and meta.is_file()):
+        msg = (
+            f"{str(folder)!r} is not a skim folder (needs {SKIM_FILE} and {SKIM_IDS_FILE}); "
+            "write one with urlink.skims.write_travel_time_matrix"
+        )
+        raise InputError(msg)
+    ids = json.loads(meta.read_text(encoding="utf-8"))
+    minutes = np.load(matrix, mmap_mode="r")
+    shape = (len(ids["origins"]), len(ids["destinations"]))
+    if minutes.shape != shape:
+        msg = f"{str(matrix)!r} has shape {minutes.shape}, but {SKIM_IDS_FILE} lists {shape}"
+        raise InputError(msg)
+    return _skim_frame(minutes, pd.Index(ids["origins"]), pd.Index(ids["destinations"]))
+
+
+def iter_skim_rows(
+    skim: pd.DataFrame, *, chunk_rows: int = 1024
+) -> Iterator[tuple[pd.Index, np.ndarray]]:
+    """Walk over a skim in blocks of origin rows (memory: one block as float64).
+
+    Parameters
+    ----------
+    skim
+        A skim, in memory or from :func:`read_travel_time_matrix`.
+    chunk_rows
+        Origins per block.
+
+    Yields
+    ------
+    tuple
+        ``(origin ids, minutes)``: a block of rows as a float64 array.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> skim = pd.DataFrame([[0.0, 5.0], [5.0, 0.0], [9.0, 4.0]], index=list("abc"))
+    >>> [ids.tolist() for ids, _ in iter_skim_rows(skim, chunk_rows=2)]
+    [['a', 'b'], ['c']]
+    """
+    if isinstance(chunk_rows, bool) or not (isinstance(chunk_rows, int) and chunk_rows >= 1):
+        msg = f"chunk_rows={chunk_rows!r} must be a positive integer"
+        raise InputError(msg)
+    for a in range(0, len(skim), chunk_rows):
+        block = skim.iloc[a : a + chunk_rows]
+        yield block.index, block.to_numpy(dtype=np.float64)
+
+
+def score_accessibility(
+    skim: pd.DataFrame,
+    opportunities: pd.Series,
+    *,
+    beta_per_min: float,
+    chunk_rows: int = 1024,
+) -> pd.Series:
+    """Hansen accessibility of every origin, streamed over the skim row block by row block.
+
+    ``A_i = sum_j O_j exp(-beta t_ij)`` over the destinations ``j`` reachable from ``i``
+    (unreachable pairs, NaN, contribute nothing). The gravity-model potential that the
+    people-flow models distribute over: the same number from a skim in memory and from one
+    on disk, with memory for one block of ``chunk_rows`` rows only.
+
+    Parameters
+    ----------
+    skim
+        Minutes, origins x destinations (in memory or from :func:`read_travel_time_matrix`).
+    opportunities
+        ``O_j`` per destination id (jobs, population, services); must cover every column.
+    beta_per_min
+        Decay per minute (>= 0), e.g. 0.05.
+    chunk_rows
+        Origins per block.
+
+    Returns
+    -------
+    pandas.Series
+        Accessibility per origin, named ``"accessibility"``.
+
+    Raises
+    ------
+    InputError
+        If ``beta_per_min`` is negative, or opportunities are missing for some destination.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> skim = pd.DataFrame([[0.0, 10.0], [10.0, float("nan")]], index=["a", "b"],
+    ...                     columns=["a", "b"])
+    >>> score_accessibility(skim, pd.Series({"a": 100.0, "b": 50.0}), beta_per_min=0.0).tolist()
+    [150.0, 100.0]
+    """
+    if not (math.isfinite(beta_per_min) and beta_per_min >= 0):
+        msg = f"beta_per_min={beta_per_min!r} must be a finite number >= 0, e.g. 0.05"
+        raise InputError(msg)
+    missing = pd.Index(skim.columns).difference(opportunities.index)
+    if len(missing):
+        msg = f"opportunities has no value for destinations {missing[:10].tolist()}"
+        raise InputError(msg)
+    weights = opportunities.reindex(skim.columns).to_numpy(dtype=np.float64)
+    out = np.empty(len(skim))
+    pos = 0
+    for ids, block in iter_skim_rows(skim, chunk_rows=chunk_rows):
+        decay = np.exp(-beta_per_min * block)
+        decay[np.isnan(block)] = 0.0
+        out[pos : pos + len(ids)] = decay @ weights
+        pos += len(ids)
+    return pd.Series(out, index=skim.index.copy(), name="accessibility")
 
 
 def _zone_matrix(
@@ -629,13 +1117,12 @@ def _zone_matrix(
     d: pd.DataFrame,
     *,
     limit: float,
-    workers: int,
     engine: Engine,
 ) -> np.ndarray:
     """Node-to-node weights between snapped zones, searching once per distinct node."""
     rows, inv_rows = np.unique(o["pos"].to_numpy(), return_inverse=True)
     cols, inv_cols = np.unique(d["pos"].to_numpy(), return_inverse=True)
-    node = _node_matrix(R, rows, cols, limit=limit, workers=workers, engine=engine)
+    node = _node_matrix(R, rows, cols, limit=limit, engine=engine)
     logger.info(
         "%d x %d zones (%d x %d nodes) on %d nodes / %d edges",
         len(o),
@@ -726,10 +1213,8 @@ def update_travel_time_matrix(
     vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
     ws = np.array([w for *_, w in changes], dtype=float)
     # d'(o, u_k) for every origin node o, and d'(v_k, d) for every destination node d
-    to_u = _node_matrix(
-        R_new, us, o["pos"].to_numpy(), limit=limit, workers=1, engine=engine, backward=True
-    )
-    from_v = _node_matrix(R_new, vs, d["pos"].to_numpy(), limit=limit, workers=1, engine=engine)
+    to_u = _node_matrix(R_new, us, o["pos"].to_numpy(), limit=limit, engine=engine, backward=True)
+    from_v = _node_matrix(R_new, vs, d["pos"].to_numpy(), limit=limit, engine=engine)
     # Work in minutes: a candidate trip via a changed edge costs access + d'(o, u) + w +
     # d'(v, d) + wait + access; the base skim has the same access and wait terms, so the
     # minimum can be taken directly (trips within one zone cannot improve: they need no
@@ -795,7 +1280,7 @@ def distance_matrix_km(
     o = snap_to_nodes(R, origins)
     d = snap_to_nodes(R, dest)
     km = (
-        _zone_matrix(R, o, d, limit=np.inf, workers=1, engine=engine)
+        _zone_matrix(R, o, d, limit=np.inf, engine=engine)
         + o["access_m"].to_numpy()[:, None]
         + d["access_m"].to_numpy()[None, :]
     ) / 1000.0

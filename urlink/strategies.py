@@ -123,6 +123,11 @@ class Strategy:
             raise InputError(msg)
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 
+    def __reduce__(self) -> tuple[type[Strategy], tuple[Any, ...]]:
+        """Pickle through the constructor (a read-only mapping cannot be pickled itself)."""
+        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
+        return (type(self), (*values[:-1], dict(self.params)))
+
 
 @dataclass(frozen=True, slots=True)
 class BusLine:
