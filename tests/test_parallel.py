@@ -393,7 +393,16 @@ def test_strategies_assessed_in_processes_equal_the_serial_ones(
         zones = add_typology(zones, skim=travel_time_matrix(streets, zones))
     serial = assess_strategies(scenario, zones, streets)
     parallel = assess_strategies(scenario, zones, streets, workers=2)
-    assert set(serial) == set(parallel) == {"indicators", "attribution", "guidelines"}
+    assert (
+        set(serial)
+        == set(parallel)
+        == {
+            "indicators",
+            "attribution",
+            "guidelines",
+            "flow_changes",
+        }
+    )
     assert serial["indicators"]["strategy"].nunique() == len(scenario.strategies) + 1
     for name, table in serial.items():
         pd.testing.assert_frame_equal(parallel[name], table, check_exact=True)
