@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from urlink import scoring
 from urlink.errors import InputError
 from urlink.scoring import (
     SCORING_METHODS,
@@ -19,6 +18,7 @@ from urlink.scoring import (
     pooled_weights,
     rank,
     register_method,
+    robustness,
     sample_weights,
     score,
     smaa,
@@ -445,7 +445,7 @@ def test_smaa_uses_the_same_samples_as_sample_weights_and_a_slow_loop(monkeypatc
     # 6 random strategies x 4 indicators; the vectorised TOPSIS-SMAA must equal a plain
     # per-sample loop over topsis() with the same weight samples and the same tie rule.
     # Chunks of 150 samples so that 400 samples span three chunks (one partial).
-    monkeypatch.setattr(scoring, "_CHUNK", 150)
+    monkeypatch.setattr(robustness, "_CHUNK", 150)
     rng = np.random.default_rng(11)
     cols = ["a", "b", "c", "d"]
     table = pd.DataFrame(
