@@ -73,6 +73,7 @@ from urlink.report import write_report
 from urlink.skims import (
     RoutingGraph,
     distance_matrix_km,
+    iter_skim_rows,
     routing_graph_from,
     spill_travel_time_matrix,
 )
@@ -558,6 +559,39 @@ def _long_skim(skim: pd.DataFrame, source: str) -> pd.DataFrame:
             "network_source": source,
         }
     )
+
+
+def write_travel_times(
+    path: Path, skim: pd.DataFrame, source: str, *, chunk_rows: int = 256
+) -> int:
+    """Write the skim as ``travel_times.csv`` (one row per zone pair), by blocks of origins.
+
+    The file is the same as writing the whole long table at once, but only ``chunk_rows``
+    origins are held as rows at a time (a 5,000-zone skim has 25 million pairs).
+
+    Parameters
+    ----------
+    path
+        Target CSV file.
+    skim
+        Travel times between the zones (in memory or memory-mapped).
+    source
+        The network source, written in every row.
+    chunk_rows
+        Origins per block.
+
+    Returns
+    -------
+    int
+        Number of unreachable pairs (NaN travel times, empty in the file).
+    """
+    unreachable = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        for a in range(0, max(len(skim.index), 1), chunk_rows):
+            block = _long_skim(skim.iloc[a : a + chunk_rows], source)
+            unreachable += int(block["time_min"].isna().sum())
+            block.to_csv(f, index=False, header=a == 0, float_format="%.6f")
+    return unreachable
 
 
 def linkages_from_scenario(
@@ -1488,7 +1522,6 @@ def _run_scenario(
 
     t0 = stage("travel times")
     routing, routing_length, skim = _routing_and_skim(scenario, G, zones, scale=scale)
-    travel = _long_skim(skim, source)
     timings["travel times"] = time.perf_counter() - t0
 
     t0 = stage("linkages")
@@ -1528,12 +1561,22 @@ def _run_scenario(
         "network_source": source,
         "network_nodes": G.number_of_nodes(),
         "network_edges": G.number_of_edges(),
-        "unreachable_pairs": int(travel["time_min"].isna().sum()),
+        "unreachable_pairs": int(sum(int(np.isnan(b).sum()) for _, b in iter_skim_rows(skim))),
         "typology": {
             str(k): int(v) for k, v in zones["typology"].value_counts().sort_index().items()
         },
         "flows": {
-            t: {"rows": len(f), "total": float(f["volume"].sum()), "unit": str(f["unit"].iloc[0])}
+            t: {
+                "rows": len(f),
+                "total": float(f["volume"].sum()),
+                "unit": str(f["unit"].iloc[0]),
+                # with [flows.people] top_destinations: the share of the modelled volume left out
+                **(
+                    {"dropped_share": f.attrs["dropped_share"]}
+                    if "dropped_share" in f.attrs
+                    else {}
+                ),
+            }
             for t, f in flows.items()
             if len(f)
         },
@@ -1544,7 +1587,7 @@ def _run_scenario(
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
-        travel.to_csv(tmp / "travel_times.csv", index=False, float_format="%.6f")
+        write_travel_times(tmp / "travel_times.csv", skim, source)
         write_linkages(
             tmp / "linkages.gpkg",
             zones.assign(network_source=source),
