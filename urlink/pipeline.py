@@ -602,6 +602,7 @@ def linkages_from_scenario(
     *,
     routing: RoutingGraph | None = None,
     routing_length: RoutingGraph | None = None,
+    distance_km: pd.DataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame], Any, pd.DataFrame]:
     """Typology, flows, linkage graph (with CO2) and road volumes of a scenario.
 
@@ -617,6 +618,9 @@ def linkages_from_scenario(
         Travel times between the zones.
     routing, routing_length
         Routing graphs of ``streets`` by travel time and by length, if already built.
+    distance_km
+        Network distances between the zones (:func:`urlink.skims.distance_matrix_km`), if
+        already computed.
 
     Returns
     -------
@@ -646,7 +650,11 @@ def linkages_from_scenario(
             densities=densities,
         )
         flows = flows_from_scenario(scenario, zones, skim)
-        distance = distance_matrix_km(streets if routing_length is None else routing_length, zones)
+        distance = (
+            distance_matrix_km(streets if routing_length is None else routing_length, zones)
+            if distance_km is None
+            else distance_km
+        )
         between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in flows.values()]
         zones = zones.join(model_inputs(scenario, zones))
         inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
@@ -819,6 +827,7 @@ def assess_strategies(
     routing: RoutingGraph | None = None,
     routing_length: RoutingGraph | None = None,
     skim: pd.DataFrame | None = None,
+    distance_km: pd.DataFrame | None = None,
     workers: int | None = 1,
     scheduler: Any = None,
 ) -> dict[str, pd.DataFrame]:
@@ -832,8 +841,8 @@ def assess_strategies(
         Its zones with typology.
     streets
         Its street network.
-    routing, routing_length, skim
-        Routing graphs and zone skim of ``streets``, if already built.
+    routing, routing_length, skim, distance_km
+        Routing graphs, zone skim and zone distances (km) of ``streets``, if already built.
     workers, scheduler
         Evaluate the strategies over local processes or a Dask cluster (see
         :func:`urlink.parallel.map_chunks`; the base state is sent to each worker once).
@@ -853,6 +862,7 @@ def assess_strategies(
         routing=routing,
         routing_length=routing_length,
         skim=skim,
+        distance_km=distance_km,
     )
     names = {str(k): str(v) for k, v in zones["name"].items()}
     names.setdefault(scenario.boundaries.focus, f"focus unit {scenario.boundaries.focus}")
@@ -1525,8 +1535,16 @@ def _run_scenario(
     timings["travel times"] = time.perf_counter() - t0
 
     t0 = stage("linkages")
+    # distances by length: computed once, used by the linkage graph and the indicators
+    distance = distance_matrix_km(routing_length, zones)
     zones, flows, link_graph, volumes = linkages_from_scenario(
-        scenario, zones, G, skim, routing=routing, routing_length=routing_length
+        scenario,
+        zones,
+        G,
+        skim,
+        routing=routing,
+        routing_length=routing_length,
+        distance_km=distance,
     )
     timings["linkages"] = time.perf_counter() - t0
 
@@ -1538,6 +1556,7 @@ def _run_scenario(
         routing=routing,
         routing_length=routing_length,
         skim=skim,
+        distance_km=distance,
         workers=scale.workers,
         scheduler=scale.client,
     )
