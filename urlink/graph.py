@@ -267,8 +267,8 @@ def linkage_graph_from(
         out = np.full(len(agg), math.nan)
         if matrix is None or not len(agg):
             return out
-        o = np.asarray(matrix.index.get_indexer(agg["origin"].astype(str)))
-        d = np.asarray(matrix.columns.get_indexer(agg["destination"].astype(str)))
+        o = np.asarray(matrix.index.get_indexer(pd.Index(agg["origin"].astype(str))))
+        d = np.asarray(matrix.columns.get_indexer(pd.Index(agg["destination"].astype(str))))
         ok = np.flatnonzero((o >= 0) & (d >= 0))
         order = ok[np.argsort(o[ok], kind="stable")]
         step = 512

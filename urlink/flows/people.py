@@ -52,7 +52,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -514,7 +514,7 @@ def _flow_table(
     t: FloatArray, data: _Inputs, model: str, top_destinations: int | None = None
 ) -> pd.DataFrame:
     keep = data.valid & (t > 0)
-    extra: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     dropped = 0.0
     if top_destinations is not None and top_destinations < t.shape[1]:
         k = top_destinations
