@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from urlink.cli import main
 from urlink.graph import linkage_graph_from
 from urlink.pipeline import _long_skim, write_travel_times
 
+from .test_bad_inputs import _edit, make_scenario
 from .test_graph import _flows, _skim, _zones
 
 
@@ -57,3 +61,31 @@ def test_linkage_graph_reads_times_from_a_reordered_or_mapped_skim(tmp_path):
     assert [d["time_min"] for *_, d in M.edges(data=True)] == [
         d["time_min"] for *_, d in base.edges(data=True)
     ]
+
+
+def test_a_run_with_top_destinations_reports_what_it_dropped(tmp_path, capsys):
+    """Four zones, one flow kept per origin: 4 people rows, each with the note, and the
+    manifest's dropped share equals 1 - kept / full volume of the same run without it."""
+    full_dir, top_dir = tmp_path / "full", tmp_path / "top"
+    scenario = make_scenario(tmp_path / "s")
+    assert main(["run", str(scenario), "--out", str(full_dir), "-q"]) == 0
+    _edit(scenario, "beta = 0.1\n", "beta = 0.1\ntop_destinations = 1\n")
+    assert main(["run", str(scenario), "--out", str(top_dir), "-q"]) == 0
+    capsys.readouterr()
+    full = pd.read_csv(full_dir / "flows.csv")
+    top = pd.read_csv(top_dir / "flows.csv")
+    people = top[top["flow_type"] == "people"]
+    assert len(people) == 4 and people["origin"].is_unique
+    assert people["note"].str.startswith("largest 1 flows per origin kept").all()
+    largest = full[full["flow_type"] == "people"].groupby("origin")["volume"].max()
+    assert people.set_index("origin")["volume"].to_dict() == pytest.approx(largest.to_dict())
+    share = 1 - largest.sum() / full.loc[full["flow_type"] == "people", "volume"].sum()
+    manifest = json.loads((top_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["summary"]["flows"]["people"]["dropped_share"] == pytest.approx(share)
+    assert (
+        "dropped_share"
+        not in json.loads((full_dir / "manifest.json").read_text(encoding="utf-8"))["summary"][
+            "flows"
+        ]["people"]
+    )
+    assert "note" not in full.columns
