@@ -207,6 +207,23 @@ def _status(pid: int) -> dict[str, float]:
     return out
 
 
+def _descendants(pid: int) -> list[int]:
+    """Process ids below ``pid`` (worker processes of the run), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
 def run(scenario: Path, out: Path, *, workers: int, max_memory: str | None, timeout: float) -> int:
     """Run ``urlink run`` in a child process; print stages, wall time and peak memory."""
     cmd = [sys.executable, "-m", "urlink.cli", "run", str(scenario), "--out", str(out)]
@@ -216,12 +233,16 @@ def run(scenario: Path, out: Path, *, workers: int, max_memory: str | None, time
     log = out.parent / "run.log"
     t0 = time.perf_counter()
     peak = 0.0
+    worker_peaks: dict[int, float] = {}
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
         seen = 0
         while proc.poll() is None:
             s = _status(proc.pid)
             peak = max(peak, s.get("VmHWM", 0.0))
+            for child in _descendants(proc.pid):  # strategy and SMAA workers
+                hwm = _status(child).get("VmHWM", 0.0)
+                worker_peaks[child] = max(worker_peaks.get(child, 0.0), hwm)
             text = log.read_text(errors="replace")
             for line in text.splitlines()[seen:]:
                 if "stage:" in line:
@@ -241,6 +262,9 @@ def run(scenario: Path, out: Path, *, workers: int, max_memory: str | None, time
     tail = log.read_text(errors="replace").splitlines()[-15:]
     print("\n".join("  | " + t for t in tail))
     print(f"exit {proc.returncode}; wall {wall:.1f} s; peak RSS of the run {peak:,.0f} MiB")
+    if worker_peaks:
+        big = sorted(worker_peaks.values(), reverse=True)[:4]
+        print("peak RSS of its worker processes (MiB):", ", ".join(f"{v:,.0f}" for v in big))
     manifest = out / "manifest.json"
     if proc.returncode == 0 and manifest.exists():
         m = json.loads(manifest.read_text())
