@@ -15,13 +15,15 @@ fixed seeds, a synthetic scenario into a temporary folder:
   scoring table;
 
 then runs ``python -m urlink.cli run`` on it in a subprocess, with a time limit, sampling
-the child's ``VmHWM`` (peak resident memory) from ``/proc/<pid>/status`` and printing the
-stage it is in, so that a run that does not finish still says where it stopped.
+the child's ``VmHWM`` (peak resident memory) from ``/proc/<pid>/status`` (and that of its
+worker processes) and printing the stage it is in, so that a run that does not finish still
+says where it stopped. Results are in ``docs/performance.md``; the documented run is
+``--strategies --max-memory 4GB --extra-toml 'top_destinations = 50'`` (about 17 minutes).
 
 Run from the repository root::
 
     python benchmarks/bench_province.py [--side 500] [--workers 2] [--max-memory 4GB]
-        [--strategies] [--extra-toml 'min_share = 0.001'] [--timeout 1200]
+        [--strategies] [--extra-toml 'top_destinations = 50'] [--timeout 1200]
 
 Timings on a shared machine are noisy; the peak memory is not.
 """
