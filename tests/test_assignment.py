@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -91,3 +94,61 @@ def test_select_link():
 def test_assignment_rejects_unknown_zones():
     with pytest.raises(InputError, match=r"\['Z'\]"):
         assign_to_network(_streets(), _flows().assign(destination="Z"), _zones())
+
+
+def _grid(side: int, seed: int) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame, pd.DataFrame]:
+    """A two-way lattice with random (tie-free) times, 6 zones on nodes and random flows."""
+    rng = np.random.default_rng(seed)
+    G = nx.MultiDiGraph(crs="epsg:4326")
+    for n in range(side * side):
+        G.add_node(n, x=121.0 + 0.01 * (n % side), y=28.0 + 0.01 * (n // side))
+    for n in range(side * side):
+        for m in (n + 1, n + side):
+            if m < side * side and (m != n + 1 or m % side):
+                G.add_edge(n, m, travel_time=float(rng.uniform(30, 90)))
+                G.add_edge(m, n, travel_time=float(rng.uniform(30, 90)))
+    nodes = rng.choice(side * side, size=6, replace=False)
+    ids = [f"Z{k}" for k in range(6)]
+    zones = gpd.GeoDataFrame(
+        index=ids,
+        crs="EPSG:4326",
+        geometry=gpd.points_from_xy(
+            [G.nodes[n]["x"] for n in nodes], [G.nodes[n]["y"] for n in nodes]
+        ),
+    )
+    pairs = [(o, d) for o in ids for d in ids if o != d]
+    flows = pd.DataFrame(
+        {
+            "origin": [o for o, _ in pairs],
+            "destination": [d for _, d in pairs],
+            "flow_type": "people",
+            "volume": rng.uniform(1, 100, len(pairs)),
+        }
+    )
+    return G, zones, flows
+
+
+def test_assignment_equals_path_by_path_loading_and_does_not_depend_on_blocks(monkeypatch):
+    """Every link carries the sum of the flows whose shortest path uses it (#8: the trees
+    are computed a block of origins at a time; one origin per block gives the same bits)."""
+    G, zones, flows = _grid(6, seed=3)
+    links = assign_to_network(G, flows, zones)
+    node_of = {
+        z: min(
+            G.nodes, key=lambda n, p=p: (G.nodes[n]["x"] - p.x) ** 2 + (G.nodes[n]["y"] - p.y) ** 2
+        )
+        for z, p in zip(zones.index, zones.geometry, strict=True)
+    }
+    expected: dict[tuple[int, int], float] = {}
+    for rec in flows.itertuples():
+        path = nx.shortest_path(
+            G, node_of[rec.origin], node_of[rec.destination], weight="travel_time"
+        )
+        for a, b in itertools.pairwise(path):
+            expected[(a, b)] = expected.get((a, b), 0.0) + rec.volume
+    got = dict(zip(zip(links["u"], links["v"], strict=True), links["people"], strict=True))
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-12)
+    monkeypatch.setattr("urlink.assignment._TREE_BYTES", 1)
+    pd.testing.assert_frame_equal(assign_to_network(G, flows, zones), links)

@@ -529,3 +529,27 @@ def test_cost_with_extra_zones_and_other_order() -> None:
     a = gravity_production(zones, _cost(COST3, IDS), params=PeopleParams())
     b = gravity_production(zones, shuffled, params=PeopleParams())
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_top_destinations_keeps_the_largest_flows_of_each_origin():
+    """Worked by hand: the full table, then each origin's single largest flow (#8)."""
+    zones, cost = _zones3(), _cost(COST3, IDS)
+    full = gravity_production(zones, cost, params=PeopleParams(beta=0.1))
+    top = gravity_production(zones, cost, params=PeopleParams(beta=0.1, top_destinations=1))
+    largest = full.loc[full.groupby("origin")["volume"].idxmax()].reset_index(drop=True)
+    assert len(top) == 3
+    pd.testing.assert_frame_equal(top.drop(columns="note"), largest)  # same numbers, kept
+    dropped = 1 - largest["volume"].sum() / full["volume"].sum()
+    assert top.attrs["dropped_share"] == pytest.approx(dropped, rel=1e-12)
+    assert 0 < dropped < 1
+    assert top["note"].str.startswith("largest 1 flows per origin kept").all()
+    assert "dropped_share" not in full.attrs and "note" not in full.columns
+    # as many destinations as zones: nothing dropped
+    every = gravity_production(zones, cost, params=PeopleParams(beta=0.1, top_destinations=3))
+    pd.testing.assert_frame_equal(every, full)
+
+
+@pytest.mark.parametrize("value", [0, -2, 1.5, True])
+def test_top_destinations_must_be_a_positive_integer(value):
+    with pytest.raises(InputError, match="top_destinations"):
+        PeopleParams(top_destinations=value)

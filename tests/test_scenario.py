@@ -53,6 +53,15 @@ def test_relative_paths_resolve_against_the_scenario_folder(root, tmp_path, monk
     assert s.townships is None and s.boundaries.context == "all"
 
 
+def test_top_destinations_is_read(root, tmp_path):
+    path = _copy_scenario(root, tmp_path, MINIMAL + "[flows.people]\ntop_destinations = 40\n")
+    people = load_scenario(path).flows.people
+    assert people is not None and people.top_destinations == 40
+    path.write_text(MINIMAL + "[flows.people]\nbeta = 0.1\n", encoding="utf-8")
+    people = load_scenario(path).flows.people
+    assert people is not None and people.top_destinations is None
+
+
 def test_scenario_is_frozen(huangyan_scenario_path):
     s = load_scenario(huangyan_scenario_path)
     with pytest.raises(AttributeError):
@@ -85,6 +94,14 @@ def test_scenario_is_frozen(huangyan_scenario_path):
         (
             lambda t: t.replace('focus = "331003"', 'focus = "331003"\ncontext = "near"'),
             r"key 'context' must be 'all', 'touching' or a list of ids",
+        ),
+        (
+            lambda t: t + "[flows.people]\ntop_destinations = 0\n",
+            r"\[flows.people\] key 'top_destinations' must be an integer >= 1",
+        ),
+        (
+            lambda t: t + "[flows.people]\ntop_destinations = 2.5\n",
+            r"\[flows.people\] key 'top_destinations' must be int",
         ),
     ],
 )

@@ -65,6 +65,52 @@ def _trees(R: RoutingGraph, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return np.asarray(dist), np.asarray(pred)
 
 
+_TREE_BYTES = 256 * 2**20
+"""Memory for the shortest-path trees held at once by :func:`assign_to_network`."""
+
+
+def _push_to_root(
+    dist: np.ndarray,
+    pred: np.ndarray,
+    group: pd.DataFrame,
+    n: int,
+    edges: dict[tuple[int, int], float],
+) -> int:
+    """Load one origin's flows onto its shortest-path tree; return the unreachable flows.
+
+    Volumes are pushed from the destinations towards the root, farthest node first (ties
+    by node position), so every link carries the sum of the flows beyond it. Only the nodes
+    on a path to a destination are visited, in the order a walk over the whole tree would
+    take, so the sums are the same to the bit.
+    """
+    d_pos = group["d_pos"].to_numpy(dtype=np.int64)
+    demand = np.zeros(n)
+    np.add.at(demand, d_pos, group["volume"].to_numpy(dtype=float))
+    reach = np.isfinite(dist)
+    unreachable = 0
+    if demand[~reach].sum() > 0:
+        unreachable = int((~reach[d_pos]).sum())
+        demand[~reach] = 0.0
+    # the nodes on the paths to the loaded destinations
+    on_path = np.zeros(n, dtype=bool)
+    for start in np.flatnonzero(demand).tolist():
+        node = start
+        while node >= 0 and not on_path[node]:
+            on_path[node] = True
+            node = int(pred[node])
+    nodes = np.flatnonzero(on_path)
+    order = nodes[np.lexsort((nodes, -dist[nodes]))]
+    acc = demand
+    for node in order.tolist():
+        parent = int(pred[node])
+        if parent < 0 or acc[node] == 0.0:
+            continue
+        acc[parent] += acc[node]
+        key = (parent, node)
+        edges[key] = edges.get(key, 0.0) + acc[node]
+    return unreachable
+
+
 def assign_to_network(
     streets: nx.MultiDiGraph | RoutingGraph,
     flows: pd.DataFrame,
@@ -120,34 +166,18 @@ def assign_to_network(
     origins = np.unique(moving["o_pos"].to_numpy()) if len(moving) else np.array([], int)
     unreachable = 0
     if len(origins):
-        dist, pred = _trees(R, origins)
-        row_of = {int(o): i for i, o in enumerate(origins)}
-        for (o_pos, ftype), group in moving.groupby(["o_pos", "flow_type"], sort=True):
-            i = row_of[int(o_pos)]  # type: ignore[call-overload]
-            demand = np.zeros(n)
-            np.add.at(
-                demand,
-                group["d_pos"].to_numpy(dtype=np.int64),
-                group["volume"].to_numpy(dtype=float),
-            )
-            reach = np.isfinite(dist[i])
-            lost = demand[~reach].sum()
-            if lost > 0:
-                unreachable += int((~reach[group["d_pos"].to_numpy(dtype=np.int64)]).sum())
-                demand[~reach] = 0.0
-            # push volumes from the leaves to the root: farthest nodes first
-            order = np.argsort(-np.where(reach, dist[i], -np.inf), kind="stable")
-            order = order[reach[order]]
-            acc = demand.copy()
-            edges = load[str(ftype)]
-            p = pred[i]
-            for node in order.tolist():
-                parent = int(p[node])
-                if parent < 0 or acc[node] == 0.0:
-                    continue
-                acc[parent] += acc[node]
-                key = (parent, node)
-                edges[key] = edges.get(key, 0.0) + acc[node]
+        by_origin: dict[int, list[tuple[str, pd.DataFrame]]] = {}
+        for (g_pos, ftype), group in moving.groupby(["o_pos", "flow_type"], sort=True):
+            by_origin.setdefault(int(g_pos), []).append((str(ftype), group))  # type: ignore[call-overload]
+        # shortest-path trees for a block of origins at a time: 12 bytes per node per tree
+        step = max(1, min(len(origins), _TREE_BYTES // max(1, 12 * n)))
+        for a in range(0, len(origins), step):
+            block = origins[a : a + step]
+            dist, pred = _trees(R, block)
+            for i, o_pos in enumerate(block.tolist()):
+                for ftype, group in by_origin[int(o_pos)]:
+                    unreachable += _push_to_root(dist[i], pred[i], group, n, load[ftype])
+            del dist, pred
     if unreachable:
         warnings.warn(
             f"{unreachable} flows could not be assigned: their destination is unreachable "

@@ -259,12 +259,31 @@ def linkage_graph_from(
         attrs["y"] = float(zones["seat_lat"].loc[zid])
         G.add_node(zid, **attrs)
 
-    def lookup(matrix: pd.DataFrame | None, o: str, d: str) -> float:
-        if matrix is None or o not in matrix.index or d not in matrix.columns:
-            return math.nan
-        return float(matrix[d].to_numpy(dtype=float)[matrix.index.get_loc(o)])
+    def lookup(matrix: pd.DataFrame | None) -> np.ndarray:
+        """Values of ``matrix`` at every (origin, destination) of ``agg``; NaN if absent.
 
-    for rec in agg.itertuples(index=False):
+        Read by blocks of origin rows, so a memory-mapped skim is never copied whole.
+        """
+        out = np.full(len(agg), math.nan)
+        if matrix is None or not len(agg):
+            return out
+        o = np.asarray(matrix.index.get_indexer(pd.Index(agg["origin"].astype(str))))
+        d = np.asarray(matrix.columns.get_indexer(pd.Index(agg["destination"].astype(str))))
+        ok = np.flatnonzero((o >= 0) & (d >= 0))
+        order = ok[np.argsort(o[ok], kind="stable")]
+        step = 512
+        for a in range(0, len(matrix.index), step):
+            lo, hi = np.searchsorted(o[order], [a, a + step])
+            if lo == hi:
+                continue
+            sel = order[lo:hi]
+            block = matrix.iloc[a : a + step].to_numpy(dtype=float)
+            out[sel] = block[o[sel] - a, d[sel]]
+        return out
+
+    times = lookup(skim)
+    dists = lookup(distance_km)
+    for i, rec in enumerate(agg.itertuples(index=False)):
         o, d = str(rec.origin), str(rec.destination)
         G.add_edge(
             o,
@@ -275,8 +294,8 @@ def linkage_graph_from(
             unit=rec.unit,
             model=rec.model,
             source=rec.source,
-            time_min=lookup(skim, o, d),
-            distance_km=lookup(distance_km, o, d),
+            time_min=float(times[i]),
+            distance_km=float(dists[i]),
             crosses=crosses_level(rows[o], rows[d]),
         )
     logger.info("linkage graph: %d zones, %d flow edges", len(G), G.number_of_edges())

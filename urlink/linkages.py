@@ -301,7 +301,11 @@ def flows_from_scenario(
     if spec.people is not None:
         p = spec.people
         model = get_model("people", p.model)
-        people_params = PeopleParams(deterrence=p.deterrence, beta=p.beta)  # type: ignore[arg-type]
+        people_params = PeopleParams(
+            deterrence=p.deterrence,  # type: ignore[arg-type]
+            beta=p.beta,
+            top_destinations=p.top_destinations,
+        )
         try:
             out["people"] = model(people_inputs(zones, p), skim, params=people_params)
         except UrlinkError as err:

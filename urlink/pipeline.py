@@ -73,6 +73,7 @@ from urlink.report import write_report
 from urlink.skims import (
     RoutingGraph,
     distance_matrix_km,
+    iter_skim_rows,
     routing_graph_from,
     spill_travel_time_matrix,
 )
@@ -560,6 +561,39 @@ def _long_skim(skim: pd.DataFrame, source: str) -> pd.DataFrame:
     )
 
 
+def write_travel_times(
+    path: Path, skim: pd.DataFrame, source: str, *, chunk_rows: int = 256
+) -> int:
+    """Write the skim as ``travel_times.csv`` (one row per zone pair), by blocks of origins.
+
+    The file is the same as writing the whole long table at once, but only ``chunk_rows``
+    origins are held as rows at a time (a 5,000-zone skim has 25 million pairs).
+
+    Parameters
+    ----------
+    path
+        Target CSV file.
+    skim
+        Travel times between the zones (in memory or memory-mapped).
+    source
+        The network source, written in every row.
+    chunk_rows
+        Origins per block.
+
+    Returns
+    -------
+    int
+        Number of unreachable pairs (NaN travel times, empty in the file).
+    """
+    unreachable = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        for a in range(0, max(len(skim.index), 1), chunk_rows):
+            block = _long_skim(skim.iloc[a : a + chunk_rows], source)
+            unreachable += int(block["time_min"].isna().sum())
+            block.to_csv(f, index=False, header=a == 0, float_format="%.6f")
+    return unreachable
+
+
 def linkages_from_scenario(
     scenario: Scenario,
     zones: gpd.GeoDataFrame,
@@ -568,6 +602,7 @@ def linkages_from_scenario(
     *,
     routing: RoutingGraph | None = None,
     routing_length: RoutingGraph | None = None,
+    distance_km: pd.DataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, dict[str, pd.DataFrame], Any, pd.DataFrame]:
     """Typology, flows, linkage graph (with CO2) and road volumes of a scenario.
 
@@ -583,6 +618,9 @@ def linkages_from_scenario(
         Travel times between the zones.
     routing, routing_length
         Routing graphs of ``streets`` by travel time and by length, if already built.
+    distance_km
+        Network distances between the zones (:func:`urlink.skims.distance_matrix_km`), if
+        already computed.
 
     Returns
     -------
@@ -612,7 +650,11 @@ def linkages_from_scenario(
             densities=densities,
         )
         flows = flows_from_scenario(scenario, zones, skim)
-        distance = distance_matrix_km(streets if routing_length is None else routing_length, zones)
+        distance = (
+            distance_matrix_km(streets if routing_length is None else routing_length, zones)
+            if distance_km is None
+            else distance_km
+        )
         between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in flows.values()]
         zones = zones.join(model_inputs(scenario, zones))
         inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
@@ -785,6 +827,7 @@ def assess_strategies(
     routing: RoutingGraph | None = None,
     routing_length: RoutingGraph | None = None,
     skim: pd.DataFrame | None = None,
+    distance_km: pd.DataFrame | None = None,
     workers: int | None = 1,
     scheduler: Any = None,
 ) -> dict[str, pd.DataFrame]:
@@ -798,8 +841,8 @@ def assess_strategies(
         Its zones with typology.
     streets
         Its street network.
-    routing, routing_length, skim
-        Routing graphs and zone skim of ``streets``, if already built.
+    routing, routing_length, skim, distance_km
+        Routing graphs, zone skim and zone distances (km) of ``streets``, if already built.
     workers, scheduler
         Evaluate the strategies over local processes or a Dask cluster (see
         :func:`urlink.parallel.map_chunks`; the base state is sent to each worker once).
@@ -819,6 +862,7 @@ def assess_strategies(
         routing=routing,
         routing_length=routing_length,
         skim=skim,
+        distance_km=distance_km,
     )
     names = {str(k): str(v) for k, v in zones["name"].items()}
     names.setdefault(scenario.boundaries.focus, f"focus unit {scenario.boundaries.focus}")
@@ -1488,12 +1532,19 @@ def _run_scenario(
 
     t0 = stage("travel times")
     routing, routing_length, skim = _routing_and_skim(scenario, G, zones, scale=scale)
-    travel = _long_skim(skim, source)
     timings["travel times"] = time.perf_counter() - t0
 
     t0 = stage("linkages")
+    # distances by length: computed once, used by the linkage graph and the indicators
+    distance = distance_matrix_km(routing_length, zones)
     zones, flows, link_graph, volumes = linkages_from_scenario(
-        scenario, zones, G, skim, routing=routing, routing_length=routing_length
+        scenario,
+        zones,
+        G,
+        skim,
+        routing=routing,
+        routing_length=routing_length,
+        distance_km=distance,
     )
     timings["linkages"] = time.perf_counter() - t0
 
@@ -1505,6 +1556,7 @@ def _run_scenario(
         routing=routing,
         routing_length=routing_length,
         skim=skim,
+        distance_km=distance,
         workers=scale.workers,
         scheduler=scale.client,
     )
@@ -1528,12 +1580,22 @@ def _run_scenario(
         "network_source": source,
         "network_nodes": G.number_of_nodes(),
         "network_edges": G.number_of_edges(),
-        "unreachable_pairs": int(travel["time_min"].isna().sum()),
+        "unreachable_pairs": int(sum(int(np.isnan(b).sum()) for _, b in iter_skim_rows(skim))),
         "typology": {
             str(k): int(v) for k, v in zones["typology"].value_counts().sort_index().items()
         },
         "flows": {
-            t: {"rows": len(f), "total": float(f["volume"].sum()), "unit": str(f["unit"].iloc[0])}
+            t: {
+                "rows": len(f),
+                "total": float(f["volume"].sum()),
+                "unit": str(f["unit"].iloc[0]),
+                # with [flows.people] top_destinations: the share of the modelled volume left out
+                **(
+                    {"dropped_share": f.attrs["dropped_share"]}
+                    if "dropped_share" in f.attrs
+                    else {}
+                ),
+            }
             for t, f in flows.items()
             if len(f)
         },
@@ -1544,7 +1606,7 @@ def _run_scenario(
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
-        travel.to_csv(tmp / "travel_times.csv", index=False, float_format="%.6f")
+        write_travel_times(tmp / "travel_times.csv", skim, source)
         write_linkages(
             tmp / "linkages.gpkg",
             zones.assign(network_source=source),

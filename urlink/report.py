@@ -265,10 +265,17 @@ def flows_by_unit(
     units = sorted(set(f["o"]) | set(f["d"]))
     for ftype, part in f.groupby("flow_type", sort=False):
         flow_unit = str(part["unit"].iloc[0]) if "unit" in part.columns else ""
+        # one pass per direction, not one filter per unit (thousands of units, #8); each
+        # sum is over the same rows in the same order as a filter would give
+        across = part[part["o"] != part["d"]]
+        inside = part[part["o"] == part["d"]]
+        out_of = {k: g.sum() for k, g in across.groupby("o", sort=False)["volume"]}
+        into = {k: g.sum() for k, g in across.groupby("d", sort=False)["volume"]}
+        kept = {k: g.sum() for k, g in inside.groupby("o", sort=False)["volume"]}
         for unit in units:
-            leaving = part[(part["o"] == unit) & (part["d"] != unit)]["volume"].sum()
-            entering = part[(part["d"] == unit) & (part["o"] != unit)]["volume"].sum()
-            within = part[(part["o"] == unit) & (part["d"] == unit)]["volume"].sum()
+            leaving = out_of.get(unit, 0.0)
+            entering = into.get(unit, 0.0)
+            within = kept.get(unit, 0.0)
             out.append(
                 {
                     "unit": unit,

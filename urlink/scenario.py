@@ -237,12 +237,16 @@ class PeopleSpec:
     trip_rate
         Trips leaving a zone per resident and day (productions = population x rate;
         attractions = population, scaled to the same total).
+    top_destinations
+        Keep only the largest flows of each origin (for runs with thousands of zones,
+        where the full table has zones**2 rows; docs/scale.md). None (default) keeps all.
     """
 
     model: str = "gravity_doubly"
     deterrence: str = "exp"
     beta: float = 0.1
     trip_rate: float = 0.3
+    top_destinations: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1014,7 +1018,14 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
             deterrence=_choice(p, "deterrence", ("exp", "power"), d.deterrence),
             beta=_positive(p, "beta", d.beta),
             trip_rate=_positive(p, "trip_rate", d.trip_rate),
+            top_destinations=p.get("top_destinations", int),
         )
+        if people.top_destinations is not None and people.top_destinations < 1:
+            msg = (
+                f"{p.where('top_destinations')} must be an integer >= 1 (the largest flows "
+                f"kept per origin), got {people.top_destinations!r}; leave it out to keep all"
+            )
+            raise InputError(msg)
         p.finish()
     g = t.sub("goods")
     if g is not None:

@@ -220,6 +220,7 @@ def state_from_scenario(
     routing: RoutingGraph | None = None,
     routing_length: RoutingGraph | None = None,
     skim: pd.DataFrame | None = None,
+    distance_km: pd.DataFrame | None = None,
 ) -> State:
     """Build the base state of a scenario.
 
@@ -236,6 +237,9 @@ def state_from_scenario(
     routing, routing_length, skim
         The routing graphs (by travel time and by length) and the zone skim of
         ``streets``, if the caller has them already; built here otherwise.
+    distance_km
+        Network distances between the zones along the shortest paths by length
+        (:func:`urlink.skims.distance_matrix_km`), if already computed.
 
     Returns
     -------
@@ -261,7 +265,9 @@ def state_from_scenario(
         routing=routing,
         routing_length=routing_length,
         skim=skim,
-        distance_km=distance_matrix_km(routing_length, zones),
+        distance_km=distance_matrix_km(routing_length, zones)
+        if distance_km is None
+        else distance_km,
         services=services,
     )
 

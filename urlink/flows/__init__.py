@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
@@ -191,7 +192,7 @@ def finish_flows(
         msg = f"source={source!r} is not valid; use one of {SOURCES}"
         raise InputError(msg)
     vol = pd.to_numeric(flows["volume"], errors="coerce")
-    if vol.isna().any() or (vol < 0).any() or not vol.map(float).map(abs).lt(float("inf")).all():
+    if vol.isna().any() or (vol < 0).any() or not np.isfinite(vol.to_numpy(dtype=float)).all():
         msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
         raise InputError(msg)
     out = flows.copy()

@@ -52,7 +52,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -164,6 +164,7 @@ class PeopleParams:
     max_iter: int = 1000
     min_cost_min: float = 1.0
     radiation_normalise: bool = True
+    top_destinations: int | None = None
 
     def __post_init__(self) -> None:
         if self.deterrence not in get_args(Deterrence):
@@ -201,6 +202,13 @@ class PeopleParams:
             msg = (
                 f"PeopleParams.min_cost_min={self.min_cost_min!r} is not valid; "
                 "use a finite number of minutes > 0"
+            )
+            raise InputError(msg)
+        k = self.top_destinations
+        if k is not None and (not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1):
+            msg = (
+                f"PeopleParams.top_destinations={k!r} is not valid; use an integer >= 1 "
+                "(the largest flows kept per origin) or None to keep every flow"
             )
             raise InputError(msg)
 
@@ -502,8 +510,34 @@ def _intervening_population(
     return strict, shell
 
 
-def _flow_table(t: FloatArray, data: _Inputs, model: str) -> pd.DataFrame:
-    r, c = np.nonzero(data.valid & (t > 0))
+def _flow_table(
+    t: FloatArray, data: _Inputs, model: str, top_destinations: int | None = None
+) -> pd.DataFrame:
+    keep = data.valid & (t > 0)
+    extra: dict[str, Any] = {}
+    dropped = 0.0
+    if top_destinations is not None and top_destinations < t.shape[1]:
+        k = top_destinations
+        total = float(t.sum(where=keep))
+        # the k largest flows of each row (ties broken by argpartition, deterministically)
+        idx = np.argpartition(np.where(keep, -t, np.inf), k - 1, axis=1)[:, :k]
+        top = np.zeros_like(keep)
+        np.put_along_axis(top, idx, True, axis=1)
+        keep &= top
+        del top, idx
+        kept = float(t.sum(where=keep))
+        dropped = 1.0 - kept / total if total > 0 else 0.0
+        extra["note"] = (
+            f"largest {k} flows per origin kept; {100 * dropped:.4g}% of the modelled volume "
+            "(the smaller flows) dropped"
+        )
+        logger.info(
+            "%s: kept the %d largest flows per origin, %.4f%% of the volume dropped",
+            model,
+            k,
+            100 * dropped,
+        )
+    r, c = np.nonzero(keep)
     df = pd.DataFrame(
         {
             "origin": data.ids.take(r),
@@ -511,7 +545,10 @@ def _flow_table(t: FloatArray, data: _Inputs, model: str) -> pd.DataFrame:
             "volume": t[r, c],
         }
     )
-    return finish_flows(df, flow_type="people", model=model, source="modelled")
+    out = finish_flows(df, flow_type="people", model=model, source="modelled", **extra)
+    if top_destinations is not None:
+        out.attrs["dropped_share"] = dropped
+    return out
 
 
 def _gravity_model(
@@ -529,7 +566,7 @@ def _gravity_model(
     t = _gravity_matrix(
         _GRAVITY_CONSTRAINT[name], data.ids, production, attraction, log_f=log_f, params=params
     )
-    return _flow_table(t, data, name)
+    return _flow_table(t, data, name, params.top_destinations)
 
 
 # --------------------------------------------------------------------------------------
@@ -815,7 +852,7 @@ def radiation(zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams) 
     if params.radiation_normalise:
         factor = np.divide(pop + reach_pop, reach_pop, out=np.ones_like(pop), where=reach_pop > 0)
         t *= factor[:, None]
-    return _flow_table(t, data, "radiation")
+    return _flow_table(t, data, "radiation", params.top_destinations)
 
 
 # --------------------------------------------------------------------------------------
