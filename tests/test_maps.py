@@ -188,3 +188,15 @@ def test_run_map_popups_carry_baseline_indicators(huangyan_run):
     values = re.findall(r"Minutes to a hospital: ([0-9.,]+)", page)
     assert len(values) == 29  # every zone
     assert min(float(v.replace(",", "")) for v in values) == 0.0  # hospital zones
+
+
+def test_the_summed_flows_are_capped_too():
+    # every zone its own county: the smaller flows give one sum per pair of zones
+    z = _zones().assign(county_code=["331003001", "331003002", "331002"])
+    page = map_linkages(z, _flows(), lang="en", max_flows=1).get_root().render()
+    import re
+
+    page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
+    # people: 3 flows, 1 drawn, 2 summed into 2 zone pairs, of which 1 is drawn
+    assert page.count("(1 smaller flows)") == 2  # one feature: its label and its popup
+    assert "1 smaller sums between units not drawn" in page

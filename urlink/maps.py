@@ -139,6 +139,10 @@ _TEXT = {
     "by_county": {"zh": "较小的流按县汇总", "en": "smaller flows summed by county"},
     "by_prefecture": {"zh": "较小的流按地级市汇总", "en": "smaller flows summed by prefecture"},
     "by_province": {"zh": "较小的流按省汇总", "en": "smaller flows summed by province"},
+    "pairs_not_drawn": {
+        "zh": "对较小的单位间汇总流未显示",
+        "en": "smaller sums between units not drawn",
+    },
     "within_unit": {
         "zh": "条单位内部的较小流未显示",
         "en": "smaller flows within one unit not drawn",
@@ -648,6 +652,11 @@ def _add_flows(
             note = _esc(_t("aggregated_note", lang))
             if n_within:
                 note += f"<br>{n_within:,} {_esc(_t('within_unit', lang))}"
+            # the sums are capped too: a province has hundreds of thousands of unit pairs
+            n_pairs_hidden = max(len(between) - max_flows, 0)
+            between = between.head(max_flows)
+            if n_pairs_hidden:
+                note += f"<br>{n_pairs_hidden:,} {_esc(_t('pairs_not_drawn', lang))}"
             features = []
             vmax = float(between["volume"].abs().max()) if len(between) else 1.0
             for rec in between.to_dict("records"):
