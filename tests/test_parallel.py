@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pickle
 import shutil
 import warnings
@@ -466,3 +467,21 @@ def test_cli_rejects_bad_scale_options(tmp_path, capsys):
     assert "memory size '4XB'" in capsys.readouterr().err
     assert main(["run", scenario, "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
     assert "workers=0" in capsys.readouterr().err
+
+
+def test_workers_auto_is_serial_for_a_district_and_every_core_for_a_province():
+    from urlink.parallel import AUTO_PARALLEL_ZONES, auto_workers
+
+    assert auto_workers(29) == 1
+    assert auto_workers(AUTO_PARALLEL_ZONES - 1) == 1
+    assert auto_workers(AUTO_PARALLEL_ZONES) == (os.cpu_count() or 1)
+
+
+def test_cli_workers_option(huangyan_scenario_path, tmp_path, capsys):
+    from urlink.cli import main
+
+    for bad in ("0", "-1", "two", "1.5"):
+        assert main(["run", str(huangyan_scenario_path), "--workers", bad, "-q"]) == 2
+        err = capsys.readouterr().err
+        assert "--workers" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -29,6 +29,20 @@ EXIT_INPUT = 2
 logger = logging.getLogger("urlink")
 
 
+def _workers(text: str) -> int | str:
+    """``--workers``: a positive integer or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        msg = f"--workers {text!r}: give a positive whole number or 'auto'"
+        raise argparse.ArgumentTypeError(msg)
+    return n
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="urlink",
@@ -65,10 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--workers",
-        type=int,
-        default=1,
+        type=_workers,
+        default="auto",
         metavar="N",
-        help="local workers for skims, strategies and SMAA (processes; default: 1)",
+        help="local workers for skims, strategies and SMAA (default: auto = every core for "
+        "runs of 1,000 zones or more, 1 below)",
     )
     run.add_argument(
         "--scheduler",

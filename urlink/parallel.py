@@ -428,6 +428,38 @@ def map_chunks(
     )
 
 
+AUTO_PARALLEL_ZONES = 1_000
+"""Zone count from which ``workers="auto"`` uses every core (:func:`auto_workers`).
+
+Starting a worker pool costs about a second (``docs/performance.md``, "Parallel workers
+and Dask"); a 1,000 x 1,000 zone skim on a 160,000-edge network takes 6.5 s on one core and
+3.0 s on two, while a district run (Huangyan, 29 zones) gets slower with a pool (scoring
+1.2 s instead of 0.1 s)."""
+
+
+def auto_workers(n_zones: int) -> int:
+    """Local workers for ``workers="auto"``: every core from :data:`AUTO_PARALLEL_ZONES` zones.
+
+    Parameters
+    ----------
+    n_zones
+        Zones of the run.
+
+    Returns
+    -------
+    int
+        1 below the threshold, else the number of cores.
+
+    Examples
+    --------
+    >>> auto_workers(29)
+    1
+    >>> auto_workers(5_000) == (os.cpu_count() or 1)
+    True
+    """
+    return (os.cpu_count() or 1) if n_zones >= AUTO_PARALLEL_ZONES else 1
+
+
 @dataclass(frozen=True, slots=True)
 class RunScale:
     """Where the heavy steps of one run go, and how much memory the skim may take.

@@ -8,13 +8,14 @@ The command line (:mod:`urlink.cli`) only calls these.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -59,7 +60,7 @@ from urlink.outputs import (
     versions,
     write_json,
 )
-from urlink.parallel import RunScale, map_chunks, run_scale
+from urlink.parallel import RunScale, auto_workers, map_chunks, run_scale
 from urlink.population import (
     add_population,
     fit_community_weight,
@@ -1464,7 +1465,7 @@ def run_scenario(
     out_dir: Path,
     *,
     on_stage: Callable[[str], None] | None = None,
-    workers: int | None = 1,
+    workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
 ) -> Path:
@@ -1482,7 +1483,9 @@ def run_scenario(
     workers, scheduler, max_memory
         Where the heavy steps (skim chunks, strategies, SMAA samples) run and how much
         memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
-        the same for any setting.
+        the same for any setting. ``workers="auto"`` (the command line's default) uses
+        every core for runs of :data:`urlink.parallel.AUTO_PARALLEL_ZONES` zones or more and
+        one otherwise (:func:`urlink.parallel.auto_workers`).
 
     Returns
     -------
@@ -1494,8 +1497,19 @@ def run_scenario(
     InputError
         On bad input; nothing is written then.
     """
-    with run_scale(workers=workers, scheduler=scheduler, max_memory=max_memory) as scale:
-        return _run_scenario(scenario, out_dir, on_stage=on_stage, scale=scale)
+    auto = workers == "auto"
+    fixed = 1 if auto else workers
+    with run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory) as scale:  # type: ignore[arg-type]
+        return _run_scenario(scenario, out_dir, on_stage=on_stage, scale=scale, auto=auto)
+
+
+def _scale_for_zones(scale: RunScale, n_zones: int, *, auto: bool) -> RunScale:
+    """With ``workers="auto"``, the local workers for a run of ``n_zones`` zones."""
+    if not auto:
+        return scale
+    out = dataclasses.replace(scale, workers=auto_workers(n_zones))
+    logger.info("%d zones: %d local worker(s)", n_zones, out.workers)
+    return out
 
 
 def _run_scenario(
@@ -1504,6 +1518,7 @@ def _run_scenario(
     *,
     on_stage: Callable[[str], None] | None,
     scale: RunScale,
+    auto: bool = False,
 ) -> Path:
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
@@ -1523,6 +1538,7 @@ def _run_scenario(
     t0 = stage("zones")
     zones, params = zones_from_scenario(scenario)
     check_strategy_zones(scenario, zones)
+    scale = _scale_for_zones(scale, len(zones), auto=auto)
     timings["zones"] = time.perf_counter() - t0
 
     t0 = stage("network")
