@@ -485,3 +485,32 @@ def test_cli_workers_option(huangyan_scenario_path, tmp_path, capsys):
         err = capsys.readouterr().err
         assert "--workers" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_parquet_skim_round_trip_from_a_memory_mapped_skim(grid, tmp_path):
+    from urlink.errors import InputError
+    from urlink.skims import (
+        read_travel_time_matrix,
+        skim_from_parquet,
+        skim_to_parquet,
+        write_travel_time_matrix,
+    )
+
+    R, zones, skim = grid
+    with pytest.warns(UrlinkWarning, match="unreachable"):  # the grid has an island
+        folder = write_travel_time_matrix(
+            tmp_path / "skim", R, zones, cutoff=30.0, dtype="float64"
+        )
+    mapped = read_travel_time_matrix(folder)
+    path = skim_to_parquet(mapped, tmp_path / "skim.parquet", chunk_rows=3)
+    back = skim_from_parquet(path)
+    # unreachable pairs are left out of the file and come back as NaN
+    full = back.reindex(index=skim.index.astype(str), columns=skim.columns.astype(str))
+    np.testing.assert_array_equal(full.to_numpy(), skim.to_numpy())
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == -(-len(skim) // 3)  # one row group per block of origins
+    assert meta.num_rows == int(np.isfinite(skim.to_numpy()).sum())
+    with pytest.raises(InputError, match="exists"):
+        skim_to_parquet(mapped, path)  # never overwritten

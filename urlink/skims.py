@@ -75,6 +75,8 @@ __all__ = [
     "read_travel_time_matrix",
     "routing_graph_from",
     "score_accessibility",
+    "skim_from_parquet",
+    "skim_to_parquet",
     "snap_to_nodes",
     "spill_travel_time_matrix",
     "travel_time_matrix",
@@ -1048,6 +1050,126 @@ def iter_skim_rows(
     for a in range(0, len(skim), chunk_rows):
         block = skim.iloc[a : a + chunk_rows]
         yield block.index, block.to_numpy(dtype=np.float64)
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        msg = 'Parquet skims need pyarrow: pip install "urlink[parquet]"'
+        raise InputError(msg) from None
+    return pa, pq
+
+
+def skim_to_parquet(
+    skim: pd.DataFrame, path: str | Path, *, chunk_rows: int = 1024, keep_unreachable: bool = False
+) -> Path:
+    """Write a skim to a Parquet file in long form, one row group per block of origins.
+
+    The file has the columns ``origin``, ``destination`` (strings) and ``time_min``
+    (float64), the layout of ``travel_times.csv``, and can be read by pandas, DuckDB, QGIS
+    or Spark. The skim is read block by block (:func:`iter_skim_rows`), so a memory-mapped
+    skim from :func:`read_travel_time_matrix` never has to fit in memory.
+
+    Parameters
+    ----------
+    skim
+        Origins x destinations in minutes, in memory or memory-mapped.
+    path
+        Target ``.parquet`` file (must not exist).
+    chunk_rows
+        Origins per row group.
+    keep_unreachable
+        Also write the unreachable pairs (``time_min`` null); by default they are left out.
+
+    Returns
+    -------
+    pathlib.Path
+        The file.
+
+    Raises
+    ------
+    InputError
+        If the file exists, or pyarrow is not installed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> skim = pd.DataFrame([[0.0, 5.0], [np.nan, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = skim_to_parquet(skim, tmp + "/skim.parquet")
+    ...     back = skim_from_parquet(path)
+    >>> back.loc["a", "b"], bool(np.isnan(back.loc["b", "a"]))
+    (np.float64(5.0), True)
+    """
+    pa, pq = _pyarrow()
+    target = Path(path)
+    if target.exists():
+        msg = f"{str(target)!r} exists; choose a new file name (skims are never overwritten)"
+        raise InputError(msg)
+    schema = pa.schema(
+        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())]
+    )
+    destinations = np.asarray(skim.columns.astype(str), dtype=object)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for ids, block in iter_skim_rows(skim, chunk_rows=chunk_rows):
+            origins = np.repeat(np.asarray(ids.astype(str), dtype=object), block.shape[1])
+            dests = np.tile(destinations, block.shape[0])
+            times = block.ravel()
+            keep = slice(None) if keep_unreachable else ~np.isnan(times)
+            writer.write_table(
+                pa.table(
+                    {
+                        "origin": origins[keep],
+                        "destination": dests[keep],
+                        "time_min": pa.array(times[keep], from_pandas=True),
+                    },
+                    schema=schema,
+                )
+            )
+    tmp.replace(target)
+    return target
+
+
+def skim_from_parquet(path: str | Path) -> pd.DataFrame:
+    """Read a long-form Parquet skim (:func:`skim_to_parquet`) back into a matrix.
+
+    Parameters
+    ----------
+    path
+        A ``.parquet`` file with ``origin``, ``destination`` and ``time_min``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Origins x destinations in minutes, NaN for pairs not in the file.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, lacks a column, or pyarrow is not installed.
+    """
+    _, pq = _pyarrow()
+    source = Path(path)
+    if not source.is_file():
+        msg = f"skim file {str(source)!r} does not exist; check the path"
+        raise InputError(msg)
+    table = pq.read_table(source)
+    missing = {"origin", "destination", "time_min"} - set(table.column_names)
+    if missing:
+        msg = f"{str(source)!r} has no column(s) {sorted(missing)}; write it with skim_to_parquet"
+        raise InputError(msg)
+    long = table.to_pandas()
+    matrix = long.pivot_table(
+        index="origin", columns="destination", values="time_min", aggfunc="first", dropna=False
+    )
+    # back in the file's order (pivot_table sorts)
+    out: pd.DataFrame = matrix.reindex(
+        index=pd.unique(long["origin"]), columns=pd.unique(long["destination"])
+    ).rename_axis(index=None, columns=None)
+    return out.astype(float)
 
 
 def score_accessibility(
