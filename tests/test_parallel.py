@@ -466,7 +466,7 @@ def test_cli_rejects_bad_scale_options(tmp_path, capsys):
     assert main(["run", scenario, "--out", str(tmp_path / "o"), "--max-memory", "4XB"]) == 2
     assert "memory size '4XB'" in capsys.readouterr().err
     assert main(["run", scenario, "--out", str(tmp_path / "o"), "--workers", "0"]) == 2
-    assert "workers=0" in capsys.readouterr().err
+    assert "--workers '0'" in capsys.readouterr().err
 
 
 def test_workers_auto_is_serial_for_a_district_and_every_core_for_a_province():
