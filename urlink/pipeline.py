@@ -1645,6 +1645,7 @@ def _run_scenario(
             flows=all_flows,
             assessed=assessed,
             summary=summary,
+            inputs=inputs,
         )
         timings["write outputs"] = time.perf_counter() - t0
         manifest = {

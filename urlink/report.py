@@ -38,7 +38,7 @@ from urlink.indicators import INDICATORS
 from urlink.outputs import file_sha256
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     from urlink.scenario import Scenario
 
@@ -524,6 +524,7 @@ def report_from_tables(
     flows: pd.DataFrame,
     assessed: Mapping[str, pd.DataFrame],
     summary: Mapping[str, Any],
+    inputs: Sequence[Mapping[str, Any]] | None = None,
 ) -> str:
     """Build the run report (a self-contained HTML page).
 
@@ -541,6 +542,10 @@ def report_from_tables(
         scored, ``scores`` and ``robustness``.
     summary
         The run summary of the manifest (``network_source``, ``flows`` ...).
+    inputs
+        The manifest's ``inputs`` (``path``, ``sha256`` per file; PostGIS tables with
+        ``table`` and ``rows``), so the files are not hashed twice; None hashes the
+        scenario's input files here.
 
     Returns
     -------
@@ -567,7 +572,7 @@ def report_from_tables(
         '<li><a href="#guidelines">Action guidelines per level</a></li></ol></nav>',
     ]
     parts += _section_modelled(scenario, zones, flows, summary)
-    parts += _section_data(scenario, zones, flows)
+    parts += _section_data(scenario, zones, flows, inputs)
     parts += _section_flows(zones, flows, focus=str(scenario.boundaries.focus))
     parts += _section_indicators(assessed)
     parts += _section_ranking(assessed)
@@ -584,6 +589,7 @@ def write_report(
     flows: pd.DataFrame,
     assessed: Mapping[str, pd.DataFrame],
     summary: Mapping[str, Any],
+    inputs: Sequence[Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write :func:`report_from_tables` to ``path``.
 
@@ -591,7 +597,7 @@ def write_report(
     ----------
     path
         Target ``.html`` file.
-    scenario, zones, flows, assessed, summary
+    scenario, zones, flows, assessed, summary, inputs
         As for :func:`report_from_tables`.
 
     Returns
@@ -600,7 +606,12 @@ def write_report(
         ``path``.
     """
     page = report_from_tables(
-        scenario=scenario, zones=zones, flows=flows, assessed=assessed, summary=summary
+        scenario=scenario,
+        zones=zones,
+        flows=flows,
+        assessed=assessed,
+        summary=summary,
+        inputs=inputs,
     )
     Path(path).write_text(page, encoding="utf-8")
     return Path(path)
@@ -666,15 +677,27 @@ def _section_modelled(
     return out
 
 
-def _section_data(scenario: Scenario, zones: pd.DataFrame, flows: pd.DataFrame) -> list[str]:
+def _section_data(
+    scenario: Scenario,
+    zones: pd.DataFrame,
+    flows: pd.DataFrame,
+    inputs: Sequence[Mapping[str, Any]] | None,
+) -> list[str]:
     out = ['<section id="data"><h2>2. Data and estimates</h2><h3>Input files</h3>']
+    if inputs is None:  # not given: hash the scenario's files here
+        inputs = [{"path": str(p), "sha256": file_sha256(Path(p))} for p in scenario.input_files()]
     rows = []
-    for p in scenario.input_files():
-        notes = source_notes(p)
+    for item in inputs:
+        if "table" in item:  # a PostGIS input table (urlink.db.table_fingerprint)
+            notes = {"origin": f"PostGIS table, {item.get('rows', '?')} rows"}
+            name = str(item["table"])
+        else:
+            notes = source_notes(Path(item["path"]))
+            name = Path(item["path"]).name
         rows.append(
             {
-                "file": Path(p).name,
-                "sha256": file_sha256(Path(p))[:12],
+                "file": name,
+                "sha256": str(item.get("sha256", ""))[:12],
                 "origin": notes.get("origin", "not described in a SOURCES.md"),
                 "licence": notes.get("licence", ""),
                 "estimated": notes.get("estimated", ""),
