@@ -9,8 +9,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "urlink._dijkstra",
-            sources=["urlink/_dijkstra.c"],
+            "urlink.network._dijkstra",
+            sources=["urlink/network/_dijkstra.c"],
             extra_compile_args=["-O3"],
             optional=True,
         )

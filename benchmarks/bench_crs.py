@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from urlink.crs import gcj02_to_wgs84, wgs84_to_gcj02
+from urlink.io.crs import gcj02_to_wgs84, wgs84_to_gcj02
 
 
 def loop_inverse(lon: np.ndarray, lat: np.ndarray) -> tuple[list[float], list[float]]:

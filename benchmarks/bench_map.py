@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from shapely import box
 
-from urlink.maps import map_linkages, save_map
+from urlink.outputs.maps import map_linkages, save_map
 
 CHROMIUM = "/usr/bin/chromium"
 MAP_JS = "Object.keys(window).filter(k => /^map_[0-9a-f]+$/.test(k)).map(k => window[k])"

@@ -7,7 +7,7 @@ fixed seeds, a synthetic scenario into a temporary folder:
 - a 1 x 1 degree study area near Taizhou cut into a 64 x 64 grid of county-sized squares:
   a 10 x 10 block of them is the focus county ``331003``, split into 999 township zones
   (random seats, Voronoi cells), and the other 3,996 squares are context units, one zone
-  each: 4,995 zones in all (``urlink.checks.MAX_ZONES`` is 5,000);
+  each: 4,995 zones in all (``urlink.validate.MAX_ZONES`` is 5,000);
 - a street network written as an OSM PBF file (pyosmium): a ``side`` x ``side`` lattice
   (500 x 500 by default: 250,000 nodes, 998,000 directed edges after simplification), with
   every tenth row and column a primary road, node positions jittered so lengths vary;

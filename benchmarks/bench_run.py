@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from urlink.cli import main
-from urlink.pipeline import STAGES
+from urlink.scenario.build import STAGES
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "huangyan.toml"
 

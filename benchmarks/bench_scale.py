@@ -6,9 +6,9 @@ Two parts:
     A 5,000 x 5,000 zone skim on a generated 500 x 500 grid (250,000 nodes, 998,000
     directed edges, seeded random travel times), each variant in a fresh subprocess so that
     its peak resident memory (``VmHWM``, which counts NumPy and C allocations) is its own:
-    (1) in memory with :func:`urlink.skims.travel_time_matrix`, (2) on disk with
-    :func:`urlink.skims.write_travel_time_matrix` under ``max_memory="256MB"`` followed by
-    :func:`urlink.skims.score_accessibility` streamed over the file. Takes minutes.
+    (1) in memory with :func:`urlink.network.skims.travel_time_matrix`, (2) on disk with
+    :func:`urlink.network.skims.write_travel_time_matrix` under ``max_memory="256MB"`` followed by
+    :func:`urlink.network.skims.score_accessibility` streamed over the file. Takes minutes.
 ``speedup``
     A smaller skim (1,000 zones on a 200 x 200 grid, both engines) and SMAA (50 strategies,
     1,000,000 samples): 1 worker (the baseline, in this process) against 2 local workers and
@@ -40,8 +40,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import UrlinkWarning
-from urlink.scoring import smaa
-from urlink.skims import (
+from urlink.network.skims import (
     RoutingGraph,
     iter_skim_rows,
     read_travel_time_matrix,
@@ -50,6 +49,7 @@ from urlink.skims import (
     travel_time_matrix,
     write_travel_time_matrix,
 )
+from urlink.scoring import smaa
 
 if TYPE_CHECKING:
     from collections.abc import Callable

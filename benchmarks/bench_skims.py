@@ -26,8 +26,8 @@ import networkx as nx
 import numpy as np
 
 from urlink.errors import UrlinkWarning
-from urlink.network import streets_from_file
-from urlink.skims import routing_graph_from, travel_time_matrix, update_travel_time_matrix
+from urlink.network.skims import routing_graph_from, travel_time_matrix, update_travel_time_matrix
+from urlink.network.streets import streets_from_file
 
 MALTA = Path(__file__).resolve().parents[1].parent / "shared/data/osm_bench/malta.osm.pbf"
 

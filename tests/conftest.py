@@ -35,8 +35,8 @@ def counties_wgs84_oracle_path() -> Path:
 
 @pytest.fixture(scope="session")
 def huangyan_zones() -> tuple[gpd.GeoDataFrame, dict]:
-    from urlink.pipeline import zones_from_scenario
-    from urlink.scenario import load_scenario
+    from urlink.scenario.build import zones_from_scenario
+    from urlink.scenario.spec import load_scenario
 
     return zones_from_scenario(load_scenario(SCENARIO))
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from urlink.assignment import assign_to_network, select_link
 from urlink.errors import InputError, UrlinkWarning
+from urlink.network.assignment import assign_to_network, select_link
 
 #   0 -- 1 -- 2      a line of three nodes, two-way, 60 s per link,
 #        |           plus a spur 1 -> 3 (one-way) and an island node 4
@@ -150,5 +150,5 @@ def test_assignment_equals_path_by_path_loading_and_does_not_depend_on_blocks(mo
     assert got.keys() == expected.keys()
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-12)
-    monkeypatch.setattr("urlink.assignment._TREE_BYTES", 1)
+    monkeypatch.setattr("urlink.network.assignment._TREE_BYTES", 1)
     pd.testing.assert_frame_equal(assign_to_network(G, flows, zones), links)

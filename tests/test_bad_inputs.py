@@ -23,8 +23,8 @@ import pytest
 import shapely
 
 from urlink.cli import main
-from urlink.crs import CONVERTED_MARK, wgs84_to_gcj02
 from urlink.errors import InputError
+from urlink.io.crs import CONVERTED_MARK, wgs84_to_gcj02
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -716,30 +716,30 @@ def test_markup_in_scenario_text(tmp_path, earlier, capsys):
 
 
 def test_too_large_file(tiny, earlier, capsys, monkeypatch):
-    import urlink.checks
+    import urlink.validate
 
-    monkeypatch.setattr(urlink.checks, "MAX_TABLE_BYTES", 1000)
+    monkeypatch.setattr(urlink.validate, "MAX_TABLE_BYTES", 1000)
     with (tiny.parent / "data/pop.csv").open("a", encoding="utf-8") as fh:
         fh.writelines(f"{110000 + i},1000,other\n" for i in range(100))
     fails(capsys, tiny, earlier, "tiny.toml", "pop.csv", "more than urlink reads", "MAX_TABLE")
 
 
 def test_too_many_features(tiny, earlier, capsys, monkeypatch):
-    import urlink.checks
+    import urlink.validate
 
-    monkeypatch.setattr(urlink.checks, "MAX_FEATURES", 2)
+    monkeypatch.setattr(urlink.validate, "MAX_FEATURES", 2)
     fails(capsys, tiny, earlier, "zones.geojson", "3 features", "MAX_FEATURES")
 
 
 def test_too_many_zones(tiny, earlier, capsys, monkeypatch):
-    import urlink.checks
+    import urlink.validate
 
-    monkeypatch.setattr(urlink.checks, "MAX_ZONES", 3)
+    monkeypatch.setattr(urlink.validate, "MAX_ZONES", 3)
     fails(capsys, tiny, earlier, "tiny.toml", "4 zones", "MAX_ZONES")
 
 
 def test_zone_matrices_must_fit_in_memory():
-    from urlink.checks import check_zone_count, zone_matrix_bytes
+    from urlink.validate import check_zone_count, zone_matrix_bytes
 
     assert zone_matrix_bytes(100) == 16 * 100 * 100 * 8
     check_zone_count(100, source="z", memory=10 * zone_matrix_bytes(100))
@@ -816,7 +816,7 @@ def test_same_inputs_and_seed_give_the_same_numbers(tmp_path, capsys):
 
 
 def test_loaders_raise_input_error_for_garbled_text_and_read_named_encodings(tiny):
-    from urlink.boundaries import zones_from_file
+    from urlink.io.boundaries import zones_from_file
 
     path = _gbk_shapefile(tiny.parent / "data")
     with pytest.raises(InputError, match=r"zones.shp: column 'name_zh' holds garbled text"):
@@ -826,7 +826,7 @@ def test_loaders_raise_input_error_for_garbled_text_and_read_named_encodings(tin
 
 
 def test_points_loader_refuses_markup_and_swapped_coordinates(tmp_path):
-    from urlink.boundaries import points_from_file
+    from urlink.io.boundaries import points_from_file
 
     path = tmp_path / "p.geojson"
     _write_seats(path, xy=[(28.55, 121.03), (28.58, 121.097)])
@@ -840,7 +840,7 @@ def test_points_loader_refuses_markup_and_swapped_coordinates(tmp_path):
 
 
 def test_check_reachability():
-    from urlink.checks import check_reachability
+    from urlink.network.checks import check_reachability
 
     nan = np.nan
     ids = ["a", "b", "c", "d"]
@@ -862,7 +862,7 @@ def test_check_reachability():
 
 
 def test_network_coverage():
-    from urlink.checks import check_network_coverage
+    from urlink.network.checks import check_network_coverage
 
     zones = pd.DataFrame(
         {"seat_lon": [121.0, 121.1, 122.0], "seat_lat": [28.5, 28.5, 28.5]}, index=list("abc")
@@ -875,7 +875,7 @@ def test_network_coverage():
 
 
 def test_osm_prolog_is_scanned_to_the_root_element(tmp_path):
-    from urlink.network import streets_from_file
+    from urlink.network.streets import streets_from_file
 
     path = tmp_path / "x.osm"
     padding = "<!-- " + "x" * 300_000 + " -->\n"
@@ -888,7 +888,7 @@ def test_osm_prolog_is_scanned_to_the_root_element(tmp_path):
 
 
 def test_coords_hint_only_when_the_offset_explains_the_mismatch():
-    from urlink.checks import coords_mismatch_hint
+    from urlink.io.checks import coords_mismatch_hint
 
     area = _square(121.0)
     inside = gpd.GeoSeries.from_xy([121.05], [28.55], crs=4326)
@@ -902,7 +902,7 @@ def test_coords_hint_only_when_the_offset_explains_the_mismatch():
 def test_tables_raise_input_error():
     import tempfile
 
-    from urlink.population import read_population_table, read_rows
+    from urlink.io.tables import read_population_table, read_rows
 
     folder = Path(tempfile.mkdtemp())
     (folder / "x.csv").write_bytes(b'zone_id,population\n"1,2\n\xff\xfe')

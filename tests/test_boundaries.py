@@ -8,7 +8,8 @@ import pytest
 import shapely
 from shapely import Point, Polygon, box
 
-from urlink.boundaries import (
+from urlink.errors import InputError, UrlinkWarning
+from urlink.io.boundaries import (
     add_admin_codes,
     admin_codes_from_code,
     points_from_file,
@@ -16,7 +17,6 @@ from urlink.boundaries import (
     zones_from_file,
     zones_from_points,
 )
-from urlink.errors import InputError, UrlinkWarning
 
 
 def _write_squares(path, *, crs="EPSG:4326", ids=("a", "b"), geoms=None):

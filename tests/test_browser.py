@@ -134,7 +134,7 @@ def evil_map(tmp_path_factory) -> Path:
     import pandas as pd
     from shapely import box
 
-    from urlink.maps import map_linkages, save_map
+    from urlink.outputs.maps import map_linkages, save_map
 
     zones = gpd.GeoDataFrame(
         {
@@ -209,7 +209,7 @@ def test_offline_map_renders_with_the_network_blocked(page, offline_maps):
 
 
 def test_each_flow_layer_toggles(page, offline_maps):
-    from urlink.maps import FLOW_COLOURS
+    from urlink.outputs.maps import FLOW_COLOURS
 
     p = page.open(offline_maps / "map.html")
     labels = p.locator(".leaflet-control-layers-overlays label").all_inner_texts()
@@ -291,7 +291,7 @@ def test_comparison_page_is_synced_and_shows_changes(page, offline_maps):
 
 def test_online_map_works_with_cdn_files_served_locally(browser, huangyan_run):
     """The default page (CDN assets, OSM tiles) initialises when those load."""
-    from urlink.maps import _leaflet_css, _leaflet_js
+    from urlink.outputs.maps import _leaflet_css, _leaflet_js
 
     pg = Page(browser)
     blank_png = bytes.fromhex(

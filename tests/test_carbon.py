@@ -8,14 +8,14 @@ import math
 import networkx as nx
 import pytest
 
-from urlink.carbon import (
+from urlink.errors import InputError
+from urlink.model.carbon import (
     EMISSION_FACTORS_G_PER_UNIT,
     EmissionFactors,
     add_emissions,
     baseline_factor_g_per_pkm,
     trip_credit_g,
 )
-from urlink.errors import InputError
 
 # ----------------------------------------------------------------------------- factor table
 
@@ -135,7 +135,7 @@ def test_add_emissions_nan_distance_is_nan_and_logged(caplog: pytest.LogCaptureF
     G = _graph()
     G.add_edge("x", "y", flow_type="people", volume=10.0, distance_km=math.nan)
     G.add_edge("x", "y", flow_type="goods", volume=2.0)  # no distance at all
-    with caplog.at_level(logging.WARNING, logger="urlink.carbon"):
+    with caplog.at_level(logging.WARNING, logger="urlink.model.carbon"):
         add_emissions(G)
     assert math.isnan(G.edges["x", "y", 0]["pkm_per_day"])
     assert math.isnan(G.edges["x", "y", 0]["co2_kg_per_day"])

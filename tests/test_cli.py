@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from urlink.cli import main
-from urlink.outputs import file_sha256
+from urlink.outputs.files import file_sha256
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_run_writes_zones_and_manifest(huangyan_run):
     assert manifest["scenario"] == "huangyan"
     for item in manifest["inputs"]:
         assert item["sha256"] == file_sha256(Path(item["path"]))
-    from urlink.pipeline import STAGES
+    from urlink.scenario.build import STAGES
 
     assert set(manifest["timings_s"]) == set(STAGES)
     assert manifest["versions"]["urlink"]
@@ -127,12 +127,12 @@ def test_missing_input_file_named(workdir, capsys):
 
 
 def test_internal_error_exits_1(monkeypatch, huangyan_scenario_path, capsys):
-    import urlink.pipeline
+    import urlink.scenario.build
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(urlink.pipeline, "zones_from_scenario", boom)
+    monkeypatch.setattr(urlink.scenario.build, "zones_from_scenario", boom)
     assert main(["validate", str(huangyan_scenario_path)]) == 1
     assert "internal error" in capsys.readouterr().err
 

@@ -7,7 +7,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from urlink.crs import (
+from urlink.errors import InputError
+from urlink.io.crs import (
     CONVERTED_MARK,
     check_coords,
     gcj02_to_wgs84,
@@ -16,7 +17,6 @@ from urlink.crs import (
     out_of_china,
     wgs84_to_gcj02,
 )
-from urlink.errors import InputError
 
 
 def test_offset_near_huangyan_has_documented_size_and_sign():

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.flows import FLOW_COLUMNS, get_model, registry
-from urlink.flows.capital import DEFAULT_ECO_RATE_YUAN_PER_M3, CapitalParams
-from urlink.flows.ecosystem import EcosystemParams, links_from_skim
+from urlink.model.flows import FLOW_COLUMNS, get_model, registry
+from urlink.model.flows.capital import DEFAULT_ECO_RATE_YUAN_PER_M3, CapitalParams
+from urlink.model.flows.ecosystem import EcosystemParams, links_from_skim
 
 
 def _water_zones() -> pd.DataFrame:

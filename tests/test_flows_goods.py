@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.flows import FLOW_COLUMNS, get_model, registry
-from urlink.flows.goods import (
+from urlink.model.flows import FLOW_COLUMNS, get_model, registry
+from urlink.model.flows.goods import (
     DEFAULT_BETA_PER_MIN,
     HUANGYAN_MANDARIN_T_PER_YEAR,
     GoodsParams,

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
-from urlink.flows import get_model, registry
-from urlink.flows.people import (
+from urlink.model.flows import get_model, registry
+from urlink.model.flows.people import (
     CalibrationResult,
     PeopleParams,
     calibrate_beta,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.graph import (
+from urlink.model.graph import (
     crosses_level,
     graph_to_gdfs,
     linkage_graph_from,

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from urlink.cli import main
-from urlink.graph import linkage_graph_from
-from urlink.pipeline import _long_skim, write_travel_times
+from urlink.model.graph import linkage_graph_from
+from urlink.scenario.build import _long_skim, write_travel_times
 
 from .test_bad_inputs import _edit, make_scenario
 from .test_graph import _flows, _skim, _zones

@@ -5,8 +5,8 @@ import shutil
 import pytest
 
 from urlink.errors import InputError
-from urlink.linkages import ecosystem_inputs, goods_inputs, people_inputs
-from urlink.scenario import EcosystemSpec, GoodsSpec, PeopleSpec, load_scenario
+from urlink.model.inputs import ecosystem_inputs, goods_inputs, people_inputs
+from urlink.scenario.spec import EcosystemSpec, GoodsSpec, PeopleSpec, load_scenario
 
 
 def test_people_inputs_balance(huangyan_zones):
@@ -179,9 +179,9 @@ def test_people_model_that_cannot_balance_is_an_input_error(huangyan_scenario_pa
     import dataclasses
 
     from urlink.errors import InputError
-    from urlink.linkages import flows_from_scenario
-    from urlink.pipeline import _routing_and_skim, network_from_scenario, zones_from_scenario
-    from urlink.scenario import load_scenario
+    from urlink.model.inputs import flows_from_scenario
+    from urlink.scenario.build import _routing_and_skim, network_from_scenario, zones_from_scenario
+    from urlink.scenario.spec import load_scenario
 
     s = load_scenario(huangyan_scenario_path)
     zones, _ = zones_from_scenario(s)

@@ -6,7 +6,7 @@ import pytest
 from shapely import box
 
 from urlink.errors import InputError
-from urlink.maps import curved_line, map_linkages
+from urlink.outputs.maps import curved_line, map_linkages
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -97,7 +97,7 @@ def test_only_the_largest_flows_are_drawn_and_the_rest_summed_by_county():
 
 
 def test_aggregate_flows_sums_by_unit_pair():
-    from urlink.maps import aggregate_flows
+    from urlink.outputs.maps import aggregate_flows
 
     agg = aggregate_flows(_flows(), _zones(), level="county")
     got = {(r.origin, r.destination): (r.volume, r.n_flows) for r in agg.itertuples()}
@@ -133,7 +133,7 @@ def test_curves_bend_right_so_opposite_flows_do_not_overlap():
 def test_offline_page_has_no_external_assets(tmp_path):
     import re
 
-    from urlink.maps import offline_html, save_map
+    from urlink.outputs.maps import offline_html, save_map
 
     m = map_linkages(_zones(), _flows(), tiles=None)
     path = tmp_path / "map.html"
@@ -154,7 +154,7 @@ def test_offline_page_has_no_external_assets(tmp_path):
 def test_offline_dual_map_gets_the_sync_stand_in(tmp_path):
     from folium.plugins import DualMap
 
-    from urlink.maps import save_map
+    from urlink.outputs.maps import save_map
 
     dm = DualMap(location=[28.6, 121.2], zoom_start=9, tiles=None)
     path = tmp_path / "dual.html"

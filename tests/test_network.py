@@ -9,7 +9,7 @@ from shapely import box
 
 from tests.conftest import TEST_DATA
 from urlink.errors import InputError
-from urlink.network import (
+from urlink.network.streets import (
     DEFAULT_SPEEDS_KPH,
     SpeedParams,
     add_travel_times,
@@ -198,7 +198,7 @@ def test_polygon_cache_works_offline(tmp_path):
     with pytest.raises(InputError, match="not in the cache"):
         streets_from_polygon(area, cache_dir=tmp_path)
     # fill the cache the way a download would, then load offline
-    import urlink.network as net
+    import urlink.network.streets as net
 
     G = streets_from_file(OAKLAND)
     key = net._polygon_key(area, "drive")
@@ -291,7 +291,7 @@ def test_pbf_oneway_rules(tmp_path):
 
 
 def test_fast_edge_fill_equals_networkx_add_edges_from():
-    from urlink._pbf import _add_edges_fast
+    from urlink.network._pbf import _add_edges_fast
 
     edges = [(1, 2, {"a": 1}), (1, 2, {"a": 2}), (2, 1, {"a": 3}), (2, 3, {"a": 4})]
     fast = nx.MultiDiGraph()

@@ -20,11 +20,8 @@ import pytest
 from tests.conftest import ROOT
 from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
-from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
-from urlink.pipeline import assess_strategies, network_from_scenario
-from urlink.scenario import load_scenario
-from urlink.scoring import sample_weights, smaa
-from urlink.skims import (
+from urlink.model.typology import add_typology
+from urlink.network.skims import (
     iter_skim_rows,
     read_travel_time_matrix,
     routing_graph_from,
@@ -34,10 +31,13 @@ from urlink.skims import (
     travel_time_matrix,
     write_travel_time_matrix,
 )
-from urlink.strategies import Strategy
-from urlink.typology import add_typology
+from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
+from urlink.scenario.build import assess_strategies, network_from_scenario
+from urlink.scenario.spec import load_scenario
+from urlink.scenario.strategies import Strategy
+from urlink.scoring import sample_weights, smaa
 
-COMPILED = importlib.util.find_spec("urlink._dijkstra") is not None
+COMPILED = importlib.util.find_spec("urlink.network._dijkstra") is not None
 ENGINES = [
     pytest.param("compiled", marks=pytest.mark.skipif(not COMPILED, reason="kernel not built")),
     "scipy",
@@ -489,7 +489,7 @@ def test_cli_workers_option(huangyan_scenario_path, tmp_path, capsys):
 
 def test_parquet_skim_round_trip_from_a_memory_mapped_skim(grid, tmp_path):
     from urlink.errors import InputError
-    from urlink.skims import (
+    from urlink.network.skims import (
         read_travel_time_matrix,
         skim_from_parquet,
         skim_to_parquet,

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.population import (
+from urlink.io.tables import read_population_table
+from urlink.model.population import (
     add_population,
     fit_community_weight,
     population_from_units,
-    read_population_table,
     round_to_total,
 )
 

@@ -21,11 +21,11 @@ import pytest
 import shapely
 
 from tests import pg_server
-from urlink import db
 from urlink.cli import main
 from urlink.errors import InputError
-from urlink.indicators import INDICATORS
-from urlink.scenario import load_scenario
+from urlink.scenario.spec import load_scenario
+from urlink.scoring.indicators import INDICATORS
+from urlink.store import runs as db
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "huangyan.toml"
@@ -165,7 +165,7 @@ def pg() -> object:
 
 @pytest.fixture(scope="module")
 def base_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from urlink.pipeline import run_scenario
+    from urlink.scenario.build import run_scenario
 
     return run_scenario(load_scenario(SCENARIO), tmp_path_factory.mktemp("pg") / "huangyan")
 
@@ -502,7 +502,7 @@ def test_scenario_inputs_from_postgis_tables(
 ) -> None:
     import psycopg
 
-    from urlink.pipeline import zones_from_scenario
+    from urlink.scenario.build import zones_from_scenario
 
     monkeypatch.setenv("PGPASSWORD", PW)  # the URL has no password
     path = _scenario_copy(

@@ -18,9 +18,9 @@ import geopandas as gpd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from urlink.boundaries import zones_from_file
 from urlink.errors import InputError
-from urlink.scenario import Scenario, load_scenario
+from urlink.io.boundaries import zones_from_file
+from urlink.scenario.spec import Scenario, load_scenario
 
 from .test_bad_inputs import SCENARIO, STRATEGIES
 

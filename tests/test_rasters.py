@@ -11,7 +11,7 @@ from affine import Affine
 from shapely.geometry import box
 
 from urlink.errors import InputError, UrlinkWarning
-from urlink.rasters import sample_raster, zonal_population
+from urlink.io.rasters import sample_raster, zonal_population
 
 X0, Y0, CELL = 500_000.0, 3_170_000.0, 100.0
 TRANSFORM = Affine(CELL, 0, X0, 0, -CELL, Y0)

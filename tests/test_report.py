@@ -5,7 +5,7 @@ import re
 import pandas as pd
 import pytest
 
-from urlink.report import (
+from urlink.outputs.report import (
     acceptability_chart,
     first_rank_chart,
     flows_by_boundary,
@@ -140,7 +140,7 @@ def test_report_of_the_huangyan_run(huangyan_run):
 def test_report_escapes_names(tmp_path):
     from types import SimpleNamespace
 
-    from urlink.report import report_from_tables
+    from urlink.outputs.report import report_from_tables
 
     scenario = SimpleNamespace(
         name="x",

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from urlink.errors import InputError
-from urlink.scenario import load_scenario
+from urlink.scenario.spec import load_scenario
 
 
 def _copy_scenario(root: Path, tmp_path: Path, text: str | None = None) -> Path:

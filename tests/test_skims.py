@@ -13,18 +13,18 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEST_DATA
 from urlink.errors import InputError, UrlinkWarning
-from urlink.network import streets_from_file
-from urlink.skims import (
+from urlink.network.skims import (
     apply_edge_changes,
     routing_graph_from,
     snap_to_nodes,
     travel_time_matrix,
     update_travel_time_matrix,
 )
+from urlink.network.streets import streets_from_file
 
-COMPILED = importlib.util.find_spec("urlink._dijkstra") is not None
+COMPILED = importlib.util.find_spec("urlink.network._dijkstra") is not None
 if not COMPILED and os.environ.get("CI"):  # CI has a compiler: the kernel must be tested
-    msg = "urlink._dijkstra was not built; CI must test the compiled engine"
+    msg = "urlink.network._dijkstra was not built; CI must test the compiled engine"
     raise RuntimeError(msg)
 ENGINES = [
     pytest.param("compiled", marks=pytest.mark.skipif(not COMPILED, reason="kernel not built")),

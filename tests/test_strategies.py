@@ -3,7 +3,21 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from urlink.attribution import (
+from urlink.errors import InputError
+from urlink.model.typology import add_typology
+from urlink.scenario.build import (
+    network_from_scenario,
+    services_from_scenario,
+    strategies_from_scenario,
+)
+from urlink.scenario.spec import load_scenario
+from urlink.scenario.strategies import (
+    STRATEGY_KINDS,
+    Strategy,
+    apply_strategy,
+    state_from_scenario,
+)
+from urlink.scoring.attribution import (
     EFFECTS,
     attribute_units,
     attribute_zones,
@@ -11,21 +25,12 @@ from urlink.attribution import (
     guidelines,
     total_effects,
 )
-from urlink.errors import InputError
-from urlink.indicators import INDICATORS, evaluate
-from urlink.pipeline import (
-    network_from_scenario,
-    services_from_scenario,
-    strategies_from_scenario,
-)
-from urlink.scenario import load_scenario
-from urlink.strategies import STRATEGY_KINDS, Strategy, apply_strategy, state_from_scenario
-from urlink.typology import add_typology
+from urlink.scoring.indicators import INDICATORS, evaluate
 
 
 @pytest.fixture(scope="module")
 def base(huangyan_scenario_path, huangyan_zones):
-    from urlink.skims import travel_time_matrix
+    from urlink.network.skims import travel_time_matrix
 
     scenario = load_scenario(huangyan_scenario_path)
     zones, _ = huangyan_zones
@@ -67,7 +72,7 @@ def test_strategies_do_not_mutate_the_base(base):
 
 
 def test_road_strategies_equal_a_full_recomputation(base):
-    from urlink.skims import travel_time_matrix
+    from urlink.network.skims import travel_time_matrix
 
     scenario, zones, state, _ = base
     for strategy in strategies_from_scenario(scenario):

@@ -11,8 +11,8 @@ from affine import Affine
 from shapely.geometry import box
 
 from urlink.errors import InputError
-from urlink.rasters import zonal_population
-from urlink.typology import TYPOLOGIES, TypologyParams, add_typology
+from urlink.io.rasters import zonal_population
+from urlink.model.typology import TYPOLOGIES, TypologyParams, add_typology
 
 NAN = math.nan
 
@@ -313,8 +313,8 @@ def test_densities_from_a_population_raster(tmp_path):
 
 @pytest.fixture(scope="module")
 def huangyan_typology(huangyan_zones) -> gpd.GeoDataFrame:
-    from urlink.network import streets_from_points
-    from urlink.skims import travel_time_matrix
+    from urlink.network.skims import travel_time_matrix
+    from urlink.network.streets import streets_from_points
 
     zones, _ = huangyan_zones
     skim = travel_time_matrix(streets_from_points(zones), zones)

@@ -2,47 +2,65 @@
 
 Load administrative boundaries and settlement points (WGS84 or GCJ-02), build zones with
 their admin codes and populations, street networks and travel-time skims, flows of people,
-goods, capital and ecosystem services, and run scenario files. See ``docs/index.md``.
+goods, capital and ecosystem services, score Raumbild strategies, and show the result.
+
+``import urlink`` is light: the layers (see ``docs/architecture.md``) are imported on first
+use, so ``urlink.network`` or ``urlink.run`` cost nothing until they are touched.
+
+Examples
+--------
+>>> import urlink
+>>> result = urlink.run("scenarios/huangyan.toml")  # doctest: +SKIP
+>>> result.scores.head()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("urlink")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-from urlink import assignment as assignment
-from urlink import boundaries as boundaries
-from urlink import carbon as carbon
-from urlink import crs as crs
-from urlink import errors as errors
-from urlink import flows as flows
-from urlink import graph as graph
-from urlink import network as network
-from urlink import population as population
-from urlink import rasters as rasters
-from urlink import scenario as scenario
-from urlink import scoring as scoring
-from urlink import skims as skims
-from urlink import typology as typology
+if TYPE_CHECKING:
+    from urlink.runner import Run, run
+    from urlink.scenario.spec import load_scenario
 
 __all__ = [
+    "Run",
     "__version__",
-    "assignment",
-    "boundaries",
-    "carbon",
-    "crs",
     "errors",
-    "flows",
-    "graph",
+    "io",
+    "load_scenario",
+    "model",
     "network",
-    "population",
-    "rasters",
+    "outputs",
+    "registry",
+    "run",
     "scenario",
     "scoring",
-    "skims",
-    "typology",
+    "store",
 ]
+
+_PACKAGES = frozenset(
+    {"errors", "io", "model", "network", "outputs", "parallel", "registry", "scenario",
+     "scoring", "store", "validate"}
+)
+_NAMES = {"run": "urlink.runner", "Run": "urlink.runner", "load_scenario": "urlink.scenario.spec"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a layer or a top-level name on first use (keeps ``import urlink`` fast)."""
+    if name in _PACKAGES:
+        return importlib.import_module(f"urlink.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    msg = f"module 'urlink' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | _PACKAGES)

@@ -203,13 +203,13 @@ def _show_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
 def _cmd_run(args: argparse.Namespace, level: int) -> int:
     from tqdm import tqdm
 
-    from urlink.pipeline import STAGES, run_scenario
-    from urlink.scenario import load_scenario
+    from urlink.scenario.build import STAGES, run_scenario
+    from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
     if args.db is not None:  # fail before the run, not after it
-        from urlink.db import check_database
+        from urlink.io.postgis import check_database
 
         check_database(args.db, schema=args.db_schema)
     show = not args.quiet and sys.stderr.isatty()
@@ -234,7 +234,7 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
     if not args.quiet:
         print(f"urlink: wrote {written}")
     if args.db is not None:
-        from urlink.db import redact_dsn, write_run
+        from urlink.store.runs import redact_dsn, write_run
 
         try:
             run_id = write_run(args.db, written, schema=args.db_schema)
@@ -247,8 +247,8 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_map(args: argparse.Namespace, level: int) -> int:
-    from urlink.pipeline import build_map
-    from urlink.scenario import load_scenario
+    from urlink.scenario.build import build_map
+    from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
@@ -262,9 +262,9 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_weights_template(args: argparse.Namespace, level: int) -> int:
-    from urlink.indicators import INDICATORS
-    from urlink.scenario import load_scenario
+    from urlink.scenario.spec import load_scenario
     from urlink.scoring import STAKEHOLDER_GROUPS, weights_template
+    from urlink.scoring.indicators import INDICATORS
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path(f"{scenario.name}_weights_form.csv")
@@ -281,8 +281,8 @@ def _cmd_weights_template(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, level: int) -> int:
-    from urlink.pipeline import validate_scenario
-    from urlink.scenario import load_scenario
+    from urlink.scenario.build import validate_scenario
+    from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
     summary = validate_scenario(scenario)
@@ -296,7 +296,7 @@ def _cmd_validate(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_runs(args: argparse.Namespace, level: int) -> int:
-    from urlink.db import runs_from_db
+    from urlink.store.runs import runs_from_db
 
     runs = runs_from_db(args.db, schema=args.db_schema)
     if runs.empty:
@@ -309,7 +309,7 @@ def _cmd_runs(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace, level: int) -> int:
-    from urlink.db import compare_runs, parse_run_id
+    from urlink.store.runs import compare_runs, parse_run_id
 
     a, b = parse_run_id(args.run_a), parse_run_id(args.run_b)
     table = compare_runs(args.db, a, b, strategy=args.strategy, schema=args.db_schema)

@@ -12,9 +12,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from urlink.checks import check_no_markup
 from urlink.errors import InputError
 from urlink.scoring.methods import _check_choice, _check_weights
+from urlink.validate import check_no_markup
 
 logger = logging.getLogger(__name__)
 

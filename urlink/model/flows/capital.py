@@ -1,0 +1,232 @@
+"""Capital flows between zones from declared rules (yuan/year).
+
+All models share the signature ``model(zones, links, *, params) -> flows``; ``links`` is a
+table whose columns depend on the model (documented on each). Rule-based flows whose amount
+is given are ``source = "observed"``; amounts computed from a rate are ``"estimated"``.
+
+Eco-compensation default rate
+-----------------------------
+:data:`DEFAULT_ECO_RATE_YUAN_PER_M3` = 0.0411 yuan per m3 is an **estimate** built from
+three published figures: Tiantai County (Taizhou) pays 150 yuan per person and year to the
+residents of its Lishimen reservoir area (domain reference R68); the seven western townships
+of Huangyan that protect the Changtan reservoir have about 110,000 registered residents
+(R31); the reservoir's design supply is 1.10 million m3/day (huangyan_facts.md, zjol). Paying
+the Tiantai rate to those residents costs 150 x 110,000 = 16.5 million yuan/year, which is
+16.5e6 / (1.10e6 x 365) = 0.0411 yuan per m3 supplied. Replace it with a negotiated rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from urlink.errors import InputError
+from urlink.model.flows import finish_flows, register
+
+__all__ = [
+    "DEFAULT_ECO_RATE_YUAN_PER_M3",
+    "CapitalParams",
+    "eco_compensation",
+    "transfers",
+]
+
+DEFAULT_ECO_RATE_YUAN_PER_M3 = 150.0 * 110_000 / (1.10e6 * 365)
+"""Estimated eco-compensation rate (yuan per m3 of water received); see the module docs."""
+
+
+@dataclass(frozen=True, slots=True)
+class CapitalParams:
+    """Parameters of the capital models.
+
+    Attributes
+    ----------
+    eco_rate_yuan_per_m3
+        :func:`eco_compensation`: payment per m3 received (default: the estimate above).
+    quality_met
+        :func:`eco_compensation`: whether the water-quality benchmark at the boundary
+        section was met. As in the Xin'anjiang pilot (domain reference R64), downstream users
+        pay the sources when it is met; when it is not, the sources pay the users instead.
+    per_capita_yuan
+        :func:`transfers`: amount per resident of the payee for rows without an amount
+        (e.g. a per-capita fiscal transfer); None means every row must give an amount.
+    """
+
+    eco_rate_yuan_per_m3: float = DEFAULT_ECO_RATE_YUAN_PER_M3
+    quality_met: bool = True
+    per_capita_yuan: float | None = None
+
+    def __post_init__(self) -> None:
+        """Check that rates are non-negative numbers."""
+        if not self.eco_rate_yuan_per_m3 >= 0:
+            msg = f"eco_rate_yuan_per_m3 = {self.eco_rate_yuan_per_m3!r} must be >= 0"
+            raise InputError(msg)
+        if self.per_capita_yuan is not None and not self.per_capita_yuan >= 0:
+            msg = f"per_capita_yuan = {self.per_capita_yuan!r} must be >= 0 (or None)"
+            raise InputError(msg)
+
+
+def _need(links: pd.DataFrame, cols: tuple[str, ...], model: str) -> None:
+    missing = [c for c in cols if c not in links.columns]
+    if missing:
+        msg = (
+            f"capital model {model!r}: links need column(s) {missing}; have {list(links.columns)}"
+        )
+        raise InputError(msg)
+
+
+def _known(zones: pd.DataFrame, ids: pd.Series, what: str) -> None:
+    strangers = sorted(set(ids) - set(zones.index))
+    if strangers:
+        msg = f"capital {what}: zones {strangers[:10]} are not zones of the scenario"
+        raise InputError(msg)
+
+
+@register("capital", "transfers")
+def transfers(zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams) -> pd.DataFrame:
+    """Turn declared transfers and investments into flows: payer -> payee, yuan/year.
+
+    ``links`` columns: ``payer``, ``payee``, and ``amount_yuan_per_year`` (observed; may be
+    empty where ``params.per_capita_yuan`` applies, then amount = rate x payee population,
+    estimated). An optional ``kind`` column (``"fiscal_transfer"``, ``"investment"``...) is
+    kept.
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id; ``population`` is needed for per-capita rows.
+    links
+        The declared transfers.
+    params
+        ``per_capita_yuan``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (yuan/year).
+
+    Raises
+    ------
+    InputError
+        On unknown zones, negative amounts, or rows without amount and no per-capita rate.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"population": [1000.0, 50.0]}, index=["city", "village"])
+    >>> links = pd.DataFrame({"payer": ["city", "city"], "payee": ["village", "village"],
+    ...                       "amount_yuan_per_year": [20000.0, None]})
+    >>> transfers(z, links, params=CapitalParams(per_capita_yuan=100.0))[
+    ...     ["volume", "source"]].values.tolist()
+    [[20000.0, 'observed'], [5000.0, 'estimated']]
+    """
+    _need(links, ("payer", "payee"), "transfers")
+    _known(zones, pd.concat([links["payer"], links["payee"]]), "transfers")
+    amount = (
+        pd.to_numeric(links["amount_yuan_per_year"], errors="coerce")
+        if "amount_yuan_per_year" in links.columns
+        else pd.Series(float("nan"), index=links.index)
+    )
+    given = amount.notna()
+    if (amount[given] < 0).any():
+        msg = "capital transfers: amount_yuan_per_year must be >= 0"
+        raise InputError(msg)
+    if (~given).any() and params.per_capita_yuan is None:
+        rows = (links.index[~given] + 2).tolist()[:10]
+        msg = (
+            f"capital transfers: rows {rows} have no amount_yuan_per_year; give one or set "
+            "per_capita_yuan"
+        )
+        raise InputError(msg)
+    extra = ["kind"] if "kind" in links.columns else []
+    parts = []
+    if given.any():
+        obs = links.loc[given, ["payer", "payee", *extra]].assign(volume=amount[given])
+        parts.append(
+            finish_flows(
+                obs.rename(columns={"payer": "origin", "payee": "destination"}),
+                flow_type="capital",
+                model="transfers",
+                source="observed",
+                drop_zero=False,
+            )
+        )
+    if (~given).any():
+        est = links.loc[~given, ["payer", "payee", *extra]].copy()
+        pop = pd.to_numeric(zones["population"]).reindex(est["payee"]).to_numpy()
+        est["volume"] = pop * float(params.per_capita_yuan or 0.0)
+        parts.append(
+            finish_flows(
+                est.rename(columns={"payer": "origin", "payee": "destination"}),
+                flow_type="capital",
+                model="transfers",
+                source="estimated",
+                drop_zero=False,
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+@register("capital", "eco_compensation")
+def eco_compensation(
+    zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams
+) -> pd.DataFrame:
+    """Watershed eco-compensation: users pay the sources for the water they receive.
+
+    ``links`` is an ecosystem-service flow table (see :mod:`urlink.model.flows.ecosystem`):
+    ``origin`` (source zone), ``destination`` (user zone), ``volume`` (m3/day) and
+    optionally ``use`` (``"unused"`` rows are ignored; so are flows within one zone). Each
+    user pays ``volume x 365 x eco_rate_yuan_per_m3`` yuan/year to the source; if
+    ``params.quality_met`` is False the payment runs the other way (Xin'anjiang rule).
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id.
+    links
+        Ecosystem-service flows.
+    params
+        ``eco_rate_yuan_per_m3`` and ``quality_met``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (yuan/year, ``source = "estimated"``) with ``basis_m3_per_day``.
+
+    Raises
+    ------
+    InputError
+        On missing columns or unknown zones.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame(index=["lake", "city"])
+    >>> water = pd.DataFrame({"origin": ["lake"], "destination": ["city"], "volume": [1000.0]})
+    >>> eco_compensation(z, water, params=CapitalParams(eco_rate_yuan_per_m3=0.05))[
+    ...     ["origin", "destination", "volume"]].values.tolist()
+    [['city', 'lake', 18250.0]]
+    """
+    _need(links, ("origin", "destination", "volume"), "eco_compensation")
+    water = links
+    if "use" in water.columns:
+        water = water[water["use"] != "unused"]
+    water = water[water["origin"] != water["destination"]]
+    _known(zones, pd.concat([water["origin"], water["destination"]]), "eco_compensation")
+    basis = pd.to_numeric(water["volume"], errors="coerce")
+    if basis.isna().any() or (basis < 0).any():
+        msg = "capital eco_compensation: water volumes must be numbers >= 0 m3/day"
+        raise InputError(msg)
+    payer, payee = (
+        (water["destination"], water["origin"])
+        if params.quality_met
+        else (water["origin"], water["destination"])
+    )
+    out = pd.DataFrame(
+        {
+            "origin": payer.to_numpy(),
+            "destination": payee.to_numpy(),
+            "volume": basis.to_numpy() * 365.0 * params.eco_rate_yuan_per_m3,
+            "basis_m3_per_day": basis.to_numpy(),
+        }
+    )
+    out = out.groupby(["origin", "destination"], as_index=False, sort=True).sum()
+    return finish_flows(out, flow_type="capital", model="eco_compensation", source="estimated")

@@ -1,0 +1,1319 @@
+"""People flows (commuting, visits): gravity models with four constraints, and radiation.
+
+Every model here is registered for ``"people"`` and shares one signature::
+
+    model(zones, cost, *, params: PeopleParams) -> flow table
+
+``zones`` is indexed by zone id and holds ``production`` (O_i, trips/day leaving zone i),
+``attraction`` (D_j, any non-negative mass; persons/day where a model constrains columns)
+and ``population`` (radiation only). ``cost`` is an origin x destination DataFrame of travel
+times in minutes labelled by the same ids; NaN (or +inf) marks an unreachable pair, which
+never carries flow. Extra rows or columns in ``cost`` are ignored.
+
+Gravity (Wilson family [R46][R47]), with deterrence f(c) = exp(-beta c) (``"exp"``, beta per
+minute) or f(c) = max(c, c_min)^(-beta) (``"power"``, c_min = ``params.min_cost_min``):
+
+- ``gravity_unconstrained``: T_ij = k O_i D_j f(c_ij), with the single constant k chosen
+  so that sum_ij T_ij = sum_i O_i (the total is conserved; rows and columns are not).
+- ``gravity_production``: T_ij = A_i O_i D_j f(c_ij), A_i = 1 / sum_j D_j f(c_ij), so
+  every row sums to O_i.
+- ``gravity_attraction``: T_ij = B_j O_i D_j f(c_ij), B_j = 1 / sum_i O_i f(c_ij), so
+  every column sums to D_j.
+- ``gravity_doubly``: T_ij = A_i O_i B_j D_j f(c_ij), with A and B found by Furness
+  (iterative proportional fitting) balancing until the largest relative row or column
+  error is at most ``params.tol``. Needs sum(D) = sum(O).
+
+Radiation (Simini et al. 2012 [R50]): with m_i = n_i = population,
+
+    T_ij = T_i m_i n_j / ((m_i + s_ij) (m_i + n_j + s_ij)),   T_i = O_i,
+
+where s_ij is the population of the zones other than i and j whose cost from i is strictly
+less than c_ij. Ties (destinations at exactly the same cost from i) form one shell that
+absorbs m_i g / ((m_i + s)(m_i + s + g)) of the trips, g the shell's population, split in
+proportion to n_j: T_ij = T_i m_i n_j / ((m_i + s_ij)(m_i + s_ij + g_ij)). Without ties
+(g_ij = n_j) this is Simini's formula; with ties it keeps the row sums exact, which
+applying the strict s_ij to each tied zone alone would not (it double counts the shell).
+With ``params.radiation_normalise`` (default) rows are multiplied by the finite-size
+factor 1 / (1 - m_i / M_i) of Masucci et al. 2013 [R51], M_i = m_i plus the population of
+every zone reachable from i (the total population when all are reachable), so each row
+sums to T_i.
+
+Deterrence values are computed in log space and shifted per row (or column) before
+exponentiation, so large ``beta * cost`` does not underflow to all-zero rows.
+
+:func:`calibrate_beta` fits beta to an observed OD matrix by Poisson maximum likelihood or
+by matching the mean trip time; :func:`srmse` and :func:`common_part_of_commuters` measure
+fit. Tags [Rn] refer to ``domain-methods.md`` (section 3.1) in the project reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq, minimize_scalar
+
+from urlink.errors import InputError, UrlinkError, UrlinkWarning
+from urlink.model.flows import finish_flows, register
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable, Sequence
+
+    from numpy.typing import NDArray
+
+    FloatArray = NDArray[np.float64]
+    BoolArray = NDArray[np.bool_]
+
+__all__ = [
+    "CalibrationResult",
+    "PeopleParams",
+    "calibrate_beta",
+    "common_part_of_commuters",
+    "gravity_attraction",
+    "gravity_doubly",
+    "gravity_production",
+    "gravity_unconstrained",
+    "od_matrix_from",
+    "radiation",
+    "srmse",
+]
+
+logger = logging.getLogger(__name__)
+
+Deterrence = Literal["exp", "power"]
+"""Deterrence function: ``exp(-beta c)`` or ``max(c, min_cost_min) ** -beta``."""
+
+GravityModel = Literal[
+    "gravity_unconstrained", "gravity_production", "gravity_attraction", "gravity_doubly"
+]
+"""Names of the gravity models (the ones with a ``beta`` that :func:`calibrate_beta` fits)."""
+
+CalibrationMethod = Literal["poisson", "mean_time"]
+"""How :func:`calibrate_beta` fits beta."""
+
+_Constraint = Literal["unconstrained", "production", "attraction", "doubly"]
+_GRAVITY_CONSTRAINT: dict[str, _Constraint] = {
+    "gravity_unconstrained": "unconstrained",
+    "gravity_production": "production",
+    "gravity_attraction": "attraction",
+    "gravity_doubly": "doubly",
+}
+_TOTAL_RTOL = 1e-9  # relative tolerance for sum(production) == sum(attraction)
+_MAX_LISTED = 5  # zones or pairs quoted in an error message
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleParams:
+    """Parameters shared by all people flow models.
+
+    Parameters
+    ----------
+    deterrence
+        ``"exp"``: f(c) = exp(-beta c), beta per minute. ``"power"``: f(c) =
+        max(c, min_cost_min) ** -beta, beta the dimensionless exponent.
+    beta
+        Distance-decay parameter, >= 0 (0 means no decay). The default 0.1 per minute is
+        meant for ``"exp"``: a trip 10 min longer is exp(-1) = 0.37 times as attractive. It
+        is an **assumption, calibrate locally** (:func:`calibrate_beta`): the reference
+        gives no per-minute value, and Chinese distance-decay parameters differ by place and
+        change over time [R58]. It is of the order implied by the Danish commuting cost
+        elasticity of about -4 near 20 km [R56] (beta c = 4 at 20 km, i.e. 0.2/km, or
+        0.08-0.13/min at an assumed 30-50 km/h; inference). For ``"power"`` set beta
+        explicitly: 0.1 is far too flat for an exponent (R50/R56 suggest about 4 near
+        20 km; inference).
+    self_flows
+        Model trips within a zone (i == j, using ``cost`` on the diagonal). Radiation has
+        no self-flow term and refuses True.
+    tol
+        Convergence tolerance of the doubly-constrained balancing: largest relative error
+        of a row or column sum.
+    max_iter
+        Maximum balancing iterations for ``gravity_doubly``.
+    min_cost_min
+        Floor (minutes) applied to costs in the power deterrence, so a zero intra-zonal or
+        very short time does not give 0 ** -beta = infinity.
+    radiation_normalise
+        Apply the finite-size normalisation 1 / (1 - m_i / M_i) of Masucci et al. 2013
+        [R51] so radiation rows sum to the production (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        If a field is out of range (the message names the field and the fix).
+
+    Examples
+    --------
+    >>> from urlink.model.flows.people import PeopleParams
+    >>> PeopleParams(beta=0.05).deterrence
+    'exp'
+    >>> PeopleParams(beta=-1.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    urlink.errors.InputError: PeopleParams.beta=-1.0 is not valid; use a finite number >= 0 ...
+    """
+
+    deterrence: Deterrence = "exp"
+    beta: float = 0.1
+    self_flows: bool = False
+    tol: float = 1e-9
+    max_iter: int = 1000
+    min_cost_min: float = 1.0
+    radiation_normalise: bool = True
+    top_destinations: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.deterrence not in get_args(Deterrence):
+            msg = (
+                f"PeopleParams.deterrence={self.deterrence!r} is not valid; "
+                f"use one of {get_args(Deterrence)}"
+            )
+            raise InputError(msg)
+        if not _is_real(self.beta) or not math.isfinite(self.beta) or self.beta < 0:
+            msg = (
+                f"PeopleParams.beta={self.beta!r} is not valid; use a finite number >= 0 "
+                "(per minute for 'exp', an exponent for 'power')"
+            )
+            raise InputError(msg)
+        for name in ("self_flows", "radiation_normalise"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                msg = f"PeopleParams.{name}={value!r} is not valid; use True or False"
+                raise InputError(msg)
+        if not _is_real(self.tol) or not math.isfinite(self.tol) or self.tol <= 0:
+            msg = f"PeopleParams.tol={self.tol!r} is not valid; use a finite number > 0"
+            raise InputError(msg)
+        if (
+            not isinstance(self.max_iter, int | np.integer)
+            or isinstance(self.max_iter, bool)
+            or self.max_iter < 1
+        ):
+            msg = f"PeopleParams.max_iter={self.max_iter!r} is not valid; use an integer >= 1"
+            raise InputError(msg)
+        if (
+            not _is_real(self.min_cost_min)
+            or not math.isfinite(self.min_cost_min)
+            or self.min_cost_min <= 0
+        ):
+            msg = (
+                f"PeopleParams.min_cost_min={self.min_cost_min!r} is not valid; "
+                "use a finite number of minutes > 0"
+            )
+            raise InputError(msg)
+        k = self.top_destinations
+        if k is not None and (not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1):
+            msg = (
+                f"PeopleParams.top_destinations={k!r} is not valid; use an integer >= 1 "
+                "(the largest flows kept per origin) or None to keep every flow"
+            )
+            raise InputError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationResult:
+    """Outcome of :func:`calibrate_beta`.
+
+    Attributes
+    ----------
+    beta
+        Fitted distance-decay parameter.
+    method
+        ``"poisson"`` or ``"mean_time"``.
+    srmse
+        :func:`srmse` of observed vs modelled flows at the fitted beta.
+    cpc
+        :func:`common_part_of_commuters` at the fitted beta.
+    mean_time_observed, mean_time_modelled
+        Trip-weighted mean travel time (minutes) over the fitted pairs.
+    n_pairs
+        Number of origin-destination pairs in the fit (reachable, and i != j unless
+        ``self_flows``).
+    iterations
+        Model evaluations in the scan plus iterations of the optimiser or root finder.
+    """
+
+    beta: float
+    method: CalibrationMethod
+    srmse: float
+    cpc: float
+    mean_time_observed: float
+    mean_time_modelled: float
+    n_pairs: int
+    iterations: int
+
+
+# --------------------------------------------------------------------------------------
+# Input checks
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool
+    )
+
+
+def _listed(values: Sequence[object]) -> str:
+    shown = [str(v) for v in values[:_MAX_LISTED]]
+    more = f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else ""
+    return f"{shown}{more}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """Zone data and costs as aligned arrays."""
+
+    ids: pd.Index
+    cost: FloatArray  # minutes; NaN where unreachable (also +inf in the input)
+    valid: BoolArray  # reachable, and off-diagonal unless self_flows
+
+
+def _check_zones(zones: object) -> pd.DataFrame:
+    if not isinstance(zones, pd.DataFrame):
+        msg = (
+            f"zones must be a pandas DataFrame indexed by zone id, got {type(zones).__name__}; "
+            "build one with columns production, attraction, population"
+        )
+        raise InputError(msg)
+    if not zones.index.is_unique:
+        dup = zones.index[zones.index.duplicated()].unique().tolist()
+        msg = f"zones index has duplicate zone id(s) {_listed(dup)}; give each zone one row"
+        raise InputError(msg)
+    return zones
+
+
+def _zone_column(zones: pd.DataFrame, column: str, model: str) -> FloatArray:
+    """Return a zone column as a float array, checked finite and non-negative."""
+    if column not in zones.columns:
+        msg = (
+            f"zones has no column {column!r}, which people model {model!r} needs; "
+            f"add it (columns present: {list(zones.columns)})"
+        )
+        raise InputError(msg)
+    values = pd.to_numeric(zones[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        msg = (
+            f"zones[{column!r}] must be finite and >= 0; zone(s) "
+            f"{_listed(zones.index[bad].tolist())} have {_listed(zones[column][bad].tolist())}; "
+            "fix these values or drop the zones"
+        )
+        raise InputError(msg)
+    return values
+
+
+def _cost_array(cost: object, ids: pd.Index, name: str = "cost") -> FloatArray:
+    """Align a labelled origin x destination matrix to ``ids`` and return floats."""
+    if not isinstance(cost, pd.DataFrame):
+        msg = (
+            f"{name} must be a pandas DataFrame (origin x destination, labelled by zone id), "
+            f"got {type(cost).__name__}"
+        )
+        raise InputError(msg)
+    for axis, labels in (("index", cost.index), ("columns", cost.columns)):
+        if not labels.is_unique:
+            dup = labels[labels.duplicated()].unique().tolist()
+            msg = f"{name}.{axis} has duplicate zone id(s) {_listed(dup)}; give each zone once"
+            raise InputError(msg)
+        missing = ids.difference(labels).tolist()
+        if missing:
+            msg = (
+                f"{name}.{axis} lacks zone id(s) {_listed(missing)} that are in zones; "
+                f"give {name} a row and a column for every zone (NaN for unreachable)"
+            )
+            raise InputError(msg)
+    aligned = cost.reindex(index=ids, columns=ids)
+    try:
+        values = aligned.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as err:
+        msg = f"{name} must hold numbers (minutes, NaN for unreachable); converting failed: {err}"
+        raise InputError(msg) from err
+    return values
+
+
+def _prepare(zones: object, cost: object, params: PeopleParams) -> _Inputs:
+    zones = _check_zones(zones)
+    ids = zones.index
+    c = _cost_array(cost, ids)
+    if (c < 0).any():  # NaN compares False, -inf is caught here
+        r, k = np.nonzero(c < 0)
+        pairs = [(ids[int(i)], ids[int(j)], float(c[i, j])) for i, j in zip(r, k, strict=True)]
+        msg = (
+            f"cost must be >= 0 minutes (NaN for unreachable); pairs (origin, destination, "
+            f"minutes) {_listed(pairs)} are negative"
+        )
+        raise InputError(msg)
+    c = np.where(np.isinf(c), np.nan, c)
+    valid = ~np.isnan(c)
+    if not params.self_flows:
+        np.fill_diagonal(valid, val=False)
+    return _Inputs(ids=ids, cost=c, valid=valid)
+
+
+def _log_deterrence(
+    cost: FloatArray, valid: BoolArray, deterrence: Deterrence, beta: float, floor: float
+) -> FloatArray:
+    """Return log f(c): -beta c or -beta log max(c, floor); -inf where not valid."""
+    c = np.where(valid, cost, 1.0)
+    base = c if deterrence == "exp" else np.log(np.maximum(c, floor))
+    return np.where(valid, -beta * base, -np.inf)
+
+
+def _unmet(ids: pd.Index, bad: BoolArray, what: str, needs: str) -> InputError:
+    msg = (
+        f"zone(s) {_listed(ids[bad].tolist())} have positive {what} but no reachable "
+        f"zone with positive {needs} (cost is NaN to all of them), so the constraint cannot "
+        f"be met; give these zones a finite travel time to such a zone, or set their {what} "
+        "to 0"
+    )
+    return InputError(msg)
+
+
+# --------------------------------------------------------------------------------------
+# Model cores on arrays
+
+
+def _row_shares(log_w: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Softmax of each row of ``log_w`` (rows that are all -inf give zeros and False)."""
+    top = log_w.max(axis=1, initial=-np.inf)
+    has = np.isfinite(top)
+    w = np.exp(log_w - np.where(has, top, 0.0)[:, None])
+    total = w.sum(axis=1)
+    shares = np.divide(w, total[:, None], out=np.zeros_like(w), where=has[:, None])
+    return shares, has
+
+
+def _gravity_matrix(
+    constraint: _Constraint,
+    ids: pd.Index,
+    production: FloatArray,
+    attraction: FloatArray,
+    *,
+    log_f: FloatArray,
+    params: PeopleParams,
+) -> FloatArray:
+    """Flow matrix of one gravity variant (see the module docstring for the formulas)."""
+    with np.errstate(divide="ignore"):  # log(0) = -inf is intended: zero mass, zero flow
+        log_o = np.log(production)
+        log_d = np.log(attraction)
+    if constraint == "production":
+        shares, has = _row_shares(log_f + log_d[None, :])
+        bad = (production > 0) & ~has
+        if bad.any():
+            raise _unmet(ids, bad, "production", "attraction")
+        return production[:, None] * shares
+    if constraint == "attraction":
+        shares_t, has = _row_shares((log_f + log_o[:, None]).T)
+        bad = (attraction > 0) & ~has
+        if bad.any():
+            raise _unmet(ids, bad, "attraction", "production")
+        return (attraction[:, None] * shares_t).T
+    if constraint == "unconstrained":
+        log_w = log_f + log_o[:, None] + log_d[None, :]
+        top = log_w.max(initial=-np.inf)
+        total_o = float(production.sum())
+        if not np.isfinite(top):
+            if total_o > 0:
+                raise _unmet(ids, production > 0, "production", "attraction")
+            return np.zeros_like(log_f)
+        w: FloatArray = np.exp(log_w - top)
+        return w * (total_o / float(w.sum()))
+    return _furness(ids, production, attraction, log_f, params)
+
+
+def _furness(
+    ids: pd.Index,
+    production: FloatArray,
+    attraction: FloatArray,
+    log_f: FloatArray,
+    params: PeopleParams,
+) -> FloatArray:
+    """Doubly-constrained gravity by Furness balancing (IPF) [R46]."""
+    total_o, total_d = production.sum(), attraction.sum()
+    if not math.isclose(total_o, total_d, rel_tol=_TOTAL_RTOL, abs_tol=0.0):
+        msg = (
+            f"gravity_doubly needs sum(attraction) == sum(production), got "
+            f"{total_d!r} vs {total_o!r}; rescale attraction first, e.g. "
+            "zones['attraction'] * zones['production'].sum() / zones['attraction'].sum()"
+        )
+        raise InputError(msg)
+    rows, cols = production > 0, attraction > 0
+    # Keep only pairs whose both margins are positive; scale rows then columns to max 1 so
+    # exp() does not underflow (the scale is absorbed by the balancing factors).
+    log_k = np.where(rows[:, None] & cols[None, :], log_f, -np.inf)
+    row_top = log_k.max(axis=1, initial=-np.inf)
+    if (bad := rows & ~np.isfinite(row_top)).any():
+        raise _unmet(ids, bad, "production", "attraction")
+    col_top = log_k.max(axis=0, initial=-np.inf)
+    if (bad := cols & ~np.isfinite(col_top)).any():
+        raise _unmet(ids, bad, "attraction", "production")
+    k = np.exp(log_k - np.where(np.isfinite(row_top), row_top, 0.0)[:, None])
+    scale = k.max(axis=0, initial=0.0)
+    k = np.divide(k, scale[None, :], out=np.zeros_like(k), where=scale[None, :] > 0)
+    a = np.zeros_like(production)
+    b = np.ones_like(attraction)
+    err = math.inf
+    for iteration in range(1, params.max_iter + 1):
+        kb = k @ b
+        a = np.divide(production, kb, out=np.zeros_like(kb), where=kb > 0)
+        ka = k.T @ a
+        b = np.divide(attraction, ka, out=np.zeros_like(ka), where=ka > 0)
+        row_sum = a * (k @ b)
+        col_sum = b * (k.T @ a)
+        err = max(
+            float(np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)),
+            float(np.max(np.abs(col_sum[cols] - attraction[cols]) / attraction[cols], initial=0)),
+        )
+        if err <= params.tol:
+            logger.debug(f"gravity_doubly converged in {iteration:,} iterations ({err:.2e})")
+            t: FloatArray = a[:, None] * k * b[None, :]
+            return t
+    msg = (
+        f"gravity_doubly did not converge in max_iter={params.max_iter} iterations: largest "
+        f"relative row/column error {err:.3e} > tol={params.tol!r}; raise params.max_iter or "
+        "params.tol, or check that every zone's margin can be reached through finite costs"
+    )
+    raise UrlinkError(msg)
+
+
+def _intervening_population(
+    cost: FloatArray, valid: BoolArray, pop: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Return (s_ij, s_ij + g_ij) for the radiation model, both n x n.
+
+    s_ij is the population of the valid destinations k != i, j with c_ik strictly below
+    c_ij; g_ij is the population of the group of valid destinations with c_ik == c_ij
+    (j included; g_ij = n_j when j has no tie).
+    """
+    n = cost.shape[0]
+    c = np.where(valid, cost, np.inf)  # invalid pairs sort last and never intervene
+    order = np.argsort(c, axis=1, kind="stable")
+    c_sorted = np.take_along_axis(c, order, axis=1)
+    p_sorted = pop[order]
+    through = np.cumsum(p_sorted, axis=1)  # population up to and including this position
+    before = np.zeros_like(through)  # population strictly before this position
+    before[:, 1:] = through[:, :-1]
+    positions = np.broadcast_to(np.arange(n), (n, n))
+    starts = np.ones((n, n), dtype=bool)
+    starts[:, 1:] = c_sorted[:, 1:] != c_sorted[:, :-1]
+    ends = np.ones((n, n), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    first = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
+    last = np.minimum.accumulate(np.where(ends, positions, n)[:, ::-1], axis=1)[:, ::-1]
+    strict = np.empty_like(before)
+    np.put_along_axis(strict, order, np.take_along_axis(before, first, axis=1), axis=1)
+    shell = np.empty_like(before)
+    np.put_along_axis(shell, order, np.take_along_axis(through, last, axis=1), axis=1)
+    return strict, shell
+
+
+def _flow_table(
+    t: FloatArray, data: _Inputs, model: str, top_destinations: int | None = None
+) -> pd.DataFrame:
+    keep = data.valid & (t > 0)
+    extra: dict[str, Any] = {}
+    dropped = 0.0
+    if top_destinations is not None and top_destinations < t.shape[1]:
+        k = top_destinations
+        total = float(t.sum(where=keep))
+        # the k largest flows of each row (ties broken by argpartition, deterministically)
+        idx = np.argpartition(np.where(keep, -t, np.inf), k - 1, axis=1)[:, :k]
+        top = np.zeros_like(keep)
+        np.put_along_axis(top, idx, True, axis=1)
+        keep &= top
+        del top, idx
+        kept = float(t.sum(where=keep))
+        dropped = 1.0 - kept / total if total > 0 else 0.0
+        extra["note"] = (
+            f"largest {k} flows per origin kept; {100 * dropped:.4g}% of the modelled volume "
+            "(the smaller flows) dropped"
+        )
+        logger.info(
+            "%s: kept the %d largest flows per origin, %.4f%% of the volume dropped",
+            model,
+            k,
+            100 * dropped,
+        )
+    r, c = np.nonzero(keep)
+    df = pd.DataFrame(
+        {
+            "origin": data.ids.take(r),
+            "destination": data.ids.take(c),
+            "volume": t[r, c],
+        }
+    )
+    out = finish_flows(df, flow_type="people", model=model, source="modelled", **extra)
+    if top_destinations is not None:
+        out.attrs["dropped_share"] = dropped
+    return out
+
+
+def _gravity_model(
+    name: str, zones: pd.DataFrame, cost: pd.DataFrame, params: PeopleParams
+) -> pd.DataFrame:
+    if not isinstance(params, PeopleParams):
+        msg = f"params must be a PeopleParams, got {type(params).__name__}; use PeopleParams(...)"
+        raise InputError(msg)
+    data = _prepare(zones, cost, params)
+    production = _zone_column(zones, "production", name)
+    attraction = _zone_column(zones, "attraction", name)
+    log_f = _log_deterrence(
+        data.cost, data.valid, params.deterrence, params.beta, params.min_cost_min
+    )
+    t = _gravity_matrix(
+        _GRAVITY_CONSTRAINT[name], data.ids, production, attraction, log_f=log_f, params=params
+    )
+    return _flow_table(t, data, name, params.top_destinations)
+
+
+# --------------------------------------------------------------------------------------
+# Registered models
+
+
+@register("people", "gravity_unconstrained")
+def gravity_unconstrained(
+    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+) -> pd.DataFrame:
+    """Unconstrained gravity: T_ij = k O_i D_j f(c_ij).
+
+    The single constant k is chosen so that the total flow equals the total production,
+    k = sum_i O_i / sum_ij O_i D_j f(c_ij); row and column sums are not constrained.
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id, with ``production`` and ``attraction``.
+    cost
+        Origin x destination travel times in minutes (NaN = unreachable).
+    params
+        Deterrence function and beta (:class:`PeopleParams`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (persons/day), one row per pair with positive flow.
+
+    Raises
+    ------
+    InputError
+        If inputs are malformed, or production is positive but no zone with production
+        reaches a zone with attraction.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import PeopleParams, gravity_unconstrained
+    >>> zones = pd.DataFrame({"production": [100.0, 50.0, 80.0],
+    ...                       "attraction": [60.0, 120.0, 50.0],
+    ...                       "population": [1000.0, 400.0, 700.0]}, index=["a", "b", "c"])
+    >>> cost = pd.DataFrame([[0, 10, 20], [10, 0, 15], [20, 15, 0]],
+    ...                     index=zones.index, columns=zones.index, dtype=float)
+    >>> flows = gravity_unconstrained(zones, cost, params=PeopleParams(beta=0.1))
+    >>> float(round(flows["volume"].sum(), 6))
+    230.0
+    >>> flows[["origin", "destination"]].value_counts().size
+    6
+    """
+    return _gravity_model("gravity_unconstrained", zones, cost, params)
+
+
+@register("people", "gravity_production")
+def gravity_production(
+    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+) -> pd.DataFrame:
+    """Production-constrained gravity: T_ij = O_i D_j f(c_ij) / sum_k D_k f(c_ik).
+
+    Every row sums to the zone's production O_i; attraction is a relative mass.
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id, with ``production`` and ``attraction``.
+    cost
+        Origin x destination travel times in minutes (NaN = unreachable).
+    params
+        Deterrence function and beta (:class:`PeopleParams`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (persons/day), one row per pair with positive flow.
+
+    Raises
+    ------
+    InputError
+        If inputs are malformed, or a zone with positive production reaches no zone with
+        positive attraction (the message names it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import PeopleParams, gravity_production
+    >>> zones = pd.DataFrame({"production": [100.0, 50.0, 80.0],
+    ...                       "attraction": [60.0, 120.0, 50.0],
+    ...                       "population": [1000.0, 400.0, 700.0]}, index=["a", "b", "c"])
+    >>> cost = pd.DataFrame([[0, 10, 20], [10, 0, 15], [20, 15, 0]],
+    ...                     index=zones.index, columns=zones.index, dtype=float)
+    >>> flows = gravity_production(zones, cost, params=PeopleParams(beta=0.1))
+    >>> flows[["origin", "destination", "volume"]].round(2)
+      origin destination  volume
+    0      a           b   86.71
+    1      a           c   13.29
+    2      b           a   33.21
+    3      b           c   16.79
+    4      c           a   18.62
+    5      c           b   61.38
+    >>> flows.groupby("origin")["volume"].sum().round(9).tolist()
+    [100.0, 50.0, 80.0]
+    """
+    return _gravity_model("gravity_production", zones, cost, params)
+
+
+@register("people", "gravity_attraction")
+def gravity_attraction(
+    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+) -> pd.DataFrame:
+    """Attraction-constrained gravity: T_ij = D_j O_i f(c_ij) / sum_k O_k f(c_kj).
+
+    Every column sums to the zone's attraction D_j (so D_j is in persons/day here).
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id, with ``production`` and ``attraction``.
+    cost
+        Origin x destination travel times in minutes (NaN = unreachable).
+    params
+        Deterrence function and beta (:class:`PeopleParams`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (persons/day), one row per pair with positive flow.
+
+    Raises
+    ------
+    InputError
+        If inputs are malformed, or a zone with positive attraction is reached from no zone
+        with positive production (the message names it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import PeopleParams, gravity_attraction
+    >>> zones = pd.DataFrame({"production": [100.0, 50.0, 80.0],
+    ...                       "attraction": [60.0, 120.0, 50.0],
+    ...                       "population": [1000.0, 400.0, 700.0]}, index=["a", "b", "c"])
+    >>> cost = pd.DataFrame([[0, 10, 20], [10, 0, 15], [20, 15, 0]],
+    ...                     index=zones.index, columns=zones.index, dtype=float)
+    >>> flows = gravity_attraction(zones, cost, params=PeopleParams(beta=0.1))
+    >>> flows.groupby("destination")["volume"].sum().round(9).tolist()
+    [60.0, 120.0, 50.0]
+    """
+    return _gravity_model("gravity_attraction", zones, cost, params)
+
+
+@register("people", "gravity_doubly")
+def gravity_doubly(
+    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+) -> pd.DataFrame:
+    """Doubly-constrained gravity: T_ij = A_i O_i B_j D_j f(c_ij), balanced by Furness/IPF.
+
+    Starting from B = 1, the balancing alternates A_i = 1 / sum_j B_j D_j f(c_ij) and
+    B_j = 1 / sum_i A_i O_i f(c_ij) until the largest relative error of any row sum
+    (vs O_i) or column sum (vs D_j) is at most ``params.tol`` [R46][R47].
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id, with ``production`` and ``attraction``; the two columns must
+        have the same total (relative difference <= 1e-9).
+    cost
+        Origin x destination travel times in minutes (NaN = unreachable).
+    params
+        Deterrence, beta, ``tol`` and ``max_iter`` (:class:`PeopleParams`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (persons/day), one row per pair with positive flow.
+
+    Raises
+    ------
+    InputError
+        If the totals differ, or a zone with positive production (attraction) reaches (is
+        reached from) no zone with positive attraction (production).
+    UrlinkError
+        If balancing does not reach ``tol`` within ``max_iter`` iterations (the message
+        gives both and the residual).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import PeopleParams, gravity_doubly
+    >>> zones = pd.DataFrame({"production": [100.0, 50.0, 80.0],
+    ...                       "attraction": [60.0, 120.0, 50.0],
+    ...                       "population": [1000.0, 400.0, 700.0]}, index=["a", "b", "c"])
+    >>> cost = pd.DataFrame([[0, 10, 20], [10, 0, 15], [20, 15, 0]],
+    ...                     index=zones.index, columns=zones.index, dtype=float)
+    >>> flows = gravity_doubly(zones, cost, params=PeopleParams(beta=0.1))
+    >>> flows.groupby("origin")["volume"].sum().round(6).tolist()
+    [100.0, 50.0, 80.0]
+    >>> flows.groupby("destination")["volume"].sum().round(6).tolist()
+    [60.0, 120.0, 50.0]
+    """
+    return _gravity_model("gravity_doubly", zones, cost, params)
+
+
+@register("people", "radiation")
+def radiation(zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams) -> pd.DataFrame:
+    """Radiation model (Simini et al. 2012 [R50]), optionally normalised (Masucci 2013 [R51]).
+
+    T_ij = O_i m_i n_j / ((m_i + s_ij)(m_i + n_j + s_ij)), m = n = ``population``, s_ij the
+    population of zones other than i and j with cost from i strictly below c_ij.
+    Destinations at exactly the same cost from i (ties) do not count each other in s_ij;
+    they share one shell: n_j + s_ij in the second factor becomes g_ij + s_ij, g_ij the
+    population of the tied group including j (see the module docstring), which keeps row
+    sums exact. Unreachable zones never intervene and receive nothing. The model is
+    parameter-free: ``beta`` and ``deterrence`` are not used.
+
+    With ``params.radiation_normalise`` rows are scaled by 1 / (1 - m_i / M_i), M_i = m_i
+    plus the population reachable from i, so each row sums to O_i; without it rows sum to
+    O_i (1 - m_i / M_i).
+
+    Parameters
+    ----------
+    zones
+        Indexed by zone id, with ``production`` and ``population``.
+    cost
+        Origin x destination travel times in minutes (NaN = unreachable); only their order
+        from each origin matters.
+    params
+        ``radiation_normalise``; ``self_flows`` must be False.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Flow table (persons/day), one row per pair with positive flow.
+
+    Raises
+    ------
+    InputError
+        If ``params.self_flows`` is True, or a zone with positive production has zero
+        population or no reachable zone with positive population (the message names it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import PeopleParams, radiation
+    >>> zones = pd.DataFrame({"production": [100.0, 50.0, 80.0],
+    ...                       "attraction": [60.0, 120.0, 50.0],
+    ...                       "population": [1000.0, 400.0, 700.0]}, index=["a", "b", "c"])
+    >>> cost = pd.DataFrame([[0, 10, 20], [10, 0, 15], [20, 15, 0]],
+    ...                     index=zones.index, columns=zones.index, dtype=float)
+    >>> flows = radiation(zones, cost, params=PeopleParams(beta=0.1))
+    >>> flows.groupby("origin")["volume"].sum().round(9).tolist()
+    [100.0, 50.0, 80.0]
+    >>> s = radiation(zones, cost, params=PeopleParams(radiation_normalise=False))
+    >>> float(round(s["volume"].iloc[0], 4))  # a -> b: 100 * 1000 * 400 / (1000 * 1400)
+    28.5714
+    """
+    if not isinstance(params, PeopleParams):
+        msg = f"params must be a PeopleParams, got {type(params).__name__}; use PeopleParams(...)"
+        raise InputError(msg)
+    if params.self_flows:
+        msg = (
+            "params.self_flows=True is not valid for radiation: the model has no self-flow "
+            "term; use PeopleParams(self_flows=False)"
+        )
+        raise InputError(msg)
+    data = _prepare(zones, cost, params)
+    production = _zone_column(zones, "production", "radiation")
+    pop = _zone_column(zones, "population", "radiation")
+    needs = production > 0
+    if (bad := needs & (pop <= 0)).any():
+        msg = (
+            f"zone(s) {_listed(data.ids[bad].tolist())} have positive production but zero "
+            "population, which the radiation model needs (m_i > 0); fix the population or "
+            "set their production to 0"
+        )
+        raise InputError(msg)
+    reach_pop = np.where(data.valid, pop[None, :], 0.0).sum(axis=1)
+    if (bad := needs & (reach_pop <= 0)).any():
+        raise _unmet(data.ids, bad, "production", "population")
+    s, s_shell = _intervening_population(data.cost, data.valid, pop)
+    m_i, n_j = pop[:, None], pop[None, :]
+    den = (m_i + s) * (m_i + s_shell)  # = (m_i + s_ij)(m_i + n_j + s_ij) without ties
+    share = np.divide(m_i * n_j, den, out=np.zeros_like(den), where=data.valid & (den > 0))
+    t = production[:, None] * share
+    if params.radiation_normalise:
+        factor = np.divide(pop + reach_pop, reach_pop, out=np.ones_like(pop), where=reach_pop > 0)
+        t *= factor[:, None]
+    return _flow_table(t, data, "radiation", params.top_destinations)
+
+
+# --------------------------------------------------------------------------------------
+# Fit statistics and calibration
+
+
+def od_matrix_from(flows: pd.DataFrame, ids: Sequence[Hashable] | pd.Index) -> pd.DataFrame:
+    """Pivot a flow table into an origin x destination matrix (zeros where no flow).
+
+    Parameters
+    ----------
+    flows
+        Table with ``origin``, ``destination`` and ``volume`` (volumes of repeated pairs
+        are added).
+    ids
+        Zone ids, in the order of the matrix rows and columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Square matrix indexed and columned by ``ids``.
+
+    Raises
+    ------
+    InputError
+        If columns are missing or a flow names a zone not in ``ids``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import od_matrix_from
+    >>> f = pd.DataFrame({"origin": ["a"], "destination": ["b"], "volume": [3.0]})
+    >>> od_matrix_from(f, ["a", "b"])
+         a    b
+    a  0.0  3.0
+    b  0.0  0.0
+    """
+    missing = [c for c in ("origin", "destination", "volume") if c not in flows.columns]
+    if missing:
+        msg = f"flows has no column(s) {missing}; pass a flow table (origin, destination, volume)"
+        raise InputError(msg)
+    index = pd.Index(ids)
+    unknown = pd.Index(flows["origin"]).union(pd.Index(flows["destination"])).difference(index)
+    if len(unknown):
+        msg = f"flows name zone id(s) {_listed(unknown.tolist())} that are not in ids; add them"
+        raise InputError(msg)
+    table = flows.pivot_table(
+        index="origin", columns="destination", values="volume", aggfunc="sum", fill_value=0.0
+    )
+    out = table.reindex(index=index, columns=index, fill_value=0.0).astype(float)
+    out.index.name = None
+    out.columns.name = None
+    return out
+
+
+def _paired(observed: pd.DataFrame, modelled: pd.DataFrame) -> tuple[FloatArray, FloatArray]:
+    for name, frame in (("observed", observed), ("modelled", modelled)):
+        if not isinstance(frame, pd.DataFrame):
+            msg = (
+                f"{name} must be an origin x destination pandas DataFrame, got "
+                f"{type(frame).__name__}; pivot a flow table with od_matrix_from"
+            )
+            raise InputError(msg)
+    if set(observed.index) != set(modelled.index) or set(observed.columns) != set(
+        modelled.columns
+    ):
+        msg = (
+            "observed and modelled must have the same zone ids on both axes; reindex one to "
+            "the other (e.g. modelled.reindex_like(observed).fillna(0))"
+        )
+        raise InputError(msg)
+    obs = observed.to_numpy(dtype=float, na_value=np.nan)
+    mod = modelled.reindex(index=observed.index, columns=observed.columns).to_numpy(
+        dtype=float, na_value=np.nan
+    )
+    for name, arr in (("observed", obs), ("modelled", mod)):
+        if not np.isfinite(arr).all():
+            msg = f"{name} holds NaN or infinite values; use 0 for pairs without flow"
+            raise InputError(msg)
+    return obs, mod
+
+
+def srmse(observed: pd.DataFrame, modelled: pd.DataFrame) -> float:
+    """Standardised root mean square error of two OD matrices.
+
+    SRMSE = sqrt(sum_ij (Tobs_ij - Tmod_ij)^2 / N) / (sum_ij Tobs_ij / N), N the number of
+    cells (the standard definition, Knudsen & Fotheringham 1986; not in the project
+    reference list). 0 is a perfect fit; N counts every cell given, diagonal included.
+
+    Parameters
+    ----------
+    observed, modelled
+        Origin x destination matrices with the same labels (order may differ).
+
+    Returns
+    -------
+    float
+        The SRMSE (>= 0).
+
+    Raises
+    ------
+    InputError
+        If labels differ, values are not finite, or the observed total is 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import srmse
+    >>> obs = pd.DataFrame([[0.0, 4.0], [2.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> mod = pd.DataFrame([[0.0, 3.0], [3.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> round(srmse(obs, mod), 12)  # sqrt((1 + 1) / 4) / (6 / 4)
+    0.471404520791
+    """
+    obs, mod = _paired(observed, modelled)
+    total = obs.sum()
+    if total <= 0:
+        msg = "observed sums to 0, so SRMSE is undefined; pass an OD matrix with flows"
+        raise InputError(msg)
+    n = obs.size
+    return float(math.sqrt(float(((obs - mod) ** 2).sum()) / n) / (total / n))
+
+
+def common_part_of_commuters(observed: pd.DataFrame, modelled: pd.DataFrame) -> float:
+    """Return the common part of commuters (CPC, a Sørensen index) of two OD matrices.
+
+    CPC = 2 sum_ij min(Tobs_ij, Tmod_ij) / (sum_ij Tobs_ij + sum_ij Tmod_ij), from 0 (no
+    overlap) to 1 (identical), as in Lenormand et al. 2016 [R54] and TDLM [R53].
+
+    Parameters
+    ----------
+    observed, modelled
+        Origin x destination matrices with the same labels (order may differ).
+
+    Returns
+    -------
+    float
+        CPC in [0, 1] for non-negative matrices.
+
+    Raises
+    ------
+    InputError
+        If labels differ, values are not finite, or both totals are 0.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import common_part_of_commuters
+    >>> obs = pd.DataFrame([[0.0, 4.0], [2.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> mod = pd.DataFrame([[0.0, 3.0], [3.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> common_part_of_commuters(obs, mod)  # 2 * (3 + 2) / (6 + 6)
+    0.8333333333333334
+    """
+    obs, mod = _paired(observed, modelled)
+    total = obs.sum() + mod.sum()
+    if total <= 0:
+        msg = "observed and modelled both sum to 0, so CPC is undefined; pass flows"
+        raise InputError(msg)
+    return float(2.0 * np.minimum(obs, mod).sum() / total)
+
+
+def calibrate_beta(
+    observed: pd.DataFrame,
+    zones: pd.DataFrame,
+    cost: pd.DataFrame,
+    *,
+    model: GravityModel = "gravity_doubly",
+    deterrence: Deterrence = "exp",
+    method: CalibrationMethod = "poisson",
+    bounds: tuple[float, float] = (1e-4, 5.0),
+    self_flows: bool = False,
+    min_cost_min: float = 1.0,
+    tol: float = 1e-9,
+    max_iter: int = 1000,
+) -> CalibrationResult:
+    """Fit the gravity decay parameter beta to an observed OD matrix.
+
+    The model runs with the margins in ``zones`` (``production``, ``attraction``); every
+    gravity variant here fixes the total flow, so the fit depends only on the pattern of
+    ``observed`` and ``observed`` may be a sample.
+
+    - ``"poisson"``: maximise the Poisson log-likelihood sum_ij [Tobs_ij log Tmod_ij -
+      Tmod_ij] over beta in ``bounds`` (bounded Brent, scipy ``minimize_scalar``). This is
+      the single-parameter form of the Poisson GLM fit of [R47][R48][R49].
+    - ``"mean_time"``: find beta (Brent root, ``brentq``) at which the trip-weighted mean
+      travel time of the model equals the observed one. For ``"exp"`` deterrence and the
+      doubly-constrained model this is the maximum-likelihood condition as well [R47].
+
+    Both first scan 31 log-spaced betas upwards from ``bounds[0]`` and stop at the first
+    rise of the negative log-likelihood (``"poisson"``, assumed unimodal in beta) or sign
+    change of the mean-time difference (``"mean_time"``, decreasing in beta); Brent then
+    refines within the bracket found. Doubly-constrained balancing converges ever more
+    slowly as beta grows (at beta = 1/min it can need some 10,000 iterations), so the scan
+    keeps the search away from large betas unless the optimum is there.
+
+    Pairs that are unreachable (NaN cost) and, unless ``self_flows``, the diagonal are left
+    out of the fit; observed trips on the diagonal are then dropped with a warning.
+
+    beta is only identifiable when the constrained flows depend on it: for example with
+    three zones, symmetric costs and no self-flows, every beta gives the same
+    doubly-constrained flows (one degree of freedom, fixed by the cost cycle, which is 0).
+
+    Parameters
+    ----------
+    observed
+        Observed OD matrix (counts), labelled on both axes by the ids of ``zones``.
+    zones
+        Indexed by zone id, with ``production`` and ``attraction``.
+    cost
+        Origin x destination travel times in minutes (NaN = unreachable).
+    model
+        Gravity model to fit (see :data:`GravityModel`).
+    deterrence
+        ``"exp"`` or ``"power"``.
+    method
+        ``"poisson"`` or ``"mean_time"``.
+    bounds
+        Search interval ``(low, high)`` for beta, 0 <= low < high.
+    self_flows, min_cost_min, tol, max_iter
+        As in :class:`PeopleParams`.
+
+    Returns
+    -------
+    CalibrationResult
+        Fitted beta with fit statistics at that beta.
+
+    Raises
+    ------
+    InputError
+        If an option is invalid, ``observed`` is misaligned or empty, observed trips fall
+        on pairs the model cannot serve (unreachable, or zero production/attraction), or
+        (``mean_time``) no beta in ``bounds`` matches the observed mean time.
+    UrlinkError
+        If the optimiser fails, or doubly-constrained balancing does not converge at a beta
+        next to the optimum.
+
+    Warns
+    -----
+    UrlinkWarning
+        If observed diagonal trips are dropped, or the fitted beta lies on a bound.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.model.flows.people import (PeopleParams, calibrate_beta, gravity_doubly,
+    ...                                  od_matrix_from)
+    >>> zones = pd.DataFrame({"production": [100.0, 50.0, 80.0, 20.0],
+    ...                       "attraction": [60.0, 120.0, 50.0, 20.0]},
+    ...                      index=["a", "b", "c", "d"])
+    >>> cost = pd.DataFrame([[0, 10, 20, 30], [10, 0, 15, 25], [20, 15, 0, 12],
+    ...                      [30, 25, 12, 0]],
+    ...                     index=zones.index, columns=zones.index, dtype=float)
+    >>> flows = gravity_doubly(zones, cost, params=PeopleParams(beta=0.07))
+    >>> observed = od_matrix_from(flows, zones.index)
+    >>> fit = calibrate_beta(observed, zones, cost)
+    >>> round(fit.beta, 6), round(fit.cpc, 6)
+    (0.07, 1.0)
+    """
+    if model not in _GRAVITY_CONSTRAINT:
+        msg = (
+            f"model={model!r} is not valid for calibration; use one of "
+            f"{get_args(GravityModel)} (radiation has no beta)"
+        )
+        raise InputError(msg)
+    if method not in get_args(CalibrationMethod):
+        msg = f"method={method!r} is not valid; use one of {get_args(CalibrationMethod)}"
+        raise InputError(msg)
+    if (
+        not isinstance(bounds, tuple | list)
+        or len(bounds) != 2
+        or not all(_is_real(v) and math.isfinite(v) for v in bounds)
+        or not 0 <= bounds[0] < bounds[1]
+    ):
+        msg = f"bounds={bounds!r} is not valid; use (low, high) with 0 <= low < high, finite"
+        raise InputError(msg)
+    low, high = float(bounds[0]), float(bounds[1])
+    params = PeopleParams(
+        deterrence=deterrence,
+        beta=low,
+        self_flows=self_flows,
+        tol=tol,
+        max_iter=max_iter,
+        min_cost_min=min_cost_min,
+    )
+    data = _prepare(zones, cost, params)
+    production = _zone_column(zones, "production", model)
+    attraction = _zone_column(zones, "attraction", model)
+    obs = _observed_array(observed, data, production, attraction)
+    constraint = _GRAVITY_CONSTRAINT[model]
+    minutes = np.where(data.valid, data.cost, 0.0)
+    mean_obs = float((obs * minutes).sum() / obs.sum())
+
+    def modelled(beta: float) -> FloatArray:
+        log_f = _log_deterrence(data.cost, data.valid, deterrence, beta, min_cost_min)
+        return _gravity_matrix(
+            constraint, data.ids, production, attraction, log_f=log_f, params=params
+        )
+
+    def mean_time(t: FloatArray) -> float:
+        return float((t * minutes).sum() / t.sum())
+
+    tiny = np.finfo(float).tiny
+
+    def neg_log_likelihood(beta: float) -> float:
+        t = modelled(beta)
+        return -float((obs * np.log(np.maximum(t, tiny))).sum() - t.sum())
+
+    def excess_time(beta: float) -> float:
+        return mean_time(modelled(beta)) - mean_obs
+
+    if method == "poisson":
+        beta, iterations = _minimise_scanned(neg_log_likelihood, low, high)
+    else:
+        beta, iterations = _root_scanned(excess_time, low, high, mean_obs)
+    t = modelled(beta)
+    observed_m = pd.DataFrame(obs, index=data.ids, columns=data.ids)
+    modelled_m = pd.DataFrame(t, index=data.ids, columns=data.ids)
+    logger.info(f"calibrated beta={beta:.6g} ({method}, {model}, {deterrence})")
+    return CalibrationResult(
+        beta=beta,
+        method=method,
+        srmse=srmse(observed_m, modelled_m),
+        cpc=common_part_of_commuters(observed_m, modelled_m),
+        mean_time_observed=mean_obs,
+        mean_time_modelled=mean_time(t),
+        n_pairs=int(data.valid.sum()),
+        iterations=iterations,
+    )
+
+
+_SCAN_POINTS = 31  # log-spaced betas tried in bounds before the 1-d optimiser refines
+_XATOL = 1e-9  # absolute tolerance on beta
+
+
+def _scan_grid(low: float, high: float) -> FloatArray:
+    if low > 0:
+        return np.geomspace(low, high, _SCAN_POINTS)
+    return np.concatenate([[0.0], np.geomspace(high * 1e-4, high, _SCAN_POINTS - 1)])
+
+
+def _try(func: Callable[[float], float], beta: float) -> float:
+    """``func(beta)``, or NaN when the balancing did not converge at that beta."""
+    try:
+        return func(beta)
+    except InputError:
+        raise
+    except UrlinkError as err:
+        logger.debug(f"beta={beta:.6g} skipped in the scan: {err}")
+        return math.nan
+
+
+def _no_convergence(beta: float) -> UrlinkError:
+    msg = (
+        f"calibrate_beta: gravity_doubly balancing did not converge at beta={beta:.6g}, next "
+        "to the best value found; raise max_iter (balancing slows as beta grows) or narrow "
+        "bounds"
+    )
+    return UrlinkError(msg)
+
+
+def _minimise_scanned(
+    func: Callable[[float], float], low: float, high: float
+) -> tuple[float, int]:
+    """Minimise a unimodal ``func`` on [low, high]: ascending scan, then bounded Brent.
+
+    The scan stops at the first increase, so very large betas (where doubly-constrained
+    balancing converges slowly) are only tried when the optimum lies near them.
+    """
+    grid = _scan_grid(low, high)
+    values: list[float] = []
+    best = 0
+    for k, beta in enumerate(grid):
+        values.append(_try(func, float(beta)))
+        if math.isnan(values[-1]):
+            if k <= best + 1:
+                raise _no_convergence(float(beta))
+            break
+        if values[-1] < values[best]:
+            best = k
+        elif k > best:  # past the minimum of a unimodal function
+            break
+    lo = float(grid[max(best - 1, 0)])
+    hi = float(grid[min(best + 1, len(grid) - 1)])
+    res = minimize_scalar(
+        func, bounds=(lo, hi), method="bounded", options={"xatol": _XATOL, "maxiter": 500}
+    )
+    if not res.success:
+        msg = f"calibrate_beta: the optimiser failed ({res.message}); check observed"
+        raise UrlinkError(msg)
+    beta = float(res.x)
+    if min(beta - low, high - beta) <= 1000 * _XATOL:
+        msg = (
+            f"calibrate_beta: fitted beta={beta:.6g} lies on a bound of bounds={(low, high)!r}; "
+            "widen bounds or check the deterrence function"
+        )
+        warnings.warn(msg, UrlinkWarning, stacklevel=3)
+    return beta, len(values) + int(res.nit)
+
+
+def _root_scanned(
+    func: Callable[[float], float], low: float, high: float, mean_obs: float
+) -> tuple[float, int]:
+    """Root of a decreasing ``func`` on [low, high]: ascending scan, then Brent (brentq)."""
+    grid = _scan_grid(low, high)
+    previous = _try(func, low)
+    if math.isnan(previous):
+        raise _no_convergence(low)
+    if previous < 0:
+        msg = (
+            f"observed mean trip time {mean_obs:.4g} min is longer than the model gives at "
+            f"the lowest beta ({mean_obs + previous:.4g} min at beta={low!r}); lower "
+            "bounds[0] or use method='poisson'"
+        )
+        raise InputError(msg)
+    for k in range(1, len(grid)):
+        value = _try(func, float(grid[k]))
+        if math.isnan(value):
+            raise _no_convergence(float(grid[k]))
+        if value <= 0:
+            root, info = brentq(
+                func, float(grid[k - 1]), float(grid[k]), xtol=1e-12, full_output=True
+            )
+            return float(root), k + 1 + int(info.iterations)
+        previous = value
+    msg = (
+        f"observed mean trip time {mean_obs:.4g} min is shorter than the model gives at the "
+        f"highest beta ({mean_obs + previous:.4g} min at beta={high!r}); raise bounds[1] or "
+        "use method='poisson'"
+    )
+    raise InputError(msg)
+
+
+def _observed_array(
+    observed: pd.DataFrame, data: _Inputs, production: FloatArray, attraction: FloatArray
+) -> FloatArray:
+    """Align ``observed`` to the zones and check the model can reproduce its support."""
+    obs = _cost_array(observed, data.ids, name="observed")
+    if not np.isfinite(obs).all() or (obs < 0).any():
+        msg = "observed must hold finite counts >= 0; use 0 for pairs without trips"
+        raise InputError(msg)
+    n = len(data.ids)
+    diagonal = np.eye(n, dtype=bool) & ~data.valid
+    dropped = float(obs[diagonal].sum())
+    if dropped > 0:
+        msg = (
+            f"observed has {dropped:,.6g} trips within zones (diagonal); they are left out of "
+            "the fit because self_flows=False (pass self_flows=True to model them)"
+        )
+        warnings.warn(msg, UrlinkWarning, stacklevel=3)
+    support = data.valid & (production[:, None] > 0) & (attraction[None, :] > 0)
+    off = (obs > 0) & ~support & ~diagonal
+    if off.any():
+        r, c = np.nonzero(off)
+        pairs = [(data.ids[int(i)], data.ids[int(j)]) for i, j in zip(r, c, strict=True)]
+        msg = (
+            f"observed has trips on pair(s) {_listed(pairs)} that the model cannot serve "
+            "(cost is NaN, or the origin's production or destination's attraction is 0); "
+            "fix cost or zones, or drop those trips"
+        )
+        raise InputError(msg)
+    obs = np.where(data.valid, obs, 0.0)
+    if obs.sum() <= 0:
+        msg = "observed has no trips on the pairs being fitted; pass an OD matrix with flows"
+        raise InputError(msg)
+    return obs

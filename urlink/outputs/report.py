@@ -1,0 +1,884 @@
+"""The run report: one self-contained HTML page, readable on screen and printed on A4.
+
+:func:`report_from_tables` turns the tables of a run into a page with
+
+1. what was modelled (zones by level and typology, the network, the flow models and
+   totals, the strategies),
+2. the data: every input file with its checksum and, where a ``SOURCES.md`` next to it
+   describes it, its origin and licence; which numbers are estimates (every ``*_source``
+   column, counted),
+3. a flow summary per flow type and per administrative boundary (how much of each flow
+   crosses a township, county, prefecture or province boundary; each county-level unit's
+   flows out, in and within),
+4. the district indicators of every strategy, grouped by SDG target,
+5. the strategy ranking per stakeholder group and its robustness to the weights (SMAA-2
+   rank acceptability, drawn with matplotlib and embedded as SVG),
+6. the action guidelines per administrative level.
+
+Everything is escaped with :func:`html.escape`; the page loads nothing from anywhere
+(no scripts, no fonts, no images outside the page) and has print CSS for A4.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+import re
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from urlink import __version__
+from urlink.model.graph import crosses_level
+from urlink.scoring.indicators import INDICATORS
+from urlink.outputs.files import file_sha256
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from urlink.scenario.spec import Scenario
+
+__all__ = [
+    "acceptability_chart",
+    "first_rank_chart",
+    "flows_by_boundary",
+    "flows_by_unit",
+    "report_from_tables",
+    "source_notes",
+    "write_report",
+]
+
+logger = logging.getLogger(__name__)
+
+_LEVELS = ("none", "township", "county", "prefecture", "province")
+
+_SDG_TITLES = {
+    "11.2.1": "SDG 11.2.1 — convenient access to public transport",
+    "11.6": "SDG 11.6 — adverse environmental impact of cities (transport CO2)",
+    "11.a": "SDG 11.a — positive links between urban, peri-urban and rural areas",
+    "": "Cost (no SDG target)",
+}
+"""Titles of the SDG targets that :data:`urlink.scoring.indicators.INDICATORS` refer to (UN
+global indicator framework, A/RES/71/313)."""
+
+_CSS = """
+:root { --ink: #222; --muted: #666; --line: #ccc; --gain: #1a9850; --loss: #d73027; }
+body { font: 10.5pt/1.45 "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei",
+       "PingFang SC", sans-serif; color: var(--ink); max-width: 190mm; margin: 1.5em auto;
+       padding: 0 1em; }
+h1 { font-size: 18pt; margin-bottom: .2em; }
+h2 { font-size: 13.5pt; border-bottom: 2px solid #444; padding-bottom: 2px; margin-top: 1.6em; }
+h3 { font-size: 11.5pt; margin: 1.2em 0 .3em; }
+p.meta, p.note, td.note { color: var(--muted); font-size: 9pt; }
+table { border-collapse: collapse; width: 100%; margin: .4em 0 1em; font-size: 8.5pt; }
+th, td { border-bottom: 1px solid var(--line); padding: 2px 5px; text-align: left;
+         vertical-align: top; }
+td.wrap { overflow-wrap: anywhere; }
+th { background: #f1f1f1; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.better { color: var(--gain); } td.worse { color: var(--loss); }
+tr { break-inside: avoid; page-break-inside: avoid; }
+thead { display: table-header-group; }
+figure { margin: .5em 0 1em; break-inside: avoid; page-break-inside: avoid; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { font-size: 9pt; color: var(--muted); }
+.estimate { background: #fff7e0; }
+code { font-size: 90%; }
+@page { size: A4; margin: 14mm 12mm 16mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  h3 { break-after: avoid; page-break-after: avoid; }
+  section { break-before: auto; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: Any, fmt: str = ",.4g") -> str:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return _esc(value)
+    if not np.isfinite(x):
+        return "–"
+    if fmt == ",.4g" and abs(x) >= 1e4:
+        fmt = ",.0f"  # no exponent notation for large totals
+    return format(x, fmt)
+
+
+def _table(
+    frame: pd.DataFrame,
+    *,
+    numeric: Iterable[str] = (),
+    formats: Mapping[str, str] | None = None,
+    row_class: pd.Series | None = None,
+    cell_class: Mapping[str, pd.Series] | None = None,
+    wrap: Iterable[str] = (),
+) -> str:
+    """Render an escaped HTML table; numeric columns right-aligned and formatted."""
+    numeric = set(numeric)
+    wrap = set(wrap)
+    formats = dict(formats or {})
+    head = "".join(
+        f'<th class="num">{_esc(c)}</th>' if c in numeric else f"<th>{_esc(c)}</th>"
+        for c in frame.columns
+    )
+    rows = []
+    for pos, (_, rec) in enumerate(frame.iterrows()):
+        cells = []
+        for col in frame.columns:
+            classes = []
+            if col in numeric:
+                classes.append("num")
+                text = _num(rec[col], formats.get(str(col), ",.4g"))
+            else:
+                text = _esc(rec[col]) if pd.notna(rec[col]) else ""
+                # identifiers break after "_" and "/" instead of overflowing the page
+                text = text.replace("_", "_<wbr>").replace("/", "/<wbr>")
+                if col in wrap:
+                    classes.append("wrap")
+            if cell_class is not None and col in cell_class:
+                extra = cell_class[col].iloc[pos]
+                if extra:
+                    classes.append(str(extra))
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{cls}>{text}</td>")
+        rcls = ""
+        if row_class is not None and row_class.iloc[pos]:
+            rcls = f' class="{_esc(row_class.iloc[pos])}"'
+        rows.append(f"<tr{rcls}>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Flow summaries
+
+
+def flows_by_boundary(flows: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
+    """Total volume of each flow type by the highest admin boundary the flows cross.
+
+    Parameters
+    ----------
+    flows
+        Flow rows (``origin``, ``destination``, ``flow_type``, ``volume``, ``unit``;
+        rows with ``use == "unused"`` are left out).
+    zones
+        Zones indexed by zone id with ``*_code`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per flow type: ``flow_type``, ``unit``, ``total``, then the volume whose
+        flows cross nothing (``none``, within one zone), a township, county, prefecture or
+        province boundary, and ``share_crossing_county`` (share of the total that crosses
+        a county boundary or a higher one).
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"township_code": ["t1", "t2", None],
+    ...                   "county_code": ["c1", "c1", "c2"],
+    ...                   "prefecture_code": ["p", "p", "p"],
+    ...                   "province_code": ["s", "s", "s"]}, index=["t1", "t2", "c2"])
+    >>> f = pd.DataFrame({"origin": ["t1", "t1", "t2"], "destination": ["t2", "c2", "t2"],
+    ...                   "flow_type": "people", "volume": [3.0, 1.0, 6.0], "unit": "p/d"})
+    >>> flows_by_boundary(f, z)[["total", "none", "township", "county"]]
+       total  none  township  county
+    0   10.0   6.0       3.0     1.0
+    """
+    f = _used(flows)
+    rows = {str(i): r for i, r in zones.iterrows()}
+    levels = [
+        crosses_level(rows[str(o)], rows[str(d)])
+        if str(o) in rows and str(d) in rows
+        else "unknown"
+        for o, d in zip(f["origin"], f["destination"], strict=True)
+    ]
+    f = f.assign(crosses=levels)
+    out = []
+    for ftype, part in f.groupby("flow_type", sort=False):
+        rec: dict[str, Any] = {
+            "flow_type": ftype,
+            "unit": str(part["unit"].iloc[0]) if "unit" in part.columns else "",
+            "total": float(part["volume"].sum()),
+        }
+        by = part.groupby("crosses")["volume"].sum()
+        for level in _LEVELS:
+            rec[level] = float(by.get(level, 0.0))
+        crossing = sum(rec[level] for level in ("county", "prefecture", "province"))
+        rec["share_crossing_county"] = crossing / rec["total"] if rec["total"] else float("nan")
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def _used(flows: pd.DataFrame) -> pd.DataFrame:
+    if "use" in flows.columns:
+        return flows[flows["use"].fillna("used").astype(str) != "unused"]
+    return flows
+
+
+def flows_by_unit(
+    flows: pd.DataFrame, zones: pd.DataFrame, *, level: str = "county"
+) -> pd.DataFrame:
+    """Each admin unit's flows out of, into and within it, per flow type.
+
+    Parameters
+    ----------
+    flows
+        Flow rows (``origin``, ``destination``, ``flow_type``, ``volume``, ``unit``).
+    zones
+        Zones indexed by zone id with a ``<level>_code`` column.
+    level
+        Administrative level of the units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit``, ``flow_type``, ``flow_unit``, ``out``, ``in``, ``within``, ``net_in``
+        (in - out), sorted by unit and flow type.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"county_code": ["A", "A", "B"]}, index=["a1", "a2", "b1"])
+    >>> f = pd.DataFrame({"origin": ["a1", "a1", "b1"], "destination": ["a2", "b1", "a2"],
+    ...                   "flow_type": "goods", "volume": [1.0, 2.0, 5.0], "unit": "t"})
+    >>> flows_by_unit(f, z)[["unit", "out", "in", "within", "net_in"]]
+      unit  out   in  within  net_in
+    0    A  2.0  5.0     1.0     3.0
+    1    B  5.0  2.0     0.0    -3.0
+    """
+    code = zones[f"{level}_code"].astype(str)
+    code.index = code.index.astype(str)
+    f = _used(flows)
+    f = f.assign(
+        o=f["origin"].astype(str).map(code), d=f["destination"].astype(str).map(code)
+    ).dropna(subset=["o", "d"])
+    out = []
+    units = sorted(set(f["o"]) | set(f["d"]))
+    for ftype, part in f.groupby("flow_type", sort=False):
+        flow_unit = str(part["unit"].iloc[0]) if "unit" in part.columns else ""
+        # one pass per direction, not one filter per unit (thousands of units, #8); each
+        # sum is over the same rows in the same order as a filter would give
+        across = part[part["o"] != part["d"]]
+        inside = part[part["o"] == part["d"]]
+        out_of = {k: g.sum() for k, g in across.groupby("o", sort=False)["volume"]}
+        into = {k: g.sum() for k, g in across.groupby("d", sort=False)["volume"]}
+        kept = {k: g.sum() for k, g in inside.groupby("o", sort=False)["volume"]}
+        for unit in units:
+            leaving = out_of.get(unit, 0.0)
+            entering = into.get(unit, 0.0)
+            within = kept.get(unit, 0.0)
+            out.append(
+                {
+                    "unit": unit,
+                    "flow_type": ftype,
+                    "flow_unit": flow_unit,
+                    "out": float(leaving),
+                    "in": float(entering),
+                    "within": float(within),
+                    # differences below 1e-9 of the volumes are rounding noise of the models
+                    "net_in": float(entering - leaving)
+                    if abs(entering - leaving) > 1e-9 * max(abs(entering), abs(leaving))
+                    else 0.0,
+                }
+            )
+    return pd.DataFrame(out).sort_values(["unit", "flow_type"], ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Provenance
+
+
+def source_notes(path: Path) -> dict[str, str]:
+    """Origin, licence and estimate notes of a data file from the nearest ``SOURCES.md``.
+
+    The nearest ``SOURCES.md`` in the file's folder or a parent folder is searched for a
+    ``### `name``` heading naming the file; its ``**Origin:**``, ``**Licence:**`` and
+    ``**Estimated:**`` bullets are returned (Markdown markup removed).
+
+    Parameters
+    ----------
+    path
+        A data file.
+
+    Returns
+    -------
+    dict
+        Keys among ``origin``, ``licence``, ``estimated`` and ``sources_file``; empty when
+        no ``SOURCES.md`` describes the file.
+    """
+    path = Path(path).resolve()
+    for folder in path.parents:
+        candidate = folder / "SOURCES.md"
+        if candidate.is_file():
+            break
+    else:
+        return {}
+    text = candidate.read_text(encoding="utf-8")
+    out = {"sources_file": str(candidate)}
+    heading = re.search(rf"^###\s+`{re.escape(path.name)}`.*$", text, re.M)
+    if heading is not None:
+        section = text[heading.end() :]
+        nxt = re.search(r"^#{1,3}\s", section, re.M)
+        section = section[: nxt.start()] if nxt else section
+        for key, labels in (
+            ("origin", ("Origin", "What")),
+            ("licence", ("Licence",)),
+            ("estimated", ("Estimated", "Estimates")),
+        ):
+            for label in labels:
+                m = re.search(
+                    rf"^- \*\*{label}[^*]*:\*\*(.*?)(?=^- \*\*|\Z)", section, re.M | re.S
+                )
+                if m:
+                    out[key] = _plain(m.group(1))
+                    break
+        return out
+    item = re.search(rf"^- `{re.escape(path.name)}`(.*?)(?=^- |^#|\Z)", text, re.M | re.S)
+    if item is None:
+        return {}
+    body = _plain(item.group(1)).lstrip(" :")
+    out["origin"] = body
+    if "estimate" in body.lower() or "illustrative" in body.lower():
+        out["estimated"] = "yes, see the description"
+    return out
+
+
+def _plain(markdown: str, limit: int = 420) -> str:
+    plain = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", markdown)
+    plain = " ".join(re.sub(r"[*`]", "", plain).split())
+    return plain if len(plain) <= limit else plain[: limit - 1].rstrip() + "…"
+
+
+def _estimates(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for col in sorted(c for c in zones.columns if str(c).endswith("_source")):
+        for value, n in zones[col].fillna("").astype(str).value_counts().sort_index().items():
+            rows.append(("zones", col, value, int(n)))
+    if "source" in flows.columns:
+        counts = (
+            flows.assign(source=flows["source"].fillna("").astype(str))
+            .groupby(["flow_type", "source"])
+            .size()
+            .reset_index(name="n")
+        )
+        for rec in counts.itertuples(index=False):
+            n = int(str(rec.n))
+            rows.append((f"flows: {rec.flow_type}", "source", str(rec.source), n))
+    return pd.DataFrame(rows, columns=["table", "column", "value", "rows"])
+
+
+def _is_estimate(value: str) -> bool:
+    v = value.lower()
+    return any(
+        w in v
+        for w in ("estimate", "assum", "modelled", "voronoi", "proxy", "illustrative", "default")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Charts
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # missing CJK glyphs in the fonts here
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def _figure(width_in: float, height_in: float) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    return fig, ax
+
+
+def acceptability_chart(robustness: pd.DataFrame, *, weights: str = "uniform") -> str:
+    """Stacked bars of SMAA-2 rank acceptability per strategy, as an SVG string.
+
+    Parameters
+    ----------
+    robustness
+        The ``robustness`` table (``weights``, ``method``, ``strategy``, ``rank``,
+        ``acceptability``); the weighted-sum rows of ``weights`` are drawn.
+    weights
+        Which weight set: ``"uniform"`` (any weights) or a stakeholder group.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (empty string when there is nothing to draw).
+    """
+    import matplotlib as mpl
+
+    r = robustness[(robustness["weights"] == weights) & (robustness["method"] == "weighted_sum")]
+    if r.empty:
+        return ""
+    table = r.pivot_table(index="strategy", columns="rank", values="acceptability", aggfunc="sum")
+    order = (table.mul(-np.arange(table.shape[1]), axis=1).sum(axis=1)).sort_values(
+        ascending=False, kind="stable"
+    )
+    table = table.loc[order.index[::-1]]
+    with mpl.rc_context({"svg.hashsalt": "urlink", "font.size": 8}):
+        fig, ax = _figure(7.0, 0.3 * len(table) + 1.0)
+        left = np.zeros(len(table))
+        cmap = mpl.colormaps["RdYlGn_r"]
+        k = table.shape[1]
+        for j, rank in enumerate(table.columns):
+            values = table[rank].fillna(0.0).to_numpy()
+            ax.barh(
+                table.index.astype(str),
+                values,
+                left=left,
+                color=cmap(j / max(k - 1, 1)),
+                edgecolor="white",
+                linewidth=0.4,
+                label=str(rank),
+            )
+            left += values
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("rank acceptability (share of weight samples)")
+        ax.legend(
+            title="rank",
+            ncols=min(k, 10),
+            fontsize=6,
+            title_fontsize=7,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            frameon=False,
+        )
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _svg(fig)
+
+
+def first_rank_chart(robustness: pd.DataFrame) -> str:
+    """Heat map of first-rank acceptability: strategies x weight sets, as an SVG string.
+
+    Parameters
+    ----------
+    robustness
+        The ``robustness`` table; its weighted-sum rows are drawn.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (empty string when there is nothing to draw).
+    """
+    import matplotlib as mpl
+
+    r = robustness[(robustness["method"] == "weighted_sum") & (robustness["rank"] == 1)]
+    if r.empty:
+        return ""
+    table = r.pivot_table(
+        index="strategy", columns="weights", values="acceptability", aggfunc="sum", sort=False
+    ).fillna(0.0)
+    with mpl.rc_context({"svg.hashsalt": "urlink", "font.size": 8}):
+        fig, ax = _figure(7.0, 0.3 * len(table) + 1.4)
+        im = ax.imshow(table.to_numpy(), cmap="Greens", vmin=0, vmax=1, aspect="auto")
+        ax.set_yticks(range(len(table)), [str(s) for s in table.index])
+        ax.set_xticks(
+            range(table.shape[1]), [str(c) for c in table.columns], rotation=30, ha="right"
+        )
+        for i in range(table.shape[0]):
+            for j in range(table.shape[1]):
+                v = float(table.to_numpy()[i, j])
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if v > 0.6 else "black",
+                )
+        fig.colorbar(im, ax=ax, label="P(rank 1)", shrink=0.8)
+        return _svg(fig)
+
+
+# ---------------------------------------------------------------------------------------------
+# The page
+
+
+def report_from_tables(
+    *,
+    scenario: Scenario,
+    zones: pd.DataFrame,
+    flows: pd.DataFrame,
+    assessed: Mapping[str, pd.DataFrame],
+    summary: Mapping[str, Any],
+    inputs: Sequence[Mapping[str, Any]] | None = None,
+) -> str:
+    """Build the run report (a self-contained HTML page).
+
+    Parameters
+    ----------
+    scenario
+        The scenario that was run.
+    zones
+        Its zones (indexed by zone id, with ``*_code``, ``population``,
+        ``population_source``, ``typology``).
+    flows
+        Every flow row of every type (``flows.csv``).
+    assessed
+        The run's tables: ``indicators``, ``attribution``, ``guidelines`` and, when
+        scored, ``scores`` and ``robustness``.
+    summary
+        The run summary of the manifest (``network_source``, ``flows`` ...).
+    inputs
+        The manifest's ``inputs`` (``path``, ``sha256`` per file; PostGIS tables with
+        ``table`` and ``rows``), so the files are not hashed twice; None hashes the
+        scenario's input files here.
+
+    Returns
+    -------
+    str
+        The page.
+    """
+    title = scenario.title or scenario.name
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-Hans"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)} — urlink report</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{_esc(title)}</h1>",
+        f'<p class="meta">Scenario <code>{_esc(scenario.name)}</code> '
+        f"({_esc(Path(scenario.path).name)}), seed {_esc(scenario.seed)}, urlink "
+        f'{_esc(__version__)}. Numbers marked <span class="estimate">in this colour</span> '
+        "rest on estimates or assumptions; see section 2.</p>",
+        '<nav><ol><li><a href="#modelled">What was modelled</a></li>'
+        '<li><a href="#data">Data and estimates</a></li>'
+        '<li><a href="#flows">Flows across boundaries</a></li>'
+        '<li><a href="#indicators">Indicators by SDG target</a></li>'
+        '<li><a href="#ranking">Strategy ranking and robustness</a></li>'
+        '<li><a href="#guidelines">Action guidelines per level</a></li></ol></nav>',
+    ]
+    parts += _section_modelled(scenario, zones, flows, summary)
+    parts += _section_data(scenario, zones, flows, inputs)
+    parts += _section_flows(zones, flows, focus=str(scenario.boundaries.focus))
+    parts += _section_indicators(assessed)
+    parts += _section_ranking(assessed)
+    parts += _section_guidelines(assessed)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    path: Path,
+    *,
+    scenario: Scenario,
+    zones: pd.DataFrame,
+    flows: pd.DataFrame,
+    assessed: Mapping[str, pd.DataFrame],
+    summary: Mapping[str, Any],
+    inputs: Sequence[Mapping[str, Any]] | None = None,
+) -> Path:
+    """Write :func:`report_from_tables` to ``path``.
+
+    Parameters
+    ----------
+    path
+        Target ``.html`` file.
+    scenario, zones, flows, assessed, summary, inputs
+        As for :func:`report_from_tables`.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    page = report_from_tables(
+        scenario=scenario,
+        zones=zones,
+        flows=flows,
+        assessed=assessed,
+        summary=summary,
+        inputs=inputs,
+    )
+    Path(path).write_text(page, encoding="utf-8")
+    return Path(path)
+
+
+def _section_modelled(
+    scenario: Scenario, zones: pd.DataFrame, flows: pd.DataFrame, summary: Mapping[str, Any]
+) -> list[str]:
+    out = ['<section id="modelled"><h2>1. What was modelled</h2>']
+    levels = zones.groupby("level").size() if "level" in zones.columns else pd.Series(dtype=int)
+    typ = zones.groupby("typology").size() if "typology" in zones.columns else pd.Series(dtype=int)
+    pop = float(zones["population"].sum()) if "population" in zones.columns else float("nan")
+    network = str(summary.get("network_source", "unknown"))
+    out.append(
+        "<p>"
+        + ", ".join(f"{int(n)} {_esc(k)} zones" for k, n in levels.items())
+        + f" with {_num(pop, ',.0f')} residents; typology "
+        + ", ".join(f"{_esc(k)} {int(n)}" for k, n in typ.items())
+        + f". Travel times on the <b>{_esc(network)}</b> network"
+        + (
+            ' <span class="estimate">(a proxy joining the zone seats, not OpenStreetMap)</span>'
+            if network == "proxy"
+            else ""
+        )
+        + f"; {int(summary.get('unreachable_pairs', 0))} zone pairs unreachable.</p>"
+    )
+    used = _used(flows)
+    if len(used):
+        rows = []
+        for ftype, part in used.groupby("flow_type", sort=False):
+            models = ", ".join(sorted(part["model"].fillna("").astype(str).unique()))
+            rows.append(
+                {
+                    "flow type": ftype,
+                    "model": models,
+                    "flows": len(part),
+                    "total": float(part["volume"].sum()),
+                    "unit": str(part["unit"].iloc[0]),
+                }
+            )
+        out.append(_table(pd.DataFrame(rows), numeric=["flows", "total"]))
+    if scenario.strategies:
+        out.append("<h3>Strategies</h3>")
+        st = pd.DataFrame(
+            [
+                {
+                    "code": f"S{i}",
+                    "strategy": s.name,
+                    "title": s.title,
+                    "kind": s.kind,
+                    "sector": s.sector,
+                    "cost (million yuan)": s.cost_yuan / 1e6
+                    if s.cost_yuan is not None
+                    else float("nan"),
+                }
+                for i, s in enumerate(scenario.strategies, start=1)
+            ]
+        )
+        out.append(
+            _table(st, numeric=["cost (million yuan)"], formats={"cost (million yuan)": ",.1f"})
+        )
+    out.append("</section>")
+    return out
+
+
+def _section_data(
+    scenario: Scenario,
+    zones: pd.DataFrame,
+    flows: pd.DataFrame,
+    inputs: Sequence[Mapping[str, Any]] | None,
+) -> list[str]:
+    out = ['<section id="data"><h2>2. Data and estimates</h2><h3>Input files</h3>']
+    if inputs is None:  # not given: hash the scenario's files here
+        inputs = [{"path": str(p), "sha256": file_sha256(Path(p))} for p in scenario.input_files()]
+    rows = []
+    for item in inputs:
+        if "table" in item:  # a PostGIS input table (urlink.store.runs.table_fingerprint)
+            notes = {"origin": f"PostGIS table, {item.get('rows', '?')} rows"}
+            name = str(item["table"])
+        else:
+            notes = source_notes(Path(item["path"]))
+            name = Path(item["path"]).name
+        rows.append(
+            {
+                "file": name,
+                "sha256": str(item.get("sha256", ""))[:12],
+                "origin": notes.get("origin", "not described in a SOURCES.md"),
+                "licence": notes.get("licence", ""),
+                "estimated": notes.get("estimated", ""),
+            }
+        )
+    out.append(_table(pd.DataFrame(rows), wrap=["origin", "licence", "estimated"]))
+    out.append("<h3>Which numbers are estimates</h3>")
+    est = _estimates(zones, _used(flows))
+    flag = est["value"].map(lambda v: "estimate" if _is_estimate(str(v)) else "")
+    out.append(_table(est, numeric=["rows"], row_class=flag))
+    out.append(
+        '<p class="note">Rows in the estimate colour come from models, estimates, '
+        "assumptions or approximations (every output table carries the same "
+        "<code>*_source</code> columns). Sources of every default parameter: "
+        "<code>docs/models.md</code>; of every data file: <code>data/SOURCES.md</code>.</p>"
+    )
+    out.append("</section>")
+    return out
+
+
+def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> list[str]:
+    out = ['<section id="flows"><h2>3. Flows across administrative boundaries</h2>']
+    if not len(_used(flows)):
+        out.append("<p>No flows.</p></section>")
+        return out
+    by = flows_by_boundary(flows, zones)
+    out.append(
+        "<p>Volume of each flow type by the highest boundary its flows cross "
+        "(<i>none</i> = within one zone).</p>"
+    )
+    out.append(
+        _table(
+            by,
+            numeric=["total", *_LEVELS, "share_crossing_county"],
+            formats={"share_crossing_county": ".1%"},
+        )
+    )
+    if "county_code" in zones.columns:
+        units = flows_by_unit(flows, zones, level="county")
+        names = _unit_names(zones, "county")
+        names.setdefault(focus, "focus unit (split into townships)")
+        units.insert(1, "name", units["unit"].map(names).fillna(""))
+        out.append("<h3>Per county-level unit: out, in and within</h3>")
+        out.append(_table(units, numeric=["out", "in", "within", "net_in"]))
+    out.append("</section>")
+    return out
+
+
+def _unit_names(zones: pd.DataFrame, level: str) -> dict[str, str]:
+    col = f"{level}_code"
+    out: dict[str, str] = {}
+    for i, row in zones.iterrows():
+        if str(i) == str(row[col]) or str(row.get("level", "")) == level:
+            name = str(row.get("name", ""))
+            en = str(row.get("name_en", ""))
+            out[str(row[col])] = f"{name} {en}".strip()
+    return out
+
+
+def _section_indicators(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+    out = ['<section id="indicators"><h2>4. District indicators by SDG target</h2>']
+    ind = assessed.get("indicators")
+    if ind is None or ind.empty:
+        out.append("<p>No indicators.</p></section>")
+        return out
+    district = ind[ind["scope"] == "district"]
+    table = district.pivot_table(
+        index="indicator", columns="strategy", values="value", aggfunc="first", sort=False
+    )
+    strategies = list(dict.fromkeys(district["strategy"]))
+    table = table[strategies]
+    codes = _strategy_codes(strategies)
+    out.append(
+        '<p class="note">Values of every strategy (columns: '
+        + "; ".join(f"<b>{_esc(codes[s])}</b> {_esc(s)}" for s in strategies)
+        + "); green = better than the baseline in the indicator's direction, red = worse.</p>"
+    )
+    sdgs = district.drop_duplicates("indicator").set_index("indicator")["sdg"].astype(str)
+    for sdg in sorted(set(sdgs), key=_sdg_key):
+        names = [i for i in table.index if sdgs.get(i) == sdg]
+        part = table.loc[names].reset_index()
+        classes = {}
+        values = table.loc[names].astype(float)
+        for s in strategies[1:]:
+            cls = []
+            for name in names:
+                d = INDICATORS[name].direction if name in INDICATORS else "max"
+                base_value = float(values.loc[name, "baseline"])  # type: ignore[arg-type]
+                diff = float(values.loc[name, s]) - base_value  # type: ignore[arg-type]
+                tol = 1e-9 * max(1.0, abs(base_value))
+                if abs(diff) <= tol or not np.isfinite(diff):
+                    cls.append("")
+                else:
+                    cls.append("better" if (diff > 0) == (d == "max") else "worse")
+            classes[s] = pd.Series(cls)
+        units = [INDICATORS[n].unit if n in INDICATORS else "" for n in names]
+        part.insert(1, "unit", units)
+        part = part.rename(columns=codes)
+        classes = {codes[k]: v for k, v in classes.items()}
+        out.append(f"<h3>{_esc(_SDG_TITLES.get(sdg, 'SDG ' + sdg))}</h3>")
+        out.append(_table(part, numeric=list(codes.values()), cell_class=classes))
+    out.append("</section>")
+    return out
+
+
+def _sdg_key(sdg: str) -> tuple[int, str]:
+    head = sdg.split(".", maxsplit=1)[0]
+    return (int(head) if head.isdigit() else 99, sdg)
+
+
+def _strategy_codes(strategies: list[str]) -> dict[str, str]:
+    """Short column labels: ``base``, ``S1``, ``S2`` ... in the scenario's order."""
+    out, n = {}, 0
+    for s in strategies:
+        if s == "baseline":
+            out[s] = "base"
+        else:
+            n += 1
+            out[s] = f"S{n}"
+    return out
+
+
+def _section_ranking(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+    out = ['<section id="ranking"><h2>5. Strategy ranking and robustness</h2>']
+    scores = assessed.get("scores")
+    robust = assessed.get("robustness")
+    if scores is None or scores.empty:
+        out.append("<p>The scenario has no scoring section.</p></section>")
+        return out
+    for method in list(dict.fromkeys(scores["method"])):
+        part = scores[scores["method"] == method]
+        ranks = part.pivot_table(
+            index="strategy", columns="group", values="rank", aggfunc="first", sort=False
+        )
+        if "pooled" in ranks.columns:
+            ranks = ranks.sort_values("pooled", kind="stable")
+        out.append(f"<h3>Rank per stakeholder group ({_esc(method.replace('_', ' '))})</h3>")
+        out.append(
+            _table(
+                ranks.reset_index(),
+                numeric=list(ranks.columns),
+                formats=dict.fromkeys([str(c) for c in ranks.columns], ".0f"),
+            )
+        )
+    if robust is not None and not robust.empty:
+        chart = first_rank_chart(robust)
+        if chart:
+            out.append(
+                f"<figure>{chart}<figcaption>Probability of ranking first (SMAA-2, weighted "
+                "sum) with uniform random weights and with each group's weights "
+                "perturbed.</figcaption></figure>"
+            )
+        chart = acceptability_chart(robust, weights="uniform")
+        if chart:
+            out.append(
+                f"<figure>{chart}<figcaption>Rank acceptability with uniform random weights: "
+                "the share of weight samples that put a strategy at each rank.</figcaption>"
+                "</figure>"
+            )
+    out.append("</section>")
+    return out
+
+
+def _section_guidelines(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+    out = ['<section id="guidelines"><h2>6. Action guidelines per administrative level</h2>']
+    g = assessed.get("guidelines")
+    if g is None or g.empty:
+        out.append("<p>No strategies, so no guidelines.</p></section>")
+        return out
+    for level in ("province", "prefecture", "county", "township"):
+        part = g[g["level"] == level]
+        if part.empty:
+            continue
+        part = part.sort_values(["strategy", "unit"], kind="stable")
+        if "unit_name" in part.columns:
+            label = (
+                part["unit_name"].fillna("").astype(str) + " (" + part["unit"].astype(str) + ")"
+            )
+            part = part.assign(unit=label.str.strip())
+        cols = [c for c in ("strategy", "unit", "role", "action", "gains", "costs") if c in part]
+        out.append(f"<h3>{_esc(level.capitalize())} level ({len(part)} rows)</h3>")
+        out.append(_table(part[cols]))
+    out.append("</section>")
+    return out

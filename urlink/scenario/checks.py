@@ -1,0 +1,194 @@
+"""Checks of a scenario against its inputs: files named, strategy zones, GCJ-02 offsets.
+
+These need the parsed :class:`~urlink.scenario.spec.Scenario`; the checks of single files and
+tables that every loader shares live in :mod:`urlink.validate`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from urlink.errors import InputError, UrlinkWarning
+from urlink.io.checks import gcj02_offset_between
+from urlink.validate import FileKind, check_file_size
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from urlink.scenario.spec import Scenario
+
+__all__ = ["check_scenario_files", "check_strategy_zones", "scenario_inputs", "warn_gcj02_offset"]
+
+
+def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
+    """Every input file of a scenario with the scenario key that names it and its kind.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    list of (str, pathlib.Path, str)
+        ``("[population] counties", path, "table")`` etc., in file order.
+    """
+    out: list[tuple[str, Path, FileKind]] = []
+    # PostGIS tables (postgresql:// URLs) are no files; urlink.store.runs checks them
+    for key, spec in (
+        ("[boundaries] path", scenario.boundaries),
+        ("[townships] path", scenario.townships),
+        ("[settlements] path", scenario.settlements),
+    ):
+        if spec is not None and isinstance(spec.path, Path):
+            out.append((key, spec.path, "vector"))
+    if scenario.network.osm is not None:
+        out.append(("[network] osm", scenario.network.osm, "osm"))
+    if scenario.typology.population_raster is not None:
+        out.append(("[typology] population_raster", scenario.typology.population_raster, "raster"))
+    tables: list[tuple[str, Path | None]] = [
+        ("[services] path", scenario.services),
+        ("[population] counties", scenario.population.counties),
+        ("[population] township_units", scenario.population.township_units),
+        ("[population] township_references", scenario.population.township_references),
+        ("[population] override", scenario.population.override),
+    ]
+    if scenario.scoring is not None:
+        tables += [
+            ("[scoring] weights", scenario.scoring.weights),
+            ("[scoring] ahp", scenario.scoring.ahp),
+        ]
+    f = scenario.flows
+    if f.goods is not None:
+        tables += [
+            ("[flows.goods] supply_weights", f.goods.supply_weights),
+            ("[flows.goods] markets", f.goods.markets),
+        ]
+    if f.ecosystem is not None:
+        tables += [
+            ("[flows.ecosystem] sources", f.ecosystem.sources),
+            ("[flows.ecosystem] phases", f.ecosystem.phases),
+        ]
+    if f.capital is not None:
+        tables.append(("[flows.capital] transfers", f.capital.transfers))
+    out += [(key, p, "table") for key, p in tables if p is not None]
+    return out
+
+
+def check_scenario_files(scenario: Scenario) -> None:
+    """Check that every input file of a scenario exists, is not empty and is not too large.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the key and the input file.
+    """
+    for key, path, kind in scenario_inputs(scenario):
+        try:
+            check_file_size(path, kind=kind, what="input file")
+        except InputError as err:
+            msg = (
+                f"{scenario.path}: {key}: {err} (relative paths resolve against the scenario "
+                "file's folder)"
+            )
+            raise InputError(msg) from None
+
+
+_ZONE_PARAMS = ("from", "to", "zone", "zones", "stops", "links")
+"""Strategy parameters that name zones (:mod:`urlink.scenario.strategies`)."""
+
+
+def check_strategy_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> None:
+    """Check that every zone a strategy names (sites and zone parameters) is a zone.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones.
+
+    Raises
+    ------
+    InputError
+        Naming the scenario file, the strategy, the key and the unknown ids.
+    """
+    known = set(map(str, zones.index))
+    for s in scenario.strategies:
+        named: list[tuple[str, object]] = [("sites", list(s.sites))]
+        named += [(k, v) for k, v in s.params if k in _ZONE_PARAMS]
+        for key, value in named:
+            flat = value if isinstance(value, list) else [value]
+            ids = [x for v in flat for x in (v if isinstance(v, list) else [v])]
+            bad = [x for x in ids if isinstance(x, str) and x not in known]
+            if bad:
+                where = "sites" if key == "sites" else f"params.{key}"
+                msg = (
+                    f"{scenario.path}: [[strategies]] {s.name!r}: {where} names {bad[:10]}, "
+                    f"which are not zones of the scenario (zone ids look like "
+                    f"{sorted(known)[:3]}); use zone ids from the zones layer"
+                )
+                raise InputError(msg)
+
+
+def warn_gcj02_offset(
+    scenario: Scenario, zones: gpd.GeoDataFrame, places: gpd.GeoDataFrame
+) -> None:
+    """Warn if the township seats and the settlements of the same name differ by GCJ-02.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with ``[townships]`` and ``[settlements]`` (else nothing is checked).
+    zones
+        Its zones with ``level``, ``name``, ``seat_lon``, ``seat_lat``.
+    places
+        The settlements (any CRS).
+    """
+    if scenario.townships is None or scenario.settlements is None:
+        return
+    towns = zones[zones["level"] == "township"]
+    col = scenario.settlements.names_col or "name"
+    if col not in places.columns:
+        return
+    lonlat = places.geometry.to_crs("EPSG:4326")
+    where: dict[str, tuple[float, float]] = {}
+    for pid, names in places[col].items():
+        for name in str(names).split(";"):
+            where.setdefault(name.strip(), (float(lonlat.loc[pid].x), float(lonlat.loc[pid].y)))
+    pairs = [
+        ((float(r["seat_lon"]), float(r["seat_lat"])), where[str(r["name"])])
+        for _, r in towns.iterrows()
+        if str(r["name"]) in where
+    ]
+    if not pairs:
+        return
+    verdict = gcj02_offset_between(
+        np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    )
+    if verdict is None:
+        return
+    layer, spec = (
+        ("[townships]", scenario.townships)
+        if verdict == "a"
+        else ("[settlements]", scenario.settlements)
+    )
+    other = "gcj02" if spec.coords == "wgs84" else "wgs84"
+    warnings.warn(
+        f"{spec.path}: the {len(pairs)} township seats and settlements of the same name are "
+        f"offset from each other by the GCJ-02 shift (about 500 m): {layer} looks like "
+        f'{other.upper()} data declared as {spec.coords.upper()}. Set coords = "{other}" '
+        f"in {layer} if the data comes from Amap, Tencent or another Chinese web map (or "
+        "fix the coords of the other layer if that one is wrong)",
+        UrlinkWarning,
+        stacklevel=2,
+    )

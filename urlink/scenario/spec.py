@@ -1,0 +1,1076 @@
+"""Scenario files: TOML in, frozen dataclasses out.
+
+A scenario names the input data of a run and its parameters. It is plain TOML read with the
+standard library's :mod:`tomllib`; nothing in it is executed. Unknown keys, missing required
+keys and values of the wrong type are errors that name the file and the key. Relative paths
+resolve against the folder of the scenario file.
+
+The full key reference is ``docs/scenarios.md``. A minimal scenario::
+
+    name = "huangyan"
+    title = "Huangyan District, Taizhou"
+
+    [boundaries]
+    path = "../data/boundaries/taizhou_counties_gcj02.geojson"
+    id_col = "adcode"
+    name_col = "name_zh"
+    coords = "gcj02"
+    focus = "331003"
+
+    [population]
+    counties = "../data/tables/county_population_2020.csv"
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from urlink.errors import InputError
+from urlink.io.crs import Coords, check_coords
+from urlink.io.postgis import is_postgis_url
+from urlink.validate import find_markup
+
+if TYPE_CHECKING:
+    from urlink.network.streets import NetworkType, TravelMode
+
+__all__ = [
+    "BoundariesSpec",
+    "CapitalSpec",
+    "EcosystemSpec",
+    "EmissionsSpec",
+    "FlowsSpec",
+    "GoodsSpec",
+    "NetworkSpec",
+    "PeopleSpec",
+    "PopulationSpec",
+    "Scenario",
+    "ScoringSpec",
+    "SettlementsSpec",
+    "StrategySpec",
+    "TownshipsSpec",
+    "TypologySpec",
+    "load_scenario",
+]
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+Context = tuple[str, ...] | Literal["all", "touching"]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundariesSpec:
+    """``[boundaries]``: the administrative polygons (county level for Huangyan).
+
+    Attributes
+    ----------
+    path
+        Vector file with the polygons, or a ``postgresql://`` URL (PostGIS source; its
+        table is in ``layer``, from the TOML key ``table``).
+    id_col, name_col, name_en_col
+        Columns with the zone id, name and Latin-script name.
+    coords
+        ``"wgs84"`` or ``"gcj02"``.
+    layer
+        Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
+    focus
+        Id of the study unit that is split into township zones.
+    context
+        Which other units become zones: ``"all"``, ``"touching"`` (sharing a border with
+        ``focus``) or a list of ids.
+    """
+
+    path: Path | str
+    id_col: str
+    name_col: str
+    focus: str
+    name_en_col: str | None = None
+    coords: Coords = "wgs84"
+    layer: str | None = None
+    encoding: str | None = None
+    context: Context = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class TownshipsSpec:
+    """``[townships]``: seat points of the focus unit's townships (Voronoi zones).
+
+    Attributes
+    ----------
+    path
+        Vector file with one point per township, or a ``postgresql://`` URL (the table is
+        in ``layer``).
+    id_col, name_col, name_en_col
+        Columns with the township code, name and Latin-script name.
+    coords
+        ``"wgs84"`` or ``"gcj02"``.
+    layer
+        Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
+    """
+
+    path: Path | str
+    id_col: str
+    name_col: str
+    name_en_col: str | None = None
+    coords: Coords = "wgs84"
+    layer: str | None = None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementsSpec:
+    """``[settlements]``: named places (GeoNames) used for county seats and the proxy network.
+
+    Attributes
+    ----------
+    path
+        Vector file with one point per place, or a ``postgresql://`` URL (the table is in
+        ``layer``).
+    id_col, name_col, name_en_col
+        Columns with the place id, its name and a Latin-script name.
+    names_col
+        Column with ``;``-separated alternate names, matched against county names to find
+        each county's seat town (see :func:`urlink.io.boundaries.add_seats_from_places`).
+    coords
+        ``"wgs84"`` or ``"gcj02"``.
+    layer
+        Layer in a multi-layer file; the table (``schema.table``) of a PostGIS source.
+    encoding
+        Text encoding of the attributes if the file does not declare it (``"gbk"``).
+    proxy_nodes
+        Whether the places inside the study area become extra nodes of the proxy network.
+    """
+
+    path: Path | str
+    id_col: str
+    name_col: str
+    name_en_col: str | None = None
+    names_col: str | None = None
+    coords: Coords = "wgs84"
+    layer: str | None = None
+    encoding: str | None = None
+    proxy_nodes: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSpec:
+    """``[network]``: the street network and travel-time settings.
+
+    Attributes
+    ----------
+    osm
+        OpenStreetMap file (``.osm``, ``.osm.bz2``, ``.osm.pbf``); without it a proxy
+        network is built between zone seats (``network_source = "proxy"``).
+    network_type
+        OSM ways to keep: ``drive``, ``drive_service``, ``walk``, ``all``.
+    mode
+        Travel mode of the skim: ``drive``, ``walk``, ``bus``.
+    proxy_method
+        ``gabriel`` or ``delaunay``.
+    circuity
+        Road / great-circle distance of proxy links.
+    speeds_kph
+        Overrides of the speed table, as (highway class, km/h) pairs.
+    fallback_kph, walk_kph, bus_speed_factor, bus_headway_min
+        See :class:`urlink.network.streets.SpeedParams`.
+    access_speed_kph
+        Speed of the access leg from a zone seat to the network.
+    cutoff_min
+        Longest trip in the skim (minutes); longer ones are NaN.
+    """
+
+    osm: Path | None = None
+    network_type: NetworkType = "drive"
+    mode: TravelMode = "drive"
+    proxy_method: Literal["gabriel", "delaunay"] = "gabriel"
+    circuity: float = 1.3
+    speeds_kph: tuple[tuple[str, float], ...] = ()
+    fallback_kph: float = 30.0
+    walk_kph: float = 4.5
+    bus_speed_factor: float = 0.6
+    bus_headway_min: float = 20.0
+    access_speed_kph: float = 4.5
+    cutoff_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypologySpec:
+    """``[typology]``: thresholds of :func:`urlink.model.typology.add_typology`.
+
+    Attributes
+    ----------
+    urban_density, cluster_density
+        Inhabitants per km2 for urban and peri-urban (urban-cluster) zones.
+    periurban_max_time_min
+        Zones this close (minutes) to an urban zone are peri-urban.
+    population_raster
+        Optional population-count GeoTIFF (e.g. WorldPop); densities then come from its
+        zonal sums instead of the zone populations.
+    """
+
+    urban_density: float = 1500.0
+    cluster_density: float = 300.0
+    periurban_max_time_min: float = 30.0
+    population_raster: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleSpec:
+    """``[flows.people]``: trips between zones.
+
+    Attributes
+    ----------
+    model
+        A registered people model (``urlink.model.flows.registry("people")``).
+    deterrence
+        ``"exp"`` or ``"power"``.
+    beta
+        Deterrence parameter (per minute for ``exp``).
+    trip_rate
+        Trips leaving a zone per resident and day (productions = population x rate;
+        attractions = population, scaled to the same total).
+    top_destinations
+        Keep only the largest flows of each origin (for runs with thousands of zones,
+        where the full table has zones**2 rows; docs/scale.md). None (default) keeps all.
+    """
+
+    model: str = "gravity_doubly"
+    deterrence: str = "exp"
+    beta: float = 0.1
+    trip_rate: float = 0.3
+    top_destinations: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsSpec:
+    """``[flows.goods]``: a commodity shipped from producing zones to markets.
+
+    Attributes
+    ----------
+    model
+        A registered goods model.
+    commodity
+        Name of the commodity.
+    supply_t_per_year
+        Annual production shared over zones by ``supply_weights``.
+    supply_weights
+        CSV ``zone_id, weight, weight_source``.
+    markets
+        CSV ``zone_id, demand_weight``: markets absorb the supply in these shares.
+    beta
+        Deterrence per minute (``production_constrained``).
+    """
+
+    supply_weights: Path
+    markets: Path
+    supply_t_per_year: float
+    model: str = "production_constrained"
+    commodity: str = "goods"
+    beta: float = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class EcosystemSpec:
+    """``[flows.ecosystem]``: a service (drinking water) from source zones to users.
+
+    Attributes
+    ----------
+    model
+        A registered ecosystem model.
+    service
+        Name of the service.
+    sources
+        CSV ``zone_id``: the source zones; the total supply is shared by zone area.
+    phases
+        CSV ``phase, m3_per_day, users``: supply schemes and the zones they serve
+        (``;``-separated ids; a county id stands for all its township zones); a phase's
+        volume is shared among its users by population.
+    max_time_min
+        ``proximity`` model: longest service link.
+    """
+
+    sources: Path
+    phases: Path
+    model: str = "declared_links"
+    service: str = "water"
+    max_time_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapitalSpec:
+    """``[flows.capital]``: money flows.
+
+    Attributes
+    ----------
+    eco_compensation
+        Compute payments for the ecosystem flows (``eco_compensation`` model).
+    eco_rate_yuan_per_m3
+        Payment per m3 (default: the documented estimate).
+    quality_met
+        Water-quality benchmark met (False reverses the payments).
+    transfers
+        Optional CSV of declared transfers (``payer, payee, amount_yuan_per_year``).
+    per_capita_yuan
+        Per-capita amount for transfer rows without an amount.
+    """
+
+    eco_compensation: bool = True
+    eco_rate_yuan_per_m3: float | None = None
+    quality_met: bool = True
+    transfers: Path | None = None
+    per_capita_yuan: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmissionsSpec:
+    """``[emissions]``: transport CO2 of the people and goods flows.
+
+    Attributes
+    ----------
+    people_mode, goods_mode
+        Mode assumed for people and goods flows (keys of the emission-factor table,
+        :data:`urlink.model.carbon.EMISSION_FACTORS_G_PER_UNIT`).
+    factors_g
+        Overrides of the table, as (mode, g CO2 per pkm or tkm) pairs.
+    """
+
+    people_mode: str = "car"
+    goods_mode: str = "road_freight"
+    factors_g: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySpec:
+    """One ``[[strategies]]`` entry (turned into :class:`urlink.scenario.strategies.Strategy`).
+
+    Attributes
+    ----------
+    name, kind, title, sites, actor, level, sector, cost_yuan
+        See :class:`urlink.scenario.strategies.Strategy`.
+    params
+        The ``params`` table, as sorted (key, value) pairs.
+    """
+
+    name: str
+    kind: str
+    title: str = ""
+    sites: tuple[str, ...] = ()
+    actor: str = ""
+    level: str = "district"
+    sector: str = ""
+    cost_yuan: float | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringSpec:
+    """``[scoring]``: how strategies are ranked.
+
+    Attributes
+    ----------
+    weights
+        Stakeholder points form (``group,label,indicator,points``; 100 points per group);
+        its indicators are the ones scored.
+    ahp
+        Alternatively, AHP judgments (``group,row,col,value``).
+    methods
+        Scoring methods (``weighted_sum``, ``topsis``).
+    smaa_samples
+        Weight samples for the robustness analysis.
+    concentration
+        Dirichlet concentration of the samples around each group's weights.
+    """
+
+    weights: Path | None = None
+    ahp: Path | None = None
+    methods: tuple[str, ...] = ("weighted_sum", "topsis")
+    smaa_samples: int = 10_000
+    concentration: float = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class FlowsSpec:
+    """``[flows]``: which flow types a run builds (each optional)."""
+
+    people: PeopleSpec | None = None
+    goods: GoodsSpec | None = None
+    ecosystem: EcosystemSpec | None = None
+    capital: CapitalSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationSpec:
+    """``[population]``: where zone populations come from.
+
+    Attributes
+    ----------
+    counties
+        Table (``zone_id``, ``population``, ``population_source``) for county-level zones,
+        including the focus unit, whose total is split over its townships.
+    township_units
+        NBS unit-count table of the townships, for the estimate.
+    township_references
+        Published township figures used to fit the community weight.
+    community_weight
+        Fixed community weight k; if not given it is fitted to the references.
+    override
+        Optional table whose rows replace any zone's population (user data wins).
+    """
+
+    counties: Path
+    township_units: Path | None = None
+    township_references: Path | None = None
+    community_weight: float | None = None
+    override: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A parsed scenario file.
+
+    Attributes
+    ----------
+    name
+        Short name (lower-case letters, digits, ``-`` and ``_``); names the output folder.
+    title
+        Human-readable title.
+    path
+        The scenario file itself.
+    boundaries, townships, population
+        The sections above.
+    seed
+        Seed for everything random in a run.
+    """
+
+    name: str
+    title: str
+    path: Path
+    boundaries: BoundariesSpec
+    population: PopulationSpec
+    townships: TownshipsSpec | None = None
+    settlements: SettlementsSpec | None = None
+    network: NetworkSpec = field(default_factory=NetworkSpec)
+    typology: TypologySpec = field(default_factory=TypologySpec)
+    flows: FlowsSpec = field(default_factory=FlowsSpec)
+    emissions: EmissionsSpec = field(default_factory=EmissionsSpec)
+    services: Path | None = None
+    strategies: tuple[StrategySpec, ...] = ()
+    scoring: ScoringSpec | None = None
+    seed: int = 0
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
+        specs = (self.boundaries, self.townships, self.settlements)
+        return [(s.path, s.layer) for s in specs if s is not None]
+
+    def input_tables(self) -> list[tuple[str, str]]:
+        """List the PostGIS tables the scenario reads, as (URL, table) pairs.
+
+        Returns
+        -------
+        list of tuple
+            Each ``postgresql://`` source with its ``schema.table`` (see :mod:`urlink.store.runs`).
+        """
+        return [(str(p), str(t)) for p, t in self._layer_sources() if isinstance(p, str)]
+
+    def input_files(self) -> list[Path]:
+        """List every input file the scenario names, scenario file first.
+
+        Returns
+        -------
+        list of pathlib.Path
+            Existing or not; :func:`urlink.scenario.build.validate` checks them.
+        """
+        files = [self.path]
+        files += [p for p, _ in self._layer_sources() if isinstance(p, Path)]
+        if self.network.osm is not None:
+            files.append(self.network.osm)
+        if self.typology.population_raster is not None:
+            files.append(self.typology.population_raster)
+        if self.services is not None:
+            files.append(self.services)
+        if self.scoring is not None:
+            files += [p for p in (self.scoring.weights, self.scoring.ahp) if p is not None]
+        f = self.flows
+        if f.goods is not None:
+            files += [f.goods.supply_weights, f.goods.markets]
+        if f.ecosystem is not None:
+            files += [f.ecosystem.sources, f.ecosystem.phases]
+        if f.capital is not None and f.capital.transfers is not None:
+            files.append(f.capital.transfers)
+        pop = self.population
+        files += [
+            p
+            for p in (pop.counties, pop.township_units, pop.township_references, pop.override)
+            if p is not None
+        ]
+        return files
+
+
+class _Table:
+    """Reads the keys of one TOML table with type checks; remembers what it used."""
+
+    def __init__(self, data: dict[str, Any], *, section: str, file: Path) -> None:
+        self.data = data
+        self.section = section
+        self.file = file
+        self.used: set[str] = set()
+
+    def where(self, key: str) -> str:
+        prefix = f"[{self.section}] " if self.section else ""
+        return f"{self.file}: {prefix}key {key!r}"
+
+    def get(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        *,
+        required: bool = False,
+        default: Any = None,
+    ) -> Any:
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                typo = difflib.get_close_matches(
+                    key, [k for k in self.data if k not in self.used], n=1
+                )
+                if typo:
+                    msg = f"{self.where(typo[0])} is not a known key; did you mean {key!r}?"
+                    raise InputError(msg)
+                msg = f"{self.where(key)} is missing; add it (see docs/scenarios.md)"
+                raise InputError(msg)
+            return default
+        value = self.data[key]
+        ok = isinstance(value, kind) and not (isinstance(value, bool) and kind in (int, float))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            msg = f"{self.where(key)} must be {names}, got {value!r}"
+            raise InputError(msg)
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and find_markup(v) for v in texts):
+            msg = (
+                f"{self.where(key)} = {value!r} contains HTML, script or template markup (or "
+                "control characters); scenario text must be plain text, so remove it"
+            )
+            raise InputError(msg)
+        return value
+
+    def path(self, key: str, *, required: bool = False) -> Path | None:
+        value = self.get(key, str, required=required)
+        if value is None:
+            return None
+        p = Path(value)
+        return p if p.is_absolute() else (self.file.parent / p).resolve()
+
+    def required_path(self, key: str) -> Path:
+        p = self.path(key, required=True)
+        if p is None:  # pragma: no cover - path() raised already
+            raise InputError(self.where(key))
+        return p
+
+    def coords(self, key: str = "coords") -> Coords:
+        value = self.get(key, str, default="wgs84")
+        try:
+            return check_coords(value, argument=key)
+        except InputError as err:
+            msg = f"{self.where(key)}: {err}"
+            raise InputError(msg) from None
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(key, sorted(self.used), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            msg = (
+                f"{self.where(key)} is not a known key{hint} Known keys here: {sorted(self.used)}"
+            )
+            raise InputError(msg)
+
+    def sub(self, key: str) -> _Table | None:
+        """Return the optional sub-table ``key``, or None."""
+        value = self.get(key, dict)
+        if value is None:
+            return None
+        name = f"{self.section}.{key}" if self.section else key
+        return _Table(value, section=name, file=self.file)
+
+    def required_sub(self, key: str) -> _Table:
+        """Return the required sub-table ``key``."""
+        self.get(key, dict, required=True)
+        table = self.sub(key)
+        if table is None:  # pragma: no cover - get() raised already
+            raise InputError(self.where(key))
+        return table
+
+
+def _layer_fields(t: _Table) -> dict[str, Any]:
+    path: Path | str
+    if is_postgis_url(t.data.get("path")):  # a PostGIS table (urlink.store.runs)
+        path, layer = _postgis_source(t)
+    else:
+        path, layer = t.required_path("path"), t.get("layer", str)
+        t.used.add("table")  # a known key (for typo hints), valid only with a URL
+        if "table" in t.data:
+            msg = (
+                f"{t.where('table')} names a PostGIS table, so 'path' must be a "
+                "postgresql:// URL; for a file use 'layer' (or nothing)"
+            )
+            raise InputError(msg)
+    return {
+        "path": path,
+        "id_col": t.get("id_col", str, required=True),
+        "name_col": t.get("name_col", str, required=True),
+        "name_en_col": t.get("name_en_col", str),
+        "coords": t.coords(),
+        "layer": layer,
+        "encoding": t.get("encoding", str),
+    }
+
+
+def _postgis_source(t: _Table) -> tuple[str, str]:
+    """``path`` (a URL without password) and ``table`` of a PostGIS input."""
+    from urlink.io.postgis import check_table_name
+    from urlink.store.runs import redact_dsn
+
+    url: str = t.get("path", str, required=True)
+    if redact_dsn(url) != url:
+        msg = (
+            f"{t.where('path')} = {redact_dsn(url)!r} contains a password; scenario files are "
+            "shared and recorded in the manifest, so give the password in PGPASSWORD, "
+            "~/.pgpass or a pg_service.conf service instead (docs/postgis.md)"
+        )
+        raise InputError(msg)
+    if "layer" in t.data:
+        msg = f"{t.where('layer')}: a PostGIS source names its table with 'table', not 'layer'"
+        raise InputError(msg)
+    table: str = t.get("table", str, required=True)
+    check_table_name(table, what=t.where("table"))
+    return url, table
+
+
+def _parse_context(t: _Table) -> Context:
+    value = t.get("context", (str, list), default="all")
+    if isinstance(value, str):
+        if value not in ("all", "touching"):
+            msg = f"{t.where('context')} must be 'all', 'touching' or a list of ids, got {value!r}"
+            raise InputError(msg)
+        return value  # type: ignore[return-value]
+    if not all(isinstance(v, str) for v in value):
+        msg = f"{t.where('context')} must be a list of id strings, got {value!r}"
+        raise InputError(msg)
+    return tuple(value)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check a scenario file.
+
+    Parameters
+    ----------
+    path
+        The ``.toml`` file.
+
+    Returns
+    -------
+    Scenario
+        The parsed scenario with absolute paths.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not TOML, a key is unknown, missing or of the wrong type.
+        The message names the file and the key.
+
+    Examples
+    --------
+    >>> s = load_scenario("scenarios/huangyan.toml")
+    >>> s.name, s.boundaries.focus, s.boundaries.coords
+    ('huangyan', '331003', 'gcj02')
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        msg = f"scenario file {str(path)!r} does not exist; check the path"
+        raise InputError(msg)
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
+        raise InputError(msg) from None
+
+    top = _Table(data, section="", file=file)
+    name = top.get("name", str, required=True)
+    if not _NAME_RE.match(name):
+        msg = (
+            f"{top.where('name')} = {name!r} is not a valid scenario name; use 1-63 lower-case "
+            "letters, digits, '-' or '_', starting with a letter or digit"
+        )
+        raise InputError(msg)
+    title = top.get("title", str, default=name)
+    seed = _seed(top)
+
+    b = top.required_sub("boundaries")
+    boundaries = BoundariesSpec(
+        **_layer_fields(b), focus=b.get("focus", str, required=True), context=_parse_context(b)
+    )
+    b.finish()
+
+    townships = _parse_townships(top.sub("townships"))
+    settlements = _parse_settlements(top.sub("settlements"))
+
+    network = _parse_network(top.sub("network"))
+    typology = _parse_typology(top.sub("typology"))
+    flows = _parse_flows(top.sub("flows"))
+    emissions = _parse_emissions(top.sub("emissions"))
+    sv = top.sub("services")
+    services = None
+    if sv is not None:
+        services = sv.required_path("path")
+        sv.finish()
+    strategies = _parse_strategies(top, file)
+    scoring = _parse_scoring(top.sub("scoring"))
+
+    p = top.required_sub("population")
+    population = PopulationSpec(
+        counties=p.required_path("counties"),
+        township_units=p.path("township_units"),
+        township_references=p.path("township_references"),
+        community_weight=p.get("community_weight", float),
+        override=p.path("override"),
+    )
+    p.finish()
+    if population.community_weight is not None and population.community_weight <= 0:
+        msg = f"{p.where('community_weight')} must be > 0, got {population.community_weight}"
+        raise InputError(msg)
+    if townships is not None and population.township_units is None:
+        msg = (
+            f"{p.where('township_units')} is missing; townships need the NBS unit-count table "
+            "to estimate their populations (or give every township in 'override')"
+        )
+        if population.override is None:
+            raise InputError(msg)
+    top.finish()
+    return Scenario(
+        name=name,
+        title=title,
+        path=file,
+        boundaries=boundaries,
+        townships=townships,
+        settlements=settlements,
+        network=network,
+        typology=typology,
+        flows=flows,
+        emissions=emissions,
+        services=services,
+        strategies=strategies,
+        scoring=scoring,
+        population=population,
+        seed=seed,
+        raw=data,
+    )
+
+
+def _seed(top: _Table) -> int:
+    seed: int = top.get("seed", int, default=0)
+    if not 0 <= seed < 2**32:
+        msg = f"{top.where('seed')} = {seed} must be an integer in [0, 2**32); use e.g. 1"
+        raise InputError(msg)
+    return seed
+
+
+def _choice(t: _Table, key: str, allowed: tuple[str, ...], default: str) -> Any:
+    value: str = t.get(key, str, default=default)
+    if value not in allowed:
+        msg = f"{t.where(key)} = {value!r} is not valid; use one of {allowed}"
+        raise InputError(msg)
+    return value
+
+
+def _positive(t: _Table, key: str, default: float) -> float:
+    value: float = t.get(key, float, default=default)
+    if not (value > 0 and value != float("inf")):
+        msg = f"{t.where(key)} must be a positive number, got {value!r}"
+        raise InputError(msg)
+    return value
+
+
+def _parse_network(t: _Table | None) -> NetworkSpec:
+    if t is None:
+        return NetworkSpec()
+    d = NetworkSpec()
+    speeds = t.sub("speeds_kph")
+    speed_items: list[tuple[str, float]] = []
+    if speeds is not None:
+        speed_items = [(cls, _positive(speeds, cls, 1.0)) for cls in sorted(speeds.data)]
+        speeds.finish()
+    cutoff = t.get("cutoff_min", float)
+    spec = NetworkSpec(
+        osm=t.path("osm"),
+        network_type=_choice(
+            t, "network_type", ("drive", "drive_service", "walk", "all"), d.network_type
+        ),
+        mode=_choice(t, "mode", ("drive", "walk", "bus"), d.mode),
+        proxy_method=_choice(t, "proxy_method", ("gabriel", "delaunay"), d.proxy_method),
+        circuity=_positive(t, "circuity", d.circuity),
+        speeds_kph=tuple(speed_items),
+        fallback_kph=_positive(t, "fallback_kph", d.fallback_kph),
+        walk_kph=_positive(t, "walk_kph", d.walk_kph),
+        bus_speed_factor=_positive(t, "bus_speed_factor", d.bus_speed_factor),
+        bus_headway_min=_positive(t, "bus_headway_min", d.bus_headway_min),
+        access_speed_kph=_positive(t, "access_speed_kph", d.access_speed_kph),
+        cutoff_min=None if cutoff is None else _positive(t, "cutoff_min", 1.0),
+    )
+    t.finish()
+    if spec.circuity < 1:
+        msg = f"{t.where('circuity')} must be >= 1 (roads are never shorter than a straight line)"
+        raise InputError(msg)
+    if spec.bus_speed_factor > 1:
+        msg = f"{t.where('bus_speed_factor')} must be in (0, 1], got {spec.bus_speed_factor}"
+        raise InputError(msg)
+    return spec
+
+
+def _model(t: _Table, flow_type: str, default: str) -> str:
+    from urlink.model.flows import registry
+
+    value: str = t.get("model", str, default=default)
+    models = registry(flow_type)  # type: ignore[arg-type]
+    if value not in models:
+        msg = (
+            f"{t.where('model')} = {value!r} is not a {flow_type} model; use one of "
+            f"{sorted(models)}"
+        )
+        raise InputError(msg)
+    return value
+
+
+def _required(t: _Table, key: str) -> float:
+    value: float = t.get(key, float, required=True)
+    return value
+
+
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+
+
+def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
+    from urlink.scenario.strategies import LEVELS, STRATEGY_KINDS
+
+    entries = top.get("strategies", list, default=[])
+    out: list[StrategySpec] = []
+    seen: set[str] = set()
+    for i, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            msg = f"{file}: [[strategies]] entry {i} must be a table"
+            raise InputError(msg)
+        t = _Table(entry, section=f"strategies #{i}", file=file)
+        name = t.get("name", str, required=True)
+        if not _NAME_OK.match(name) or name in seen:
+            why = "is used twice" if name in seen else "must be letters, digits, '.', '-', '_'"
+            msg = f"{t.where('name')} = {name!r} {why}"
+            raise InputError(msg)
+        seen.add(name)
+        kind = t.get("kind", str, required=True)
+        if kind not in STRATEGY_KINDS:
+            msg = (
+                f"{t.where('kind')} = {kind!r} is not a strategy kind; use one of "
+                f"{sorted(STRATEGY_KINDS)}"
+            )
+            raise InputError(msg)
+        level = _choice(t, "level", LEVELS, "district")
+        sites = t.get("sites", list, default=[])
+        if not all(isinstance(x, str) for x in sites):
+            msg = f"{t.where('sites')} must be a list of zone id strings, got {sites!r}"
+            raise InputError(msg)
+        cost = t.get("cost_yuan", float)
+        if cost is not None and cost < 0:
+            msg = f"{t.where('cost_yuan')} must be >= 0, got {cost!r}"
+            raise InputError(msg)
+        params = t.get("params", dict, default={})
+        out.append(
+            StrategySpec(
+                name=name,
+                kind=kind,
+                title=t.get("title", str, default=""),
+                sites=tuple(sites),
+                actor=t.get("actor", str, default=""),
+                level=level,
+                sector=t.get("sector", str, default=""),
+                cost_yuan=cost,
+                params=tuple(sorted(params.items())),
+            )
+        )
+        t.finish()
+    return tuple(out)
+
+
+def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
+    from urlink.scoring import SCORING_METHODS
+
+    if t is None:
+        return None
+    methods = t.get("methods", list, default=["weighted_sum", "topsis"])
+    unknown = [m for m in methods if m not in SCORING_METHODS]
+    if unknown or not methods:
+        msg = f"{t.where('methods')} = {methods!r}: use some of {sorted(SCORING_METHODS)}"
+        raise InputError(msg)
+    samples = t.get("smaa_samples", int, default=10_000)
+    if not 100 <= samples <= 1_000_000:
+        msg = f"{t.where('smaa_samples')} = {samples} must be between 100 and 1,000,000"
+        raise InputError(msg)
+    spec = ScoringSpec(
+        weights=t.path("weights"),
+        ahp=t.path("ahp"),
+        methods=tuple(methods),
+        smaa_samples=samples,
+        concentration=_positive(t, "concentration", 50.0),
+    )
+    t.finish()
+    if (spec.weights is None) == (spec.ahp is None):
+        msg = f"{t.where('weights')}: give either 'weights' (points form) or 'ahp', not both"
+        raise InputError(msg)
+    return spec
+
+
+def _parse_townships(t: _Table | None) -> TownshipsSpec | None:
+    if t is None:
+        return None
+    spec = TownshipsSpec(**_layer_fields(t))
+    t.finish()
+    return spec
+
+
+def _parse_settlements(s: _Table | None) -> SettlementsSpec | None:
+    if s is None:
+        return None
+    spec = SettlementsSpec(
+        **_layer_fields(s),
+        names_col=s.get("names_col", str),
+        proxy_nodes=s.get("proxy_nodes", bool, default=False),
+    )
+    s.finish()
+    return spec
+
+
+def _parse_emissions(t: _Table | None) -> EmissionsSpec:
+    from urlink.model.carbon import EMISSION_FACTORS_G_PER_UNIT
+
+    if t is None:
+        return EmissionsSpec()
+    modes = sorted(EMISSION_FACTORS_G_PER_UNIT)
+    d = EmissionsSpec()
+    people = _choice(t, "people_mode", tuple(modes), d.people_mode)
+    goods = _choice(t, "goods_mode", tuple(modes), d.goods_mode)
+    f = t.sub("factors_g")
+    factors: list[tuple[str, float]] = []
+    if f is not None:
+        for mode in sorted(f.data):
+            if mode not in EMISSION_FACTORS_G_PER_UNIT:
+                msg = f"{f.where(mode)} is not a known mode; use one of {modes}"
+                raise InputError(msg)
+            value: float = f.get(mode, float)
+            if not value >= 0:
+                msg = f"{f.where(mode)} must be >= 0 g CO2 per unit, got {value!r}"
+                raise InputError(msg)
+            factors.append((mode, value))
+        f.finish()
+    t.finish()
+    return EmissionsSpec(people_mode=people, goods_mode=goods, factors_g=tuple(factors))
+
+
+def _parse_typology(t: _Table | None) -> TypologySpec:
+    if t is None:
+        return TypologySpec()
+    d = TypologySpec()
+    spec = TypologySpec(
+        urban_density=_positive(t, "urban_density", d.urban_density),
+        cluster_density=_positive(t, "cluster_density", d.cluster_density),
+        periurban_max_time_min=_positive(t, "periurban_max_time_min", d.periurban_max_time_min),
+        population_raster=t.path("population_raster"),
+    )
+    t.finish()
+    if spec.cluster_density >= spec.urban_density:
+        msg = f"{t.where('cluster_density')} must be below urban_density"
+        raise InputError(msg)
+    return spec
+
+
+def _parse_flows(t: _Table | None) -> FlowsSpec:
+    if t is None:
+        return FlowsSpec()
+    people = goods = ecosystem = capital = None
+    p = t.sub("people")
+    if p is not None:
+        d = PeopleSpec()
+        people = PeopleSpec(
+            model=_model(p, "people", d.model),
+            deterrence=_choice(p, "deterrence", ("exp", "power"), d.deterrence),
+            beta=_positive(p, "beta", d.beta),
+            trip_rate=_positive(p, "trip_rate", d.trip_rate),
+            top_destinations=p.get("top_destinations", int),
+        )
+        if people.top_destinations is not None and people.top_destinations < 1:
+            msg = (
+                f"{p.where('top_destinations')} must be an integer >= 1 (the largest flows "
+                f"kept per origin), got {people.top_destinations!r}; leave it out to keep all"
+            )
+            raise InputError(msg)
+        p.finish()
+    g = t.sub("goods")
+    if g is not None:
+        goods = GoodsSpec(
+            model=_model(g, "goods", "production_constrained"),
+            commodity=g.get("commodity", str, default="goods"),
+            supply_t_per_year=_positive(g, "supply_t_per_year", _required(g, "supply_t_per_year")),
+            supply_weights=g.required_path("supply_weights"),
+            markets=g.required_path("markets"),
+            beta=_positive(g, "beta", 0.02),
+        )
+        g.finish()
+    e = t.sub("ecosystem")
+    if e is not None:
+        limit = e.get("max_time_min", float)
+        ecosystem = EcosystemSpec(
+            model=_model(e, "ecosystem", "declared_links"),
+            service=e.get("service", str, default="water"),
+            sources=e.required_path("sources"),
+            phases=e.required_path("phases"),
+            max_time_min=None if limit is None else _positive(e, "max_time_min", 1.0),
+        )
+        e.finish()
+    c = t.sub("capital")
+    if c is not None:
+        rate = c.get("eco_rate_yuan_per_m3", float)
+        per_capita = c.get("per_capita_yuan", float)
+        capital = CapitalSpec(
+            eco_compensation=c.get("eco_compensation", bool, default=True),
+            eco_rate_yuan_per_m3=rate,
+            quality_met=c.get("quality_met", bool, default=True),
+            transfers=c.path("transfers"),
+            per_capita_yuan=per_capita,
+        )
+        c.finish()
+        for key, value in (("eco_rate_yuan_per_m3", rate), ("per_capita_yuan", per_capita)):
+            if value is not None and value < 0:
+                msg = f"{c.where(key)} must be >= 0, got {value!r}"
+                raise InputError(msg)
+    t.finish()
+    if capital is not None and c is not None and capital.eco_compensation and ecosystem is None:
+        msg = (
+            f"{c.where('eco_compensation')} needs a [flows.ecosystem] section (payments "
+            "follow the ecosystem-service flows); add one or set eco_compensation = false"
+        )
+        raise InputError(msg)
+    return FlowsSpec(people=people, goods=goods, ecosystem=ecosystem, capital=capital)

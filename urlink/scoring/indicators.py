@@ -1,0 +1,450 @@
+"""Indicators of a state: per zone, per administrative unit, and for the study district.
+
+:func:`evaluate` runs the flow models on a :class:`urlink.scenario.strategies.State` and computes
+the indicators of :data:`INDICATORS`. Each has a direction (``max``: more is better,
+``min``: less is better), a unit, the SDG 11 target it localises where one fits, and a
+definition. District values are computed over the zones of the focus unit (the townships of
+Huangyan); zone values feed the cross-boundary attribution.
+
+Transport CO2 of people flows uses the scenario's people mode (car by default) except for
+the share of trips that a bus line moves to the bus (``mode_shift`` of the trips between
+its stop zones). The 碳普惠 low-carbon trip credit of those trips is
+(EF_car - EF_bus) x distance (Amap/Alibaba white paper, Shenzhen 2021 methodology;
+domain reference R87, R88).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from urlink.model.carbon import EmissionFactors
+from urlink.model.inputs import flows_from_scenario
+
+if TYPE_CHECKING:
+    from urlink.scenario.strategies import State
+
+__all__ = [
+    "INDICATORS",
+    "Evaluation",
+    "IndicatorDef",
+    "evaluate",
+    "gini",
+    "indicators_by_unit",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorDef:
+    """Definition of an indicator.
+
+    Attributes
+    ----------
+    direction
+        ``"max"`` (more is better) or ``"min"`` (less is better).
+    unit
+        Unit of the value.
+    sdg
+        SDG target it localises, or ``""``.
+    description
+        What it measures.
+    """
+
+    direction: Literal["max", "min"]
+    unit: str
+    sdg: str
+    description: str
+
+
+INDICATORS: dict[str, IndicatorDef] = {
+    "pop_within_30min_centre": IndicatorDef(
+        "max",
+        "share",
+        "11.a",
+        "share of the district's population within 30 min of the district centre",
+    ),
+    "pop_within_60min_centre": IndicatorDef(
+        "max",
+        "share",
+        "11.a",
+        "share of the district's population within 60 min of the district centre",
+    ),
+    "mean_time_to_hospital_min": IndicatorDef(
+        "min", "min", "11.a", "population-weighted mean travel time to the nearest hospital"
+    ),
+    "mean_time_to_market_min": IndicatorDef(
+        "min", "min", "11.a", "population-weighted mean travel time to the nearest market"
+    ),
+    "pt_coverage_share": IndicatorDef(
+        "max",
+        "share",
+        "11.2.1",
+        "share of the district's population living in zones "
+        "served by a bus line (zone-level proxy of SDG 11.2.1)",
+    ),
+    "access_ratio_rural_urban": IndicatorDef(
+        "min",
+        "ratio",
+        "11.a",
+        "mean time to the centre of rural residents divided by that "
+        "of urban residents (1 = balanced)",
+    ),
+    "access_gini": IndicatorDef(
+        "min",
+        "index",
+        "11.a",
+        "Gini coefficient of the time to the centre over the district's residents",
+    ),
+    "cross_boundary_share_people": IndicatorDef(
+        "max",
+        "share",
+        "11.a",
+        "share of people flows from or to the district that cross the county boundary",
+    ),
+    "cross_boundary_share_goods": IndicatorDef(
+        "max",
+        "share",
+        "11.a",
+        "share of goods flows from the district that cross the county boundary",
+    ),
+    "co2_t_per_day": IndicatorDef(
+        "min",
+        "t CO2/day",
+        "11.6",
+        "transport CO2 of people and goods flows from the district's zones",
+    ),
+    "co2_kg_per_person_day": IndicatorDef(
+        "min", "kg CO2/person/day", "11.6", "the same per district resident"
+    ),
+    "trip_credits_t_per_day": IndicatorDef(
+        "max", "t CO2/day", "11.6", "low-carbon trip credits of trips moved to the bus"
+    ),
+    "es_used_outside_share": IndicatorDef(
+        "max",
+        "share",
+        "11.a",
+        "share of the ecosystem-service supply of the district used outside its source zone",
+    ),
+    "eco_comp_per_source_resident_yuan": IndicatorDef(
+        "max",
+        "yuan/person/year",
+        "11.a",
+        "eco-compensation received per resident of the source zones",
+    ),
+    "cost_million_yuan": IndicatorDef(
+        "min", "million yuan", "", "cost of the strategies applied (where known)"
+    ),
+}
+"""The indicators urlink computes, by name."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Evaluation:
+    """The flows and indicators of one state.
+
+    Attributes
+    ----------
+    flows
+        Flow type -> flow table.
+    zone_values
+        Per zone: ``time_to_centre_min``, ``time_to_hospital_min``, ``time_to_market_min``,
+        ``co2_kg_per_day`` (from the zone), ``trip_credits_kg_per_day``,
+        ``person_minutes_per_day`` (people trips from the zone x their time),
+        ``capital_received_yuan_per_year``, ``capital_paid_yuan_per_year``,
+        ``capital_net_yuan_per_year`` (received - paid), ``water_received_m3_per_day``,
+        ``bus_served`` (0/1).
+    district
+        District indicators (:data:`INDICATORS`).
+    """
+
+    flows: dict[str, pd.DataFrame]
+    zone_values: pd.DataFrame
+    district: pd.Series
+
+
+def gini(values: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted Gini coefficient (0 = all equal).
+
+    Parameters
+    ----------
+    values
+        Non-negative values (e.g. travel times).
+    weights
+        Non-negative weights (e.g. residents).
+
+    Returns
+    -------
+    float
+        The Gini coefficient, from the Lorenz curve of the weighted values.
+
+    Examples
+    --------
+    >>> gini(np.array([1.0, 1.0]), np.array([1.0, 1.0]))
+    0.0
+    >>> round(gini(np.array([0.0, 1.0]), np.array([1.0, 1.0])), 3)
+    0.5
+    """
+    order = np.argsort(values, kind="stable")
+    v, w = values[order], weights[order]
+    total = float((v * w).sum())
+    if total == 0 or w.sum() == 0:
+        return 0.0
+    cum_w = np.cumsum(w) / w.sum()
+    cum_v = np.cumsum(v * w) / total
+    area = (
+        np.sum(
+            (cum_w - np.concatenate([[0.0], cum_w[:-1]]))
+            * (cum_v + np.concatenate([[0.0], cum_v[:-1]]))
+        )
+        / 2.0
+    )
+    return float(1.0 - 2.0 * area)
+
+
+def pair_values(matrix: pd.DataFrame, origins: pd.Series, destinations: pd.Series) -> np.ndarray:
+    """Look up ``matrix[origin, destination]`` for many pairs at once.
+
+    Parameters
+    ----------
+    matrix
+        Origin x destination values.
+    origins, destinations
+        Zone ids of the pairs.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values, float.
+    """
+    rows = matrix.index.get_indexer(pd.Index(origins))
+    cols = matrix.columns.get_indexer(pd.Index(destinations))
+    return np.asarray(matrix.to_numpy(dtype=float)[rows, cols])
+
+
+def _time_to(skim: pd.DataFrame, targets: list[str]) -> pd.Series:
+    if not targets:
+        return pd.Series(np.nan, index=skim.index)
+    return skim[targets].min(axis=1)
+
+
+def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) -> pd.DataFrame:
+    """Per people flow: km, CO2 (kg/day) with the bus mode shift, and trip credits."""
+    e = state.scenario.emissions
+    ef_car = factors[e.people_mode]
+    ef_bus = factors["bus"]
+    dist = state.distance_km
+    km = pair_values(dist, people["origin"], people["destination"])
+    shift = np.zeros(len(people))
+    for line in state.bus_lines:
+        stops = set(line.stops)
+        on = people["origin"].isin(stops).to_numpy() & people["destination"].isin(stops).to_numpy()
+        shift = np.maximum(shift, np.where(on, line.mode_shift, 0.0))
+    pkm = people["volume"].to_numpy() * km
+    co2 = pkm * ((1 - shift) * ef_car + shift * ef_bus) / 1000.0
+    credits = pkm * shift * max(0.0, ef_car - ef_bus) / 1000.0
+    return pd.DataFrame(
+        {
+            "origin": people["origin"].to_numpy(),
+            "co2": co2,
+            "credits": credits,
+            "minutes": people["volume"].to_numpy() * people["time_min"].to_numpy()
+            if "time_min" in people.columns
+            else np.nan,
+        }
+    )
+
+
+def evaluate(state: State, *, cost_yuan: float = 0.0) -> Evaluation:
+    """Run the flow models on a state and compute its indicators.
+
+    Parameters
+    ----------
+    state
+        The state (base scenario or a strategy applied).
+    cost_yuan
+        Cost of the strategies applied (for ``cost_million_yuan``).
+
+    Returns
+    -------
+    Evaluation
+        Flows, zone values and district indicators.
+    """
+    zones = state.zones
+    flows = flows_from_scenario(state.scenario, zones, state.skim, overrides=state.overrides)
+    skim = state.skim
+    services = state.services
+    centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
+    hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
+    markets = sorted(
+        set(services.loc[services["service"] == "market", "zone_id"])
+        | set(state.overrides.extra_markets)
+    )
+    zv = pd.DataFrame(index=zones.index)
+    zv["time_to_centre_min"] = _time_to(skim, centre)
+    zv["time_to_hospital_min"] = _time_to(skim, hospitals)
+    zv["time_to_market_min"] = _time_to(skim, markets)
+    factors = EmissionFactors().with_overrides(dict(state.scenario.emissions.factors_g))
+    zv["co2_kg_per_day"] = 0.0
+    zv["trip_credits_kg_per_day"] = 0.0
+    zv["person_minutes_per_day"] = 0.0
+    if "people" in flows and len(flows["people"]):
+        p = flows["people"].copy()
+        p["time_min"] = pair_values(skim, p["origin"], p["destination"])
+        per = _people_co2(state, p, factors).groupby("origin").sum()
+        zv["co2_kg_per_day"] += per["co2"].reindex(zones.index, fill_value=0.0)
+        zv["trip_credits_kg_per_day"] = per["credits"].reindex(zones.index, fill_value=0.0)
+        zv["person_minutes_per_day"] = per["minutes"].reindex(zones.index, fill_value=0.0)
+    if "goods" in flows and len(flows["goods"]):
+        g = flows["goods"]
+        ef = factors[state.scenario.emissions.goods_mode]
+        km = pair_values(state.distance_km, g["origin"], g["destination"])
+        co2 = pd.Series(g["volume"].to_numpy() * km * ef / 1000.0, index=g["origin"].to_numpy())
+        zv["co2_kg_per_day"] += co2.groupby(level=0).sum().reindex(zones.index, fill_value=0.0)
+    zv["capital_received_yuan_per_year"] = 0.0
+    zv["capital_paid_yuan_per_year"] = 0.0
+    if "capital" in flows and len(flows["capital"]):
+        c = flows["capital"]
+        zv["capital_received_yuan_per_year"] = (
+            c.groupby("destination")["volume"].sum().reindex(zones.index, fill_value=0.0)
+        )
+        zv["capital_paid_yuan_per_year"] = (
+            c.groupby("origin")["volume"].sum().reindex(zones.index, fill_value=0.0)
+        )
+    zv["capital_net_yuan_per_year"] = (
+        zv["capital_received_yuan_per_year"] - zv["capital_paid_yuan_per_year"]
+    )
+    zv["water_received_m3_per_day"] = 0.0
+    if "ecosystem" in flows and len(flows["ecosystem"]):
+        w = flows["ecosystem"]
+        used = w[w["use"] == "used"] if "use" in w.columns else w
+        zv["water_received_m3_per_day"] = (
+            used.groupby("destination")["volume"].sum().reindex(zones.index, fill_value=0.0)
+        )
+    served = {z for line in state.bus_lines for z in line.stops}
+    zv["bus_served"] = zv.index.isin(list(served)).astype(float)
+    district = _district_indicators(state, flows, zv, cost_yuan)
+    return Evaluation(flows=flows, zone_values=zv, district=district)
+
+
+def _share(part: float, total: float) -> float:
+    return float(part / total) if total > 0 else 0.0
+
+
+def _district_indicators(
+    state: State, flows: dict[str, pd.DataFrame], zv: pd.DataFrame, cost_yuan: float
+) -> pd.Series:
+    zones = state.zones
+    focus = state.scenario.boundaries.focus
+    inside = zones.index[(zones["county_code"] == focus) | (zones.index == focus)]
+    pop = zones.loc[inside, "population"].astype(float)
+    total_pop = float(pop.sum())
+    t = zv.loc[inside, "time_to_centre_min"]
+    out: dict[str, float] = {}
+    out["pop_within_30min_centre"] = _share(float(pop[t <= 30].sum()), total_pop)
+    out["pop_within_60min_centre"] = _share(float(pop[t <= 60].sum()), total_pop)
+    for key, col in (
+        ("mean_time_to_hospital_min", "time_to_hospital_min"),
+        ("mean_time_to_market_min", "time_to_market_min"),
+    ):
+        v = zv.loc[inside, col]
+        ok = v.notna()
+        out[key] = float((v[ok] * pop[ok]).sum() / pop[ok].sum()) if ok.any() else np.nan
+    out["pt_coverage_share"] = _share(float((pop * zv.loc[inside, "bus_served"]).sum()), total_pop)
+    typ = (
+        zones.loc[inside, "typology"]
+        if "typology" in zones.columns
+        else pd.Series("", index=inside)
+    )
+    rural, urban = typ == "rural", typ == "urban"
+    if rural.any() and urban.any():
+        mean_r = float((t[rural] * pop[rural]).sum() / pop[rural].sum())
+        mean_u = float((t[urban] * pop[urban]).sum() / pop[urban].sum())
+        out["access_ratio_rural_urban"] = mean_r / mean_u if mean_u > 0 else np.nan
+    else:
+        out["access_ratio_rural_urban"] = np.nan
+    ok = t.notna()
+    out["access_gini"] = gini(t[ok].to_numpy(float), pop[ok].to_numpy(float))
+    for ftype in ("people", "goods"):
+        f = flows.get(ftype)
+        key = f"cross_boundary_share_{ftype}"
+        if f is None or not len(f):
+            out[key] = np.nan
+            continue
+        touching = f[f["origin"].isin(inside) | f["destination"].isin(inside)]
+        codes = zones["county_code"].astype(str)
+        crosses = (
+            codes.reindex(touching["origin"]).to_numpy()
+            != codes.reindex(touching["destination"]).to_numpy()
+        )
+        out[key] = _share(
+            float(touching["volume"].to_numpy()[crosses].sum()), float(touching["volume"].sum())
+        )
+    co2 = float(zv.loc[inside, "co2_kg_per_day"].sum())
+    out["co2_t_per_day"] = co2 / 1000.0
+    out["co2_kg_per_person_day"] = co2 / total_pop if total_pop else np.nan
+    out["trip_credits_t_per_day"] = float(zv["trip_credits_kg_per_day"].sum()) / 1000.0
+    w = flows.get("ecosystem")
+    if w is not None and len(w):
+        src = w[w["origin"].isin(inside)]
+        supply = float(src["volume"].sum())
+        outside = src[(src.get("use", "used") == "used") & (src["origin"] != src["destination"])]
+        out["es_used_outside_share"] = _share(float(outside["volume"].sum()), supply)
+        sources = sorted(set(src["origin"]))
+        received = zv.loc[sources, "capital_net_yuan_per_year"].clip(lower=0).sum()
+        residents = float(zones.loc[sources, "population"].sum())
+        out["eco_comp_per_source_resident_yuan"] = (
+            float(received) / residents if residents else 0.0
+        )
+    else:
+        out["es_used_outside_share"] = np.nan
+        out["eco_comp_per_source_resident_yuan"] = np.nan
+    out["cost_million_yuan"] = cost_yuan / 1e6
+    return pd.Series(out)[list(INDICATORS)]
+
+
+def indicators_by_unit(evaluation: Evaluation, zones: pd.DataFrame) -> pd.DataFrame:
+    """Zone values aggregated to every administrative level, in long format.
+
+    Sums for flows and money (CO2, credits, person-minutes, capital, water);
+    population-weighted means for travel times.
+
+    Parameters
+    ----------
+    evaluation
+        An evaluation.
+    zones
+        Zones with ``population`` and ``*_code`` columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level``, ``unit``, ``indicator``, ``value``.
+    """
+    zv = evaluation.zone_values
+    pop = zones["population"].astype(float)
+    means = ["time_to_centre_min", "time_to_hospital_min", "time_to_market_min"]
+    sums = [c for c in zv.columns if c not in means and c != "bus_served"]
+    rows = []
+    for level in ("township", "county", "prefecture", "province"):
+        col = f"{level}_code"
+        if col not in zones.columns:
+            continue
+        codes = zones[col].astype("string")
+        for unit, idx in zv.groupby(codes.reindex(zv.index)).groups.items():
+            if unit is None or unit is pd.NA:
+                continue
+            w = pop[idx]
+            for c in sums:
+                rows.append((level, str(unit), c, float(zv.loc[idx, c].sum())))
+            for c in means:
+                v = zv.loc[idx, c]
+                ok = v.notna()
+                val = float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else np.nan
+                rows.append((level, str(unit), c, val))
+    return pd.DataFrame(rows, columns=["level", "unit", "indicator", "value"])

@@ -1,0 +1,394 @@
+"""Checks of input data that every loader shares: file sizes, counts, memory, text.
+
+Every check raises :class:`~urlink.errors.InputError` with a message that names the file,
+the field or row and the fix, or returns quietly. The limits are module constants so that
+they are documented in one place (``docs/errors.md``) and can be raised by a user who has
+the memory.
+
+Size limits
+-----------
+urlink holds every input in memory. A run fails early, before reading, when a file is
+larger than its limit, and before routing when the zone system would not fit:
+
+========================  ============================================================
+:data:`MAX_VECTOR_BYTES`  512 MiB per vector file (GeoJSON, GeoPackage, Shapefile)
+:data:`MAX_TABLE_BYTES`   256 MiB per CSV table
+:data:`MAX_OSM_BYTES`     1 GiB per OSM file on disk (``.osm``, ``.osm.bz2``, ``.osm.pbf``)
+:data:`MAX_RASTER_BYTES`  2 GiB per raster (windows are read, so this is generous)
+:data:`MAX_FEATURES`      200,000 features per vector layer
+:data:`MAX_ZONES`         5,000 zones, and at most half of the available memory for
+                          the zone-to-zone matrices (:func:`zone_matrix_bytes`)
+========================  ============================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from urlink.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import geopandas as gpd
+    import pandas as pd
+
+
+__all__ = [
+    "MAX_FEATURES",
+    "MAX_OSM_BYTES",
+    "MAX_RASTER_BYTES",
+    "MAX_TABLE_BYTES",
+    "MAX_VECTOR_BYTES",
+    "MAX_ZONES",
+    "available_memory_bytes",
+    "check_feature_count",
+    "check_file_size",
+    "check_no_markup",
+    "check_text_encoding",
+    "check_zone_count",
+    "find_markup",
+    "find_mojibake",
+    "zone_matrix_bytes",
+]
+
+logger = logging.getLogger(__name__)
+
+MAX_VECTOR_BYTES = 512 * 2**20
+"""Largest vector file read (bytes)."""
+MAX_TABLE_BYTES = 256 * 2**20
+"""Largest CSV table read (bytes)."""
+MAX_OSM_BYTES = 2**30
+"""Largest OSM file read (bytes on disk; OSM XML needs about 20 times as much memory)."""
+MAX_RASTER_BYTES = 2 * 2**30
+"""Largest raster file opened (bytes)."""
+MAX_FEATURES = 200_000
+"""Most features in one vector layer."""
+MAX_ZONES = 5_000
+"""Most zones in a run (the travel-time, distance and flow matrices grow with zones**2)."""
+
+_MATRIX_COPIES = 16
+"""How many zones x zones float64 matrices a run holds at once (skims, flows, strategies)."""
+
+FileKind = Literal["vector", "table", "osm", "raster"]
+
+_LIMITS: dict[str, str] = {
+    "vector": "MAX_VECTOR_BYTES",
+    "table": "MAX_TABLE_BYTES",
+    "osm": "MAX_OSM_BYTES",
+    "raster": "MAX_RASTER_BYTES",
+}
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n:,.0f} bytes"
+
+
+def check_file_size(path: str | Path, *, kind: FileKind, what: str = "file") -> None:
+    """Refuse a missing, empty or too large input file before it is read.
+
+    Parameters
+    ----------
+    path
+        The file.
+    kind
+        ``"vector"``, ``"table"``, ``"osm"`` or ``"raster"``: selects the limit.
+    what
+        What the file is for, in messages (``"zones file"``).
+
+    Raises
+    ------
+    InputError
+        If the file does not exist, is not a file, is empty, or exceeds the limit.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "empty.csv"
+    >>> _ = p.write_text("")
+    >>> check_file_size(p, kind="table", what="population table")
+    Traceback (most recent call last):
+    ...
+    urlink.errors.InputError: population table '...empty.csv' is empty (0 bytes); ...
+    """
+    p = Path(path)
+    if not p.exists():
+        msg = f"{what} {str(p)!r} does not exist; check the path"
+        raise InputError(msg)
+    if not p.is_file():
+        msg = f"{what} {str(p)!r} is a folder, not a file; point to the file itself"
+        raise InputError(msg)
+    size = p.stat().st_size
+    if size == 0:
+        msg = f"{what} {str(p)!r} is empty (0 bytes); export the data again"
+        raise InputError(msg)
+    name = _LIMITS[kind]
+    limit = int(globals()[name])
+    if size > limit:
+        msg = (
+            f"{what} {str(p)!r} is {_mib(size)}, more than urlink reads ({_mib(limit)}, "
+            f"urlink.validate.{name}); clip it to the study area first (e.g. `ogr2ogr -clipsrc` "
+            "or `osmium extract`), see docs/errors.md"
+        )
+        raise InputError(msg)
+
+
+def check_feature_count(n: int, *, source: str) -> None:
+    """Refuse a vector layer with more than :data:`MAX_FEATURES` features.
+
+    Parameters
+    ----------
+    n
+        Number of features.
+    source
+        The file, for messages.
+
+    Raises
+    ------
+    InputError
+        If ``n`` exceeds the limit.
+    """
+    if n > MAX_FEATURES:
+        msg = (
+            f"{source}: {n:,} features, more than urlink handles in one layer ({MAX_FEATURES:,}, "
+            "urlink.validate.MAX_FEATURES); clip or aggregate the layer to the study area"
+        )
+        raise InputError(msg)
+
+
+def available_memory_bytes() -> int | None:
+    """Memory available to a new allocation (Linux ``MemAvailable``), or None if unknown.
+
+    Returns
+    -------
+    int or None
+        Bytes.
+    """
+    try:
+        with Path("/proc/meminfo").open(encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def zone_matrix_bytes(n_zones: int) -> int:
+    """Estimated memory of the zone-to-zone matrices of a run with ``n_zones`` zones.
+
+    Parameters
+    ----------
+    n_zones
+        Number of zones.
+
+    Returns
+    -------
+    int
+        Bytes (``16 * n_zones**2 * 8``).
+
+    Examples
+    --------
+    >>> zone_matrix_bytes(1000) / 2**20  # doctest: +ELLIPSIS
+    122.07...
+    """
+    return _MATRIX_COPIES * n_zones * n_zones * 8
+
+
+def check_zone_count(n_zones: int, *, source: str, memory: int | None = None) -> None:
+    """Refuse a zone system that exceeds :data:`MAX_ZONES` or would not fit in memory.
+
+    Parameters
+    ----------
+    n_zones
+        Number of zones of the run.
+    source
+        Where the zones come from, for messages.
+    memory
+        Available memory in bytes (default: :func:`available_memory_bytes`).
+
+    Raises
+    ------
+    InputError
+        If there are too many zones.
+    """
+    if n_zones > MAX_ZONES:
+        msg = (
+            f"{source}: {n_zones:,} zones, more than urlink runs ({MAX_ZONES:,}, "
+            "urlink.validate.MAX_ZONES: the travel-time and flow matrices grow with the square "
+            "of the zones); use a coarser zone system or fewer context units"
+        )
+        raise InputError(msg)
+    need = zone_matrix_bytes(n_zones)
+    have = available_memory_bytes() if memory is None else memory
+    if have is not None and need > have / 2:
+        msg = (
+            f"{source}: {n_zones:,} zones need about {_mib(need)} for the zone matrices, more "
+            f"than half of the available memory ({_mib(have)}); use fewer zones or a machine "
+            "with more memory"
+        )
+        raise InputError(msg)
+
+
+# ------------------------------------------------------------------------------- text
+
+_MARKUP_RE = re.compile(r"<[A-Za-z!/?]|javascript\s*:|\{\{|\{%", re.IGNORECASE)
+
+
+def find_markup(text: str) -> bool:
+    """Whether ``text`` looks like HTML, script or template markup.
+
+    Place names never contain ``<tag``, ``javascript:`` or ``{{``; such text in a name
+    means a broken or malicious file, and would be interpreted by the map's HTML.
+
+    Parameters
+    ----------
+    text
+        A name.
+
+    Returns
+    -------
+    bool
+        True for markup.
+
+    Examples
+    --------
+    >>> find_markup("黄岩区"), find_markup("<script>alert(1)</script>"), find_markup("A < B")
+    (False, True, False)
+    """
+    return bool(_MARKUP_RE.search(text)) or any(
+        unicodedata.category(c) == "Cc" and c not in "\t\n\r" for c in text
+    )
+
+
+def check_no_markup(values: pd.Series, *, source: str, column: str, row_label: str = "id") -> None:
+    """Refuse names that contain HTML/script markup or control characters.
+
+    Parameters
+    ----------
+    values
+        The names, indexed by feature id.
+    source
+        The file, for messages.
+    column
+        The column, for messages.
+    row_label
+        What the index of ``values`` is (``"id"``, ``"line"``), for messages.
+
+    Raises
+    ------
+    InputError
+        Naming the first offending id and echoing its value.
+    """
+    for idx, value in values.items():
+        if isinstance(value, str) and find_markup(value):
+            msg = (
+                f"{source}: column {column!r}, {row_label} {idx!s}: the text {value!r} "
+                "contains HTML, script or template markup (or control characters); names and "
+                "labels must be plain text, so remove the markup from the file"
+            )
+            raise InputError(msg)
+
+
+_LATIN1_HIGH = re.compile(r"[\u0080-\u00ff]")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def _repair(text: str, encoding: str) -> str | None:
+    """``text`` read as Latin-1 and decoded again with ``encoding``, if that gives CJK text."""
+    try:
+        fixed = text.encode("latin-1").decode(encoding)
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return None
+    return fixed if _CJK.search(fixed) else None
+
+
+def find_mojibake(values: Iterable[object]) -> tuple[str, str, str] | None:
+    """Find text that is Chinese (GBK, GB18030, Big5 or UTF-8) decoded as Latin-1.
+
+    A Shapefile without a ``.cpg`` file is read as Latin-1, which turns the GBK bytes of
+    ``黄岩区`` into ``»ÆÑÒÇø``. Such text has characters in U+0080..U+00FF and no CJK
+    characters, and decodes to CJK text when its bytes are read with the right encoding.
+
+    Parameters
+    ----------
+    values
+        Text values (others are skipped).
+
+    Returns
+    -------
+    tuple or None
+        ``(bad text, repaired text, encoding)`` for the first suspicious value, else None.
+
+    Examples
+    --------
+    >>> find_mojibake(["»ÆÑÒÇø"])
+    ('»ÆÑÒÇø', '黄岩区', 'gbk')
+    >>> find_mojibake(["黄岩区", "Huangyan", "Zürich", "Müller-Lüdenscheid"]) is None
+    True
+    """
+    for value in values:
+        if not isinstance(value, str) or _CJK.search(value):
+            continue
+        high = len(_LATIN1_HIGH.findall(value))
+        # Chinese text read as Latin-1 is mostly high characters (2-3 per CJK character);
+        # European names have a few accented letters among many ASCII ones
+        if high < 2 or high < 0.4 * len("".join(value.split())):
+            continue
+        for encoding in ("utf-8", "gbk", "gb18030", "big5"):
+            fixed = _repair(value, encoding)
+            if fixed is not None:
+                return value, fixed, encoding
+    return None
+
+
+def check_text_encoding(
+    gdf: gpd.GeoDataFrame, columns: Iterable[str | None], *, source: str, key: str = "encoding"
+) -> None:
+    """Refuse attribute text that was decoded with the wrong encoding (mojibake).
+
+    Parameters
+    ----------
+    gdf
+        The layer as read.
+    columns
+        Text columns to look at (None entries are skipped).
+    source
+        The file, for messages.
+    key
+        Scenario key that sets the encoding, for the fix.
+
+    Raises
+    ------
+    InputError
+        Saying what the text would read as, and how to declare the encoding.
+    """
+    for col in columns:
+        if col is None or col not in gdf.columns:
+            continue
+        found = find_mojibake(gdf[col].tolist())
+        if found is None:
+            continue
+        bad, fixed, encoding = found
+        stem = Path(source).with_suffix(".cpg").name
+        msg = (
+            f"{source}: column {col!r} holds garbled text such as {bad!r}, which reads as "
+            f"{fixed!r} in {encoding.upper()}; the file's encoding is not declared. Add a file "
+            f"{stem!r} containing {encoding.upper()} next to it, or set {key} = "
+            f'"{encoding}" in the scenario section of this layer'
+        )
+        raise InputError(msg)
+
+
+# -------------------------------------------------------------------------- coordinates
+
+
+# ----------------------------------------------------------------------------- scenarios
