@@ -203,7 +203,7 @@ def _show_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
 def _cmd_run(args: argparse.Namespace, level: int) -> int:
     from tqdm import tqdm
 
-    from urlink.scenario.build import STAGES, run_scenario
+    from urlink.runner import STAGES, run_scenario
     from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -234,7 +234,8 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
     if not args.quiet:
         print(f"urlink: wrote {written}")
     if args.db is not None:
-        from urlink.store.runs import redact_dsn, write_run
+        from urlink.io.postgis import redact_dsn
+        from urlink.store.runs import write_run
 
         try:
             run_id = write_run(args.db, written, schema=args.db_schema)
@@ -247,7 +248,7 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_map(args: argparse.Namespace, level: int) -> int:
-    from urlink.scenario.build import build_map
+    from urlink.runner import build_map
     from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -281,16 +282,18 @@ def _cmd_weights_template(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace, level: int) -> int:
-    from urlink.scenario.build import validate_scenario
+    from urlink.runner import validate_scenario
     from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
     summary = validate_scenario(scenario)
     if not args.quiet:
-        levels = ", ".join(f"{n} {k}" for k, n in summary["by_level"].items())
+        levels = ", ".join(f"{n} {k}" for k, n in summary.by_level.items())
         print(
-            f"urlink: {args.scenario} is valid: {summary['zones']} zones ({levels}), "
-            f"population {summary['population']:,}"
+            f"urlink: {args.scenario} is valid: {summary.zones} zones ({levels}); "
+            f"population {summary.focus_population:,} in the focus area "
+            f"{scenario.boundaries.focus} and {summary.context_population:,} in the context "
+            f"zones around it ({summary.population:,} in all)"
         )
     return EXIT_OK
 

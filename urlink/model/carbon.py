@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EMISSION_FACTORS_G_PER_UNIT",
     "EmissionFactors",
+    "EmissionSettings",
     "add_emissions",
     "baseline_factor_g_per_pkm",
     "trip_credit_g",
@@ -287,6 +288,62 @@ class EmissionFactors(Mapping[str, float]):
                 )
                 raise InputError(msg)
         return EmissionFactors(table)
+
+
+@dataclass(frozen=True, slots=True)
+class EmissionSettings:
+    """``[emissions]``: the modes assumed for people and goods flows and local factors.
+
+    Attributes
+    ----------
+    people_mode, goods_mode
+        Modes of the people and goods flows (keys of :data:`EMISSION_FACTORS_G_PER_UNIT`).
+    factors_g
+        Overrides of the table, mode -> g CO₂ per pkm or tkm (local factors).
+
+    Raises
+    ------
+    InputError
+        If a mode is unknown or a factor is negative or not finite.
+
+    Examples
+    --------
+    >>> EmissionSettings(factors_g={"car": 150.0}).factors()["car"]
+    150.0
+    """
+
+    people_mode: str = "car"
+    goods_mode: str = "road_freight"
+    factors_g: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Check the modes and factors."""
+        modes = sorted(EMISSION_FACTORS_G_PER_UNIT)
+        for key, mode in (("people_mode", self.people_mode), ("goods_mode", self.goods_mode)):
+            if mode not in EMISSION_FACTORS_G_PER_UNIT:
+                msg = f"{key} = {mode!r} is not valid; use one of {modes}"
+                raise InputError(msg)
+        for mode, value in self.factors_g.items():
+            if mode not in EMISSION_FACTORS_G_PER_UNIT:
+                msg = f"factors_g.{mode} is not a known mode; use one of {modes}"
+                raise InputError(msg)
+            if not value >= 0:
+                msg = f"factors_g.{mode} must be >= 0 g CO2 per unit, got {value!r}"
+                raise InputError(msg)
+        object.__setattr__(self, "factors_g", MappingProxyType(dict(self.factors_g)))
+
+    def factors(self) -> EmissionFactors:
+        """The emission-factor table with the overrides applied.
+
+        Returns
+        -------
+        EmissionFactors
+        """
+        return EmissionFactors().with_overrides(dict(self.factors_g))
+
+    def __reduce__(self) -> tuple[type[EmissionSettings], tuple[Any, ...]]:
+        """Pickle through the constructor (a read-only mapping cannot be pickled itself)."""
+        return (type(self), (self.people_mode, self.goods_mode, dict(self.factors_g)))
 
 
 _PEOPLE_GOODS = {"people": ("pkm", "pkm_per_day"), "goods": ("tkm", "tkm_per_day")}

@@ -19,12 +19,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
+import numpy as np
+import osmnx as ox
+import pandas as pd
+
 from urlink.errors import InputError
+from urlink.model.graph import graph_to_gdfs
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 __all__ = [
+    "network_edges_gdf",
+    "write_linkages",
+    "write_travel_times",
     "atomic_output_dir",
     "check_output_dir",
     "file_sha256",
@@ -186,3 +195,126 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
         json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True, default=str) + "\n",
         encoding="utf-8",
     )
+
+
+def network_edges_gdf(G: Any) -> gpd.GeoDataFrame:
+    """Edges of a street graph as LineStrings (WGS84) with plain, GeoPackage-safe columns.
+
+    Parameters
+    ----------
+    G
+        A street graph from :mod:`urlink.network.streets`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per directed edge.
+    """
+    edges = ox.graph_to_gdfs(G, nodes=False, fill_edge_geometry=True).reset_index()
+    keep = [
+        "u",
+        "v",
+        "key",
+        "highway",
+        "name",
+        "length",
+        "speed_kph",
+        "travel_time",
+        "link_class",
+        "oneway",
+        "network_source",
+        "geometry",
+    ]
+    edges = edges[[c for c in keep if c in edges.columns]].copy()
+    for col in edges.columns:
+        if col != "geometry" and edges[col].dtype == object:
+            edges[col] = (
+                edges[col]
+                .map(lambda v: ";".join(map(str, v)) if isinstance(v, list) else v)
+                .astype("string")
+            )
+    edges = edges.rename(columns={"length": "length_m", "travel_time": "time_s"})
+    return gpd.GeoDataFrame(edges, geometry="geometry", crs="EPSG:4326")
+
+
+def _long_skim(skim: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Turn the skim into rows: origin, destination, time_min, network_source."""
+    return pd.DataFrame(
+        {
+            "origin": np.repeat(skim.index.to_numpy(), skim.shape[1]),
+            "destination": np.tile(skim.columns.to_numpy(), skim.shape[0]),
+            "time_min": skim.to_numpy().ravel(),
+            "network_source": source,
+        }
+    )
+
+
+def write_travel_times(
+    path: Path, skim: pd.DataFrame, source: str, *, chunk_rows: int = 256
+) -> int:
+    """Write the skim as ``travel_times.csv`` (one row per zone pair), by blocks of origins.
+
+    The file is the same as writing the whole long table at once, but only ``chunk_rows``
+    origins are held as rows at a time (a 5,000-zone skim has 25 million pairs).
+
+    Parameters
+    ----------
+    path
+        Target CSV file.
+    skim
+        Travel times between the zones (in memory or memory-mapped).
+    source
+        The network source, written in every row.
+    chunk_rows
+        Origins per block.
+
+    Returns
+    -------
+    int
+        Number of unreachable pairs (NaN travel times, empty in the file).
+    """
+    unreachable = 0
+    with path.open("w", encoding="utf-8", newline="") as f:
+        for a in range(0, max(len(skim.index), 1), chunk_rows):
+            block = _long_skim(skim.iloc[a : a + chunk_rows], source)
+            unreachable += int(block["time_min"].isna().sum())
+            block.to_csv(f, index=False, header=a == 0, float_format="%.6f")
+    return unreachable
+
+
+def write_linkages(
+    path: Path,
+    zones: gpd.GeoDataFrame,
+    graph: Any,
+    edges: gpd.GeoDataFrame,
+    volumes: pd.DataFrame,
+) -> None:
+    """Write ``linkages.gpkg``: layers ``zones``, ``flows`` and ``network``.
+
+    Parameters
+    ----------
+    path
+        Target GeoPackage.
+    zones
+        Zones with typology.
+    graph
+        The linkage graph.
+    edges
+        Street network edges (from :func:`network_edges_gdf`).
+    volumes
+        Assigned volumes per street link (``u``, ``v``, one column per flow type).
+    """
+    zones.to_crs("EPSG:4326").to_file(path, layer="zones", driver="GPKG")
+    _, flows = graph_to_gdfs(graph)
+    flows.to_file(path, layer="flows", driver="GPKG")
+    network = edges.copy()
+    if len(volumes):
+        vol = volumes.groupby(["u", "v"], as_index=False).sum()
+        vol["u"] = vol["u"].astype(str)
+        vol["v"] = vol["v"].astype(str)
+        network["u"] = network["u"].astype(str)
+        network["v"] = network["v"].astype(str)
+        network = network.merge(vol, on=["u", "v"], how="left")
+        value_cols = [c for c in vol.columns if c not in ("u", "v")]
+        network[value_cols] = network[value_cols].fillna(0.0)
+    network.to_file(path, layer="network", driver="GPKG")

@@ -34,8 +34,8 @@ import pandas as pd
 
 from urlink import __version__
 from urlink.model.graph import crosses_level
-from urlink.scoring.indicators import INDICATORS
 from urlink.outputs.files import file_sha256
+from urlink.scoring.indicators import INDICATORS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence

@@ -14,6 +14,7 @@ import numpy as np
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.checks import gcj02_offset_between
+from urlink.scenario.strategies import strategy_params, zone_ids_named
 from urlink.validate import FileKind, check_file_size
 
 if TYPE_CHECKING:
@@ -103,10 +104,6 @@ def check_scenario_files(scenario: Scenario) -> None:
             raise InputError(msg) from None
 
 
-_ZONE_PARAMS = ("from", "to", "zone", "zones", "stops", "links")
-"""Strategy parameters that name zones (:mod:`urlink.scenario.strategies`)."""
-
-
 def check_strategy_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> None:
     """Check that every zone a strategy names (sites and zone parameters) is a zone.
 
@@ -124,12 +121,9 @@ def check_strategy_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> None:
     """
     known = set(map(str, zones.index))
     for s in scenario.strategies:
-        named: list[tuple[str, object]] = [("sites", list(s.sites))]
-        named += [(k, v) for k, v in s.params if k in _ZONE_PARAMS]
-        for key, value in named:
-            flat = value if isinstance(value, list) else [value]
-            ids = [x for v in flat for x in (v if isinstance(v, list) else [v])]
-            bad = [x for x in ids if isinstance(x, str) and x not in known]
+        named = [("sites", list(s.sites)), *zone_ids_named(strategy_params(s))]
+        for key, ids in named:
+            bad = [x for x in ids if x not in known]
             if bad:
                 where = "sites" if key == "sites" else f"params.{key}"
                 msg = (

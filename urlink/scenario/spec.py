@@ -23,6 +23,7 @@ The full key reference is ``docs/scenarios.md``. A minimal scenario::
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import tomllib
@@ -32,11 +33,24 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from urlink.errors import InputError
 from urlink.io.crs import Coords, check_coords
-from urlink.io.postgis import is_postgis_url
+from urlink.io.postgis import check_table_name, is_postgis_url, redact_dsn
+from urlink.model.carbon import EmissionSettings
+from urlink.model.flows import FLOW_MODELS
+from urlink.model.flows.capital import CapitalParams
+from urlink.model.flows.ecosystem import EcosystemParams
+from urlink.model.flows.goods import GoodsParams
+from urlink.model.flows.people import PeopleParams
+from urlink.model.state import LEVELS, Strategy
+from urlink.model.typology import TypologyParams
+from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
+from urlink.params import params_from_table
+from urlink.scenario.strategies import STRATEGY_KINDS
+from urlink.scoring.methods import SCORING_METHODS
 from urlink.validate import find_markup
 
 if TYPE_CHECKING:
-    from urlink.network.streets import NetworkType, TravelMode
+    from urlink.network.osm import NetworkType
+    from urlink.network.streets import TravelMode
 
 __all__ = [
     "BoundariesSpec",
@@ -177,10 +191,10 @@ class NetworkSpec:
         ``gabriel`` or ``delaunay``.
     circuity
         Road / great-circle distance of proxy links.
-    speeds_kph
-        Overrides of the speed table, as (highway class, km/h) pairs.
-    fallback_kph, walk_kph, bus_speed_factor, bus_headway_min
-        See :class:`urlink.network.streets.SpeedParams`.
+    speeds
+        The speed table and mode speeds (:class:`urlink.network.streets.SpeedParams`; TOML
+        keys ``speeds_kph`` (overrides of the table), ``fallback_kph``, ``walk_kph``,
+        ``bus_speed_factor``, ``bus_headway_min`` in ``[network]``).
     access_speed_kph
         Speed of the access leg from a zone seat to the network.
     cutoff_min
@@ -192,11 +206,7 @@ class NetworkSpec:
     mode: TravelMode = "drive"
     proxy_method: Literal["gabriel", "delaunay"] = "gabriel"
     circuity: float = 1.3
-    speeds_kph: tuple[tuple[str, float], ...] = ()
-    fallback_kph: float = 30.0
-    walk_kph: float = 4.5
-    bus_speed_factor: float = 0.6
-    bus_headway_min: float = 20.0
+    speeds: SpeedParams = field(default_factory=SpeedParams)
     access_speed_kph: float = 4.5
     cutoff_min: float | None = None
 
@@ -207,18 +217,15 @@ class TypologySpec:
 
     Attributes
     ----------
-    urban_density, cluster_density
-        Inhabitants per km2 for urban and peri-urban (urban-cluster) zones.
-    periurban_max_time_min
-        Zones this close (minutes) to an urban zone are peri-urban.
+    params
+        The thresholds (:class:`urlink.model.typology.TypologyParams`; its fields are the
+        TOML keys ``urban_density``, ``cluster_density``, ``periurban_max_time_min``).
     population_raster
         Optional population-count GeoTIFF (e.g. WorldPop); densities then come from its
         zonal sums instead of the zone populations.
     """
 
-    urban_density: float = 1500.0
-    cluster_density: float = 300.0
-    periurban_max_time_min: float = 30.0
+    params: TypologyParams = field(default_factory=TypologyParams)
     population_raster: Path | None = None
 
 
@@ -229,24 +236,20 @@ class PeopleSpec:
     Attributes
     ----------
     model
-        A registered people model (``urlink.model.flows.registry("people")``).
-    deterrence
-        ``"exp"`` or ``"power"``.
-    beta
-        Deterrence parameter (per minute for ``exp``).
+        A registered people model (:data:`urlink.model.flows.FLOW_MODELS`).
+    params
+        The model's settings: every other key of the table is a field of the model's
+        settings dataclass (:class:`urlink.model.flows.people.PeopleParams` for the built-in
+        models: ``deterrence``, ``beta``, ``self_flows``, ``tol``, ``max_iter``,
+        ``min_cost_min``, ``radiation_normalise``, ``top_destinations``).
     trip_rate
         Trips leaving a zone per resident and day (productions = population x rate;
         attractions = population, scaled to the same total).
-    top_destinations
-        Keep only the largest flows of each origin (for runs with thousands of zones,
-        where the full table has zones**2 rows; docs/scale.md). None (default) keeps all.
     """
 
     model: str = "gravity_doubly"
-    deterrence: str = "exp"
-    beta: float = 0.1
+    params: Any = field(default_factory=PeopleParams)
     trip_rate: float = 0.3
-    top_destinations: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,26 +258,24 @@ class GoodsSpec:
 
     Attributes
     ----------
-    model
-        A registered goods model.
-    commodity
-        Name of the commodity.
-    supply_t_per_year
-        Annual production shared over zones by ``supply_weights``.
     supply_weights
         CSV ``zone_id, weight, weight_source``.
     markets
         CSV ``zone_id, demand_weight``: markets absorb the supply in these shares.
-    beta
-        Deterrence per minute (``production_constrained``).
+    supply_t_per_year
+        Annual production shared over zones by ``supply_weights``.
+    model
+        A registered goods model.
+    params
+        The model's settings (:class:`urlink.model.flows.goods.GoodsParams`: ``beta``,
+        ``self_flows``, ``commodity``).
     """
 
     supply_weights: Path
     markets: Path
     supply_t_per_year: float
     model: str = "production_constrained"
-    commodity: str = "goods"
-    beta: float = 0.02
+    params: Any = field(default_factory=GoodsParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,25 +284,26 @@ class EcosystemSpec:
 
     Attributes
     ----------
-    model
-        A registered ecosystem model.
-    service
-        Name of the service.
     sources
         CSV ``zone_id``: the source zones; the total supply is shared by zone area.
     phases
         CSV ``phase, m3_per_day, users``: supply schemes and the zones they serve
         (``;``-separated ids; a county id stands for all its township zones); a phase's
         volume is shared among its users by population.
-    max_time_min
-        ``proximity`` model: longest service link.
+    model
+        A registered ecosystem model.
+    service
+        Name of the service.
+    params
+        The model's settings (:class:`urlink.model.flows.ecosystem.EcosystemParams`:
+        ``max_time_min`` for the ``proximity`` model).
     """
 
     sources: Path
     phases: Path
     model: str = "declared_links"
     service: str = "water"
-    max_time_min: float | None = None
+    params: Any = field(default_factory=EcosystemParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,62 +314,24 @@ class CapitalSpec:
     ----------
     eco_compensation
         Compute payments for the ecosystem flows (``eco_compensation`` model).
-    eco_rate_yuan_per_m3
-        Payment per m3 (default: the documented estimate).
-    quality_met
-        Water-quality benchmark met (False reverses the payments).
+    params
+        Rates (:class:`urlink.model.flows.capital.CapitalParams`: ``eco_rate_yuan_per_m3``
+        (default: the documented estimate), ``quality_met`` (False reverses the payments),
+        ``per_capita_yuan`` for transfer rows without an amount).
     transfers
         Optional CSV of declared transfers (``payer, payee, amount_yuan_per_year``).
-    per_capita_yuan
-        Per-capita amount for transfer rows without an amount.
     """
 
     eco_compensation: bool = True
-    eco_rate_yuan_per_m3: float | None = None
-    quality_met: bool = True
+    params: CapitalParams = field(default_factory=CapitalParams)
     transfers: Path | None = None
-    per_capita_yuan: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class EmissionsSpec:
-    """``[emissions]``: transport CO2 of the people and goods flows.
+EmissionsSpec = EmissionSettings
+"""``[emissions]`` is :class:`urlink.model.carbon.EmissionSettings` (kept as an alias)."""
 
-    Attributes
-    ----------
-    people_mode, goods_mode
-        Mode assumed for people and goods flows (keys of the emission-factor table,
-        :data:`urlink.model.carbon.EMISSION_FACTORS_G_PER_UNIT`).
-    factors_g
-        Overrides of the table, as (mode, g CO2 per pkm or tkm) pairs.
-    """
-
-    people_mode: str = "car"
-    goods_mode: str = "road_freight"
-    factors_g: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class StrategySpec:
-    """One ``[[strategies]]`` entry (turned into :class:`urlink.scenario.strategies.Strategy`).
-
-    Attributes
-    ----------
-    name, kind, title, sites, actor, level, sector, cost_yuan
-        See :class:`urlink.scenario.strategies.Strategy`.
-    params
-        The ``params`` table, as sorted (key, value) pairs.
-    """
-
-    name: str
-    kind: str
-    title: str = ""
-    sites: tuple[str, ...] = ()
-    actor: str = ""
-    level: str = "district"
-    sector: str = ""
-    cost_yuan: float | None = None
-    params: tuple[tuple[str, Any], ...] = ()
+StrategySpec = Strategy
+"""``[[strategies]]`` entries are :class:`urlink.model.state.Strategy` (kept as an alias)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -460,9 +424,9 @@ class Scenario:
     network: NetworkSpec = field(default_factory=NetworkSpec)
     typology: TypologySpec = field(default_factory=TypologySpec)
     flows: FlowsSpec = field(default_factory=FlowsSpec)
-    emissions: EmissionsSpec = field(default_factory=EmissionsSpec)
+    emissions: EmissionSettings = field(default_factory=EmissionSettings)
     services: Path | None = None
-    strategies: tuple[StrategySpec, ...] = ()
+    strategies: tuple[Strategy, ...] = ()
     scoring: ScoringSpec | None = None
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -586,6 +550,20 @@ class _Table:
             msg = f"{self.where(key)}: {err}"
             raise InputError(msg) from None
 
+    def params(
+        self,
+        cls: type,
+        *,
+        keys: tuple[str, ...] | None = None,
+        defaults: dict[str, Any] | None = None,
+    ) -> Any:
+        """Build the settings dataclass ``cls`` from this table (or from ``keys`` of it)."""
+        data = self.data if keys is None else {k: v for k, v in self.data.items() if k in keys}
+        for key, value in data.items():
+            self.get(key, object)  # marks it used; refuses markup in text
+        where = f"{self.file}: [{self.section}]" if self.section else str(self.file)
+        return params_from_table(cls, data, where=where, base=self.file.parent, defaults=defaults)
+
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
@@ -640,9 +618,6 @@ def _layer_fields(t: _Table) -> dict[str, Any]:
 
 def _postgis_source(t: _Table) -> tuple[str, str]:
     """``path`` (a URL without password) and ``table`` of a PostGIS input."""
-    from urlink.io.postgis import check_table_name
-    from urlink.store.runs import redact_dsn
-
     url: str = t.get("path", str, required=True)
     if redact_dsn(url) != url:
         msg = (
@@ -807,15 +782,17 @@ def _positive(t: _Table, key: str, default: float) -> float:
     return value
 
 
+_SPEED_KEYS = ("speeds_kph", "fallback_kph", "walk_kph", "bus_speed_factor", "bus_headway_min")
+
+
 def _parse_network(t: _Table | None) -> NetworkSpec:
     if t is None:
         return NetworkSpec()
     d = NetworkSpec()
-    speeds = t.sub("speeds_kph")
-    speed_items: list[tuple[str, float]] = []
-    if speeds is not None:
-        speed_items = [(cls, _positive(speeds, cls, 1.0)) for cls in sorted(speeds.data)]
-        speeds.finish()
+    speeds: SpeedParams = t.params(SpeedParams, keys=_SPEED_KEYS)
+    if "speeds_kph" in t.data:  # overrides of the default table, not a new table
+        table = {**DEFAULT_SPEEDS_KPH, **speeds.speeds_kph}
+        speeds = dataclasses.replace(speeds, speeds_kph=table)
     cutoff = t.get("cutoff_min", float)
     spec = NetworkSpec(
         osm=t.path("osm"),
@@ -825,11 +802,7 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
         mode=_choice(t, "mode", ("drive", "walk", "bus"), d.mode),
         proxy_method=_choice(t, "proxy_method", ("gabriel", "delaunay"), d.proxy_method),
         circuity=_positive(t, "circuity", d.circuity),
-        speeds_kph=tuple(speed_items),
-        fallback_kph=_positive(t, "fallback_kph", d.fallback_kph),
-        walk_kph=_positive(t, "walk_kph", d.walk_kph),
-        bus_speed_factor=_positive(t, "bus_speed_factor", d.bus_speed_factor),
-        bus_headway_min=_positive(t, "bus_headway_min", d.bus_headway_min),
+        speeds=speeds,
         access_speed_kph=_positive(t, "access_speed_kph", d.access_speed_kph),
         cutoff_min=None if cutoff is None else _positive(t, "cutoff_min", 1.0),
     )
@@ -837,24 +810,31 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
     if spec.circuity < 1:
         msg = f"{t.where('circuity')} must be >= 1 (roads are never shorter than a straight line)"
         raise InputError(msg)
-    if spec.bus_speed_factor > 1:
-        msg = f"{t.where('bus_speed_factor')} must be in (0, 1], got {spec.bus_speed_factor}"
-        raise InputError(msg)
     return spec
 
 
-def _model(t: _Table, flow_type: str, default: str) -> str:
-    from urlink.model.flows import registry
-
+def _model(t: _Table, flow_type: str, default: str) -> tuple[str, type | None]:
+    """The ``model`` key of a ``[flows.*]`` table and the model's settings class."""
     value: str = t.get("model", str, default=default)
-    models = registry(flow_type)  # type: ignore[arg-type]
+    models = FLOW_MODELS[flow_type]  # type: ignore[index]
     if value not in models:
         msg = (
             f"{t.where('model')} = {value!r} is not a {flow_type} model; use one of "
             f"{sorted(models)}"
         )
         raise InputError(msg)
-    return value
+    return value, models.entry(value).settings
+
+
+def _model_params(t: _Table, settings: type | None, *, spec_keys: tuple[str, ...]) -> Any:
+    """The model's settings from the keys of ``t`` that are not the spec's own."""
+    keys = tuple(k for k in t.data if k not in (*spec_keys, "model"))
+    if settings is None:
+        if keys:
+            msg = f"{t.where(keys[0])} is not a known key (the model takes no settings)"
+            raise InputError(msg)
+        return None
+    return t.params(settings, keys=keys)
 
 
 def _required(t: _Table, key: str) -> float:
@@ -865,11 +845,9 @@ def _required(t: _Table, key: str) -> float:
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
-def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
-    from urlink.scenario.strategies import LEVELS, STRATEGY_KINDS
-
+def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
     entries = top.get("strategies", list, default=[])
-    out: list[StrategySpec] = []
+    out: list[Strategy] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict):
@@ -898,9 +876,14 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
         if cost is not None and cost < 0:
             msg = f"{t.where('cost_yuan')} must be >= 0, got {cost!r}"
             raise InputError(msg)
-        params = t.get("params", dict, default={})
+        raw = t.get("params", dict, default={})
+        settings = STRATEGY_KINDS.entry(kind).settings
+        params: Any = dict(raw)
+        if settings is not None:
+            where = f"{file}: [[strategies]] {name!r} ({kind}) params"
+            params = params_from_table(settings, raw, where=where, base=file.parent)
         out.append(
-            StrategySpec(
+            Strategy(
                 name=name,
                 kind=kind,
                 title=t.get("title", str, default=""),
@@ -909,7 +892,7 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
                 level=level,
                 sector=t.get("sector", str, default=""),
                 cost_yuan=cost,
-                params=tuple(sorted(params.items())),
+                params=params,
             )
         )
         t.finish()
@@ -917,8 +900,6 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[StrategySpec, ...]:
 
 
 def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
-    from urlink.scoring import SCORING_METHODS
-
     if t is None:
         return None
     methods = t.get("methods", list, default=["weighted_sum", "topsis"])
@@ -964,47 +945,26 @@ def _parse_settlements(s: _Table | None) -> SettlementsSpec | None:
     return spec
 
 
-def _parse_emissions(t: _Table | None) -> EmissionsSpec:
-    from urlink.model.carbon import EMISSION_FACTORS_G_PER_UNIT
-
+def _parse_emissions(t: _Table | None) -> EmissionSettings:
     if t is None:
-        return EmissionsSpec()
-    modes = sorted(EMISSION_FACTORS_G_PER_UNIT)
-    d = EmissionsSpec()
-    people = _choice(t, "people_mode", tuple(modes), d.people_mode)
-    goods = _choice(t, "goods_mode", tuple(modes), d.goods_mode)
-    f = t.sub("factors_g")
-    factors: list[tuple[str, float]] = []
-    if f is not None:
-        for mode in sorted(f.data):
-            if mode not in EMISSION_FACTORS_G_PER_UNIT:
-                msg = f"{f.where(mode)} is not a known mode; use one of {modes}"
-                raise InputError(msg)
-            value: float = f.get(mode, float)
-            if not value >= 0:
-                msg = f"{f.where(mode)} must be >= 0 g CO2 per unit, got {value!r}"
-                raise InputError(msg)
-            factors.append((mode, value))
-        f.finish()
+        return EmissionSettings()
+    spec: EmissionSettings = t.params(EmissionSettings)
     t.finish()
-    return EmissionsSpec(people_mode=people, goods_mode=goods, factors_g=tuple(factors))
+    return spec
 
 
 def _parse_typology(t: _Table | None) -> TypologySpec:
     if t is None:
         return TypologySpec()
-    d = TypologySpec()
-    spec = TypologySpec(
-        urban_density=_positive(t, "urban_density", d.urban_density),
-        cluster_density=_positive(t, "cluster_density", d.cluster_density),
-        periurban_max_time_min=_positive(t, "periurban_max_time_min", d.periurban_max_time_min),
-        population_raster=t.path("population_raster"),
+    raster = t.path("population_raster")
+    params: TypologyParams = t.params(
+        TypologyParams, keys=tuple(k for k in t.data if k != "population_raster")
     )
     t.finish()
-    if spec.cluster_density >= spec.urban_density:
+    if params.cluster_density >= params.urban_density:
         msg = f"{t.where('cluster_density')} must be below urban_density"
         raise InputError(msg)
-    return spec
+    return TypologySpec(params=params, population_raster=raster)
 
 
 def _parse_flows(t: _Table | None) -> FlowsSpec:
@@ -1013,59 +973,48 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
     people = goods = ecosystem = capital = None
     p = t.sub("people")
     if p is not None:
-        d = PeopleSpec()
+        model, settings = _model(p, "people", PeopleSpec.model)
         people = PeopleSpec(
-            model=_model(p, "people", d.model),
-            deterrence=_choice(p, "deterrence", ("exp", "power"), d.deterrence),
-            beta=_positive(p, "beta", d.beta),
-            trip_rate=_positive(p, "trip_rate", d.trip_rate),
-            top_destinations=p.get("top_destinations", int),
+            model=model,
+            trip_rate=_positive(p, "trip_rate", PeopleSpec.trip_rate),
+            params=_model_params(p, settings, spec_keys=("trip_rate",)),
         )
-        if people.top_destinations is not None and people.top_destinations < 1:
-            msg = (
-                f"{p.where('top_destinations')} must be an integer >= 1 (the largest flows "
-                f"kept per origin), got {people.top_destinations!r}; leave it out to keep all"
-            )
-            raise InputError(msg)
         p.finish()
     g = t.sub("goods")
     if g is not None:
+        model, settings = _model(g, "goods", GoodsSpec.model)
         goods = GoodsSpec(
-            model=_model(g, "goods", "production_constrained"),
-            commodity=g.get("commodity", str, default="goods"),
+            model=model,
             supply_t_per_year=_positive(g, "supply_t_per_year", _required(g, "supply_t_per_year")),
             supply_weights=g.required_path("supply_weights"),
             markets=g.required_path("markets"),
-            beta=_positive(g, "beta", 0.02),
+            params=_model_params(
+                g, settings, spec_keys=("supply_t_per_year", "supply_weights", "markets")
+            ),
         )
         g.finish()
     e = t.sub("ecosystem")
     if e is not None:
-        limit = e.get("max_time_min", float)
+        model, settings = _model(e, "ecosystem", EcosystemSpec.model)
         ecosystem = EcosystemSpec(
-            model=_model(e, "ecosystem", "declared_links"),
+            model=model,
             service=e.get("service", str, default="water"),
             sources=e.required_path("sources"),
             phases=e.required_path("phases"),
-            max_time_min=None if limit is None else _positive(e, "max_time_min", 1.0),
+            params=_model_params(e, settings, spec_keys=("service", "sources", "phases")),
         )
         e.finish()
     c = t.sub("capital")
     if c is not None:
-        rate = c.get("eco_rate_yuan_per_m3", float)
-        per_capita = c.get("per_capita_yuan", float)
         capital = CapitalSpec(
             eco_compensation=c.get("eco_compensation", bool, default=True),
-            eco_rate_yuan_per_m3=rate,
-            quality_met=c.get("quality_met", bool, default=True),
             transfers=c.path("transfers"),
-            per_capita_yuan=per_capita,
+            params=c.params(
+                CapitalParams,
+                keys=tuple(k for k in c.data if k not in ("eco_compensation", "transfers")),
+            ),
         )
         c.finish()
-        for key, value in (("eco_rate_yuan_per_m3", rate), ("per_capita_yuan", per_capita)):
-            if value is not None and value < 0:
-                msg = f"{c.where(key)} must be >= 0, got {value!r}"
-                raise InputError(msg)
     t.finish()
     if capital is not None and c is not None and capital.eco_compensation and ecosystem is None:
         msg = (

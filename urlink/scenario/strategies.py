@@ -1,12 +1,13 @@
-"""Strategies: small, named edits of a base scenario, the Raumbild way.
+"""Strategy kinds: small, named edits of a base state, the Raumbild way.
 
-A :class:`State` is everything a strategy can change and the indicators are computed from:
-zones, the routing graph and its skims, the services people travel to (district centre,
-hospitals, markets), the flow-input overrides and the bus lines. A strategy is a
-:class:`Strategy` (a frozen record with its tags: sites, responsible actor, administrative
-level, sector, cost) whose ``kind`` names a function ``(state, strategy) -> state`` in
-:data:`STRATEGY_KINDS`. Kind functions never mutate their input; new kinds plug in with
-:func:`register_kind`.
+A strategy (:class:`urlink.model.state.Strategy`: a frozen record with its tags: sites,
+responsible actor, administrative level, sector, cost) names a *kind*, a function
+``(state, strategy) -> state`` registered in :data:`STRATEGY_KINDS` with a settings
+dataclass whose fields are the keys of the strategy's ``params`` table. Kind functions never
+mutate their input; they edit what they change and call
+:func:`urlink.model.state.update_flows` with what changed, so only the flows that depend on
+it are recomputed. New kinds plug in with :func:`register_kind` or the entry-point group
+``urlink.strategy_kinds`` (``docs/extending.md``).
 
 Road edits (``add_link``, ``upgrade_road``) update the travel-time skim incrementally with
 :func:`urlink.network.skims.update_travel_time_matrix` (exact, no full recomputation).
@@ -36,159 +37,71 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
 from urlink.errors import InputError
-from urlink.model.inputs import FlowOverrides
+from urlink.model.inputs import CapitalSetup
+from urlink.model.state import BusLine, Change, State, Strategy, update_flows
 from urlink.network.skims import (
     EdgeChange,
-    RoutingGraph,
     apply_edge_changes,
     distance_matrix_km,
-    routing_graph_from,
     snap_to_nodes,
     update_travel_time_matrix,
 )
-
-if TYPE_CHECKING:
-    import geopandas as gpd
-    import networkx as nx
-    import pandas as pd
-
-    from urlink.scenario.spec import Scenario
+from urlink.params import params_from_table, toml_key
+from urlink.registry import Registry, builtin
 
 __all__ = [
-    "LEVELS",
     "STRATEGY_KINDS",
-    "BusLine",
-    "State",
-    "Strategy",
+    "AddLinkParams",
+    "BusLineParams",
+    "EcoCompensationParams",
+    "LandChangeParams",
+    "MarketHubParams",
+    "ServiceRelocationParams",
+    "StrategyKind",
+    "UpgradeRoadParams",
     "apply_strategy",
     "register_kind",
-    "state_from_scenario",
+    "strategy_params",
+    "zone_ids_named",
 ]
 
-LEVELS = ("village", "township", "district", "county", "prefecture", "province")
-"""Administrative levels a strategy can be assigned to (the responsible level)."""
 
+class StrategyKind(Protocol):
+    """What a strategy kind is: ``kind(state, strategy) -> new state`` (never mutating).
 
-@dataclass(frozen=True, slots=True)
-class Strategy:
-    """A named edit of the base scenario with its Raumbild tags.
-
-    Attributes
-    ----------
-    name
-        Short id (``bus-west``).
-    kind
-        A key of :data:`STRATEGY_KINDS`.
-    title
-        Readable title.
-    sites
-        Zone ids where it happens.
-    actor
-        Responsible actor (e.g. "Huangyan district transport bureau").
-    level
-        Administrative level of the responsible actor (:data:`LEVELS`).
-    sector
-        Sector (transport, agriculture, water, health...).
-    cost_yuan
-        Cost if known (None otherwise).
-    params
-        Kind-specific parameters (read-only mapping).
+    ``strategy.params`` is an instance of the kind's settings dataclass.
     """
 
-    name: str
-    kind: str
-    title: str = ""
-    sites: tuple[str, ...] = ()
-    actor: str = ""
-    level: str = "district"
-    sector: str = ""
-    cost_yuan: float | None = None
-    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __post_init__(self) -> None:
-        """Check the level and freeze the parameters."""
-        if self.level not in LEVELS:
-            msg = f"strategy {self.name!r}: level={self.level!r} is not valid; use one of {LEVELS}"
-            raise InputError(msg)
-        if self.cost_yuan is not None and not self.cost_yuan >= 0:
-            msg = f"strategy {self.name!r}: cost_yuan={self.cost_yuan!r} must be >= 0"
-            raise InputError(msg)
-        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
-
-    def __reduce__(self) -> tuple[type[Strategy], tuple[Any, ...]]:
-        """Pickle through the constructor (a read-only mapping cannot be pickled itself)."""
-        values = [getattr(self, f.name) for f in dataclasses.fields(self)]
-        return (type(self), (*values[:-1], dict(self.params)))
+    def __call__(self, state: State, strategy: Strategy, /) -> State:
+        """Apply the strategy."""
+        ...
 
 
-@dataclass(frozen=True, slots=True)
-class BusLine:
-    """A bus line added by a strategy: its stops, headway and the car trips it attracts."""
-
-    name: str
-    stops: tuple[str, ...]
-    headway_min: float
-    mode_shift: float
+STRATEGY_KINDS: Registry[StrategyKind] = Registry(
+    "strategy kind", group="urlink.strategy_kinds"
+)
+"""Strategy kinds by name; add your own with :func:`register_kind` or an entry point."""
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class State:
-    """What strategies edit and indicators are computed from.
-
-    Attributes
-    ----------
-    scenario
-        The scenario (flow specs and parameters).
-    zones
-        Zones with typology, populations and seats.
-    routing, routing_length
-        Routing graphs weighted by travel time (s) and by length (m).
-    skim
-        Travel times in minutes between zones.
-    distance_km
-        Network distances in km between zones.
-    services
-        ``zone_id`` and ``service`` (``district_centre``, ``hospital``, ``market``...).
-    overrides
-        Flow-input edits (:class:`urlink.model.inputs.FlowOverrides`).
-    bus_lines
-        Bus lines added by strategies.
-    applied
-        Names of the strategies applied so far.
-    """
-
-    scenario: Scenario
-    zones: gpd.GeoDataFrame
-    routing: RoutingGraph
-    routing_length: RoutingGraph
-    skim: pd.DataFrame
-    distance_km: pd.DataFrame
-    services: pd.DataFrame
-    overrides: FlowOverrides = field(default_factory=FlowOverrides)
-    bus_lines: tuple[BusLine, ...] = ()
-    applied: tuple[str, ...] = ()
-
-
-StrategyKind = Callable[[State, Strategy], State]
-STRATEGY_KINDS: dict[str, StrategyKind] = {}
-"""Strategy kinds by name; add your own with :func:`register_kind`."""
-
-
-def register_kind(name: str) -> Callable[[StrategyKind], StrategyKind]:
+def register_kind(name: str, *, settings: type | None = None) -> Any:
     """Register a strategy kind (a decorator).
 
     Parameters
     ----------
     name
         The ``kind`` value in scenario files.
+    settings
+        Dataclass of the kind's ``params`` (its fields are the TOML keys; a field's
+        ``metadata={"zone": True}`` marks values that are zone ids, checked by
+        ``urlink validate``).
 
     Returns
     -------
@@ -197,83 +110,184 @@ def register_kind(name: str) -> Callable[[StrategyKind], StrategyKind]:
 
     Raises
     ------
-    InputError
+    urlink.registry.RegistrationError
         If the name is taken.
     """
+    return STRATEGY_KINDS.register(name, settings=settings)
 
-    def decorator(func: StrategyKind) -> StrategyKind:
-        if name in STRATEGY_KINDS:
-            msg = f"a strategy kind named {name!r} is already registered"
+
+def _zone_field(**kw: Any) -> Any:
+    """A settings field that holds zone ids (checked against the zones)."""
+    meta = {"zone": True}
+    if "toml" in kw:
+        meta["toml"] = kw.pop("toml")
+    return field(metadata=meta, **kw)
+
+
+def _positive(cls: str, key: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        msg = f"{cls}.{key} = {value!r} must be a positive number"
+        raise InputError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class AddLinkParams:
+    """``add_link``: a new two-way road between the seats of two zones."""
+
+    from_zone: str = _zone_field(toml="from")
+    to: str = _zone_field()
+    speed_kph: float = 60.0
+    circuity: float = 1.2
+
+    def __post_init__(self) -> None:
+        """Check the speed and circuity."""
+        _positive("add_link", "speed_kph", self.speed_kph)
+        _positive("add_link", "circuity", self.circuity)
+        if self.from_zone == self.to:
+            msg = f"add_link: from and to are both {self.to!r}; a new road joins two zones"
             raise InputError(msg)
-        STRATEGY_KINDS[name] = func
-        return func
-
-    return decorator
 
 
-def state_from_scenario(
-    scenario: Scenario,
-    zones: gpd.GeoDataFrame,
-    streets: nx.MultiDiGraph,
-    services: pd.DataFrame,
-    *,
-    routing: RoutingGraph | None = None,
-    routing_length: RoutingGraph | None = None,
-    skim: pd.DataFrame | None = None,
-    distance_km: pd.DataFrame | None = None,
-) -> State:
-    """Build the base state of a scenario.
+@dataclass(frozen=True, slots=True)
+class UpgradeRoadParams:
+    """``upgrade_road``: existing roads between pairs of zone seats, sped up."""
+
+    links: tuple[tuple[str, str], ...] = _zone_field()
+    speed_factor: float = 1.25
+
+    def __post_init__(self) -> None:
+        """Check the factor (an upgrade is >= 1)."""
+        _positive("upgrade_road", "speed_factor", self.speed_factor)
+        if self.speed_factor < 1:
+            msg = f"upgrade_road: speed_factor = {self.speed_factor} must be >= 1 (an upgrade)"
+            raise InputError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class BusLineParams:
+    """``bus_line``: stops, headway and the share of car trips between stops it attracts."""
+
+    stops: tuple[str, ...] = _zone_field()
+    headway_min: float = 20.0
+    mode_shift: float = 0.1
+
+    def __post_init__(self) -> None:
+        """Check the stops, headway and mode shift."""
+        if len(self.stops) < 2:
+            msg = f"bus_line: stops = {list(self.stops)} must name >= 2 zones"
+            raise InputError(msg)
+        _positive("bus_line", "headway_min", self.headway_min)
+        if not 0 < self.mode_shift <= 1:
+            msg = f"bus_line: mode_shift = {self.mode_shift} must be in (0, 1]"
+            raise InputError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketHubParams:
+    """``market_hub``: a market or processing hub for goods in a zone."""
+
+    zone: str = _zone_field()
+    demand_weight: float
+
+    def __post_init__(self) -> None:
+        """Check the weight."""
+        _positive("market_hub", "demand_weight", self.demand_weight)
+
+
+@dataclass(frozen=True, slots=True)
+class EcoCompensationParams:
+    """``eco_compensation``: users of ecosystem services pay the source zones."""
+
+    rate_yuan_per_m3: float
+    quality_met: bool = True
+
+    def __post_init__(self) -> None:
+        """Check the rate."""
+        if not (self.rate_yuan_per_m3 >= 0 and math.isfinite(self.rate_yuan_per_m3)):
+            msg = f"eco_compensation: rate_yuan_per_m3 = {self.rate_yuan_per_m3} must be >= 0"
+            raise InputError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class LandChangeParams:
+    """``land_change``: land use changed in zones, scaling their ecosystem-service supply."""
+
+    zones: tuple[str, ...] = _zone_field()
+    water_supply_factor: float
+
+    def __post_init__(self) -> None:
+        """Check the factor."""
+        _positive("land_change", "water_supply_factor", self.water_supply_factor)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRelocationParams:
+    """``service_relocation``: a service (a hospital, a school) moved between zones."""
+
+    service: str
+    from_zone: str = _zone_field(toml="from")
+    to: str = _zone_field()
+
+
+def strategy_params(strategy: Strategy) -> Any:
+    """The strategy's parameters as its kind's settings dataclass (built from a mapping).
 
     Parameters
     ----------
-    scenario
-        The scenario.
-    zones
-        Its zones (with typology).
-    streets
-        Its street network (with ``travel_time`` and ``length``).
-    services
-        ``zone_id``, ``service`` rows.
-    routing, routing_length, skim
-        The routing graphs (by travel time and by length) and the zone skim of
-        ``streets``, if the caller has them already; built here otherwise.
-    distance_km
-        Network distances between the zones along the shortest paths by length
-        (:func:`urlink.network.skims.distance_matrix_km`), if already computed.
+    strategy
+        A strategy whose ``params`` is a mapping or already the settings instance.
 
     Returns
     -------
-    State
-        The base state.
-    """
-    from urlink.network.skims import travel_time_matrix
+    object
+        The settings instance (or the mapping, for kinds without settings).
 
-    if routing is None:
-        routing = routing_graph_from(streets, weight="travel_time")
-    if routing_length is None:
-        routing_length = routing_graph_from(streets, weight="length")
-    if skim is None:
-        skim = travel_time_matrix(
-            routing,
-            zones,
-            cutoff=scenario.network.cutoff_min,
-            access_speed_kph=scenario.network.access_speed_kph,
-        )
-    return State(
-        scenario=scenario,
-        zones=zones,
-        routing=routing,
-        routing_length=routing_length,
-        skim=skim,
-        distance_km=distance_matrix_km(routing_length, zones)
-        if distance_km is None
-        else distance_km,
-        services=services,
-    )
+    Raises
+    ------
+    InputError
+        If the kind is unknown, a key unknown or a value bad (naming the strategy).
+    """
+    settings = STRATEGY_KINDS.entry(strategy.kind).settings
+    if settings is None or isinstance(strategy.params, settings):
+        return strategy.params
+    if not isinstance(strategy.params, Mapping):
+        msg = f"strategy {strategy.name!r}: params must be a table, got {strategy.params!r}"
+        raise InputError(msg)
+    where = f"strategy {strategy.name!r} ({strategy.kind}):"
+    return params_from_table(settings, strategy.params, where=where)
+
+
+def zone_ids_named(params: Any) -> list[tuple[str, list[str]]]:
+    """The zone ids a strategy's settings name, per TOML key (fields marked ``zone``).
+
+    Parameters
+    ----------
+    params
+        A settings instance (mappings give an empty list).
+
+    Returns
+    -------
+    list of (str, list of str)
+    """
+    if not dataclasses.is_dataclass(params):
+        return []
+    out = []
+    for f in dataclasses.fields(params):
+        if not f.metadata.get("zone"):
+            continue
+        value = getattr(params, f.name)
+        flat = value if isinstance(value, tuple) else (value,)
+        ids = [x for v in flat for x in (v if isinstance(v, tuple) else (v,))]
+        out.append((toml_key(f), [str(x) for x in ids]))
+    return out
 
 
 def apply_strategy(state: State, strategy: Strategy) -> State:
     """Apply one strategy to a state and return the new state (the input is unchanged).
+
+    Only what the strategy touches is recomputed: a road edit updates the skim
+    incrementally and recomputes the flows that depend on travel times; other kinds
+    recompute the flow types whose inputs they edit.
 
     Parameters
     ----------
@@ -285,71 +299,32 @@ def apply_strategy(state: State, strategy: Strategy) -> State:
     Returns
     -------
     State
-        The state after.
+        The state after, with ``applied`` and ``cost_yuan`` updated.
 
     Raises
     ------
     InputError
         If the kind is unknown, a parameter is missing or bad, or a site is not a zone.
     """
-    kind = STRATEGY_KINDS.get(strategy.kind)
-    if kind is None:
-        msg = (
-            f"strategy {strategy.name!r}: kind={strategy.kind!r} is not known; use one of "
-            f"{sorted(STRATEGY_KINDS)}"
-        )
-        raise InputError(msg)
+    entry = STRATEGY_KINDS.entry(strategy.kind)
     unknown = [s for s in strategy.sites if s not in state.zones.index]
     if unknown:
         msg = f"strategy {strategy.name!r}: sites {unknown} are not zones of the scenario"
         raise InputError(msg)
-    new = kind(state, strategy)
-    return dataclasses.replace(new, applied=(*state.applied, strategy.name))
-
-
-# ---------------------------------------------------------------------------------------------
-# parameters
-
-
-def _param(s: Strategy, key: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
-    if key not in s.params:
-        if default is ...:
-            msg = f"strategy {s.name!r} ({s.kind}): parameter {key!r} is missing"
+    params = strategy_params(strategy)
+    for key, ids in zone_ids_named(params):
+        bad = [z for z in ids if z not in state.zones.index]
+        if bad:
+            msg = f"strategy {strategy.name!r}: {key} = {bad} are not zones of the scenario"
             raise InputError(msg)
-        return default
-    value = s.params[key]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        msg = f"strategy {s.name!r} ({s.kind}): parameter {key!r} = {value!r} has the wrong type"
-        raise InputError(msg)
-    return value
-
-
-def _zone(state: State, s: Strategy, key: str) -> str:
-    zid = str(_param(s, key, str))
-    if zid not in state.zones.index:
-        msg = f"strategy {s.name!r}: {key} = {zid!r} is not a zone of the scenario"
-        raise InputError(msg)
-    return zid
-
-
-def _check_keys(s: Strategy, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(s.params) - set(allowed))
-    if unknown:
-        msg = (
-            f"strategy {s.name!r} ({s.kind}): unknown parameter(s) {unknown}; "
-            f"{s.kind} takes {list(allowed)}"
-        )
-        raise InputError(msg)
-
-
-def _positive(s: Strategy, key: str, default: Any = ...) -> float:
-    value = float(_param(s, key, float, default))
-    if not (value > 0 and math.isfinite(value)):
-        msg = f"strategy {s.name!r} ({s.kind}): {key} = {value!r} must be a positive number"
-        raise InputError(msg)
-    return value
+    if params is not strategy.params:
+        strategy = dataclasses.replace(strategy, params=params)
+    new = entry.obj(state, strategy)
+    return dataclasses.replace(
+        new,
+        applied=(*state.applied, strategy.name),
+        cost_yuan=state.cost_yuan + (strategy.cost_yuan or 0.0),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,63 +339,49 @@ def _seat_node(state: State, zid: str) -> Any:
 def _edit_roads(
     state: State, time_changes: list[EdgeChange], length_changes: list[EdgeChange]
 ) -> State:
-    spec = state.scenario.network
     skim = update_travel_time_matrix(
         state.skim,
         state.routing,
         time_changes,
         origins=state.zones,
-        cutoff=spec.cutoff_min,
-        access_speed_kph=spec.access_speed_kph,
+        cutoff=state.cutoff_min,
+        access_speed_kph=state.access_speed_kph,
     )
     routing = apply_edge_changes(state.routing, time_changes)
     routing_length = apply_edge_changes(state.routing_length, length_changes)
-    return dataclasses.replace(
+    new = dataclasses.replace(
         state,
         routing=routing,
         routing_length=routing_length,
         skim=skim,
-        distance_km=distance_matrix_km(routing_length, state.zones),
+        distance_km=distance_matrix_km(routing_length, state.zones)
+        if length_changes
+        else state.distance_km,
     )
+    return update_flows(new, ("skim",))
 
 
-@register_kind("add_link")
+@builtin(STRATEGY_KINDS, "add_link", settings=AddLinkParams)
 def add_link(state: State, s: Strategy) -> State:
     """Add a two-way road between the seats of two zones (see the module docstring)."""
-    _check_keys(s, ("from", "to", "speed_kph", "circuity"))
-    a, b = _zone(state, s, "from"), _zone(state, s, "to")
-    speed = _positive(s, "speed_kph", 60.0)
-    circuity = _positive(s, "circuity", 1.2)
-    u, v = _seat_node(state, a), _seat_node(state, b)
+    p: AddLinkParams = s.params
+    u, v = _seat_node(state, p.from_zone), _seat_node(state, p.to)
     R = state.routing
     iu, iv = R.index[u], R.index[v]
-    xy = R.xy
-    straight = float(np.hypot(*(xy[iu] - xy[iv])))
-    length = straight * circuity
-    seconds = length / (speed / 3.6)
+    straight = float(np.hypot(*(R.xy[iu] - R.xy[iv])))
+    length = straight * p.circuity
+    seconds = length / (p.speed_kph / 3.6)
     return _edit_roads(state, [(u, v, seconds), (v, u, seconds)], [(u, v, length), (v, u, length)])
 
 
-@register_kind("upgrade_road")
+@builtin(STRATEGY_KINDS, "upgrade_road", settings=UpgradeRoadParams)
 def upgrade_road(state: State, s: Strategy) -> State:
     """Speed up existing roads between pairs of zone seats (see the module docstring)."""
-    _check_keys(s, ("links", "speed_factor"))
-    links = _param(s, "links", list)
-    factor = _positive(s, "speed_factor", 1.25)
-    if factor < 1:
-        msg = f"strategy {s.name!r}: speed_factor = {factor} must be >= 1 (an upgrade)"
-        raise InputError(msg)
+    p: UpgradeRoadParams = s.params
     R = state.routing
     changes: list[EdgeChange] = []
-    for pair in links:
-        if not (isinstance(pair, list) and len(pair) == 2):
-            msg = f"strategy {s.name!r}: links must be [zone, zone] pairs, got {pair!r}"
-            raise InputError(msg)
+    for pair in p.links:
         for a, b in ((pair[0], pair[1]), (pair[1], pair[0])):
-            for z in (a, b):
-                if z not in state.zones.index:
-                    msg = f"strategy {s.name!r}: link zone {z!r} is not a zone of the scenario"
-                    raise InputError(msg)
             u, v = _seat_node(state, a), _seat_node(state, b)
             old = float(R.csr[R.index[u], R.index[v]])
             if old == 0:
@@ -429,7 +390,7 @@ def upgrade_road(state: State, s: Strategy) -> State:
                     "add_link for a new road"
                 )
                 raise InputError(msg)
-            changes.append((u, v, old / factor))
+            changes.append((u, v, old / p.speed_factor))
     return _edit_roads(state, changes, [])
 
 
@@ -437,86 +398,70 @@ def upgrade_road(state: State, s: Strategy) -> State:
 # other kinds
 
 
-@register_kind("bus_line")
+def _changed(state: State, what: tuple[Change, ...], **edits: Any) -> State:
+    return update_flows(dataclasses.replace(state, **edits), what)
+
+
+@builtin(STRATEGY_KINDS, "bus_line", settings=BusLineParams)
 def bus_line(state: State, s: Strategy) -> State:
     """Add a bus line that attracts a share of the car trips between its stops."""
-    _check_keys(s, ("stops", "headway_min", "mode_shift"))
-    stops = [str(z) for z in _param(s, "stops", list)]
-    missing = [z for z in stops if z not in state.zones.index]
-    if len(stops) < 2 or missing:
-        msg = f"strategy {s.name!r}: stops must be >= 2 zones of the scenario ({missing} unknown)"
-        raise InputError(msg)
-    shift = float(_param(s, "mode_shift", float, 0.1))
-    if not 0 < shift <= 1:
-        msg = f"strategy {s.name!r}: mode_shift = {shift} must be in (0, 1]"
-        raise InputError(msg)
-    line = BusLine(
-        name=s.name,
-        stops=tuple(stops),
-        headway_min=_positive(s, "headway_min", 20.0),
-        mode_shift=shift,
-    )
+    p: BusLineParams = s.params
+    line = BusLine(name=s.name, stops=p.stops, headway_min=p.headway_min, mode_shift=p.mode_shift)
     return dataclasses.replace(state, bus_lines=(*state.bus_lines, line))
 
 
-@register_kind("market_hub")
+@builtin(STRATEGY_KINDS, "market_hub", settings=MarketHubParams)
 def market_hub(state: State, s: Strategy) -> State:
-    """Open a market or processing hub for goods in a zone."""
-    _check_keys(s, ("zone", "demand_weight"))
-    zid = _zone(state, s, "zone")
-    extra = dict(state.overrides.extra_markets)
-    extra[zid] = extra.get(zid, 0.0) + _positive(s, "demand_weight")
-    return dataclasses.replace(
-        state, overrides=dataclasses.replace(state.overrides, extra_markets=extra)
-    )
+    """Open a market or processing hub for goods in a zone (a market people travel to)."""
+    p: MarketHubParams = s.params
+    services = state.services
+    if not ((services["service"] == "market") & (services["zone_id"] == p.zone)).any():
+        row = pd.DataFrame({"zone_id": [p.zone], "service": ["market"]})
+        services = pd.concat([services, row], ignore_index=True)
+    goods = state.setups.goods
+    if goods is None:
+        return dataclasses.replace(state, services=services)
+    setups = dataclasses.replace(state.setups, goods=goods.with_market(p.zone, p.demand_weight))
+    return _changed(state, ("goods",), setups=setups, services=services)
 
 
-@register_kind("eco_compensation")
+@builtin(STRATEGY_KINDS, "eco_compensation", settings=EcoCompensationParams)
 def eco_compensation(state: State, s: Strategy) -> State:
     """Set up (or change) watershed eco-compensation: users pay the source zones."""
-    _check_keys(s, ("rate_yuan_per_m3", "quality_met"))
-    rate = float(_param(s, "rate_yuan_per_m3", float))
-    if not rate >= 0:
-        msg = f"strategy {s.name!r}: rate_yuan_per_m3 = {rate} must be >= 0"
-        raise InputError(msg)
-    quality = bool(_param(s, "quality_met", bool, True))
-    ov = dataclasses.replace(
-        state.overrides, eco_compensation=True, eco_rate_yuan_per_m3=rate, quality_met=quality
+    p: EcoCompensationParams = s.params
+    current = state.setups.capital or CapitalSetup()
+    params = dataclasses.replace(
+        current.params, eco_rate_yuan_per_m3=p.rate_yuan_per_m3, quality_met=p.quality_met
     )
-    return dataclasses.replace(state, overrides=ov)
+    capital = dataclasses.replace(current, eco_compensation=True, params=params)
+    return _changed(state, ("capital",), setups=dataclasses.replace(state.setups, capital=capital))
 
 
-@register_kind("land_change")
+@builtin(STRATEGY_KINDS, "land_change", settings=LandChangeParams)
 def land_change(state: State, s: Strategy) -> State:
     """Change land use in zones, scaling their ecosystem-service supply."""
-    _check_keys(s, ("zones", "water_supply_factor"))
-    zones = [str(z) for z in _param(s, "zones", list)]
-    missing = [z for z in zones if z not in state.zones.index]
-    if missing:
-        msg = f"strategy {s.name!r}: zones {missing} are not zones of the scenario"
-        raise InputError(msg)
-    factor = _positive(s, "water_supply_factor")
-    current = dict(state.overrides.water_supply_factor)
-    for z in zones:
-        current[z] = current.get(z, 1.0) * factor
-    return dataclasses.replace(
-        state, overrides=dataclasses.replace(state.overrides, water_supply_factor=current)
-    )
+    p: LandChangeParams = s.params
+    eco = state.setups.ecosystem
+    if eco is None:
+        return state
+    scaled = eco.scaled(dict.fromkeys(p.zones, p.water_supply_factor))
+    setups = dataclasses.replace(state.setups, ecosystem=scaled)
+    return _changed(state, ("ecosystem",), setups=setups)
 
 
-@register_kind("service_relocation")
+@builtin(STRATEGY_KINDS, "service_relocation", settings=ServiceRelocationParams)
 def service_relocation(state: State, s: Strategy) -> State:
     """Move a service (a hospital, a school) from one zone to another."""
-    _check_keys(s, ("service", "from", "to"))
-    service = str(_param(s, "service", str))
-    a, b = _zone(state, s, "from"), _zone(state, s, "to")
-    rows = (state.services["service"] == service) & (state.services["zone_id"] == a)
+    p: ServiceRelocationParams = s.params
+    a, b = p.from_zone, p.to
+    rows = (state.services["service"] == p.service) & (state.services["zone_id"] == a)
     if not rows.any():
         msg = (
-            f"strategy {s.name!r}: there is no {service!r} in zone {a} to move; services "
+            f"strategy {s.name!r}: there is no {p.service!r} in zone {a} to move; services "
             f"there: {sorted(state.services.loc[state.services['zone_id'] == a, 'service'])}"
         )
         raise InputError(msg)
     services = state.services.copy()
     services.loc[rows.to_numpy().nonzero()[0][0], "zone_id"] = b
     return dataclasses.replace(state, services=services)
+

@@ -1,7 +1,7 @@
 """Indicators of a state: per zone, per administrative unit, and for the study district.
 
-:func:`evaluate` runs the flow models on a :class:`urlink.scenario.strategies.State` and computes
-the indicators of :data:`INDICATORS`. Each has a direction (``max``: more is better,
+:func:`evaluate` computes the indicators of :data:`INDICATORS` from a
+:class:`urlink.model.state.State` (its flows are computed already, never here). Each has a direction (``max``: more is better,
 ``min``: less is better), a unit, the SDG 11 target it localises where one fits, and a
 definition. District values are computed over the zones of the focus unit (the townships of
 Huangyan); zone values feed the cross-boundary attribution.
@@ -15,23 +15,27 @@ domain reference R87, R88).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
-from urlink.model.carbon import EmissionFactors
-from urlink.model.inputs import flows_from_scenario
+from urlink.registry import RegistrationError, Registry, builtin
 
 if TYPE_CHECKING:
-    from urlink.scenario.strategies import State
+    from urlink.model.carbon import EmissionFactors
+    from urlink.model.state import State
 
 __all__ = [
     "INDICATORS",
+    "DistrictContext",
     "Evaluation",
     "IndicatorDef",
+    "register_indicator",
     "evaluate",
     "gini",
     "indicators_by_unit",
@@ -54,15 +58,18 @@ class IndicatorDef:
         SDG target it localises, or ``""``.
     description
         What it measures.
+    compute
+        ``compute(context) -> float``: the district value from a :class:`DistrictContext`.
     """
 
     direction: Literal["max", "min"]
     unit: str
     sdg: str
     description: str
+    compute: Callable[[DistrictContext], float] | None = field(default=None, compare=False)
 
 
-INDICATORS: dict[str, IndicatorDef] = {
+_DEFINITIONS: dict[str, IndicatorDef] = {
     "pop_within_30min_centre": IndicatorDef(
         "max",
         "share",
@@ -141,7 +148,38 @@ INDICATORS: dict[str, IndicatorDef] = {
         "min", "million yuan", "", "cost of the strategies applied (where known)"
     ),
 }
-"""The indicators urlink computes, by name."""
+"""urlink's own indicators (their ``compute`` functions are set below)."""
+
+INDICATORS: Registry[IndicatorDef] = Registry("indicator", group="urlink.indicators")
+"""The indicators, by name: urlink's own and plugins' (entry-point group
+``urlink.indicators``; register in Python with :func:`register_indicator`)."""
+
+
+def register_indicator(name: str, definition: IndicatorDef) -> IndicatorDef:
+    """Register an indicator (its ``compute`` function must be set).
+
+    Parameters
+    ----------
+    name
+        Name used in weights files and outputs.
+    definition
+        Direction, unit, SDG target, description and ``compute``.
+
+    Returns
+    -------
+    IndicatorDef
+        The definition.
+
+    Raises
+    ------
+    urlink.registry.RegistrationError
+        If the name is taken or ``compute`` is missing.
+    """
+    if definition.compute is None:
+        msg = f"indicator {name!r} needs a compute function"
+        raise RegistrationError(msg)
+    registered: IndicatorDef = INDICATORS.register(name, definition)
+    return registered
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -235,8 +273,7 @@ def _time_to(skim: pd.DataFrame, targets: list[str]) -> pd.Series:
 
 def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) -> pd.DataFrame:
     """Per people flow: km, CO2 (kg/day) with the bus mode shift, and trip credits."""
-    e = state.scenario.emissions
-    ef_car = factors[e.people_mode]
+    ef_car = factors[state.emissions.people_mode]
     ef_bus = factors["bus"]
     dist = state.distance_km
     km = pair_values(dist, people["origin"], people["destination"])
@@ -260,36 +297,31 @@ def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) ->
     )
 
 
-def evaluate(state: State, *, cost_yuan: float = 0.0) -> Evaluation:
-    """Run the flow models on a state and compute its indicators.
+def evaluate(state: State) -> Evaluation:
+    """Compute the zone values and district indicators of a state (its flows as they are).
 
     Parameters
     ----------
     state
-        The state (base scenario or a strategy applied).
-    cost_yuan
-        Cost of the strategies applied (for ``cost_million_yuan``).
+        The state (base scenario or a strategy applied); its ``flows`` are computed already.
 
     Returns
     -------
     Evaluation
-        Flows, zone values and district indicators.
+        Flows, zone values and district indicators (every registered indicator).
     """
     zones = state.zones
-    flows = flows_from_scenario(state.scenario, zones, state.skim, overrides=state.overrides)
+    flows = dict(state.flows)
     skim = state.skim
     services = state.services
     centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
     hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
-    markets = sorted(
-        set(services.loc[services["service"] == "market", "zone_id"])
-        | set(state.overrides.extra_markets)
-    )
+    markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
     zv = pd.DataFrame(index=zones.index)
     zv["time_to_centre_min"] = _time_to(skim, centre)
     zv["time_to_hospital_min"] = _time_to(skim, hospitals)
     zv["time_to_market_min"] = _time_to(skim, markets)
-    factors = EmissionFactors().with_overrides(dict(state.scenario.emissions.factors_g))
+    factors = state.emissions.factors()
     zv["co2_kg_per_day"] = 0.0
     zv["trip_credits_kg_per_day"] = 0.0
     zv["person_minutes_per_day"] = 0.0
@@ -302,7 +334,7 @@ def evaluate(state: State, *, cost_yuan: float = 0.0) -> Evaluation:
         zv["person_minutes_per_day"] = per["minutes"].reindex(zones.index, fill_value=0.0)
     if "goods" in flows and len(flows["goods"]):
         g = flows["goods"]
-        ef = factors[state.scenario.emissions.goods_mode]
+        ef = factors[state.emissions.goods_mode]
         km = pair_values(state.distance_km, g["origin"], g["destination"])
         co2 = pd.Series(g["volume"].to_numpy() * km * ef / 1000.0, index=g["origin"].to_numpy())
         zv["co2_kg_per_day"] += co2.groupby(level=0).sum().reindex(zones.index, fill_value=0.0)
@@ -328,84 +360,195 @@ def evaluate(state: State, *, cost_yuan: float = 0.0) -> Evaluation:
         )
     served = {z for line in state.bus_lines for z in line.stops}
     zv["bus_served"] = zv.index.isin(list(served)).astype(float)
-    district = _district_indicators(state, flows, zv, cost_yuan)
+    ctx = DistrictContext.of(state, zv)
+    district = pd.Series(
+        {name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float
+    )
     return Evaluation(flows=flows, zone_values=zv, district=district)
+
+
+def _compute(name: str, ctx: DistrictContext) -> float:
+    compute = INDICATORS[name].compute
+    assert compute is not None  # register_indicator refuses definitions without one
+    return compute(ctx)
 
 
 def _share(part: float, total: float) -> float:
     return float(part / total) if total > 0 else 0.0
 
 
-def _district_indicators(
-    state: State, flows: dict[str, pd.DataFrame], zv: pd.DataFrame, cost_yuan: float
-) -> pd.Series:
-    zones = state.zones
-    focus = state.scenario.boundaries.focus
-    inside = zones.index[(zones["county_code"] == focus) | (zones.index == focus)]
-    pop = zones.loc[inside, "population"].astype(float)
-    total_pop = float(pop.sum())
-    t = zv.loc[inside, "time_to_centre_min"]
-    out: dict[str, float] = {}
-    out["pop_within_30min_centre"] = _share(float(pop[t <= 30].sum()), total_pop)
-    out["pop_within_60min_centre"] = _share(float(pop[t <= 60].sum()), total_pop)
-    for key, col in (
-        ("mean_time_to_hospital_min", "time_to_hospital_min"),
-        ("mean_time_to_market_min", "time_to_market_min"),
-    ):
-        v = zv.loc[inside, col]
+@dataclass(frozen=True, slots=True, eq=False)
+class DistrictContext:
+    """What an indicator's ``compute`` function reads: the state and its zone values.
+
+    Attributes
+    ----------
+    state
+        The state (zones, skims, services, flows, bus lines, cost).
+    zone_values
+        Per zone values of :class:`Evaluation` (times, CO2, money, water, bus service).
+    inside
+        Ids of the zones of the focus unit (the district).
+    population
+        Their residents.
+    time_to_centre_min
+        Their travel time to the district centre.
+    """
+
+    state: State
+    zone_values: pd.DataFrame
+    inside: pd.Index
+    population: pd.Series
+    time_to_centre_min: pd.Series
+
+    @classmethod
+    def of(cls, state: State, zone_values: pd.DataFrame) -> DistrictContext:
+        """Build the context of a state.
+
+        Parameters
+        ----------
+        state
+            The state.
+        zone_values
+            Its zone values.
+
+        Returns
+        -------
+        DistrictContext
+        """
+        zones = state.zones
+        focus = state.focus
+        inside = zones.index[(zones["county_code"] == focus) | (zones.index == focus)]
+        return cls(
+            state=state,
+            zone_values=zone_values,
+            inside=inside,
+            population=zones.loc[inside, "population"].astype(float),
+            time_to_centre_min=zone_values.loc[inside, "time_to_centre_min"],
+        )
+
+    @property
+    def flows(self) -> Mapping[str, pd.DataFrame]:
+        """The state's flow tables."""
+        return self.state.flows
+
+    @property
+    def total_population(self) -> float:
+        """Residents of the district."""
+        return float(self.population.sum())
+
+
+def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
+    def compute(ctx: DistrictContext) -> float:
+        t, pop = ctx.time_to_centre_min, ctx.population
+        return _share(float(pop[t <= minutes].sum()), ctx.total_population)
+
+    return compute
+
+
+def _mean_time(col: str) -> Callable[[DistrictContext], float]:
+    def compute(ctx: DistrictContext) -> float:
+        v, pop = ctx.zone_values.loc[ctx.inside, col], ctx.population
         ok = v.notna()
-        out[key] = float((v[ok] * pop[ok]).sum() / pop[ok].sum()) if ok.any() else np.nan
-    out["pt_coverage_share"] = _share(float((pop * zv.loc[inside, "bus_served"]).sum()), total_pop)
+        return float((v[ok] * pop[ok]).sum() / pop[ok].sum()) if ok.any() else np.nan
+
+    return compute
+
+
+def _pt_coverage(ctx: DistrictContext) -> float:
+    served = ctx.zone_values.loc[ctx.inside, "bus_served"]
+    return _share(float((ctx.population * served).sum()), ctx.total_population)
+
+
+def _access_ratio(ctx: DistrictContext) -> float:
+    zones, t, pop = ctx.state.zones, ctx.time_to_centre_min, ctx.population
     typ = (
-        zones.loc[inside, "typology"]
+        zones.loc[ctx.inside, "typology"]
         if "typology" in zones.columns
-        else pd.Series("", index=inside)
+        else pd.Series("", index=ctx.inside)
     )
     rural, urban = typ == "rural", typ == "urban"
-    if rural.any() and urban.any():
-        mean_r = float((t[rural] * pop[rural]).sum() / pop[rural].sum())
-        mean_u = float((t[urban] * pop[urban]).sum() / pop[urban].sum())
-        out["access_ratio_rural_urban"] = mean_r / mean_u if mean_u > 0 else np.nan
-    else:
-        out["access_ratio_rural_urban"] = np.nan
+    if not (rural.any() and urban.any()):
+        return np.nan
+    mean_r = float((t[rural] * pop[rural]).sum() / pop[rural].sum())
+    mean_u = float((t[urban] * pop[urban]).sum() / pop[urban].sum())
+    return mean_r / mean_u if mean_u > 0 else np.nan
+
+
+def _access_gini(ctx: DistrictContext) -> float:
+    t = ctx.time_to_centre_min
     ok = t.notna()
-    out["access_gini"] = gini(t[ok].to_numpy(float), pop[ok].to_numpy(float))
-    for ftype in ("people", "goods"):
-        f = flows.get(ftype)
-        key = f"cross_boundary_share_{ftype}"
+    return gini(t[ok].to_numpy(float), ctx.population[ok].to_numpy(float))
+
+
+def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
+    def compute(ctx: DistrictContext) -> float:
+        f = ctx.flows.get(flow_type)
         if f is None or not len(f):
-            out[key] = np.nan
-            continue
-        touching = f[f["origin"].isin(inside) | f["destination"].isin(inside)]
-        codes = zones["county_code"].astype(str)
+            return np.nan
+        touching = f[f["origin"].isin(ctx.inside) | f["destination"].isin(ctx.inside)]
+        codes = ctx.state.zones["county_code"].astype(str)
         crosses = (
             codes.reindex(touching["origin"]).to_numpy()
             != codes.reindex(touching["destination"]).to_numpy()
         )
-        out[key] = _share(
+        return _share(
             float(touching["volume"].to_numpy()[crosses].sum()), float(touching["volume"].sum())
         )
-    co2 = float(zv.loc[inside, "co2_kg_per_day"].sum())
-    out["co2_t_per_day"] = co2 / 1000.0
-    out["co2_kg_per_person_day"] = co2 / total_pop if total_pop else np.nan
-    out["trip_credits_t_per_day"] = float(zv["trip_credits_kg_per_day"].sum()) / 1000.0
-    w = flows.get("ecosystem")
-    if w is not None and len(w):
-        src = w[w["origin"].isin(inside)]
-        supply = float(src["volume"].sum())
-        outside = src[(src.get("use", "used") == "used") & (src["origin"] != src["destination"])]
-        out["es_used_outside_share"] = _share(float(outside["volume"].sum()), supply)
-        sources = sorted(set(src["origin"]))
-        received = zv.loc[sources, "capital_net_yuan_per_year"].clip(lower=0).sum()
-        residents = float(zones.loc[sources, "population"].sum())
-        out["eco_comp_per_source_resident_yuan"] = (
-            float(received) / residents if residents else 0.0
-        )
-    else:
-        out["es_used_outside_share"] = np.nan
-        out["eco_comp_per_source_resident_yuan"] = np.nan
-    out["cost_million_yuan"] = cost_yuan / 1e6
-    return pd.Series(out)[list(INDICATORS)]
+
+    return compute
+
+
+def _co2_kg(ctx: DistrictContext) -> float:
+    return float(ctx.zone_values.loc[ctx.inside, "co2_kg_per_day"].sum())
+
+
+def _co2_per_person(ctx: DistrictContext) -> float:
+    total = ctx.total_population
+    return _co2_kg(ctx) / total if total else np.nan
+
+
+def _es_used_outside(ctx: DistrictContext) -> float:
+    w = ctx.flows.get("ecosystem")
+    if w is None or not len(w):
+        return np.nan
+    src = w[w["origin"].isin(ctx.inside)]
+    outside = src[(src.get("use", "used") == "used") & (src["origin"] != src["destination"])]
+    return _share(float(outside["volume"].sum()), float(src["volume"].sum()))
+
+
+def _eco_comp(ctx: DistrictContext) -> float:
+    w = ctx.flows.get("ecosystem")
+    if w is None or not len(w):
+        return np.nan
+    sources = sorted(set(w.loc[w["origin"].isin(ctx.inside), "origin"]))
+    received = ctx.zone_values.loc[sources, "capital_net_yuan_per_year"].clip(lower=0).sum()
+    residents = float(ctx.state.zones.loc[sources, "population"].sum())
+    return float(received) / residents if residents else 0.0
+
+
+_COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
+    "pop_within_30min_centre": _pop_within(30),
+    "pop_within_60min_centre": _pop_within(60),
+    "mean_time_to_hospital_min": _mean_time("time_to_hospital_min"),
+    "mean_time_to_market_min": _mean_time("time_to_market_min"),
+    "pt_coverage_share": _pt_coverage,
+    "access_ratio_rural_urban": _access_ratio,
+    "access_gini": _access_gini,
+    "cross_boundary_share_people": _cross_boundary("people"),
+    "cross_boundary_share_goods": _cross_boundary("goods"),
+    "co2_t_per_day": lambda ctx: _co2_kg(ctx) / 1000.0,
+    "co2_kg_per_person_day": _co2_per_person,
+    "trip_credits_t_per_day": lambda ctx: (
+        float(ctx.zone_values["trip_credits_kg_per_day"].sum()) / 1000.0
+    ),
+    "es_used_outside_share": _es_used_outside,
+    "eco_comp_per_source_resident_yuan": _eco_comp,
+    "cost_million_yuan": lambda ctx: ctx.state.cost_yuan / 1e6,
+}
+
+for _name, _definition in _DEFINITIONS.items():
+    builtin(INDICATORS, _name)(dataclasses.replace(_definition, compute=_COMPUTE[_name]))
 
 
 def indicators_by_unit(evaluation: Evaluation, zones: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.model.flows import finish_flows, register
+from urlink.model.flows.base import finish_flows, register
 
 __all__ = [
     "DEFAULT_ECO_RATE_YUAN_PER_M3",
@@ -82,7 +82,7 @@ def _known(zones: pd.DataFrame, ids: pd.Series, what: str) -> None:
         raise InputError(msg)
 
 
-@register("capital", "transfers")
+@register("capital", "transfers", settings=CapitalParams)
 def transfers(zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams) -> pd.DataFrame:
     """Turn declared transfers and investments into flows: payer -> payee, yuan/year.
 
@@ -166,7 +166,7 @@ def transfers(zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams
     return pd.concat(parts, ignore_index=True)
 
 
-@register("capital", "eco_compensation")
+@register("capital", "eco_compensation", settings=CapitalParams)
 def eco_compensation(
     zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams
 ) -> pd.DataFrame:

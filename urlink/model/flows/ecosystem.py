@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.model.flows import finish_flows, register
+from urlink.model.flows.base import finish_flows, register
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -90,7 +90,7 @@ def _unused(source: str, supply: float, used: float) -> list[tuple[str, str, flo
     return [(source, source, left, "unused")] if left > 1e-12 * max(supply, 1.0) else []
 
 
-@register("ecosystem", "declared_links")
+@register("ecosystem", "declared_links", settings=EcosystemParams)
 def declared_links(
     zones: pd.DataFrame, links: pd.DataFrame, *, params: EcosystemParams
 ) -> pd.DataFrame:
@@ -164,7 +164,7 @@ def declared_links(
     return _flows(rows, "declared_links")
 
 
-@register("ecosystem", "proximity")
+@register("ecosystem", "proximity", settings=EcosystemParams)
 def proximity(
     zones: pd.DataFrame, links: pd.DataFrame, *, params: EcosystemParams
 ) -> pd.DataFrame:

@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from urlink.errors import InputError, UrlinkError
-from urlink.model.flows import finish_flows, register
+from urlink.model.flows.base import finish_flows, register
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -253,7 +253,7 @@ def _table(
 # ----------------------------------------------------------------------------- models
 
 
-@register("goods", "production_constrained")
+@register("goods", "production_constrained", settings=GoodsParams)
 def production_constrained(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: GoodsParams
 ) -> pd.DataFrame:
@@ -316,7 +316,7 @@ def production_constrained(
     return _table(zones.index, flow, c, ok, model=name, commodity=params.commodity)
 
 
-@register("goods", "min_cost_transport")
+@register("goods", "min_cost_transport", settings=GoodsParams)
 def min_cost_transport(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: GoodsParams
 ) -> pd.DataFrame:

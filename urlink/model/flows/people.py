@@ -59,7 +59,7 @@ import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
-from urlink.model.flows import finish_flows, register
+from urlink.model.flows.base import finish_flows, register
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -573,7 +573,7 @@ def _gravity_model(
 # Registered models
 
 
-@register("people", "gravity_unconstrained")
+@register("people", "gravity_unconstrained", settings=PeopleParams)
 def gravity_unconstrained(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
 ) -> pd.DataFrame:
@@ -620,7 +620,7 @@ def gravity_unconstrained(
     return _gravity_model("gravity_unconstrained", zones, cost, params)
 
 
-@register("people", "gravity_production")
+@register("people", "gravity_production", settings=PeopleParams)
 def gravity_production(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
 ) -> pd.DataFrame:
@@ -672,7 +672,7 @@ def gravity_production(
     return _gravity_model("gravity_production", zones, cost, params)
 
 
-@register("people", "gravity_attraction")
+@register("people", "gravity_attraction", settings=PeopleParams)
 def gravity_attraction(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
 ) -> pd.DataFrame:
@@ -716,7 +716,7 @@ def gravity_attraction(
     return _gravity_model("gravity_attraction", zones, cost, params)
 
 
-@register("people", "gravity_doubly")
+@register("people", "gravity_doubly", settings=PeopleParams)
 def gravity_doubly(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
 ) -> pd.DataFrame:
@@ -768,7 +768,7 @@ def gravity_doubly(
     return _gravity_model("gravity_doubly", zones, cost, params)
 
 
-@register("people", "radiation")
+@register("people", "radiation", settings=PeopleParams)
 def radiation(zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams) -> pd.DataFrame:
     """Radiation model (Simini et al. 2012 [R50]), optionally normalised (Masucci 2013 [R51]).
 

@@ -1,0 +1,78 @@
+"""The linkage graph of a state: zones as nodes, flows as edges with CO2 (built on request).
+
+:func:`linkage_graph_of` turns a state's flow tables into the networkx MultiDiGraph of
+:func:`urlink.model.graph.linkage_graph_from`, with the inputs each zone feeds the models
+as node attributes and transport CO2 on the people and goods edges
+(:func:`urlink.model.carbon.add_emissions`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from urlink.model.carbon import add_emissions
+from urlink.model.graph import linkage_graph_from
+from urlink.model.inputs import node_inputs
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
+
+    from urlink.model.state import State
+
+__all__ = ["linkage_graph_of", "zones_with_inputs"]
+
+
+def zones_with_inputs(state: State) -> gpd.GeoDataFrame:
+    """The state's zones with the inputs of the flow models as columns.
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``state.zones`` joined with :func:`urlink.model.inputs.node_inputs`.
+    """
+    return state.zones.join(node_inputs(state.setups, state.zones.index))
+
+
+def linkage_graph_of(state: State, *, network_source: str = "unknown") -> nx.MultiDiGraph:
+    """Build the linkage graph of a state (flows between zones, with CO2).
+
+    Parameters
+    ----------
+    state
+        A state with its flows.
+    network_source
+        Where the street network came from (``"osm"``, ``"proxy"``), kept on the edges.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        Zones as nodes (with the model inputs), one edge per flow; unused ecosystem
+        supply is not an edge.
+    """
+    zones = zones_with_inputs(state)
+    between = [
+        f[f["use"] != "unused"] if "use" in f.columns else f for f in state.flows.values()
+    ]
+    inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
+    graph = linkage_graph_from(
+        zones,
+        state.skim,
+        between,
+        distance_km=state.distance_km,
+        network_source=network_source,
+        node_columns=inputs,
+    )
+    e = state.emissions
+    add_emissions(
+        graph,
+        e.factors(),
+        default_mode_people=e.people_mode,
+        default_mode_goods=e.goods_mode,
+    )
+    return graph

@@ -1,0 +1,256 @@
+"""The output folder of a run: every file, written into a temporary folder renamed on success.
+
+:func:`write_outputs` writes the layers, tables, pages, report and the manifest
+(:func:`run_manifest`) of a finished run; the folder replaces the previous one only when
+everything is written (:func:`urlink.outputs.files.atomic_output_dir`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from urlink.network.assignment import assign_to_network
+from urlink.network.skims import iter_skim_rows
+from urlink.outputs.files import (
+    atomic_output_dir,
+    network_edges_gdf,
+    versions,
+    write_json,
+    write_linkages,
+    write_travel_times,
+)
+from urlink.outputs.pages import write_maps
+from urlink.outputs.report import write_report
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    import geopandas as gpd
+    import networkx as nx
+
+    from urlink.model.state import State
+    from urlink.scenario.spec import Scenario
+
+__all__ = ["OUTPUT_FILES", "run_manifest", "run_summary", "write_outputs"]
+
+OUTPUT_FILES = {
+    "zones.gpkg": "layer 'zones', EPSG:4326",
+    "linkages.gpkg": "layers 'zones', 'flows' (seat to seat, with co2), 'network' "
+    "({source}, with assigned volumes per flow type), EPSG:4326",
+    "flows.csv": "every flow row of every type, including unused ecosystem supply",
+    "map.html": "interactive map (folium): typology, boundaries, flows by type",
+    "compare_<strategy>.html": "each strategy against the baseline, side by side: "
+    "zone effects, flow changes, district indicators, ranking",
+    "report.html": "self-contained report: what was modelled, data and estimates, "
+    "flows across boundaries, indicators by SDG, ranking and robustness charts, "
+    "guidelines per level (prints on A4)",
+    "flow_changes.csv": "strategy, flow_type, origin, destination, commodity, use, "
+    "unit, volume_base, volume_new, change, change_pct",
+    "indicators.csv": "strategy, scope, level, unit, indicator, value, unit_of_"
+    "measure, direction, sdg",
+    "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, crosses",
+    "guidelines.csv": "level, unit, strategy, role, action, gains, costs",
+    "scores.csv": "strategy, group, method, score, rank (groups and pooled)",
+    "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, first_rank",
+    "travel_times.csv": "origin, destination, time_min ({mode}), network_source",
+}
+"""What each file of the output folder holds (``{source}``, ``{mode}`` filled in)."""
+
+
+def run_summary(
+    state: State, zones: pd.DataFrame, streets: nx.MultiDiGraph, network_source: str
+) -> dict[str, Any]:
+    """The headline numbers of a run (for the manifest and the report).
+
+    Parameters
+    ----------
+    state
+        The base state.
+    zones
+        Its zones as written.
+    streets
+        The street network.
+    network_source
+        Where it came from.
+
+    Returns
+    -------
+    dict
+    """
+    return {
+        "zones": len(zones),
+        "population_total": int(zones["population"].sum()),
+        "population_estimated_zones": int(
+            zones["population_source"].str.startswith("estimate").sum()
+        ),
+        "network_source": network_source,
+        "network_nodes": streets.number_of_nodes(),
+        "network_edges": streets.number_of_edges(),
+        "unreachable_pairs": int(
+            sum(int(np.isnan(b).sum()) for _, b in iter_skim_rows(state.skim))
+        ),
+        "typology": {
+            str(k): int(v) for k, v in zones["typology"].value_counts().sort_index().items()
+        },
+        "flows": {
+            t: {
+                "rows": len(f),
+                "total": float(f["volume"].sum()),
+                "unit": str(f["unit"].iloc[0]),
+                # with [flows.people] top_destinations: the share of the modelled volume left out
+                **(
+                    {"dropped_share": f.attrs["dropped_share"]}
+                    if "dropped_share" in f.attrs
+                    else {}
+                ),
+            }
+            for t, f in state.flows.items()
+            if len(f)
+        },
+    }
+
+
+def run_manifest(
+    scenario: Scenario,
+    *,
+    started_utc: str,
+    run_options: Mapping[str, Any],
+    inputs: list[dict[str, Any]],
+    parameters: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    network_source: str,
+    timings_s: Mapping[str, float],
+) -> dict[str, Any]:
+    """The ``manifest.json`` of a run: what was run, on which inputs, with what result.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    started_utc
+        ISO time the run started.
+    run_options
+        Workers, Dask, memory limit (the numbers do not depend on them).
+    inputs
+        Input fingerprints (path, bytes, SHA-256).
+    parameters
+        Derived parameters (metric CRS, fitted community weight...).
+    summary
+        :func:`run_summary`.
+    network_source
+        Where the street network came from.
+    timings_s
+        Seconds per stage.
+
+    Returns
+    -------
+    dict
+    """
+    files = {
+        name: text.format(source=network_source, mode=scenario.network.mode)
+        for name, text in OUTPUT_FILES.items()
+    }
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "scenario_file": str(scenario.path),
+        "started_utc": started_utc,
+        "seed": scenario.seed,
+        "run_options": dict(run_options),
+        "inputs": inputs,
+        "parameters": {"scenario": scenario.raw, **parameters},
+        "summary": dict(summary),
+        "outputs": files,
+        "versions": versions(),
+        "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
+    }
+
+
+def write_outputs(
+    out: Path,
+    *,
+    scenario: Scenario,
+    state: State,
+    zones: gpd.GeoDataFrame,
+    streets: nx.MultiDiGraph,
+    graph: nx.MultiDiGraph,
+    flows: pd.DataFrame,
+    tables: Mapping[str, pd.DataFrame],
+    summary: Mapping[str, Any],
+    inputs: list[dict[str, Any]],
+    manifest: Mapping[str, Any],
+) -> Path:
+    """Write every file of a run into ``out`` (replaced only when all are written).
+
+    Parameters
+    ----------
+    out
+        The output folder.
+    scenario
+        The scenario.
+    state
+        The base state (skims, routing for the assignment).
+    zones
+        Zones as written (typology and model inputs).
+    streets
+        The street network.
+    graph
+        The linkage graph.
+    flows
+        Every flow row.
+    tables
+        ``indicators``, ``attribution``, ``guidelines``, ``flow_changes``, ``scores``,
+        ``robustness`` (those the run has).
+    summary, inputs
+        For the report.
+    manifest
+        :func:`run_manifest` (its ``timings_s`` gain ``write outputs``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+    """
+    started = time.perf_counter()
+    source = str(streets.graph.get("network_source", "unknown"))
+    road = [f for k, f in state.flows.items() if k in ("people", "goods")]
+    volumes = (
+        assign_to_network(state.routing, pd.concat(road, ignore_index=True), state.zones)
+        if road
+        else pd.DataFrame(columns=["u", "v"])
+    )
+    with atomic_output_dir(out) as tmp:
+        zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
+            tmp / "zones.gpkg", layer="zones", driver="GPKG"
+        )
+        write_travel_times(tmp / "travel_times.csv", state.skim, source)
+        write_linkages(
+            tmp / "linkages.gpkg",
+            zones.assign(network_source=source),
+            graph,
+            network_edges_gdf(streets),
+            volumes,
+        )
+        flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
+        for name, table in tables.items():
+            digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
+            table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
+        write_maps(tmp, zones, graph, source, assessed=tables, scenario=scenario)
+        write_report(
+            tmp / "report.html",
+            scenario=scenario,
+            zones=zones,
+            flows=flows,
+            assessed=tables,
+            summary=dict(summary),
+            inputs=inputs,
+        )
+        timings = {**manifest["timings_s"], "write outputs": time.perf_counter() - started}
+        timings = {k: round(v, 4) for k, v in timings.items()}
+        write_json(tmp / "manifest.json", {**manifest, "timings_s": timings})
+    return out

@@ -1,0 +1,538 @@
+"""Run a scenario: build the base state once, assess its strategies, score them, write.
+
+:func:`run` is what ``urlink run`` does, for notebooks: it returns a frozen :class:`Run` with
+every output in memory (zones and flows as GeoDataFrames/DataFrames, travel times,
+indicators, scores, robustness, the manifest), ``Run.graph()`` (the linkage graph, built on
+request) and ``Run.write(folder)``. Writing is optional, so a user can change a parameter
+and run again without touching the disk.
+
+Examples
+--------
+>>> import dataclasses, urlink
+>>> s = urlink.load_scenario("scenarios/huangyan.toml")
+>>> result = urlink.run(s)  # doctest: +SKIP
+>>> result.scores.query("group == 'pooled'").head()  # doctest: +SKIP
+>>> people = dataclasses.replace(s.flows.people, trip_rate=0.5)  # doctest: +SKIP
+>>> again = urlink.run(dataclasses.replace(s, flows=dataclasses.replace(s.flows, people=people)))
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+
+from urlink.errors import InputError
+from urlink.io.postgis import table_fingerprint
+from urlink.model.linkage import linkage_graph_of, zones_with_inputs
+from urlink.outputs.files import check_output_dir, file_sha256
+from urlink.outputs.folder import run_manifest, run_summary, write_outputs
+from urlink.outputs.pages import write_comparisons, write_map
+from urlink.parallel import RunScale, auto_workers, run_scale
+from urlink.scenario.assess import Assessment, assess_strategies, score_strategies
+from urlink.scenario.build import (
+    base_state,
+    check_inputs,
+    network_from_scenario,
+    with_scenario_path,
+    zones_from_scenario,
+)
+from urlink.scenario.checks import check_strategy_zones
+from urlink.scenario.spec import Scenario, load_scenario
+from urlink.scenario.strategies import apply_strategy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import geopandas as gpd
+    import networkx as nx
+
+    from urlink.model.state import State
+    from urlink.outputs.maps import Lang
+    from urlink.scoring.rank import Ranking
+
+__all__ = [
+    "STAGES",
+    "Run",
+    "ValidationSummary",
+    "build_map",
+    "input_fingerprints",
+    "run",
+    "run_scenario",
+    "validate_scenario",
+]
+
+logger = logging.getLogger(__name__)
+
+STAGES = (
+    "check inputs",
+    "zones",
+    "network",
+    "travel times and flows",
+    "strategies",
+    "scoring",
+    "write outputs",
+)
+"""Stages of :func:`run`, in order (reported to ``on_stage``)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Run:
+    """The result of a run, in memory.
+
+    Attributes
+    ----------
+    scenario
+        The scenario run.
+    zones
+        Zones with typology, populations and the flow models' inputs (GeoDataFrame).
+    flows
+        Every flow row of every type (including unused ecosystem supply).
+    state
+        The base state (skims, routing, flow setups and flows by type).
+    streets
+        The street network (an OSM graph or the proxy network).
+    assessment
+        Indicators, attribution, guidelines and flow changes of every strategy.
+    ranking
+        Scores and robustness (None without a ``[scoring]`` section or strategies).
+    manifest
+        What was run, on which inputs (with SHA-256), with what parameters and result.
+    """
+
+    scenario: Scenario
+    zones: gpd.GeoDataFrame
+    flows: pd.DataFrame
+    state: State
+    streets: nx.MultiDiGraph
+    assessment: Assessment
+    ranking: Ranking | None
+    manifest: dict[str, Any]
+    _graph: list[nx.MultiDiGraph] = field(default_factory=list, repr=False)
+
+    @property
+    def network_source(self) -> str:
+        """Where the street network came from (``"osm"`` or ``"proxy"``)."""
+        return str(self.streets.graph.get("network_source", "unknown"))
+
+    @property
+    def travel_times(self) -> pd.DataFrame:
+        """Travel times in minutes between the zones (origin x destination; NaN unreachable)."""
+        return self.state.skim
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        """District and per-unit indicators of the baseline and every strategy."""
+        return self.assessment.indicators
+
+    @property
+    def scores(self) -> pd.DataFrame | None:
+        """Scores and ranks per stakeholder group and method (None when not scored)."""
+        return None if self.ranking is None else self.ranking.scores
+
+    @property
+    def robustness(self) -> pd.DataFrame | None:
+        """SMAA-2 rank acceptabilities (None when not scored)."""
+        return None if self.ranking is None else self.ranking.robustness
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The linkage graph (zones as nodes, flows as edges with CO2), built once.
+
+        Returns
+        -------
+        networkx.MultiDiGraph
+        """
+        if not self._graph:
+            self._graph.append(linkage_graph_of(self.state, network_source=self.network_source))
+        return self._graph[0]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The CSV tables of the run by file stem (``indicators`` ... ``robustness``).
+
+        Returns
+        -------
+        dict
+        """
+        a = self.assessment
+        out = {
+            "indicators": a.indicators,
+            "attribution": a.attribution,
+            "guidelines": a.guidelines,
+            "flow_changes": a.flow_changes,
+        }
+        if self.ranking is not None:
+            out.update(scores=self.ranking.scores, robustness=self.ranking.robustness)
+        return out
+
+    def write(self, folder: str | Path) -> Path:
+        """Write every output file into ``folder`` (replaced only when all are written).
+
+        Parameters
+        ----------
+        folder
+            The output folder (must not hold the scenario's input files).
+
+        Returns
+        -------
+        pathlib.Path
+            The folder.
+        """
+        out = check_output_dir(Path(folder), self.scenario.input_files())
+        return write_outputs(
+            out,
+            scenario=self.scenario,
+            state=self.state,
+            zones=self.zones,
+            streets=self.streets,
+            graph=self.graph(),
+            flows=self.flows,
+            tables=self.tables(),
+            summary=self.manifest["summary"],
+            inputs=self.manifest["inputs"],
+            manifest=self.manifest,
+        )
+
+
+def input_fingerprints(scenario: Scenario) -> list[dict[str, Any]]:
+    """Every input of a scenario with its size and SHA-256 (for the manifest).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    list of dict
+        ``path``, ``bytes``, ``sha256`` per input file; PostGIS input tables with their row
+        count and a digest of their content (:func:`urlink.io.postgis.table_fingerprint`).
+    """
+    inputs: list[dict[str, Any]] = [
+        {"path": str(p), "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+        for p in scenario.input_files()
+    ]
+    inputs += [table_fingerprint(url, table) for url, table in scenario.input_tables()]
+    return inputs
+
+
+def run(
+    scenario: Scenario | str | Path,
+    *,
+    out: str | Path | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    workers: int | Literal["auto"] | None = 1,
+    scheduler: Any = None,
+    max_memory: int | str | None = None,
+) -> Run:
+    """Run a scenario and return its outputs in memory (and write them if ``out`` is given).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario or the path of a scenario file.
+    out
+        Output folder to write (replaced only on success); None writes nothing.
+    on_stage
+        Called with each stage name of :data:`STAGES` as it starts (progress bars).
+    workers, scheduler, max_memory
+        Where the heavy steps (skim chunks, strategies, SMAA samples) run and how much
+        memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
+        the same for any setting. ``workers="auto"`` uses every core for runs of
+        :data:`urlink.parallel.AUTO_PARALLEL_ZONES` zones or more and one otherwise.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    InputError
+        On bad input; nothing is written then.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    auto = workers == "auto"
+    fixed = 1 if auto else workers
+    with run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory) as scale:  # type: ignore[arg-type]
+        result = _run(scenario, on_stage=on_stage, scale=scale, auto=auto)
+        if out is not None:
+            _stage(on_stage, "write outputs")
+            result.write(out)
+    return result
+
+
+def _stage(on_stage: Callable[[str], None] | None, name: str) -> float:
+    if on_stage is not None:
+        on_stage(name)
+    logger.info("stage: %s", name)
+    return time.perf_counter()
+
+
+def _run(
+    scenario: Scenario,
+    *,
+    on_stage: Callable[[str], None] | None,
+    scale: RunScale,
+    auto: bool,
+) -> Run:
+    started = datetime.now(UTC)
+    timings: dict[str, float] = {}
+
+    t0 = _stage(on_stage, "check inputs")
+    check_inputs(scenario)
+    inputs = input_fingerprints(scenario)
+    timings["check inputs"] = time.perf_counter() - t0
+
+    t0 = _stage(on_stage, "zones")
+    zones, params = zones_from_scenario(scenario)
+    check_strategy_zones(scenario, zones)
+    if auto:
+        scale = dataclasses.replace(scale, workers=auto_workers(len(zones)))
+        logger.info("%d zones: %d local worker(s)", len(zones), scale.workers)
+    timings["zones"] = time.perf_counter() - t0
+
+    t0 = _stage(on_stage, "network")
+    streets = network_from_scenario(scenario, zones)
+    source = str(streets.graph["network_source"])
+    timings["network"] = time.perf_counter() - t0
+
+    t0 = _stage(on_stage, "travel times and flows")
+    state = base_state(scenario, zones, streets, scale=scale)
+    timings["travel times and flows"] = time.perf_counter() - t0
+
+    t0 = _stage(on_stage, "strategies")
+    assessment = assess_strategies(
+        scenario, state, workers=scale.workers, scheduler=scale.client
+    )
+    timings["strategies"] = time.perf_counter() - t0
+
+    t0 = _stage(on_stage, "scoring")
+    ranking = None
+    if scenario.strategies:
+        ranking = score_strategies(
+            scenario, assessment.indicators, workers=scale.workers, scheduler=scale.client
+        )
+    timings["scoring"] = time.perf_counter() - t0
+
+    zones_out = zones_with_inputs(state)
+    flows = pd.concat(list(state.flows.values()), ignore_index=True) if state.flows else (
+        pd.DataFrame()
+    )
+    summary = run_summary(state, zones_out, streets, source)
+    manifest = run_manifest(
+        scenario,
+        started_utc=started.isoformat(timespec="seconds"),
+        # how the run was spread; the numbers do not depend on it (tests/test_parallel.py)
+        run_options={
+            "workers": scale.workers,
+            "dask": scale.client is not None,
+            "max_memory_bytes": scale.max_memory,
+        },
+        inputs=inputs,
+        parameters=params,
+        summary=summary,
+        network_source=source,
+        timings_s=timings,
+    )
+    logger.info("%d zones, population %s", len(zones_out), f"{summary['population_total']:,}")
+    return Run(
+        scenario=scenario,
+        zones=zones_out,
+        flows=flows,
+        state=state,
+        streets=streets,
+        assessment=assessment,
+        ranking=ranking,
+        manifest=manifest,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+    workers: int | Literal["auto"] | None = 1,
+    scheduler: Any = None,
+    max_memory: int | str | None = None,
+) -> Path:
+    """Run a scenario and write its outputs to ``out_dir`` (what ``urlink run`` does).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    out_dir
+        Output folder, e.g. ``outputs/huangyan`` (replaced only on success).
+    on_stage, workers, scheduler, max_memory
+        See :func:`run`.
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+    """
+    out = check_output_dir(Path(out_dir), scenario.input_files())
+    run(
+        scenario,
+        out=out,
+        on_stage=on_stage,
+        workers=workers,
+        scheduler=scheduler,
+        max_memory=max_memory,
+    )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationSummary:
+    """What ``urlink validate`` found: the zones of a valid scenario.
+
+    Attributes
+    ----------
+    zones
+        Number of zones.
+    by_level
+        Zones per level (``township``, ``county``...).
+    population
+        Residents of every zone.
+    focus_population
+        Residents of the focus unit (the district).
+    context_population
+        Residents of the context zones around it.
+    """
+
+    zones: int
+    by_level: dict[str, int]
+    population: int
+    focus_population: int
+    context_population: int
+
+
+def validate_scenario(scenario: Scenario) -> ValidationSummary:
+    """Check a scenario and its inputs without writing anything.
+
+    Every strategy is applied once to the base state, so bad parameters show up now.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    ValidationSummary
+
+    Raises
+    ------
+    InputError
+        On the first problem found.
+    """
+    check_inputs(scenario)
+    zones, _ = zones_from_scenario(scenario)
+    check_strategy_zones(scenario, zones)
+    if scenario.strategies:
+        streets = network_from_scenario(scenario, zones)
+        state = base_state(scenario, zones, streets)
+        for strategy in scenario.strategies:
+            with_scenario_path(
+                scenario, lambda s=strategy: apply_strategy(state, s), section="[[strategies]]"
+            )
+    focus = scenario.boundaries.focus
+    inside = (zones["county_code"] == focus) | (zones.index == focus)
+    pop = zones["population"].astype(float)
+    return ValidationSummary(
+        zones=len(zones),
+        by_level={str(k): int(v) for k, v in zones["level"].value_counts().sort_index().items()},
+        population=int(pop.sum()),
+        focus_population=int(pop[inside].sum()),
+        context_population=int(pop[~inside].sum()),
+    )
+
+
+def build_map(
+    scenario: Scenario,
+    out_dir: Path,
+    *,
+    strategy: str | None = None,
+    lang: Lang = "both",
+    offline: bool = False,
+) -> list[Path]:
+    """Build a scenario's flows and write ``map.html`` (and a comparison) into ``out_dir``.
+
+    Each file is written to a temporary name and renamed, so an earlier map survives a
+    failure; other files in ``out_dir`` are left alone.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    out_dir
+        Folder for the maps (created if needed; must not hold an input file's path).
+    strategy
+        Also write ``compare_<strategy>.html`` for this strategy of the scenario (its
+        ranking among all strategies is shown, so all of them are assessed).
+    lang
+        Label language.
+    offline
+        Self-contained pages without background tiles.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written pages, ``map.html`` first.
+
+    Raises
+    ------
+    InputError
+        On bad input, e.g. a strategy the scenario does not have.
+    """
+    check_inputs(scenario)
+    names = [s.name for s in scenario.strategies]
+    if strategy is not None and strategy not in names:
+        msg = (
+            f"--strategy {strategy!r}: {scenario.path} has no such strategy; use one of {names}"
+            if names
+            else f"--strategy {strategy!r}: {scenario.path} defines no strategies"
+        )
+        raise InputError(msg)
+    out = check_output_dir(out_dir, scenario.input_files())
+    zones, _ = zones_from_scenario(scenario)
+    streets = network_from_scenario(scenario, zones)
+    state = base_state(scenario, zones, streets)
+    source = str(streets.graph.get("network_source", "unknown"))
+    zones_out = zones_with_inputs(state)
+    graph = linkage_graph_of(state, network_source=source)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".map.", dir=out) as tmpname:
+        tmp = Path(tmpname)
+        pages = [tmp / "map.html"]
+        write_map(pages[0], zones_out, graph, source, lang=lang, offline=offline)
+        if strategy is not None:
+            a = assess_strategies(scenario, state)
+            tables = {
+                "indicators": a.indicators,
+                "attribution": a.attribution,
+                "guidelines": a.guidelines,
+                "flow_changes": a.flow_changes,
+            }
+            ranking = score_strategies(scenario, a.indicators)
+            if ranking is not None:
+                tables.update(scores=ranking.scores, robustness=ranking.robustness)
+            pages += write_comparisons(
+                tmp, zones_out, tables, scenario, strategies=[strategy], lang=lang, offline=offline
+            )
+        written = []
+        for page in pages:
+            target = out / page.name
+            page.replace(target)
+            written.append(target)
+    return written

@@ -1,0 +1,256 @@
+"""Assess strategies against the base state and rank them for every stakeholder group.
+
+:func:`assess_strategies` applies every strategy to the base state (computed once), evaluates
+the indicators of each state, attributes the effects to administrative units and writes the
+action guidelines; :func:`score_strategies` reads the stakeholder weights of the scenario and
+ranks the strategies (:func:`urlink.scoring.rank.rank_strategies`).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from urlink.errors import InputError, UrlinkWarning
+from urlink.parallel import map_chunks
+from urlink.scenario.build import with_scenario_path
+from urlink.scenario.strategies import apply_strategy
+from urlink.scoring.ahp import ahp_from_csv
+from urlink.scoring.attribution import (
+    attribute_units,
+    attribute_zones,
+    compare_flows,
+    crosses,
+    guidelines,
+)
+from urlink.scoring.indicators import INDICATORS, Evaluation, evaluate, indicators_by_unit
+from urlink.scoring.rank import Ranking, performance_table, rank_strategies
+from urlink.scoring.weights import weights_from_points
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from urlink.model.state import State, Strategy
+    from urlink.scenario.spec import Scenario
+
+__all__ = [
+    "INDICATOR_COLUMNS",
+    "Assessment",
+    "assess_strategies",
+    "indicator_table",
+    "performance_table",
+    "score_strategies",
+]
+
+logger = logging.getLogger(__name__)
+
+INDICATOR_COLUMNS = (
+    "strategy",
+    "scope",
+    "level",
+    "unit",
+    "indicator",
+    "value",
+    "unit_of_measure",
+    "direction",
+    "sdg",
+)
+"""Columns of ``indicators.csv``."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Assessment:
+    """The baseline and every strategy, evaluated and attributed.
+
+    Attributes
+    ----------
+    indicators
+        District and per-unit indicators of every state (``indicators.csv``).
+    attribution
+        Effects per administrative unit and strategy (``attribution.csv``).
+    guidelines
+        Actions per level (``guidelines.csv``).
+    flow_changes
+        Flows that change with each strategy (``flow_changes.csv``).
+    evaluations
+        Strategy name (``"baseline"`` first) -> :class:`urlink.scoring.indicators.Evaluation`.
+    """
+
+    indicators: pd.DataFrame
+    attribution: pd.DataFrame = field(default_factory=pd.DataFrame)
+    guidelines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flow_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    evaluations: dict[str, Evaluation] = field(default_factory=dict)
+
+
+def _assess_strategy(
+    shared: tuple[Scenario, State, Evaluation, dict[str, str]], strategy: Strategy
+) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Apply and evaluate one strategy against the base (a pure function, run anywhere).
+
+    Returns its evaluation, attribution per unit, guidelines, flow changes and warnings.
+    """
+    scenario, state, base, names = shared
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        new = with_scenario_path(
+            scenario, lambda: apply_strategy(state, strategy), section="[[strategies]]"
+        )
+        ev = evaluate(new)
+        changed = compare_flows(base.flows, ev.flows)
+        changed.insert(0, "strategy", strategy.name)
+        effects = attribute_zones(base, ev, state.zones)
+        units = attribute_units(effects, state.zones, strategy, focus=state.focus)
+        units["crosses"] = crosses(units)
+        guide = guidelines(units, strategy, names)
+    return ev, units, guide, changed, [str(w.message) for w in caught]
+
+
+def indicator_table(evaluations: dict[str, Evaluation], state: State) -> pd.DataFrame:
+    """The ``indicators.csv`` table: district rows of every state, then per-unit rows.
+
+    Parameters
+    ----------
+    evaluations
+        Strategy name (``"baseline"`` first) -> evaluation.
+    state
+        The base state (zones, focus).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`INDICATOR_COLUMNS`.
+    """
+    rows = []
+    for name, ev in evaluations.items():
+        for key, value in ev.district.items():
+            d = INDICATORS[str(key)]
+            rows.append(
+                (name, "district", "county", state.focus, key, value, d.unit, d.direction, d.sdg)
+            )
+    per_unit = [
+        indicators_by_unit(ev, state.zones).assign(strategy=name, scope="unit")
+        for name, ev in evaluations.items()
+    ]
+    district = pd.DataFrame(rows, columns=list(INDICATOR_COLUMNS))
+    return pd.concat([district, *per_unit], ignore_index=True)[list(INDICATOR_COLUMNS)]
+
+
+def assess_strategies(
+    scenario: Scenario,
+    state: State,
+    *,
+    strategies: Sequence[Strategy] | None = None,
+    workers: int | None = 1,
+    scheduler: Any = None,
+) -> Assessment:
+    """Evaluate the baseline and every strategy; attribute effects; write guidelines.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (for messages that name its file).
+    state
+        Its base state (:func:`urlink.scenario.build.base_state`), flows computed.
+    strategies
+        The strategies to assess (default: the scenario's).
+    workers, scheduler
+        Evaluate the strategies over local processes or a Dask cluster (see
+        :func:`urlink.parallel.map_chunks`; the base state is sent to each worker once).
+
+    Returns
+    -------
+    Assessment
+    """
+    names = {str(k): str(v) for k, v in state.zones["name"].items()}
+    names.setdefault(state.focus, f"focus unit {state.focus}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UrlinkWarning)
+        base = evaluate(state)
+    for w in caught:
+        logger.warning("%s", w.message)
+    chosen = list(scenario.strategies if strategies is None else strategies)
+    evaluations = {"baseline": base}
+    attribution, guides, flow_changes = [], [], []
+    results = map_chunks(
+        _assess_strategy,
+        chosen,
+        shared=(scenario, state, base, names),
+        workers=workers,
+        scheduler=scheduler,
+    )
+    for strategy, (ev, units, guide, changed, messages) in zip(chosen, results, strict=True):
+        evaluations[strategy.name] = ev
+        attribution.append(units)
+        guides.append(guide)
+        flow_changes.append(changed)
+        for message in messages:
+            logger.warning("%s", message)
+    indicators = indicator_table(evaluations, state)
+    return Assessment(
+        indicators=indicators,
+        attribution=pd.concat(attribution, ignore_index=True) if attribution else pd.DataFrame(),
+        guidelines=pd.concat(guides, ignore_index=True) if guides else pd.DataFrame(),
+        flow_changes=pd.concat(flow_changes, ignore_index=True)
+        if flow_changes
+        else pd.DataFrame(),
+        evaluations=evaluations,
+    )
+
+
+def score_strategies(
+    scenario: Scenario,
+    indicators: pd.DataFrame,
+    *,
+    workers: int | None = 1,
+    scheduler: Any = None,
+) -> Ranking | None:
+    """Rank the baseline and the strategies for every stakeholder group, and test robustness.
+
+    Parameters
+    ----------
+    scenario
+        A scenario with a ``[scoring]`` section (None is returned without one).
+    indicators
+        The ``indicators`` table of :func:`assess_strategies`.
+    workers, scheduler
+        Where the SMAA sample chunks run (see :func:`urlink.scoring.smaa`).
+
+    Returns
+    -------
+    Ranking or None
+        ``scores`` and ``robustness`` tables.
+
+    Raises
+    ------
+    InputError
+        If the weights name unknown indicators, or an indicator is undefined here.
+    """
+    spec = scenario.scoring
+    if spec is None:
+        return None
+    if spec.weights is not None:
+        weights = weights_from_points(spec.weights)
+        source = spec.weights
+    else:
+        assert spec.ahp is not None
+        weights = pd.DataFrame(ahp_from_csv(spec.ahp)).T
+        source = spec.ahp
+    try:
+        return rank_strategies(
+            performance_table(indicators),
+            weights,
+            methods=spec.methods,
+            smaa_samples=spec.smaa_samples,
+            concentration=spec.concentration,
+            seed=scenario.seed,
+            workers=workers,
+            scheduler=scheduler,
+        )
+    except InputError as err:
+        msg = f"weights {str(source)!r}: {err}"
+        raise InputError(msg) from None
