@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from urlink.cli import main
-from urlink.scenario.build import STAGES
+from urlink.runner import STAGES
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "huangyan.toml"
 

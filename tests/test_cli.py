@@ -36,7 +36,7 @@ def test_run_writes_zones_and_manifest(huangyan_run):
     assert manifest["scenario"] == "huangyan"
     for item in manifest["inputs"]:
         assert item["sha256"] == file_sha256(Path(item["path"]))
-    from urlink.scenario.build import STAGES
+    from urlink.runner import STAGES
 
     assert set(manifest["timings_s"]) == set(STAGES)
     assert manifest["versions"]["urlink"]

@@ -11,7 +11,7 @@ import pytest
 
 from urlink.cli import main
 from urlink.model.graph import linkage_graph_from
-from urlink.scenario.build import _long_skim, write_travel_times
+from urlink.outputs.files import _long_skim, write_travel_times
 
 from .test_bad_inputs import _edit, make_scenario
 from .test_graph import _flows, _skim, _zones

@@ -32,7 +32,8 @@ from urlink.network.skims import (
     write_travel_time_matrix,
 )
 from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
-from urlink.scenario.build import assess_strategies, network_from_scenario
+from urlink.scenario.assess import assess_strategies
+from urlink.scenario.build import network_from_scenario
 from urlink.scenario.spec import load_scenario
 from urlink.scenario.strategies import Strategy
 from urlink.scoring import sample_weights, smaa

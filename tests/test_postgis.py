@@ -165,7 +165,7 @@ def pg() -> object:
 
 @pytest.fixture(scope="module")
 def base_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from urlink.scenario.build import run_scenario
+    from urlink.runner import run_scenario
 
     return run_scenario(load_scenario(SCENARIO), tmp_path_factory.mktemp("pg") / "huangyan")
 

@@ -49,7 +49,7 @@ from shapely.validation import explain_validity
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.crs import Coords, check_coords, gdf_gcj02_to_wgs84, local_metric_crs
-from urlink.io.postgis import is_postgis_url, source_name
+from urlink.io.postgis import is_postgis_url, read_postgis_layer, source_name
 from urlink.validate import (
     check_feature_count,
     check_file_size,
@@ -122,7 +122,6 @@ def read_layer(
     (:func:`urlink.store.runs.read_postgis_layer`).
     """
     if is_postgis_url(path):
-        from urlink.io.postgis import read_postgis_layer
 
         return read_postgis_layer(str(path), table=layer, what=what)
     p = Path(path)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import shapely
+
+from urlink.io.crs import gcj02_to_wgs84, out_of_china, wgs84_to_gcj02
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -45,9 +48,7 @@ def coords_mismatch_hint(
         A sentence with the fix, or ``""`` if all points are inside already or the offset
         does not explain the mismatch.
     """
-    import shapely
 
-    from urlink.io.crs import gcj02_to_wgs84, wgs84_to_gcj02
 
     lon = points_lonlat.x.to_numpy()
     lat = points_lonlat.y.to_numpy()
@@ -104,7 +105,6 @@ def gcj02_offset_between(
     >>> gcj02_offset_between(a, b), gcj02_offset_between(b, a), gcj02_offset_between(a, a)
     ('b', 'a', None)
     """
-    from urlink.io.crs import out_of_china, wgs84_to_gcj02
 
     a = np.asarray(a_lonlat, dtype=float).reshape(-1, 2)
     b = np.asarray(b_lonlat, dtype=float).reshape(-1, 2)

@@ -21,7 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 
 from urlink.errors import InputError
 
@@ -132,7 +134,7 @@ def redact_dsn(dsn: str) -> str:
 def _target(dsn: str) -> str:
     """Host, port, database and user a connection string points to (libpq defaults apply)."""
 
-    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - optional dependency, imported on use
 
     try:
         d = conninfo_to_dict(dsn)
@@ -276,7 +278,7 @@ def connect(dsn: str, *, connect_timeout_s: int = 10) -> psycopg.Connection[Any]
         the message shows host, port, database and user, never the password.
     """
     try:
-        import psycopg
+        import psycopg  # noqa: PLC0415 - optional dependency, imported on use
     except ImportError:
         msg = (
             "the PostGIS features need psycopg 3: pip install 'urlink[postgis]' "
@@ -299,7 +301,7 @@ def connect(dsn: str, *, connect_timeout_s: int = 10) -> psycopg.Connection[Any]
 
 def _clean_reason(text: str, dsn: str) -> str:
     """One line of a driver error, with any password of ``dsn`` removed."""
-    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - optional dependency, imported on use
 
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     reason = "; ".join(lines[:3]) or "unknown error"
@@ -317,7 +319,7 @@ def _refusals_as_input_errors(func: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        import psycopg
+        import psycopg  # noqa: PLC0415 - optional dependency, imported on use
 
         try:
             return func(*args, **kwargs)
@@ -440,9 +442,7 @@ def read_postgis_layer(dsn: str, *, table: str | None, what: str = "layer") -> g
     InputError
         If the table is not given, missing, has no or several geometry columns, or no rows.
     """
-    import geopandas as gpd
-    import shapely
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     source = f"{what} {redact_dsn(dsn)} table {table!r}"
     if table is None:
@@ -515,7 +515,7 @@ def table_fingerprint(dsn: str, table: str) -> dict[str, Any]:
     dict
         ``path`` (the URL, password masked), ``table``, ``rows``, ``sha256``.
     """
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     schema, name = check_table_name(table)
     with connect(dsn) as con:

@@ -59,8 +59,10 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
+from urlink import __version__
 from urlink.errors import InputError
 from urlink.model.flows import FLOW_TYPES
 
@@ -246,7 +248,6 @@ def linkage_graph_from(
 
     G = nx.MultiDiGraph(crs="epsg:4326", network_source=network_source)
     try:
-        from urlink import __version__
 
         G.graph["created_with"] = f"urlink {__version__}"
     except ImportError:  # pragma: no cover
@@ -377,7 +378,6 @@ def save_graph_gpkg(G: nx.MultiDiGraph, path: str | Path) -> Path:
     nodes, flows = graph_to_gdfs(G)
     nodes.reset_index().to_file(p, layer="zones_nodes", driver="GPKG")
     flows.to_file(p, layer="flows", driver="GPKG")
-    import pyogrio
 
     meta = pd.DataFrame({"key": list(G.graph), "value": [str(v) for v in G.graph.values()]})
     pyogrio.write_dataframe(meta, p, layer="graph", driver="GPKG")  # attribute-only table
@@ -402,7 +402,6 @@ def load_graph_gpkg(path: str | Path) -> nx.MultiDiGraph:
     InputError
         If the file lacks the expected layers.
     """
-    import pyogrio
 
     p = Path(path)
     layers = {name for name, _ in pyogrio.list_layers(p)} if p.is_file() else set()

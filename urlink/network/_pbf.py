@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import numpy as np
 import osmium
+import scipy.sparse as sp
 import shapely
+from scipy.sparse.csgraph import connected_components
 
 from urlink.errors import InputError
 from urlink.network.osm import NetworkType, great_circle_m, way_allowed
@@ -147,8 +149,6 @@ def _endpoints(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Weakly connected component label of every node (smallest node index)."""
-    import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
 
     adj = sp.csr_array((np.ones(len(u)), (u, v)), shape=(n, n))
     return np.asarray(connected_components(adj, directed=True, connection="weak")[1])

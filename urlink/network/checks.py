@@ -12,6 +12,8 @@ import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from urlink.errors import InputError, UrlinkWarning
 
@@ -122,8 +124,6 @@ def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10)
             f"their seats lie on a part of the street network that is cut off from the rest. {fix}"
         )
         raise InputError(msg)
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
 
     n_groups, labels = connected_components(
         csr_matrix(~np.isnan(values) & off), directed=True, connection="strong"

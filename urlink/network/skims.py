@@ -1054,8 +1054,8 @@ def iter_skim_rows(
 
 def _pyarrow() -> Any:
     try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+        import pyarrow as pa  # noqa: PLC0415 - optional dependency, imported on use
+        import pyarrow.parquet as pq  # noqa: PLC0415 - optional dependency, imported on use
     except ImportError:
         msg = 'Parquet skims need pyarrow: pip install "urlink[parquet]"'
         raise InputError(msg) from None

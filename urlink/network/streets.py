@@ -42,7 +42,9 @@ from typing import TYPE_CHECKING, Literal, get_args
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import osmnx as ox
 import pandas as pd
+import shapely
 from scipy.spatial import Delaunay, cKDTree
 
 from urlink.errors import InputError
@@ -544,7 +546,6 @@ def _check_xml_safe(path: Path) -> None:
 
 @contextlib.contextmanager
 def _osmnx_way_tags(extra: list[str]) -> Iterator[None]:
-    import osmnx as ox
 
     before = list(ox.settings.useful_tags_way)
     ox.settings.useful_tags_way = sorted(set(before) | set(extra))
@@ -663,7 +664,6 @@ def streets_from_file(
         G = graph_from_pbf(p, network_type=network_type, simplify=simplify)
     elif name.endswith((".osm", ".osm.bz2", ".xml")):
         _check_xml_safe(p)
-        import osmnx as ox
 
         with _osmnx_way_tags(FILTER_TAGS):
             try:
@@ -683,7 +683,6 @@ def streets_from_file(
 
 
 def _polygon_key(polygon: BaseGeometry, network_type: str) -> str:
-    import shapely
 
     wkt = shapely.to_wkt(polygon, rounding_precision=6)
     return hashlib.sha256(f"{network_type}|{wkt}".encode()).hexdigest()[:24]
@@ -786,7 +785,6 @@ def streets_from_polygon(
         )
         raise InputError(msg)
     else:  # pragma: no cover - needs the internet; never run in tests
-        import osmnx as ox
 
         with _osmnx_way_tags(FILTER_TAGS):
             G = ox.graph_from_polygon(

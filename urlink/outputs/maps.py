@@ -19,8 +19,12 @@ paste the text into a JavaScript template string, where escaping HTML is not eno
 
 from __future__ import annotations
 
+import base64
 import html
 import math
+import re
+from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import folium
@@ -28,10 +32,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from branca.element import MacroElement
+from folium.plugins import DualMap
 from folium.utilities import JsCode
 from jinja2 import Template
 
-from urlink.errors import InputError
+from urlink.errors import InputError, UrlinkError
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -735,7 +740,6 @@ which only calls ``m1.sync(m2)`` and ``m2.sync(m1)``."""
 
 
 def _leaflet_dir() -> Any:
-    from importlib.resources import files
 
     pkg, sub = _LEAFLET_PACKAGE
     try:
@@ -747,8 +751,6 @@ def _leaflet_dir() -> Any:
 
 
 def _leaflet_css() -> str:
-    import base64
-    import re
 
     folder = _leaflet_dir()
     css = str(folder.joinpath("leaflet.css").read_text(encoding="utf-8"))
@@ -761,7 +763,6 @@ def _leaflet_css() -> str:
 
 
 def _leaflet_js() -> str:
-    import re
 
     js = str(_leaflet_dir().joinpath("leaflet.js").read_text(encoding="utf-8"))
     return re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)
@@ -791,9 +792,7 @@ def offline_html(page: str) -> str:
     UrlinkError
         If the page references an asset with no offline copy.
     """
-    import re
 
-    from urlink.errors import UrlinkError
 
     rules: list[tuple[re.Pattern[str], tuple[str, Any] | None]] = [
         (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.js$"), ("js", _leaflet_js)),
@@ -861,7 +860,6 @@ def save_map(m: folium.Map | Any, path: Any, *, offline: bool = False) -> None:
     offline
         Inline every script and stylesheet (:func:`offline_html`).
     """
-    from pathlib import Path
 
     page = m.get_root().render()
     if offline:
@@ -990,7 +988,6 @@ def map_comparison(
     InputError
         On an unknown language or a non-positive ``max_flows``.
     """
-    from folium.plugins import DualMap
 
     lang = _check_lang(lang)
     if not (isinstance(max_flows, int) and max_flows > 0):

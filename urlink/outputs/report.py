@@ -29,6 +29,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib as mpl
+from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
 
@@ -389,24 +391,17 @@ def _is_estimate(value: str) -> bool:
 
 
 def _svg(fig: Any) -> str:
-    import matplotlib.pyplot as plt
-
     buf = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # missing CJK glyphs in the fonts here
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]
 
 
 def _figure(width_in: float, height_in: float) -> tuple[Any, Any]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(width_in, height_in))
+    fig = Figure(figsize=(width_in, height_in))  # no pyplot: no backend, no global state
+    ax = fig.subplots()
     return fig, ax
 
 
@@ -426,7 +421,6 @@ def acceptability_chart(robustness: pd.DataFrame, *, weights: str = "uniform") -
     str
         An ``<svg>`` element (empty string when there is nothing to draw).
     """
-    import matplotlib as mpl
 
     r = robustness[(robustness["weights"] == weights) & (robustness["method"] == "weighted_sum")]
     if r.empty:
@@ -482,7 +476,6 @@ def first_rank_chart(robustness: pd.DataFrame) -> str:
     str
         An ``<svg>`` element (empty string when there is nothing to draw).
     """
-    import matplotlib as mpl
 
     r = robustness[(robustness["method"] == "weighted_sum") & (robustness["rank"] == 1)]
     if r.empty:

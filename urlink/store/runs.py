@@ -39,13 +39,16 @@ as identifiers; every value (run ids, scenario names, titles) is a bound paramet
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+import geopandas as gpd
 import pandas as pd
+import shapely
 
 from urlink.errors import InputError, UrlinkError
 from urlink.io.postgis import (
@@ -56,6 +59,7 @@ from urlink.io.postgis import (
     connect,
     redact_dsn,
 )
+from urlink.scoring.indicators import INDICATORS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -159,9 +163,7 @@ def results_from_dir(out_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
     InputError
         If the folder is not a run's output folder.
     """
-    import json
 
-    import geopandas as gpd
 
     manifest_path = out_dir / "manifest.json"
     gpkg = out_dir / "linkages.gpkg"
@@ -204,7 +206,6 @@ def _python_values(series: pd.Series) -> list[Any]:
 
 
 def _ewkb_hex(frame: gpd.GeoDataFrame, geometry_type: str) -> list[str | None]:
-    import shapely
 
     geoms = frame.geometry.to_numpy()
     if geometry_type == "MultiPolygon":
@@ -234,7 +235,7 @@ def _relation_exists(cur: psycopg.Cursor[Any], schema: str, name: str) -> bool:
 
 def _create_runs_table(cur: psycopg.Cursor[Any], schema: str) -> None:
     """Create the schema and ``runs`` when absent (no DDL at all when they exist)."""
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     cur.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
     if cur.fetchone() is None:
@@ -262,7 +263,7 @@ def _create_results_table(
     When the table already has every column nothing is altered, so a role that may only
     insert rows can store runs.
     """
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     table = sql.Identifier(schema, name)
     changed = False
@@ -312,7 +313,7 @@ def _create_results_table(
 
 def _create_latest_view(cur: psycopg.Cursor[Any], schema: str, name: str) -> None:
     """Create the view ``<name>_latest``: rows of the newest run of every scenario (QGIS)."""
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     cur.execute(
         sql.SQL(
@@ -330,7 +331,7 @@ def _copy_rows(
     cur: psycopg.Cursor[Any], schema: str, name: str, frame: pd.DataFrame, run_id: int
 ) -> int:
     """Append the rows of ``frame`` to table ``name`` with COPY; return the row count."""
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     columns = [str(c) for c in frame.columns if c != "geometry"]
     values = [_python_values(frame[c]) for c in columns]
@@ -376,8 +377,8 @@ def write_run(
         On a bad schema name, an unreachable database or a folder that is not a run's.
         Nothing is stored when anything fails.
     """
-    from psycopg import sql
-    from psycopg.types.json import Jsonb
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
+    from psycopg.types.json import Jsonb  # noqa: PLC0415 - optional dependency, imported on use
 
     check_identifier(schema, what="--db-schema")
     tables, manifest = results_from_dir(out_dir)
@@ -433,7 +434,7 @@ def write_run(
 
 
 def _check_run_ids(con: psycopg.Connection[Any], schema: str, run_ids: list[int]) -> None:
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     exists = con.execute("SELECT to_regclass(%s) IS NOT NULL", (f'"{schema}"."runs"',)).fetchone()
     if not exists or not exists[0]:
@@ -505,7 +506,7 @@ def runs_from_db(dsn: str, *, schema: str = DEFAULT_SCHEMA) -> pd.DataFrame:
         ``run_id``, ``scenario``, ``created_utc``, ``urlink_version``, ``n_zones``,
         ``n_flows``, ``n_indicators``, ``n_strategies`` (empty if no run is stored).
     """
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     check_identifier(schema, what="--db-schema")
     columns = [
@@ -563,9 +564,7 @@ def read_run_table(
     InputError
         On an unknown table or run id.
     """
-    import geopandas as gpd
-    import shapely
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
     if table not in RUN_TABLES:
         msg = f"table {table!r} is not an urlink results table; use one of {list(RUN_TABLES)}"
@@ -627,9 +626,8 @@ def compare_runs(
     InputError
         On an unknown run id, or a strategy neither run has.
     """
-    from psycopg import sql
+    from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
 
-    from urlink.scoring.indicators import INDICATORS
 
     check_identifier(schema, what="--db-schema")
     with connect(dsn) as con:
