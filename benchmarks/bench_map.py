@@ -122,7 +122,7 @@ def measure(browser: object, path: Path) -> tuple[float, float]:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional, imported on use
 
     zones = synthetic_region()
     every = synthetic_flows(zones)

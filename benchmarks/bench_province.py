@@ -106,7 +106,7 @@ def _features(rows: list[tuple[dict[str, object], object]]) -> str:
 
 def write_streets(path: Path, side: int, seed: int = 8) -> None:
     """A side x side lattice of two-way roads as an OSM PBF file (seeded jitter)."""
-    import osmium
+    import osmium  # noqa: PLC0415 - optional dependency, imported on use
 
     rng = np.random.default_rng(seed)
     step = SIZE / side

@@ -181,7 +181,7 @@ def bench_speedup(side: int, zones: int, samples: int, rounds: int) -> None:
     Every variant runs once per round, the rounds interleaved, and the best time counts:
     on a shared machine this is fairer than running each variant's repeats back to back.
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # noqa: PLC0415 - optional dependency, imported on use
 
     R = routing_graph_from(grid_graph(side))
     z = zones_at(R, zones)

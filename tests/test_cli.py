@@ -127,12 +127,12 @@ def test_missing_input_file_named(workdir, capsys):
 
 
 def test_internal_error_exits_1(monkeypatch, huangyan_scenario_path, capsys):
-    import urlink.scenario.build
+    import urlink.runner
 
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(urlink.scenario.build, "zones_from_scenario", boom)
+    monkeypatch.setattr(urlink.runner, "zones_from_scenario", boom)
     assert main(["validate", str(huangyan_scenario_path)]) == 1
     assert "internal error" in capsys.readouterr().err
 

@@ -1,51 +1,131 @@
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
+import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.inputs import ecosystem_inputs, goods_inputs, people_inputs
+from urlink.model.carbon import EmissionSettings
+from urlink.model.flows.people import PeopleParams
+from urlink.model.inputs import (
+    EcosystemSetup,
+    FlowSetups,
+    GoodsSetup,
+    PeopleSetup,
+    ecosystem_demand,
+    goods_supply,
+    node_inputs,
+    people_inputs,
+)
+from urlink.scenario.build import setups_from_scenario
 from urlink.scenario.spec import EcosystemSpec, GoodsSpec, PeopleSpec, load_scenario
+
+GOODS_T_PER_DAY = 58_400 / 365
+
+
+def _with_flows(scenario, **sections):
+    """The scenario with some ``[flows.*]`` sections replaced."""
+    return dataclasses.replace(scenario, flows=dataclasses.replace(scenario.flows, **sections))
 
 
 def test_people_inputs_balance(huangyan_zones):
     zones, _ = huangyan_zones
-    inputs = people_inputs(zones, PeopleSpec(trip_rate=0.3))
+    inputs = people_inputs(zones, trip_rate=0.3)
     assert inputs["production"].sum() == pytest.approx(0.3 * zones["population"].sum())
     assert inputs["attraction"].sum() == pytest.approx(inputs["production"].sum())
+    # attractions are proportional to the population
+    share = inputs["attraction"] / inputs["attraction"].sum()
+    pd.testing.assert_series_equal(
+        share, zones["population"] / zones["population"].sum(), check_names=False
+    )
+
+
+def test_people_setup_from_the_scenario(huangyan_zones, huangyan_scenario_path):
+    zones, _ = huangyan_zones
+    scenario = load_scenario(huangyan_scenario_path)
+    people = setups_from_scenario(scenario, zones).people
+    assert isinstance(people, PeopleSetup)
+    assert people.model == "gravity_doubly"
+    assert isinstance(people.params, PeopleParams)
+    assert people.params.beta == 0.1 and people.params.deterrence == "exp"
+    pd.testing.assert_frame_equal(people.inputs, people_inputs(zones, trip_rate=0.3))
+    spec = _with_flows(scenario, people=PeopleSpec(trip_rate=0.5))
+    half = setups_from_scenario(spec, zones).people
+    assert half.inputs["production"].sum() == pytest.approx(0.5 * zones["population"].sum())
+    assert half.model == "gravity_doubly" and half.params == PeopleParams()
 
 
 def test_goods_inputs_share_supply_and_markets(huangyan_zones, huangyan_scenario_path):
     zones, _ = huangyan_zones
-    spec = load_scenario(huangyan_scenario_path).flows.goods
-    assert spec is not None
-    inputs = goods_inputs(zones, spec)
-    assert inputs["supply"].sum() == pytest.approx(58_400 / 365)
+    scenario = load_scenario(huangyan_scenario_path)
+    assert scenario.flows.goods is not None
+    goods = setups_from_scenario(scenario, zones).goods
+    assert isinstance(goods, GoodsSetup)
+    assert goods.model == "production_constrained" and goods.params.beta == 0.02
+    assert goods.market_weights.to_dict() == {
+        "331003003": 3.0,
+        "331003001": 1.0,
+        "331002": 3.0,
+        "331004": 2.0,
+        "331081": 1.0,
+    }
+    inputs = goods.inputs()
+    assert inputs["supply"].sum() == pytest.approx(GOODS_T_PER_DAY)
     assert inputs["demand"].sum() == pytest.approx(inputs["supply"].sum())
     # markets: weights 3, 1, 3, 2, 1 of 10 -> Jiaojiang gets 30 %
-    assert inputs.loc["331002", "demand"] == pytest.approx(0.3 * 58_400 / 365)
+    assert inputs.loc["331002", "demand"] == pytest.approx(0.3 * GOODS_T_PER_DAY)
     # supply by village counts: 院桥 has 39 of 297 villages
-    assert inputs.loc["331003107", "supply"] == pytest.approx(39 / 297 * 58_400 / 365)
+    assert inputs.loc["331003107", "supply"] == pytest.approx(39 / 297 * GOODS_T_PER_DAY)
+    # the node inputs of the linkage graph are the same numbers
+    nodes = node_inputs(FlowSetups(goods=goods), zones.index)
+    pd.testing.assert_series_equal(
+        nodes["goods_demand_t_per_day"], inputs["demand"], check_names=False
+    )
+    assert "people_production" not in nodes.columns
+
+
+def test_goods_supply_by_hand(huangyan_zones):
+    zones, _ = huangyan_zones
+    weights = pd.DataFrame({"weight": [1.0, 3.0]}, index=["331003101", "331003102"])
+    markets = pd.DataFrame({"demand_weight": [2.0]}, index=["331002"])
+    supply, market_weights = goods_supply(zones, weights, markets, supply_t_per_year=365.0)
+    assert supply.index.equals(zones.index)
+    assert supply["331003101"] == pytest.approx(0.25)
+    assert supply["331003102"] == pytest.approx(0.75)
+    assert supply.drop(["331003101", "331003102"]).eq(0).all()
+    assert market_weights.to_dict() == {"331002": 2.0}
+    # a hub added to the setup shares the demand: 2 of 3, 1 of 3
+    setup = GoodsSetup("production_constrained", None, supply, market_weights)
+    demand = setup.with_market("331003103", 1.0).inputs()["demand"]
+    assert demand["331002"] == pytest.approx(2 / 3)
+    assert demand["331003103"] == pytest.approx(1 / 3)
+    assert setup.inputs()["demand"]["331002"] == pytest.approx(1.0)  # the setup is unchanged
 
 
 def test_goods_inputs_reject_unknown_markets(huangyan_zones, tmp_path, huangyan_scenario_path):
     zones, _ = huangyan_zones
-    spec = load_scenario(huangyan_scenario_path).flows.goods
+    scenario = load_scenario(huangyan_scenario_path)
+    spec = scenario.flows.goods
     bad = tmp_path / "markets.csv"
     bad.write_text("zone_id,demand_weight\n999999,1\n", encoding="utf-8")
+    goods = GoodsSpec(supply_weights=spec.supply_weights, markets=bad, supply_t_per_year=1000.0)
     with pytest.raises(InputError, match=r"markets.csv.*\['999999'\]"):
-        goods_inputs(
-            zones,
-            GoodsSpec(supply_weights=spec.supply_weights, markets=bad, supply_t_per_year=1000.0),
-        )
+        setups_from_scenario(_with_flows(scenario, goods=goods), zones)
+    bad.write_text("zone_id,demand_weight\n331002,-1\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"markets.csv.*demand_weight"):
+        setups_from_scenario(_with_flows(scenario, goods=goods), zones)
 
 
 def test_ecosystem_inputs_by_phase(huangyan_zones, huangyan_scenario_path):
     zones, _ = huangyan_zones
-    spec = load_scenario(huangyan_scenario_path).flows.ecosystem
-    assert spec is not None
-    inputs, links = ecosystem_inputs(zones, spec)
+    scenario = load_scenario(huangyan_scenario_path)
+    assert scenario.flows.ecosystem is not None
+    eco = setups_from_scenario(scenario, zones).ecosystem
+    assert isinstance(eco, EcosystemSetup)
+    assert eco.model == "declared_links"
+    inputs, links = eco.inputs(), eco.links
     assert inputs["supply"].sum() == pytest.approx(1_100_000)
     assert inputs["demand"].sum() == pytest.approx(1_100_000)
     # Yuhuan is served by phase 2 only: 490,000 x its share of the phase-2 population
@@ -54,8 +134,9 @@ def test_ecosystem_inputs_by_phase(huangyan_zones, huangyan_scenario_path):
     assert inputs.loc["331083", "demand"] == pytest.approx(490_000 * pop["331083"] / pop.sum())
     # Huangyan (331003) stands for its 19 township zones in phase 1
     towns = zones.index[zones["level"] == "township"]
+    assert len(towns) == 19
     assert (inputs.loc[towns, "demand"] > 0).all()
-    assert set(links["source"]) == {
+    sources = {
         "331003102",
         "331003101",
         "331003200",
@@ -64,18 +145,53 @@ def test_ecosystem_inputs_by_phase(huangyan_zones, huangyan_scenario_path):
         "331003204",
         "331003205",
     }
+    assert set(links["source"]) == sources
+    # supply is shared over the sources by area
+    area = zones.loc[sorted(sources), "area_km2"]
+    pd.testing.assert_series_equal(
+        inputs.loc[sorted(sources), "supply"],
+        area / area.sum() * 1_100_000,
+        check_names=False,
+    )
+    # a land-use change scales the supply of some zones, nothing else
+    scaled = eco.scaled({"331003201": 1.1})
+    assert scaled.supply["331003201"] == pytest.approx(1.1 * eco.supply["331003201"])
+    assert scaled.supply.drop("331003201").equals(eco.supply.drop("331003201"))
+    assert eco.supply["331003201"] == inputs.loc["331003201", "supply"]  # not mutated
+
+
+def test_ecosystem_demand_by_hand(huangyan_zones):
+    zones, _ = huangyan_zones
+    sources = pd.DataFrame(index=pd.Index(["331003101"], name="zone_id"))
+    phases = pd.DataFrame(
+        {"m3_per_day": [100.0, 50.0], "users": ["331002;331004", "331004"]},
+        index=pd.Index([1, 2], name="phase"),
+    )
+    supply, demand, links = ecosystem_demand(zones, sources, phases, what="test")
+    p = zones["population"]
+    share = p["331002"] / (p["331002"] + p["331004"])
+    assert demand["331002"] == pytest.approx(100 * share)
+    assert demand["331004"] == pytest.approx(100 * (1 - share) + 50)
+    assert demand.sum() == pytest.approx(150)
+    assert supply["331003101"] == pytest.approx(150) and supply.sum() == pytest.approx(150)
+    assert sorted(map(tuple, links.to_numpy().tolist())) == [
+        ("331003101", "331002"),
+        ("331003101", "331004"),
+    ]
 
 
 def test_ecosystem_phase_with_unknown_user(huangyan_zones, tmp_path, huangyan_scenario_path):
     zones, _ = huangyan_zones
-    spec = load_scenario(huangyan_scenario_path).flows.ecosystem
+    scenario = load_scenario(huangyan_scenario_path)
+    spec = scenario.flows.ecosystem
     phases = tmp_path / "phases.csv"
+    eco = EcosystemSpec(sources=spec.sources, phases=phases)
     phases.write_text("phase,m3_per_day,users\n1,100,331003;123456\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"phase 1: user '123456'"):
-        ecosystem_inputs(zones, EcosystemSpec(sources=spec.sources, phases=phases))
+    with pytest.raises(InputError, match=r"phases.csv.*phase 1: user '123456'"):
+        setups_from_scenario(_with_flows(scenario, ecosystem=eco), zones)
     phases.write_text("phase,m3_per_day,users\n1,-5,331003\n", encoding="utf-8")
     with pytest.raises(InputError, match="m3_per_day must be positive"):
-        ecosystem_inputs(zones, EcosystemSpec(sources=spec.sources, phases=phases))
+        setups_from_scenario(_with_flows(scenario, ecosystem=eco), zones)
 
 
 def test_scenario_flow_sections_are_checked(tmp_path, root):
@@ -97,7 +213,10 @@ def test_scenario_flow_sections_are_checked(tmp_path, root):
         ),
         encoding="utf-8",
     )
-    with pytest.raises(InputError, match="eco_rate_yuan_per_m3' must be >= 0"):
+    with pytest.raises(
+        InputError,
+        match=r"bad\.toml: \[flows\.capital\] eco_rate_yuan_per_m3 = -1\.0 must be >= 0",
+    ):
         load_scenario(path)
 
 
@@ -114,6 +233,9 @@ def test_emission_overrides_from_the_scenario(tmp_path, root):
         ),
         encoding="utf-8",
     )
+    emissions = load_scenario(path).emissions
+    assert isinstance(emissions, EmissionSettings)
+    assert emissions.factors()["car"] == 258.0 and emissions.people_mode == "car"
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
     import geopandas as gpd
 
@@ -125,7 +247,9 @@ def test_emission_overrides_from_the_scenario(tmp_path, root):
     path.write_text(
         text.replace('people_mode = "car"', 'people_mode = "rocket"'), encoding="utf-8"
     )
-    with pytest.raises(InputError, match=r"\[emissions\] key 'people_mode' = 'rocket'"):
+    with pytest.raises(
+        InputError, match=r"h\.toml: \[emissions\] people_mode = 'rocket' is not valid.*'car'"
+    ):
         load_scenario(path)
 
 
@@ -175,18 +299,27 @@ def test_population_raster_drives_the_typology(tmp_path, root, huangyan_zones):
     assert out["density_per_km2"].between(1800, 2200).all()
 
 
-def test_people_model_that_cannot_balance_is_an_input_error(huangyan_scenario_path):
-    import dataclasses
-
-    from urlink.errors import InputError
-    from urlink.model.inputs import flows_from_scenario
-    from urlink.scenario.build import _routing_and_skim, network_from_scenario, zones_from_scenario
-    from urlink.scenario.spec import load_scenario
+def test_people_model_that_cannot_balance_is_an_input_error(
+    huangyan_scenario_path, huangyan_zones
+):
+    from urlink.model.state import update_flows
+    from urlink.scenario.build import base_state, network_from_scenario, with_scenario_path
 
     s = load_scenario(huangyan_scenario_path)
-    zones, _ = zones_from_scenario(s)
-    _, _, skim = _routing_and_skim(s, network_from_scenario(s, zones), zones)
-    people = dataclasses.replace(s.flows.people, beta=50.0)
-    bad = dataclasses.replace(s, flows=dataclasses.replace(s.flows, people=people))
-    with pytest.raises(InputError, match=r"huangyan\.toml: \[flows\.people\].*beta = 50\.0"):
-        flows_from_scenario(bad, zones, skim)
+    zones, _ = huangyan_zones
+    streets = network_from_scenario(s, zones)
+    people = dataclasses.replace(
+        s.flows.people, params=dataclasses.replace(s.flows.people.params, beta=50.0)
+    )
+    bad = _with_flows(s, people=people)
+    pattern = r"huangyan\.toml: \[flows\.people\].*beta = 50\.0"
+    with pytest.raises(InputError, match=pattern):
+        base_state(bad, zones, streets)
+    # the same for a state whose people setup is edited later (flows recomputed on demand)
+    state = base_state(s, zones, streets)
+    setup = dataclasses.replace(
+        state.setups.people, params=dataclasses.replace(state.setups.people.params, beta=50.0)
+    )
+    edited = dataclasses.replace(state, setups=dataclasses.replace(state.setups, people=setup))
+    with pytest.raises(InputError, match=pattern):
+        with_scenario_path(bad, lambda: update_flows(edited, ("people",)), section="[flows]")

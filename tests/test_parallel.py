@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ROOT
 from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
-from urlink.model.typology import add_typology
+from urlink.model.state import Strategy
 from urlink.network.skims import (
     iter_skim_rows,
     read_travel_time_matrix,
@@ -33,9 +33,8 @@ from urlink.network.skims import (
 )
 from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
 from urlink.scenario.assess import assess_strategies
-from urlink.scenario.build import network_from_scenario
+from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
-from urlink.scenario.strategies import Strategy
 from urlink.scoring import sample_weights, smaa
 
 COMPILED = importlib.util.find_spec("urlink.network._dijkstra") is not None
@@ -384,30 +383,37 @@ def test_strategy_records_pickle():
         back.params["zone"] = "b"  # still read-only
 
 
-def test_strategies_assessed_in_processes_equal_the_serial_ones(
-    huangyan_scenario_path, huangyan_zones
-):
+def _assert_same_assessment(a, b) -> None:
+    """Two assessments hold identical tables (bit for bit) and evaluations."""
+    for name in ("indicators", "attribution", "guidelines", "flow_changes"):
+        pd.testing.assert_frame_equal(getattr(b, name), getattr(a, name), check_exact=True)
+    assert list(b.evaluations) == list(a.evaluations)
+    for key, ev in a.evaluations.items():
+        other = b.evaluations[key]
+        pd.testing.assert_series_equal(other.district, ev.district, check_exact=True)
+        pd.testing.assert_frame_equal(other.zone_values, ev.zone_values, check_exact=True)
+        assert list(other.flows) == list(ev.flows)
+        for flow_type, table in ev.flows.items():
+            pd.testing.assert_frame_equal(other.flows[flow_type], table, check_exact=True)
+
+
+@pytest.fixture(scope="module")
+def huangyan_state(huangyan_scenario_path, huangyan_zones):
     scenario = load_scenario(huangyan_scenario_path)
     zones, _ = huangyan_zones
     streets = network_from_scenario(scenario, zones)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UrlinkWarning)
-        zones = add_typology(zones, skim=travel_time_matrix(streets, zones))
-    serial = assess_strategies(scenario, zones, streets)
-    parallel = assess_strategies(scenario, zones, streets, workers=2)
-    assert (
-        set(serial)
-        == set(parallel)
-        == {
-            "indicators",
-            "attribution",
-            "guidelines",
-            "flow_changes",
-        }
-    )
-    assert serial["indicators"]["strategy"].nunique() == len(scenario.strategies) + 1
-    for name, table in serial.items():
-        pd.testing.assert_frame_equal(parallel[name], table, check_exact=True)
+    return scenario, base_state(scenario, zones, streets)
+
+
+def test_strategies_assessed_in_processes_equal_the_serial_ones(huangyan_state):
+    scenario, state = huangyan_state
+    serial = assess_strategies(scenario, state)
+    parallel = assess_strategies(scenario, state, workers=2)
+    assert list(serial.evaluations) == ["baseline", *(s.name for s in scenario.strategies)]
+    assert serial.indicators["strategy"].nunique() == len(scenario.strategies) + 1
+    for name in ("attribution", "guidelines", "flow_changes"):
+        assert not getattr(serial, name).empty, name
+    _assert_same_assessment(serial, parallel)
 
 
 # --------------------------------------------------------------------------- Dask
@@ -443,6 +449,13 @@ def test_dask_smaa_equals_the_serial_one(cluster_client):
     pd.testing.assert_frame_equal(a.acceptability, b.acceptability, check_exact=True)
     pd.testing.assert_frame_equal(a.central_weights, b.central_weights, check_exact=True)
     pd.testing.assert_series_equal(a.confidence, b.confidence, check_exact=True)
+
+
+def test_strategies_assessed_on_dask_equal_the_serial_ones(huangyan_state, cluster_client):
+    scenario, state = huangyan_state
+    serial = assess_strategies(scenario, state)
+    dask = assess_strategies(scenario, state, scheduler=cluster_client)
+    _assert_same_assessment(serial, dask)
 
 
 def test_cli_run_on_a_dask_cluster_writes_the_serial_outputs(cluster_client, tmp_path):

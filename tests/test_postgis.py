@@ -25,6 +25,7 @@ from urlink.cli import main
 from urlink.errors import InputError
 from urlink.scenario.spec import load_scenario
 from urlink.scoring.indicators import INDICATORS
+from urlink.io import postgis
 from urlink.store import runs as db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +56,8 @@ INJECTION = "x'; DROP TABLE runs; --"
     ],
 )
 def test_redact_dsn_masks_every_password(dsn: str, expected: str) -> None:
-    assert db.redact_dsn(dsn) == expected
-    assert "s3cr" not in db.redact_dsn(dsn)
+    assert postgis.redact_dsn(dsn) == expected
+    assert "s3cr" not in postgis.redact_dsn(dsn)
 
 
 @pytest.mark.parametrize(
@@ -65,13 +66,13 @@ def test_redact_dsn_masks_every_password(dsn: str, expected: str) -> None:
 )
 def test_bad_table_names_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="not a valid table name"):
-        db.check_table_name(name)
+        postgis.check_table_name(name)
 
 
 def test_identifiers_are_checked() -> None:
-    assert db.check_table_name("planning.counties_2020") == ("planning", "counties_2020")
+    assert postgis.check_table_name("planning.counties_2020") == ("planning", "counties_2020")
     with pytest.raises(InputError, match="lower-case"):
-        db.check_identifier("urlink; drop schema public", what="--db-schema")
+        postgis.check_identifier("urlink; drop schema public", what="--db-schema")
 
 
 def _scenario_copy(tmp_path: Path, *, name: str, replace: dict[str, str], extra: str = "") -> Path:
@@ -347,8 +348,8 @@ def test_postgis_inputs_are_recorded(
     tables = [i for i in row[0]["inputs"] if "table" in i]
     monkeypatch.setenv("PGPASSWORD", PW)
     assert tables == [
-        db.table_fingerprint(planning, "planning.counties"),
-        db.table_fingerprint(planning, "planning.township_seats"),
+        postgis.table_fingerprint(planning, "planning.counties"),
+        postgis.table_fingerprint(planning, "planning.township_seats"),
     ]
     assert [(t["path"], t["rows"]) for t in tables] == [(planning, 11), (planning, 19)]
     assert PW not in json.dumps(row[0])
@@ -528,15 +529,15 @@ def test_scenario_inputs_from_postgis_tables(
 
     with psycopg.connect(pg.dsn()) as con:
         con.execute("CREATE TABLE planning.counties_copy AS SELECT * FROM planning.counties")
-    fp = db.table_fingerprint(planning, "planning.counties_copy")
+    fp = postgis.table_fingerprint(planning, "planning.counties_copy")
     assert fp["rows"] == 11
     assert len(fp["sha256"]) == 64
-    assert fp["sha256"] == db.table_fingerprint(planning, "planning.counties")["sha256"]
+    assert fp["sha256"] == postgis.table_fingerprint(planning, "planning.counties")["sha256"]
     with psycopg.connect(pg.dsn()) as con:
         con.execute(
             "UPDATE planning.counties_copy SET name_en = name_en || ' ' WHERE adcode = '331003'"
         )
-    assert db.table_fingerprint(planning, "planning.counties_copy")["sha256"] != fp["sha256"]
+    assert postgis.table_fingerprint(planning, "planning.counties_copy")["sha256"] != fp["sha256"]
 
 
 def test_password_never_logged_or_printed(

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from urlink.errors import InputError
+from urlink.network.streets import DEFAULT_SPEEDS_KPH
 from urlink.scenario.spec import load_scenario
 
 
@@ -56,10 +57,10 @@ def test_relative_paths_resolve_against_the_scenario_folder(root, tmp_path, monk
 def test_top_destinations_is_read(root, tmp_path):
     path = _copy_scenario(root, tmp_path, MINIMAL + "[flows.people]\ntop_destinations = 40\n")
     people = load_scenario(path).flows.people
-    assert people is not None and people.top_destinations == 40
+    assert people is not None and people.params.top_destinations == 40
     path.write_text(MINIMAL + "[flows.people]\nbeta = 0.1\n", encoding="utf-8")
     people = load_scenario(path).flows.people
-    assert people is not None and people.top_destinations is None
+    assert people is not None and people.params.top_destinations is None
 
 
 def test_scenario_is_frozen(huangyan_scenario_path):
@@ -97,11 +98,11 @@ def test_scenario_is_frozen(huangyan_scenario_path):
         ),
         (
             lambda t: t + "[flows.people]\ntop_destinations = 0\n",
-            r"\[flows.people\] key 'top_destinations' must be an integer >= 1",
+            r"\[flows.people\] PeopleParams.top_destinations=0 is not valid; use an integer >= 1",
         ),
         (
             lambda t: t + "[flows.people]\ntop_destinations = 2.5\n",
-            r"\[flows.people\] key 'top_destinations' must be int",
+            r"\[flows.people\] key 'top_destinations' = 2.5 is not valid; use an integer",
         ),
     ],
 )
@@ -126,7 +127,9 @@ def test_network_section_defaults_and_overrides(tmp_path):
     )
     s = load_scenario(path)
     assert s.network.osm == tmp_path / "roads.osm.pbf"
-    assert s.network.mode == "bus" and s.network.bus_headway_min == 10.0
-    assert s.network.speeds_kph == (("primary", 45.0),)
+    assert s.network.mode == "bus" and s.network.speeds.bus_headway_min == 10.0
+    # an override of the speed table keeps the other classes' defaults
+    assert s.network.speeds.speeds_kph["primary"] == 45.0
+    assert s.network.speeds.speeds_kph["motorway"] == DEFAULT_SPEEDS_KPH["motorway"]
     assert s.network.circuity == 1.3
     assert tmp_path / "roads.osm.pbf" in s.input_files()

@@ -207,7 +207,7 @@ def params_from_table(
     >>> params_from_table(PeopleParams, {"betta": 1}, where="[flows.people]")
     Traceback (most recent call last):
     ...
-    urlink.errors.InputError: [flows.people] betta is not a known key (did you mean 'beta'?); known keys: ['beta', 'deterrence', 'max_iter', 'min_cost_min', 'radiation_normalise', 'self_flows', 'tol', 'top_destinations']
+    urlink.errors.InputError: [flows.people] key 'betta' is not a known key (did you mean 'beta'?); known keys: ['beta', 'deterrence', 'max_iter', 'min_cost_min', 'radiation_normalise', 'self_flows', 'tol', 'top_destinations']
     """
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         msg = f"{cls!r} is not a dataclass"
@@ -219,17 +219,17 @@ def params_from_table(
     if unknown:
         close = difflib.get_close_matches(unknown[0], list(by_key), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        msg = f"{prefix}{unknown[0]} is not a known key{hint}; known keys: {sorted(by_key)}"
+        msg = f"{prefix}key {unknown[0]!r} is not a known key{hint}; known keys: {sorted(by_key)}"
         raise InputError(msg)
     hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     for key, f in by_key.items():
         if key in table:
-            kwargs[f.name] = _convert(table[key], hints[f.name], f"{prefix}{key}".strip(), base)
+            kwargs[f.name] = _convert(table[key], hints[f.name], f"{prefix}key {key!r}", base)
         elif defaults is not None and f.name in defaults:
             kwargs[f.name] = defaults[f.name]
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            msg = f"{prefix}{key} is missing; give {_type_name(hints[f.name])}"
+            msg = f"{prefix}key {key!r} is missing; give {_type_name(hints[f.name])}"
             raise InputError(msg)
     try:
         return cls(**kwargs)

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from urlink.model.state import State
     from urlink.outputs.maps import Lang
-    from urlink.scoring.rank import Ranking
+    from urlink.scoring.ranking import Ranking
 
 __all__ = [
     "STAGES",

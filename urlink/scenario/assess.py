@@ -3,7 +3,7 @@
 :func:`assess_strategies` applies every strategy to the base state (computed once), evaluates
 the indicators of each state, attributes the effects to administrative units and writes the
 action guidelines; :func:`score_strategies` reads the stakeholder weights of the scenario and
-ranks the strategies (:func:`urlink.scoring.rank.rank_strategies`).
+ranks the strategies (:func:`urlink.scoring.ranking.rank_strategies`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from urlink.scoring.attribution import (
     guidelines,
 )
 from urlink.scoring.indicators import INDICATORS, Evaluation, evaluate, indicators_by_unit
-from urlink.scoring.rank import Ranking, performance_table, rank_strategies
+from urlink.scoring.ranking import Ranking, performance_table, rank_strategies
 from urlink.scoring.weights import weights_from_points
 
 if TYPE_CHECKING:

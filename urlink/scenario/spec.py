@@ -973,16 +973,16 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
     people = goods = ecosystem = capital = None
     p = t.sub("people")
     if p is not None:
-        model, settings = _model(p, "people", PeopleSpec.model)
+        model, settings = _model(p, "people", "gravity_doubly")
         people = PeopleSpec(
             model=model,
-            trip_rate=_positive(p, "trip_rate", PeopleSpec.trip_rate),
+            trip_rate=_positive(p, "trip_rate", 0.3),
             params=_model_params(p, settings, spec_keys=("trip_rate",)),
         )
         p.finish()
     g = t.sub("goods")
     if g is not None:
-        model, settings = _model(g, "goods", GoodsSpec.model)
+        model, settings = _model(g, "goods", "production_constrained")
         goods = GoodsSpec(
             model=model,
             supply_t_per_year=_positive(g, "supply_t_per_year", _required(g, "supply_t_per_year")),
@@ -995,7 +995,7 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
         g.finish()
     e = t.sub("ecosystem")
     if e is not None:
-        model, settings = _model(e, "ecosystem", EcosystemSpec.model)
+        model, settings = _model(e, "ecosystem", "declared_links")
         ecosystem = EcosystemSpec(
             model=model,
             service=e.get("service", str, default="water"),
