@@ -171,5 +171,5 @@ def test_params_from_table_checks_types_and_names_the_key() -> None:
         params_from_table(_Settings, {"speed": "fast"}, where="[x]")
     with pytest.raises(InputError, match="must be a finite number"):
         params_from_table(_Settings, {"speed": float("inf")})
-    with pytest.raises(InputError, match=r"mod is not a known key \(did you mean 'mode'\?\)"):
+    with pytest.raises(InputError, match=r"key 'mod' is not a known key \(did you mean 'mode'\?\)"):
         params_from_table(_Settings, {"mod": "bus"})
