@@ -25,6 +25,10 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
+from urlink import _legacy
+
+_legacy.install()  # urlink 0.1 module names (urlink.skims, urlink.pipeline...) for one release
+
 if TYPE_CHECKING:
     from urlink.runner import Run, run
     from urlink.scenario.spec import load_scenario
@@ -46,8 +50,21 @@ __all__ = [
 ]
 
 _PACKAGES = frozenset(
-    {"errors", "io", "model", "network", "outputs", "parallel", "registry", "scenario",
-     "scoring", "store", "validate"}
+    {
+        "errors",
+        "io",
+        "model",
+        "network",
+        "outputs",
+        "params",
+        "parallel",
+        "registry",
+        "runner",
+        "scenario",
+        "scoring",
+        "store",
+        "validate",
+    }
 )
 _NAMES = {"run": "urlink.runner", "Run": "urlink.runner", "load_scenario": "urlink.scenario.spec"}
 
@@ -58,6 +75,8 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"urlink.{name}")
     if name in _NAMES:
         return getattr(importlib.import_module(_NAMES[name]), name)
+    if f"urlink.{name}" in _legacy.LEGACY_MODULES:
+        return importlib.import_module(f"urlink.{name}")
     msg = f"module 'urlink' has no attribute {name!r}"
     raise AttributeError(msg)
 
