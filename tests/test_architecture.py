@@ -80,7 +80,7 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module_name(p))
+@pytest.mark.parametrize("path", MODULES, ids=_module_name)
 def test_modules_import_only_their_layer_or_lower_ones(path: Path) -> None:
     me = _module_name(path)
     mine = layer_of(me)
@@ -97,7 +97,8 @@ def test_no_import_circle_among_modules() -> None:
     edges: dict[str, set[str]] = {}
     for name, path in names.items():
         targets = set()
-        for _, target in imports_of(path):
+        for _, imported in imports_of(path):
+            target = imported
             while target and target not in names:
                 target = target.rsplit(".", 1)[0] if "." in target else ""
             if target and target != name and not name.startswith(target + "."):

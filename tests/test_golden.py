@@ -86,9 +86,10 @@ def _update() -> None:  # pragma: no cover - run by hand after an intended chang
         out = Path(tmp) / "huangyan"
         run(root / "scenarios" / "huangyan.toml", out=out)
         for path in sorted(out.glob("*.csv")):
-            with path.open("rb") as src, gzip.GzipFile(
-                GOLDEN / f"{path.name}.gz", "wb", mtime=0
-            ) as dst:
+            with (
+                path.open("rb") as src,
+                gzip.GzipFile(GOLDEN / f"{path.name}.gz", "wb", mtime=0) as dst,
+            ):
                 shutil.copyfileobj(src, dst)
             print(f"updated {path.name}")
 

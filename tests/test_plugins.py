@@ -117,9 +117,17 @@ def test_a_scenario_using_a_plugin_runs_through_the_cli(plugin_path: Path, tmp_p
 @pytest.mark.parametrize(
     ("people", "strategy", "expected"),
     [
-        (PEOPLE.replace("stay_share", "stay_shares"), STRATEGY, "key 'stay_shares' is not a known key"),
+        (
+            PEOPLE.replace("stay_share", "stay_shares"),
+            STRATEGY,
+            "key 'stay_shares' is not a known key",
+        ),
         (PEOPLE.replace("0.25", "1.5"), STRATEGY, "stay_share = 1.5 must be in [0, 1)"),
-        (PEOPLE, STRATEGY.replace("mode_shift", "modeshift"), "key 'modeshift' is not a known key"),
+        (
+            PEOPLE,
+            STRATEGY.replace("mode_shift", "modeshift"),
+            "key 'modeshift' is not a known key",
+        ),
         (PEOPLE, STRATEGY.replace('kind = "fare_free_bus"', 'kind = "fare_free"'), "fare_free"),
     ],
 )
@@ -158,7 +166,9 @@ def test_registry_registers_looks_up_and_refuses_clashes() -> None:
     assert list(reg) == ["one"]
     with pytest.raises(RegistrationError, match="already registered"):
         reg.register("one", one)
-    with pytest.raises(InputError, match=r"'onr' is not a registered thing \(did you mean 'one'\?\)"):
+    with pytest.raises(
+        InputError, match=r"'onr' is not a registered thing \(did you mean 'one'\?\)"
+    ):
         reg.entry("onr")
     with pytest.raises(RegistrationError, match="must be a dataclass"):
         reg.register("two", one, settings=dict)
@@ -171,5 +181,7 @@ def test_params_from_table_checks_types_and_names_the_key() -> None:
         params_from_table(_Settings, {"speed": "fast"}, where="[x]")
     with pytest.raises(InputError, match="must be a finite number"):
         params_from_table(_Settings, {"speed": float("inf")})
-    with pytest.raises(InputError, match=r"key 'mod' is not a known key \(did you mean 'mode'\?\)"):
+    with pytest.raises(
+        InputError, match=r"key 'mod' is not a known key \(did you mean 'mode'\?\)"
+    ):
         params_from_table(_Settings, {"mod": "bus"})

@@ -23,9 +23,9 @@ import shapely
 from tests import pg_server
 from urlink.cli import main
 from urlink.errors import InputError
+from urlink.io import postgis
 from urlink.scenario.spec import load_scenario
 from urlink.scoring.indicators import INDICATORS
-from urlink.io import postgis
 from urlink.store import runs as db
 
 ROOT = Path(__file__).resolve().parents[1]

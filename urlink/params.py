@@ -44,7 +44,7 @@ P = TypeVar("P")
 
 
 def toml_key(f: dataclasses.Field[Any]) -> str:
-    """The TOML key of a dataclass field (its name, or ``metadata["toml"]``).
+    """Return the TOML key of a dataclass field (its name, or ``metadata["toml"]``).
 
     Parameters
     ----------
@@ -75,7 +75,7 @@ def _fields(cls: type) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(cls) if f.init]
 
 
-def _type_name(tp: Any) -> str:
+def _type_name(tp: Any) -> str:  # noqa: PLR0911 - one return per kind of annotation
     origin = get_origin(tp)
     if origin is Literal:
         return " or ".join(repr(a) for a in get_args(tp))
@@ -126,7 +126,8 @@ def _convert(value: Any, tp: Any, where: str, base: Path | None) -> Any:  # noqa
         if len(args) != len(value):
             raise bad
         return tuple(
-            _convert(v, a, f"{where}[{i}]", base) for i, (a, v) in enumerate(zip(args, value, strict=True))
+            _convert(v, a, f"{where}[{i}]", base)
+            for i, (a, v) in enumerate(zip(args, value, strict=True))
         )
     if origin is not None and isinstance(origin, type) and issubclass(origin, Mapping):
         if not isinstance(value, Mapping):
@@ -204,10 +205,11 @@ def params_from_table(
     >>> from urlink.model.flows.people import PeopleParams
     >>> params_from_table(PeopleParams, {"beta": 0.05, "deterrence": "exp"}).beta
     0.05
-    >>> params_from_table(PeopleParams, {"betta": 1}, where="[flows.people]")
-    Traceback (most recent call last):
-    ...
-    urlink.errors.InputError: [flows.people] key 'betta' is not a known key (did you mean 'beta'?); known keys: ['beta', 'deterrence', 'max_iter', 'min_cost_min', 'radiation_normalise', 'self_flows', 'tol', 'top_destinations']
+    >>> try:
+    ...     params_from_table(PeopleParams, {"betta": 1}, where="[flows.people]")
+    ... except InputError as err:
+    ...     print(str(err).split(";")[0])
+    [flows.people] key 'betta' is not a known key (did you mean 'beta'?)
     """
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         msg = f"{cls!r} is not a dataclass"

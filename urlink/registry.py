@@ -1,4 +1,4 @@
-"""One registry type for every pluggable kind: flow models, strategy kinds, scoring methods, indicators.
+"""One registry type for every pluggable kind: flow models, strategy kinds, methods, indicators.
 
 A :class:`Registry` maps names (as written in scenario files) to objects that follow the
 kind's :class:`typing.Protocol`, each with an optional *settings* dataclass: the keys of its
@@ -36,7 +36,7 @@ from typing import Any, Generic, TypeVar
 
 from urlink.errors import InputError, UrlinkError
 
-__all__ = ["Entry", "Registry", "RegistrationError"]
+__all__ = ["Entry", "RegistrationError", "Registry"]
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class Registry(Mapping[str, T]):
     # ----------------------------------------------------------------------- reading
 
     def entry(self, name: str) -> Entry[T]:
-        """The entry of ``name`` (object, settings class, origin).
+        """Return the entry of ``name`` (object, settings class, origin).
 
         Parameters
         ----------
@@ -255,8 +255,10 @@ class Registry(Mapping[str, T]):
             logger.debug("loaded %s %r from %s", self.kind, name, ep.value)
 
 
-def builtin(registry: Registry[Any], name: str, *, settings: type | None = None) -> Callable[[T], T]:
-    """Decorator that registers one of urlink's own objects (origin ``"urlink"``).
+def builtin(
+    registry: Registry[Any], name: str, *, settings: type | None = None
+) -> Callable[[T], T]:
+    """Register one of urlink's own objects (origin ``"urlink"``); a decorator.
 
     Parameters
     ----------

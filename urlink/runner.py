@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import tempfile
 import time
@@ -144,7 +145,7 @@ class Run:
         return None if self.ranking is None else self.ranking.robustness
 
     def graph(self) -> nx.MultiDiGraph:
-        """The linkage graph (zones as nodes, flows as edges with CO2), built once.
+        """Return the linkage graph (zones as nodes, flows as edges with CO2), built once.
 
         Returns
         -------
@@ -155,7 +156,7 @@ class Run:
         return self._graph[0]
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The CSV tables of the run by file stem (``indicators`` ... ``robustness``).
+        """Return the CSV tables of the run by file stem (``indicators`` ... ``robustness``).
 
         Returns
         -------
@@ -309,9 +310,7 @@ def _run(
     timings["travel times and flows"] = time.perf_counter() - t0
 
     t0 = _stage(on_stage, "strategies")
-    assessment = assess_strategies(
-        scenario, state, workers=scale.workers, scheduler=scale.client
-    )
+    assessment = assess_strategies(scenario, state, workers=scale.workers, scheduler=scale.client)
     timings["strategies"] = time.perf_counter() - t0
 
     t0 = _stage(on_stage, "scoring")
@@ -323,8 +322,10 @@ def _run(
     timings["scoring"] = time.perf_counter() - t0
 
     zones_out = zones_with_inputs(state)
-    flows = pd.concat(list(state.flows.values()), ignore_index=True) if state.flows else (
-        pd.DataFrame()
+    flows = (
+        pd.concat(list(state.flows.values()), ignore_index=True)
+        if state.flows
+        else (pd.DataFrame())
     )
     summary = run_summary(state, zones_out, streets, source)
     manifest = run_manifest(
@@ -444,7 +445,9 @@ def validate_scenario(scenario: Scenario) -> ValidationSummary:
         state = base_state(scenario, zones, streets)
         for strategy in scenario.strategies:
             with_scenario_path(
-                scenario, lambda s=strategy: apply_strategy(state, s), section="[[strategies]]"
+                scenario,
+                functools.partial(apply_strategy, state, strategy),
+                section="[[strategies]]",
             )
     focus = scenario.boundaries.focus
     inside = (zones["county_code"] == focus) | (zones.index == focus)

@@ -122,7 +122,6 @@ def read_layer(
     (:func:`urlink.store.runs.read_postgis_layer`).
     """
     if is_postgis_url(path):
-
         return read_postgis_layer(str(path), table=layer, what=what)
     p = Path(path)
     if not p.exists():

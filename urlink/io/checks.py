@@ -48,8 +48,6 @@ def coords_mismatch_hint(
         A sentence with the fix, or ``""`` if all points are inside already or the offset
         does not explain the mismatch.
     """
-
-
     lon = points_lonlat.x.to_numpy()
     lat = points_lonlat.y.to_numpy()
     if bool(np.all(shapely.covers(area_lonlat, shapely.points(lon, lat)))):
@@ -105,7 +103,6 @@ def gcj02_offset_between(
     >>> gcj02_offset_between(a, b), gcj02_offset_between(b, a), gcj02_offset_between(a, a)
     ('b', 'a', None)
     """
-
     a = np.asarray(a_lonlat, dtype=float).reshape(-1, 2)
     b = np.asarray(b_lonlat, dtype=float).reshape(-1, 2)
     keep = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)

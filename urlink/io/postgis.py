@@ -30,7 +30,6 @@ from urlink.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import geopandas as gpd
     import psycopg
 
 P = ParamSpec("P")
@@ -133,7 +132,6 @@ def redact_dsn(dsn: str) -> str:
 
 def _target(dsn: str) -> str:
     """Host, port, database and user a connection string points to (libpq defaults apply)."""
-
     from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415 - optional dependency, imported on use
 
     try:

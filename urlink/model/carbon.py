@@ -333,7 +333,7 @@ class EmissionSettings:
         object.__setattr__(self, "factors_g", MappingProxyType(dict(self.factors_g)))
 
     def factors(self) -> EmissionFactors:
-        """The emission-factor table with the overrides applied.
+        """Return the emission-factor table with the overrides applied.
 
         Returns
         -------

@@ -248,7 +248,6 @@ def linkage_graph_from(
 
     G = nx.MultiDiGraph(crs="epsg:4326", network_source=network_source)
     try:
-
         G.graph["created_with"] = f"urlink {__version__}"
     except ImportError:  # pragma: no cover
         G.graph["created_with"] = "urlink"
@@ -402,7 +401,6 @@ def load_graph_gpkg(path: str | Path) -> nx.MultiDiGraph:
     InputError
         If the file lacks the expected layers.
     """
-
     p = Path(path)
     layers = {name for name, _ in pyogrio.list_layers(p)} if p.is_file() else set()
     if not {"zones_nodes", "flows"} <= layers:

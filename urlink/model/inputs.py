@@ -256,7 +256,7 @@ class GoodsSetup:
         return pd.DataFrame({"supply": self.supply, "demand": demand}, index=self.supply.index)
 
     def with_market(self, zone: str, weight: float) -> GoodsSetup:
-        """A copy with ``weight`` added to the demand weight of ``zone`` (a new market hub).
+        """Return a copy with ``weight`` added to the demand of ``zone`` (a new market hub).
 
         Parameters
         ----------
@@ -306,7 +306,7 @@ class EcosystemSetup:
         return pd.DataFrame({"supply": self.supply, "demand": self.demand})
 
     def scaled(self, factors: Mapping[str, float]) -> EcosystemSetup:
-        """A copy with the supply of some zones multiplied by factors (land-use change).
+        """Return a copy with the supply of some zones multiplied by factors (land use).
 
         Parameters
         ----------
@@ -353,7 +353,7 @@ class FlowSetups:
 
 
 def node_inputs(setups: FlowSetups, index: pd.Index) -> pd.DataFrame:
-    """The inputs the flow models are fed, per zone (for the linkage graph's nodes).
+    """Collect the inputs the flow models are fed, per zone (for the graph's nodes).
 
     Parameters
     ----------

@@ -24,7 +24,7 @@ __all__ = ["linkage_graph_of", "zones_with_inputs"]
 
 
 def zones_with_inputs(state: State) -> gpd.GeoDataFrame:
-    """The state's zones with the inputs of the flow models as columns.
+    """Return the state's zones with the inputs of the flow models as columns.
 
     Parameters
     ----------
@@ -56,9 +56,7 @@ def linkage_graph_of(state: State, *, network_source: str = "unknown") -> nx.Mul
         supply is not an edge.
     """
     zones = zones_with_inputs(state)
-    between = [
-        f[f["use"] != "unused"] if "use" in f.columns else f for f in state.flows.values()
-    ]
+    between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in state.flows.values()]
     inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
     graph = linkage_graph_from(
         zones,

@@ -102,7 +102,10 @@ class Strategy:
         """Pickle through the constructor (a read-only mapping cannot be pickled itself)."""
         values = [getattr(self, f.name) for f in dataclasses.fields(self)]
         params = values[-1]
-        return (type(self), (*values[:-1], dict(params) if isinstance(params, Mapping) else params))
+        return (
+            type(self),
+            (*values[:-1], dict(params) if isinstance(params, Mapping) else params),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +186,9 @@ def _needs(state: State, flow_type: str) -> tuple[str, ...]:
     return deps
 
 
-def _compute(state: State, flow_type: str, flows: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+def _compute(
+    state: State, flow_type: str, flows: Mapping[str, pd.DataFrame]
+) -> pd.DataFrame | None:
     s = state.setups
     if flow_type == "people" and s.people is not None:
         model = get_model("people", s.people.model)

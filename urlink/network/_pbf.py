@@ -149,7 +149,6 @@ def _endpoints(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _components(n: int, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Weakly connected component label of every node (smallest node index)."""
-
     adj = sp.csr_array((np.ones(len(u)), (u, v)), shape=(n, n))
     return np.asarray(connected_components(adj, directed=True, connection="weak")[1])
 

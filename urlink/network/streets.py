@@ -16,7 +16,8 @@ Graph attributes (``G.graph``), documented once here:
 ``mode``
     Travel mode of ``travel_time``: ``"drive"``, ``"walk"`` or ``"bus"``.
 ``wait_min``
-    Mean waiting time (minutes) added once per trip by :func:`urlink.network.skims.travel_time_matrix`
+    Mean waiting time (minutes) added once per trip by
+    :func:`urlink.network.skims.travel_time_matrix`
     (``headway / 2`` for the bus mode, else 0).
 ``components``
     Number of weakly connected components (all are kept; see :func:`report_components`).
@@ -785,7 +786,6 @@ def streets_from_polygon(
         )
         raise InputError(msg)
     else:  # pragma: no cover - needs the internet; never run in tests
-
         with _osmnx_way_tags(FILTER_TAGS):
             G = ox.graph_from_polygon(
                 polygon,

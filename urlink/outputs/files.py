@@ -31,14 +31,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 __all__ = [
-    "network_edges_gdf",
-    "write_linkages",
-    "write_travel_times",
     "atomic_output_dir",
     "check_output_dir",
     "file_sha256",
+    "network_edges_gdf",
     "versions",
     "write_json",
+    "write_linkages",
+    "write_travel_times",
 ]
 
 logger = logging.getLogger(__name__)

@@ -65,7 +65,7 @@ OUTPUT_FILES = {
 def run_summary(
     state: State, zones: pd.DataFrame, streets: nx.MultiDiGraph, network_source: str
 ) -> dict[str, Any]:
-    """The headline numbers of a run (for the manifest and the report).
+    """Collect the headline numbers of a run (for the manifest and the report).
 
     Parameters
     ----------
@@ -126,7 +126,7 @@ def run_manifest(
     network_source: str,
     timings_s: Mapping[str, float],
 ) -> dict[str, Any]:
-    """The ``manifest.json`` of a run: what was run, on which inputs, with what result.
+    """Build the ``manifest.json`` of a run: what was run, on which inputs, with what result.
 
     Parameters
     ----------

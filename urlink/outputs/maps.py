@@ -792,8 +792,6 @@ def offline_html(page: str) -> str:
     UrlinkError
         If the page references an asset with no offline copy.
     """
-
-
     rules: list[tuple[re.Pattern[str], tuple[str, Any] | None]] = [
         (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.js$"), ("js", _leaflet_js)),
         (re.compile(r"/leaflet(@[\d.]+)?/dist/leaflet\.css$"), ("css", _leaflet_css)),
@@ -860,7 +858,6 @@ def save_map(m: folium.Map | Any, path: Any, *, offline: bool = False) -> None:
     offline
         Inline every script and stylesheet (:func:`offline_html`).
     """
-
     page = m.get_root().render()
     if offline:
         page = offline_html(page)
@@ -988,7 +985,6 @@ def map_comparison(
     InputError
         On an unknown language or a non-positive ``max_flows``.
     """
-
     lang = _check_lang(lang)
     if not (isinstance(max_flows, int) and max_flows > 0):
         msg = f"max_flows={max_flows!r} must be a positive integer"

@@ -246,7 +246,6 @@ def write_comparisons(
     list of pathlib.Path
         The written pages.
     """
-
     attribution = assessed.get("attribution")
     if attribution is None or attribution.empty:
         return []

@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
-from matplotlib.figure import Figure
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from urlink import __version__
 from urlink.model.graph import crosses_level
@@ -421,7 +421,6 @@ def acceptability_chart(robustness: pd.DataFrame, *, weights: str = "uniform") -
     str
         An ``<svg>`` element (empty string when there is nothing to draw).
     """
-
     r = robustness[(robustness["weights"] == weights) & (robustness["method"] == "weighted_sum")]
     if r.empty:
         return ""
@@ -476,7 +475,6 @@ def first_rank_chart(robustness: pd.DataFrame) -> str:
     str
         An ``<svg>`` element (empty string when there is nothing to draw).
     """
-
     r = robustness[(robustness["method"] == "weighted_sum") & (robustness["rank"] == 1)]
     if r.empty:
         return ""

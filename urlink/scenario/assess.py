@@ -111,7 +111,7 @@ def _assess_strategy(
 
 
 def indicator_table(evaluations: dict[str, Evaluation], state: State) -> pd.DataFrame:
-    """The ``indicators.csv`` table: district rows of every state, then per-unit rows.
+    """Build the ``indicators.csv`` table: district rows of every state, then unit rows.
 
     Parameters
     ----------

@@ -551,7 +551,9 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
             table = read_rows(
                 c.transfers, what="capital transfers", str_columns=("payer", "payee")
             )
-        capital = CapitalSetup(eco_compensation=c.eco_compensation, params=c.params, transfers=table)
+        capital = CapitalSetup(
+            eco_compensation=c.eco_compensation, params=c.params, transfers=table
+        )
     return FlowSetups(people=people, goods=goods, ecosystem=ecosystem, capital=capital)
 
 
@@ -631,7 +633,7 @@ def base_state(
     *,
     scale: RunScale | None = None,
 ) -> State:
-    """The base state of a scenario: routing, skims, typology, flow setups and flows.
+    """Build the base state of a scenario: routing, skims, typology, setups and flows.
 
     Parameters
     ----------

@@ -559,7 +559,7 @@ class _Table:
     ) -> Any:
         """Build the settings dataclass ``cls`` from this table (or from ``keys`` of it)."""
         data = self.data if keys is None else {k: v for k, v in self.data.items() if k in keys}
-        for key, value in data.items():
+        for key in data:
             self.get(key, object)  # marks it used; refuses markup in text
         where = f"{self.file}: [{self.section}]" if self.section else str(self.file)
         return params_from_table(cls, data, where=where, base=self.file.parent, defaults=defaults)
@@ -814,7 +814,7 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
 
 
 def _model(t: _Table, flow_type: str, default: str) -> tuple[str, type | None]:
-    """The ``model`` key of a ``[flows.*]`` table and the model's settings class."""
+    """Read the ``model`` key of a ``[flows.*]`` table; return it and its settings class."""
     value: str = t.get("model", str, default=default)
     models = FLOW_MODELS[flow_type]  # type: ignore[index]
     if value not in models:
@@ -827,7 +827,7 @@ def _model(t: _Table, flow_type: str, default: str) -> tuple[str, type | None]:
 
 
 def _model_params(t: _Table, settings: type | None, *, spec_keys: tuple[str, ...]) -> Any:
-    """The model's settings from the keys of ``t`` that are not the spec's own."""
+    """Build the model's settings from the keys of ``t`` that are not the spec's own."""
     keys = tuple(k for k in t.data if k not in (*spec_keys, "model"))
     if settings is None:
         if keys:

@@ -39,6 +39,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import numpy as np
@@ -85,9 +86,7 @@ class StrategyKind(Protocol):
         ...
 
 
-STRATEGY_KINDS: Registry[StrategyKind] = Registry(
-    "strategy kind", group="urlink.strategy_kinds"
-)
+STRATEGY_KINDS: Registry[StrategyKind] = Registry("strategy kind", group="urlink.strategy_kinds")
 """Strategy kinds by name; add your own with :func:`register_kind` or an entry point."""
 
 
@@ -101,7 +100,8 @@ def register_kind(name: str, *, settings: type | None = None) -> Any:
     settings
         Dataclass of the kind's ``params`` (its fields are the TOML keys; a field's
         ``metadata={"zone": True}`` marks values that are zone ids, checked by
-        ``urlink validate``).
+        ``urlink validate``; ``metadata={"toml": "from"}`` gives a key that is not a Python
+        name).
 
     Returns
     -------
@@ -116,12 +116,10 @@ def register_kind(name: str, *, settings: type | None = None) -> Any:
     return STRATEGY_KINDS.register(name, settings=settings)
 
 
-def _zone_field(**kw: Any) -> Any:
-    """A settings field that holds zone ids (checked against the zones)."""
-    meta = {"zone": True}
-    if "toml" in kw:
-        meta["toml"] = kw.pop("toml")
-    return field(metadata=meta, **kw)
+_ZONE = MappingProxyType({"zone": True})
+"""Field metadata of settings that hold zone ids (checked against the zones)."""
+_FROM_ZONE = MappingProxyType({"zone": True, "toml": "from"})
+"""The same for a field whose TOML key is ``from`` (a Python keyword)."""
 
 
 def _positive(cls: str, key: str, value: float) -> None:
@@ -134,8 +132,8 @@ def _positive(cls: str, key: str, value: float) -> None:
 class AddLinkParams:
     """``add_link``: a new two-way road between the seats of two zones."""
 
-    from_zone: str = _zone_field(toml="from")
-    to: str = _zone_field()
+    from_zone: str = field(metadata=_FROM_ZONE)
+    to: str = field(metadata=_ZONE)
     speed_kph: float = 60.0
     circuity: float = 1.2
 
@@ -152,7 +150,7 @@ class AddLinkParams:
 class UpgradeRoadParams:
     """``upgrade_road``: existing roads between pairs of zone seats, sped up."""
 
-    links: tuple[tuple[str, str], ...] = _zone_field()
+    links: tuple[tuple[str, str], ...] = field(metadata=_ZONE)
     speed_factor: float = 1.25
 
     def __post_init__(self) -> None:
@@ -167,7 +165,7 @@ class UpgradeRoadParams:
 class BusLineParams:
     """``bus_line``: stops, headway and the share of car trips between stops it attracts."""
 
-    stops: tuple[str, ...] = _zone_field()
+    stops: tuple[str, ...] = field(metadata=_ZONE)
     headway_min: float = 20.0
     mode_shift: float = 0.1
 
@@ -186,7 +184,7 @@ class BusLineParams:
 class MarketHubParams:
     """``market_hub``: a market or processing hub for goods in a zone."""
 
-    zone: str = _zone_field()
+    zone: str = field(metadata=_ZONE)
     demand_weight: float
 
     def __post_init__(self) -> None:
@@ -212,7 +210,7 @@ class EcoCompensationParams:
 class LandChangeParams:
     """``land_change``: land use changed in zones, scaling their ecosystem-service supply."""
 
-    zones: tuple[str, ...] = _zone_field()
+    zones: tuple[str, ...] = field(metadata=_ZONE)
     water_supply_factor: float
 
     def __post_init__(self) -> None:
@@ -225,12 +223,12 @@ class ServiceRelocationParams:
     """``service_relocation``: a service (a hospital, a school) moved between zones."""
 
     service: str
-    from_zone: str = _zone_field(toml="from")
-    to: str = _zone_field()
+    from_zone: str = field(metadata=_FROM_ZONE)
+    to: str = field(metadata=_ZONE)
 
 
 def strategy_params(strategy: Strategy) -> Any:
-    """The strategy's parameters as its kind's settings dataclass (built from a mapping).
+    """Return the strategy's parameters as its kind's settings dataclass.
 
     Parameters
     ----------
@@ -258,7 +256,7 @@ def strategy_params(strategy: Strategy) -> Any:
 
 
 def zone_ids_named(params: Any) -> list[tuple[str, list[str]]]:
-    """The zone ids a strategy's settings name, per TOML key (fields marked ``zone``).
+    """List the zone ids a strategy's settings name, per TOML key (``zone`` fields).
 
     Parameters
     ----------
@@ -464,4 +462,3 @@ def service_relocation(state: State, s: Strategy) -> State:
     services = state.services.copy()
     services.loc[rows.to_numpy().nonzero()[0][0], "zone_id"] = b
     return dataclasses.replace(state, services=services)
-

@@ -22,7 +22,7 @@ import pandas as pd
 from urlink.io.boundaries import ADMIN_LEVELS
 
 if TYPE_CHECKING:
-    from urlink.scenario.strategies import Strategy
+    from urlink.model.state import Strategy
     from urlink.scoring.indicators import Evaluation
 
 __all__ = [

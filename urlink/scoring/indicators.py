@@ -1,7 +1,8 @@
 """Indicators of a state: per zone, per administrative unit, and for the study district.
 
 :func:`evaluate` computes the indicators of :data:`INDICATORS` from a
-:class:`urlink.model.state.State` (its flows are computed already, never here). Each has a direction (``max``: more is better,
+:class:`urlink.model.state.State` (its flows are computed already, never here). Each has a
+direction (``max``: more is better,
 ``min``: less is better), a unit, the SDG 11 target it localises where one fits, and a
 definition. District values are computed over the zones of the focus unit (the townships of
 Huangyan); zone values feed the cross-boundary attribution.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -27,6 +27,8 @@ import pandas as pd
 from urlink.registry import RegistrationError, Registry, builtin
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from urlink.model.carbon import EmissionFactors
     from urlink.model.state import State
 
@@ -35,10 +37,10 @@ __all__ = [
     "DistrictContext",
     "Evaluation",
     "IndicatorDef",
-    "register_indicator",
     "evaluate",
     "gini",
     "indicators_by_unit",
+    "register_indicator",
 ]
 
 logger = logging.getLogger(__name__)
@@ -361,9 +363,7 @@ def evaluate(state: State) -> Evaluation:
     served = {z for line in state.bus_lines for z in line.stops}
     zv["bus_served"] = zv.index.isin(list(served)).astype(float)
     ctx = DistrictContext.of(state, zv)
-    district = pd.Series(
-        {name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float
-    )
+    district = pd.Series({name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float)
     return Evaluation(flows=flows, zone_values=zv, district=district)
 
 

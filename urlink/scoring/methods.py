@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError, UrlinkError
+from urlink.registry import Registry
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -67,8 +68,12 @@ class BatchScoringMethod(Protocol):
 
 _M = TypeVar("_M", bound=ScoringMethod)
 
-SCORING_METHODS: dict[str, ScoringMethod] = {}
-"""Registered scoring methods, name -> function (see :func:`register_method`)."""
+SCORING_METHODS: Registry[ScoringMethod] = Registry(
+    "scoring method", group="urlink.scoring_methods"
+)
+"""Registered scoring methods, name -> function (see :func:`register_method`; plugins use
+the entry-point group ``urlink.scoring_methods``, a ``batch`` attribute on the function
+being its vectorised form)."""
 
 _BATCH_METHODS: dict[str, BatchScoringMethod] = {}
 
@@ -91,8 +96,8 @@ def register_method(name: str, *, batch: BatchScoringMethod | None = None) -> Ca
 
     Raises
     ------
-    InputError
-        If the name is empty or taken.
+    urlink.registry.RegistrationError
+        If the name is empty or taken (a programming error, not an input error).
 
     Examples
     --------
@@ -102,25 +107,34 @@ def register_method(name: str, *, batch: BatchScoringMethod | None = None) -> Ca
     ...     return table["access_pct"].rename("best_access")
     >>> "best_access" in SCORING_METHODS
     True
-    >>> del SCORING_METHODS["best_access"]
+    >>> SCORING_METHODS.unregister("best_access")
     """
-    if not isinstance(name, str) or not name:
-        msg = f"name={name!r} is not valid; give a non-empty string"
-        raise InputError(msg)
 
     def decorator(func: _M) -> _M:
-        if name in SCORING_METHODS:
-            msg = (
-                f"a scoring method named {name!r} is already registered; "
-                f"choose another name (taken: {sorted(SCORING_METHODS)})"
-            )
-            raise InputError(msg)
-        SCORING_METHODS[name] = func
+        SCORING_METHODS.register(name, func)
         if batch is not None:
             _BATCH_METHODS[name] = batch
         return func
 
     return decorator
+
+
+def batch_method(method: str) -> BatchScoringMethod | None:
+    """Return the vectorised form of a registered scoring method, if it has one.
+
+    Parameters
+    ----------
+    method
+        A registered name.
+
+    Returns
+    -------
+    callable or None
+    """
+    found = _BATCH_METHODS.get(method)
+    if found is None and method in SCORING_METHODS:
+        found = getattr(SCORING_METHODS[method], "batch", None)
+    return found
 
 
 # ---------------------------------------------------------------------------- checks
@@ -457,7 +471,7 @@ def topsis(
 
 
 def _get_method(method: str) -> ScoringMethod:
-    if method not in SCORING_METHODS:
+    if not isinstance(method, str) or method not in SCORING_METHODS:
         msg = f"method={method!r} is not a registered scoring method; use one of " + repr(
             sorted(SCORING_METHODS)
         )

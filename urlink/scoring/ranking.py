@@ -103,9 +103,7 @@ def rank_strategies(
     """
     unknown = [c for c in weights.columns if c not in INDICATORS]
     if unknown:
-        msg = (
-            f"indicators {unknown} are not urlink indicators; use some of {sorted(INDICATORS)}"
-        )
+        msg = f"indicators {unknown} are not urlink indicators; use some of {sorted(INDICATORS)}"
         raise InputError(msg)
     table = table[list(weights.columns)]
     empty = table.columns[table.isna().all()].tolist()

@@ -13,13 +13,13 @@ import pandas as pd
 from urlink.errors import InputError, UrlinkError
 from urlink.parallel import map_chunks
 from urlink.scoring.methods import (
-    _BATCH_METHODS,
     _TIE_DECIMALS,
     Direction,
     ScoringMethod,
     _check_table,
     _check_weights,
     _get_method,
+    batch_method,
 )
 
 if TYPE_CHECKING:
@@ -311,7 +311,7 @@ def smaa(
     """
     values, maximise = _check_table(table, directions)
     func = _get_method(method)
-    batch = _BATCH_METHODS.get(method)
+    batch = batch_method(method)
     n_samples = _check_count(n_samples, "n_samples", 1)
     seed = _check_count(seed, "seed", 0)
     alpha = _dirichlet_alpha(table.columns, around, concentration)

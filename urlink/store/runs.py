@@ -43,7 +43,6 @@ import json
 import logging
 import math
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import geopandas as gpd
@@ -62,7 +61,8 @@ from urlink.io.postgis import (
 from urlink.scoring.indicators import INDICATORS
 
 if TYPE_CHECKING:
-    import geopandas as gpd
+    from pathlib import Path
+
     import psycopg
 
 P = ParamSpec("P")
@@ -163,8 +163,6 @@ def results_from_dir(out_dir: Path) -> tuple[dict[str, pd.DataFrame], dict[str, 
     InputError
         If the folder is not a run's output folder.
     """
-
-
     manifest_path = out_dir / "manifest.json"
     gpkg = out_dir / "linkages.gpkg"
     if not manifest_path.is_file() or not gpkg.is_file():
@@ -618,7 +616,8 @@ def compare_runs(
     pandas.DataFrame
         ``indicator``, ``unit``, ``run_a``, ``run_b``, ``difference`` (b - a) and
         ``change``: ``better`` / ``worse`` by the indicator's direction
-        (:data:`urlink.scoring.indicators.INDICATORS`), ``same``, or ``n/a`` when a value is missing.
+        (:data:`urlink.scoring.indicators.INDICATORS`), ``same``, or ``n/a`` when a value is
+        missing.
         Indicators of either run, in the order of ``run_a``.
 
     Raises
@@ -627,7 +626,6 @@ def compare_runs(
         On an unknown run id, or a strategy neither run has.
     """
     from psycopg import sql  # noqa: PLC0415 - optional dependency, imported on use
-
 
     check_identifier(schema, what="--db-schema")
     with connect(dsn) as con:

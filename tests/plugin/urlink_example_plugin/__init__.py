@@ -35,7 +35,7 @@ class InterveningSettings:
 def intervening_gravity(
     zones: pd.DataFrame, cost: pd.DataFrame, *, params: InterveningSettings
 ) -> pd.DataFrame:
-    """A production-constrained gravity model: T_ij = O_i (1 - s) A_j f(c_ij) / sum_k A_k f(c_ik)."""
+    """Production-constrained gravity: T_ij = O_i (1 - s) A_j f(c_ij) / sum_k A_k f(c_ik)."""
     ids = zones.index
     c = cost.loc[ids, ids].to_numpy(dtype=float)
     w = np.where(np.isfinite(c), np.exp(-params.beta * c), 0.0)

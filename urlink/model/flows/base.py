@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
 from urlink.registry import Registry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "FLOW_COLUMNS",
@@ -42,6 +44,7 @@ SOURCES = ("observed", "modelled", "estimated")
 FLOW_COLUMNS = ("origin", "destination", "flow_type", "volume", "unit", "model", "source")
 """Columns of a finished flow table, in order (models may add more after them)."""
 
+
 class FlowModel(Protocol):
     """What a flow model is: ``model(zones, cost_or_links, *, params) -> flow table``.
 
@@ -52,7 +55,9 @@ class FlowModel(Protocol):
     The result is a flow table passed through :func:`finish_flows`.
     """
 
-    def __call__(self, zones: pd.DataFrame, other: pd.DataFrame, /, *, params: Any) -> pd.DataFrame:
+    def __call__(
+        self, zones: pd.DataFrame, other: pd.DataFrame, /, *, params: Any
+    ) -> pd.DataFrame:
         """Compute the flows."""
         ...
 
