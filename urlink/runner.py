@@ -288,7 +288,7 @@ def _run(
     timings: dict[str, float] = {}
 
     t0 = _stage(on_stage, "check inputs")
-    check_inputs(scenario)
+    weights = check_inputs(scenario)
     inputs = input_fingerprints(scenario)
     timings["check inputs"] = time.perf_counter() - t0
 
@@ -317,7 +317,11 @@ def _run(
     ranking = None
     if scenario.strategies:
         ranking = score_strategies(
-            scenario, assessment.indicators, workers=scale.workers, scheduler=scale.client
+            scenario,
+            assessment.indicators,
+            weights=weights,
+            workers=scale.workers,
+            scheduler=scale.client,
         )
     timings["scoring"] = time.perf_counter() - t0
 
@@ -498,7 +502,7 @@ def build_map(
     InputError
         On bad input, e.g. a strategy the scenario does not have.
     """
-    check_inputs(scenario)
+    weights = check_inputs(scenario)
     names = [s.name for s in scenario.strategies]
     if strategy is not None and strategy not in names:
         msg = (
@@ -527,7 +531,7 @@ def build_map(
                 "guidelines": a.guidelines,
                 "flow_changes": a.flow_changes,
             }
-            ranking = score_strategies(scenario, a.indicators)
+            ranking = score_strategies(scenario, a.indicators, weights=weights)
             if ranking is not None:
                 tables.update(scores=ranking.scores, robustness=ranking.robustness)
             pages += write_comparisons(

@@ -17,9 +17,8 @@ import pandas as pd
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.parallel import map_chunks
-from urlink.scenario.build import with_scenario_path
+from urlink.scenario.build import StakeholderWeights, weights_from_scenario, with_scenario_path
 from urlink.scenario.strategies import apply_strategy
-from urlink.scoring.ahp import ahp_from_csv
 from urlink.scoring.attribution import (
     attribute_units,
     attribute_zones,
@@ -29,7 +28,6 @@ from urlink.scoring.attribution import (
 )
 from urlink.scoring.indicators import INDICATORS, Evaluation, evaluate, indicators_by_unit
 from urlink.scoring.ranking import Ranking, performance_table, rank_strategies
-from urlink.scoring.weights import weights_from_points
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -206,6 +204,7 @@ def score_strategies(
     scenario: Scenario,
     indicators: pd.DataFrame,
     *,
+    weights: StakeholderWeights | None = None,
     workers: int | None = 1,
     scheduler: Any = None,
 ) -> Ranking | None:
@@ -217,6 +216,9 @@ def score_strategies(
         A scenario with a ``[scoring]`` section (None is returned without one).
     indicators
         The ``indicators`` table of :func:`assess_strategies`.
+    weights
+        The stakeholder weights if read already (:func:`urlink.scenario.build.check_inputs`);
+        read from the scenario's files otherwise.
     workers, scheduler
         Where the SMAA sample chunks run (see :func:`urlink.scoring.smaa`).
 
@@ -231,19 +233,14 @@ def score_strategies(
         If the weights name unknown indicators, or an indicator is undefined here.
     """
     spec = scenario.scoring
-    if spec is None:
+    if weights is None:
+        weights = weights_from_scenario(scenario)
+    if spec is None or weights is None:
         return None
-    if spec.weights is not None:
-        weights = weights_from_points(spec.weights)
-        source = spec.weights
-    else:
-        assert spec.ahp is not None
-        weights = pd.DataFrame(ahp_from_csv(spec.ahp)).T
-        source = spec.ahp
     try:
         return rank_strategies(
             performance_table(indicators),
-            weights,
+            weights.table,
             methods=spec.methods,
             smaa_samples=spec.smaa_samples,
             concentration=spec.concentration,
@@ -252,5 +249,5 @@ def score_strategies(
             scheduler=scheduler,
         )
     except InputError as err:
-        msg = f"weights {str(source)!r}: {err}"
+        msg = f"weights {str(weights.source)!r}: {err}"
         raise InputError(msg) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import geopandas as gpd
@@ -59,11 +60,13 @@ from urlink.validate import check_no_markup, check_zone_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from urlink.scenario.spec import Scenario
 
 __all__ = [
     "ZONE_COLUMNS",
+    "StakeholderWeights",
     "base_state",
     "check_inputs",
     "network_from_scenario",
@@ -71,6 +74,7 @@ __all__ = [
     "settlements_from_scenario",
     "setups_from_scenario",
     "typology_from_scenario",
+    "weights_from_scenario",
     "with_scenario_path",
     "zones_from_scenario",
 ]
@@ -102,13 +106,64 @@ ZONE_COLUMNS = (
 """Columns of the zones layer written by a run (see :mod:`urlink.io.boundaries`)."""
 
 
-def check_inputs(scenario: Scenario) -> None:
-    """Check that every input file of the scenario exists, is a file, not empty, not too big.
+@dataclass(frozen=True, slots=True, eq=False)
+class StakeholderWeights:
+    """The stakeholder groups' weights of a scenario, read once.
+
+    Attributes
+    ----------
+    table
+        Groups x indicators, each row summing to 1.
+    source
+        The points form or AHP file they were read from (for messages).
+    """
+
+    table: pd.DataFrame
+    source: Path
+
+
+def weights_from_scenario(scenario: Scenario) -> StakeholderWeights | None:
+    """Read the scenario's stakeholder weights (points form or AHP judgments).
 
     Parameters
     ----------
     scenario
         A loaded scenario.
+
+    Returns
+    -------
+    StakeholderWeights or None
+        None when the scenario has no ``[scoring]`` section.
+
+    Raises
+    ------
+    InputError
+        On a bad form (points not adding up, an inconsistent AHP matrix...).
+    """
+    spec = scenario.scoring
+    if spec is None:
+        return None
+    if spec.weights is not None:
+        return StakeholderWeights(weights_from_points(spec.weights), spec.weights)
+    assert spec.ahp is not None  # the parser requires one of the two
+    return StakeholderWeights(pd.DataFrame(ahp_from_csv(spec.ahp)).T, spec.ahp)
+
+
+def check_inputs(scenario: Scenario) -> StakeholderWeights | None:
+    """Check every input file of the scenario; read the stakeholder weights now.
+
+    Every file must exist, be a file, not be empty and not be too big. The weights are read
+    here (once), so a bad form is reported before the model runs, not after.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    StakeholderWeights or None
+        :func:`weights_from_scenario`.
 
     Raises
     ------
@@ -116,11 +171,7 @@ def check_inputs(scenario: Scenario) -> None:
         Naming the scenario, the key and the first bad file (:mod:`urlink.validate`).
     """
     check_scenario_files(scenario)
-    if scenario.scoring is not None:  # read the weights now, not after the whole run
-        if scenario.scoring.weights is not None:
-            weights_from_points(scenario.scoring.weights)
-        if scenario.scoring.ahp is not None:
-            ahp_from_csv(scenario.scoring.ahp)
+    return weights_from_scenario(scenario)
 
 
 def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
