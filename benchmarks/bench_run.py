@@ -44,8 +44,9 @@ def main_bench() -> None:
         f"urlink run scenarios/huangyan.toml: median wall time {median_wall:.2f} s "
         f"(target < 10 s) over 3 runs after a warm-up"
     )
+    width = max(len(stage) for stage in STAGES)
     for stage in STAGES:
-        print(f"  {stage:<14} {timings.get(stage, float('nan')):7.3f} s")
+        print(f"  {stage:<{width}} {timings.get(stage, float('nan')):7.3f} s")
     without = sum(v for k, v in timings.items() if k != "strategies")
     print(f"strategy assessment / everything else: {timings.get('strategies', 0) / without:.2f}")
 

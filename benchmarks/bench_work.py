@@ -14,7 +14,8 @@ call is seen here) while counting, by wrapping the functions where they are look
   imported by ``urlink.scenario.build`` (every scenario table is read there), per file;
 - other input files, for information: the boundary and point layers
   (``zones_from_file``, ``points_from_file``) and the stakeholder weights
-  (``weights_from_points``, ``ahp_from_csv``, read by the input check and by the scoring);
+  (``weights_from_points``, ``ahp_from_csv``, where ``urlink.scenario.build`` and
+  ``urlink.scenario.assess`` import them);
 
 and prints them with the run time. ``tests/test_work.py`` repeats the count and checks it.
 
@@ -137,8 +138,9 @@ def counting() -> Iterator[Work]:
         (urlink.scenario.assess, "weights_from_points"),
         (urlink.scenario.assess, "ahp_from_csv"),
     ):
-        real = getattr(module, name)
-        patches.append((module, name, _counted(real, work.other_files, _path_key)))
+        real = getattr(module, name, None)  # the scoring may read the weights itself
+        if real is not None:
+            patches.append((module, name, _counted(real, work.other_files, _path_key)))
     with ExitStack() as stack:
         for module, name, new in patches:
             stack.enter_context(mock.patch.object(module, name, new))
