@@ -12,6 +12,10 @@ DATA = ROOT / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 SCENARIO = ROOT / "scenarios" / "huangyan.toml"
 
+# The example plugin is installed by tests/test_plugins.py into a folder of its own; pytest
+# must not import it (that would put its entry points in every test's registries).
+collect_ignore = ["plugin"]
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:

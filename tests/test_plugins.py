@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ PLUGIN = Path(__file__).resolve().parent / "plugin"
 @pytest.fixture(scope="session")
 def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("plugin-site")
+    source = tmp_path_factory.mktemp("plugin-src") / "plugin"
+    shutil.copytree(PLUGIN, source)  # a build writes metadata beside the sources: not in the repo
     subprocess.run(
         [
             sys.executable,
@@ -43,7 +46,7 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--target",
             str(target),
-            str(PLUGIN),
+            str(source),
         ],
         check=True,
         capture_output=True,
