@@ -68,6 +68,7 @@ __all__ = [
     "input_fingerprints",
     "run",
     "run_scenario",
+    "run_tables",
     "validate_scenario",
 ]
 
@@ -162,16 +163,7 @@ class Run:
         -------
         dict
         """
-        a = self.assessment
-        out = {
-            "indicators": a.indicators,
-            "attribution": a.attribution,
-            "guidelines": a.guidelines,
-            "flow_changes": a.flow_changes,
-        }
-        if self.ranking is not None:
-            out.update(scores=self.ranking.scores, robustness=self.ranking.robustness)
-        return out
+        return run_tables(self.assessment, self.ranking)
 
     def write(self, folder: str | Path) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
@@ -200,6 +192,31 @@ class Run:
             inputs=self.manifest["inputs"],
             manifest=self.manifest,
         )
+
+
+def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.DataFrame]:
+    """Collect the CSV tables of a run by file stem (``indicators`` ... ``robustness``).
+
+    Parameters
+    ----------
+    assessment
+        The strategies assessed.
+    ranking
+        Their scores and robustness (None when not scored).
+
+    Returns
+    -------
+    dict
+    """
+    out = {
+        "indicators": assessment.indicators,
+        "attribution": assessment.attribution,
+        "guidelines": assessment.guidelines,
+        "flow_changes": assessment.flow_changes,
+    }
+    if ranking is not None:
+        out.update(scores=ranking.scores, robustness=ranking.robustness)
+    return out
 
 
 def input_fingerprints(scenario: Scenario) -> list[dict[str, Any]]:
@@ -525,15 +542,7 @@ def build_map(
         write_map(pages[0], zones_out, graph, source, lang=lang, offline=offline)
         if strategy is not None:
             a = assess_strategies(scenario, state)
-            tables = {
-                "indicators": a.indicators,
-                "attribution": a.attribution,
-                "guidelines": a.guidelines,
-                "flow_changes": a.flow_changes,
-            }
-            ranking = score_strategies(scenario, a.indicators, weights=weights)
-            if ranking is not None:
-                tables.update(scores=ranking.scores, robustness=ranking.robustness)
+            tables = run_tables(a, score_strategies(scenario, a.indicators, weights=weights))
             pages += write_comparisons(
                 tmp, zones_out, tables, scenario, strategies=[strategy], lang=lang, offline=offline
             )

@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from urlink.scenario.spec import Scenario
+    from urlink.scenario.spec import Scenario, SettlementsSpec, TownshipsSpec
 
 __all__ = [
     "ZONE_COLUMNS",
@@ -198,19 +198,24 @@ def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDat
     return others.loc[list(spec.context)]
 
 
-def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    spec = scenario.townships
-    assert spec is not None
-    seats = points_from_file(
+def _points(spec: TownshipsSpec | SettlementsSpec, *, crs: Any) -> gpd.GeoDataFrame:
+    """Read the points of a ``[townships]`` or ``[settlements]`` layer, in ``crs``."""
+    return points_from_file(
         spec.path,
         id_col=spec.id_col,
         name_col=spec.name_col,
         name_en_col=spec.name_en_col,
         coords=spec.coords,
         layer=spec.layer,
-        crs=counties.crs,
+        crs=crs,
         encoding=spec.encoding,
     )
+
+
+def _township_zones(scenario: Scenario, counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    spec = scenario.townships
+    assert spec is not None
+    seats = _points(spec, crs=counties.crs)
     focus = scenario.boundaries.focus
     foreign = [i for i in seats.index if not str(i).startswith(focus)]
     if foreign:
@@ -401,16 +406,7 @@ def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFra
     if spec is None:
         msg = f"{scenario.path}: no [settlements] section"
         raise InputError(msg)
-    return points_from_file(
-        spec.path,
-        id_col=spec.id_col,
-        name_col=spec.name_col,
-        name_en_col=spec.name_en_col,
-        coords=spec.coords,
-        layer=spec.layer,
-        crs=crs,
-        encoding=spec.encoding,
-    )
+    return _points(spec, crs=crs)
 
 
 def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
