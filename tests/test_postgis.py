@@ -23,6 +23,7 @@ import shapely
 from tests import pg_server
 from urlink.cli import main
 from urlink.errors import InputError
+from urlink.io import postgis as pgio
 from urlink.scenario.spec import load_scenario
 from urlink.scoring.indicators import INDICATORS
 from urlink.store import runs as db
@@ -65,11 +66,11 @@ def test_redact_dsn_masks_every_password(dsn: str, expected: str) -> None:
 )
 def test_bad_table_names_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="not a valid table name"):
-        db.check_table_name(name)
+        pgio.check_table_name(name)
 
 
 def test_identifiers_are_checked() -> None:
-    assert db.check_table_name("planning.counties_2020") == ("planning", "counties_2020")
+    assert pgio.check_table_name("planning.counties_2020") == ("planning", "counties_2020")
     with pytest.raises(InputError, match="lower-case"):
         db.check_identifier("urlink; drop schema public", what="--db-schema")
 
@@ -347,8 +348,8 @@ def test_postgis_inputs_are_recorded(
     tables = [i for i in row[0]["inputs"] if "table" in i]
     monkeypatch.setenv("PGPASSWORD", PW)
     assert tables == [
-        db.table_fingerprint(planning, "planning.counties"),
-        db.table_fingerprint(planning, "planning.township_seats"),
+        pgio.table_fingerprint(planning, "planning.counties"),
+        pgio.table_fingerprint(planning, "planning.township_seats"),
     ]
     assert [(t["path"], t["rows"]) for t in tables] == [(planning, 11), (planning, 19)]
     assert PW not in json.dumps(row[0])
@@ -528,15 +529,15 @@ def test_scenario_inputs_from_postgis_tables(
 
     with psycopg.connect(pg.dsn()) as con:
         con.execute("CREATE TABLE planning.counties_copy AS SELECT * FROM planning.counties")
-    fp = db.table_fingerprint(planning, "planning.counties_copy")
+    fp = pgio.table_fingerprint(planning, "planning.counties_copy")
     assert fp["rows"] == 11
     assert len(fp["sha256"]) == 64
-    assert fp["sha256"] == db.table_fingerprint(planning, "planning.counties")["sha256"]
+    assert fp["sha256"] == pgio.table_fingerprint(planning, "planning.counties")["sha256"]
     with psycopg.connect(pg.dsn()) as con:
         con.execute(
             "UPDATE planning.counties_copy SET name_en = name_en || ' ' WHERE adcode = '331003'"
         )
-    assert db.table_fingerprint(planning, "planning.counties_copy")["sha256"] != fp["sha256"]
+    assert pgio.table_fingerprint(planning, "planning.counties_copy")["sha256"] != fp["sha256"]
 
 
 def test_password_never_logged_or_printed(
