@@ -333,3 +333,31 @@ def test_map_strategy_option(workdir, capsys):
     err = capsys.readouterr().err
     assert "no-such-thing" in err and "bus-west-mountains" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("umask", "folder", "file"),
+    [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)],
+    ids=["umask-022", "umask-027"],
+)
+def test_output_folder_permissions_follow_the_umask(tmp_path, umask, folder, file):
+    """The output folder is made like a normal mkdir, not owner-only like tempfile.mkdtemp."""
+    import os
+    import stat
+
+    from urlink.outputs.files import atomic_output_dir
+
+    scenario = make_scenario(tmp_path)
+    old = os.umask(umask)
+    try:
+        with atomic_output_dir(tmp_path / "bare") as tmp:
+            (tmp / "a.txt").write_text("ok", encoding="utf-8")
+        assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "-q"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "bare").stat().st_mode) == folder
+    assert stat.S_IMODE((tmp_path / "bare" / "a.txt").stat().st_mode) == file
+    out = tmp_path / "out"
+    assert stat.S_IMODE(out.stat().st_mode) == folder
+    assert stat.S_IMODE((out / "zones.gpkg").stat().st_mode) == file
+    assert stat.S_IMODE((out / "manifest.json").stat().st_mode) == file
