@@ -29,7 +29,12 @@ if TYPE_CHECKING:
 def _no_files_left_in_the_system_temp_dir(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Path]:
+    import multiprocessing.util
+
     tmp_path_factory.getbasetemp()  # pytest's own folders stay where they were
+    # multiprocessing's folder (pymp-*) is removed only at interpreter exit, after this check:
+    # it stays in the system's temporary directory, as without this fixture
+    multiprocessing.util.get_temp_dir()
     private = Path(tempfile.mkdtemp(prefix="urlink-tests-tmp-"))
     private.chmod(0o1777)  # like /tmp: the PostgreSQL server's user writes there too
     saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
