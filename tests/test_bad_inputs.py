@@ -899,12 +899,10 @@ def test_coords_hint_only_when_the_offset_explains_the_mismatch():
     assert coords_mismatch_hint(inside, area, declared="gcj02") == ""  # nothing to explain
 
 
-def test_tables_raise_input_error():
-    import tempfile
-
+def test_tables_raise_input_error(tmp_path):
     from urlink.io.tables import read_population_table, read_rows
 
-    folder = Path(tempfile.mkdtemp())
+    folder = tmp_path
     (folder / "x.csv").write_bytes(b'zone_id,population\n"1,2\n\xff\xfe')
     with pytest.raises(InputError, match=r"x\.csv"):
         read_population_table(folder / "x.csv")

@@ -11,6 +11,8 @@ import pytest
 from urlink.cli import main
 from urlink.outputs.files import file_sha256
 
+from .test_bad_inputs import make_scenario
+
 
 @pytest.fixture
 def workdir(root, tmp_path) -> Path:
@@ -55,10 +57,13 @@ def test_run_writes_zones_and_manifest(huangyan_run):
     assert "海门" in zones.set_index("zone_id").loc["331002", "seat_source"]
 
 
-def test_default_output_folder_is_outputs_slash_name(workdir, monkeypatch):
-    monkeypatch.chdir(workdir)
-    assert main(["run", "scenarios/huangyan.toml", "-q"]) == 0
-    assert (workdir / "outputs" / "huangyan" / "zones.gpkg").is_file()
+def test_default_output_folder_is_outputs_slash_name(tmp_path, monkeypatch):
+    # the tiny scenario of test_bad_inputs (named "tiny"): Huangyan is not the point here
+    make_scenario(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "tiny.toml", "-q"]) == 0
+    assert (tmp_path / "outputs" / "tiny" / "zones.gpkg").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "outputs", "tiny.toml"]
 
 
 def test_runs_are_deterministic(huangyan_run, huangyan_scenario_path, tmp_path):
@@ -97,11 +102,12 @@ def test_missing_scenario_and_usage_errors_exit_2(tmp_path, capsys):
     assert main(["frobnicate"]) == 2
 
 
-def test_failed_run_leaves_earlier_outputs_intact(workdir, capsys):
+def test_failed_run_leaves_earlier_outputs_intact(workdir, huangyan_run, capsys):
     scenario = workdir / "scenarios/huangyan.toml"
     out = workdir / "out"
-    assert main(["run", str(scenario), "--out", str(out), "-q"]) == 0
+    shutil.copytree(huangyan_run, out)  # the outputs of an earlier run of this scenario
     before = _snapshot(out)
+    assert "zones.gpkg" in before and "report.html" in before
     table = workdir / "data/tables/county_population_2020.csv"
     table.write_text(table.read_text(encoding="utf-8").replace("707500", "-1"), encoding="utf-8")
     assert main(["run", str(scenario), "--out", str(out)]) == 2
@@ -227,8 +233,10 @@ def test_validate_catches_bad_strategy_parameters(workdir, capsys):
     assert "hospital-to-ningxi" in err and "params.to names ['331003999']" in err
 
 
-def test_run_with_ahp_weights(workdir):
-    ahp = workdir / "data/tables/ahp.csv"
+def test_run_with_ahp_weights(tmp_path, capsys):
+    # the tiny scenario with a strategy: AHP weights do not need the Huangyan run
+    path = make_scenario(tmp_path, strategies=True)
+    ahp = tmp_path / "data/ahp.csv"
     ahp.write_text(
         "group,row,col,value\n"
         "residents,mean_time_to_hospital_min,co2_t_per_day,3\n"
@@ -236,19 +244,16 @@ def test_run_with_ahp_weights(workdir):
         "residents,co2_t_per_day,pt_coverage_share,1/3\n",
         encoding="utf-8",
     )
-    path = workdir / "scenarios/huangyan.toml"
     text = path.read_text(encoding="utf-8")
+    assert 'weights = "data/weights.csv"' in text
     path.write_text(
-        text.replace(
-            'weights = "../data/tables/huangyan_stakeholder_weights.csv"',
-            'ahp = "../data/tables/ahp.csv"',
-        ),
-        encoding="utf-8",
+        text.replace('weights = "data/weights.csv"', 'ahp = "data/ahp.csv"'), encoding="utf-8"
     )
-    out = workdir / "out"
+    out = tmp_path / "out"
     assert main(["run", str(path), "--out", str(out), "-q"]) == 0
     scores = pd.read_csv(out / "scores.csv")
     assert set(scores["group"]) == {"residents", "pooled"}
+    assert set(scores["strategy"]) == {"baseline", "new-road"}
     # an inconsistent matrix is refused, naming the group
     ahp.write_text(
         "group,row,col,value\n"
@@ -257,8 +262,11 @@ def test_run_with_ahp_weights(workdir):
         "residents,co2_t_per_day,pt_coverage_share,9\n",
         encoding="utf-8",
     )
-    assert main(["run", str(path), "--out", str(workdir / "out2"), "-q"]) == 2
-    assert not (workdir / "out2").exists()
+    capsys.readouterr()
+    assert main(["run", str(path), "--out", str(tmp_path / "out2"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "ahp.csv" in err and "group 'residents'" in err and "inconsistent" in err
+    assert not (tmp_path / "out2").exists()
 
 
 def test_map_command_writes_only_the_map(workdir):
@@ -325,3 +333,31 @@ def test_map_strategy_option(workdir, capsys):
     err = capsys.readouterr().err
     assert "no-such-thing" in err and "bus-west-mountains" in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("umask", "folder", "file"),
+    [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)],
+    ids=["umask-022", "umask-027"],
+)
+def test_output_folder_permissions_follow_the_umask(tmp_path, umask, folder, file):
+    """The output folder is made like a normal mkdir, not owner-only like tempfile.mkdtemp."""
+    import os
+    import stat
+
+    from urlink.outputs.files import atomic_output_dir
+
+    scenario = make_scenario(tmp_path)
+    old = os.umask(umask)
+    try:
+        with atomic_output_dir(tmp_path / "bare") as tmp:
+            (tmp / "a.txt").write_text("ok", encoding="utf-8")
+        assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "-q"]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "bare").stat().st_mode) == folder
+    assert stat.S_IMODE((tmp_path / "bare" / "a.txt").stat().st_mode) == file
+    out = tmp_path / "out"
+    assert stat.S_IMODE(out.stat().st_mode) == folder
+    assert stat.S_IMODE((out / "zones.gpkg").stat().st_mode) == file
+    assert stat.S_IMODE((out / "manifest.json").stat().st_mode) == file

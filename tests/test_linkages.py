@@ -220,19 +220,13 @@ def test_scenario_flow_sections_are_checked(tmp_path, root):
         load_scenario(path)
 
 
-def test_emission_overrides_from_the_scenario(tmp_path, root):
+def test_emission_overrides_from_the_scenario(tmp_path):
     from urlink.cli import main
 
-    shutil.copytree(root / "data", tmp_path / "data")
-    (tmp_path / "scenarios").mkdir()
-    text = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
-    path = tmp_path / "scenarios" / "h.toml"
-    path.write_text(
-        text.replace(
-            "# [emissions.factors_g]\n# car = 150.0", "[emissions.factors_g]\ncar = 258.0"
-        ),
-        encoding="utf-8",
-    )
+    from .test_bad_inputs import make_scenario
+
+    # the tiny scenario of test_bad_inputs: people flows with distances, a run in a second
+    path = make_scenario(tmp_path, extra="\n[emissions.factors_g]\ncar = 258.0\n")
     emissions = load_scenario(path).emissions
     assert isinstance(emissions, EmissionSettings)
     assert emissions.factors()["car"] == 258.0 and emissions.people_mode == "car"
@@ -241,28 +235,30 @@ def test_emission_overrides_from_the_scenario(tmp_path, root):
 
     flows = gpd.read_file(tmp_path / "out" / "linkages.gpkg", layer="flows")
     people = flows[flows["flow_type"] == "people"]
+    assert len(people) > 0 and (people["distance_km"] > 0).any()
     # 258 g/pkm: co2 [kg/day] = persons/day x km x 258 / 1000
     expected = people["volume"] * people["distance_km"] * 258.0 / 1000.0
     assert (people["co2_kg_per_day"] - expected).abs().max() < 1e-6 * expected.max()
-    path.write_text(
-        text.replace('people_mode = "car"', 'people_mode = "rocket"'), encoding="utf-8"
-    )
+    path = make_scenario(tmp_path, extra='\n[emissions]\npeople_mode = "rocket"\n')
     with pytest.raises(
-        InputError, match=r"h\.toml: \[emissions\] people_mode = 'rocket' is not valid.*'car'"
+        InputError, match=r"\[emissions\] people_mode = 'rocket' is not valid.*'car'"
     ):
         load_scenario(path)
 
 
-def test_population_raster_drives_the_typology(tmp_path, root, huangyan_zones):
+def test_population_raster_drives_the_typology(tmp_path, huangyan_zones):
+    import geopandas as gpd
     import numpy as np
     import rasterio
     from affine import Affine
 
     from urlink.cli import main
 
+    from .test_bad_inputs import make_scenario
+
     zones, _ = huangyan_zones
     left, bottom, right, top = zones.total_bounds  # metric CRS (UTM 51N)
-    size = 1000.0
+    size = 250.0  # fine cells (125 people each): small zones get about 2,000 per km2
     width = int((right - left) // size) + 2
     height = int((top - bottom) // size) + 2
     tif = tmp_path / "pop.tif"
@@ -278,21 +274,21 @@ def test_population_raster_drives_the_typology(tmp_path, root, huangyan_zones):
         nodata=-1.0,
         transform=Affine(size, 0.0, left - size, 0.0, -size, top + size),
     ) as dst:
-        dst.write(np.full((1, height, width), 2000.0, dtype="float32"))  # 2,000 per km2
-    shutil.copytree(root / "data", tmp_path / "data")
-    (tmp_path / "scenarios").mkdir()
-    text = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
-    path = tmp_path / "scenarios" / "h.toml"
+        dst.write(np.full((1, height, width), 125.0, dtype="float32"))  # 2,000 per km2
+    # the tiny scenario of test_bad_inputs (inside the Huangyan bounds) with 100 times fewer
+    # people: by the census table its zones are not urban
+    path = make_scenario(tmp_path)
+    pop = tmp_path / "data" / "pop.csv"
+    pop.write_text(pop.read_text(encoding="utf-8").replace("00000,", "000,"), encoding="utf-8")
+    assert main(["run", str(path), "--out", str(tmp_path / "census"), "-q"]) == 0
+    census = gpd.read_file(tmp_path / "census" / "linkages.gpkg", layer="zones")
+    assert census["population"].sum() == 21_000
+    assert not (census["typology"] == "urban").any()
     path.write_text(
-        text.replace(
-            "periurban_max_time_min = 30",
-            f"periurban_max_time_min = 30\npopulation_raster = '{tif}'",
-        ),
+        path.read_text(encoding="utf-8") + f"\n[typology]\npopulation_raster = '{tif}'\n",
         encoding="utf-8",
     )
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "-q"]) == 0
-    import geopandas as gpd
-
     out = gpd.read_file(tmp_path / "out" / "linkages.gpkg", layer="zones")
     # every zone has about 2,000 inhabitants per km2 on the raster: all urban
     assert (out["typology"] == "urban").all()

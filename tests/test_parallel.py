@@ -7,7 +7,6 @@ import importlib
 import importlib.util
 import os
 import pickle
-import shutil
 import warnings
 from pathlib import Path
 
@@ -100,16 +99,25 @@ def grid():
 
 
 @pytest.fixture(scope="module")
-def cluster_client():
-    """Two Dask worker processes on loopback, shared by the tests of this module."""
+def cluster_client(tmp_path_factory):
+    """Two Dask worker processes on loopback, shared by the tests of this module.
+
+    Their scratch space is a pytest temporary folder, not Dask's default
+    ``dask-scratch-space`` in the system's temporary directory.
+    """
     distributed = pytest.importorskip("distributed")
+    import dask
+
+    scratch = tmp_path_factory.mktemp("dask")
     with (
+        dask.config.set({"temporary-directory": str(scratch)}),
         distributed.LocalCluster(
             n_workers=2,
             processes=True,
             threads_per_worker=1,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",  # not None: that still binds port 8787
+            local_directory=str(scratch),
         ) as cluster,
         distributed.Client(cluster, set_as_default=False) as client,
     ):
@@ -458,12 +466,11 @@ def test_strategies_assessed_on_dask_equal_the_serial_ones(huangyan_state, clust
     _assert_same_assessment(serial, dask)
 
 
-def test_cli_run_on_a_dask_cluster_writes_the_serial_outputs(cluster_client, tmp_path):
-    shutil.copytree(ROOT / "data", tmp_path / "data")
-    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
-    scenario = str(tmp_path / "scenarios" / "huangyan.toml")
-    serial, dask = tmp_path / "serial", tmp_path / "dask"
-    assert main(["run", scenario, "--out", str(serial), "-q"]) == 0
+def test_cli_run_on_a_dask_cluster_writes_the_serial_outputs(
+    cluster_client, huangyan_run, huangyan_scenario_path, tmp_path
+):
+    scenario = str(huangyan_scenario_path)
+    serial, dask = huangyan_run, tmp_path / "dask"  # the session's serial run
     address = cluster_client.scheduler.address
     assert address.startswith("tcp://127.0.0.1:")
     argv = ["run", scenario, "--out", str(dask), "-q", "--scheduler", address]

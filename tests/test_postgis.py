@@ -165,10 +165,9 @@ def pg() -> object:
 
 
 @pytest.fixture(scope="module")
-def base_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from urlink.runner import run_scenario
-
-    return run_scenario(load_scenario(SCENARIO), tmp_path_factory.mktemp("pg") / "huangyan")
+def base_out(huangyan_run: Path) -> Path:
+    """The session's Huangyan run (tests/conftest.py): read, never changed."""
+    return huangyan_run
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
@@ -105,8 +107,55 @@ def test_charts_are_deterministic_svg():
     assert svg.startswith("<svg") and svg.endswith("</svg>\n")
     assert svg == acceptability_chart(_robustness())  # same input, same bytes
     heat = first_rank_chart(_robustness())
-    assert "<svg" in heat and "0.70" in heat  # the values are printed in the cells
+    assert "<svg" in heat
+    # the values are printed in the cells: P(rank 1) of a and b under both weights
+    labels = re.findall(r"<!-- (.*?) -->", heat)  # matplotlib names each text in a comment
+    cells = sorted(t for t in labels if re.fullmatch(r"\d\.\d\d", t))
+    assert cells == ["0.30", "0.30", "0.70", "0.70"]
     assert acceptability_chart(_robustness(), weights="nobody") == ""
+
+
+class _Tables(HTMLParser):
+    """The rows (lists of cell texts) of every ``<table>`` in an HTML page, by section id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.section: str | None = None
+        self.tables: dict[str, list[list[list[str]]]] = {}
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section":
+            self.section = dict(attrs).get("id")
+        elif tag == "table" and self.section is not None:
+            self.tables.setdefault(self.section, []).append([])
+        elif tag == "tr" and self.section in self.tables:
+            self.tables[self.section][-1].append([])
+        elif tag in ("td", "th") and self.section in self.tables:
+            self.cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cell is not None and self.section is not None:
+            self.tables[self.section][-1][-1].append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "section":
+            self.section = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def _section_table(page: str, section: str) -> list[list[str]]:
+    """The first table of ``<section id=section>``: header row, then data rows."""
+    parser = _Tables()
+    parser.feed(page)
+    return parser.tables[section][0]
+
+
+def _figure(text: str) -> float:
+    """A figure as the report prints it (``2,683,679``, ``3.419``) as a number."""
+    return float(text.replace(",", ""))
 
 
 def test_report_of_the_huangyan_run(huangyan_run):
@@ -129,9 +178,32 @@ def test_report_of_the_huangyan_run(huangyan_run):
     assert "voronoi-approximation" in page and 'class="estimate"' in page
     assert "cnmetlab/cnmaps-adm-data" in page  # provenance from data/SOURCES.md
     assert "Illustrative weights written by the urlink team" in page
-    flows = pd.read_csv(huangyan_run / "flows.csv")
-    goods_total = flows.loc[flows["flow_type"] == "goods", "volume"].sum()
-    assert f"{goods_total:,.4g}" in page  # the flow totals are the run's
+    # the flow totals are the run's: every cell of the table in section 3 against the flows
+    flows = gpd.read_file(huangyan_run / "linkages.gpkg", layer="flows")
+    table = _section_table(page, "flows")
+    assert table[0] == [
+        "flow_type", "unit", "total", "none", "township", "county", "prefecture", "province",
+        "share_crossing_county",
+    ]  # fmt: skip
+    rows = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
+    assert set(rows) == {"people", "goods", "capital", "ecosystem"}
+    for flow_type, group in flows.groupby("flow_type"):
+        row = rows[flow_type]
+        assert row["unit"] == group["unit"].iloc[0]
+        by_level = group.groupby("crosses")["volume"].sum()
+        total = group["volume"].sum()
+        assert _figure(row["total"]) == pytest.approx(total, rel=5e-4, abs=0.5), flow_type
+        for level in ("none", "township", "county", "prefecture", "province"):
+            expected = by_level.get(level, 0.0)
+            assert _figure(row[level]) == pytest.approx(expected, rel=5e-4, abs=0.5), level
+        crossing = by_level.reindex(["county", "prefecture", "province"]).fillna(0.0).sum()
+        share = float(row["share_crossing_county"].rstrip("%"))
+        assert share == pytest.approx(100 * crossing / total, abs=0.05), flow_type
+    csv = pd.read_csv(huangyan_run / "flows.csv")
+    goods = rows["goods"]
+    assert _figure(goods["total"]) == pytest.approx(
+        csv.loc[csv["flow_type"] == "goods", "volume"].sum()
+    )
     guidelines = pd.read_csv(huangyan_run / "guidelines.csv")
     for level, n in guidelines["level"].value_counts().items():
         assert f"{level.capitalize()} level ({n} rows)" in page

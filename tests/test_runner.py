@@ -76,6 +76,7 @@ def test_a_changed_parameter_changes_the_result(result: Run, scenario) -> None:
     after = again.flows[again.flows["flow_type"] == "people"]["volume"].sum()
     assert after == pytest.approx(2 * before, rel=1e-9)  # doubly constrained: totals scale
     assert again.ranking is None  # no strategies, nothing to rank
+
     # a steeper decay keeps trips shorter: the mean trip time falls
     def mean_time(run: Run) -> float:
         p = run.flows[run.flows["flow_type"] == "people"]

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import platform
+import secrets
 import shutil
 import tempfile
 from importlib import metadata
@@ -145,7 +146,8 @@ def atomic_output_dir(out_dir: Path) -> Iterator[Path]:
     ------
     pathlib.Path
         A new empty folder in the same parent (so the final rename is atomic on one file
-        system).
+        system), made like a normal ``mkdir``: its permissions follow the umask (``0o755``
+        under the usual umask 022), not ``tempfile.mkdtemp``'s owner-only ``0o700``.
 
     Examples
     --------
@@ -158,7 +160,7 @@ def atomic_output_dir(out_dir: Path) -> Iterator[Path]:
     """
     out = out_dir.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = _new_folder(out.parent, prefix=f".{out.name}.tmp-")
     try:
         yield tmp
     except BaseException:
@@ -179,6 +181,37 @@ def atomic_output_dir(out_dir: Path) -> Iterator[Path]:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     logger.info("wrote %s", out)
+
+
+def _new_folder(parent: Path, *, prefix: str) -> Path:
+    """Create a new folder ``parent / (prefix + random suffix)`` with ``mkdir``'s permissions.
+
+    Parameters
+    ----------
+    parent
+        An existing folder.
+    prefix
+        Start of the new folder's name.
+
+    Returns
+    -------
+    pathlib.Path
+        The new, empty folder (mode ``0o777`` less the umask, as for ``mkdir``).
+
+    Raises
+    ------
+    FileExistsError
+        If no unused name was found (practically impossible).
+    """
+    for _ in range(100):
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    msg = f"could not create a new folder {prefix}* in {parent}"
+    raise FileExistsError(msg)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
