@@ -13,6 +13,7 @@ doctests in ``urlink/``.
 
 from __future__ import annotations
 
+import multiprocessing.util
 import os
 import shutil
 import tempfile
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 def _no_files_left_in_the_system_temp_dir(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Path]:
-    import multiprocessing.util
-
     tmp_path_factory.getbasetemp()  # pytest's own folders stay where they were
     # multiprocessing's folder (pymp-*) is removed only at interpreter exit, after this check:
     # it stays in the system's temporary directory, as without this fixture
