@@ -361,3 +361,34 @@ def test_output_folder_permissions_follow_the_umask(tmp_path, umask, folder, fil
     assert stat.S_IMODE(out.stat().st_mode) == folder
     assert stat.S_IMODE((out / "zones.gpkg").stat().st_mode) == file
     assert stat.S_IMODE((out / "manifest.json").stat().st_mode) == file
+
+
+def test_run_reports_every_stage_and_ends_with_what_to_open(tmp_path, capsys):
+    from urlink.runner import STAGES
+
+    scenario = make_scenario(tmp_path, strategies=True)
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    # not a terminal (captured): one line per stage, in order, with its number of steps
+    lines = [line for line in captured.err.splitlines() if line.startswith("urlink: [")]
+    assert [line.split("] ")[1].split(",")[0].split(" (")[0] for line in lines] == list(STAGES)
+    assert lines[0].startswith(f"urlink: [1/{len(STAGES)}] check inputs")
+    n_strategies = len(pd.read_csv(out / "attribution.csv")["strategy"].unique())
+    assert f"strategies, {n_strategies} steps" in lines[STAGES.index("strategies")]
+    written = sum(1 for p in out.iterdir() if p.is_file())
+    assert f"write outputs, {written} steps" in lines[-1]
+    # the last lines say which files to open and which strategy each group ranks first
+    assert f"urlink: wrote {out}" in captured.out
+    assert f"open {out / 'report.html'}" in captured.out
+    scores = pd.read_csv(out / "scores.csv")
+    first = scores[(scores["rank"] == 1) & (scores["method"] == "weighted_sum")]
+    for group, strategy in zip(first["group"], first["strategy"], strict=True):
+        assert f"{group}: {strategy}" in captured.out
+
+
+def test_quiet_run_prints_nothing(tmp_path, capsys):
+    scenario = make_scenario(tmp_path)
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "urlink: [" not in captured.err

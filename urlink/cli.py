@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 import traceback
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from urlink import __version__
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
@@ -200,10 +201,74 @@ def _show_warning(  # noqa: PLR0917 - the signature of warnings.showwarning
         logging.getLogger("py.warnings").warning("%s", text.rstrip())
 
 
-def _cmd_run(args: argparse.Namespace, level: int) -> int:
-    from tqdm import tqdm
+class _StageLines:
+    """Progress as one line per stage on stderr (when stderr is not a terminal)."""
 
-    from urlink.runner import STAGES, run_scenario
+    def __init__(self, stages: Sequence[str]) -> None:
+        self.stages = list(stages)
+        self.started = time.perf_counter()
+
+    def stage(self, name: str, *, total: int | None = None) -> None:
+        i = self.stages.index(name) + 1 if name in self.stages else 0
+        steps = f", {total} steps" if total else ""
+        elapsed = time.perf_counter() - self.started
+        print(
+            f"urlink: [{i}/{len(self.stages)}] {name}{steps} ({elapsed:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def advance(self, n: int = 1, *, what: str = "") -> None:
+        pass
+
+
+class _Bars:
+    """Progress as a bar per stage on a terminal (tqdm), with the stage's steps."""
+
+    def __init__(self, title: str, stages: Sequence[str]) -> None:
+        self.title = title
+        self.stages = list(stages)
+        self.bar: Any = None
+
+    def stage(self, name: str, *, total: int | None = None) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        i = self.stages.index(name) + 1 if name in self.stages else 0
+        self.bar = tqdm(
+            total=total,
+            desc=f"{self.title} [{i}/{len(self.stages)}] {name}",
+            unit="step",
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc}: {n_fmt}/{total_fmt}{postfix}" if total else "{desc} {elapsed}",
+        )
+
+    def advance(self, n: int = 1, *, what: str = "") -> None:
+        if self.bar is not None:
+            if what:
+                self.bar.set_postfix_str(what, refresh=False)
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _headline(result: Any) -> list[str]:
+    """List the top strategy per stakeholder group (first method), for the final summary."""
+    scores = result.scores
+    if scores is None or scores.empty:
+        return []
+    first = scores[(scores["rank"] == 1) & (scores["method"] == scores["method"].iloc[0])]
+    method = str(scores["method"].iloc[0]).replace("_", " ")
+    tops = [f"{g}: {s}" for g, s in zip(first["group"], first["strategy"], strict=True)]
+    return [f"top strategy per group ({method}): " + "; ".join(tops)]
+
+
+def _cmd_run(args: argparse.Namespace, level: int) -> int:
+    from urlink.runner import STAGES, run
     from urlink.scenario.spec import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -212,35 +277,37 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
         from urlink.io.postgis import check_database
 
         check_database(args.db, schema=args.db_schema)
-    show = not args.quiet and sys.stderr.isatty()
-    with tqdm(
-        total=len(STAGES), desc=scenario.name, unit="stage", disable=not show, file=sys.stderr
-    ) as bar:
-
-        def on_stage(name: str) -> None:
-            if bar.n or name != STAGES[0]:
-                bar.update(1)
-            bar.set_postfix_str(name)
-
-        written = run_scenario(
+    progress: Any = None
+    if not args.quiet:
+        progress = _Bars(scenario.name, STAGES) if sys.stderr.isatty() else _StageLines(STAGES)
+    try:
+        result = run(
             scenario,
-            out,
-            on_stage=on_stage,
+            out=out,
+            progress=progress,
             workers=args.workers,
             scheduler=args.scheduler,
             max_memory=args.max_memory,
         )
-        bar.update(bar.total - bar.n)
+    finally:
+        if isinstance(progress, _Bars):
+            progress.close()
     if not args.quiet:
-        print(f"urlink: wrote {written}")
+        lines = [
+            f"urlink: wrote {out}",
+            f"  open {out / 'report.html'} (summary, ranking, sources) and "
+            f"{out / 'map.html'} (workshop map)",
+            *(f"  {line}" for line in _headline(result)),
+        ]
+        print("\n".join(lines))
     if args.db is not None:
         from urlink.io.postgis import redact_dsn
         from urlink.store.runs import write_run
 
         try:
-            run_id = write_run(args.db, written, schema=args.db_schema)
+            run_id = write_run(args.db, out, schema=args.db_schema)
         except UrlinkError as err:
-            msg = f"wrote {written}, but nothing was stored in the database: {err}"
+            msg = f"wrote {out}, but nothing was stored in the database: {err}"
             raise type(err)(msg) from None
         if not args.quiet:
             print(f"urlink: stored run {run_id} in {redact_dsn(args.db)} ({args.db_schema}.runs)")

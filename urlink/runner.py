@@ -35,9 +35,10 @@ from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
 from urlink.model.linkage import linkage_graph_of, zones_with_inputs
 from urlink.outputs.files import check_output_dir, file_sha256
-from urlink.outputs.folder import run_manifest, run_summary, write_outputs
+from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
 from urlink.outputs.pages import write_comparisons, write_map
 from urlink.parallel import RunScale, auto_workers, run_scale
+from urlink.progress import Progress, report
 from urlink.scenario.assess import Assessment, assess_strategies, score_strategies
 from urlink.scenario.build import (
     base_state,
@@ -49,6 +50,7 @@ from urlink.scenario.build import (
 from urlink.scenario.checks import check_strategy_zones
 from urlink.scenario.spec import Scenario, load_scenario
 from urlink.scenario.strategies import apply_strategy
+from urlink.scoring.ranking import smaa_runs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -165,13 +167,15 @@ class Run:
         """
         return run_tables(self.assessment, self.ranking)
 
-    def write(self, folder: str | Path) -> Path:
+    def write(self, folder: str | Path, *, progress: Progress | None = None) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
         Parameters
         ----------
         folder
             The output folder (must not hold the scenario's input files).
+        progress
+            Told when each file is written.
 
         Returns
         -------
@@ -191,6 +195,7 @@ class Run:
             summary=self.manifest["summary"],
             inputs=self.manifest["inputs"],
             manifest=self.manifest,
+            progress=progress,
         )
 
 
@@ -245,6 +250,7 @@ def run(
     scenario: Scenario | str | Path,
     *,
     out: str | Path | None = None,
+    progress: Progress | None = None,
     on_stage: Callable[[str], None] | None = None,
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
@@ -258,8 +264,11 @@ def run(
         A loaded scenario or the path of a scenario file.
     out
         Output folder to write (replaced only on success); None writes nothing.
+    progress
+        Told when each stage of :data:`STAGES` starts and when each step within it is done
+        (each strategy, each SMAA analysis, each file; :mod:`urlink.progress`).
     on_stage
-        Called with each stage name of :data:`STAGES` as it starts (progress bars).
+        Called with each stage name as it starts (a simpler form of ``progress``).
     workers, scheduler, max_memory
         Where the heavy steps (skim chunks, strategies, SMAA samples) run and how much
         memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
@@ -277,19 +286,35 @@ def run(
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    if progress is None and on_stage is not None:
+        progress = _StageCallback(on_stage)
     auto = workers == "auto"
     fixed = 1 if auto else workers
     with run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory) as scale:  # type: ignore[arg-type]
-        result = _run(scenario, on_stage=on_stage, scale=scale, auto=auto)
+        result = _run(scenario, progress=progress, scale=scale, auto=auto)
         if out is not None:
-            _stage(on_stage, "write outputs")
-            result.write(out)
+            tables = result.tables()
+            total = files_written(tables, len(scenario.strategies))
+            _stage(progress, "write outputs", total=total)
+            result.write(out, progress=progress)
     return result
 
 
-def _stage(on_stage: Callable[[str], None] | None, name: str) -> float:
-    if on_stage is not None:
-        on_stage(name)
+@dataclass(frozen=True, slots=True)
+class _StageCallback:
+    """A :class:`urlink.progress.Progress` that passes stage names to a function."""
+
+    on_stage: Callable[[str], None]
+
+    def stage(self, name: str, *, total: int | None = None) -> None:
+        self.on_stage(name)
+
+    def advance(self, n: int = 1, *, what: str = "") -> None:
+        pass
+
+
+def _stage(progress: Progress | None, name: str, *, total: int | None = None) -> float:
+    report(progress, name, total=total)
     logger.info("stage: %s", name)
     return time.perf_counter()
 
@@ -297,19 +322,19 @@ def _stage(on_stage: Callable[[str], None] | None, name: str) -> float:
 def _run(
     scenario: Scenario,
     *,
-    on_stage: Callable[[str], None] | None,
+    progress: Progress | None,
     scale: RunScale,
     auto: bool,
 ) -> Run:
     started = datetime.now(UTC)
     timings: dict[str, float] = {}
 
-    t0 = _stage(on_stage, "check inputs")
+    t0 = _stage(progress, "check inputs")
     weights = check_inputs(scenario)
     inputs = input_fingerprints(scenario)
     timings["check inputs"] = time.perf_counter() - t0
 
-    t0 = _stage(on_stage, "zones")
+    t0 = _stage(progress, "zones")
     zones, params = zones_from_scenario(scenario)
     check_strategy_zones(scenario, zones)
     if auto:
@@ -317,29 +342,35 @@ def _run(
         logger.info("%d zones: %d local worker(s)", len(zones), scale.workers)
     timings["zones"] = time.perf_counter() - t0
 
-    t0 = _stage(on_stage, "network")
+    t0 = _stage(progress, "network")
     streets = network_from_scenario(scenario, zones)
     source = str(streets.graph["network_source"])
     timings["network"] = time.perf_counter() - t0
 
-    t0 = _stage(on_stage, "travel times and flows")
+    t0 = _stage(progress, "travel times and flows")
     state = base_state(scenario, zones, streets, scale=scale)
     timings["travel times and flows"] = time.perf_counter() - t0
 
-    t0 = _stage(on_stage, "strategies")
-    assessment = assess_strategies(scenario, state, workers=scale.workers, scheduler=scale.client)
+    t0 = _stage(progress, "strategies", total=len(scenario.strategies))
+    assessment = assess_strategies(
+        scenario, state, workers=scale.workers, scheduler=scale.client, progress=progress
+    )
     timings["strategies"] = time.perf_counter() - t0
 
-    t0 = _stage(on_stage, "scoring")
     ranking = None
-    if scenario.strategies:
+    spec = scenario.scoring
+    if scenario.strategies and weights is not None and spec is not None:
+        t0 = _stage(progress, "scoring", total=smaa_runs(len(weights.table), spec.methods))
         ranking = score_strategies(
             scenario,
             assessment.indicators,
             weights=weights,
             workers=scale.workers,
             scheduler=scale.client,
+            progress=progress,
         )
+    else:
+        t0 = _stage(progress, "scoring")
     timings["scoring"] = time.perf_counter() - t0
 
     zones_out = zones_with_inputs(state)
@@ -381,12 +412,13 @@ def run_scenario(
     scenario: Scenario,
     out_dir: Path,
     *,
+    progress: Progress | None = None,
     on_stage: Callable[[str], None] | None = None,
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
 ) -> Path:
-    """Run a scenario and write its outputs to ``out_dir`` (what ``urlink run`` does).
+    """Run a scenario and write its outputs to ``out_dir``.
 
     Parameters
     ----------
@@ -394,7 +426,7 @@ def run_scenario(
         A loaded scenario.
     out_dir
         Output folder, e.g. ``outputs/huangyan`` (replaced only on success).
-    on_stage, workers, scheduler, max_memory
+    progress, on_stage, workers, scheduler, max_memory
         See :func:`run`.
 
     Returns
@@ -406,6 +438,7 @@ def run_scenario(
     run(
         scenario,
         out=out,
+        progress=progress,
         on_stage=on_stage,
         workers=workers,
         scheduler=scheduler,

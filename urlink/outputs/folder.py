@@ -25,6 +25,7 @@ from urlink.outputs.files import (
 )
 from urlink.outputs.pages import write_maps
 from urlink.outputs.report import write_report
+from urlink.progress import Progress, advance
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from urlink.model.state import State
     from urlink.scenario.spec import Scenario
 
-__all__ = ["OUTPUT_FILES", "run_manifest", "run_summary", "write_outputs"]
+__all__ = ["OUTPUT_FILES", "files_written", "run_manifest", "run_summary", "write_outputs"]
 
 OUTPUT_FILES = {
     "zones.gpkg": "layer 'zones', EPSG:4326",
@@ -60,6 +61,29 @@ OUTPUT_FILES = {
     "travel_times.csv": "origin, destination, time_min ({mode}), network_source",
 }
 """What each file of the output folder holds (``{source}``, ``{mode}`` filled in)."""
+
+
+def files_written(tables: Mapping[str, pd.DataFrame], n_strategies: int) -> int:
+    """Count the files :func:`write_outputs` writes (for progress bars).
+
+    Parameters
+    ----------
+    tables
+        The CSV tables of the run.
+    n_strategies
+        Strategies (one comparison page each).
+
+    Returns
+    -------
+    int
+        Layers, tables, pages, the report and the manifest.
+
+    Examples
+    --------
+    >>> files_written({"indicators": pd.DataFrame()}, 2)
+    9
+    """
+    return 4 + len(tables) + 1 + n_strategies + 2
 
 
 def run_summary(
@@ -184,6 +208,7 @@ def write_outputs(
     summary: Mapping[str, Any],
     inputs: list[dict[str, Any]],
     manifest: Mapping[str, Any],
+    progress: Progress | None = None,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -210,6 +235,8 @@ def write_outputs(
         For the report.
     manifest
         :func:`run_manifest` (its ``timings_s`` gain ``write outputs``).
+    progress
+        Told when each file is written (:func:`files_written` of them).
 
     Returns
     -------
@@ -228,7 +255,9 @@ def write_outputs(
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
+        advance(progress, what="zones.gpkg")
         write_travel_times(tmp / "travel_times.csv", state.skim, source)
+        advance(progress, what="travel_times.csv")
         write_linkages(
             tmp / "linkages.gpkg",
             zones.assign(network_source=source),
@@ -236,11 +265,16 @@ def write_outputs(
             network_edges_gdf(streets),
             volumes,
         )
+        advance(progress, what="linkages.gpkg")
         flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
+        advance(progress, what="flows.csv")
         for name, table in tables.items():
             digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
             table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
-        write_maps(tmp, zones, graph, source, assessed=tables, scenario=scenario)
+            advance(progress, what=f"{name}.csv")
+        write_maps(
+            tmp, zones, graph, source, assessed=tables, scenario=scenario, progress=progress
+        )
         write_report(
             tmp / "report.html",
             scenario=scenario,
@@ -252,5 +286,7 @@ def write_outputs(
         )
         timings = {**manifest["timings_s"], "write outputs": time.perf_counter() - started}
         timings = {k: round(v, 4) for k, v in timings.items()}
+        advance(progress, what="report.html")
         write_json(tmp / "manifest.json", {**manifest, "timings_s": timings})
+        advance(progress, what="manifest.json")
     return out

@@ -9,6 +9,7 @@ import pandas as pd
 
 from urlink.model.graph import graph_to_gdfs
 from urlink.outputs.maps import map_comparison, map_linkages, save_map
+from urlink.progress import Progress, advance
 from urlink.scoring.attribution import EFFECTS
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ def write_maps(
     scenario: Scenario,
     lang: Lang = "both",
     offline: bool = False,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write ``map.html`` and every ``compare_<strategy>.html`` of a run into ``folder``.
 
@@ -98,6 +100,8 @@ def write_maps(
         Label language.
     offline
         Self-contained pages without background tiles.
+    progress
+        Told when each page is written (:mod:`urlink.progress`).
 
     Returns
     -------
@@ -112,9 +116,12 @@ def write_maps(
         lang=lang,
         offline=offline,
     )
+    advance(progress, what="map.html")
     return [
         folder / "map.html",
-        *write_comparisons(folder, zones, assessed, scenario, lang=lang, offline=offline),
+        *write_comparisons(
+            folder, zones, assessed, scenario, lang=lang, offline=offline, progress=progress
+        ),
     ]
 
 
@@ -221,6 +228,7 @@ def write_comparisons(
     strategies: Sequence[str] | None = None,
     lang: Lang = "both",
     offline: bool = False,
+    progress: Progress | None = None,
 ) -> list[Path]:
     """Write ``compare_<strategy>.html`` for the strategies of a run.
 
@@ -240,6 +248,8 @@ def write_comparisons(
         Label language.
     offline
         Self-contained pages without background tiles.
+    progress
+        Told when each page is written (:mod:`urlink.progress`).
 
     Returns
     -------
@@ -271,4 +281,5 @@ def write_comparisons(
         path = folder / f"compare_{name}.html"
         save_map(dm, path, offline=offline)
         written.append(path)
+        advance(progress, what=path.name)
     return written

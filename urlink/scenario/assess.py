@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from urlink.errors import InputError, UrlinkWarning
-from urlink.parallel import map_chunks
+from urlink.parallel import imap_chunks
+from urlink.progress import Progress, advance
 from urlink.scenario.build import StakeholderWeights, weights_from_scenario, with_scenario_path
 from urlink.scenario.strategies import apply_strategy
 from urlink.scoring.attribution import (
@@ -145,6 +146,7 @@ def assess_strategies(
     strategies: Sequence[Strategy] | None = None,
     workers: int | None = 1,
     scheduler: Any = None,
+    progress: Progress | None = None,
 ) -> Assessment:
     """Evaluate the baseline and every strategy; attribute effects; write guidelines.
 
@@ -159,6 +161,8 @@ def assess_strategies(
     workers, scheduler
         Evaluate the strategies over local processes or a Dask cluster (see
         :func:`urlink.parallel.map_chunks`; the base state is sent to each worker once).
+    progress
+        Told when each strategy is done (:mod:`urlink.progress`).
 
     Returns
     -------
@@ -174,7 +178,7 @@ def assess_strategies(
     chosen = list(scenario.strategies if strategies is None else strategies)
     evaluations = {"baseline": base}
     attribution, guides, flow_changes = [], [], []
-    results = map_chunks(
+    results = imap_chunks(
         _assess_strategy,
         chosen,
         shared=(scenario, state, base, names),
@@ -188,6 +192,7 @@ def assess_strategies(
         flow_changes.append(changed)
         for message in messages:
             logger.warning("%s", message)
+        advance(progress, what=strategy.name)
     indicators = indicator_table(evaluations, state)
     return Assessment(
         indicators=indicators,
@@ -207,6 +212,7 @@ def score_strategies(
     weights: StakeholderWeights | None = None,
     workers: int | None = 1,
     scheduler: Any = None,
+    progress: Progress | None = None,
 ) -> Ranking | None:
     """Rank the baseline and the strategies for every stakeholder group, and test robustness.
 
@@ -221,6 +227,8 @@ def score_strategies(
         read from the scenario's files otherwise.
     workers, scheduler
         Where the SMAA sample chunks run (see :func:`urlink.scoring.smaa`).
+    progress
+        Told when each SMAA analysis is done (:mod:`urlink.progress`).
 
     Returns
     -------
@@ -247,6 +255,7 @@ def score_strategies(
             seed=scenario.seed,
             workers=workers,
             scheduler=scheduler,
+            progress=progress,
         )
     except InputError as err:
         msg = f"weights {str(weights.source)!r}: {err}"

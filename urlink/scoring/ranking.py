@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from urlink.errors import InputError
+from urlink.progress import Progress, advance
 from urlink.scoring.indicators import INDICATORS
 from urlink.scoring.methods import rank, score
 from urlink.scoring.robustness import smaa
@@ -22,7 +23,7 @@ from urlink.scoring.weights import pooled_weights
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Ranking", "performance_table", "rank_strategies"]
+__all__ = ["Ranking", "performance_table", "rank_strategies", "smaa_runs"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,29 @@ def performance_table(indicators: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order, list(dict.fromkeys(district["indicator"]))].astype(float)
 
 
+def smaa_runs(n_groups: int, methods: Sequence[str]) -> int:
+    """Count the SMAA analyses of :func:`rank_strategies` (for progress bars).
+
+    Parameters
+    ----------
+    n_groups
+        Stakeholder groups.
+    methods
+        Scoring methods.
+
+    Returns
+    -------
+    int
+        One per method for uniform weights and for each group's weights.
+
+    Examples
+    --------
+    >>> smaa_runs(5, ("weighted_sum", "topsis"))
+    12
+    """
+    return len(methods) * (1 + n_groups)
+
+
 def rank_strategies(
     table: pd.DataFrame,
     weights: pd.DataFrame,
@@ -75,6 +99,7 @@ def rank_strategies(
     seed: int = 0,
     workers: int | None = 1,
     scheduler: Any = None,
+    progress: Progress | None = None,
 ) -> Ranking:
     """Rank the strategies for every group and the pooled weights; SMAA-2 robustness.
 
@@ -90,6 +115,8 @@ def rank_strategies(
         SMAA sample count, Dirichlet concentration around each group's weights, seed.
     workers, scheduler
         Where the SMAA sample chunks run.
+    progress
+        Told when each SMAA analysis (a method with one set of weights) is done.
 
     Returns
     -------
@@ -155,4 +182,5 @@ def rank_strategies(
             acc.insert(0, "weights", label)
             acc["first_rank"] = acc["strategy"].map(res.first_rank)
             robust.append(acc)
+            advance(progress, what=f"SMAA {method}, {label} weights")
     return Ranking(scores=scores, robustness=pd.concat(robust, ignore_index=True))
