@@ -190,7 +190,8 @@ def fails(
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("urlink: error:")]
     assert len(errors) == 1, err
-    assert all(line.startswith(("urlink: error:", "WARNING")) for line in err.splitlines()), err
+    allowed = ("urlink: error:", "WARNING", "urlink: [")  # the error, warnings, stage lines
+    assert all(line.startswith(allowed) for line in err.splitlines()), err
     for needle in needles:
         assert needle in errors[0], f"{needle!r} not in {errors[0]!r}"
     if before is None:
@@ -202,11 +203,15 @@ def fails(
 
 
 def succeeds(capsys: pytest.CaptureFixture[str], scenario: Path, out: Path) -> str:
-    """Run the scenario; return stderr (warnings) after checking exit 0."""
+    """Run the scenario; return stderr's warnings (not the stage lines) after checking exit 0."""
     code = main(["run", str(scenario), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 0, err
-    return err
+    stages = [line for line in err.splitlines() if line.startswith("urlink: [")]
+    assert len(stages) == 7, err  # the progress lines of a run without a terminal
+    return "".join(
+        line + "\n" for line in err.splitlines() if not line.startswith("urlink: [")
+    )
 
 
 # --------------------------------------------------------------------------- the fixture
