@@ -80,8 +80,8 @@ def files_written(tables: Mapping[str, pd.DataFrame], n_strategies: int) -> int:
 
     Examples
     --------
-    >>> files_written({"indicators": pd.DataFrame()}, 2)
-    9
+    >>> files_written({"indicators": pd.DataFrame()}, 2)  # 4 + 1 table + map + 2 pages + 2
+    10
     """
     return 4 + len(tables) + 1 + n_strategies + 2
 
