@@ -23,12 +23,15 @@ from urlink.model.flows.goods import mandarin_supply_from_area
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from urlink.model.flows.people import CalibrationResult
+
 __all__ = [
     "CapitalSetup",
     "EcosystemSetup",
     "FlowSetups",
     "GoodsSetup",
     "PeopleSetup",
+    "attraction_weights",
     "ecosystem_demand",
     "goods_supply",
     "node_inputs",
@@ -36,12 +39,15 @@ __all__ = [
 ]
 
 
-def people_inputs(zones: pd.DataFrame, *, trip_rate: float) -> pd.DataFrame:
-    """Productions and attractions of the people models.
+def people_inputs(
+    zones: pd.DataFrame, *, trip_rate: float, attraction: pd.Series | None = None
+) -> pd.DataFrame:
+    """Productions and attractions of the people models (for one trip purpose).
 
-    ``production`` = population x ``trip_rate`` (trips leaving the zone per day);
-    ``attraction`` = population, scaled so that attractions sum to productions (needed by
-    the doubly constrained model).
+    ``production`` = population x ``trip_rate`` (trips per day produced by the zone's
+    residents); ``attraction`` = the attraction weights (population unless given: jobs,
+    services...), scaled so that attractions sum to productions (needed by the doubly
+    constrained model).
 
     Parameters
     ----------
@@ -49,6 +55,8 @@ def people_inputs(zones: pd.DataFrame, *, trip_rate: float) -> pd.DataFrame:
         Zones with ``population``.
     trip_rate
         Trips per resident and day.
+    attraction
+        Attraction weight per zone (missing zones get 0); None: the population.
 
     Returns
     -------
@@ -63,9 +71,10 @@ def people_inputs(zones: pd.DataFrame, *, trip_rate: float) -> pd.DataFrame:
     """
     pop = pd.to_numeric(zones["population"]).astype(float)
     production = pop * trip_rate
-    attraction = pop * production.sum() / pop.sum()
+    weight = pop if attraction is None else attraction.reindex(zones.index, fill_value=0.0)
+    scaled = weight.astype(float) * production.sum() / float(weight.sum())
     return pd.DataFrame(
-        {"production": production, "attraction": attraction, "population": pop}, index=zones.index
+        {"production": production, "attraction": scaled, "population": pop}, index=zones.index
     )
 
 
@@ -85,6 +94,32 @@ def _weights(table: pd.DataFrame, col: str, what: str) -> pd.Series:
         msg = f"{what}: column {col!r} must hold numbers >= 0 with a positive sum"
         raise InputError(msg)
     return values.astype(float)
+
+
+def attraction_weights(zones: pd.DataFrame, table: pd.DataFrame, *, what: str) -> pd.Series:
+    """Check an attraction table (``weight`` per zone id) and return its weights.
+
+    Parameters
+    ----------
+    zones
+        Zones indexed by id.
+    table
+        Indexed by zone id with ``weight`` (jobs, floor area of services...).
+    what
+        The table's name for messages.
+
+    Returns
+    -------
+    pandas.Series
+        Weight per zone of the table.
+
+    Raises
+    ------
+    InputError
+        If the table names unknown zones or a weight is not a number >= 0 (or all are 0).
+    """
+    _zone_ids_in(table.index, zones, what)
+    return _weights(table, "weight", what)
 
 
 def goods_supply(
@@ -205,7 +240,7 @@ def ecosystem_demand(
 
 @dataclass(frozen=True, slots=True, eq=False)
 class PeopleSetup:
-    """People flows: the model, its parameters and its productions/attractions.
+    """People flows of one trip purpose: the model, its parameters, productions/attractions.
 
     Attributes
     ----------
@@ -213,14 +248,25 @@ class PeopleSetup:
         A registered people model (:data:`urlink.model.flows.FLOW_MODELS`).
     params
         The model's settings (:class:`urlink.model.flows.people.PeopleParams` for the
-        built-in models).
+        built-in models), with this purpose's deterrence.
     inputs
         ``production``, ``attraction``, ``population`` per zone (persons/day).
+    purpose
+        Trip purpose (``home_work``, ``home_other``, ``non_home``; ``all`` when a scenario
+        has no purposes).
+    inputs_source
+        Where the trip rate and the attraction weights come from (a citation or
+        ``estimate: ...``); written with every flow.
+    calibration
+        The fit of beta to a target mean trip time, when the scenario asked for one.
     """
 
     model: str
     params: Any
     inputs: pd.DataFrame
+    purpose: str = "all"
+    inputs_source: str = ""
+    calibration: CalibrationResult | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -344,9 +390,12 @@ class CapitalSetup:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FlowSetups:
-    """The setups of the flow types a scenario builds (None: not modelled)."""
+    """The setups of the flow types a scenario builds (None or empty: not modelled).
 
-    people: PeopleSetup | None = None
+    ``people`` holds one setup per trip purpose.
+    """
+
+    people: tuple[PeopleSetup, ...] = ()
     goods: GoodsSetup | None = None
     ecosystem: EcosystemSetup | None = None
     capital: CapitalSetup | None = None
@@ -371,9 +420,9 @@ def node_inputs(setups: FlowSetups, index: pd.Index) -> pd.DataFrame:
         modelled.
     """
     out = pd.DataFrame(index=index)
-    if setups.people is not None:
-        out["people_production"] = setups.people.inputs["production"]
-        out["people_attraction"] = setups.people.inputs["attraction"]
+    if setups.people:
+        out["people_production"] = sum(s.inputs["production"] for s in setups.people)
+        out["people_attraction"] = sum(s.inputs["attraction"] for s in setups.people)
     if setups.goods is not None:
         g = setups.goods.inputs()
         out["goods_supply_t_per_day"] = g["supply"]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from urlink.model.carbon import add_emissions
 from urlink.model.graph import linkage_graph_from
 from urlink.model.inputs import node_inputs
+from urlink.model.intrazonal import with_intrazonal
+from urlink.model.state import intrazonal_km, trip_cost
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -60,9 +62,11 @@ def linkage_graph_of(state: State, *, network_source: str = "unknown") -> nx.Mul
     inputs = [c for c in zones.columns if c.startswith(("people_", "goods_", "ecosystem_"))]
     graph = linkage_graph_from(
         zones,
-        state.skim,
+        trip_cost(state),
         between,
-        distance_km=state.distance_km,
+        distance_km=with_intrazonal(state.distance_km, intrazonal_km(state))
+        if state.intrazonal != "none"
+        else state.distance_km,
         network_source=network_source,
         node_columns=inputs,
     )

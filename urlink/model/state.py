@@ -25,7 +25,9 @@ from urlink.model.carbon import EmissionSettings
 from urlink.model.flows.base import get_model
 from urlink.model.flows.capital import eco_compensation, transfers
 from urlink.model.flows.ecosystem import links_from_skim
+from urlink.model.flows.people import calibrate_to_mean_time
 from urlink.model.inputs import FlowSetups
+from urlink.model.intrazonal import IntrazonalRule, intrazonal_values, with_intrazonal
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -36,8 +38,14 @@ __all__ = [
     "LEVELS",
     "BusLine",
     "Change",
+    "ContextFlows",
     "State",
     "Strategy",
+    "calibrate_people",
+    "in_focus",
+    "intrazonal_km",
+    "intrazonal_min",
+    "trip_cost",
     "update_flows",
 ]
 
@@ -47,6 +55,9 @@ LEVELS = ("village", "township", "district", "county", "prefecture", "province")
 """Administrative levels a strategy can be assigned to (the responsible level)."""
 
 Change = Literal["skim", "people", "goods", "ecosystem", "capital"]
+
+ContextFlows = Literal["cordon", "all"]
+"""Which flows between context zones a state keeps (see :attr:`State.context_flows`)."""
 """What an edit of a state changes (:func:`update_flows` recomputes what depends on it)."""
 
 
@@ -144,6 +155,15 @@ class State:
         Modes and emission factors of the people and goods flows.
     cutoff_min, access_speed_kph
         Skim settings (for incremental updates).
+    intrazonal
+        How a trip within a zone is costed (:mod:`urlink.model.intrazonal`):
+        ``"half_nearest"`` models within-zone trips at half the time and distance to the
+        nearest other zone; ``"none"`` keeps the skim's zero diagonal.
+    context_flows
+        ``"cordon"``: person trips and goods flows between two context zones (neither end
+        in the focus unit) are dropped after the models ran (their share is kept in the
+        table's ``attrs["outside_cordon_share"]``): the study area's flows at its cordon;
+        ``"all"``: every flow is kept.
     bus_lines
         Bus lines added by strategies.
     applied
@@ -164,9 +184,106 @@ class State:
     emissions: EmissionSettings = field(default_factory=EmissionSettings)
     cutoff_min: float | None = None
     access_speed_kph: float = 4.5
+    intrazonal: IntrazonalRule = "none"
+    context_flows: ContextFlows = "all"
     bus_lines: tuple[BusLine, ...] = ()
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
+
+
+def intrazonal_min(state: State) -> pd.Series:
+    """Return the time of a trip within each zone, minutes (:attr:`State.intrazonal`).
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    return intrazonal_values(state.skim, rule=state.intrazonal)
+
+
+def intrazonal_km(state: State) -> pd.Series:
+    """Return the length of a trip within each zone, km (:attr:`State.intrazonal`).
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    return intrazonal_values(state.distance_km, rule=state.intrazonal)
+
+
+def trip_cost(state: State) -> pd.DataFrame:
+    """Return the skim the trip models take as cost: intrazonal times on the diagonal.
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``state.skim`` itself when within-zone trips are not modelled.
+    """
+    if state.intrazonal == "none":
+        return state.skim
+    return with_intrazonal(state.skim, intrazonal_min(state))
+
+
+def calibrate_people(state: State, targets: Mapping[str, float]) -> State:
+    """Fit each purpose's beta to a target mean trip time on the state's travel times.
+
+    Parameters
+    ----------
+    state
+        A state with people setups.
+    targets
+        Purpose -> target mean trip time (minutes), e.g. from a travel survey.
+
+    Returns
+    -------
+    State
+        With the fitted betas in the setups' parameters and the fits in
+        :attr:`urlink.model.inputs.PeopleSetup.calibration` (flows not yet recomputed).
+
+    Raises
+    ------
+    InputError
+        If a purpose is unknown, its model has no beta, or no beta reaches the target.
+    """
+    known = [s.purpose for s in state.setups.people]
+    unknown = sorted(set(targets) - set(known))
+    if unknown:
+        msg = f"purposes {unknown} are not modelled; they are {known}"
+        raise InputError(msg)
+    cost = trip_cost(state)
+    setups = []
+    for setup in state.setups.people:
+        target = targets.get(setup.purpose)
+        if target is None:
+            setups.append(setup)
+            continue
+        fit = calibrate_to_mean_time(
+            setup.inputs,
+            cost,
+            target_mean_min=target,
+            model=setup.model,  # type: ignore[arg-type]
+            params=setup.params,
+        )
+        params = dataclasses.replace(setup.params, beta=fit.beta)
+        setups.append(dataclasses.replace(setup, params=params, calibration=fit))
+    return dataclasses.replace(
+        state, setups=dataclasses.replace(state.setups, people=tuple(setups))
+    )
 
 
 _DEPENDS: dict[str, tuple[str, ...]] = {
@@ -190,12 +307,26 @@ def _compute(
     state: State, flow_type: str, flows: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame | None:
     s = state.setups
-    if flow_type == "people" and s.people is not None:
-        model = get_model("people", s.people.model)
-        return model(s.people.inputs, state.skim, params=s.people.params)
+    if flow_type == "people" and s.people:
+        cost = trip_cost(state)
+        tables = []
+        for setup in s.people:
+            table = get_model("people", setup.model)(setup.inputs, cost, params=setup.params)
+            table["purpose"] = setup.purpose
+            table["inputs_source"] = setup.inputs_source
+            tables.append(table)
+        out = pd.concat(tables, ignore_index=True)
+        if any("dropped_share" in t.attrs for t in tables):
+            # with top_destinations: the share of the modelled volume left out, all purposes
+            kept = [float(t["volume"].sum()) for t in tables]
+            shares = [float(t.attrs.get("dropped_share", 0.0)) for t in tables]
+            modelled = [k / (1 - s) if s < 1 else k for k, s in zip(kept, shares, strict=True)]
+            dropped = sum(m - k for m, k in zip(modelled, kept, strict=True))
+            out.attrs["dropped_share"] = dropped / sum(modelled) if sum(modelled) else 0.0
+        return out
     if flow_type == "goods" and s.goods is not None:
         model = get_model("goods", s.goods.model)
-        return model(s.goods.inputs(), state.skim, params=s.goods.params)
+        return model(s.goods.inputs(), trip_cost(state), params=s.goods.params)
     if flow_type == "ecosystem" and s.ecosystem is not None:
         e = s.ecosystem
         links = e.links
@@ -213,6 +344,40 @@ def _compute(
             parts.append(transfers(state.zones, c.transfers, params=c.params))
         return pd.concat(parts, ignore_index=True) if parts else None
     return None
+
+
+def in_focus(state: State) -> pd.Index:
+    """Return the ids of the zones of the focus unit (the study area).
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    pandas.Index
+    """
+    zones = state.zones
+    codes = (
+        zones["county_code"] if "county_code" in zones.columns else pd.Series(index=zones.index)
+    )
+    return zones.index[(codes == state.focus) | (zones.index == state.focus)]
+
+
+def _at_cordon(state: State, table: pd.DataFrame) -> pd.DataFrame:
+    """Drop the flows with neither end in the focus unit; keep their share in ``attrs``."""
+    if state.context_flows == "all" or not len(table):
+        return table
+    inside = in_focus(state)
+    keep = table["origin"].isin(inside) | table["destination"].isin(inside)
+    total = float(table["volume"].sum())
+    out = table[keep].reset_index(drop=True)
+    out.attrs = dict(table.attrs)
+    out.attrs["outside_cordon_share"] = (
+        float(table.loc[~keep, "volume"].sum()) / total if total else 0.0
+    )
+    return out
 
 
 def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> State:
@@ -245,6 +410,8 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
         if not dirty.intersection(_needs(state, flow_type)):
             continue
         table = _compute(state, flow_type, flows)
+        if table is not None and flow_type in ("people", "goods"):
+            table = _at_cordon(state, table)
         dirty.add(flow_type)
         if table is None:
             flows.pop(flow_type, None)

@@ -10,6 +10,7 @@ the baseline, computed once. Strategies are applied to that state
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass
@@ -37,12 +38,13 @@ from urlink.model.inputs import (
     FlowSetups,
     GoodsSetup,
     PeopleSetup,
+    attraction_weights,
     ecosystem_demand,
     goods_supply,
     people_inputs,
 )
 from urlink.model.population import add_population, fit_community_weight, population_from_units
-from urlink.model.state import State, update_flows
+from urlink.model.state import State, calibrate_people, update_flows
 from urlink.model.typology import add_typology
 from urlink.network.checks import check_network_coverage, check_reachability
 from urlink.network.skims import (
@@ -62,7 +64,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from urlink.scenario.spec import Scenario, SettlementsSpec, TownshipsSpec
+    from urlink.model.intrazonal import IntrazonalRule
+    from urlink.scenario.spec import PeopleSpec, Scenario, SettlementsSpec, TownshipsSpec
 
 __all__ = [
     "ZONE_COLUMNS",
@@ -70,6 +73,7 @@ __all__ = [
     "base_state",
     "check_inputs",
     "network_from_scenario",
+    "people_setups",
     "services_from_scenario",
     "settlements_from_scenario",
     "setups_from_scenario",
@@ -559,13 +563,10 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
         If a table names unknown zones or holds bad numbers (naming the file and column).
     """
     f = scenario.flows
-    people = goods = ecosystem = capital = None
+    people: tuple[PeopleSetup, ...] = ()
+    goods = ecosystem = capital = None
     if f.people is not None:
-        people = PeopleSetup(
-            model=f.people.model,
-            params=f.people.params,
-            inputs=people_inputs(zones, trip_rate=f.people.trip_rate),
-        )
+        people = people_setups(f.people, zones, within_zone=f.within_zone)
     if f.goods is not None:
         g = f.goods
         weights = read_table(g.supply_weights, id_col="zone_id", what="goods supply weights")
@@ -602,6 +603,66 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
             eco_compensation=c.eco_compensation, params=c.params, transfers=table
         )
     return FlowSetups(people=people, goods=goods, ecosystem=ecosystem, capital=capital)
+
+
+def people_setups(
+    spec: PeopleSpec, zones: gpd.GeoDataFrame, *, within_zone: IntrazonalRule
+) -> tuple[PeopleSetup, ...]:
+    """One people setup per trip purpose (attraction tables read once).
+
+    Parameters
+    ----------
+    spec
+        The ``[flows.people]`` section.
+    zones
+        The zones (with populations).
+    within_zone
+        ``[flows] within_zone``: with ``"half_nearest"`` the models keep trips within a zone
+        (``self_flows``).
+
+    Returns
+    -------
+    tuple of PeopleSetup
+
+    Raises
+    ------
+    InputError
+        If an attraction table names unknown zones or holds bad weights.
+    """
+
+    def settings(params: Any) -> Any:
+        if within_zone != "none" and hasattr(params, "self_flows"):
+            return dataclasses.replace(params, self_flows=True)  # trips within a zone
+        return params
+
+    if not spec.purposes:
+        return (
+            PeopleSetup(
+                model=spec.model,
+                params=settings(spec.params),
+                inputs=people_inputs(zones, trip_rate=spec.trip_rate),
+                inputs_source=f"trip rate: {spec.rate_source}; attraction: residents",
+            ),
+        )
+    out = []
+    for purpose in spec.purposes:
+        weights = None
+        if purpose.attraction is not None:
+            what = f"attraction weights of purpose {purpose.name!r} {str(purpose.attraction)!r}"
+            table = read_table(purpose.attraction, id_col="zone_id", what=what)
+            weights = attraction_weights(zones, table, what=what)
+        out.append(
+            PeopleSetup(
+                model=spec.model,
+                params=settings(purpose.params),
+                inputs=people_inputs(zones, trip_rate=purpose.trip_rate, attraction=weights),
+                purpose=purpose.name,
+                inputs_source=(
+                    f"trip rate: {purpose.rate_source}; attraction: {purpose.attraction_source}"
+                ),
+            )
+        )
+    return tuple(out)
 
 
 def typology_from_scenario(
@@ -673,6 +734,14 @@ def with_scenario_path(scenario: Scenario, func: Callable[[], T], *, section: st
         raise InputError(msg) from err
 
 
+def _mean_time_targets(scenario: Scenario) -> dict[str, float]:
+    """Purpose -> target mean trip time (minutes) of the purposes that calibrate beta."""
+    people = scenario.flows.people
+    if people is None:
+        return {}
+    return {p.name: p.mean_time_min for p in people.purposes if p.mean_time_min is not None}
+
+
 def base_state(
     scenario: Scenario,
     zones: gpd.GeoDataFrame,
@@ -719,7 +788,16 @@ def base_state(
             emissions=scenario.emissions,
             cutoff_min=scenario.network.cutoff_min,
             access_speed_kph=scenario.network.access_speed_kph,
+            intrazonal=scenario.flows.within_zone,
+            context_flows=scenario.flows.context_flows,
         )
+        targets = _mean_time_targets(scenario)
+        if targets:
+            state = with_scenario_path(
+                scenario,
+                lambda: calibrate_people(state, targets),
+                section="[flows.people.purposes]",
+            )
         state = with_scenario_path(scenario, lambda: update_flows(state), section="[flows]")
     for w in caught:
         logger.warning("%s", w.message)

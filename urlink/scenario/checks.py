@@ -76,6 +76,11 @@ def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
         ]
     if f.capital is not None:
         tables.append(("[flows.capital] transfers", f.capital.transfers))
+    if f.people is not None:
+        tables += [
+            (f"[flows.people.purposes.{s.name}] attraction", s.attraction)
+            for s in f.people.purposes
+        ]
     out += [(key, p, "table") for key, p in tables if p is not None]
     return out
 

@@ -40,7 +40,8 @@ from urlink.model.flows.capital import CapitalParams
 from urlink.model.flows.ecosystem import EcosystemParams
 from urlink.model.flows.goods import GoodsParams
 from urlink.model.flows.people import PeopleParams
-from urlink.model.state import LEVELS, Strategy
+from urlink.model.intrazonal import INTRAZONAL_RULES, IntrazonalRule
+from urlink.model.state import LEVELS, ContextFlows, Strategy
 from urlink.model.typology import TypologyParams
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
 from urlink.params import params_from_table
@@ -74,6 +75,9 @@ __all__ = [
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 Context = tuple[str, ...] | Literal["all", "touching"]
+
+_UNCITED_RATE = "assumption: trip rate not cited"
+_RESIDENTS_AS_PROXY = "estimate: residents as a proxy (no table of jobs or services by zone given)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,13 +247,57 @@ class PeopleSpec:
         models: ``deterrence``, ``beta``, ``self_flows``, ``tol``, ``max_iter``,
         ``min_cost_min``, ``radiation_normalise``, ``top_destinations``).
     trip_rate
-        Trips leaving a zone per resident and day (productions = population x rate;
-        attractions = population, scaled to the same total).
+        Trips per resident and day when the scenario has no purposes (productions =
+        population x rate; attractions = population, scaled to the same total).
+    rate_source
+        Where that rate comes from (a citation, or ``assumption: ...``).
+    purposes
+        Trip purposes (``[flows.people.purposes.<name>]``), each with its own rate,
+        attraction weights and deterrence; empty: one purpose, ``all``.
     """
 
     model: str = "gravity_doubly"
     params: Any = field(default_factory=PeopleParams)
     trip_rate: float = 0.3
+    rate_source: str = _UNCITED_RATE
+    purposes: tuple[PurposeSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeSpec:
+    """``[flows.people.purposes.<name>]``: one trip purpose.
+
+    Attributes
+    ----------
+    name
+        The purpose (``home_work``, ``home_other``, ``non_home``...).
+    trip_rate
+        Trips of this purpose per resident and day.
+    rate_source
+        Where the rate comes from (required: a citation, or ``assumption: ...``).
+    params
+        The model's settings for this purpose: the ``[flows.people]`` settings with this
+        table's overrides (``beta``, ``deterrence``...).
+    attraction
+        CSV ``zone_id, weight[, weight_source]`` of attraction weights (jobs, services);
+        None: the residents of each zone.
+    attraction_source
+        Where the weights come from (labelled in every flow row).
+    mean_time_min
+        Calibrate beta so the mean trip time of this purpose equals this (minutes), e.g.
+        from a travel survey; None: use ``beta`` as given.
+    mean_time_source
+        Where the target comes from.
+    """
+
+    name: str
+    trip_rate: float
+    rate_source: str
+    params: Any
+    attraction: Path | None = None
+    attraction_source: str = _RESIDENTS_AS_PROXY
+    mean_time_min: float | None = None
+    mean_time_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,12 +410,29 @@ class ScoringSpec:
 
 @dataclass(frozen=True, slots=True)
 class FlowsSpec:
-    """``[flows]``: which flow types a run builds (each optional)."""
+    """``[flows]``: which flow types a run builds (each optional), and within-zone trips.
+
+    Attributes
+    ----------
+    people, goods, ecosystem, capital
+        The flow types (None: not modelled).
+    within_zone
+        ``"half_nearest"`` (default): trips and shipments within a zone are modelled, at half
+        the time and distance to the nearest other zone (:mod:`urlink.model.intrazonal`);
+        ``"none"``: every person trip leaves its zone (the zero diagonal of the skim).
+    context_flows
+        ``"cordon"`` (default): person trips and goods flows between two context zones
+        (the whole neighbouring counties) are modelled, so the study area's flows compete
+        with them, but dropped from the outputs: the study area is seen at its cordon.
+        ``"all"``: keep them.
+    """
 
     people: PeopleSpec | None = None
     goods: GoodsSpec | None = None
     ecosystem: EcosystemSpec | None = None
     capital: CapitalSpec | None = None
+    within_zone: IntrazonalRule = "half_nearest"
+    context_flows: ContextFlows = "cordon"
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,6 +535,8 @@ class Scenario:
             files += [f.ecosystem.sources, f.ecosystem.phases]
         if f.capital is not None and f.capital.transfers is not None:
             files.append(f.capital.transfers)
+        if f.people is not None:
+            files += [s.attraction for s in f.people.purposes if s.attraction is not None]
         pop = self.population
         files += [
             p
@@ -967,17 +1034,94 @@ def _parse_typology(t: _Table | None) -> TypologySpec:
     return TypologySpec(params=params, population_raster=raster)
 
 
+_PURPOSE_KEYS = (
+    "trip_rate",
+    "rate_source",
+    "attraction",
+    "attraction_source",
+    "mean_time_min",
+    "mean_time_source",
+)
+"""Keys of a purpose table that are not model settings."""
+
+
+def _parse_purposes(t: _Table | None, settings: type | None, base: Any) -> tuple[PurposeSpec, ...]:
+    """Read the ``[flows.people.purposes.*]`` tables, each into a :class:`PurposeSpec`."""
+    if t is None:
+        return ()
+    out = []
+    for name in list(t.data):
+        if not _NAME_OK.match(name):
+            msg = f"{t.where(name)}: a purpose name must be letters, digits, '.', '-', '_'"
+            raise InputError(msg)
+        s = t.sub(name)
+        if s is None:  # pragma: no cover - sub() checked the type
+            continue
+        overrides = tuple(k for k in s.data if k not in _PURPOSE_KEYS)
+        params = base
+        if settings is not None:
+            defaults = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+            params = s.params(settings, keys=overrides, defaults=defaults)
+        elif overrides:
+            msg = f"{s.where(overrides[0])} is not a known key (the model takes no settings)"
+            raise InputError(msg)
+        attraction = s.data.get("attraction", "population")
+        target = s.get("mean_time_min", float)
+        if target is not None and not (0 < target < 1_000):
+            msg = f"{s.where('mean_time_min')} = {target!r} must be minutes in (0, 1000)"
+            raise InputError(msg)
+        if target is not None and "beta" in s.data:
+            msg = f"{s.where('beta')}: beta is fitted to mean_time_min here; give one of the two"
+            raise InputError(msg)
+        out.append(
+            PurposeSpec(
+                name=name,
+                trip_rate=_positive(s, "trip_rate", _required(s, "trip_rate")),
+                rate_source=s.get("rate_source", str, required=True),
+                params=params,
+                attraction=None if attraction == "population" else s.required_path("attraction"),
+                attraction_source=s.get(
+                    "attraction_source",
+                    str,
+                    default=_RESIDENTS_AS_PROXY
+                    if attraction == "population"
+                    else "weights table (no source given)",
+                ),
+                mean_time_min=target,
+                mean_time_source=s.get("mean_time_source", str, default=""),
+            )
+        )
+        s.finish()
+    t.finish()
+    if not out:
+        msg = f"{t.file}: [flows.people.purposes] is empty; add a table per trip purpose"
+        raise InputError(msg)
+    return tuple(out)
+
+
 def _parse_flows(t: _Table | None) -> FlowsSpec:
     if t is None:
         return FlowsSpec()
+    within_zone = _choice(t, "within_zone", INTRAZONAL_RULES, "half_nearest")
+    context_flows = _choice(t, "context_flows", ("cordon", "all"), "cordon")
     people = goods = ecosystem = capital = None
     p = t.sub("people")
     if p is not None:
         model, settings = _model(p, "people", "gravity_doubly")
+        base = _model_params(p, settings, spec_keys=("trip_rate", "rate_source", "purposes"))
+        purposes = _parse_purposes(p.sub("purposes"), settings, base)
+        if purposes and "trip_rate" in p.data:
+            msg = (
+                f"{p.where('trip_rate')}: give the trip rates per purpose in "
+                "[flows.people.purposes.<name>] trip_rate, not here"
+            )
+            raise InputError(msg)
         people = PeopleSpec(
             model=model,
             trip_rate=_positive(p, "trip_rate", 0.3),
-            params=_model_params(p, settings, spec_keys=("trip_rate",)),
+            rate_source=p.get("rate_source", str, default=_UNCITED_RATE),
+            params=base,
+            purposes=purposes,
         )
         p.finish()
     g = t.sub("goods")
@@ -1022,4 +1166,17 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
             "follow the ecosystem-service flows); add one or set eco_compensation = false"
         )
         raise InputError(msg)
-    return FlowsSpec(people=people, goods=goods, ecosystem=ecosystem, capital=capital)
+    if people is not None and within_zone != "none" and people.model == "radiation":
+        msg = (
+            f"{t.where('within_zone')} = {within_zone!r}: the radiation model has no "
+            'within-zone term; set within_zone = "none" or choose a gravity model'
+        )
+        raise InputError(msg)
+    return FlowsSpec(
+        people=people,
+        goods=goods,
+        ecosystem=ecosystem,
+        capital=capital,
+        within_zone=within_zone,
+        context_flows=context_flows,
+    )

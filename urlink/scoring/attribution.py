@@ -327,7 +327,7 @@ def total_effects(effects: pd.DataFrame) -> pd.Series:
     )
 
 
-_FLOW_KEY = ["flow_type", "origin", "destination", "commodity", "use"]
+_FLOW_KEY = ["flow_type", "origin", "destination", "commodity", "use", "purpose"]
 
 
 def compare_flows(
@@ -338,8 +338,8 @@ def compare_flows(
 ) -> pd.DataFrame:
     """Flow by flow, what a strategy changes against the baseline.
 
-    Flows are matched on flow type, origin, destination and, where present, commodity and
-    use; a flow missing on one side counts as 0 there.
+    Flows are matched on flow type, origin, destination and, where present, commodity,
+    use and trip purpose; a flow missing on one side counts as 0 there.
 
     Parameters
     ----------
@@ -353,7 +353,8 @@ def compare_flows(
     Returns
     -------
     pandas.DataFrame
-        ``flow_type``, ``origin``, ``destination``, ``commodity``, ``use``, ``unit``,
+        ``flow_type``, ``origin``, ``destination``, ``commodity``, ``use``, ``purpose``,
+        ``unit``,
         ``volume_base``, ``volume_new``, ``change`` (new - base) and ``change_pct``
         (NaN where the base is 0), one row per changed flow, largest absolute change
         first.

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from urlink.model.intrazonal import pair_values
+from urlink.model.state import in_focus, intrazonal_km, intrazonal_min
 from urlink.registry import RegistrationError, Registry, builtin
 
 if TYPE_CHECKING:
@@ -247,26 +249,6 @@ def gini(values: np.ndarray, weights: np.ndarray) -> float:
     return float(1.0 - 2.0 * area)
 
 
-def pair_values(matrix: pd.DataFrame, origins: pd.Series, destinations: pd.Series) -> np.ndarray:
-    """Look up ``matrix[origin, destination]`` for many pairs at once.
-
-    Parameters
-    ----------
-    matrix
-        Origin x destination values.
-    origins, destinations
-        Zone ids of the pairs.
-
-    Returns
-    -------
-    numpy.ndarray
-        The values, float.
-    """
-    rows = matrix.index.get_indexer(pd.Index(origins))
-    cols = matrix.columns.get_indexer(pd.Index(destinations))
-    return np.asarray(matrix.to_numpy(dtype=float)[rows, cols])
-
-
 def _time_to(skim: pd.DataFrame, targets: list[str]) -> pd.Series:
     if not targets:
         return pd.Series(np.nan, index=skim.index)
@@ -277,8 +259,9 @@ def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) ->
     """Per people flow: km, CO2 (kg/day) with the bus mode shift, and trip credits."""
     ef_car = factors[state.emissions.people_mode]
     ef_bus = factors["bus"]
-    dist = state.distance_km
-    km = pair_values(dist, people["origin"], people["destination"])
+    km = pair_values(
+        state.distance_km, people["origin"], people["destination"], intrazonal=intrazonal_km(state)
+    )
     shift = np.zeros(len(people))
     for line in state.bus_lines:
         stops = set(line.stops)
@@ -329,7 +312,9 @@ def evaluate(state: State) -> Evaluation:
     zv["person_minutes_per_day"] = 0.0
     if "people" in flows and len(flows["people"]):
         p = flows["people"].copy()
-        p["time_min"] = pair_values(skim, p["origin"], p["destination"])
+        p["time_min"] = pair_values(
+            skim, p["origin"], p["destination"], intrazonal=intrazonal_min(state)
+        )
         per = _people_co2(state, p, factors).groupby("origin").sum()
         zv["co2_kg_per_day"] += per["co2"].reindex(zones.index, fill_value=0.0)
         zv["trip_credits_kg_per_day"] = per["credits"].reindex(zones.index, fill_value=0.0)
@@ -337,7 +322,9 @@ def evaluate(state: State) -> Evaluation:
     if "goods" in flows and len(flows["goods"]):
         g = flows["goods"]
         ef = factors[state.emissions.goods_mode]
-        km = pair_values(state.distance_km, g["origin"], g["destination"])
+        km = pair_values(
+            state.distance_km, g["origin"], g["destination"], intrazonal=intrazonal_km(state)
+        )
         co2 = pd.Series(g["volume"].to_numpy() * km * ef / 1000.0, index=g["origin"].to_numpy())
         zv["co2_kg_per_day"] += co2.groupby(level=0).sum().reindex(zones.index, fill_value=0.0)
     zv["capital_received_yuan_per_year"] = 0.0
@@ -417,8 +404,7 @@ class DistrictContext:
         DistrictContext
         """
         zones = state.zones
-        focus = state.focus
-        inside = zones.index[(zones["county_code"] == focus) | (zones.index == focus)]
+        inside = in_focus(state)
         return cls(
             state=state,
             zone_values=zone_values,
@@ -486,7 +472,10 @@ def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
         f = ctx.flows.get(flow_type)
         if f is None or not len(f):
             return np.nan
-        touching = f[f["origin"].isin(ctx.inside) | f["destination"].isin(ctx.inside)]
+        between = f[f["origin"] != f["destination"]]  # within-zone trips cross nothing
+        touching = between[
+            between["origin"].isin(ctx.inside) | between["destination"].isin(ctx.inside)
+        ]
         codes = ctx.state.zones["county_code"].astype(str)
         crosses = (
             codes.reindex(touching["origin"]).to_numpy()

@@ -1,0 +1,144 @@
+"""Within-zone trips: the travel time and distance of a trip that starts and ends in one zone.
+
+A zone-to-zone skim measures seat to seat, so its diagonal is 0: a trip inside a zone would
+cost nothing, and a gravity model either sends every trip out of its zone (no self-flows)
+or keeps them all at home (a zero cost is the most attractive). Models therefore give each
+zone an *intrazonal* cost. urlink uses the rule most often taught and used in practice:
+half the time (or distance) to the nearest neighbouring zone (Ortúzar & Willumsen 2011,
+*Modelling Transport*, 4th ed., §5.2 on intrazonal trips; Batty 1976), which grows with the
+zone's size and with how remote it is:
+
+    t_ii = 0.5 * min_{j != i} t_ij,        d_ii = 0.5 * min_{j != i} d_ij
+
+:func:`intrazonal_values` computes it from a skim; :func:`pair_values` looks up many
+origin-destination pairs at once and uses the intrazonal value on the diagonal;
+:func:`with_intrazonal` returns the skim with its diagonal replaced (what the gravity models
+take as ``cost``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "INTRAZONAL_RULES",
+    "IntrazonalRule",
+    "intrazonal_values",
+    "pair_values",
+    "with_intrazonal",
+]
+
+IntrazonalRule = Literal["half_nearest", "none"]
+INTRAZONAL_RULES: tuple[IntrazonalRule, ...] = ("half_nearest", "none")
+"""``half_nearest``: half the value to the nearest other zone; ``none``: the skim's diagonal
+(0 between a seat and itself: no within-zone trips are modelled)."""
+
+
+def intrazonal_values(
+    matrix: pd.DataFrame, *, rule: IntrazonalRule = "half_nearest", factor: float = 0.5
+) -> pd.Series:
+    """Compute the intrazonal value of every zone (minutes or km, as the matrix).
+
+    Parameters
+    ----------
+    matrix
+        Origin x destination values (a square skim; NaN = unreachable).
+    rule
+        :data:`INTRAZONAL_RULES`.
+    factor
+        Share of the nearest neighbour's value (0.5: half, the usual rule).
+
+    Returns
+    -------
+    pandas.Series
+        Indexed like the matrix rows; NaN for a zone that reaches no other zone.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[0, 10, 30], [12, 0, 8], [30, 8, 0]], index=list("abc"),
+    ...                  columns=list("abc"), dtype=float)
+    >>> intrazonal_values(m).tolist()
+    [5.0, 4.0, 4.0]
+    >>> intrazonal_values(m, rule="none").tolist()
+    [0.0, 0.0, 0.0]
+    """
+    values = matrix.to_numpy(dtype=float)
+    if rule == "none":
+        return pd.Series(np.diag(values).copy(), index=matrix.index)
+    off = np.where(np.isnan(values), np.inf, values)
+    np.fill_diagonal(off, np.inf)
+    nearest = off.min(axis=1) if off.shape[1] else np.full(len(off), np.inf)
+    nearest[~np.isfinite(nearest)] = np.nan  # reaches no other zone
+    return pd.Series(factor * nearest, index=matrix.index)
+
+
+def with_intrazonal(matrix: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
+    """Return the matrix with its diagonal replaced by intrazonal values (a copy).
+
+    Parameters
+    ----------
+    matrix
+        Square origin x destination values.
+    values
+        Intrazonal value per zone (:func:`intrazonal_values`).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[0.0, 6.0], [6.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> with_intrazonal(m, intrazonal_values(m)).to_numpy().tolist()
+    [[3.0, 6.0], [6.0, 3.0]]
+    """
+    out = matrix.astype(float).copy()
+    arr = out.to_numpy(copy=True)
+    np.fill_diagonal(arr, values.reindex(matrix.index).to_numpy(dtype=float))
+    return pd.DataFrame(arr, index=matrix.index, columns=matrix.columns)
+
+
+def pair_values(
+    matrix: pd.DataFrame,
+    origins: pd.Series | np.ndarray,
+    destinations: pd.Series | np.ndarray,
+    *,
+    intrazonal: pd.Series | None = None,
+) -> np.ndarray:
+    """Look up ``matrix[origin, destination]`` for many pairs; intrazonal values on the diagonal.
+
+    Parameters
+    ----------
+    matrix
+        Origin x destination values.
+    origins, destinations
+        Zone ids of the pairs.
+    intrazonal
+        Value of a pair whose origin is its destination (None: the matrix's diagonal).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values, float.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[0.0, 6.0], [7.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    >>> pair_values(m, ["a", "b", "b"], ["b", "a", "b"]).tolist()
+    [6.0, 7.0, 0.0]
+    >>> pair_values(m, ["a", "b"], ["a", "b"], intrazonal=intrazonal_values(m)).tolist()
+    [3.0, 3.5]
+    """
+    o = pd.Index(np.asarray(origins))
+    d = pd.Index(np.asarray(destinations))
+    rows = matrix.index.get_indexer(o)
+    cols = matrix.columns.get_indexer(d)
+    values = np.asarray(matrix.to_numpy(dtype=float)[rows, cols], dtype=float)
+    if intrazonal is not None:
+        same = o.to_numpy() == d.to_numpy()
+        if same.any():
+            values[same] = intrazonal.reindex(o[same]).to_numpy(dtype=float)
+    return values
