@@ -359,10 +359,10 @@ def in_focus(state: State) -> pd.Index:
     pandas.Index
     """
     zones = state.zones
-    codes = (
-        zones["county_code"] if "county_code" in zones.columns else pd.Series(index=zones.index)
-    )
-    return zones.index[(codes == state.focus) | (zones.index == state.focus)]
+    own = zones.index == state.focus
+    if "county_code" in zones.columns:
+        own = own | (zones["county_code"] == state.focus).to_numpy()
+    return cast("pd.Index", zones.index[own])
 
 
 def _at_cordon(state: State, table: pd.DataFrame) -> pd.DataFrame:
