@@ -27,7 +27,12 @@ from urlink.model.flows.capital import eco_compensation, transfers
 from urlink.model.flows.ecosystem import links_from_skim
 from urlink.model.flows.people import calibrate_to_mean_time
 from urlink.model.inputs import FlowSetups
-from urlink.model.intrazonal import IntrazonalRule, intrazonal_values, with_intrazonal
+from urlink.model.intrazonal import (
+    IntrazonalRule,
+    intrazonal_values,
+    pair_values,
+    with_intrazonal,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -45,6 +50,7 @@ __all__ = [
     "in_focus",
     "intrazonal_km",
     "intrazonal_min",
+    "people_summary",
     "trip_cost",
     "update_flows",
 ]
@@ -344,6 +350,64 @@ def _compute(
             parts.append(transfers(state.zones, c.transfers, params=c.params))
         return pd.concat(parts, ignore_index=True) if parts else None
     return None
+
+
+def people_summary(state: State) -> list[dict[str, Any]]:
+    """Describe the people flows of a state per trip purpose (for the manifest and report).
+
+    Parameters
+    ----------
+    state
+        A state with its flows.
+
+    Returns
+    -------
+    list of dict
+        Per purpose: ``purpose``, ``model``, ``beta``, ``trips_per_day``,
+        ``trips_per_resident_day`` (of the focus unit's residents), ``mean_time_min`` and
+        ``within_zone_share`` of the trips made by them, ``leaving_focus_share`` (their
+        trips that end outside the focus unit), ``inputs_source`` and the calibration
+        (``target_mean_time_min``, ``calibrated_beta``) when beta was fitted.
+    """
+    flows = state.flows.get("people")
+    if flows is None or not len(flows) or not state.setups.people:
+        return []
+    inside = in_focus(state)
+    residents = float(state.zones.loc[inside, "population"].sum())
+    times = trip_cost(state)
+    out = []
+    for setup in state.setups.people:
+        part = flows[(flows.get("purpose", "all") == setup.purpose)]
+        mine = part[part["origin"].isin(inside)]
+        volume = mine["volume"].to_numpy(dtype=float)
+        total = float(volume.sum())
+        t = pair_values(times, mine["origin"], mine["destination"])
+        row: dict[str, Any] = {
+            "purpose": setup.purpose,
+            "model": setup.model,
+            "beta": getattr(setup.params, "beta", None),
+            "trips_per_day": float(part["volume"].sum()),
+            "trips_per_resident_day": total / residents if residents else float("nan"),
+            "mean_time_min": float((volume * t).sum() / total) if total else float("nan"),
+            "within_zone_share": float(
+                volume[(mine["origin"] == mine["destination"]).to_numpy()].sum()
+            )
+            / total
+            if total
+            else float("nan"),
+            "leaving_focus_share": float(
+                volume[~mine["destination"].isin(inside).to_numpy()].sum()
+            )
+            / total
+            if total
+            else float("nan"),
+            "inputs_source": setup.inputs_source,
+        }
+        if setup.calibration is not None:
+            row["target_mean_time_min"] = setup.calibration.mean_time_observed
+            row["calibrated_beta"] = setup.calibration.beta
+        out.append(row)
+    return out
 
 
 def in_focus(state: State) -> pd.Index:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from urlink.model.state import people_summary
 from urlink.network.assignment import assign_to_network
 from urlink.network.skims import iter_skim_rows
 from urlink.outputs.files import (
@@ -121,6 +122,7 @@ def run_summary(
         "typology": {
             str(k): int(v) for k, v in zones["typology"].value_counts().sort_index().items()
         },
+        "people": people_summary(state),
         "flows": {
             t: {
                 "rows": len(f),

@@ -644,6 +644,34 @@ def _section_modelled(
                 }
             )
         out.append(_table(pd.DataFrame(rows), numeric=["flows", "total"]))
+    people = summary.get("people") or []
+    if people:
+        out.append("<h3>Person trips of the district's residents, by purpose</h3>")
+        table = pd.DataFrame(
+            [
+                {
+                    "purpose": r["purpose"],
+                    "trips per resident and day": r["trips_per_resident_day"],
+                    "mean trip time (min)": r["mean_time_min"],
+                    "within own zone": r["within_zone_share"],
+                    "leaving the district": r["leaving_focus_share"],
+                    "beta (per min)": r["beta"],
+                    "calibrated to (min)": r.get("target_mean_time_min", float("nan")),
+                    "inputs": r["inputs_source"],
+                }
+                for r in people
+            ]
+        )
+        numeric = [c for c in table.columns if c not in ("purpose", "inputs")]
+        formats = {
+            "trips per resident and day": ",.2f",
+            "mean trip time (min)": ",.1f",
+            "within own zone": ".0%",
+            "leaving the district": ".0%",
+            "beta (per min)": ".4f",
+            "calibrated to (min)": ",.1f",
+        }
+        out.append(_table(table, numeric=numeric, formats=formats))
     if scenario.strategies:
         out.append("<h3>Strategies</h3>")
         st = pd.DataFrame(
