@@ -209,9 +209,7 @@ def succeeds(capsys: pytest.CaptureFixture[str], scenario: Path, out: Path) -> s
     assert code == 0, err
     stages = [line for line in err.splitlines() if line.startswith("urlink: [")]
     assert len(stages) == 7, err  # the progress lines of a run without a terminal
-    return "".join(
-        line + "\n" for line in err.splitlines() if not line.startswith("urlink: [")
-    )
+    return "".join(line + "\n" for line in err.splitlines() if not line.startswith("urlink: ["))
 
 
 # --------------------------------------------------------------------------- the fixture

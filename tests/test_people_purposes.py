@@ -254,7 +254,7 @@ def test_purposes_are_read_with_their_settings(tmp_path: Path) -> None:
         MINIMAL
         + '[flows.people]\ndeterrence = "exp"\nbeta = 0.1\n'
         + '[flows.people.purposes.home_work]\ntrip_rate = 0.6\nrate_source = "survey A"\n'
-        + 'mean_time_min = 24\nmean_time_source = "survey A, table 3"\n'
+        + 'mean_time_min = 24\nmean_source = "survey A, table 3"\n'
         + '[flows.people.purposes.home_other]\ntrip_rate = 1.1\nrate_source = "survey A"\n'
         + "beta = 0.15\n",
         encoding="utf-8",

@@ -245,15 +245,21 @@ def trip_cost(state: State) -> pd.DataFrame:
     return with_intrazonal(state.skim, intrazonal_min(state))
 
 
-def calibrate_people(state: State, targets: Mapping[str, float]) -> State:
-    """Fit each purpose's beta to a target mean trip time on the state's travel times.
+def calibrate_people(
+    state: State, targets: Mapping[str, float | tuple[Literal["min", "km"], float]]
+) -> State:
+    """Fit each purpose's beta to a target mean trip time or length on the state's skims.
+
+    The target describes the trips of the study area's residents (the focus unit's zones),
+    so the mean is taken over the trips from those zones.
 
     Parameters
     ----------
     state
         A state with people setups.
     targets
-        Purpose -> target mean trip time (minutes), e.g. from a travel survey.
+        Purpose -> target mean trip time in minutes, or ``("min", value)`` /
+        ``("km", value)`` for a mean trip time or length (e.g. from a travel survey).
 
     Returns
     -------
@@ -272,18 +278,24 @@ def calibrate_people(state: State, targets: Mapping[str, float]) -> State:
         msg = f"purposes {unknown} are not modelled; they are {known}"
         raise InputError(msg)
     cost = trip_cost(state)
+    km = None
     setups = []
     for setup in state.setups.people:
         target = targets.get(setup.purpose)
         if target is None:
             setups.append(setup)
             continue
+        unit, value = target if isinstance(target, tuple) else ("min", target)
+        if unit == "km" and km is None:
+            km = with_intrazonal(state.distance_km, intrazonal_km(state))
         fit = calibrate_to_mean_time(
             setup.inputs,
             cost,
-            target_mean_min=target,
+            target_mean_min=value,
             model=setup.model,  # type: ignore[arg-type]
             params=setup.params,
+            measure=km if unit == "km" else None,
+            origins=in_focus(state),  # the target describes the study area's residents
         )
         params = dataclasses.replace(setup.params, beta=fit.beta)
         setups.append(dataclasses.replace(setup, params=params, calibration=fit))
@@ -404,8 +416,13 @@ def people_summary(state: State) -> list[dict[str, Any]]:
             "inputs_source": setup.inputs_source,
         }
         if setup.calibration is not None:
-            row["target_mean_time_min"] = setup.calibration.mean_time_observed
+            row["calibration_target"] = setup.calibration.mean_time_observed
+            row["calibration_reached"] = setup.calibration.mean_time_modelled
             row["calibrated_beta"] = setup.calibration.beta
+        mine_km = pair_values(
+            state.distance_km, mine["origin"], mine["destination"], intrazonal=intrazonal_km(state)
+        )
+        row["mean_km"] = float((volume * mine_km).sum() / total) if total else float("nan")
         out.append(row)
     return out
 

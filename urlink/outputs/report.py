@@ -653,10 +653,11 @@ def _section_modelled(
                     "purpose": r["purpose"],
                     "trips per resident and day": r["trips_per_resident_day"],
                     "mean trip time (min)": r["mean_time_min"],
+                    "mean trip length (km)": r.get("mean_km", float("nan")),
                     "within own zone": r["within_zone_share"],
                     "leaving the district": r["leaving_focus_share"],
                     "beta (per min)": r["beta"],
-                    "calibrated to (min)": r.get("target_mean_time_min", float("nan")),
+                    "calibrated to": r.get("calibration_target", float("nan")),
                     "inputs": r["inputs_source"],
                 }
                 for r in people
@@ -669,7 +670,8 @@ def _section_modelled(
             "within own zone": ".0%",
             "leaving the district": ".0%",
             "beta (per min)": ".4f",
-            "calibrated to (min)": ",.1f",
+            "mean trip length (km)": ",.1f",
+            "calibrated to": ",.1f",
         }
         out.append(_table(table, numeric=numeric, formats=formats))
     if scenario.strategies:

@@ -734,12 +734,12 @@ def with_scenario_path(scenario: Scenario, func: Callable[[], T], *, section: st
         raise InputError(msg) from err
 
 
-def _mean_time_targets(scenario: Scenario) -> dict[str, float]:
-    """Purpose -> target mean trip time (minutes) of the purposes that calibrate beta."""
+def _mean_time_targets(scenario: Scenario) -> dict[str, Any]:
+    """Purpose -> calibration target (``("min" | "km", value)``) of the purposes with one."""
     people = scenario.flows.people
     if people is None:
         return {}
-    return {p.name: p.mean_time_min for p in people.purposes if p.mean_time_min is not None}
+    return {p.name: p.target() for p in people.purposes if p.target() is not None}
 
 
 def base_state(

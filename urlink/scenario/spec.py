@@ -286,7 +286,10 @@ class PurposeSpec:
     mean_time_min
         Calibrate beta so the mean trip time of this purpose equals this (minutes), e.g.
         from a travel survey; None: use ``beta`` as given.
-    mean_time_source
+    mean_km
+        Or calibrate to a mean trip length (km; network distance, intrazonal trips at half
+        the distance to the nearest zone).
+    mean_source
         Where the target comes from.
     """
 
@@ -297,7 +300,16 @@ class PurposeSpec:
     attraction: Path | None = None
     attraction_source: str = _RESIDENTS_AS_PROXY
     mean_time_min: float | None = None
-    mean_time_source: str = ""
+    mean_km: float | None = None
+    mean_source: str = ""
+
+    def target(self) -> tuple[str, float] | None:
+        """Return the calibration target: ``("min", value)``, ``("km", value)`` or None."""
+        if self.mean_time_min is not None:
+            return ("min", self.mean_time_min)
+        if self.mean_km is not None:
+            return ("km", self.mean_km)
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1040,7 +1052,8 @@ _PURPOSE_KEYS = (
     "attraction",
     "attraction_source",
     "mean_time_min",
-    "mean_time_source",
+    "mean_km",
+    "mean_source",
 )
 """Keys of a purpose table that are not model settings."""
 
@@ -1067,11 +1080,17 @@ def _parse_purposes(t: _Table | None, settings: type | None, base: Any) -> tuple
             raise InputError(msg)
         attraction = s.data.get("attraction", "population")
         target = s.get("mean_time_min", float)
-        if target is not None and not (0 < target < 1_000):
-            msg = f"{s.where('mean_time_min')} = {target!r} must be minutes in (0, 1000)"
+        km = s.get("mean_km", float)
+        for key, value in (("mean_time_min", target), ("mean_km", km)):
+            if value is not None and not (0 < value < 1_000):
+                msg = f"{s.where(key)} = {value!r} must be a positive number below 1000"
+                raise InputError(msg)
+        if target is not None and km is not None:
+            msg = f"{s.where('mean_km')}: calibrate to mean_time_min or to mean_km, not both"
             raise InputError(msg)
-        if target is not None and "beta" in s.data:
-            msg = f"{s.where('beta')}: beta is fitted to mean_time_min here; give one of the two"
+        fitted = "mean_time_min" if target is not None else "mean_km"
+        if (target is not None or km is not None) and "beta" in s.data:
+            msg = f"{s.where('beta')}: beta is fitted to {fitted} here; give one of the two"
             raise InputError(msg)
         out.append(
             PurposeSpec(
@@ -1088,7 +1107,8 @@ def _parse_purposes(t: _Table | None, settings: type | None, base: Any) -> tuple
                     else "weights table (no source given)",
                 ),
                 mean_time_min=target,
-                mean_time_source=s.get("mean_time_source", str, default=""),
+                mean_km=km,
+                mean_source=s.get("mean_source", str, default=""),
             )
         )
         s.finish()

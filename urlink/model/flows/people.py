@@ -1192,8 +1192,10 @@ def calibrate_to_mean_time(
     model: GravityModel = "gravity_doubly",
     params: PeopleParams | None = None,
     bounds: tuple[float, float] = (1e-4, 5.0),
+    measure: pd.DataFrame | None = None,
+    origins: Sequence[Hashable] | pd.Index | None = None,
 ) -> CalibrationResult:
-    """Fit beta so that the model's mean trip time equals a target (e.g. from a survey).
+    """Fit beta so that the model's mean trip time (or length) equals a target (a survey's).
 
     Where no observed OD matrix exists, a travel survey's mean trip time is the usual
     calibration target of a gravity model: for exponential deterrence and the doubly
@@ -1216,16 +1218,24 @@ def calibrate_to_mean_time(
         The other settings (deterrence, self_flows, tolerances); its ``beta`` is ignored.
     bounds
         Search interval for beta.
+    measure
+        What is averaged, origin x destination (e.g. trip lengths in km, with intrazonal
+        lengths on the diagonal); ``target_mean_min`` is then in its unit. None: ``cost``.
+    origins
+        Average over the trips of these origins only (the residents of a study area whose
+        survey gave the target); None: every trip.
 
     Returns
     -------
     CalibrationResult
+        ``mean_time_observed`` / ``mean_time_modelled`` hold the target and the mean reached
+        (in the unit of ``measure``).
 
     Raises
     ------
     InputError
         If the target cannot be reached with a beta in ``bounds`` (the message gives the
-        mean times at the bounds).
+        means at the bounds).
 
     Examples
     --------
@@ -1250,7 +1260,14 @@ def calibrate_to_mean_time(
     production = _zone_column(zones, "production", model)
     attraction = _zone_column(zones, "attraction", model)
     constraint = _GRAVITY_CONSTRAINT[model]
-    minutes = np.where(data.valid, data.cost, 0.0)
+    values = data.cost if measure is None else _cost_array(measure, data.ids, "measure")
+    minutes = np.where(data.valid, values, 0.0)
+    if origins is not None:
+        rows = data.ids.isin(pd.Index(origins))
+        if not rows.any():
+            msg = "origins names none of the zones; give zone ids of the study area"
+            raise InputError(msg)
+        minutes = np.where(rows[:, None], minutes, 0.0)
 
     def modelled(beta: float) -> FloatArray:
         log_f = _log_deterrence(data.cost, data.valid, base.deterrence, beta, base.min_cost_min)
@@ -1258,13 +1275,17 @@ def calibrate_to_mean_time(
             constraint, data.ids, production, attraction, log_f=log_f, params=base
         )
 
+    weight = np.ones((len(data.ids), 1)) if origins is None else rows[:, None].astype(float)
+
+    def mean(t: FloatArray) -> float:
+        return float((t * minutes).sum() / (t * weight).sum())
+
     def excess_time(beta: float) -> float:
-        t = modelled(beta)
-        return float((t * minutes).sum() / t.sum()) - target_mean_min
+        return mean(modelled(beta)) - target_mean_min
 
     beta, iterations = _root_scanned(excess_time, low, high, float(target_mean_min))
     t = modelled(beta)
-    achieved = float((t * minutes).sum() / t.sum())
+    achieved = mean(t)
     logger.info(f"calibrated beta={beta:.6g} to a mean trip time of {achieved:.4g} min")
     return CalibrationResult(
         beta=beta,
