@@ -67,7 +67,10 @@ def test_a_run_with_top_destinations_reports_what_it_dropped(tmp_path, capsys):
     """Four zones, one flow kept per origin: 4 people rows, each with the note, and the
     manifest's dropped share equals 1 - kept / full volume of the same run without it."""
     full_dir, top_dir = tmp_path / "full", tmp_path / "top"
-    scenario = make_scenario(tmp_path / "s")
+    # every flow of the model (no cordon, no within-zone trips): what top_destinations cuts
+    scenario = make_scenario(
+        tmp_path / "s", extra='\n[flows]\nwithin_zone = "none"\ncontext_flows = "all"\n'
+    )
     assert main(["run", str(scenario), "--out", str(full_dir), "-q"]) == 0
     _edit(scenario, "beta = 0.1\n", "beta = 0.1\ntop_destinations = 1\n")
     assert main(["run", str(scenario), "--out", str(top_dir), "-q"]) == 0

@@ -45,16 +45,25 @@ def test_people_inputs_balance(huangyan_zones):
 def test_people_setup_from_the_scenario(huangyan_zones, huangyan_scenario_path):
     zones, _ = huangyan_zones
     scenario = load_scenario(huangyan_scenario_path)
-    people = setups_from_scenario(scenario, zones).people
-    assert isinstance(people, PeopleSetup)
-    assert people.model == "gravity_doubly"
-    assert isinstance(people.params, PeopleParams)
-    assert people.params.beta == 0.1 and people.params.deterrence == "exp"
-    pd.testing.assert_frame_equal(people.inputs, people_inputs(zones, trip_rate=0.3))
+    setups = setups_from_scenario(scenario, zones).people
+    # one setup per purpose of scenarios/huangyan.toml, with its rate and deterrence
+    assert [s.purpose for s in setups] == ["home_work", "home_other", "non_home"]
+    rates = {"home_work": 1.3, "home_other": 1.04, "non_home": 0.26}
+    for people in setups:
+        assert isinstance(people, PeopleSetup)
+        assert people.model == "gravity_doubly"
+        assert isinstance(people.params, PeopleParams)
+        assert people.params.deterrence == "exp"
+        assert people.params.self_flows  # [flows] within_zone = "half_nearest"
+        expected = people_inputs(zones, trip_rate=rates[people.purpose])
+        pd.testing.assert_frame_equal(people.inputs, expected)
+        assert people.inputs_source.startswith("trip rate: estimate: 2.6 trips/resident/day")
+    assert {s.purpose: s.params.beta for s in setups}["home_other"] == 0.22
     spec = _with_flows(scenario, people=PeopleSpec(trip_rate=0.5))
-    half = setups_from_scenario(spec, zones).people
+    (half,) = setups_from_scenario(spec, zones).people
     assert half.inputs["production"].sum() == pytest.approx(0.5 * zones["population"].sum())
-    assert half.model == "gravity_doubly" and half.params == PeopleParams()
+    assert half.model == "gravity_doubly" and half.purpose == "all"
+    assert half.params == PeopleParams(self_flows=True)
 
 
 def test_goods_inputs_share_supply_and_markets(huangyan_zones, huangyan_scenario_path):
@@ -304,18 +313,16 @@ def test_people_model_that_cannot_balance_is_an_input_error(
     s = load_scenario(huangyan_scenario_path)
     zones, _ = huangyan_zones
     streets = network_from_scenario(s, zones)
-    people = dataclasses.replace(
-        s.flows.people, params=dataclasses.replace(s.flows.people.params, beta=50.0)
-    )
-    bad = _with_flows(s, people=people)
+    people = PeopleSpec(params=PeopleParams(beta=50.0, max_iter=200))  # one purpose
+    # every trip leaves its zone: at beta = 50 the margins cannot be met
+    bad = _with_flows(s, people=people, within_zone="none")
     pattern = r"huangyan\.toml: \[flows\.people\].*beta = 50\.0"
     with pytest.raises(InputError, match=pattern):
         base_state(bad, zones, streets)
     # the same for a state whose people setup is edited later (flows recomputed on demand)
-    state = base_state(s, zones, streets)
-    setup = dataclasses.replace(
-        state.setups.people, params=dataclasses.replace(state.setups.people.params, beta=50.0)
-    )
-    edited = dataclasses.replace(state, setups=dataclasses.replace(state.setups, people=setup))
+    state = base_state(_with_flows(s, people=PeopleSpec(), within_zone="none"), zones, streets)
+    (first,) = state.setups.people
+    setup = dataclasses.replace(first, params=dataclasses.replace(first.params, beta=50.0))
+    edited = dataclasses.replace(state, setups=dataclasses.replace(state.setups, people=(setup,)))
     with pytest.raises(InputError, match=pattern):
         with_scenario_path(bad, lambda: update_flows(edited, ("people",)), section="[flows]")

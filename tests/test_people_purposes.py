@@ -144,10 +144,17 @@ def test_calibration_reaches_the_target_mean_trip_time():
     assert setup.calibration is not None
     assert setup.calibration.mean_time_modelled == pytest.approx(12.0, abs=1e-9)
     assert setup.params.beta == setup.calibration.beta
-    # the flows use the fitted beta: their mean time (all origins) is the target
+    # the flows use the fitted beta: the mean time of the focus residents' trips is the target
     p = calibrated.flows["people"]
+    p = p[p["origin"].isin(["a", "b"])]
     t = pair_values(TIME, p["origin"], p["destination"], intrazonal=intrazonal_values(TIME))
     assert float((t * p["volume"]).sum() / p["volume"].sum()) == pytest.approx(12.0, abs=1e-6)
+    # or a mean trip length (km, intrazonal lengths half the nearest: 2.5, 2.5, 6 km)
+    by_km = update_flows(calibrate_people(state, {"all": ("km", 6.0)}))
+    q = by_km.flows["people"]
+    q = q[q["origin"].isin(["a", "b"])]
+    km = pair_values(KM, q["origin"], q["destination"], intrazonal=intrazonal_values(KM))
+    assert float((km * q["volume"]).sum() / q["volume"].sum()) == pytest.approx(6.0, abs=1e-6)
     with pytest.raises(InputError, match="purposes \\['work'\\] are not modelled"):
         calibrate_people(state, {"work": 12.0})
     with pytest.raises(InputError, match="longer than the model gives at the lowest beta"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -72,7 +71,10 @@ def _scenario(tmp_path: Path, people: str, strategy: str) -> Path:
     """The Huangyan scenario with absolute paths and the given people section and strategy."""
     text = (ROOT / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
     text = text.replace('"../data/', f'"{(ROOT / "data").as_posix()}/')
-    text = re.sub(r"\[flows\.people\]\n(?:[^\[\n].*\n|\n)*?(?=\n# |\n\[)", people, text, count=1)
+    # the whole people section, purposes included, up to the goods comment
+    start, end = text.index("[flows.people]\n"), text.index("# Goods:")
+    text = text[:start] + people + "\n" + text[end:]
+    text = text.replace('context_flows = "cordon"', 'context_flows = "all"')  # every trip
     return_path = tmp_path / "plugin.toml"
     return_path.write_text(text + "\n" + strategy, encoding="utf-8")
     return return_path

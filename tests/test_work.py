@@ -63,7 +63,9 @@ def test_each_flow_model_runs_once_per_state_that_needs_it(counted):
     assert roads == 3 and len(scenario.strategies) == 8  # the scenario this test is about
     assert len(result.assessment.evaluations) == 1 + len(scenario.strategies)
     # the baseline once, then only the strategies that change what a model reads
-    assert models["people"] == 1 + roads
+    purposes = len(scenario.flows.people.purposes)  # one model run per purpose and state
+    assert purposes == 3
+    assert models["people"] == purposes * (1 + roads)
     assert models["goods"] == 1 + roads + kinds["market_hub"]
     assert models["ecosystem"] == 1 + kinds["land_change"]  # declared links: no skim
     assert set(models) == {"people", "goods", "ecosystem"}

@@ -651,29 +651,35 @@ def _section_modelled(
             [
                 {
                     "purpose": r["purpose"],
-                    "trips per resident and day": r["trips_per_resident_day"],
-                    "mean trip time (min)": r["mean_time_min"],
-                    "mean trip length (km)": r.get("mean_km", float("nan")),
-                    "within own zone": r["within_zone_share"],
-                    "leaving the district": r["leaving_focus_share"],
-                    "beta (per min)": r["beta"],
-                    "calibrated to": r.get("calibration_target", float("nan")),
-                    "inputs": r["inputs_source"],
+                    "trips / resident / day": r["trips_per_resident_day"],
+                    "mean min": r["mean_time_min"],
+                    "mean km": r.get("mean_km", float("nan")),
+                    "own zone": r["within_zone_share"],
+                    "leave district": r["leaving_focus_share"],
+                    "beta /min": r["beta"],
                 }
                 for r in people
             ]
         )
-        numeric = [c for c in table.columns if c not in ("purpose", "inputs")]
         formats = {
-            "trips per resident and day": ",.2f",
-            "mean trip time (min)": ",.1f",
-            "within own zone": ".0%",
-            "leaving the district": ".0%",
-            "beta (per min)": ".4f",
-            "mean trip length (km)": ",.1f",
-            "calibrated to": ",.1f",
+            "trips / resident / day": ",.2f",
+            "mean min": ",.1f",
+            "mean km": ",.1f",
+            "own zone": ".0%",
+            "leave district": ".0%",
+            "beta /min": ".3f",
         }
-        out.append(_table(table, numeric=numeric, formats=formats))
+        out.append(_table(table, numeric=list(formats), formats=formats))
+        notes = []
+        for r in people:
+            fit = ""
+            if "calibration_target" in r:
+                fit = (
+                    f" beta fitted to a mean of {_num(r['calibration_target'], ',.1f')} "
+                    f"(reached {_num(r['calibration_reached'], ',.2f')})."
+                )
+            notes.append(f"<li><b>{_esc(r['purpose'])}</b>: {_esc(r['inputs_source'])}.{fit}</li>")
+        out.append('<ul class="estimate">' + "".join(notes) + "</ul>")
     if scenario.strategies:
         out.append("<h3>Strategies</h3>")
         st = pd.DataFrame(
