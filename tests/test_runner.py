@@ -68,7 +68,7 @@ def test_write_gives_the_files_of_urlink_run(result: Run, huangyan_run: Path, tm
 
 def test_a_changed_parameter_changes_the_result(scenario) -> None:
     def run_with(trip_rate: float, beta: float) -> Run:
-        people = PeopleSpec(trip_rate=trip_rate, params=PeopleParams(beta=beta))
+        people = PeopleSpec(trip_rate=trip_rate, params=PeopleParams(beta=beta, max_iter=20_000))
         flows = dataclasses.replace(scenario.flows, people=people)
         return urlink.run(dataclasses.replace(scenario, flows=flows, strategies=()))
 
