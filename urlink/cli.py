@@ -166,7 +166,36 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--strategy", default="baseline", help="strategy to compare (default: baseline)"
     )
+
+    sel = sub.add_parser(
+        "select-link",
+        parents=[common],
+        help="which flows and administrative units use a road link of a finished run",
+    )
+    sel.add_argument("output_dir", type=Path, help="output folder of 'urlink run'")
+    sel.add_argument(
+        "--link",
+        type=_link,
+        required=True,
+        metavar="U,V",
+        help="the link u -> v: node ids from the 'network' layer of linkages.gpkg",
+    )
+    sel.add_argument(
+        "--out", type=Path, default=None, help="also write the flows using the link to this CSV"
+    )
     return parser
+
+
+def _link(text: str) -> tuple[str, str]:
+    """``--link``: two node ids separated by a comma."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        msg = (
+            f"--link {text!r}: give the two node ids of the link separated by a comma, "
+            "e.g. --link 331003001,331003003"
+        )
+        raise argparse.ArgumentTypeError(msg)
+    return parts[0], parts[1]
 
 
 def _configure_logging(verbose: int, quiet: int) -> int:
@@ -389,6 +418,34 @@ def _cmd_compare(args: argparse.Namespace, level: int) -> int:
     return EXIT_OK
 
 
+def _cmd_select_link(args: argparse.Namespace, level: int) -> int:
+    from urlink.outputs.selectlink import select_link_from_outputs, units_using_link
+
+    pairs = select_link_from_outputs(args.output_dir, args.link)
+    if args.out is not None:
+        pairs.to_csv(args.out, index=False, float_format="%.6f")
+    u, v = args.link
+    if args.quiet:
+        return EXIT_OK
+    if pairs.empty:
+        print(f"urlink: no road flow of {args.output_dir} uses the link {u} -> {v}")
+        return EXIT_OK
+    totals = ", ".join(
+        f"{vol:,.1f} {ftype}" for ftype, vol in pairs.groupby("flow_type")["volume"].sum().items()
+    )
+    print(f"urlink: {len(pairs)} flows use the link {u} -> {v} ({totals} per day)")
+    for lvl in ("county", "township"):
+        if f"origin_{lvl}" in pairs.columns:
+            print(f"\nby {lvl} (volume of the flows starting / ending there):")
+            print(units_using_link(pairs, level=lvl).to_string(index=False, float_format="%.1f"))
+    print("\nflows (largest first):")
+    cols = ["origin", "destination", "flow_type", "volume"]
+    print(pairs[cols].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
+    if args.out is not None:
+        print(f"\nurlink: wrote {args.out}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -420,6 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "map": _cmd_map,
         "runs": _cmd_runs,
         "compare": _cmd_compare,
+        "select-link": _cmd_select_link,
     }
     try:
         with warnings.catch_warnings():
