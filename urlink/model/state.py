@@ -33,6 +33,14 @@ from urlink.model.intrazonal import (
     pair_values,
     with_intrazonal,
 )
+from urlink.model.modes import (
+    ModeChoiceParams,
+    calibrate_ascs,
+    mode_costs,
+    mode_probabilities,
+    split_by_mode,
+)
+from urlink.network.transit import BusService, TransitSkim, transit_skim
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -46,10 +54,13 @@ __all__ = [
     "ContextFlows",
     "State",
     "Strategy",
+    "calibrate_modes",
     "calibrate_people",
     "in_focus",
     "intrazonal_km",
     "intrazonal_min",
+    "mode_probabilities_of",
+    "transit_of",
     "people_summary",
     "trip_cost",
     "update_flows",
@@ -60,7 +71,7 @@ logger = logging.getLogger(__name__)
 LEVELS = ("village", "township", "district", "county", "prefecture", "province")
 """Administrative levels a strategy can be assigned to (the responsible level)."""
 
-Change = Literal["skim", "people", "goods", "ecosystem", "capital"]
+Change = Literal["skim", "people", "goods", "ecosystem", "capital", "bus", "modes"]
 
 ContextFlows = Literal["cordon", "all"]
 """Which flows between context zones a state keeps (see :attr:`State.context_flows`)."""
@@ -170,6 +181,15 @@ class State:
         in the focus unit) are dropped after the models ran (their share is kept in the
         table's ``attrs["outside_cordon_share"]``): the study area's flows at its cordon;
         ``"all"``: every flow is kept.
+    bus
+        The bus lines (:class:`urlink.network.transit.BusService`): the baseline service and
+        the lines strategies add; None: no bus.
+    modes
+        The mode choice (:class:`urlink.model.modes.ModeChoiceParams`); None: person trips
+        are not split by mode (they all count as ``[emissions] people_mode``).
+    people_trips
+        The person trips before the mode split (so a bus edit re-splits them without
+        recomputing the destinations).
     bus_lines
         Bus lines added by strategies.
     applied
@@ -192,6 +212,9 @@ class State:
     access_speed_kph: float = 4.5
     intrazonal: IntrazonalRule = "none"
     context_flows: ContextFlows = "all"
+    bus: BusService | None = None
+    modes: ModeChoiceParams | None = None
+    people_trips: pd.DataFrame | None = None
     bus_lines: tuple[BusLine, ...] = ()
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
@@ -305,7 +328,7 @@ def calibrate_people(
 
 
 _DEPENDS: dict[str, tuple[str, ...]] = {
-    "people": ("people", "skim"),
+    "people": ("people", "skim", "bus", "modes"),
     "goods": ("goods", "skim"),
     "ecosystem": ("ecosystem",),  # the proximity model adds "skim" (see _needs)
     "capital": ("capital", "ecosystem"),
@@ -461,6 +484,76 @@ def _at_cordon(state: State, table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def transit_of(state: State) -> TransitSkim | None:
+    """Return the bus skim of a state (None without a bus service).
+
+    The walk to and from the stops is the intrazonal length at walking speed.
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    TransitSkim or None
+    """
+    if state.bus is None:
+        return None
+    walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
+    access = intrazonal_km(state) / walk_kph * 60.0
+    if state.intrazonal == "none":  # seat to seat: no intrazonal length, walk 0
+        access = access * 0.0
+    return transit_skim(state.bus, trip_cost(state), access_min=access)
+
+
+def mode_probabilities_of(state: State) -> dict[str, pd.DataFrame] | None:
+    """Return the mode shares of every zone pair in a state (None without a mode choice).
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    dict or None
+        Mode -> origin x destination probabilities.
+    """
+    if state.modes is None:
+        return None
+    km = with_intrazonal(state.distance_km, intrazonal_km(state))
+    costs = mode_costs(trip_cost(state), km, state.modes, transit=transit_of(state))
+    return mode_probabilities(costs, state.modes)
+
+
+def calibrate_modes(state: State) -> State:
+    """Fit the mode constants to the target shares of the study area's residents' trips.
+
+    Parameters
+    ----------
+    state
+        A state with its person trips and a mode choice with ``target_shares``.
+
+    Returns
+    -------
+    State
+        With the fitted constants (flows not yet re-split: ``update_flows(s, ("modes",))``).
+
+    Raises
+    ------
+    InputError
+        If the shares cannot be met.
+    """
+    if state.modes is None or not state.modes.target_shares or state.people_trips is None:
+        return state
+    trips = state.people_trips
+    mine = trips[trips["origin"].isin(in_focus(state))]
+    km = with_intrazonal(state.distance_km, intrazonal_km(state))
+    costs = mode_costs(trip_cost(state), km, state.modes, transit=transit_of(state))
+    return dataclasses.replace(state, modes=calibrate_ascs(mine, costs, state.modes))
+
+
 def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> State:
     """Recompute the flows that depend on what changed (all of them when ``changed`` is None).
 
@@ -487,12 +580,21 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
     """
     dirty: set[str] = set(changed) if changed is not None else {"skim", *_DEPENDS}
     flows = dict(state.flows)
+    trips = state.people_trips
     for flow_type in ("people", "goods", "ecosystem", "capital"):  # dependency order
         if not dirty.intersection(_needs(state, flow_type)):
             continue
-        table = _compute(state, flow_type, flows)
-        if table is not None and flow_type in ("people", "goods"):
-            table = _at_cordon(state, table)
+        if flow_type == "people" and trips is not None and not dirty & {"people", "skim"}:
+            table: pd.DataFrame | None = trips  # only the bus or the modes changed
+        else:
+            table = _compute(state, flow_type, flows)
+            if table is not None and flow_type in ("people", "goods"):
+                table = _at_cordon(state, table)
+        if flow_type == "people":
+            trips = table
+            probabilities = mode_probabilities_of(state)
+            if table is not None and probabilities is not None:
+                table = split_by_mode(table, probabilities)
         dirty.add(flow_type)
         if table is None:
             flows.pop(flow_type, None)
@@ -505,4 +607,4 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
             table["volume"].sum(),
             table["unit"].iloc[0] if len(table) else "",
         )
-    return dataclasses.replace(state, flows=flows)
+    return dataclasses.replace(state, flows=flows, people_trips=trips)

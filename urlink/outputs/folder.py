@@ -52,7 +52,7 @@ OUTPUT_FILES = {
     "flows across boundaries, indicators by SDG, ranking and robustness charts, "
     "guidelines per level (prints on A4)",
     "flow_changes.csv": "strategy, flow_type, origin, destination, commodity, use, "
-    "purpose, unit, volume_base, volume_new, change, change_pct",
+    "purpose, mode, unit, volume_base, volume_new, change, change_pct",
     "indicators.csv": "strategy, scope, level, unit, indicator, value, unit_of_"
     "measure, direction, sdg",
     "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, crosses",

@@ -44,7 +44,7 @@ from urlink.model.inputs import (
     people_inputs,
 )
 from urlink.model.population import add_population, fit_community_weight, population_from_units
-from urlink.model.state import State, calibrate_people, update_flows
+from urlink.model.state import State, calibrate_modes, calibrate_people, update_flows
 from urlink.model.typology import add_typology
 from urlink.network.checks import check_network_coverage, check_reachability
 from urlink.network.skims import (
@@ -54,6 +54,7 @@ from urlink.network.skims import (
     spill_travel_time_matrix,
 )
 from urlink.network.streets import add_travel_times, streets_from_file, streets_from_points
+from urlink.network.transit import BusService, bus_service_from_gtfs, bus_service_from_table
 from urlink.parallel import RunScale
 from urlink.scenario.checks import check_scenario_files, warn_gcj02_offset
 from urlink.scoring.ahp import ahp_from_csv
@@ -71,6 +72,7 @@ __all__ = [
     "ZONE_COLUMNS",
     "StakeholderWeights",
     "base_state",
+    "bus_from_scenario",
     "check_inputs",
     "network_from_scenario",
     "people_setups",
@@ -734,6 +736,29 @@ def with_scenario_path(scenario: Scenario, func: Callable[[], T], *, section: st
         raise InputError(msg) from err
 
 
+def bus_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> BusService | None:
+    """Read the scenario's baseline bus service (``[bus]``), or None without one.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+    zones
+        Its zones (stops are zone seats; GTFS stops are mapped to the zone they lie in).
+
+    Returns
+    -------
+    BusService or None
+    """
+    spec = scenario.bus
+    if spec is None:
+        return None
+    if spec.lines is not None:
+        return bus_service_from_table(spec.lines, zones)
+    assert spec.gtfs is not None  # the parser requires one of the two
+    return bus_service_from_gtfs(spec.gtfs, zones)
+
+
 def _mean_time_targets(scenario: Scenario) -> dict[str, Any]:
     """Purpose -> calibration target (``("min" | "km", value)``) of the purposes with one."""
     people = scenario.flows.people
@@ -790,6 +815,8 @@ def base_state(
             access_speed_kph=scenario.network.access_speed_kph,
             intrazonal=scenario.flows.within_zone,
             context_flows=scenario.flows.context_flows,
+            bus=bus_from_scenario(scenario, zones),
+            modes=scenario.modes,
         )
         targets = _mean_time_targets(scenario)
         if targets:
@@ -799,6 +826,12 @@ def base_state(
                 section="[flows.people.purposes]",
             )
         state = with_scenario_path(scenario, lambda: update_flows(state), section="[flows]")
+        if scenario.modes is not None and scenario.modes.target_shares:
+            state = with_scenario_path(
+                scenario,
+                lambda: update_flows(calibrate_modes(state), ("modes",)),
+                section="[modes]",
+            )
     for w in caught:
         logger.warning("%s", w.message)
     return state

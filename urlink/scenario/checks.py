@@ -81,6 +81,10 @@ def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
             (f"[flows.people.purposes.{s.name}] attraction", s.attraction)
             for s in f.people.purposes
         ]
+    if scenario.bus is not None:
+        tables.append(("[bus] lines", scenario.bus.lines))
+        if scenario.bus.gtfs is not None:
+            out.append(("[bus] gtfs", scenario.bus.gtfs, "vector"))
     out += [(key, p, "table") for key, p in tables if p is not None]
     return out
 

@@ -41,6 +41,7 @@ from urlink.model.flows.ecosystem import EcosystemParams
 from urlink.model.flows.goods import GoodsParams
 from urlink.model.flows.people import PeopleParams
 from urlink.model.intrazonal import INTRAZONAL_RULES, IntrazonalRule
+from urlink.model.modes import ModeChoiceParams
 from urlink.model.state import LEVELS, ContextFlows, Strategy
 from urlink.model.typology import TypologyParams
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
@@ -448,6 +449,24 @@ class FlowsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class BusSpec:
+    """``[bus]``: the baseline bus service, from a table of lines or a GTFS feed.
+
+    Attributes
+    ----------
+    lines
+        CSV ``line, stops, headway_min, speed_factor, fare_yuan, source`` (stops: zone ids
+        separated by ``;``) (:func:`urlink.network.transit.bus_service_from_table`).
+    gtfs
+        Or a GTFS feed (``.zip``) whose stops are mapped to the zones
+        (:func:`urlink.network.transit.bus_service_from_gtfs`).
+    """
+
+    lines: Path | None = None
+    gtfs: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PopulationSpec:
     """``[population]``: where zone populations come from.
 
@@ -505,6 +524,8 @@ class Scenario:
     services: Path | None = None
     strategies: tuple[Strategy, ...] = ()
     scoring: ScoringSpec | None = None
+    bus: BusSpec | None = None
+    modes: ModeChoiceParams | None = None
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -549,6 +570,8 @@ class Scenario:
             files.append(f.capital.transfers)
         if f.people is not None:
             files += [s.attraction for s in f.people.purposes if s.attraction is not None]
+        if self.bus is not None:
+            files += [p for p in (self.bus.lines, self.bus.gtfs) if p is not None]
         pop = self.population
         files += [
             p
@@ -796,6 +819,12 @@ def load_scenario(path: str | Path) -> Scenario:
         sv.finish()
     strategies = _parse_strategies(top, file)
     scoring = _parse_scoring(top.sub("scoring"))
+    bus = _parse_bus(top.sub("bus"))
+    m = top.sub("modes")
+    modes = None
+    if m is not None:
+        modes = m.params(ModeChoiceParams)
+        m.finish()
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -831,6 +860,8 @@ def load_scenario(path: str | Path) -> Scenario:
         services=services,
         strategies=strategies,
         scoring=scoring,
+        bus=bus,
+        modes=modes,
         population=population,
         seed=seed,
         raw=data,
@@ -1000,6 +1031,17 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
     t.finish()
     if (spec.weights is None) == (spec.ahp is None):
         msg = f"{t.where('weights')}: give either 'weights' (points form) or 'ahp', not both"
+        raise InputError(msg)
+    return spec
+
+
+def _parse_bus(t: _Table | None) -> BusSpec | None:
+    if t is None:
+        return None
+    spec = BusSpec(lines=t.path("lines"), gtfs=t.path("gtfs"))
+    t.finish()
+    if (spec.lines is None) == (spec.gtfs is None):
+        msg = f"{t.where('lines')}: give the bus service as 'lines' (a CSV) or 'gtfs', one of them"
         raise InputError(msg)
     return spec
 

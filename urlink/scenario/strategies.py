@@ -163,19 +163,32 @@ class UpgradeRoadParams:
 
 @dataclass(frozen=True, slots=True)
 class BusLineParams:
-    """``bus_line``: stops, headway and the share of car trips between stops it attracts."""
+    """``bus_line``: a new bus line through zones, with its headway (and speed, fare).
+
+    With a bus service and a mode choice in the scenario, the line joins the service and the
+    trips' modes are chosen again (bus shares, CO2 and bus accessibility follow); without
+    them, ``mode_shift`` of the car trips between its stops move to the bus (the older rule).
+    """
 
     stops: tuple[str, ...] = field(metadata=_ZONE)
     headway_min: float = 20.0
-    mode_shift: float = 0.1
+    speed_factor: float = 0.6
+    fare_yuan: float = 2.0
+    mode_shift: float | None = None
 
     def __post_init__(self) -> None:
-        """Check the stops, headway and mode shift."""
+        """Check the stops, headway, speed factor, fare and mode shift."""
         if len(self.stops) < 2:
             msg = f"bus_line: stops = {list(self.stops)} must name >= 2 zones"
             raise InputError(msg)
         _positive("bus_line", "headway_min", self.headway_min)
-        if not 0 < self.mode_shift <= 1:
+        if not 0 < self.speed_factor <= 1:
+            msg = f"bus_line: speed_factor = {self.speed_factor} must be in (0, 1]"
+            raise InputError(msg)
+        if not (self.fare_yuan >= 0 and math.isfinite(self.fare_yuan)):
+            msg = f"bus_line: fare_yuan = {self.fare_yuan} must be >= 0"
+            raise InputError(msg)
+        if self.mode_shift is not None and not 0 < self.mode_shift <= 1:
             msg = f"bus_line: mode_shift = {self.mode_shift} must be in (0, 1]"
             raise InputError(msg)
 
@@ -402,9 +415,26 @@ def _changed(state: State, what: tuple[Change, ...], **edits: Any) -> State:
 
 @builtin(STRATEGY_KINDS, "bus_line", settings=BusLineParams)
 def bus_line(state: State, s: Strategy) -> State:
-    """Add a bus line that attracts a share of the car trips between its stops."""
+    """Add a bus line: to the bus service (modes chosen again), or as a fixed mode shift."""
     p: BusLineParams = s.params
-    line = BusLine(name=s.name, stops=p.stops, headway_min=p.headway_min, mode_shift=p.mode_shift)
+    if state.bus is not None and state.modes is not None:
+        if p.mode_shift is not None:
+            msg = (
+                f"strategy {s.name!r}: mode_shift is not used when the scenario has [bus] and "
+                "[modes] (the mode choice gives the shift); remove it"
+            )
+            raise InputError(msg)
+        bus = state.bus.with_line(
+            s.name,
+            p.stops,
+            headway_min=p.headway_min,
+            speed_factor=p.speed_factor,
+            fare_yuan=p.fare_yuan,
+            source=f"strategy {s.name}",
+        )
+        return _changed(state, ("bus",), bus=bus)
+    shift = 0.1 if p.mode_shift is None else p.mode_shift
+    line = BusLine(name=s.name, stops=p.stops, headway_min=p.headway_min, mode_shift=shift)
     return dataclasses.replace(state, bus_lines=(*state.bus_lines, line))
 
 

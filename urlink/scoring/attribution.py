@@ -327,7 +327,7 @@ def total_effects(effects: pd.DataFrame) -> pd.Series:
     )
 
 
-_FLOW_KEY = ["flow_type", "origin", "destination", "commodity", "use", "purpose"]
+_FLOW_KEY = ["flow_type", "origin", "destination", "commodity", "use", "purpose", "mode"]
 
 
 def compare_flows(
@@ -339,7 +339,7 @@ def compare_flows(
     """Flow by flow, what a strategy changes against the baseline.
 
     Flows are matched on flow type, origin, destination and, where present, commodity,
-    use and trip purpose; a flow missing on one side counts as 0 there.
+    use, trip purpose and mode; a flow missing on one side counts as 0 there.
 
     Parameters
     ----------
@@ -354,7 +354,7 @@ def compare_flows(
     -------
     pandas.DataFrame
         ``flow_type``, ``origin``, ``destination``, ``commodity``, ``use``, ``purpose``,
-        ``unit``,
+        ``mode``, ``unit``,
         ``volume_base``, ``volume_new``, ``change`` (new - base) and ``change_pct``
         (NaN where the base is 0), one row per changed flow, largest absolute change
         first.

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.model.intrazonal import pair_values
-from urlink.model.state import in_focus, intrazonal_km, intrazonal_min
+from urlink.model.state import in_focus, intrazonal_km, intrazonal_min, transit_of
 from urlink.registry import RegistrationError, Registry, builtin
 
 if TYPE_CHECKING:
@@ -92,6 +92,13 @@ _DEFINITIONS: dict[str, IndicatorDef] = {
     "mean_time_to_market_min": IndicatorDef(
         "min", "min", "11.a", "population-weighted mean travel time to the nearest market"
     ),
+    "pop_within_45min_centre_bus": IndicatorDef(
+        "max",
+        "share",
+        "11.2",
+        "share of the district's population within 45 min of the district centre by bus "
+        "(ride, half-headway waits and walks)",
+    ),
     "pt_coverage_share": IndicatorDef(
         "max",
         "share",
@@ -134,7 +141,11 @@ _DEFINITIONS: dict[str, IndicatorDef] = {
         "min", "kg CO2/person/day", "11.6", "the same per district resident"
     ),
     "trip_credits_t_per_day": IndicatorDef(
-        "max", "t CO2/day", "11.6", "low-carbon trip credits of trips moved to the bus"
+        "max",
+        "t CO2/day",
+        "11.6",
+        "碳普惠 low-carbon trip credits: the CO2 that bus, e-bike and walking trips avoid "
+        "against the car (with a mode choice; else of the trips moved to a new bus line)",
     ),
     "es_used_outside_share": IndicatorDef(
         "max",
@@ -256,20 +267,38 @@ def _time_to(skim: pd.DataFrame, targets: list[str]) -> pd.Series:
 
 
 def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) -> pd.DataFrame:
-    """Per people flow: km, CO2 (kg/day) with the bus mode shift, and trip credits."""
+    """Per people flow: CO2 (kg/day) by its mode, trip credits and person-minutes.
+
+    With a mode choice each row carries its ``mode`` and is emitted at that mode's factor;
+    the 碳普惠 credit of a low-carbon trip is the CO2 it avoids against the car,
+    (EF_car - EF_mode) x km (Amap/Shenzhen methodology, R87/R88). Without one, every trip
+    is a ``[emissions] people_mode`` trip except the fixed ``mode_shift`` share of the trips
+    between the stops of a bus line added by a strategy (the older, cruder rule).
+    """
     ef_car = factors[state.emissions.people_mode]
-    ef_bus = factors["bus"]
     km = pair_values(
         state.distance_km, people["origin"], people["destination"], intrazonal=intrazonal_km(state)
     )
-    shift = np.zeros(len(people))
-    for line in state.bus_lines:
-        stops = set(line.stops)
-        on = people["origin"].isin(stops).to_numpy() & people["destination"].isin(stops).to_numpy()
-        shift = np.maximum(shift, np.where(on, line.mode_shift, 0.0))
     pkm = people["volume"].to_numpy() * km
-    co2 = pkm * ((1 - shift) * ef_car + shift * ef_bus) / 1000.0
-    credits = pkm * shift * max(0.0, ef_car - ef_bus) / 1000.0
+    if "mode" in people.columns:
+        modes = people["mode"].astype(str)
+        ef = modes.map(lambda m: factors[state.emissions.people_mode if m == "car" else m])
+        ef_mode = ef.to_numpy(dtype=float)
+        co2 = pkm * ef_mode / 1000.0
+        low_carbon = (modes != "car").to_numpy()
+        credits = np.where(low_carbon, pkm * np.maximum(0.0, ef_car - ef_mode), 0.0) / 1000.0
+    else:
+        ef_bus = factors["bus"]
+        shift = np.zeros(len(people))
+        for line in state.bus_lines:
+            stops = set(line.stops)
+            on = (
+                people["origin"].isin(stops).to_numpy()
+                & people["destination"].isin(stops).to_numpy()
+            )
+            shift = np.maximum(shift, np.where(on, line.mode_shift, 0.0))
+        co2 = pkm * ((1 - shift) * ef_car + shift * ef_bus) / 1000.0
+        credits = pkm * shift * max(0.0, ef_car - ef_bus) / 1000.0
     return pd.DataFrame(
         {
             "origin": people["origin"].to_numpy(),
@@ -280,6 +309,43 @@ def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) ->
             else np.nan,
         }
     )
+
+
+def _trip_minutes(state: State, people: pd.DataFrame) -> np.ndarray:
+    """Door-to-door minutes of each people flow row, by its mode (car time without one)."""
+    o, d = people["origin"], people["destination"]
+    car = pair_values(state.skim, o, d, intrazonal=intrazonal_min(state))
+    if "mode" not in people.columns or state.modes is None:
+        return car
+    km = pair_values(state.distance_km, o, d, intrazonal=intrazonal_km(state))
+    modes = people["mode"].astype(str).to_numpy()
+    out = car.copy()
+    out[modes == "ebike"] = (km / state.modes.ebike_kph * 60.0)[modes == "ebike"]
+    out[modes == "walk"] = (km / state.modes.walk_kph * 60.0)[modes == "walk"]
+    transit = transit_of(state)
+    if transit is not None and (modes == "bus").any():
+        total = transit.in_vehicle_min + transit.wait_min + transit.access_min
+        out[modes == "bus"] = pair_values(total, o, d)[modes == "bus"]
+    return out
+
+
+def _bus_time_to(state: State, targets: list[str]) -> pd.Series:
+    """Minutes by bus (ride, waits and walks) to the nearest target; NaN where no bus goes.
+
+    Residents of a target zone walk to it (the intrazonal length at walking speed).
+    """
+    index = state.zones.index
+    transit = transit_of(state)
+    if transit is None or not targets:
+        return pd.Series(np.nan, index=index)
+    total = (transit.in_vehicle_min + transit.wait_min + transit.access_min).reindex(
+        index=index, columns=index
+    )
+    walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
+    walk = intrazonal_km(state) / walk_kph * 60.0
+    for z in targets:
+        total.loc[z, z] = walk[z]
+    return total[targets].min(axis=1)
 
 
 def evaluate(state: State) -> Evaluation:
@@ -312,9 +378,7 @@ def evaluate(state: State) -> Evaluation:
     zv["person_minutes_per_day"] = 0.0
     if "people" in flows and len(flows["people"]):
         p = flows["people"].copy()
-        p["time_min"] = pair_values(
-            skim, p["origin"], p["destination"], intrazonal=intrazonal_min(state)
-        )
+        p["time_min"] = _trip_minutes(state, p)
         per = _people_co2(state, p, factors).groupby("origin").sum()
         zv["co2_kg_per_day"] += per["co2"].reindex(zones.index, fill_value=0.0)
         zv["trip_credits_kg_per_day"] = per["credits"].reindex(zones.index, fill_value=0.0)
@@ -348,7 +412,10 @@ def evaluate(state: State) -> Evaluation:
             used.groupby("destination")["volume"].sum().reindex(zones.index, fill_value=0.0)
         )
     served = {z for line in state.bus_lines for z in line.stops}
+    if state.bus is not None:
+        served |= {str(z) for stops in state.bus.lines["stops"] for z in stops}
     zv["bus_served"] = zv.index.isin(list(served)).astype(float)
+    zv["bus_time_to_centre_min"] = _bus_time_to(state, centre)
     ctx = DistrictContext.of(state, zv)
     district = pd.Series({name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float)
     return Evaluation(flows=flows, zone_values=zv, district=district)
@@ -516,11 +583,20 @@ def _eco_comp(ctx: DistrictContext) -> float:
     return float(received) / residents if residents else 0.0
 
 
+def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
+    def compute(ctx: DistrictContext) -> float:
+        t = ctx.zone_values.loc[ctx.inside, "bus_time_to_centre_min"]
+        return _share(float(ctx.population[t <= minutes].sum()), ctx.total_population)
+
+    return compute
+
+
 _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "pop_within_30min_centre": _pop_within(30),
     "pop_within_60min_centre": _pop_within(60),
     "mean_time_to_hospital_min": _mean_time("time_to_hospital_min"),
     "mean_time_to_market_min": _mean_time("time_to_market_min"),
+    "pop_within_45min_centre_bus": _pop_within_bus(45),
     "pt_coverage_share": _pt_coverage,
     "access_ratio_rural_urban": _access_ratio,
     "access_gini": _access_gini,
@@ -560,7 +636,12 @@ def indicators_by_unit(evaluation: Evaluation, zones: pd.DataFrame) -> pd.DataFr
     """
     zv = evaluation.zone_values
     pop = zones["population"].astype(float)
-    means = ["time_to_centre_min", "time_to_hospital_min", "time_to_market_min"]
+    means = [
+        "time_to_centre_min",
+        "time_to_hospital_min",
+        "time_to_market_min",
+        "bus_time_to_centre_min",
+    ]
     sums = [c for c in zv.columns if c not in means and c != "bus_served"]
     rows = []
     for level in ("township", "county", "prefecture", "province"):
