@@ -364,8 +364,8 @@ def calibrate_ascs(
         if error < tol:
             return current
         asc = dict(current.asc)
-        for m in targets:
-            asc[m] = asc.get(m, 0.0) + math.log(targets[m] / shares[m])
+        for m, target in targets.items():
+            asc[m] = asc.get(m, 0.0) + math.log(target / shares[m])
         base = asc.get("car", 0.0)
         asc = {m: v - base for m, v in asc.items()}  # car = 0
         current = dataclasses.replace(current, asc=asc)
