@@ -33,7 +33,7 @@ import pandas as pd
 
 from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
-from urlink.model.linkage import linkage_graph_of, zones_with_inputs
+from urlink.model.linkage import car_congestion, linkage_graph_of, zones_with_inputs
 from urlink.outputs.files import check_output_dir, file_sha256
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
 from urlink.outputs.pages import write_comparisons, write_map
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from urlink.model.state import State
+    from urlink.network.equilibrium import EquilibriumResult
     from urlink.outputs.maps import Lang
     from urlink.scoring.ranking import Ranking
 
@@ -110,6 +111,9 @@ class Run:
         Scores and robustness (None without a ``[scoring]`` section or strategies).
     manifest
         What was run, on which inputs (with SHA-256), with what parameters and result.
+    congestion
+        The car trips of the baseline assigned at user equilibrium in the peak hour (None
+        without a mode choice).
     """
 
     scenario: Scenario
@@ -120,6 +124,7 @@ class Run:
     assessment: Assessment
     ranking: Ranking | None
     manifest: dict[str, Any]
+    congestion: EquilibriumResult | None = None
     _graph: list[nx.MultiDiGraph] = field(default_factory=list, repr=False)
 
     @property
@@ -196,6 +201,7 @@ class Run:
             inputs=self.manifest["inputs"],
             manifest=self.manifest,
             progress=progress,
+            congestion=self.congestion,
         )
 
 
@@ -373,13 +379,14 @@ def _run(
         t0 = _stage(progress, "scoring")
     timings["scoring"] = time.perf_counter() - t0
 
+    congestion = car_congestion(state, streets)
     zones_out = zones_with_inputs(state)
     flows = (
         pd.concat(list(state.flows.values()), ignore_index=True)
         if state.flows
         else (pd.DataFrame())
     )
-    summary = run_summary(state, zones_out, streets, source)
+    summary = run_summary(state, zones_out, streets, source, congestion=congestion)
     manifest = run_manifest(
         scenario,
         started_utc=started.isoformat(timespec="seconds"),
@@ -405,6 +412,7 @@ def _run(
         assessment=assessment,
         ranking=ranking,
         manifest=manifest,
+        congestion=congestion,
     )
 
 

@@ -15,6 +15,12 @@ from urlink.model.graph import linkage_graph_from
 from urlink.model.inputs import node_inputs
 from urlink.model.intrazonal import with_intrazonal
 from urlink.model.state import intrazonal_km, trip_cost
+from urlink.network.equilibrium import (
+    EquilibriumResult,
+    assign_equilibrium,
+    link_capacities_vph,
+    vehicles_from_persons,
+)
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -22,7 +28,7 @@ if TYPE_CHECKING:
 
     from urlink.model.state import State
 
-__all__ = ["linkage_graph_of", "zones_with_inputs"]
+__all__ = ["car_congestion", "linkage_graph_of", "zones_with_inputs"]
 
 
 def zones_with_inputs(state: State) -> gpd.GeoDataFrame:
@@ -78,3 +84,33 @@ def linkage_graph_of(state: State, *, network_source: str = "unknown") -> nx.Mul
         default_mode_goods=e.goods_mode,
     )
     return graph
+
+
+def car_congestion(state: State, streets: nx.MultiDiGraph) -> EquilibriumResult | None:
+    """Assign the car trips of a state to the roads at user equilibrium (peak hour).
+
+    The car rows of the mode-split person trips (between zones: a trip within a zone loads no
+    link) become peak-hour vehicles (:func:`urlink.network.equilibrium.vehicles_from_persons`:
+    1.5 persons per car, 10 % of the daily trips in the peak hour, both assumptions) and are
+    assigned with BPR link costs and capacities per road class
+    (:func:`urlink.network.equilibrium.assign_equilibrium`, ``docs/network.md``).
+
+    Parameters
+    ----------
+    state
+        A state whose people flows carry a ``mode`` (a scenario with ``[modes]``).
+    streets
+        The street network the state's routing graph was built from.
+
+    Returns
+    -------
+    EquilibriumResult or None
+        None without a mode choice (no car trips to assign).
+    """
+    people = state.flows.get("people")
+    if people is None or "mode" not in people.columns:
+        return None
+    cars = people[(people["mode"] == "car") & (people["origin"] != people["destination"])]
+    od = vehicles_from_persons(cars, car_share=1.0)
+    capacity = link_capacities_vph(streets, state.routing)
+    return assign_equilibrium(state.routing, od, state.zones, capacity_vph=capacity)

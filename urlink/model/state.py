@@ -60,8 +60,8 @@ __all__ = [
     "intrazonal_km",
     "intrazonal_min",
     "mode_probabilities_of",
-    "transit_of",
     "people_summary",
+    "transit_of",
     "trip_cost",
     "update_flows",
 ]

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from urlink.model.state import State
+    from urlink.network.equilibrium import EquilibriumResult
     from urlink.scenario.spec import Scenario
 
 __all__ = ["OUTPUT_FILES", "files_written", "run_manifest", "run_summary", "write_outputs"]
@@ -88,7 +89,12 @@ def files_written(tables: Mapping[str, pd.DataFrame], n_strategies: int) -> int:
 
 
 def run_summary(
-    state: State, zones: pd.DataFrame, streets: nx.MultiDiGraph, network_source: str
+    state: State,
+    zones: pd.DataFrame,
+    streets: nx.MultiDiGraph,
+    network_source: str,
+    *,
+    congestion: EquilibriumResult | None = None,
 ) -> dict[str, Any]:
     """Collect the headline numbers of a run (for the manifest and the report).
 
@@ -102,12 +108,14 @@ def run_summary(
         The street network.
     network_source
         Where it came from.
+    congestion
+        The peak-hour car assignment, if any.
 
     Returns
     -------
     dict
     """
-    return {
+    out = {
         "zones": len(zones),
         "population_total": int(zones["population"].sum()),
         "population_estimated_zones": int(
@@ -139,6 +147,18 @@ def run_summary(
             if len(f)
         },
     }
+    if congestion is not None:
+        links = congestion.links
+        out["car_assignment"] = {
+            "method": congestion.method,
+            "iterations": congestion.iterations,
+            "relative_gap": congestion.gap,
+            "converged": congestion.converged,
+            "vehicles_peak_hour": float(congestion.od["vehicles_vph"].sum()),
+            "max_vc_ratio": float(links["vc_ratio"].max()) if len(links) else 0.0,
+            "links_over_capacity": int((links["vc_ratio"] > 1).sum()),
+        }
+    return out
 
 
 def run_manifest(
@@ -211,6 +231,7 @@ def write_outputs(
     inputs: list[dict[str, Any]],
     manifest: Mapping[str, Any],
     progress: Progress | None = None,
+    congestion: EquilibriumResult | None = None,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -239,6 +260,9 @@ def write_outputs(
         :func:`run_manifest` (its ``timings_s`` gain ``write outputs``).
     progress
         Told when each file is written (:func:`files_written` of them).
+    congestion
+        The peak-hour car assignment: its volumes, v/c ratios and congested times join the
+        network layer (``car_peak_vph``, ``vc_ratio``, ``congested_s``).
 
     Returns
     -------
@@ -253,6 +277,11 @@ def write_outputs(
         if road
         else pd.DataFrame(columns=["u", "v"])
     )
+    if congestion is not None:
+        links = congestion.links.rename(columns={"volume_vph": "car_peak_vph"})
+        links = links[["u", "v", "car_peak_vph", "vc_ratio", "congested_s"]]
+        volumes = volumes.groupby(["u", "v"], as_index=False).sum() if len(volumes) else volumes
+        volumes = volumes.merge(links, on=["u", "v"], how="outer").fillna(0.0)
     with atomic_output_dir(out) as tmp:
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"

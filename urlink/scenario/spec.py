@@ -820,11 +820,7 @@ def load_scenario(path: str | Path) -> Scenario:
     strategies = _parse_strategies(top, file)
     scoring = _parse_scoring(top.sub("scoring"))
     bus = _parse_bus(top.sub("bus"))
-    m = top.sub("modes")
-    modes = None
-    if m is not None:
-        modes = m.params(ModeChoiceParams)
-        m.finish()
+    modes = _parse_modes(top.sub("modes"))
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -1033,6 +1029,14 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
         msg = f"{t.where('weights')}: give either 'weights' (points form) or 'ahp', not both"
         raise InputError(msg)
     return spec
+
+
+def _parse_modes(t: _Table | None) -> ModeChoiceParams | None:
+    if t is None:
+        return None
+    modes: ModeChoiceParams = t.params(ModeChoiceParams)
+    t.finish()
+    return modes
 
 
 def _parse_bus(t: _Table | None) -> BusSpec | None:
