@@ -819,8 +819,7 @@ def load_scenario(path: str | Path) -> Scenario:
         sv.finish()
     strategies = _parse_strategies(top, file)
     scoring = _parse_scoring(top.sub("scoring"))
-    bus = _parse_bus(top.sub("bus"))
-    modes = _parse_modes(top.sub("modes"))
+    bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
 
     p = top.required_sub("population")
     population = PopulationSpec(
