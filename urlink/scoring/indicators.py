@@ -144,7 +144,7 @@ _DEFINITIONS: dict[str, IndicatorDef] = {
         "max",
         "t CO2/day",
         "11.6",
-        "碳普惠 low-carbon trip credits: the CO2 that bus, e-bike and walking trips avoid "
+        "碳普惠 low-carbon trip credits of trips from the district: the CO2 that bus, e-bike and walking trips avoid "
         "against the car (with a mode choice; else of the trips moved to a new bus line)",
     ),
     "es_used_outside_share": IndicatorDef(
@@ -605,7 +605,7 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "co2_t_per_day": lambda ctx: _co2_kg(ctx) / 1000.0,
     "co2_kg_per_person_day": _co2_per_person,
     "trip_credits_t_per_day": lambda ctx: (
-        float(ctx.zone_values["trip_credits_kg_per_day"].sum()) / 1000.0
+        float(ctx.zone_values.loc[ctx.inside, "trip_credits_kg_per_day"].sum()) / 1000.0
     ),
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
