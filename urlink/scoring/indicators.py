@@ -144,8 +144,9 @@ _DEFINITIONS: dict[str, IndicatorDef] = {
         "max",
         "t CO2/day",
         "11.6",
-        "碳普惠 low-carbon trip credits of trips from the district: the CO2 that bus, e-bike and walking trips avoid "
-        "against the car (with a mode choice; else of the trips moved to a new bus line)",
+        "碳普惠 low-carbon trip credits of trips from the district: the CO2 that bus, "
+        "e-bike and walking trips avoid against the car (with a mode choice; else of the "
+        "trips moved to a new bus line)",
     ),
     "es_used_outside_share": IndicatorDef(
         "max",
