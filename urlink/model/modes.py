@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
+from urlink.model.intrazonal import pair_values
 
 if TYPE_CHECKING:
     from urlink.network.transit import TransitSkim
@@ -140,7 +141,8 @@ class ModeChoiceParams:
                     "positive and sum to 1"
                 )
                 raise InputError(msg)
-        full = {**dict.fromkeys(MODES, 0.0), **{m: float(v) for m, v in self.asc.items()}}
+        full: dict[str, float] = dict.fromkeys(MODES, 0.0)
+        full.update({m: float(v) for m, v in self.asc.items()})
         object.__setattr__(self, "asc", MappingProxyType(full))
         object.__setattr__(self, "target_shares", MappingProxyType(dict(self.target_shares)))
 
@@ -283,9 +285,7 @@ def split_by_mode(trips: pd.DataFrame, probabilities: Mapping[str, pd.DataFrame]
     """
     parts = []
     for mode, prob in probabilities.items():
-        share = prob.to_numpy(dtype=float)[
-            prob.index.get_indexer(trips["origin"]), prob.columns.get_indexer(trips["destination"])
-        ]
+        share = pair_values(prob, trips["origin"], trips["destination"])
         part = trips.assign(volume=trips["volume"].to_numpy(dtype=float) * share, mode=mode)
         parts.append(part[part["volume"] > 0])
     out = pd.concat(parts, ignore_index=True)
