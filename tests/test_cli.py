@@ -316,9 +316,11 @@ def test_run_writes_report_and_flow_changes(huangyan_run):
     # a road strategy changes people flows; baseline volumes are the run's own flows
     road = changes[(changes["strategy"] == "changtan-lakeside-road")]
     assert (road["flow_type"] == "people").any()
-    people = flows[flows["flow_type"] == "people"].set_index(["origin", "destination", "purpose"])
+    people = flows[flows["flow_type"] == "people"].set_index(
+        ["origin", "destination", "purpose", "mode"]
+    )
     for rec in road[road["flow_type"] == "people"].head(5).itertuples():
-        key = (rec.origin, str(rec.destination), rec.purpose)
+        key = (rec.origin, str(rec.destination), rec.purpose, rec.mode)
         assert rec.volume_base == pytest.approx(people.loc[key, "volume"])
     # the doubly constrained gravity model keeps trip totals: changes sum to ~0
     assert road.loc[road["flow_type"] == "people", "change"].sum() == pytest.approx(

@@ -75,6 +75,9 @@ def _scenario(tmp_path: Path, people: str, strategy: str) -> Path:
     start, end = text.index("[flows.people]\n"), text.index("# Goods:")
     text = text[:start] + people + "\n" + text[end:]
     text = text.replace('context_flows = "cordon"', 'context_flows = "all"')  # every trip
+    # no bus service and no mode choice: the plugin's kind adds a line with a fixed shift
+    start, end = text.index("# Baseline bus service"), text.index("[services]")
+    text = text[:start] + text[end:]
     return_path = tmp_path / "plugin.toml"
     return_path.write_text(text + "\n" + strategy, encoding="utf-8")
     return return_path

@@ -324,7 +324,10 @@ def variant_run(
         folder,
         name="huangyan-co2x2",
         replace=_pg_sources(planning),
-        extra="\n[emissions.factors_g]\ncar = 258.0\nroad_freight = 82.5\n",
+        extra=(
+            "\n[emissions.factors_g]\ncar = 258.0\nroad_freight = 82.5\nbus = 63.4\n"
+            "ebike = 40.0\n"
+        ),
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PGPASSWORD", PW)  # the scenario's URL has none
@@ -363,13 +366,15 @@ def test_compare_two_runs(
     assert table.index.tolist() == base["indicator"].tolist()
     assert table["run_a"].tolist() == base["value"].tolist()
     assert table.loc["co2_t_per_day", "unit"] == INDICATORS["co2_t_per_day"].unit
-    # the baseline has no bus line: CO2 is linear in the two factors, so it doubles
-    for key in ("co2_t_per_day", "co2_kg_per_person_day"):
+    # CO2 and the trip credits (CO2 avoided against the car) are linear in the factors, all
+    # doubled here (walking emits nothing), so they double
+    for key in ("co2_t_per_day", "co2_kg_per_person_day", "trip_credits_t_per_day"):
         a, b = table.loc[key, ["run_a", "run_b"]]
         assert b == pytest.approx(2 * a, rel=1e-5)  # the CSV keeps 6 significant digits
         assert table.loc[key, "difference"] == pytest.approx(a, rel=1e-5)
+    for key in ("co2_t_per_day", "co2_kg_per_person_day"):
         assert table.loc[key, "change"] == "worse"  # direction "min"
-    others = table.drop(index=["co2_t_per_day", "co2_kg_per_person_day"])
+    others = table.drop(index=["co2_t_per_day", "co2_kg_per_person_day", "trip_credits_t_per_day"])
     assert (others["difference"] == 0).all()
     assert set(others["change"]) == {"same"}
     reverse = db.compare_runs(pg.dsn(), variant_run, base_run).set_index("indicator")
