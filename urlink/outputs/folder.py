@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from urlink.model.state import people_summary
+from urlink.model.state import in_focus, people_summary
 from urlink.network.assignment import assign_to_network
 from urlink.network.skims import iter_skim_rows
 from urlink.outputs.files import (
@@ -147,6 +147,24 @@ def run_summary(
             if len(f)
         },
     }
+    if state.modes is not None:
+        people = state.flows.get("people")
+        mine = (
+            people[people["origin"].isin(in_focus(state))]
+            if people is not None and "mode" in people.columns
+            else None
+        )
+        shares = (
+            (mine.groupby("mode")["volume"].sum() / mine["volume"].sum()).round(6).to_dict()
+            if mine is not None and len(mine)
+            else {}
+        )
+        out["modes"] = {
+            "asc": dict(state.modes.asc),
+            "target_shares": dict(state.modes.target_shares),
+            "shares_reached": shares,
+            "shares_source": state.modes.shares_source,
+        }
     if congestion is not None:
         links = congestion.links
         out["car_assignment"] = {

@@ -680,6 +680,16 @@ def _section_modelled(
                 )
             notes.append(f"<li><b>{_esc(r['purpose'])}</b>: {_esc(r['inputs_source'])}.{fit}</li>")
         out.append('<ul class="estimate">' + "".join(notes) + "</ul>")
+    modes = summary.get("modes")
+    if modes:
+        reached = modes.get("shares_reached", {})
+        out.append(
+            "<p>Mode shares of the residents' trips: "
+            + ", ".join(f"{_esc(m)} {_num(100 * s, '.0f')} %" for m, s in reached.items())
+            + " (constants fitted to "
+            + _esc(modes.get("shares_source") or "the given shares")
+            + ").</p>"
+        )
     if scenario.strategies:
         out.append("<h3>Strategies</h3>")
         st = pd.DataFrame(
