@@ -325,8 +325,7 @@ def variant_run(
         name="huangyan-co2x2",
         replace=_pg_sources(planning),
         extra=(
-            "\n[emissions.factors_g]\ncar = 258.0\nroad_freight = 82.5\nbus = 63.4\n"
-            "ebike = 40.0\n"
+            "\n[emissions.factors_g]\ncar = 258.0\nroad_freight = 82.5\nbus = 63.4\nebike = 40.0\n"
         ),
     )
     with pytest.MonkeyPatch.context() as mp:
