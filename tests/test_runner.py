@@ -34,6 +34,11 @@ def test_run_returns_every_output_in_memory(result: Run, scenario) -> None:
     assert isinstance(result, Run)
     assert len(result.zones) == 29 and "typology" in result.zones.columns
     assert set(result.flows["flow_type"]) == {"people", "goods", "capital", "ecosystem"}
+    # flows are lines from the origin's seat to the destination's (WGS84)
+    assert result.flows.crs == "EPSG:4326"
+    first = result.flows.iloc[0]
+    seat = result.zones.loc[first["origin"], ["seat_lon", "seat_lat"]].astype(float).tolist()
+    assert list(first.geometry.coords[0]) == pytest.approx(seat)
     assert result.travel_times.shape == (29, 29)
     names = ["baseline", *(s.name for s in scenario.strategies)]
     assert list(dict.fromkeys(result.indicators["strategy"])) == names

@@ -29,7 +29,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import geopandas as gpd
+import numpy as np
 import pandas as pd
+import shapely
 
 from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
@@ -55,7 +58,6 @@ from urlink.scoring.ranking import smaa_runs
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    import geopandas as gpd
     import networkx as nx
 
     from urlink.model.state import State
@@ -68,6 +70,7 @@ __all__ = [
     "Run",
     "ValidationSummary",
     "build_map",
+    "flow_lines",
     "input_fingerprints",
     "run",
     "run_scenario",
@@ -100,7 +103,8 @@ class Run:
     zones
         Zones with typology, populations and the flow models' inputs (GeoDataFrame).
     flows
-        Every flow row of every type (including unused ecosystem supply).
+        Every flow row of every type (including unused ecosystem supply), as lines from the
+        origin's seat to the destination's (WGS84).
     state
         The base state (skims, routing, flow setups and flows by type).
     streets
@@ -118,7 +122,7 @@ class Run:
 
     scenario: Scenario
     zones: gpd.GeoDataFrame
-    flows: pd.DataFrame
+    flows: gpd.GeoDataFrame
     state: State
     streets: nx.MultiDiGraph
     assessment: Assessment
@@ -203,6 +207,32 @@ class Run:
             progress=progress,
             congestion=self.congestion,
         )
+
+
+def flow_lines(state: State) -> gpd.GeoDataFrame:
+    """Every flow row of a state as a line from seat to seat (WGS84).
+
+    Parameters
+    ----------
+    state
+        A state with its flows.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The flow tables concatenated, with a LineString ``geometry`` (a point-like line for
+        a flow within a zone).
+    """
+    table = (
+        pd.concat(list(state.flows.values()), ignore_index=True) if state.flows else pd.DataFrame()
+    )
+    seats = state.zones[["seat_lon", "seat_lat"]].astype(float)
+    if table.empty:
+        return gpd.GeoDataFrame(table, geometry=[], crs="EPSG:4326")
+    o = seats.reindex(table["origin"]).to_numpy()
+    d = seats.reindex(table["destination"]).to_numpy()
+    lines = shapely.linestrings(np.stack([o, d], axis=1))
+    return gpd.GeoDataFrame(table, geometry=lines, crs="EPSG:4326")
 
 
 def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.DataFrame]:
@@ -381,11 +411,7 @@ def _run(
 
     congestion = car_congestion(state, streets)
     zones_out = zones_with_inputs(state)
-    flows = (
-        pd.concat(list(state.flows.values()), ignore_index=True)
-        if state.flows
-        else (pd.DataFrame())
-    )
+    flows = flow_lines(state)
     summary = run_summary(state, zones_out, streets, source, congestion=congestion)
     manifest = run_manifest(
         scenario,

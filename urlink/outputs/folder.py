@@ -315,7 +315,8 @@ def write_outputs(
             volumes,
         )
         advance(progress, what="linkages.gpkg")
-        flows.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
+        table = pd.DataFrame(flows.drop(columns="geometry", errors="ignore"))
+        table.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
         advance(progress, what="flows.csv")
         for name, table in tables.items():
             digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
