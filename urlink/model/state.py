@@ -192,6 +192,10 @@ class State:
         recomputing the destinations).
     bus_lines
         Bus lines added by strategies.
+    link_ways
+        OSM way ids of the routing links (``u``, ``v``, ``osmid``;
+        :func:`urlink.network.edits.link_ways_from`), so road strategies can name real roads
+        by way id; None on a proxy network.
     applied
         Names of the strategies applied so far.
     cost_yuan
@@ -216,6 +220,7 @@ class State:
     modes: ModeChoiceParams | None = None
     people_trips: pd.DataFrame | None = None
     bus_lines: tuple[BusLine, ...] = ()
+    link_ways: pd.DataFrame | None = None
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
 

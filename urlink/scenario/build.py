@@ -47,6 +47,7 @@ from urlink.model.population import add_population, fit_community_weight, popula
 from urlink.model.state import State, calibrate_modes, calibrate_people, update_flows
 from urlink.model.typology import add_typology
 from urlink.network.checks import check_network_coverage, check_reachability
+from urlink.network.edits import link_ways_from
 from urlink.network.skims import (
     RoutingGraph,
     distance_matrix_km,
@@ -817,6 +818,7 @@ def base_state(
             context_flows=scenario.flows.context_flows,
             bus=bus_from_scenario(scenario, zones),
             modes=scenario.modes,
+            link_ways=link_ways_from(streets),
         )
         targets = _mean_time_targets(scenario)
         if targets:

@@ -35,12 +35,14 @@ Kinds and their parameters (``params``):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -48,6 +50,14 @@ import pandas as pd
 from urlink.errors import InputError
 from urlink.model.inputs import CapitalSetup
 from urlink.model.state import BusLine, Change, State, Strategy, update_flows
+from urlink.network.edits import (
+    DEFAULT_MAX_SNAP_M,
+    fastest_path_links,
+    line_from,
+    line_length_m,
+    links_of_ways,
+    snap_points,
+)
 from urlink.network.skims import (
     EdgeChange,
     apply_edge_changes,
@@ -55,8 +65,12 @@ from urlink.network.skims import (
     snap_to_nodes,
     update_travel_time_matrix,
 )
+from urlink.network.streets import DEFAULT_SPEEDS_KPH
 from urlink.params import params_from_table, toml_key
 from urlink.registry import Registry, builtin
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "STRATEGY_KINDS",
@@ -116,6 +130,8 @@ def register_kind(name: str, *, settings: type | None = None) -> Any:
     return STRATEGY_KINDS.register(name, settings=settings)
 
 
+logger = logging.getLogger(__name__)
+
 _ZONE = MappingProxyType({"zone": True})
 """Field metadata of settings that hold zone ids (checked against the zones)."""
 _FROM_ZONE = MappingProxyType({"zone": True, "toml": "from"})
@@ -128,37 +144,122 @@ def _positive(cls: str, key: str, value: float) -> None:
         raise InputError(msg)
 
 
+Coords = tuple[tuple[float, float], ...]
+"""``[[lon, lat], ...]`` in WGS84."""
+
+
+def _forms(kind: str, given: dict[str, bool], hint: str) -> None:
+    """Check that exactly one of a kind's alternative forms is given."""
+    named = [k for k, v in given.items() if v]
+    if len(named) != 1:
+        got = f"got {' and '.join(named)}" if named else "got none"
+        msg = f"{kind}: give exactly one of {hint} ({got})"
+        raise InputError(msg)
+
+
+def _check_road_class(kind: str, highway: str) -> None:
+    if highway not in DEFAULT_SPEEDS_KPH:
+        msg = (
+            f"{kind}: highway = {highway!r} is not a road class of the speed table; use one of "
+            f"{sorted(DEFAULT_SPEEDS_KPH)} (or give speed_kph)"
+        )
+        raise InputError(msg)
+
+
 @dataclass(frozen=True, slots=True)
 class AddLinkParams:
-    """``add_link``: a new two-way road between the seats of two zones."""
+    """``add_link``: a new two-way road between two zone seats, two points or a drawn line.
 
-    from_zone: str = field(metadata=_FROM_ZONE)
-    to: str = field(metadata=_ZONE)
-    speed_kph: float = 60.0
+    Exactly one form: ``from`` and ``to`` (zone ids; length = straight distance between the
+    seats' nodes x ``circuity``), ``from_point`` and ``to_point`` (WGS84 ``[lon, lat]``;
+    the same length rule), or ``line`` (a GeoJSON file or ``[[lon, lat], ...]``; length =
+    the line's length). Points and line ends are joined to their nearest network nodes,
+    at most ``max_snap_m`` away. The speed is ``speed_kph``, else the speed of the road
+    class ``highway`` in :data:`urlink.network.streets.DEFAULT_SPEEDS_KPH`.
+    """
+
+    from_zone: str | None = field(default=None, metadata=_FROM_ZONE)
+    to: str | None = field(default=None, metadata=_ZONE)
+    from_point: tuple[float, float] | None = None
+    to_point: tuple[float, float] | None = None
+    line: Path | Coords | None = None
+    highway: str = "primary"
+    speed_kph: float | None = None
     circuity: float = 1.2
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
 
     def __post_init__(self) -> None:
-        """Check the speed and circuity."""
-        _positive("add_link", "speed_kph", self.speed_kph)
+        """Check the form, road class, speed, circuity and snapping distance."""
+        zones = self.from_zone is not None or self.to is not None
+        points = self.from_point is not None or self.to_point is not None
+        _forms(
+            "add_link",
+            {"from/to": zones, "from_point/to_point": points, "line": self.line is not None},
+            "from and to (zone ids), from_point and to_point ([lon, lat]), or line",
+        )
+        if zones and (self.from_zone is None or self.to is None):
+            gone = "from" if self.from_zone is None else "to"
+            msg = f"add_link: key {gone!r} is missing; give both from and to (zone ids)"
+            raise InputError(msg)
+        if points and (self.from_point is None or self.to_point is None):
+            gone = "from_point" if self.from_point is None else "to_point"
+            msg = f"add_link: key {gone!r} is missing; give both from_point and to_point"
+            raise InputError(msg)
+        if self.speed_kph is not None:
+            _positive("add_link", "speed_kph", self.speed_kph)
+        else:
+            _check_road_class("add_link", self.highway)
         _positive("add_link", "circuity", self.circuity)
-        if self.from_zone == self.to:
+        _positive("add_link", "max_snap_m", self.max_snap_m)
+        if zones and self.from_zone == self.to:
             msg = f"add_link: from and to are both {self.to!r}; a new road joins two zones"
             raise InputError(msg)
+
+    @property
+    def speed(self) -> float:
+        """Speed of the new road, km/h (``speed_kph``, else its road class's)."""
+        return DEFAULT_SPEEDS_KPH[self.highway] if self.speed_kph is None else self.speed_kph
 
 
 @dataclass(frozen=True, slots=True)
 class UpgradeRoadParams:
-    """``upgrade_road``: existing roads between pairs of zone seats, sped up."""
+    """``upgrade_road``: existing roads sped up, named by zone pairs, OSM ways or a path.
 
-    links: tuple[tuple[str, str], ...] = field(metadata=_ZONE)
+    Exactly one form: ``links`` (``[zone, zone]`` pairs: on a proxy network the link between
+    the seats, on OSM the fastest path between the seats' nodes, both directions), ``ways``
+    (OSM way ids: every link of those ways) or ``path`` (``[[lon, lat], ...]``: the fastest
+    path through the points' nearest nodes, in that direction).
+    """
+
+    links: tuple[tuple[str, str], ...] | None = field(default=None, metadata=_ZONE)
+    ways: tuple[int, ...] | None = None
+    path: Coords | None = None
     speed_factor: float = 1.25
+    max_snap_m: float = DEFAULT_MAX_SNAP_M
 
     def __post_init__(self) -> None:
-        """Check the factor (an upgrade is >= 1)."""
+        """Check the form and the factor (an upgrade is >= 1)."""
+        _forms(
+            "upgrade_road",
+            {
+                "links": self.links is not None,
+                "ways": self.ways is not None,
+                "path": self.path is not None,
+            },
+            "links ([zone, zone] pairs), ways (OSM way ids) or path ([[lon, lat], ...])",
+        )
+        for key, value in (("links", self.links), ("ways", self.ways)):
+            if value is not None and not value:
+                msg = f"upgrade_road: {key} = [] is empty; name at least one"
+                raise InputError(msg)
+        if self.path is not None and len(self.path) < 2:
+            msg = f"upgrade_road: path = {list(self.path)!r} needs at least two [lon, lat] points"
+            raise InputError(msg)
         _positive("upgrade_road", "speed_factor", self.speed_factor)
         if self.speed_factor < 1:
             msg = f"upgrade_road: speed_factor = {self.speed_factor} must be >= 1 (an upgrade)"
             raise InputError(msg)
+        _positive("upgrade_road", "max_snap_m", self.max_snap_m)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +388,8 @@ def zone_ids_named(params: Any) -> list[tuple[str, list[str]]]:
         if not f.metadata.get("zone"):
             continue
         value = getattr(params, f.name)
+        if value is None:  # an alternative form left out
+            continue
         flat = value if isinstance(value, tuple) else (value,)
         ids = [x for v in flat for x in (v if isinstance(v, tuple) else (v,))]
         out.append((toml_key(f), [str(x) for x in ids]))
@@ -372,36 +475,124 @@ def _edit_roads(
     return update_flows(new, ("skim",))
 
 
+@contextlib.contextmanager
+def _about(s: Strategy, key: str) -> Iterator[None]:
+    """Prefix a network helper's InputError with the strategy and its key."""
+    try:
+        yield
+    except InputError as err:
+        msg = f"strategy {s.name!r} ({s.kind}): {key}: {err}"
+        raise InputError(msg) from None
+
+
+def _new_road(
+    state: State, s: Strategy, ends: tuple[Any, Any], *, length_m: float, speed_kph: float
+) -> State:
+    """Add a two-way road between two nodes (an existing faster or shorter link is kept)."""
+    u, v = ends
+    if u == v:
+        msg = (
+            f"strategy {s.name!r} ({s.kind}): both ends of the new road snap to node {u!r}; "
+            "draw a road between two different places of the network"
+        )
+        raise InputError(msg)
+    seconds = length_m / (speed_kph / 3.6)
+    times: list[EdgeChange] = []
+    lengths: list[EdgeChange] = []
+    for a, b in ((u, v), (v, u)):
+        old_t = float(state.routing.csr[state.routing.index[a], state.routing.index[b]])
+        old_m = float(
+            state.routing_length.csr[state.routing_length.index[a], state.routing_length.index[b]]
+        )
+        times.append((a, b, seconds if old_t == 0 else min(old_t, seconds)))
+        lengths.append((a, b, length_m if old_m == 0 else min(old_m, length_m)))
+    return _edit_roads(state, times, lengths)
+
+
 @builtin(STRATEGY_KINDS, "add_link", settings=AddLinkParams)
 def add_link(state: State, s: Strategy) -> State:
-    """Add a two-way road between the seats of two zones (see the module docstring)."""
+    """Add a two-way road: between zone seats, two points or along a drawn line."""
     p: AddLinkParams = s.params
-    u, v = _seat_node(state, p.from_zone), _seat_node(state, p.to)
     R = state.routing
-    iu, iv = R.index[u], R.index[v]
-    straight = float(np.hypot(*(R.xy[iu] - R.xy[iv])))
-    length = straight * p.circuity
-    seconds = length / (p.speed_kph / 3.6)
-    return _edit_roads(state, [(u, v, seconds), (v, u, seconds)], [(u, v, length), (v, u, length)])
+    if p.line is not None:
+        key = "line"
+        with _about(s, key):
+            line = line_from(p.line, key=key)
+            ends = snap_points(R, [line.coords[0], line.coords[-1]], max_m=p.max_snap_m, key=key)
+            length = line_length_m(line, R)
+    elif p.from_point is not None and p.to_point is not None:
+        key = "from_point/to_point"
+        with _about(s, key):
+            ends = snap_points(R, [p.from_point, p.to_point], max_m=p.max_snap_m, key=key)
+    else:
+        assert p.from_zone is not None and p.to is not None
+        u, v = _seat_node(state, p.from_zone), _seat_node(state, p.to)
+        ends = pd.DataFrame({"node": [u, v], "pos": [R.index[u], R.index[v]], "snap_m": 0.0})
+        key = "from/to"
+    u, v = ends["node"].iloc[0], ends["node"].iloc[1]
+    if p.line is None:
+        iu, iv = int(ends["pos"].iloc[0]), int(ends["pos"].iloc[1])
+        length = float(np.hypot(*(R.xy[iu] - R.xy[iv]))) * p.circuity
+    logger.info(
+        "strategy %r: new road %r -> %r, %.0f m at %.0f km/h; %s snapped %.0f m and %.0f m",
+        s.name,
+        u,
+        v,
+        length,
+        p.speed,
+        key,
+        ends["snap_m"].iloc[0],
+        ends["snap_m"].iloc[1],
+    )
+    return _new_road(state, s, (u, v), length_m=length, speed_kph=p.speed)
+
+
+def _upgrade_links(state: State, s: Strategy, p: UpgradeRoadParams) -> list[tuple[Any, Any]]:
+    """Return the routing links an ``upgrade_road`` strategy names."""
+    R = state.routing
+    if p.ways is not None:
+        if state.link_ways is None:
+            msg = (
+                f"strategy {s.name!r} ({s.kind}): ways needs an OpenStreetMap street network, "
+                f"but this scenario's network is {R.network_source!r}; on it, name the road by "
+                "links = [[zone, zone], ...] or path = [[lon, lat], [lon, lat]]"
+            )
+            raise InputError(msg)
+        with _about(s, "ways"):
+            return links_of_ways(state.link_ways, p.ways)
+    if p.path is not None:
+        with _about(s, "path"):
+            nodes = snap_points(R, p.path, max_m=p.max_snap_m, key="path")["node"].tolist()
+            return fastest_path_links(R, nodes)
+    assert p.links is not None
+    links: list[tuple[Any, Any]] = []
+    for pair in p.links:
+        for a, b in ((pair[0], pair[1]), (pair[1], pair[0])):
+            u, v = _seat_node(state, a), _seat_node(state, b)
+            if R.network_source == "proxy":
+                if float(R.csr[R.index[u], R.index[v]]) == 0:
+                    msg = (
+                        f"strategy {s.name!r}: there is no road from {a} to {b} to upgrade; use "
+                        "add_link for a new road"
+                    )
+                    raise InputError(msg)
+                links.append((u, v))
+                continue
+            with _about(s, f"links [{a!r}, {b!r}]"):
+                links.extend(fastest_path_links(R, [u, v]))
+    return list(dict.fromkeys(links))
 
 
 @builtin(STRATEGY_KINDS, "upgrade_road", settings=UpgradeRoadParams)
 def upgrade_road(state: State, s: Strategy) -> State:
-    """Speed up existing roads between pairs of zone seats (see the module docstring)."""
+    """Speed up existing roads: zone pairs, OSM ways or a path (see UpgradeRoadParams)."""
     p: UpgradeRoadParams = s.params
     R = state.routing
-    changes: list[EdgeChange] = []
-    for pair in p.links:
-        for a, b in ((pair[0], pair[1]), (pair[1], pair[0])):
-            u, v = _seat_node(state, a), _seat_node(state, b)
-            old = float(R.csr[R.index[u], R.index[v]])
-            if old == 0:
-                msg = (
-                    f"strategy {s.name!r}: there is no road from {a} to {b} to upgrade; use "
-                    "add_link for a new road"
-                )
-                raise InputError(msg)
-            changes.append((u, v, old / p.speed_factor))
+    links = _upgrade_links(state, s, p)
+    changes: list[EdgeChange] = [
+        (u, v, float(R.csr[R.index[u], R.index[v]]) / p.speed_factor) for u, v in links
+    ]
+    logger.info("strategy %r: %d links upgraded (x%g speed)", s.name, len(changes), p.speed_factor)
     return _edit_roads(state, changes, [])
 
 
