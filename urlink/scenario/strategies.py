@@ -481,7 +481,9 @@ def _about(s: Strategy, key: str) -> Iterator[None]:
     try:
         yield
     except InputError as err:
-        msg = f"strategy {s.name!r} ({s.kind}): {key}: {err}"
+        text = str(err)
+        where = "" if text.startswith(key) else f"{key}: "
+        msg = f"strategy {s.name!r} ({s.kind}): {where}{text}"
         raise InputError(msg) from None
 
 
