@@ -15,11 +15,18 @@ Road edits (``add_link``, ``upgrade_road``) update the travel-time skim incremen
 Kinds and their parameters (``params``):
 
 ``add_link``
-    ``from``, ``to`` (zone ids whose seats the new road joins), ``speed_kph`` (60),
-    ``circuity`` (1.2: a new road is straighter than the average, see docs/network.md).
+    A new two-way road, exactly one of: ``from``, ``to`` (zone ids whose seats it joins),
+    ``from_point``, ``to_point`` (WGS84 ``[lon, lat]``) or ``line`` (a GeoJSON file or
+    ``[[lon, lat], ...]``; its length is the line's). ``highway`` ("primary": the speed of
+    that class in :data:`urlink.network.streets.DEFAULT_SPEEDS_KPH`), ``speed_kph``
+    (overrides it), ``circuity`` (1.2: a new road is straighter than the average, see
+    docs/network.md; zones and points), ``max_snap_m`` (2000: farthest a point or line end
+    may be from the network).
 ``upgrade_road``
-    ``links`` (list of ``[zone, zone]`` pairs joined by an existing road),
-    ``speed_factor`` (1.25: travel times divided by it).
+    Exactly one of: ``links`` (``[zone, zone]`` pairs: the proxy link between the seats, or
+    on OSM the fastest path between them), ``ways`` (OSM way ids) or ``path``
+    (``[[lon, lat], ...]``: the fastest path through the points); ``speed_factor`` (1.25:
+    travel times divided by it). The links are found by :mod:`urlink.network.edits`.
 ``bus_line``
     ``stops`` (zone ids), ``headway_min`` (20), ``mode_shift`` (0.1: share of car trips
     between stop zones that move to the bus; an assumption to set from surveys).
