@@ -86,7 +86,7 @@ def link_ways_from(G: nx.MultiDiGraph) -> pd.DataFrame | None:
     >>> _ = G.add_edge(1, 2, osmid=[7, 8])
     >>> _ = G.add_edge(2, 1, osmid=7)
     >>> link_ways_from(G).to_dict("list")
-    {'u': [1, 1, 2], 'v': [2, 2, 1], 'osmid': [7, 8, 7]}
+    {'u': [1, 2, 1], 'v': [2, 1, 2], 'osmid': [7, 7, 8]}
     """
     rows: list[tuple[Any, Any, int]] = []
     for u, v, ids in G.edges(data="osmid"):
