@@ -23,7 +23,8 @@ from urlink.network.skims import (
     travel_time_matrix,
 )
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, streets_from_file, streets_from_points
-from urlink.scenario.strategies import apply_strategy
+from urlink.params import params_from_table
+from urlink.scenario.strategies import AddLinkParams, apply_strategy
 
 LIECHTENSTEIN = Path("/work/shared/data/osm_bench/liechtenstein.osm.pbf")
 pytestmark = [
@@ -337,3 +338,11 @@ def test_bad_line_values(osm, tmp_path):
         _apply(osm, "bad", "add_link", line=[[47.14, 9.52], [47.15, 200.0]])
     with pytest.raises(InputError, match=r"highway = 'footpath'"):
         _apply(osm, "bad", "add_link", line=[[9.52, 47.14], [9.53, 47.15]], highway="footpath")
+
+
+def test_line_file_resolves_against_the_scenario_folder(tmp_path):
+    p = params_from_table(AddLinkParams, {"line": "roads/bypass.geojson"}, base=tmp_path)
+    assert p.line == (tmp_path / "roads" / "bypass.geojson").resolve()
+    p = params_from_table(AddLinkParams, {"line": [[9.52, 47.14], [9.53, 47.15]]})
+    assert p.line == ((9.52, 47.14), (9.53, 47.15))
+    assert p.speed == DEFAULT_SPEEDS_KPH["primary"]
