@@ -256,6 +256,9 @@ def score_strategies(
             workers=workers,
             scheduler=scheduler,
             progress=progress,
+            normalisation=spec.normalisation,
+            references=spec.reference_map,
+            reference_band=spec.reference_band,
         )
     except InputError as err:
         msg = f"weights {str(weights.source)!r}: {err}"

@@ -47,7 +47,13 @@ from urlink.model.typology import TypologyParams
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
 from urlink.params import params_from_table
 from urlink.scenario.strategies import STRATEGY_KINDS
-from urlink.scoring.methods import SCORING_METHODS
+from urlink.scoring.indicators import INDICATORS
+from urlink.scoring.methods import (
+    DEFAULT_REFERENCE_BAND,
+    SCORING_METHODS,
+    SCORING_NORMALISATIONS,
+    ScoringNormalisation,
+)
 from urlink.validate import find_markup
 
 if TYPE_CHECKING:
@@ -412,6 +418,15 @@ class ScoringSpec:
         Weight samples for the robustness analysis.
     concentration
         Dirichlet concentration of the samples around each group's weights.
+    normalisation
+        ``"interval"`` (default: against reference values, so a strategy's score depends on
+        the size of its own effects only) or ``"minmax"`` (over the strategies compared);
+        see ``docs/scoring.md``.
+    references
+        ``[scoring.references]``: planner-set ``(indicator, worst, best)`` values.
+    reference_band
+        Half-width of the default reference interval of the other indicators, as a share
+        of the baseline value (:data:`urlink.scoring.methods.DEFAULT_REFERENCE_BAND`).
     """
 
     weights: Path | None = None
@@ -419,6 +434,14 @@ class ScoringSpec:
     methods: tuple[str, ...] = ("weighted_sum", "topsis")
     smaa_samples: int = 10_000
     concentration: float = 50.0
+    normalisation: ScoringNormalisation = "interval"
+    references: tuple[tuple[str, float, float], ...] = ()
+    reference_band: float = DEFAULT_REFERENCE_BAND
+
+    @property
+    def reference_map(self) -> dict[str, tuple[float, float]]:
+        """The planner-set references as a mapping indicator -> ``(worst, best)``."""
+        return {name: (worst, best) for name, worst, best in self.references}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1016,12 +1039,38 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
     if not 100 <= samples <= 1_000_000:
         msg = f"{t.where('smaa_samples')} = {samples} must be between 100 and 1,000,000"
         raise InputError(msg)
+    refs: list[tuple[str, float, float]] = []
+    r = t.sub("references")
+    if r is not None:
+        for key in list(r.data):
+            if key not in INDICATORS:
+                msg = f"{r.where(key)} is not an indicator; use some of {sorted(INDICATORS)}"
+                raise InputError(msg)
+            pair = r.get(key, list)
+            if len(pair) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair
+            ):
+                msg = f"{r.where(key)} = {pair!r} must be two numbers [worst, best]"
+                raise InputError(msg)
+            worst, best = float(pair[0]), float(pair[1])
+            if worst == best or (best > worst) != (INDICATORS[key].direction == "max"):
+                way = "more" if INDICATORS[key].direction == "max" else "less"
+                msg = (
+                    f"{r.where(key)} = {pair!r}: give [worst, best] with best "
+                    f"{'above' if way == 'more' else 'below'} worst ({way} is better)"
+                )
+                raise InputError(msg)
+            refs.append((key, worst, best))
+        r.finish()
     spec = ScoringSpec(
         weights=t.path("weights"),
         ahp=t.path("ahp"),
         methods=tuple(methods),
         smaa_samples=samples,
         concentration=_positive(t, "concentration", 50.0),
+        normalisation=_choice(t, "normalisation", SCORING_NORMALISATIONS, "interval"),
+        references=tuple(refs),
+        reference_band=_positive(t, "reference_band", DEFAULT_REFERENCE_BAND),
     )
     t.finish()
     if (spec.weights is None) == (spec.ahp is None):
