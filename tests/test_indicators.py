@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import pandas as pd
 import pytest
 
+from urlink.errors import InputError
 from urlink.model.state import intrazonal_min
 from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
@@ -54,3 +56,61 @@ def test_the_rule_holds_when_trips_keep_a_zero_diagonal(base):
     assert evaluate(flat).zone_values.loc[z, "time_to_centre_min"] == pytest.approx(
         ev.zone_values.loc[z, "time_to_centre_min"]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# costs and packages (issue #15, part 4)
+
+
+def test_a_package_is_not_the_sum_of_its_members(base):
+    from urlink.scenario.assess import assess_strategies
+    from urlink.scenario.spec import Package
+
+    scenario, state, _ = base
+    by_name = {s.name: s for s in scenario.strategies}
+    members = [by_name["western-road-upgrade"], by_name["changtan-lakeside-road"]]
+    package = Package("west-roads", tuple(m.name for m in members), title="Both roads")
+    a = assess_strategies(scenario, state, strategies=members, packages=[package])
+    assert list(a.evaluations) == ["baseline", *[m.name for m in members], "west-roads"]
+    time = {k: ev.zone_values["time_to_centre_min"] for k, ev in a.evaluations.items()}
+    b = time["baseline"]
+    summed = (time["western-road-upgrade"] - b) + (time["changtan-lakeside-road"] - b)
+    together = time["west-roads"] - b
+    # the roads interact: both shorten the same western trips, so the effects overlap
+    assert (together - summed).abs().max() > 0.5
+    assert (together <= 1e-9).all()
+    district = {k: ev.district["mean_time_to_market_min"] for k, ev in a.evaluations.items()}
+    d_sum = sum(district[m.name] - district["baseline"] for m in members)
+    assert district["west-roads"] - district["baseline"] != pytest.approx(d_sum, abs=1e-3)
+    rows = a.attribution[a.attribution["strategy"] == "west-roads"]
+    assert len(rows) and set(a.guidelines["strategy"]) >= {"west-roads"}
+
+
+def test_unknown_costs_give_nan_cost_effectiveness_and_known_ones_a_number(base):
+    from urlink.model.state import Strategy
+    from urlink.scenario.assess import assess_strategies
+    from urlink.scoring.costs import capital_recovery_factor
+
+    scenario, state, _ = base
+    road = next(s for s in scenario.strategies if s.name == "western-road-upgrade")
+    assert road.cost_capital_yuan is None  # Huangyan gives no costs: unknown, not 0
+    priced = dataclasses.replace(
+        road, name="priced", cost_yuan=None, cost_capital_yuan=50e6, cost_yearly_yuan=1e6
+    )
+    assert priced.cost_yuan == 50e6  # the legacy field follows the capital cost
+    a = assess_strategies(scenario, state, strategies=[road, priced])
+    unknown, known = (
+        a.evaluations["western-road-upgrade"].district,
+        a.evaluations["priced"].district,
+    )
+    for key in ("cost_million_yuan", "co2_saved_t_per_million_yuan"):
+        assert pd.isna(unknown[key]), key
+    annual = 50 * capital_recovery_factor(0.08, 30) + 1.0
+    assert known["cost_annualised_million_yuan"] == pytest.approx(annual)
+    base_co2 = a.evaluations["baseline"].district["co2_t_per_day"]
+    assert known["co2_saved_t_per_million_yuan"] == pytest.approx(
+        (base_co2 - known["co2_t_per_day"]) * 365 / annual
+    )
+    assert a.evaluations["baseline"].district["co2_saved_t_per_million_yuan"] == 0.0
+    with pytest.raises(InputError, match="differ"):
+        Strategy("s", "land_change", cost_yuan=1.0, cost_capital_yuan=2.0)

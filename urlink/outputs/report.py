@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 from urlink import __version__
 from urlink.model.graph import crosses_level
 from urlink.outputs.files import file_sha256
+from urlink.scoring.costs import Costs, costs_of, format_cost
 from urlink.scoring.indicators import INDICATORS
 from urlink.scoring.methods import default_references
 from urlink.scoring.ranking import performance_table
@@ -694,24 +695,38 @@ def _section_modelled(
         )
     if scenario.strategies:
         out.append("<h3>Strategies</h3>")
+        by_name = {s.name: s for s in scenario.strategies}
+        strategy_rows: list[tuple[str, str, str, str, str, Costs]] = [
+            (f"S{i}", s.name, s.title, s.kind, s.sector, costs_of([s]))
+            for i, s in enumerate(scenario.strategies, start=1)
+        ]
+        strategy_rows += [
+            (
+                f"P{i}",
+                p.name,
+                p.title or " + ".join(p.strategies),
+                "package: " + " → ".join(p.strategies),
+                "",
+                costs_of([by_name[m] for m in p.strategies if m in by_name]),
+            )
+            for i, p in enumerate(scenario.packages, start=1)
+        ]
         st = pd.DataFrame(
             [
                 {
-                    "code": f"S{i}",
-                    "strategy": s.name,
-                    "title": s.title,
-                    "kind": s.kind,
-                    "sector": s.sector,
-                    "cost (million yuan)": s.cost_yuan / 1e6
-                    if s.cost_yuan is not None
-                    else float("nan"),
+                    "code": code,
+                    "strategy": name,
+                    "title": title,
+                    "kind": kind,
+                    "sector": sector,
+                    # an unknown cost is "unknown", never 0
+                    "capital (million yuan)": format_cost(c.capital_yuan, scale=1e6),
+                    "yearly (million yuan/year)": format_cost(c.yearly_yuan, scale=1e6),
                 }
-                for i, s in enumerate(scenario.strategies, start=1)
+                for code, name, title, kind, sector, c in strategy_rows
             ]
         )
-        out.append(
-            _table(st, numeric=["cost (million yuan)"], formats={"cost (million yuan)": ",.1f"})
-        )
+        out.append(_table(st))
     out.append("</section>")
     return out
 

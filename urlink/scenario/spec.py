@@ -68,6 +68,7 @@ __all__ = [
     "FlowsSpec",
     "GoodsSpec",
     "NetworkSpec",
+    "Package",
     "PeopleSpec",
     "PopulationSpec",
     "Scenario",
@@ -402,6 +403,29 @@ StrategySpec = Strategy
 
 
 @dataclass(frozen=True, slots=True)
+class Package:
+    """``[[packages]]``: strategies evaluated together, applied in order to one state.
+
+    The package is assessed, attributed and ranked like a strategy; its effects include
+    the members' interactions (a new road and the upgrade of a road next to it do not add
+    up), not the sum of the members' separate effects.
+
+    Attributes
+    ----------
+    name
+        Short id, unique among strategies and packages.
+    strategies
+        Names of two or more ``[[strategies]]``, in the order they are applied.
+    title
+        Readable title.
+    """
+
+    name: str
+    strategies: tuple[str, ...]
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ScoringSpec:
     """``[scoring]``: how strategies are ranked.
 
@@ -531,6 +555,8 @@ class Scenario:
         The sections above.
     seed
         Seed for everything random in a run.
+    packages
+        ``[[packages]]``: strategies assessed together (:class:`Package`).
     """
 
     name: str
@@ -551,6 +577,7 @@ class Scenario:
     modes: ModeChoiceParams | None = None
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    packages: tuple[Package, ...] = ()
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -840,7 +867,7 @@ def load_scenario(path: str | Path) -> Scenario:
     if sv is not None:
         services = sv.required_path("path")
         sv.finish()
-    strategies = _parse_strategies(top, file)
+    strategies, packages = _parse_strategies_and_packages(top, file)
     scoring = _parse_scoring(top.sub("scoring"))
     bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
 
@@ -877,6 +904,7 @@ def load_scenario(path: str | Path) -> Scenario:
         emissions=emissions,
         services=services,
         strategies=strategies,
+        packages=packages,
         scoring=scoring,
         bus=bus,
         modes=modes,
@@ -1000,9 +1028,14 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
         if not all(isinstance(x, str) for x in sites):
             msg = f"{t.where('sites')} must be a list of zone id strings, got {sites!r}"
             raise InputError(msg)
-        cost = t.get("cost_yuan", float)
-        if cost is not None and cost < 0:
-            msg = f"{t.where('cost_yuan')} must be >= 0, got {cost!r}"
+        cost = _cost(t, "cost_yuan")
+        capital = _cost(t, "cost_capital_yuan")
+        yearly = _cost(t, "cost_yearly_yuan")
+        if cost is not None and capital is not None and cost != capital:
+            msg = (
+                f"{t.where('cost_capital_yuan')} = {capital!r} differs from cost_yuan = "
+                f"{cost!r}; cost_yuan is the capital cost, give only cost_capital_yuan"
+            )
             raise InputError(msg)
         raw = t.get("params", dict, default={})
         settings = STRATEGY_KINDS.entry(kind).settings
@@ -1020,8 +1053,65 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
                 level=level,
                 sector=t.get("sector", str, default=""),
                 cost_yuan=cost,
+                cost_capital_yuan=capital,
+                cost_yearly_yuan=yearly,
                 params=params,
             )
+        )
+        t.finish()
+    return tuple(out)
+
+
+def _cost(t: _Table, key: str) -> float | None:
+    """Read a cost: a number >= 0, or ``"unknown"`` (None; also when left out)."""
+    value = t.get(key, (int, float, str))
+    if value is None or value == "unknown":
+        return None
+    if isinstance(value, (str, bool)) or not value >= 0:
+        msg = f'{t.where(key)} = {value!r} must be a number >= 0 (yuan) or "unknown"'
+        raise InputError(msg)
+    return float(value)
+
+
+def _parse_strategies_and_packages(
+    top: _Table, file: Path
+) -> tuple[tuple[Strategy, ...], tuple[Package, ...]]:
+    strategies = _parse_strategies(top, file)
+    return strategies, _parse_packages(top, file, strategies)
+
+
+def _parse_packages(
+    top: _Table, file: Path, strategies: tuple[Strategy, ...]
+) -> tuple[Package, ...]:
+    entries = top.get("packages", list, default=[])
+    known = {s.name for s in strategies}
+    out: list[Package] = []
+    seen: set[str] = set(known)
+    for i, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            msg = f"{file}: [[packages]] entry {i} must be a table"
+            raise InputError(msg)
+        t = _Table(entry, section=f"packages #{i}", file=file)
+        name = t.get("name", str, required=True)
+        if not _NAME_OK.match(name) or name in seen:
+            why = (
+                "is already a strategy or package name"
+                if name in seen
+                else "must be letters, digits, '.', '-', '_'"
+            )
+            msg = f"{t.where('name')} = {name!r} {why}"
+            raise InputError(msg)
+        seen.add(name)
+        members = t.get("strategies", list, required=True)
+        unknown = [m for m in members if m not in known]
+        if len(members) < 2 or unknown or len(set(members)) != len(members):
+            msg = (
+                f"{t.where('strategies')} = {members!r} must name two or more different "
+                f"[[strategies]] of this file (unknown: {unknown}); use some of {sorted(known)}"
+            )
+            raise InputError(msg)
+        out.append(
+            Package(name=name, strategies=tuple(members), title=t.get("title", str, default=""))
         )
         t.finish()
     return tuple(out)

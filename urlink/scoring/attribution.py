@@ -154,8 +154,9 @@ def attribute_units(
     Returns
     -------
     pandas.DataFrame
-        ``strategy``, ``level``, ``unit``, the effect columns, ``cost_yuan`` (on the
-        responsible units, split equally, at their level and above), ``responsible``
+        ``strategy``, ``level``, ``unit``, the effect columns, ``cost_yuan`` (the capital
+        cost on the responsible units, split equally, at their level and above; NaN on
+        them where the cost is unknown, never 0), ``cost_known`` (bool), ``responsible``
         (bool) and ``outside_responsible`` (bool: the unit is not a responsible one).
     """
     resp_level, resp_units = _responsible_units(strategy, zones, focus)
@@ -183,6 +184,10 @@ def attribute_units(
         rows.append(agg.reset_index(drop=True))
     out = pd.concat(rows, ignore_index=True)
     out.insert(0, "strategy", strategy.name)
+    known = strategy.cost_yuan is not None
+    if not known:  # unknown: the responsible units' cost is unknown, not 0
+        out.loc[out["responsible"], "cost_yuan"] = np.nan
+    out.insert(list(out.columns).index("cost_yuan") + 1, "cost_known", known)
     out["outside_responsible"] = ~out["responsible"]
     return out
 
@@ -242,10 +247,11 @@ def _gains_costs(effects: dict[str, float], cost: float) -> tuple[list[str], lis
         )
         if value > small
     ]
-    costs = [
+    costs = ["investment cost unknown"] if np.isnan(cost) else []
+    costs += [
         text
         for value, text in (
-            (cost, _fmt(cost, "yuan (investment)")),
+            (0.0 if np.isnan(cost) else cost, _fmt(cost, "yuan (investment)")),
             (paid, _fmt(paid, "yuan/year more paid")),
             (-received, _fmt(-received, "yuan/year less received")),
             (-hours, _fmt(-hours, "person-h/day lost")),

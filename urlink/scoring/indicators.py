@@ -162,7 +162,31 @@ _DEFINITIONS: dict[str, IndicatorDef] = {
         "eco-compensation received per resident of the source zones",
     ),
     "cost_million_yuan": IndicatorDef(
-        "min", "million yuan", "", "cost of the strategies applied (where known)"
+        "min",
+        "million yuan",
+        "",
+        "capital cost of the strategy or package (NaN: cost unknown)",
+    ),
+    "cost_annualised_million_yuan": IndicatorDef(
+        "min",
+        "million yuan/year",
+        "",
+        "capital x capital recovery factor (8 %, 30 years) + yearly cost (NaN: cost "
+        "unknown; urlink.scoring.costs)",
+    ),
+    "co2_saved_t_per_million_yuan": IndicatorDef(
+        "max",
+        "t CO2/year per million yuan/year",
+        "11.6",
+        "transport CO2 saved against the baseline per million yuan of annualised cost "
+        "(NaN: cost unknown)",
+    ),
+    "pop_30min_gain_per_million_yuan": IndicatorDef(
+        "max",
+        "persons per million yuan/year",
+        "11.a",
+        "change of the residents within 30 min of the district centre per million yuan of "
+        "annualised cost (NaN: cost unknown)",
     ),
 }
 """urlink's own indicators (their ``compute`` functions are set below)."""
@@ -651,6 +675,11 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
     "cost_million_yuan": lambda ctx: ctx.state.cost_yuan / 1e6,
+    # need the baseline and the strategy's costs: 0 for the baseline (nothing spent, nothing
+    # changed); set by urlink.scenario.assess (urlink.scoring.costs) for a strategy
+    "cost_annualised_million_yuan": lambda ctx: 0.0 if not ctx.state.applied else np.nan,
+    "co2_saved_t_per_million_yuan": lambda ctx: 0.0 if not ctx.state.applied else np.nan,
+    "pop_30min_gain_per_million_yuan": lambda ctx: 0.0 if not ctx.state.applied else np.nan,
 }
 
 for _name, _definition in _DEFINITIONS.items():
