@@ -114,3 +114,80 @@ def test_unknown_costs_give_nan_cost_effectiveness_and_known_ones_a_number(base)
     assert a.evaluations["baseline"].district["co2_saved_t_per_million_yuan"] == 0.0
     with pytest.raises(InputError, match="differ"):
         Strategy("s", "land_change", cost_yuan=1.0, cost_capital_yuan=2.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# attribution a planner can use (issue #15, part 6)
+
+
+def test_materiality_moves_small_effects_to_one_row_and_keeps_totals(base):
+    from urlink.scenario.strategies import apply_strategy
+    from urlink.scoring.attribution import (
+        BELOW_THRESHOLD,
+        EFFECTS,
+        attribute_units,
+        attribute_zones,
+        crosses,
+    )
+
+    scenario, state, ev0 = base
+    road = next(s for s in scenario.strategies if s.name == "jiaojiang-corridor-upgrade")
+    effects = attribute_zones(ev0, evaluate(apply_strategy(state, road)), state.zones)
+    everything = attribute_units(effects, state.zones, road, focus="331003", materiality=0.0)
+    material = attribute_units(effects, state.zones, road, focus="331003")
+    assert BELOW_THRESHOLD not in set(everything["unit"])
+    assert BELOW_THRESHOLD in set(material["unit"])
+    for level in everything["level"].unique():
+        for effect in EFFECTS:
+            a = everything.loc[everything["level"] == level, effect].sum()
+            b = material.loc[material["level"] == level, effect].sum()
+            assert b == pytest.approx(a, abs=1e-6)
+    kept = material[material["unit"] != BELOW_THRESHOLD]
+    for level, rows in kept.groupby("level"):
+        for effect in EFFECTS:
+            values = rows[effect].abs()
+            top = everything.loc[everything["level"] == level, effect].abs().max()
+            assert ((values == 0) | (values >= 0.01 * top - 1e-12)).all(), (level, effect)
+    # tiny spill-overs into other prefectures no longer make it "cross" a prefecture
+    assert crosses(everything) == "prefecture"
+    assert crosses(material) in ("none", "township", "county")
+
+
+def test_transfers_from_a_prefecture_government_and_crosses(base):
+    from urlink.model.flows.capital import CapitalParams, add_crosses, transfers
+
+    _, state, _ = base
+    zones = state.zones
+    links = pd.DataFrame(
+        {
+            "payer": ["331000", "331003", "331003101"],
+            "payee": ["331003101", "331003102", "331003102"],
+            "amount_yuan_per_year": [1e6, 2e6, 3e5],
+        }
+    )
+    flows = transfers(zones, links, params=CapitalParams())
+    assert flows["crosses"].tolist() == ["county", "township", "township"]
+    other = add_crosses(zones, pd.DataFrame({"origin": ["331002"], "destination": ["331003101"]}))
+    assert other["crosses"].tolist() == ["county"]
+    with pytest.raises(InputError, match="999999"):
+        transfers(
+            zones,
+            pd.DataFrame(
+                {"payer": ["999999"], "payee": ["331003101"], "amount_yuan_per_year": [1]}
+            ),
+            params=CapitalParams(),
+        )
+
+
+def test_guidelines_name_units_at_every_level(base):
+    from urlink.scenario.assess import admin_names, assess_strategies
+
+    scenario, state, _ = base
+    names = admin_names()
+    assert (
+        names["331000"] == "台州市" and names["330000"] == "浙江省" and names["330300"] == "温州市"
+    )
+    a = assess_strategies(scenario, state)
+    assert (a.guidelines["unit_name"] != "").all()
+    eco = a.attribution[a.attribution["strategy"] == "changtan-eco-compensation"]
+    assert "crosses" in eco.columns

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
     from urlink.scenario.spec import Package, Scenario
 
 __all__ = [
+    "ADMIN_NAMES_CSV",
     "INDICATOR_COLUMNS",
     "Assessment",
+    "admin_names",
     "assess_strategies",
     "indicator_table",
     "package_strategy",
@@ -88,6 +91,31 @@ class Assessment:
     guidelines: pd.DataFrame = field(default_factory=pd.DataFrame)
     flow_changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
+
+
+ADMIN_NAMES_CSV = Path(__file__).resolve().parents[2] / "data" / "tables" / "admin_names.csv"
+"""Names of the prefectures and provinces no zone is named after (``code,level,name,...``;
+NBS 统计用区划代码 2023, see ``data/SOURCES.md``)."""
+
+
+def admin_names(path: Path = ADMIN_NAMES_CSV) -> dict[str, str]:
+    """Read the names of administrative units above the zones (code -> name).
+
+    Parameters
+    ----------
+    path
+        A table with ``code`` and ``name`` columns (default :data:`ADMIN_NAMES_CSV`).
+
+    Returns
+    -------
+    dict
+        Empty if the file does not exist (an installed package without the data folder).
+    """
+    if not path.is_file():
+        logger.info("no admin names table at %s; units above the zones stay unnamed", path)
+        return {}
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return dict(zip(table["code"], table["name"], strict=True))
 
 
 def package_strategy(package: Package, members: Sequence[Strategy]) -> Strategy:
@@ -162,7 +190,13 @@ def _assess_strategy(
         changed = compare_flows(base.flows, ev.flows)
         changed.insert(0, "strategy", strategy.name)
         effects = attribute_zones(base, ev, state.zones)
-        units = attribute_units(effects, state.zones, strategy, focus=state.focus)
+        units = attribute_units(
+            effects,
+            state.zones,
+            strategy,
+            focus=state.focus,
+            materiality=scenario.attribution.materiality,
+        )
         units["crosses"] = crosses(units)
         guide = guidelines(units, strategy, names)
     return ev, units, guide, changed, [str(w.message) for w in caught]
@@ -232,7 +266,8 @@ def assess_strategies(
     -------
     Assessment
     """
-    names = {str(k): str(v) for k, v in state.zones["name"].items()}
+    names = admin_names()
+    names.update({str(k): str(v) for k, v in state.zones["name"].items()})
     names.setdefault(state.focus, f"focus unit {state.focus}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)

@@ -403,6 +403,21 @@ StrategySpec = Strategy
 
 
 @dataclass(frozen=True, slots=True)
+class AttributionSpec:
+    """``[attribution]``: how effects are attributed to administrative units.
+
+    Attributes
+    ----------
+    materiality
+        Effects of a unit below this share of the largest effect of the same kind at its
+        level are not attributed to the unit
+        (:data:`urlink.scoring.attribution.MATERIALITY`, 0.01; 0 keeps everything).
+    """
+
+    materiality: float = 0.01
+
+
+@dataclass(frozen=True, slots=True)
 class Package:
     """``[[packages]]``: strategies evaluated together, applied in order to one state.
 
@@ -557,6 +572,8 @@ class Scenario:
         Seed for everything random in a run.
     packages
         ``[[packages]]``: strategies assessed together (:class:`Package`).
+    attribution
+        ``[attribution]`` (:class:`AttributionSpec`).
     """
 
     name: str
@@ -578,6 +595,7 @@ class Scenario:
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     packages: tuple[Package, ...] = ()
+    attribution: AttributionSpec = field(default_factory=AttributionSpec)
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -868,7 +886,7 @@ def load_scenario(path: str | Path) -> Scenario:
         services = sv.required_path("path")
         sv.finish()
     strategies, packages = _parse_strategies_and_packages(top, file)
-    scoring = _parse_scoring(top.sub("scoring"))
+    scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
     bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
 
     p = top.required_sub("population")
@@ -905,6 +923,7 @@ def load_scenario(path: str | Path) -> Scenario:
         services=services,
         strategies=strategies,
         packages=packages,
+        attribution=_parse_attribution(attribution_table),
         scoring=scoring,
         bus=bus,
         modes=modes,
@@ -1115,6 +1134,17 @@ def _parse_packages(
         )
         t.finish()
     return tuple(out)
+
+
+def _parse_attribution(t: _Table | None) -> AttributionSpec:
+    if t is None:
+        return AttributionSpec()
+    value: float = t.get("materiality", float, default=AttributionSpec().materiality)
+    if not 0 <= value < 1:
+        msg = f"{t.where('materiality')} = {value!r} must be in [0, 1) (e.g. 0.01 for 1 %)"
+        raise InputError(msg)
+    t.finish()
+    return AttributionSpec(materiality=value)
 
 
 def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
