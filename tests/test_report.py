@@ -232,3 +232,14 @@ def test_report_escapes_names(tmp_path):
         summary={"network_source": "proxy"},
     )
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_report_states_the_normalisation_references_and_unknown_costs(huangyan_run):
+    page = (huangyan_run / "report.html").read_text(encoding="utf-8").replace("<wbr>", "")
+    ranking = page[page.index('id="ranking"') :]
+    assert "Normalisation: <b>interval</b>" in ranking
+    assert "baseline ± 10 %" in ranking  # the source of every default reference
+    assert "pt_coverage_share" in ranking
+    modelled = page[page.index('id="modelled"') : page.index('id="data"')]
+    assert "capital (million yuan)" in modelled
+    assert "unknown" in modelled  # no Huangyan strategy has a cost: unknown, never 0

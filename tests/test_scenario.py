@@ -133,3 +133,67 @@ def test_network_section_defaults_and_overrides(tmp_path):
     assert s.network.speeds.speeds_kph["motorway"] == DEFAULT_SPEEDS_KPH["motorway"]
     assert s.network.circuity == 1.3
     assert tmp_path / "roads.osm.pbf" in s.input_files()
+
+
+def _with(root: Path, tmp_path: Path, extra: str) -> Path:
+    text = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
+    head, scoring = text.split("[scoring]", 1)
+    return _copy_scenario(root, tmp_path, head + extra + "\n[scoring]" + scoring)
+
+
+def test_packages_costs_and_references_are_parsed(root, tmp_path):
+    path = _with(
+        root,
+        tmp_path,
+        """
+[[packages]]
+name = "west-roads"
+title = "Both western roads"
+strategies = ["western-road-upgrade", "changtan-lakeside-road"]
+""",
+    )
+    text = path.read_text(encoding="utf-8")
+    text = text.replace(
+        'name = "western-road-upgrade"',
+        'name = "western-road-upgrade"\ncost_capital_yuan = 8.0e7\ncost_yearly_yuan = "unknown"',
+    )
+    text += '\nnormalisation = "interval"\n[scoring.references]\npt_coverage_share = [0.0, 1.0]\n'
+    path.write_text(text, encoding="utf-8")
+    s = load_scenario(path)
+    assert [p.name for p in s.packages] == ["west-roads"]
+    assert s.packages[0].strategies == ("western-road-upgrade", "changtan-lakeside-road")
+    road = next(x for x in s.strategies if x.name == "western-road-upgrade")
+    assert road.cost_capital_yuan == 8.0e7 and road.cost_yuan == 8.0e7
+    assert road.cost_yearly_yuan is None
+    assert s.scoring is not None and s.scoring.reference_map == {"pt_coverage_share": (0.0, 1.0)}
+    assert s.scoring.normalisation == "interval"
+
+
+@pytest.mark.parametrize(
+    ("extra", "pattern"),
+    [
+        ('[[packages]]\nname = "p"\nstrategies = ["western-road-upgrade", "nope"]\n', "nope"),
+        ('[[packages]]\nname = "p"\nstrategies = ["western-road-upgrade"]\n', "two or more"),
+        ('[[packages]]\nname = "hospital-to-ningxi"\nstrategies = ["a", "b"]\n', "already"),
+    ],
+)
+def test_bad_packages(root, tmp_path, extra, pattern):
+    with pytest.raises(InputError, match=pattern):
+        load_scenario(_with(root, tmp_path, extra))
+
+
+def test_bad_references_and_costs(root, tmp_path):
+    path = _with(root, tmp_path, "")
+    base = path.read_text(encoding="utf-8")
+    path.write_text(base + "\n[scoring.references]\npt_coverage_share = [1.0, 0.0]\n", "utf-8")
+    with pytest.raises(InputError, match="best above worst"):
+        load_scenario(path)
+    path.write_text(base + '\nnormalisation = "zscore"\n', "utf-8")
+    with pytest.raises(InputError, match="normalisation"):
+        load_scenario(path)
+    bad = base.replace(
+        'name = "western-road-upgrade"', 'name = "western-road-upgrade"\ncost_yearly_yuan = "n/a"'
+    )
+    path.write_text(bad, "utf-8")
+    with pytest.raises(InputError, match="unknown"):
+        load_scenario(path)

@@ -485,3 +485,107 @@ def test_smaa_argument_errors():
         smaa(TABLE, DIRECTIONS, around=WEIGHTS.rename({"cost_myuan": "jobs"}))
     with pytest.raises(InputError, match=r"method='electre'"):
         smaa(TABLE, DIRECTIONS, method="electre")
+
+
+# ---------------------------------------------------------------------------------------------
+# interval normalisation (issue #15, part 5)
+#
+# Hand-worked: baseline (100, 100); A raises x1 (max) to 110; B lowers x2 (min) to 95.
+# References: the baseline ± 10 %: x1 [90, 110], x2 [110, 90]. Interval values r:
+#   baseline (0.5, 0.5), A (1.0, 0.5), B (0.5, 0.75)
+# Weighted sum with weights (w, 1 - w): S_A - S_base = 0.5 w, S_B - S_base = 0.25 (1 - w);
+# A is first iff 0.5 w > 0.25 (1 - w), i.e. w > 1/3: P(first) = 2/3 with uniform weights.
+# A's effect five times smaller (x1 = 102, r = 0.6): S_A - S_base = 0.1 w, and A is first
+# iff 0.1 w > 0.25 (1 - w), i.e. w > 5/7: P(first) = 2/7.
+# Min-max maps A's x1 to 1 (and the others to 0) in both cases: S_A = w, S_B = 1 - w,
+# P(first) = 1/2 both times.
+SMALL = {"x1": "max", "x2": "min"}
+REFS = {"x1": (90.0, 110.0), "x2": (110.0, 90.0)}
+
+
+def _three(a_x1: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"x1": [100.0, a_x1, 100.0], "x2": [100.0, 100.0, 95.0]}, index=["baseline", "A", "B"]
+    )
+
+
+def test_interval_scores_scale_with_the_effect_and_minmax_does_not():
+    w = pd.Series({"x1": 0.5, "x2": 0.5})
+    big = weighted_sum(_three(110.0), w, SMALL, references=REFS)
+    small = weighted_sum(_three(102.0), w, SMALL, references=REFS)
+    assert big.tolist() == pytest.approx([0.5, 0.75, 0.625])
+    assert small.tolist() == pytest.approx([0.5, 0.55, 0.625])
+    assert (small["A"] - small["baseline"]) == pytest.approx((big["A"] - big["baseline"]) / 5)
+    mm_big = weighted_sum(_three(110.0), w, SMALL)
+    mm_small = weighted_sum(_three(102.0), w, SMALL)
+    pd.testing.assert_series_equal(mm_big, mm_small)
+
+
+def test_interval_smaa_first_rank_follows_the_effect_size():
+    n = 20_000
+    big = smaa(_three(110.0), SMALL, references=REFS, n_samples=n).first_rank
+    small = smaa(_three(102.0), SMALL, references=REFS, n_samples=n).first_rank
+    assert big["A"] == pytest.approx(2 / 3, abs=0.015)
+    assert small["A"] == pytest.approx(2 / 7, abs=0.015)
+    assert small["B"] == pytest.approx(5 / 7, abs=0.015)
+    mm_big = smaa(_three(110.0), SMALL, n_samples=n).first_rank
+    mm_small = smaa(_three(102.0), SMALL, n_samples=n).first_rank
+    assert mm_big["A"] == pytest.approx(0.5, abs=0.015)
+    pd.testing.assert_series_equal(mm_big, mm_small)
+
+
+def test_interval_topsis_has_fixed_ideal_and_anti_ideal():
+    w = pd.Series({"x1": 0.5, "x2": 0.5})
+    c = topsis(_three(110.0), w, SMALL, references=REFS)
+    # A: r = (1, 0.5): S+ = 0.5 * 0.5 = 0.25, S- = 0.5 * sqrt(1 + 0.25) = 0.559
+    s_plus, s_minus = 0.25, 0.5 * math.sqrt(1.25)
+    assert c["A"] == pytest.approx(s_minus / (s_plus + s_minus))
+    assert c["baseline"] == pytest.approx(0.5)
+    # the batch form used by SMAA gives the same closeness
+    res = smaa(_three(110.0), SMALL, method="topsis", references=REFS, n_samples=100)
+    assert res.first_rank.sum() == pytest.approx(1.0)
+
+
+def test_default_references_are_the_baseline_plus_minus_ten_percent():
+    from urlink.scoring.methods import default_references
+
+    refs = default_references(_three(110.0), SMALL)
+    assert refs.loc["x1", ["worst", "best"]].tolist() == [90.0, 110.0]
+    assert refs.loc["x2", ["worst", "best"]].tolist() == [110.0, 90.0]
+    zero = _three(110.0).assign(x2=[0.0, 0.0, 1.0])
+    assert np.isnan(default_references(zero, SMALL).loc["x2", "worst"])
+
+
+@pytest.mark.parametrize(
+    ("refs", "pattern"),
+    [
+        ({"x1": (110.0, 90.0), "x2": (110.0, 90.0)}, "contradicts the indicator's direction"),
+        ({"x1": (90.0, 90.0), "x2": (110.0, 90.0)}, "two different finite numbers"),
+        ({"x1": (90.0, 110.0)}, "no \\(worst, best\\) values for indicator"),
+        ({"x1": "ab", "x2": (110.0, 90.0)}, "must be two numbers"),
+    ],
+)
+def test_bad_references(refs, pattern):
+    with pytest.raises(InputError, match=pattern):
+        weighted_sum(_three(110.0), pd.Series({"x1": 1, "x2": 1}), SMALL, references=refs)
+
+
+def test_rank_strategies_leaves_out_undefined_indicators():
+    from urlink.scoring.ranking import rank_strategies
+
+    table = pd.DataFrame(
+        {
+            "co2_t_per_day": [100.0, 90.0, 95.0],
+            "eco_comp_per_source_resident_yuan": [0.0, np.nan, 3.0],
+        },
+        index=["baseline", "A", "B"],
+    )
+    weights = pd.DataFrame(
+        {"co2_t_per_day": [0.5], "eco_comp_per_source_resident_yuan": [0.5]}, index=["g"]
+    )
+    res = rank_strategies(table, weights, smaa_samples=100)  # logs a warning, no error
+    assert res.excluded == {"eco_comp_per_source_resident_yuan": "undefined for A"}
+    assert res.normalisation == "interval"
+    assert list(res.references.index) == ["co2_t_per_day"]
+    first = res.scores[(res.scores["group"] == "g") & (res.scores["rank"] == 1)]
+    assert set(first["strategy"]) == {"A"}

@@ -99,7 +99,13 @@ class Strategy:
     sector
         Sector (transport, agriculture, water, health...).
     cost_yuan
-        Cost if known (None otherwise).
+        Capital (investment) cost in yuan if known, None if unknown. Kept for backward
+        compatibility: it is the same number as ``cost_capital_yuan``.
+    cost_capital_yuan
+        Capital (investment) cost in yuan; None = unknown (``"unknown"`` in a scenario
+        file), never taken as 0. Given alone, ``cost_yuan`` is set to it.
+    cost_yearly_yuan
+        Yearly operating and maintenance cost in yuan/year; None = unknown.
     params
         Kind-specific parameters: the kind's settings dataclass (as built from the
         scenario file), or a read-only mapping.
@@ -113,16 +119,33 @@ class Strategy:
     level: str = "district"
     sector: str = ""
     cost_yuan: float | None = None
+    cost_capital_yuan: float | None = None
+    cost_yearly_yuan: float | None = None
     params: Any = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
-        """Check the level and freeze mapping parameters."""
+        """Check the level and costs and freeze mapping parameters."""
         if self.level not in LEVELS:
             msg = f"strategy {self.name!r}: level={self.level!r} is not valid; use one of {LEVELS}"
             raise InputError(msg)
-        if self.cost_yuan is not None and not self.cost_yuan >= 0:
-            msg = f"strategy {self.name!r}: cost_yuan={self.cost_yuan!r} must be >= 0"
+        for key in ("cost_yuan", "cost_capital_yuan", "cost_yearly_yuan"):
+            value = getattr(self, key)
+            if value is not None and (isinstance(value, bool) or not value >= 0):
+                msg = (
+                    f"strategy {self.name!r}: {key}={value!r} must be >= 0 (or None for 'unknown')"
+                )
+                raise InputError(msg)
+        capital, legacy = self.cost_capital_yuan, self.cost_yuan
+        if capital is not None and legacy is not None and capital != legacy:
+            msg = (
+                f"strategy {self.name!r}: cost_yuan={legacy!r} and cost_capital_yuan="
+                f"{capital!r} differ; cost_yuan is the capital cost, give only one of them"
+            )
             raise InputError(msg)
+        if capital is None and legacy is not None:
+            object.__setattr__(self, "cost_capital_yuan", float(legacy))
+        elif legacy is None and capital is not None:
+            object.__setattr__(self, "cost_yuan", float(capital))
         if isinstance(self.params, Mapping):
             object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
 

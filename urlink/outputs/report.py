@@ -37,7 +37,10 @@ from matplotlib.figure import Figure
 from urlink import __version__
 from urlink.model.graph import crosses_level
 from urlink.outputs.files import file_sha256
+from urlink.scoring.costs import Costs, costs_of, format_cost
 from urlink.scoring.indicators import INDICATORS
+from urlink.scoring.methods import default_references
+from urlink.scoring.ranking import performance_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -566,7 +569,7 @@ def report_from_tables(
     parts += _section_data(scenario, zones, flows, inputs)
     parts += _section_flows(zones, flows, focus=str(scenario.boundaries.focus))
     parts += _section_indicators(assessed)
-    parts += _section_ranking(assessed)
+    parts += _section_ranking(assessed, scenario)
     parts += _section_guidelines(assessed)
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -692,24 +695,38 @@ def _section_modelled(
         )
     if scenario.strategies:
         out.append("<h3>Strategies</h3>")
+        by_name = {s.name: s for s in scenario.strategies}
+        strategy_rows: list[tuple[str, str, str, str, str, Costs]] = [
+            (f"S{i}", s.name, s.title, s.kind, s.sector, costs_of([s]))
+            for i, s in enumerate(scenario.strategies, start=1)
+        ]
+        strategy_rows += [
+            (
+                f"P{i}",
+                p.name,
+                p.title or " + ".join(p.strategies),
+                "package: " + " → ".join(p.strategies),
+                "",
+                costs_of([by_name[m] for m in p.strategies if m in by_name]),
+            )
+            for i, p in enumerate(scenario.packages, start=1)
+        ]
         st = pd.DataFrame(
             [
                 {
-                    "code": f"S{i}",
-                    "strategy": s.name,
-                    "title": s.title,
-                    "kind": s.kind,
-                    "sector": s.sector,
-                    "cost (million yuan)": s.cost_yuan / 1e6
-                    if s.cost_yuan is not None
-                    else float("nan"),
+                    "code": code,
+                    "strategy": name,
+                    "title": title,
+                    "kind": kind,
+                    "sector": sector,
+                    # an unknown cost is "unknown", never 0
+                    "capital (million yuan)": format_cost(c.capital_yuan, scale=1e6),
+                    "yearly (million yuan/year)": format_cost(c.yearly_yuan, scale=1e6),
                 }
-                for i, s in enumerate(scenario.strategies, start=1)
+                for code, name, title, kind, sector, c in strategy_rows
             ]
         )
-        out.append(
-            _table(st, numeric=["cost (million yuan)"], formats={"cost (million yuan)": ",.1f"})
-        )
+        out.append(_table(st))
     out.append("</section>")
     return out
 
@@ -857,13 +874,57 @@ def _strategy_codes(strategies: list[str]) -> dict[str, str]:
     return out
 
 
-def _section_ranking(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+def _normalisation_note(assessed: Mapping[str, pd.DataFrame], scenario: Scenario) -> list[str]:
+    """Which normalisation the scores use and, for ``"interval"``, the reference values."""
+    spec = scenario.scoring
+    if spec is None:
+        return []
+    if spec.normalisation == "minmax":
+        return [
+            "<p>Normalisation: <b>min–max</b> over the strategies compared (0 = the worst "
+            "strategy, 1 = the best on each indicator). The size of an effect counts only "
+            "relative to the other strategies.</p>"
+        ]
+    out = [
+        "<p>Normalisation: <b>interval</b> against fixed reference values (0 = worst, 1 = "
+        "best reference, not clipped), so a strategy's score grows with the size of its own "
+        "effects. References not set in <code>[scoring.references]</code> are the baseline "
+        f"± {100 * spec.reference_band:g} % (docs/scoring.md).</p>"
+    ]
+    indicators = assessed.get("indicators")
+    if indicators is None or indicators.empty:
+        return out
+    table = performance_table(indicators)
+    directions = {c: INDICATORS[c].direction for c in table.columns if c in INDICATORS}
+    table = table[list(directions)]
+    refs = default_references(
+        table,
+        directions,
+        band=spec.reference_band,
+        references={k: v for k, v in spec.reference_map.items() if k in table.columns},
+    )
+    if "baseline" in table.index:
+        base_row = table.loc["baseline"].astype(float)
+        refs.insert(0, "baseline", [float(base_row[c]) for c in refs.index])
+    refs = refs.reset_index()
+    out.append(
+        _table(
+            refs,
+            numeric=[c for c in ("baseline", "worst", "best") if c in refs.columns],
+            formats=dict.fromkeys(("baseline", "worst", "best"), ",.4g"),
+        )
+    )
+    return out
+
+
+def _section_ranking(assessed: Mapping[str, pd.DataFrame], scenario: Scenario) -> list[str]:
     out = ['<section id="ranking"><h2>5. Strategy ranking and robustness</h2>']
     scores = assessed.get("scores")
     robust = assessed.get("robustness")
     if scores is None or scores.empty:
         out.append("<p>The scenario has no scoring section.</p></section>")
         return out
+    out += _normalisation_note(assessed, scenario)
     for method in list(dict.fromkeys(scores["method"])):
         part = scores[scores["method"] == method]
         ranks = part.pivot_table(

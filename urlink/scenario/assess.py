@@ -8,14 +8,17 @@ ranks the strategies (:func:`urlink.scoring.ranking.rank_strategies`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from urlink.errors import InputError, UrlinkWarning
+from urlink.model.state import LEVELS, Strategy, in_focus
 from urlink.parallel import imap_chunks
 from urlink.progress import Progress, advance
 from urlink.scenario.build import StakeholderWeights, weights_from_scenario, with_scenario_path
@@ -27,20 +30,24 @@ from urlink.scoring.attribution import (
     crosses,
     guidelines,
 )
+from urlink.scoring.costs import cost_indicators, costs_of
 from urlink.scoring.indicators import INDICATORS, Evaluation, evaluate, indicators_by_unit
 from urlink.scoring.ranking import Ranking, performance_table, rank_strategies
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from urlink.model.state import State, Strategy
-    from urlink.scenario.spec import Scenario
+    from urlink.model.state import State
+    from urlink.scenario.spec import Package, Scenario
 
 __all__ = [
+    "ADMIN_NAMES_CSV",
     "INDICATOR_COLUMNS",
     "Assessment",
+    "admin_names",
     "assess_strategies",
     "indicator_table",
+    "package_strategy",
     "performance_table",
     "score_strategies",
 ]
@@ -86,24 +93,110 @@ class Assessment:
     evaluations: dict[str, Evaluation] = field(default_factory=dict)
 
 
-def _assess_strategy(
-    shared: tuple[Scenario, State, Evaluation, dict[str, str]], strategy: Strategy
-) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
-    """Apply and evaluate one strategy against the base (a pure function, run anywhere).
+ADMIN_NAMES_CSV = Path(__file__).resolve().parents[2] / "data" / "tables" / "admin_names.csv"
+"""Names of the prefectures and provinces no zone is named after (``code,level,name,...``;
+NBS 统计用区划代码 2023, see ``data/SOURCES.md``)."""
 
-    Returns its evaluation, attribution per unit, guidelines, flow changes and warnings.
+
+def admin_names(path: Path = ADMIN_NAMES_CSV) -> dict[str, str]:
+    """Read the names of administrative units above the zones (code -> name).
+
+    Parameters
+    ----------
+    path
+        A table with ``code`` and ``name`` columns (default :data:`ADMIN_NAMES_CSV`).
+
+    Returns
+    -------
+    dict
+        Empty if the file does not exist (an installed package without the data folder).
+    """
+    if not path.is_file():
+        logger.info("no admin names table at %s; units above the zones stay unnamed", path)
+        return {}
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return dict(zip(table["code"], table["name"], strict=True))
+
+
+def package_strategy(package: Package, members: Sequence[Strategy]) -> Strategy:
+    """Describe a package as one strategy (for attribution, guidelines and outputs).
+
+    Its sites, actors and sectors are those of the members; its level is the highest of
+    the members' levels (the unit that has to coordinate them); its costs are the sums of
+    the members' costs, unknown if any member's is.
+
+    Parameters
+    ----------
+    package
+        The ``[[packages]]`` entry.
+    members
+        Its strategies, in order.
+
+    Returns
+    -------
+    urlink.model.state.Strategy
+        ``kind = "package"``, never applied itself.
+    """
+    costs = costs_of(members)
+    joined = {
+        key: "; ".join(dict.fromkeys(str(getattr(m, key)) for m in members if getattr(m, key)))
+        for key in ("actor", "sector")
+    }
+    return Strategy(
+        name=package.name,
+        kind="package",
+        title=package.title or " + ".join(m.title or m.name for m in members),
+        sites=tuple(dict.fromkeys(z for m in members for z in m.sites)),
+        actor=joined["actor"],
+        level=max((m.level for m in members), key=LEVELS.index),
+        sector=joined["sector"],
+        cost_capital_yuan=costs.capital_yuan,
+        cost_yearly_yuan=costs.yearly_yuan,
+        params={"strategies": [m.name for m in members]},
+    )
+
+
+def _assess_strategy(
+    shared: tuple[Scenario, State, Evaluation, dict[str, str]],
+    item: tuple[Strategy, tuple[Strategy, ...]],
+) -> tuple[Evaluation, pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Apply and evaluate one strategy or package against the base (a pure function).
+
+    ``item`` is the strategy as attributed (a package's :func:`package_strategy`) and the
+    strategies to apply, in order. Returns its evaluation, attribution per unit,
+    guidelines, flow changes and warnings.
     """
     scenario, state, base, names = shared
+    strategy, members = item
+
+    def apply_all() -> State:
+        new = state
+        for member in members:
+            new = apply_strategy(new, member)
+        return new
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
-        new = with_scenario_path(
-            scenario, lambda: apply_strategy(state, strategy), section="[[strategies]]"
-        )
+        section = "[[packages]]" if len(members) > 1 else "[[strategies]]"
+        new = with_scenario_path(scenario, apply_all, section=section)
         ev = evaluate(new)
+        population = float(state.zones.loc[in_focus(state), "population"].astype(float).sum())
+        district = ev.district.copy()
+        for key, value in cost_indicators(
+            base.district, district, costs_of(members), population=population
+        ).items():
+            district[key] = value
+        ev = dataclasses.replace(ev, district=district)
         changed = compare_flows(base.flows, ev.flows)
         changed.insert(0, "strategy", strategy.name)
         effects = attribute_zones(base, ev, state.zones)
-        units = attribute_units(effects, state.zones, strategy, focus=state.focus)
+        units = attribute_units(
+            effects,
+            state.zones,
+            strategy,
+            focus=state.focus,
+            materiality=scenario.attribution.materiality,
+        )
         units["crosses"] = crosses(units)
         guide = guidelines(units, strategy, names)
     return ev, units, guide, changed, [str(w.message) for w in caught]
@@ -144,11 +237,12 @@ def assess_strategies(
     state: State,
     *,
     strategies: Sequence[Strategy] | None = None,
+    packages: Sequence[Package] | None = None,
     workers: int | None = 1,
     scheduler: Any = None,
     progress: Progress | None = None,
 ) -> Assessment:
-    """Evaluate the baseline and every strategy; attribute effects; write guidelines.
+    """Evaluate the baseline, every strategy and package; attribute effects; guidelines.
 
     Parameters
     ----------
@@ -158,6 +252,10 @@ def assess_strategies(
         Its base state (:func:`urlink.scenario.build.base_state`), flows computed.
     strategies
         The strategies to assess (default: the scenario's).
+    packages
+        The packages to assess after them (default: the scenario's ``[[packages]]`` whose
+        members are all among ``strategies``). Each is the state with every member
+        applied in order, assessed and ranked like a strategy.
     workers, scheduler
         Evaluate the strategies over local processes or a Dask cluster (see
         :func:`urlink.parallel.map_chunks`; the base state is sent to each worker once).
@@ -168,7 +266,8 @@ def assess_strategies(
     -------
     Assessment
     """
-    names = {str(k): str(v) for k, v in state.zones["name"].items()}
+    names = admin_names()
+    names.update({str(k): str(v) for k, v in state.zones["name"].items()})
     names.setdefault(state.focus, f"focus unit {state.focus}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
@@ -176,16 +275,35 @@ def assess_strategies(
     for w in caught:
         logger.warning("%s", w.message)
     chosen = list(scenario.strategies if strategies is None else strategies)
+    by_name = {s.name: s for s in chosen}
+    bundles = list(scenario.packages if packages is None else packages)
+    if packages is None:
+        bundles = [p for p in bundles if all(m in by_name for m in p.strategies)]
+    items: list[tuple[Strategy, tuple[Strategy, ...]]] = [(s, (s,)) for s in chosen]
+    for package in bundles:
+        missing = [m for m in package.strategies if m not in by_name]
+        if missing:
+            msg = f"package {package.name!r}: strategies {missing} are not assessed here"
+            raise InputError(msg)
+        members = tuple(by_name[m] for m in package.strategies)
+        items.append((package_strategy(package, members), members))
+    unknown_cost = [s.name for s, _ in items if not costs_of([s]).known]
+    if unknown_cost:
+        logger.info(
+            "costs unknown for %s: their cost and cost-effectiveness indicators are NaN "
+            "(cost unknown)",
+            unknown_cost,
+        )
     evaluations = {"baseline": base}
     attribution, guides, flow_changes = [], [], []
     results = imap_chunks(
         _assess_strategy,
-        chosen,
+        items,
         shared=(scenario, state, base, names),
         workers=workers,
         scheduler=scheduler,
     )
-    for strategy, (ev, units, guide, changed, messages) in zip(chosen, results, strict=True):
+    for (strategy, _), (ev, units, guide, changed, messages) in zip(items, results, strict=True):
         evaluations[strategy.name] = ev
         attribution.append(units)
         guides.append(guide)
@@ -256,6 +374,9 @@ def score_strategies(
             workers=workers,
             scheduler=scheduler,
             progress=progress,
+            normalisation=spec.normalisation,
+            references=spec.reference_map,
+            reference_band=spec.reference_band,
         )
     except InputError as err:
         msg = f"weights {str(weights.source)!r}: {err}"

@@ -47,7 +47,13 @@ from urlink.model.typology import TypologyParams
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
 from urlink.params import params_from_table
 from urlink.scenario.strategies import STRATEGY_KINDS
-from urlink.scoring.methods import SCORING_METHODS
+from urlink.scoring.indicators import INDICATORS
+from urlink.scoring.methods import (
+    DEFAULT_REFERENCE_BAND,
+    SCORING_METHODS,
+    SCORING_NORMALISATIONS,
+    ScoringNormalisation,
+)
 from urlink.validate import find_markup
 
 if TYPE_CHECKING:
@@ -62,6 +68,7 @@ __all__ = [
     "FlowsSpec",
     "GoodsSpec",
     "NetworkSpec",
+    "Package",
     "PeopleSpec",
     "PopulationSpec",
     "Scenario",
@@ -396,6 +403,44 @@ StrategySpec = Strategy
 
 
 @dataclass(frozen=True, slots=True)
+class AttributionSpec:
+    """``[attribution]``: how effects are attributed to administrative units.
+
+    Attributes
+    ----------
+    materiality
+        Effects of a unit below this share of the largest effect of the same kind at its
+        level are not attributed to the unit
+        (:data:`urlink.scoring.attribution.MATERIALITY`, 0.01; 0 keeps everything).
+    """
+
+    materiality: float = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """``[[packages]]``: strategies evaluated together, applied in order to one state.
+
+    The package is assessed, attributed and ranked like a strategy; its effects include
+    the members' interactions (a new road and the upgrade of a road next to it do not add
+    up), not the sum of the members' separate effects.
+
+    Attributes
+    ----------
+    name
+        Short id, unique among strategies and packages.
+    strategies
+        Names of two or more ``[[strategies]]``, in the order they are applied.
+    title
+        Readable title.
+    """
+
+    name: str
+    strategies: tuple[str, ...]
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ScoringSpec:
     """``[scoring]``: how strategies are ranked.
 
@@ -412,6 +457,15 @@ class ScoringSpec:
         Weight samples for the robustness analysis.
     concentration
         Dirichlet concentration of the samples around each group's weights.
+    normalisation
+        ``"interval"`` (default: against reference values, so a strategy's score depends on
+        the size of its own effects only) or ``"minmax"`` (over the strategies compared);
+        see ``docs/scoring.md``.
+    references
+        ``[scoring.references]``: planner-set ``(indicator, worst, best)`` values.
+    reference_band
+        Half-width of the default reference interval of the other indicators, as a share
+        of the baseline value (:data:`urlink.scoring.methods.DEFAULT_REFERENCE_BAND`).
     """
 
     weights: Path | None = None
@@ -419,6 +473,14 @@ class ScoringSpec:
     methods: tuple[str, ...] = ("weighted_sum", "topsis")
     smaa_samples: int = 10_000
     concentration: float = 50.0
+    normalisation: ScoringNormalisation = "interval"
+    references: tuple[tuple[str, float, float], ...] = ()
+    reference_band: float = DEFAULT_REFERENCE_BAND
+
+    @property
+    def reference_map(self) -> dict[str, tuple[float, float]]:
+        """The planner-set references as a mapping indicator -> ``(worst, best)``."""
+        return {name: (worst, best) for name, worst, best in self.references}
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,6 +570,10 @@ class Scenario:
         The sections above.
     seed
         Seed for everything random in a run.
+    packages
+        ``[[packages]]``: strategies assessed together (:class:`Package`).
+    attribution
+        ``[attribution]`` (:class:`AttributionSpec`).
     """
 
     name: str
@@ -528,6 +594,8 @@ class Scenario:
     modes: ModeChoiceParams | None = None
     seed: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    packages: tuple[Package, ...] = ()
+    attribution: AttributionSpec = field(default_factory=AttributionSpec)
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -817,8 +885,8 @@ def load_scenario(path: str | Path) -> Scenario:
     if sv is not None:
         services = sv.required_path("path")
         sv.finish()
-    strategies = _parse_strategies(top, file)
-    scoring = _parse_scoring(top.sub("scoring"))
+    strategies, packages = _parse_strategies_and_packages(top, file)
+    scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
     bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
 
     p = top.required_sub("population")
@@ -854,6 +922,8 @@ def load_scenario(path: str | Path) -> Scenario:
         emissions=emissions,
         services=services,
         strategies=strategies,
+        packages=packages,
+        attribution=_parse_attribution(attribution_table),
         scoring=scoring,
         bus=bus,
         modes=modes,
@@ -977,9 +1047,14 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
         if not all(isinstance(x, str) for x in sites):
             msg = f"{t.where('sites')} must be a list of zone id strings, got {sites!r}"
             raise InputError(msg)
-        cost = t.get("cost_yuan", float)
-        if cost is not None and cost < 0:
-            msg = f"{t.where('cost_yuan')} must be >= 0, got {cost!r}"
+        cost = _cost(t, "cost_yuan")
+        capital = _cost(t, "cost_capital_yuan")
+        yearly = _cost(t, "cost_yearly_yuan")
+        if cost is not None and capital is not None and cost != capital:
+            msg = (
+                f"{t.where('cost_capital_yuan')} = {capital!r} differs from cost_yuan = "
+                f"{cost!r}; cost_yuan is the capital cost, give only cost_capital_yuan"
+            )
             raise InputError(msg)
         raw = t.get("params", dict, default={})
         settings = STRATEGY_KINDS.entry(kind).settings
@@ -997,11 +1072,79 @@ def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
                 level=level,
                 sector=t.get("sector", str, default=""),
                 cost_yuan=cost,
+                cost_capital_yuan=capital,
+                cost_yearly_yuan=yearly,
                 params=params,
             )
         )
         t.finish()
     return tuple(out)
+
+
+def _cost(t: _Table, key: str) -> float | None:
+    """Read a cost: a number >= 0, or ``"unknown"`` (None; also when left out)."""
+    value = t.get(key, (int, float, str))
+    if value is None or value == "unknown":
+        return None
+    if isinstance(value, (str, bool)) or not value >= 0:
+        msg = f'{t.where(key)} = {value!r} must be a number >= 0 (yuan) or "unknown"'
+        raise InputError(msg)
+    return float(value)
+
+
+def _parse_strategies_and_packages(
+    top: _Table, file: Path
+) -> tuple[tuple[Strategy, ...], tuple[Package, ...]]:
+    strategies = _parse_strategies(top, file)
+    return strategies, _parse_packages(top, file, strategies)
+
+
+def _parse_packages(
+    top: _Table, file: Path, strategies: tuple[Strategy, ...]
+) -> tuple[Package, ...]:
+    entries = top.get("packages", list, default=[])
+    known = {s.name for s in strategies}
+    out: list[Package] = []
+    seen: set[str] = set(known)
+    for i, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            msg = f"{file}: [[packages]] entry {i} must be a table"
+            raise InputError(msg)
+        t = _Table(entry, section=f"packages #{i}", file=file)
+        name = t.get("name", str, required=True)
+        if not _NAME_OK.match(name) or name in seen:
+            why = (
+                "is already a strategy or package name"
+                if name in seen
+                else "must be letters, digits, '.', '-', '_'"
+            )
+            msg = f"{t.where('name')} = {name!r} {why}"
+            raise InputError(msg)
+        seen.add(name)
+        members = t.get("strategies", list, required=True)
+        unknown = [m for m in members if m not in known]
+        if len(members) < 2 or unknown or len(set(members)) != len(members):
+            msg = (
+                f"{t.where('strategies')} = {members!r} must name two or more different "
+                f"[[strategies]] of this file (unknown: {unknown}); use some of {sorted(known)}"
+            )
+            raise InputError(msg)
+        out.append(
+            Package(name=name, strategies=tuple(members), title=t.get("title", str, default=""))
+        )
+        t.finish()
+    return tuple(out)
+
+
+def _parse_attribution(t: _Table | None) -> AttributionSpec:
+    if t is None:
+        return AttributionSpec()
+    value: float = t.get("materiality", float, default=AttributionSpec().materiality)
+    if not 0 <= value < 1:
+        msg = f"{t.where('materiality')} = {value!r} must be in [0, 1) (e.g. 0.01 for 1 %)"
+        raise InputError(msg)
+    t.finish()
+    return AttributionSpec(materiality=value)
 
 
 def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
@@ -1016,12 +1159,38 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
     if not 100 <= samples <= 1_000_000:
         msg = f"{t.where('smaa_samples')} = {samples} must be between 100 and 1,000,000"
         raise InputError(msg)
+    refs: list[tuple[str, float, float]] = []
+    r = t.sub("references")
+    if r is not None:
+        for key in list(r.data):
+            if key not in INDICATORS:
+                msg = f"{r.where(key)} is not an indicator; use some of {sorted(INDICATORS)}"
+                raise InputError(msg)
+            pair = r.get(key, list)
+            if len(pair) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair
+            ):
+                msg = f"{r.where(key)} = {pair!r} must be two numbers [worst, best]"
+                raise InputError(msg)
+            worst, best = float(pair[0]), float(pair[1])
+            if worst == best or (best > worst) != (INDICATORS[key].direction == "max"):
+                way = "more" if INDICATORS[key].direction == "max" else "less"
+                msg = (
+                    f"{r.where(key)} = {pair!r}: give [worst, best] with best "
+                    f"{'above' if way == 'more' else 'below'} worst ({way} is better)"
+                )
+                raise InputError(msg)
+            refs.append((key, worst, best))
+        r.finish()
     spec = ScoringSpec(
         weights=t.path("weights"),
         ahp=t.path("ahp"),
         methods=tuple(methods),
         smaa_samples=samples,
         concentration=_positive(t, "concentration", 50.0),
+        normalisation=_choice(t, "normalisation", SCORING_NORMALISATIONS, "interval"),
+        references=tuple(refs),
+        reference_band=_positive(t, "reference_band", DEFAULT_REFERENCE_BAND),
     )
     t.finish()
     if (spec.weights is None) == (spec.ahp is None):

@@ -10,8 +10,13 @@ their sum, so points out of 100 and shares are both accepted.
 Scoring methods (all in :data:`SCORING_METHODS`, each ``method(table, weights,
 directions) -> pd.Series`` with higher = better):
 
+Before weighting, indicators are normalised against reference values (``references``:
+``(worst, best)`` per indicator, "interval" normalisation, the default of a scenario's
+``[scoring]``; :func:`default_references` gives the baseline ± 10 %) or, without
+references, over the strategies compared (min-max).
+
 ``weighted_sum``
-    Simple additive weighting (SAW/WSM) on min-max normalised values,
+    Simple additive weighting (SAW/WSM) on normalised values,
     ``S_a = Σ_j w_j r_aj`` [R94]. Fully compensatory: a large gain on one indicator can
     buy off a loss on another.
 ``topsis``
@@ -29,6 +34,8 @@ weights.
 
 References (the tags are those of the project's domain-methods notes)
 --------------------------------------------------------------------
+- [R40] OECD, A territorial approach to the SDGs, localised indicators normalised 0-100
+  to the 2030 target value (distance to target), https://www.oecd-local-sdgs.org/data.html
 - [R94] Simple additive weighting; ``mcdm`` package, https://pypi.org/project/mcdm/1.4/
 - [R95] [R96] Saaty, T. L. (1980), *The Analytic Hierarchy Process*, McGraw-Hill; Saaty,
   T. L. (1990), How to make a decision: the analytic hierarchy process, *European Journal
@@ -79,12 +86,15 @@ from urlink.scoring.ahp import (
     ahp_weights,
 )
 from urlink.scoring.methods import (
+    DEFAULT_REFERENCE_BAND,
     DIRECTIONS,
     NORMALISATIONS,
     SCORING_METHODS,
+    SCORING_NORMALISATIONS,
     BatchScoringMethod,
     Direction,
     ScoringMethod,
+    default_references,
     normalise,
     rank,
     register_method,
@@ -108,11 +118,13 @@ from urlink.scoring.weights import (
 __all__ = [
     "AHP_CSV_COLUMNS",
     "CR_THRESHOLD",
+    "DEFAULT_REFERENCE_BAND",
     "DIRECTIONS",
     "NORMALISATIONS",
     "POINTS_CSV_COLUMNS",
     "RANDOM_INDEX",
     "SCORING_METHODS",
+    "SCORING_NORMALISATIONS",
     "STAKEHOLDER_GROUPS",
     "BatchScoringMethod",
     "Direction",
@@ -120,6 +132,7 @@ __all__ = [
     "SmaaResult",
     "ahp_from_csv",
     "ahp_weights",
+    "default_references",
     "normalise",
     "pooled_weights",
     "rank",

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from urlink.scoring.indicators import Evaluation
 
 __all__ = [
+    "BELOW_THRESHOLD",
     "EFFECTS",
+    "MATERIALITY",
     "attribute_units",
     "attribute_zones",
     "compare_flows",
@@ -50,6 +52,22 @@ EFFECTS = {
     "water_received_m3_per_day": "change of ecosystem-service water received",
 }
 """Zone effects of a strategy (positive = gain), by name."""
+
+MATERIALITY = 0.01
+"""Default materiality threshold: a unit's effect smaller than 1 % of the largest effect of
+the same kind at its level (for the same strategy) is not attributed to the unit.
+
+Why: strategies change travel times and flows everywhere a little (the gravity models
+redistribute trips over the whole network), so without a threshold every unit of every
+level "gains" or "loses" something, the guidelines list units whose effect is noise and a
+strategy seems to cross every boundary. 1 % is the convention of a materiality threshold in
+auditing and impact assessment (effects below it do not change a decision); set
+``[attribution] materiality`` (0 keeps everything). The amounts below it are not lost: they
+go to one row per level, unit :data:`BELOW_THRESHOLD`, so every level still adds up to the
+strategy's total effect."""
+
+BELOW_THRESHOLD = "below_threshold"
+"""Unit of the row that collects the effects below the materiality threshold."""
 
 _LEVEL_OF_STRATEGY = {
     "village": "township",
@@ -135,10 +153,36 @@ def _responsible_units(
     return level, units
 
 
+def _material(agg: pd.DataFrame, materiality: float) -> pd.DataFrame:
+    """Move effects below the threshold of one level to a :data:`BELOW_THRESHOLD` row."""
+    if materiality <= 0 or agg.empty:
+        return agg
+    cols = list(EFFECTS)
+    values = agg[cols]
+    limit = materiality * values.abs().max(axis=0)
+    small = (values.abs() < limit) & (values != 0)
+    if not small.to_numpy().any():
+        return agg
+    rest = values.where(small, 0.0).sum(axis=0)
+    agg = agg.copy()
+    agg[cols] = values.mask(small, 0.0)
+    row = pd.DataFrame([rest.to_dict()], index=[BELOW_THRESHOLD])
+    return pd.concat([agg, row]).fillna({"cost_yuan": 0.0})
+
+
 def attribute_units(
-    effects: pd.DataFrame, zones: pd.DataFrame, strategy: Strategy, *, focus: str
+    effects: pd.DataFrame,
+    zones: pd.DataFrame,
+    strategy: Strategy,
+    *,
+    focus: str,
+    materiality: float = MATERIALITY,
 ) -> pd.DataFrame:
     """Sum zone effects to every administrative level and book the cost.
+
+    An effect of a unit below the materiality threshold (``materiality`` x the largest
+    absolute effect of its kind at that level) is not attributed to the unit: it goes to
+    the level's :data:`BELOW_THRESHOLD` row (see :data:`MATERIALITY`).
 
     Parameters
     ----------
@@ -150,12 +194,16 @@ def attribute_units(
         The strategy (its level, sites and cost).
     focus
         Id of the study district (the unit of district-level strategies without sites).
+    materiality
+        Share of the level's largest effect below which an effect is not attributed to a
+        unit (0: attribute everything).
 
     Returns
     -------
     pandas.DataFrame
-        ``strategy``, ``level``, ``unit``, the effect columns, ``cost_yuan`` (on the
-        responsible units, split equally, at their level and above), ``responsible``
+        ``strategy``, ``level``, ``unit``, the effect columns, ``cost_yuan`` (the capital
+        cost on the responsible units, split equally, at their level and above; NaN on
+        them where the cost is unknown, never 0), ``cost_known`` (bool), ``responsible``
         (bool) and ``outside_responsible`` (bool: the unit is not a responsible one).
     """
     resp_level, resp_units = _responsible_units(strategy, zones, focus)
@@ -163,7 +211,7 @@ def attribute_units(
     rows = []
     for level in ADMIN_LEVELS:
         units = unit_of(zones, level).reindex(effects.index)
-        agg = effects.groupby(units).sum()
+        agg = _material(effects.groupby(units).sum(), materiality)
         agg["cost_yuan"] = 0.0
         if strategy.cost_yuan and rank[level] >= rank[resp_level]:
             resp_zones = zones.index[unit_of(zones, resp_level).isin(resp_units)]
@@ -183,6 +231,10 @@ def attribute_units(
         rows.append(agg.reset_index(drop=True))
     out = pd.concat(rows, ignore_index=True)
     out.insert(0, "strategy", strategy.name)
+    known = strategy.cost_yuan is not None
+    if not known:  # unknown: the responsible units' cost is unknown, not 0
+        out.loc[out["responsible"], "cost_yuan"] = np.nan
+    out.insert(list(out.columns).index("cost_yuan") + 1, "cost_known", known)
     out["outside_responsible"] = ~out["responsible"]
     return out
 
@@ -201,6 +253,7 @@ def crosses(units: pd.DataFrame) -> str:
         ``"none"`` or a level name.
     """
     effect_cols = list(EFFECTS)
+    units = units[units["unit"] != BELOW_THRESHOLD]  # not attributed to any unit
     touched = units[(units[effect_cols].abs() > 0).any(axis=1)]
     result = "none"
     for level in ADMIN_LEVELS:
@@ -242,10 +295,11 @@ def _gains_costs(effects: dict[str, float], cost: float) -> tuple[list[str], lis
         )
         if value > small
     ]
-    costs = [
+    costs = ["investment cost unknown"] if np.isnan(cost) else []
+    costs += [
         text
         for value, text in (
-            (cost, _fmt(cost, "yuan (investment)")),
+            (0.0 if np.isnan(cost) else cost, _fmt(cost, "yuan (investment)")),
             (paid, _fmt(paid, "yuan/year more paid")),
             (-received, _fmt(-received, "yuan/year less received")),
             (-hours, _fmt(-hours, "person-h/day lost")),
@@ -278,6 +332,8 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
     title = strategy.title or strategy.name
     rows = []
     for rec in units.to_dict("records"):
+        if rec["unit"] == BELOW_THRESHOLD:
+            continue
         effects = {k: float(rec[k]) for k in EFFECTS}
         if not rec["responsible"] and all(v == 0 for v in effects.values()):
             continue

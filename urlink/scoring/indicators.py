@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from urlink.model.intrazonal import pair_values
+from urlink.model.intrazonal import intrazonal_values, pair_values
 from urlink.model.state import in_focus, intrazonal_km, intrazonal_min, transit_of
 from urlink.registry import RegistrationError, Registry, builtin
 
@@ -43,6 +43,7 @@ __all__ = [
     "gini",
     "indicators_by_unit",
     "register_indicator",
+    "service_self_min",
 ]
 
 logger = logging.getLogger(__name__)
@@ -161,7 +162,31 @@ _DEFINITIONS: dict[str, IndicatorDef] = {
         "eco-compensation received per resident of the source zones",
     ),
     "cost_million_yuan": IndicatorDef(
-        "min", "million yuan", "", "cost of the strategies applied (where known)"
+        "min",
+        "million yuan",
+        "",
+        "capital cost of the strategy or package (NaN: cost unknown)",
+    ),
+    "cost_annualised_million_yuan": IndicatorDef(
+        "min",
+        "million yuan/year",
+        "",
+        "capital x capital recovery factor (8 %, 30 years) + yearly cost (NaN: cost "
+        "unknown; urlink.scoring.costs)",
+    ),
+    "co2_saved_t_per_million_yuan": IndicatorDef(
+        "max",
+        "t CO2/year per million yuan/year",
+        "11.6",
+        "transport CO2 saved against the baseline per million yuan of annualised cost "
+        "(NaN: cost unknown)",
+    ),
+    "pop_30min_gain_per_million_yuan": IndicatorDef(
+        "max",
+        "persons per million yuan/year",
+        "11.a",
+        "change of the residents within 30 min of the district centre per million yuan of "
+        "annualised cost (NaN: cost unknown)",
     ),
 }
 """urlink's own indicators (their ``compute`` functions are set below)."""
@@ -261,10 +286,48 @@ def gini(values: np.ndarray, weights: np.ndarray) -> float:
     return float(1.0 - 2.0 * area)
 
 
-def _time_to(skim: pd.DataFrame, targets: list[str]) -> pd.Series:
+def _time_to(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.Series:
+    """Minutes to the nearest target; from a target's own zone, its intrazonal time.
+
+    A service in the zone itself is not 0 min away: residents still travel within the
+    zone. The skim's diagonal (0 min) is replaced by ``self_min`` (half the time to the
+    nearest other zone, :func:`urlink.model.intrazonal.intrazonal_values`) for every target
+    zone, so a zone with the service counts the same within-zone trip as everyone else.
+    """
     if not targets:
         return pd.Series(np.nan, index=skim.index)
-    return skim[targets].min(axis=1)
+    times = skim[targets].astype(float).copy()
+    for z in dict.fromkeys(targets):
+        if z in times.index:
+            times.loc[z, z] = float(self_min.get(z, np.nan))
+    return times.min(axis=1)
+
+
+def service_self_min(state: State) -> pd.Series:
+    """Minutes to a service located in the zone itself, per zone.
+
+    The zone's intrazonal time: :func:`urlink.model.state.intrazonal_min` (half the time
+    to the nearest other zone, the usual rule; Ortúzar & Willumsen, *Modelling Transport*,
+    4th ed., 2011, ch. 3). Where the scenario keeps the skim's zero diagonal for trips
+    (``[flows] within_zone = "none"``) the half-nearest rule is still used here: a 0 min
+    trip to a service would make the zone with the service look infinitely better
+    connected than any other (in Huangyan the district centre's own township was 0 min from
+    the centre and the rural/urban access ratio 29.1; with its intrazonal time of 1.1 min
+    the ratio is 23.6).
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    pandas.Series
+        Minutes per zone id (NaN for a zone that reaches no other zone).
+    """
+    if state.intrazonal == "none":
+        return intrazonal_values(state.skim, rule="half_nearest")
+    return intrazonal_min(state)
 
 
 def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) -> pd.DataFrame:
@@ -370,9 +433,10 @@ def evaluate(state: State) -> Evaluation:
     hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
     markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
     zv = pd.DataFrame(index=zones.index)
-    zv["time_to_centre_min"] = _time_to(skim, centre)
-    zv["time_to_hospital_min"] = _time_to(skim, hospitals)
-    zv["time_to_market_min"] = _time_to(skim, markets)
+    self_min = service_self_min(state)
+    zv["time_to_centre_min"] = _time_to(skim, centre, self_min)
+    zv["time_to_hospital_min"] = _time_to(skim, hospitals, self_min)
+    zv["time_to_market_min"] = _time_to(skim, markets, self_min)
     factors = state.emissions.factors()
     zv["co2_kg_per_day"] = 0.0
     zv["trip_credits_kg_per_day"] = 0.0
@@ -611,6 +675,11 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
     "cost_million_yuan": lambda ctx: ctx.state.cost_yuan / 1e6,
+    # need the baseline and the strategy's costs: 0 for the baseline (nothing spent, nothing
+    # changed); set by urlink.scenario.assess (urlink.scoring.costs) for a strategy
+    "cost_annualised_million_yuan": lambda ctx: 0.0 if not ctx.state.applied else np.nan,
+    "co2_saved_t_per_million_yuan": lambda ctx: 0.0 if not ctx.state.applied else np.nan,
+    "pop_30min_gain_per_million_yuan": lambda ctx: 0.0 if not ctx.state.applied else np.nan,
 }
 
 for _name, _definition in _DEFINITIONS.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -22,9 +23,33 @@ Direction = Literal["max", "min"]
 DIRECTIONS: tuple[Direction, ...] = ("max", "min")
 """Allowed values of ``directions``: ``"max"`` (more is better), ``"min"`` (less is better)."""
 
-Normalisation = Literal["minmax", "vector"]
-NORMALISATIONS: tuple[Normalisation, ...] = ("minmax", "vector")
+Normalisation = Literal["minmax", "vector", "interval"]
+NORMALISATIONS: tuple[Normalisation, ...] = ("minmax", "vector", "interval")
 """Allowed ``method`` values of :func:`normalise`."""
+
+ScoringNormalisation = Literal["interval", "minmax"]
+SCORING_NORMALISATIONS: tuple[ScoringNormalisation, ...] = ("interval", "minmax")
+"""How the weighted sum, TOPSIS and SMAA put indicators on one scale (``[scoring]
+normalisation``): ``"interval"`` against fixed reference values (the default), or
+``"minmax"`` over the strategies being compared."""
+
+References = Mapping[str, tuple[float, float]]
+"""Reference values per indicator, ``(worst, best)`` (interval normalisation)."""
+
+DEFAULT_REFERENCE_BAND = 0.10
+"""Default half-width of the reference interval, as a share of the baseline value.
+
+Without planner-set references, an indicator's interval is the baseline ± 10 % of it:
+``worst = b - 0.1 |b|`` and ``best = b + 0.1 |b|`` (reversed for ``"min"``), so the
+baseline scores 0.5 and a strategy that improves the indicator by 10 % of its baseline
+scores 1 on it. Every indicator is then on the same scale of *relative change*: a weight
+says how much a 1 % improvement of one indicator is worth against a 1 % improvement of
+another, as in the distance-to-target normalisation of the OECD's localised SDG indicators
+(domain reference R40), with the baseline as the point of departure. The width is a
+convention, not a measurement: for the weighted sum it does not change any ranking (every
+deviation from the baseline is divided by the same factor); for TOPSIS it sets how far the
+fixed ideal and anti-ideal lie. Values beyond the interval are not clipped, so a large
+effect is never cut down to the size of a small one."""
 
 _TIE_DECIMALS = 12  # scores equal to 12 decimals are ties (rounding noise of BLAS, etc.)
 
@@ -262,11 +287,171 @@ def _vector(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.where(norm > 0, values / np.where(norm > 0, norm, 1.0), 0.0)
 
 
+def _check_references(
+    references: object, columns: pd.Index, maximise: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Return the worst and best reference value per column, checked."""
+    if not isinstance(references, Mapping):
+        msg = (
+            f"references must be a mapping indicator -> (worst, best), not "
+            f"{type(references).__name__}"
+        )
+        raise InputError(msg)
+    missing = [c for c in columns if c not in references]
+    if missing:
+        msg = (
+            f"references have no (worst, best) values for indicator(s) {missing}; give them "
+            "(e.g. [scoring.references] in the scenario) or use default_references"
+        )
+        raise InputError(msg)
+    worst = np.empty(len(columns))
+    best = np.empty(len(columns))
+    for j, c in enumerate(columns):
+        pair = references[c]
+        try:
+            lo, hi = (float(v) for v in pair)
+        except (TypeError, ValueError):
+            msg = f"references[{c!r}] = {pair!r} must be two numbers [worst, best]"
+            raise InputError(msg) from None
+        if not (math.isfinite(lo) and math.isfinite(hi)) or lo == hi:
+            msg = (
+                f"references[{c!r}] = {pair!r} must be two different finite numbers [worst, best]"
+            )
+            raise InputError(msg)
+        if (hi > lo) != bool(maximise[j]):
+            way = "more" if maximise[j] else "less"
+            msg = (
+                f"references[{c!r}] = [worst={lo!r}, best={hi!r}] contradicts the "
+                f"indicator's direction ({way} is better); swap the two values"
+            )
+            raise InputError(msg)
+        worst[j], best[j] = lo, hi
+    return worst, best
+
+
+def _interval(
+    values: npt.NDArray[np.float64],
+    worst: npt.NDArray[np.float64],
+    best: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    return (values - worst) / (best - worst)
+
+
+def default_references(
+    table: pd.DataFrame,
+    directions: Mapping[str, Direction],
+    *,
+    baseline: str = "baseline",
+    band: float = DEFAULT_REFERENCE_BAND,
+    references: References | None = None,
+) -> pd.DataFrame:
+    """Return the reference values (worst, best) of every indicator (interval normalisation).
+
+    Planner-set values (``references``, e.g. ``[scoring.references]``) are used as given;
+    every other indicator gets the baseline ± ``band`` x |baseline|
+    (:data:`DEFAULT_REFERENCE_BAND`), oriented by its direction. An indicator whose
+    baseline is 0 (or missing) has no default: its row is NaN and the scoring leaves it
+    out unless the planner sets its references.
+
+    Parameters
+    ----------
+    table
+        Performance table, strategies x indicators, with a row ``baseline``.
+    directions
+        ``"max"`` or ``"min"`` per indicator.
+    baseline
+        Name of the baseline row.
+    band
+        Half-width of the default interval as a share of the baseline (> 0).
+    references
+        Planner-set ``(worst, best)`` per indicator (any subset).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by indicator (index named ``indicator``): ``worst``, ``best``, ``source``
+        (``"scenario"`` or ``"baseline ± 10 %"``; ``"none: baseline is 0"`` where there
+        is no default).
+
+    Raises
+    ------
+    InputError
+        If ``band`` is not a positive number, the baseline row is missing while a default
+        is needed, or a planner-set pair is invalid.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"access": [0.5, 0.6], "co2": [200.0, 180.0]},
+    ...                      index=["baseline", "bus"])
+    >>> default_references(table, {"access": "max", "co2": "min"},
+    ...                    references={"access": (0.0, 1.0)}).reset_index()
+      indicator  worst   best           source
+    0    access    0.0    1.0         scenario
+    1       co2  220.0  180.0  baseline ± 10 %
+    """
+    if isinstance(band, bool) or not (
+        isinstance(band, (int, float)) and math.isfinite(band) and band > 0
+    ):
+        msg = f"band={band!r} must be a positive number (e.g. {DEFAULT_REFERENCE_BAND})"
+        raise InputError(msg)
+    given = dict(references or {})
+    unknown = sorted(set(given) - set(table.columns))
+    rows: dict[str, tuple[float, float, str]] = {}
+    for c in table.columns:
+        if directions.get(c) not in DIRECTIONS:
+            msg = f"directions has no valid entry for indicator {c!r}; use one of {DIRECTIONS}"
+            raise InputError(msg)
+        maximise = directions[c] == "max"
+        if c in given:
+            w, b = _check_references({c: given[c]}, pd.Index([c]), np.array([maximise]))
+            rows[c] = (float(w[0]), float(b[0]), "scenario")
+            continue
+        if baseline not in table.index:
+            msg = (
+                f"table has no row {baseline!r} to derive default references from; give "
+                f"references for {c!r} or name the baseline row"
+            )
+            raise InputError(msg)
+        base = float(pd.to_numeric(table[c]).loc[baseline])
+        if not math.isfinite(base) or base == 0:
+            rows[c] = (np.nan, np.nan, "none: baseline is 0")
+            continue
+        half = band * abs(base)
+        lo, hi = (base - half, base + half) if maximise else (base + half, base - half)
+        rows[c] = (lo, hi, f"baseline ± {100 * band:g} %")
+    if unknown:
+        logger.info("references for indicators not scored are ignored: %s", unknown)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=["worst", "best", "source"])
+    out.index.name = "indicator"
+    return out
+
+
+def references_of(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Turn a :func:`default_references` table into a ``references`` mapping.
+
+    Parameters
+    ----------
+    frame
+        ``worst`` and ``best`` per indicator; rows with NaN are left out.
+
+    Returns
+    -------
+    dict
+        Indicator -> ``(worst, best)``.
+    """
+    ok = frame[["worst", "best"]].notna().all(axis=1)
+    worst = frame.loc[ok, "worst"].astype(float)
+    best = frame.loc[ok, "best"].astype(float)
+    return {str(c): (float(worst[c]), float(best[c])) for c in worst.index}
+
+
 def normalise(
     table: pd.DataFrame,
     directions: Mapping[str, Direction],
     *,
     method: Normalisation = "minmax",
+    references: References | None = None,
 ) -> pd.DataFrame:
     """Normalise a performance table indicator by indicator.
 
@@ -283,6 +468,13 @@ def normalise(
     *not* applied here: TOPSIS handles it through the ideal and anti-ideal points. Values lie
     in [0, 1] for non-negative data ([-1, 1] otherwise); an all-zero column stays 0.
 
+    ``"interval"`` (against fixed references, OECD-style distance to target [R40]):
+    ``r = (x - worst) / (best - worst)`` with the planner's ``references`` (or
+    :func:`default_references`): 0 = the worst reference, 1 = the best, not clipped. A
+    strategy's value depends only on its own performance, so an effect five times smaller
+    scores five times less above the baseline, whatever the other strategies do. Min-max
+    cannot do that: when only one strategy moves an indicator, any change maps to 0 or 1.
+
     Parameters
     ----------
     table
@@ -290,7 +482,9 @@ def normalise(
     directions
         ``"max"`` or ``"min"`` for every column of ``table`` (extra keys are ignored).
     method
-        ``"minmax"`` or ``"vector"``.
+        ``"minmax"``, ``"vector"`` or ``"interval"``.
+    references
+        ``(worst, best)`` per indicator; needed by ``"interval"`` only.
 
     Returns
     -------
@@ -301,7 +495,7 @@ def normalise(
     ------
     InputError
         If the table has missing or non-numeric values, a direction is missing or invalid,
-        or ``method`` is unknown.
+        ``method`` is unknown, or the references are missing or invalid.
 
     Examples
     --------
@@ -317,10 +511,19 @@ def normalise(
           access_pct  co2_kt
     road       0.316   0.894
     bus        0.949   0.447
+    >>> normalise(table, {"access_pct": "max", "co2_kt": "min"}, method="interval",
+    ...           references={"access_pct": (0, 100), "co2_kt": (10, 0)})
+          access_pct  co2_kt
+    road         0.2     0.2
+    bus          0.6     0.6
     """
     _check_choice(method, NORMALISATIONS, "method")
     values, maximise = _check_table(table, directions)
-    out = _minmax(values, maximise) if method == "minmax" else _vector(values)
+    if method == "interval":
+        worst, best = _check_references(references, table.columns, maximise)
+        out = _interval(values, worst, best)
+    else:
+        out = _minmax(values, maximise) if method == "minmax" else _vector(values)
     return pd.DataFrame(out, index=table.index, columns=table.columns)
 
 
@@ -365,14 +568,86 @@ def _topsis_batch(
     return _closeness(s_plus, s_minus)
 
 
+def _weighted_sum_interval_batch(
+    r: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    maximise: npt.NDArray[np.bool_],
+    /,
+) -> npt.NDArray[np.float64]:
+    return weights @ r.T
+
+
+def _topsis_interval_batch(
+    r: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    maximise: npt.NDArray[np.bool_],
+    /,
+) -> npt.NDArray[np.float64]:
+    # fixed ideal r* = 1 (the best reference) and anti-ideal r- = 0 (the worst)
+    w2 = weights**2
+    return _closeness(np.sqrt(w2 @ ((r - 1.0) ** 2).T), np.sqrt(w2 @ (r**2).T))
+
+
+_INTERVAL_BATCH: dict[str, BatchScoringMethod] = {
+    "weighted_sum": _weighted_sum_interval_batch,
+    "topsis": _topsis_interval_batch,
+}
+"""Batch forms on interval-normalised values (oriented: 1 = best reference)."""
+
+
+def interval_batch_method(method: str) -> BatchScoringMethod | None:
+    """Return the batch form of a method on interval-normalised values, if it has one.
+
+    Parameters
+    ----------
+    method
+        A registered name.
+
+    Returns
+    -------
+    callable or None
+        ``batch(r, weights, maximise)`` with ``r`` from ``normalise(...,
+        method="interval")``.
+    """
+    return _INTERVAL_BATCH.get(method)
+
+
+def accepts_references(method: str) -> bool:
+    """Whether a registered scoring method takes a ``references`` keyword.
+
+    Parameters
+    ----------
+    method
+        A registered name.
+
+    Returns
+    -------
+    bool
+    """
+    func = _get_method(method)
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+    return "references" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
+
+
 @register_method("weighted_sum", batch=_weighted_sum_batch)
 def weighted_sum(
-    table: pd.DataFrame, weights: pd.Series, directions: Mapping[str, Direction]
+    table: pd.DataFrame,
+    weights: pd.Series,
+    directions: Mapping[str, Direction],
+    *,
+    references: References | None = None,
 ) -> pd.Series:
     """Score strategies by simple additive weighting (SAW/WSM) [R94].
 
-    ``S_a = Σ_j w_j r_aj`` with ``r`` the min-max normalised table (:func:`normalise`,
-    1 = best) and the weights divided by their sum, so ``0 <= S_a <= 1``.
+    ``S_a = Σ_j w_j r_aj`` with ``r`` the normalised table (:func:`normalise`, 1 = best)
+    and the weights divided by their sum. Without ``references``, ``r`` is min-max
+    normalised over the strategies (``0 <= S_a <= 1``); with them, it is interval
+    normalised against them (``"interval"``: 0 = worst, 1 = best reference, not clipped).
 
     Parameters
     ----------
@@ -382,6 +657,8 @@ def weighted_sum(
         Non-negative weight per indicator (divided by their sum).
     directions
         ``"max"`` or ``"min"`` per indicator.
+    references
+        ``(worst, best)`` per indicator for interval normalisation; None: min-max.
 
     Returns
     -------
@@ -408,13 +685,20 @@ def weighted_sum(
     """
     values, maximise = _check_table(table, directions)
     w = _check_weights(weights, table.columns)
-    scores = _minmax(values, maximise) @ w
-    return pd.Series(scores, index=table.index, name="weighted_sum")
+    if references is None:
+        r = _minmax(values, maximise)
+    else:
+        r = _interval(values, *_check_references(references, table.columns, maximise))
+    return pd.Series(r @ w, index=table.index, name="weighted_sum")
 
 
 @register_method("topsis", batch=_topsis_batch)
 def topsis(
-    table: pd.DataFrame, weights: pd.Series, directions: Mapping[str, Direction]
+    table: pd.DataFrame,
+    weights: pd.Series,
+    directions: Mapping[str, Direction],
+    *,
+    references: References | None = None,
 ) -> pd.Series:
     """Score strategies by closeness to the ideal point (TOPSIS) [R98].
 
@@ -428,6 +712,10 @@ def topsis(
     If ``S+_i + S-_i == 0`` (every weighted indicator is constant, so the strategy is the
     ideal), ``C_i = 1.0``.
 
+    With ``references``, step 1 is interval normalisation (:func:`normalise`,
+    ``"interval"``) and the ideal and anti-ideal are fixed: the best (r = 1) and worst
+    (r = 0) reference values, so a strategy's closeness does not depend on the others.
+
     Parameters
     ----------
     table
@@ -436,6 +724,9 @@ def topsis(
         Non-negative weight per indicator (divided by their sum).
     directions
         ``"max"`` or ``"min"`` per indicator.
+    references
+        ``(worst, best)`` per indicator: fixed anti-ideal and ideal; None: vector
+        normalisation and the ideal and anti-ideal of the strategies compared.
 
     Returns
     -------
@@ -462,6 +753,10 @@ def topsis(
     """
     values, maximise = _check_table(table, directions)
     w = _check_weights(weights, table.columns)
+    if references is not None:
+        r = _interval(values, *_check_references(references, table.columns, maximise))
+        closeness = _topsis_interval_batch(r, w[None, :], maximise)[0]
+        return pd.Series(closeness, index=table.index, name="topsis")
     v = _vector(values) * w
     ideal = np.where(maximise, v.max(axis=0), v.min(axis=0))
     anti = np.where(maximise, v.min(axis=0), v.max(axis=0))
@@ -485,6 +780,7 @@ def score(
     directions: Mapping[str, Direction],
     *,
     method: str = "weighted_sum",
+    references: References | None = None,
 ) -> pd.Series:
     """Score strategies with a registered method (higher = better).
 
@@ -498,6 +794,10 @@ def score(
         ``"max"`` or ``"min"`` per indicator.
     method
         A name in :data:`SCORING_METHODS`: ``"weighted_sum"`` (default) or ``"topsis"``.
+    references
+        ``(worst, best)`` per indicator: interval normalisation (the method must take a
+        ``references`` keyword, as the built-in ones do); None: the method's own
+        normalisation over the strategies.
 
     Returns
     -------
@@ -507,7 +807,8 @@ def score(
     Raises
     ------
     InputError
-        If the method is unknown or the inputs are invalid.
+        If the method is unknown, does not take references when given, or the inputs are
+        invalid.
     UrlinkError
         If a registered method returns something other than a Series indexed like
         ``table``.
@@ -525,7 +826,16 @@ def score(
     Name: topsis, dtype: float64
     """
     func = _get_method(method)
-    result = func(table, weights, directions)
+    if references is None:
+        result = func(table, weights, directions)
+    else:
+        if not accepts_references(method):
+            msg = (
+                f"scoring method {method!r} does not take reference values; use "
+                '[scoring] normalisation = "minmax" with it, or add a references keyword'
+            )
+            raise InputError(msg)
+        result = func(table, weights, directions, references=references)  # type: ignore[call-arg]
     if not isinstance(result, pd.Series) or not result.index.equals(table.index):
         msg = (
             f"scoring method {method!r} returned {type(result).__name__}; a method must "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -15,11 +16,16 @@ from urlink.parallel import map_chunks
 from urlink.scoring.methods import (
     _TIE_DECIMALS,
     Direction,
+    References,
     ScoringMethod,
+    _check_references,
     _check_table,
     _check_weights,
     _get_method,
+    _interval,
+    accepts_references,
     batch_method,
+    interval_batch_method,
 )
 
 if TYPE_CHECKING:
@@ -238,6 +244,7 @@ def smaa(
     concentration: float = 50.0,
     workers: int | None = 1,
     scheduler: Any = None,
+    references: References | None = None,
 ) -> SmaaResult:
     """Stochastic multicriteria acceptability analysis (SMAA-2) over the weight space.
 
@@ -282,6 +289,10 @@ def smaa(
         Score the sample chunks over local processes or a Dask cluster (see
         :func:`urlink.parallel.map_chunks`); each chunk of 2,000 samples draws from its own
         seed, spawned from ``seed``, so the result does not depend on them.
+    references
+        ``(worst, best)`` per indicator: score on interval-normalised values with fixed
+        references (:func:`urlink.scoring.methods.normalise`); None: the method's own
+        normalisation over the strategies (min-max for the weighted sum).
 
     Returns
     -------
@@ -312,6 +323,17 @@ def smaa(
     values, maximise = _check_table(table, directions)
     func = _get_method(method)
     batch = batch_method(method)
+    if references is not None:
+        if not accepts_references(method):
+            msg = (
+                f"scoring method {method!r} does not take reference values; use "
+                '[scoring] normalisation = "minmax" with it, or add a references keyword'
+            )
+            raise InputError(msg)
+        # the batch forms score the oriented interval values r (1 = best reference)
+        values = _interval(values, *_check_references(references, table.columns, maximise))
+        batch = interval_batch_method(method)
+        func = functools.partial(func, references=references)  # type: ignore[call-arg]
     n_samples = _check_count(n_samples, "n_samples", 1)
     seed = _check_count(seed, "seed", 0)
     alpha = _dirichlet_alpha(table.columns, around, concentration)

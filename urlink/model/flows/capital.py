@@ -4,6 +4,15 @@ All models share the signature ``model(zones, links, *, params) -> flows``; ``li
 table whose columns depend on the model (documented on each). Rule-based flows whose amount
 is given are ``source = "observed"``; amounts computed from a rate are ``"estimated"``.
 
+Payers and payees
+-----------------
+A transfer's payer or payee is a zone id or the code of an administrative unit at any level
+present in the zones' ``*_code`` columns (a county government 331003, a prefecture 331000,
+a province 330000). Every capital flow has a ``crosses`` column: the highest administrative
+boundary the payment crosses (``none``, ``township``, ``county``, ``prefecture``,
+``province``), from the codes of payer and payee (a unit has no code below its own level;
+a payment from a prefecture government to one of its townships crosses ``county``).
+
 Eco-compensation default rate
 -----------------------------
 :data:`DEFAULT_ECO_RATE_YUAN_PER_M3` = 0.0411 yuan per m3 is an **estimate** built from
@@ -27,6 +36,7 @@ from urlink.model.flows.base import finish_flows, register
 __all__ = [
     "DEFAULT_ECO_RATE_YUAN_PER_M3",
     "CapitalParams",
+    "add_crosses",
     "eco_compensation",
     "transfers",
 ]
@@ -75,8 +85,85 @@ def _need(links: pd.DataFrame, cols: tuple[str, ...], model: str) -> None:
         raise InputError(msg)
 
 
+_CODE_LEVELS = ("province", "prefecture", "county", "township")
+
+
+def _unit_codes(zones: pd.DataFrame, uid: str) -> dict[str, str | None] | None:
+    """Codes per level of a zone or an administrative unit (None: no code at that level)."""
+    cols = [lvl for lvl in _CODE_LEVELS if f"{lvl}_code" in zones.columns]
+    if uid in zones.index:
+        row = zones.loc[uid]
+        return {
+            lvl: (str(row[f"{lvl}_code"]) if pd.notna(row[f"{lvl}_code"]) else None)
+            for lvl in cols
+        } | {"zone": str(uid)}
+    for i, lvl in enumerate(cols):
+        hit = zones[zones[f"{lvl}_code"].astype("string") == str(uid)]
+        if len(hit):
+            first = hit.iloc[0]
+            return {
+                other: (str(first[f"{other}_code"]) if j <= i else None)
+                for j, other in enumerate(cols)
+            } | {"zone": None}
+    return None
+
+
+def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
+    """Return capital flows with ``crosses``: the highest boundary each payment crosses.
+
+    Parameters
+    ----------
+    zones
+        Zones with ``*_code`` columns.
+    flows
+        Flow table with ``origin`` (payer) and ``destination`` (payee).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with a ``crosses`` column (``unknown`` where a party is not known).
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"township_code": ["331003101", "331003102"],
+    ...                   "county_code": ["331003", "331003"],
+    ...                   "prefecture_code": ["331000", "331000"]}, index=["a", "b"])
+    >>> f = pd.DataFrame({"origin": ["a", "331000"], "destination": ["b", "a"]})
+    >>> add_crosses(z, f)["crosses"].tolist()
+    ['township', 'county']
+    """
+    cache: dict[str, dict[str, str | None] | None] = {}
+
+    def codes(uid: str) -> dict[str, str | None] | None:
+        if uid not in cache:
+            cache[uid] = _unit_codes(zones, uid)
+        return cache[uid]
+
+    out = []
+    for o, d in zip(flows["origin"].astype(str), flows["destination"].astype(str), strict=True):
+        a, b = codes(o), codes(d)
+        if a is None or b is None:
+            out.append("unknown")
+            continue
+        level = "none"
+        for lvl in _CODE_LEVELS:
+            if lvl in a and (a[lvl] is not None or b[lvl] is not None) and a[lvl] != b[lvl]:
+                level = lvl
+                break
+        if level == "none" and a["zone"] != b["zone"] and "township" not in a:
+            level = "township"  # two zones without township codes
+        out.append(level)
+    return flows.assign(crosses=out)
+
+
 def _known(zones: pd.DataFrame, ids: pd.Series, what: str) -> None:
-    strangers = sorted(set(ids) - set(zones.index))
+    units = {
+        str(c)
+        for lvl in _CODE_LEVELS
+        if f"{lvl}_code" in zones.columns
+        for c in zones[f"{lvl}_code"].dropna()
+    }
+    strangers = sorted(set(ids.astype(str)) - set(zones.index.astype(str)) - units)
     if strangers:
         msg = f"capital {what}: zones {strangers[:10]} are not zones of the scenario"
         raise InputError(msg)
@@ -103,12 +190,13 @@ def transfers(zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams
     Returns
     -------
     pandas.DataFrame
-        Flow table (yuan/year).
+        Flow table (yuan/year) with ``crosses`` (the highest boundary each payment
+        crosses).
 
     Raises
     ------
     InputError
-        On unknown zones, negative amounts, or rows without amount and no per-capita rate.
+        On unknown zones or units, negative amounts, or rows without amount and no per-capita rate.
 
     Examples
     --------
@@ -163,7 +251,7 @@ def transfers(zones: pd.DataFrame, links: pd.DataFrame, *, params: CapitalParams
                 drop_zero=False,
             )
         )
-    return pd.concat(parts, ignore_index=True)
+    return add_crosses(zones, pd.concat(parts, ignore_index=True))
 
 
 @register("capital", "eco_compensation", settings=CapitalParams)
@@ -190,7 +278,8 @@ def eco_compensation(
     Returns
     -------
     pandas.DataFrame
-        Flow table (yuan/year, ``source = "estimated"``) with ``basis_m3_per_day``.
+        Flow table (yuan/year, ``source = "estimated"``) with ``basis_m3_per_day`` and
+        ``crosses`` (the highest boundary each payment crosses).
 
     Raises
     ------
@@ -229,4 +318,5 @@ def eco_compensation(
         }
     )
     out = out.groupby(["origin", "destination"], as_index=False, sort=True).sum()
-    return finish_flows(out, flow_type="capital", model="eco_compensation", source="estimated")
+    flows = finish_flows(out, flow_type="capital", model="eco_compensation", source="estimated")
+    return add_crosses(zones, flows)

@@ -1,0 +1,193 @@
+"""Indicators of a state (urlink.scoring.indicators) on the Huangyan scenario."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from urlink.errors import InputError
+from urlink.model.state import intrazonal_min
+from urlink.scenario.build import base_state, network_from_scenario
+from urlink.scenario.spec import load_scenario
+from urlink.scoring.indicators import evaluate, service_self_min
+
+
+@pytest.fixture(scope="module")
+def base(huangyan_scenario_path, huangyan_zones):
+    scenario = load_scenario(huangyan_scenario_path)
+    zones, _ = huangyan_zones
+    streets = network_from_scenario(scenario, zones)
+    state = base_state(scenario, zones, streets)
+    return scenario, state, evaluate(state)
+
+
+def test_a_service_in_the_zone_itself_is_the_intrazonal_time_away(base):
+    _, state, ev = base
+    own = intrazonal_min(state)
+    zv = ev.zone_values
+    for service, column in (
+        ("district_centre", "time_to_centre_min"),
+        ("hospital", "time_to_hospital_min"),
+        ("market", "time_to_market_min"),
+    ):
+        zones = set(state.services.loc[state.services["service"] == service, "zone_id"])
+        assert zones
+        for z in zones:
+            assert zv.loc[z, column] > 0, (service, z)
+            # the intrazonal time, unless another zone with the service is nearer
+            assert zv.loc[z, column] == pytest.approx(
+                min(own[z], float(state.skim.loc[z, sorted(zones - {z})].min()))
+                if len(zones) > 1
+                else own[z]
+            )
+    assert (zv["time_to_centre_min"] > 0).all()
+
+
+def test_the_rule_holds_when_trips_keep_a_zero_diagonal(base):
+    _, state, ev = base
+    flat = dataclasses.replace(state, intrazonal="none")
+    assert (intrazonal_min(flat) == 0).all()
+    pd_self = service_self_min(flat)
+    assert (pd_self > 0).all()
+    centre = state.services.loc[state.services["service"] == "district_centre", "zone_id"]
+    z = centre.iloc[0]
+    assert evaluate(flat).zone_values.loc[z, "time_to_centre_min"] == pytest.approx(
+        ev.zone_values.loc[z, "time_to_centre_min"]
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# costs and packages (issue #15, part 4)
+
+
+def test_a_package_is_not_the_sum_of_its_members(base):
+    from urlink.scenario.assess import assess_strategies
+    from urlink.scenario.spec import Package
+
+    scenario, state, _ = base
+    by_name = {s.name: s for s in scenario.strategies}
+    members = [by_name["western-road-upgrade"], by_name["changtan-lakeside-road"]]
+    package = Package("west-roads", tuple(m.name for m in members), title="Both roads")
+    a = assess_strategies(scenario, state, strategies=members, packages=[package])
+    assert list(a.evaluations) == ["baseline", *[m.name for m in members], "west-roads"]
+    time = {k: ev.zone_values["time_to_centre_min"] for k, ev in a.evaluations.items()}
+    b = time["baseline"]
+    summed = (time["western-road-upgrade"] - b) + (time["changtan-lakeside-road"] - b)
+    together = time["west-roads"] - b
+    # the roads interact: both shorten the same western trips, so the effects overlap
+    assert (together - summed).abs().max() > 0.5
+    assert (together <= 1e-9).all()
+    district = {k: ev.district["mean_time_to_market_min"] for k, ev in a.evaluations.items()}
+    d_sum = sum(district[m.name] - district["baseline"] for m in members)
+    assert district["west-roads"] - district["baseline"] != pytest.approx(d_sum, abs=1e-3)
+    rows = a.attribution[a.attribution["strategy"] == "west-roads"]
+    assert len(rows) and set(a.guidelines["strategy"]) >= {"west-roads"}
+
+
+def test_unknown_costs_give_nan_cost_effectiveness_and_known_ones_a_number(base):
+    from urlink.model.state import Strategy
+    from urlink.scenario.assess import assess_strategies
+    from urlink.scoring.costs import capital_recovery_factor
+
+    scenario, state, _ = base
+    road = next(s for s in scenario.strategies if s.name == "western-road-upgrade")
+    assert road.cost_capital_yuan is None  # Huangyan gives no costs: unknown, not 0
+    priced = dataclasses.replace(
+        road, name="priced", cost_yuan=None, cost_capital_yuan=50e6, cost_yearly_yuan=1e6
+    )
+    assert priced.cost_yuan == 50e6  # the legacy field follows the capital cost
+    a = assess_strategies(scenario, state, strategies=[road, priced])
+    unknown, known = (
+        a.evaluations["western-road-upgrade"].district,
+        a.evaluations["priced"].district,
+    )
+    for key in ("cost_million_yuan", "co2_saved_t_per_million_yuan"):
+        assert pd.isna(unknown[key]), key
+    annual = 50 * capital_recovery_factor(0.08, 30) + 1.0
+    assert known["cost_annualised_million_yuan"] == pytest.approx(annual)
+    base_co2 = a.evaluations["baseline"].district["co2_t_per_day"]
+    assert known["co2_saved_t_per_million_yuan"] == pytest.approx(
+        (base_co2 - known["co2_t_per_day"]) * 365 / annual
+    )
+    assert a.evaluations["baseline"].district["co2_saved_t_per_million_yuan"] == 0.0
+    with pytest.raises(InputError, match="differ"):
+        Strategy("s", "land_change", cost_yuan=1.0, cost_capital_yuan=2.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# attribution a planner can use (issue #15, part 6)
+
+
+def test_materiality_moves_small_effects_to_one_row_and_keeps_totals(base):
+    from urlink.scenario.strategies import apply_strategy
+    from urlink.scoring.attribution import (
+        BELOW_THRESHOLD,
+        EFFECTS,
+        attribute_units,
+        attribute_zones,
+        crosses,
+    )
+
+    scenario, state, ev0 = base
+    road = next(s for s in scenario.strategies if s.name == "jiaojiang-corridor-upgrade")
+    effects = attribute_zones(ev0, evaluate(apply_strategy(state, road)), state.zones)
+    everything = attribute_units(effects, state.zones, road, focus="331003", materiality=0.0)
+    material = attribute_units(effects, state.zones, road, focus="331003")
+    assert BELOW_THRESHOLD not in set(everything["unit"])
+    assert BELOW_THRESHOLD in set(material["unit"])
+    for level in everything["level"].unique():
+        for effect in EFFECTS:
+            a = everything.loc[everything["level"] == level, effect].sum()
+            b = material.loc[material["level"] == level, effect].sum()
+            assert b == pytest.approx(a, abs=1e-6)
+    kept = material[material["unit"] != BELOW_THRESHOLD]
+    for level, rows in kept.groupby("level"):
+        for effect in EFFECTS:
+            values = rows[effect].abs()
+            top = everything.loc[everything["level"] == level, effect].abs().max()
+            assert ((values == 0) | (values >= 0.01 * top - 1e-12)).all(), (level, effect)
+    # tiny spill-overs into other prefectures no longer make it "cross" a prefecture
+    assert crosses(everything) == "prefecture"
+    assert crosses(material) in ("none", "township", "county")
+
+
+def test_transfers_from_a_prefecture_government_and_crosses(base):
+    from urlink.model.flows.capital import CapitalParams, add_crosses, transfers
+
+    _, state, _ = base
+    zones = state.zones
+    links = pd.DataFrame(
+        {
+            "payer": ["331000", "331003", "331003101"],
+            "payee": ["331003101", "331003102", "331003102"],
+            "amount_yuan_per_year": [1e6, 2e6, 3e5],
+        }
+    )
+    flows = transfers(zones, links, params=CapitalParams())
+    assert flows["crosses"].tolist() == ["county", "township", "township"]
+    other = add_crosses(zones, pd.DataFrame({"origin": ["331002"], "destination": ["331003101"]}))
+    assert other["crosses"].tolist() == ["county"]
+    with pytest.raises(InputError, match="999999"):
+        transfers(
+            zones,
+            pd.DataFrame(
+                {"payer": ["999999"], "payee": ["331003101"], "amount_yuan_per_year": [1]}
+            ),
+            params=CapitalParams(),
+        )
+
+
+def test_guidelines_name_units_at_every_level(base):
+    from urlink.scenario.assess import admin_names, assess_strategies
+
+    scenario, state, _ = base
+    names = admin_names()
+    assert (
+        names["331000"] == "台州市" and names["330000"] == "浙江省" and names["330300"] == "温州市"
+    )
+    a = assess_strategies(scenario, state)
+    assert (a.guidelines["unit_name"] != "").all()
+    eco = a.attribution[a.attribution["strategy"] == "changtan-eco-compensation"]
+    assert "crosses" in eco.columns
