@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 from urlink.model.carbon import add_emissions
 from urlink.model.graph import linkage_graph_from
 from urlink.model.inputs import node_inputs
-from urlink.model.intrazonal import with_intrazonal
-from urlink.model.state import intrazonal_km, trip_cost
+from urlink.model.state import trip_cost, trip_km
 from urlink.network.equilibrium import (
     EquilibriumResult,
     assign_equilibrium,
@@ -70,9 +69,7 @@ def linkage_graph_of(state: State, *, network_source: str = "unknown") -> nx.Mul
         zones,
         trip_cost(state),
         between,
-        distance_km=with_intrazonal(state.distance_km, intrazonal_km(state))
-        if state.intrazonal != "none"
-        else state.distance_km,
+        distance_km=trip_km(state),
         network_source=network_source,
         node_columns=inputs,
     )

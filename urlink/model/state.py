@@ -35,6 +35,7 @@ from urlink.model.intrazonal import (
 )
 from urlink.model.modes import (
     ModeChoiceParams,
+    ModeCosts,
     calibrate_ascs,
     mode_costs,
     mode_probabilities,
@@ -63,6 +64,7 @@ __all__ = [
     "people_summary",
     "transit_of",
     "trip_cost",
+    "trip_km",
     "update_flows",
 ]
 
@@ -296,6 +298,24 @@ def trip_cost(state: State) -> pd.DataFrame:
     return with_intrazonal(state.skim, intrazonal_min(state))
 
 
+def trip_km(state: State) -> pd.DataFrame:
+    """Return the network distances of trips: intrazonal lengths on the diagonal.
+
+    Parameters
+    ----------
+    state
+        A state.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``state.distance_km`` itself when within-zone trips are not modelled.
+    """
+    if state.intrazonal == "none":
+        return state.distance_km
+    return with_intrazonal(state.distance_km, intrazonal_km(state))
+
+
 def calibrate_people(
     state: State, targets: Mapping[str, float | tuple[Literal["min", "km"], float]]
 ) -> State:
@@ -338,7 +358,7 @@ def calibrate_people(
             continue
         unit, value = target if isinstance(target, tuple) else ("min", target)
         if unit == "km" and km is None:
-            km = with_intrazonal(state.distance_km, intrazonal_km(state))
+            km = trip_km(state)
         fit = calibrate_to_mean_time(
             setup.inputs,
             cost,
@@ -550,9 +570,12 @@ def mode_probabilities_of(state: State) -> dict[str, pd.DataFrame] | None:
     """
     if state.modes is None:
         return None
-    km = with_intrazonal(state.distance_km, intrazonal_km(state))
-    costs = mode_costs(trip_cost(state), km, state.modes, transit=transit_of(state))
-    return mode_probabilities(costs, state.modes)
+    return mode_probabilities(_mode_costs(state, state.modes), state.modes)
+
+
+def _mode_costs(state: State, modes: ModeChoiceParams) -> ModeCosts:
+    """Generalized times and money costs of every mode between the state's zones."""
+    return mode_costs(trip_cost(state), trip_km(state), modes, transit=transit_of(state))
 
 
 def calibrate_modes(state: State) -> State:
@@ -577,8 +600,7 @@ def calibrate_modes(state: State) -> State:
         return state
     trips = state.people_trips
     mine = trips[trips["origin"].isin(in_focus(state))]
-    km = with_intrazonal(state.distance_km, intrazonal_km(state))
-    costs = mode_costs(trip_cost(state), km, state.modes, transit=transit_of(state))
+    costs = _mode_costs(state, state.modes)
     return dataclasses.replace(state, modes=calibrate_ascs(mine, costs, state.modes))
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from urlink.model.carbon import EmissionFactors
     from urlink.model.state import State
+    from urlink.network.transit import TransitSkim
 
 __all__ = [
     "INDICATORS",
@@ -375,7 +376,7 @@ def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) ->
     )
 
 
-def _trip_minutes(state: State, people: pd.DataFrame) -> np.ndarray:
+def _trip_minutes(state: State, people: pd.DataFrame, transit: TransitSkim | None) -> np.ndarray:
     """Door-to-door minutes of each people flow row, by its mode (car time without one)."""
     o, d = people["origin"], people["destination"]
     car = pair_values(state.skim, o, d, intrazonal=intrazonal_min(state))
@@ -386,25 +387,20 @@ def _trip_minutes(state: State, people: pd.DataFrame) -> np.ndarray:
     out = car.copy()
     out[modes == "ebike"] = (km / state.modes.ebike_kph * 60.0)[modes == "ebike"]
     out[modes == "walk"] = (km / state.modes.walk_kph * 60.0)[modes == "walk"]
-    transit = transit_of(state)
     if transit is not None and (modes == "bus").any():
-        total = transit.in_vehicle_min + transit.wait_min + transit.access_min
-        out[modes == "bus"] = pair_values(total, o, d)[modes == "bus"]
+        out[modes == "bus"] = pair_values(transit.total_min(), o, d)[modes == "bus"]
     return out
 
 
-def _bus_time_to(state: State, targets: list[str]) -> pd.Series:
+def _bus_time_to(state: State, targets: list[str], transit: TransitSkim | None) -> pd.Series:
     """Minutes by bus (ride, waits and walks) to the nearest target; NaN where no bus goes.
 
     Residents of a target zone walk to it (the intrazonal length at walking speed).
     """
     index = state.zones.index
-    transit = transit_of(state)
     if transit is None or not targets:
         return pd.Series(np.nan, index=index)
-    total = (transit.in_vehicle_min + transit.wait_min + transit.access_min).reindex(
-        index=index, columns=index
-    )
+    total = transit.total_min().reindex(index=index, columns=index)
     walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
     walk = intrazonal_km(state) / walk_kph * 60.0
     for z in targets:
@@ -427,6 +423,7 @@ def evaluate(state: State) -> Evaluation:
     """
     zones = state.zones
     flows = dict(state.flows)
+    transit = transit_of(state)  # the bus skim, once: trip times and bus access both read it
     skim = state.skim
     services = state.services
     centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
@@ -443,7 +440,7 @@ def evaluate(state: State) -> Evaluation:
     zv["person_minutes_per_day"] = 0.0
     if "people" in flows and len(flows["people"]):
         p = flows["people"].copy()
-        p["time_min"] = _trip_minutes(state, p)
+        p["time_min"] = _trip_minutes(state, p, transit)
         per = _people_co2(state, p, factors).groupby("origin").sum()
         zv["co2_kg_per_day"] += per["co2"].reindex(zones.index, fill_value=0.0)
         zv["trip_credits_kg_per_day"] = per["credits"].reindex(zones.index, fill_value=0.0)
@@ -480,7 +477,7 @@ def evaluate(state: State) -> Evaluation:
     if state.bus is not None:
         served |= {str(z) for stops in state.bus.lines["stops"] for z in stops}
     zv["bus_served"] = zv.index.isin(list(served)).astype(float)
-    zv["bus_time_to_centre_min"] = _bus_time_to(state, centre)
+    zv["bus_time_to_centre_min"] = _bus_time_to(state, centre, transit)
     ctx = DistrictContext.of(state, zv)
     district = pd.Series({name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float)
     return Evaluation(flows=flows, zone_values=zv, district=district)
