@@ -74,7 +74,7 @@ def test_text_is_escaped_everywhere():
 
 def test_layers_legend_and_notes():
     page = _html(network_source="proxy", lang="en")
-    for name in ("Zones (typology)", "County boundaries", "Township seats", "People", "Goods"):
+    for name in ("Zones (typology)", "County boundaries", "Names", "People", "Goods"):
         assert name in page
     assert "Ecosystem services" not in page  # only flows between zones are drawn
     assert "Voronoi approximations" in page and "proxy" in page
@@ -214,5 +214,5 @@ def test_the_summed_flows_are_capped_too():
 
     page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
     # people: 3 flows, 1 drawn, 2 summed into 2 zone pairs, of which 1 is drawn
-    assert page.count("(1 smaller flows)") == 2  # one feature: its label and its popup
+    assert page.count("(1 smaller flows)") == 1  # one feature (its label)
     assert "1 smaller sums between units not drawn" in page

@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="memory the zone skim may use, e.g. 4GB; a larger skim goes to disk",
     )
+    run.add_argument(
+        "--online",
+        action="store_true",
+        help="pages load Leaflet from a CDN and show OpenStreetMap tiles (default: offline)",
+    )
 
     mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
     mp.add_argument("scenario", type=Path, help="scenario file (.toml)")
@@ -114,9 +119,14 @@ def _parser() -> argparse.ArgumentParser:
         help="language of labels, legend and popups (default: both)",
     )
     mp.add_argument(
+        "--online",
+        action="store_true",
+        help="load Leaflet from a CDN and show OpenStreetMap tiles (default: offline pages)",
+    )
+    mp.add_argument(
         "--offline",
         action="store_true",
-        help="one self-contained page: no CDN, no tile server (blank background)",
+        help="self-contained pages (the default; kept for older scripts)",
     )
     mp.add_argument(
         "--strategy",
@@ -317,6 +327,7 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             max_memory=args.max_memory,
+            offline=not args.online,
         )
     finally:
         if isinstance(progress, _Bars):
@@ -350,7 +361,7 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
     written = build_map(
-        scenario, out, strategy=args.strategy, lang=args.lang, offline=args.offline
+        scenario, out, strategy=args.strategy, lang=args.lang, offline=not args.online
     )
     if not args.quiet:
         for path in written:

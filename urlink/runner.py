@@ -39,7 +39,13 @@ from urlink.io.postgis import table_fingerprint
 from urlink.model.linkage import car_congestion, linkage_graph_of, zones_with_inputs
 from urlink.outputs.files import check_output_dir, file_sha256
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
-from urlink.outputs.pages import write_comparisons, write_map
+from urlink.outputs.pages import (
+    data_credits,
+    focus_ids,
+    main_roads,
+    write_comparisons,
+    write_map,
+)
 from urlink.parallel import RunScale, auto_workers, run_scale
 from urlink.progress import Progress, report
 from urlink.scenario.assess import Assessment, assess_strategies, score_strategies
@@ -176,7 +182,9 @@ class Run:
         """
         return run_tables(self.assessment, self.ranking)
 
-    def write(self, folder: str | Path, *, progress: Progress | None = None) -> Path:
+    def write(
+        self, folder: str | Path, *, progress: Progress | None = None, offline: bool = True
+    ) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
         Parameters
@@ -185,6 +193,8 @@ class Run:
             The output folder (must not hold the scenario's input files).
         progress
             Told when each file is written.
+        offline
+            Pages that need no internet (default); False uses CDNs and OSM tiles.
 
         Returns
         -------
@@ -206,6 +216,7 @@ class Run:
             manifest=self.manifest,
             progress=progress,
             congestion=self.congestion,
+            offline=offline,
         )
 
 
@@ -291,6 +302,7 @@ def run(
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
+    offline: bool = True,
 ) -> Run:
     """Run a scenario and return its outputs in memory (and write them if ``out`` is given).
 
@@ -310,6 +322,9 @@ def run(
         memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
         the same for any setting. ``workers="auto"`` uses every core for runs of
         :data:`urlink.parallel.AUTO_PARALLEL_ZONES` zones or more and one otherwise.
+    offline
+        Written pages need no internet (default); False loads Leaflet from a CDN and
+        shows OpenStreetMap tiles.
 
     Returns
     -------
@@ -332,7 +347,7 @@ def run(
             tables = result.tables()
             total = files_written(tables, len(scenario.strategies))
             _stage(progress, "write outputs", total=total)
-            result.write(out, progress=progress)
+            result.write(out, progress=progress, offline=offline)
     return result
 
 
@@ -555,7 +570,7 @@ def build_map(
     *,
     strategy: str | None = None,
     lang: Lang = "both",
-    offline: bool = False,
+    offline: bool = True,
 ) -> list[Path]:
     """Build a scenario's flows and write ``map.html`` (and a comparison) into ``out_dir``.
 
@@ -574,7 +589,8 @@ def build_map(
     lang
         Label language.
     offline
-        Self-contained pages without background tiles.
+        Self-contained pages without background tiles (default); False uses CDNs and
+        OpenStreetMap tiles.
 
     Returns
     -------
@@ -606,12 +622,31 @@ def build_map(
     with tempfile.TemporaryDirectory(prefix=".map.", dir=out) as tmpname:
         tmp = Path(tmpname)
         pages = [tmp / "map.html"]
-        write_map(pages[0], zones_out, graph, source, lang=lang, offline=offline)
+        credits = data_credits(scenario, source)
+        write_map(
+            pages[0],
+            zones_out,
+            graph,
+            source,
+            lang=lang,
+            offline=offline,
+            focus=focus_ids(zones_out, scenario),
+            title=scenario.title or scenario.name,
+            credits=credits,
+            roads=main_roads(streets),
+        )
         if strategy is not None:
             a = assess_strategies(scenario, state)
             tables = run_tables(a, score_strategies(scenario, a.indicators, weights=weights))
             pages += write_comparisons(
-                tmp, zones_out, tables, scenario, strategies=[strategy], lang=lang, offline=offline
+                tmp,
+                zones_out,
+                tables,
+                scenario,
+                strategies=[strategy],
+                lang=lang,
+                offline=offline,
+                credits=credits,
             )
         written = []
         for page in pages:

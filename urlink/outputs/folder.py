@@ -46,9 +46,9 @@ OUTPUT_FILES = {
     "linkages.gpkg": "layers 'zones', 'flows' (seat to seat, with co2), 'network' "
     "({source}, with assigned volumes per flow type), EPSG:4326",
     "flows.csv": "every flow row of every type, including unused ecosystem supply",
-    "map.html": "interactive map (folium): typology, boundaries, flows by type",
-    "compare_<strategy>.html": "each strategy against the baseline, side by side: "
-    "zone effects, flow changes, district indicators, ranking",
+    "map.html": "interactive map (folium, offline): typology, boundaries, flows by type",
+    "compare_<strategy>.html": "each strategy against the baseline (offline): the strategy "
+    "itself, zone effects, flow changes, district indicators, ranking",
     "report.html": "self-contained report: what was modelled, data and estimates, "
     "flows across boundaries, indicators by SDG, ranking and robustness charts, "
     "guidelines per level (prints on A4)",
@@ -250,6 +250,7 @@ def write_outputs(
     manifest: Mapping[str, Any],
     progress: Progress | None = None,
     congestion: EquilibriumResult | None = None,
+    offline: bool = True,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -281,6 +282,9 @@ def write_outputs(
     congestion
         The peak-hour car assignment: its volumes, v/c ratios and congested times join the
         network layer (``car_peak_vph``, ``vc_ratio``, ``congested_s``).
+    offline
+        Pages that need no internet (default); False loads Leaflet from a CDN and shows
+        OpenStreetMap tiles.
 
     Returns
     -------
@@ -323,7 +327,15 @@ def write_outputs(
             table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
             advance(progress, what=f"{name}.csv")
         write_maps(
-            tmp, zones, graph, source, assessed=tables, scenario=scenario, progress=progress
+            tmp,
+            zones,
+            graph,
+            source,
+            assessed=tables,
+            scenario=scenario,
+            offline=offline,
+            streets=streets,
+            progress=progress,
         )
         write_report(
             tmp / "report.html",
