@@ -212,7 +212,7 @@ _TEXT = {
         "en": "Click a zone to see only its incoming and outgoing flows",
     },
     "only": {"zh": "只显示", "en": "Only the flows of"},
-    "click_out": {"zh": "（点击分区外显示全部）", "en": "(click outside the zones for all)"},
+    "click_out": {"zh": "（关闭弹窗显示全部）", "en": "(close the popup to see all)"},
     "layers": {"zh": "☰ 图层", "en": "☰ Layers"},
     "width_note": {
         "zh": "线宽按视野内最大的流缩放；箭头指向目的地",

@@ -13,7 +13,7 @@ needs in a workshop room:
 - **arrowheads** (SVG markers in the flow's colour) at the destination end of each flow;
 - a **minimum-volume slider** (a share of the largest visible flow of each type);
 - **zone selection**: clicking a zone shows only the flows that start or end there (the
-  summed flows of its unit too); clicking outside the zones shows all again. Flow lines are
+  summed flows of its unit too); closing the popup shows all again. Flow lines are
   not interactive, so they never take a click meant for a zone;
 - a **collapsible layer panel** (collapsed at first on screens narrower than 1400 px).
 
@@ -217,6 +217,17 @@ MAP_JS = r"""
   map.on('click', function (e) {
     if (!e.originalEvent || e.originalEvent._urlinkZone) { return; }
     if (state.sel !== null) { state.sel = null; restyle(); }
+  });
+  map.on('popupclose', function () {
+    // another zone's popup opens right after this one closes: keep that selection
+    setTimeout(function () {
+      var open = false;
+      map.eachLayer(function (l) { if (l instanceof L.Popup) { open = true; } });
+      if (state.sel !== null && !open) {
+        state.sel = null;
+        restyle();
+      }
+    }, 0);
   });
   var slider = document.getElementById(cfg.sliderId);
   if (slider) {
