@@ -301,9 +301,13 @@ def test_run_writes_a_comparison_map_per_strategy(huangyan_run, root):
     assert len(pages) == 8 and "compare_bus-west-mountains.html" in pages
     page = (out / "compare_hospital-to-ningxi.html").read_text(encoding="utf-8")
     assert "Access to hospitals gained" in page  # the effect that changes has a layer
-    assert "#1a9850" in page and "#d73027" in page  # gains and losses are both shown
-    assert "L.Map.prototype.sync" not in page  # online page: folium's own sync plugin
+    from urlink.outputs.maps import CHANGE_COLOURS
+
+    gains, losses = CHANGE_COLOURS[4:], CHANGE_COLOURS[:3]
+    assert any(c in page for c in gains) and any(c in page for c in losses)  # both shown
+    assert "cdn.jsdelivr.net" not in page and "Leaflet" in page  # offline by default
     assert "P(first)" in page
+    assert "compare_changtan-lakeside-road.html" in page  # the strategy picker
 
 
 def test_run_writes_report_and_flow_changes(huangyan_run):

@@ -216,3 +216,87 @@ def test_the_summed_flows_are_capped_too():
     # people: 3 flows, 1 drawn, 2 summed into 2 zone pairs, of which 1 is drawn
     assert page.count("(1 smaller flows)") == 1  # one feature (its label)
     assert "1 smaller sums between units not drawn" in page
+
+
+def test_map_without_chinese_names_and_with_osm_roads():
+    """A Malta-like run: names only in one language, main roads from OSM in the base layer."""
+    import re
+
+    from shapely import LineString
+
+    z = _zones().assign(
+        name=["Valletta", "Floriana", "Msida"], name_en=["Valletta", "Floriana", "Msida"]
+    )
+    roads = gpd.GeoDataFrame(
+        geometry=[LineString([(121.01, 28.51), (121.19, 28.59)])], crs="EPSG:4326"
+    )
+    m = map_linkages(
+        z, _flows(), lang="both", tiles=None, roads=roads, credits=["© OpenStreetMap <b>"]
+    )
+    page = re.sub(
+        r"\\u([0-9a-fA-F]{4})", lambda mm: chr(int(mm.group(1), 16)), m.get_root().render()
+    )
+    assert "Valletta<br>Valletta" not in page and "Valletta / Valletta" not in page
+    assert "Base: main roads (OSM)" in page
+    assert "© OpenStreetMap &lt;b&gt;" in page  # credits are escaped
+
+
+def test_flows_are_not_interactive_and_carry_their_ends():
+    page = _html(lang="en")
+    import re
+
+    flows = re.findall(r'"o": "(\d+)", "op": [\d.]+, "t": "people"', page)
+    assert flows  # every flow knows its origin (for the zone selection)
+    assert '"interactive": false' in page
+
+
+def test_focus_zones_and_human_numbers():
+    from urlink.outputs.maps import focus_zones, human_number
+
+    assert focus_zones(_zones()) == ["331003001", "331003002"]
+    assert focus_zones(_zones(), ["331002"]) == ["331002"]
+    assert human_number(92960.37, "persons/day") == "92,960 persons/day"
+    assert "e" not in human_number(0.00001234)
+    assert human_number(float("nan")) == "unknown"
+
+
+def test_strategy_geometry_of_each_kind(huangyan_zones):
+    from urlink.model.state import Strategy
+    from urlink.outputs.pages import strategy_geometry
+
+    zones, _ = huangyan_zones
+    zones = zones.to_crs("EPSG:4326")
+    cases = {
+        "add_link": ({"from": "331003101", "to": "331003102"}, ["road"]),
+        "bus_line": ({"stops": ["331003101", "331003102"]}, ["bus", "stop", "stop"]),
+        "market_hub": ({"zone": "331003103", "demand_weight": 2.0}, ["hub"]),
+        "upgrade_road": ({"links": [["331003101", "331003200"]]}, ["upgrade"]),
+        "land_change": ({"zones": ["331003201"], "water_supply_factor": 1.1}, ["zone"]),
+        "eco_compensation": ({"rate_yuan_per_m3": 0.1}, []),
+    }
+    for kind, (params, roles) in cases.items():
+        s = Strategy(name=f"s-{kind}", kind=kind, params=params)
+        feats = strategy_geometry(s, zones, lang="en")
+        assert [f["properties"]["role"] for f in feats] == roles, kind
+    road = strategy_geometry(
+        Strategy(name="r", kind="add_link", params={"from": "331003101", "to": "331003102"}),
+        zones,
+        lang="en",
+    )[0]
+    assert road["properties"]["label"] == "New road"
+    assert road["geometry"]["coordinates"][0] == pytest.approx(
+        (zones.loc["331003101", "seat_lon"], zones.loc["331003101", "seat_lat"])
+    )
+
+
+def test_data_credits_name_every_source(huangyan_scenario_path):
+    from urlink.outputs.pages import data_credits
+    from urlink.scenario.spec import load_scenario
+
+    credits = data_credits(load_scenario(huangyan_scenario_path), "osm")
+    assert any("GeoNames" in c and "CC BY 4.0" in c for c in credits)
+    assert any("cnmaps-adm-data" in c for c in credits)
+    assert credits[-1] == "© OpenStreetMap contributors (ODbL)"
+    assert "© OpenStreetMap contributors (ODbL)" not in data_credits(
+        load_scenario(huangyan_scenario_path), "proxy"
+    )

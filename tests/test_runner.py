@@ -55,6 +55,16 @@ def test_run_returns_every_output_in_memory(result: Run, scenario) -> None:
         result.flows = pd.DataFrame()  # type: ignore[misc]
 
 
+def test_explore_returns_the_folium_map(result: Run) -> None:
+    import folium
+
+    m = result.explore(lang="en", tiles=None)
+    assert isinstance(m, folium.Map)
+    page = m.get_root().render()
+    assert "Huangyan" in page and "Minutes to a hospital" in page
+    folium.Marker([28.6, 121.2]).add_to(m)  # a notebook user extends it like any map
+
+
 def test_a_run_without_out_writes_nothing(scenario, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     urlink.run(scenario)

@@ -36,15 +36,18 @@ import shapely
 
 from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
+from urlink.model.graph import graph_to_gdfs
 from urlink.model.linkage import car_congestion, linkage_graph_of, zones_with_inputs
 from urlink.outputs.files import check_output_dir, file_sha256
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
+from urlink.outputs.maps import map_linkages
 from urlink.outputs.pages import (
     data_credits,
     focus_ids,
     main_roads,
     write_comparisons,
     write_map,
+    zones_with_indicators,
 )
 from urlink.parallel import RunScale, auto_workers, run_scale
 from urlink.progress import Progress, report
@@ -64,6 +67,7 @@ from urlink.scoring.ranking import smaa_runs
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import folium
     import networkx as nx
 
     from urlink.model.state import State
@@ -172,6 +176,38 @@ class Run:
         if not self._graph:
             self._graph.append(linkage_graph_of(self.state, network_source=self.network_source))
         return self._graph[0]
+
+    def explore(self, *, lang: Lang = "both", tiles: str | None = "OpenStreetMap") -> folium.Map:
+        """Return the workshop map of the run as a ``folium.Map`` (for a notebook).
+
+        The same map as ``map.html`` (:func:`urlink.outputs.maps.map_linkages`), opened on
+        the focus unit, with the baseline indicators in the zone popups; add your own layers
+        to it as to any folium map.
+
+        Parameters
+        ----------
+        lang
+            Label language: ``"zh"``, ``"en"`` or ``"both"``.
+        tiles
+            Background tiles (OpenStreetMap by default, which needs internet) or None.
+
+        Returns
+        -------
+        folium.Map
+        """
+        _, flows = graph_to_gdfs(self.graph())
+        zones = zones_with_indicators(self.zones, self.assessment.indicators)
+        return map_linkages(
+            zones,
+            pd.DataFrame(flows.drop(columns="geometry")),
+            lang=lang,
+            network_source=self.network_source,
+            tiles=tiles,
+            focus=focus_ids(self.zones, self.scenario),
+            title=self.scenario.title or self.scenario.name,
+            credits=data_credits(self.scenario, self.network_source),
+            roads=main_roads(self.streets),
+        )
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Return the CSV tables of the run by file stem (``indicators`` ... ``robustness``).

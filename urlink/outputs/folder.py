@@ -16,6 +16,7 @@ import pandas as pd
 from urlink.model.state import in_focus, people_summary
 from urlink.network.assignment import assign_to_network
 from urlink.network.skims import iter_skim_rows
+from urlink.outputs.dictionary import write_data_dictionary
 from urlink.outputs.files import (
     atomic_output_dir,
     network_edges_gdf,
@@ -61,6 +62,8 @@ OUTPUT_FILES = {
     "scores.csv": "strategy, group, method, score, rank (groups and pooled)",
     "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, first_rank",
     "travel_times.csv": "origin, destination, time_min ({mode}), network_source",
+    "data_dictionary.csv": "every column of every CSV file: unit and meaning in Chinese and "
+    "English",
 }
 """What each file of the output folder holds (``{source}``, ``{mode}`` filled in)."""
 
@@ -82,10 +85,10 @@ def files_written(tables: Mapping[str, pd.DataFrame], n_strategies: int) -> int:
 
     Examples
     --------
-    >>> files_written({"indicators": pd.DataFrame()}, 2)  # 4 + 1 table + map + 2 pages + 2
-    10
+    >>> files_written({"indicators": pd.DataFrame()}, 2)  # 5 + 1 table + map + 2 pages + 2
+    11
     """
-    return 4 + len(tables) + 1 + n_strategies + 2
+    return 5 + len(tables) + 1 + n_strategies + 2
 
 
 def run_summary(
@@ -326,6 +329,8 @@ def write_outputs(
             digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
             table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
             advance(progress, what=f"{name}.csv")
+        write_data_dictionary(tmp / "data_dictionary.csv")
+        advance(progress, what="data_dictionary.csv")
         write_maps(
             tmp,
             zones,
