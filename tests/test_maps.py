@@ -300,3 +300,11 @@ def test_data_credits_name_every_source(huangyan_scenario_path):
     assert "© OpenStreetMap contributors (ODbL)" not in data_credits(
         load_scenario(huangyan_scenario_path), "proxy"
     )
+
+
+def test_names_are_never_evaluated_as_templates():
+    """branca compiles rendered parts as Jinja templates; urlink's elements are not."""
+    z = _zones().assign(name=["{{ 7*7 }}", "{% if 1 %}x{% endif %}", "椒江区"])
+    page = map_linkages(z, _flows(), lang="both", tiles=None, title="{{ 6*7 }}").get_root()
+    text = page.render()
+    assert "{{ 7*7 }}" in text and "{{ 6*7 }}" in text and "{% if 1 %}x{% endif %}" in text

@@ -28,6 +28,7 @@ paste the text into a JavaScript template string, where escaping HTML is not eno
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import math
@@ -514,8 +515,54 @@ def _zone_totals(flows: pd.DataFrame) -> dict[str, dict[str, tuple[float, float,
     return out
 
 
-class _Box(MacroElement):  # type: ignore[misc]
+class _Raw(Element):  # type: ignore[misc]
+    """Text put into the page as it is (never compiled as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        """Return the text."""
+        return self._text
+
+
+class _RawMacro(MacroElement):  # type: ignore[misc]
+    """A MacroElement whose rendered parts go into the page without being compiled again.
+
+    branca's :meth:`MacroElement.render` wraps each rendered part in ``Element(text)``,
+    which compiles the text as a Jinja template: slow for large GeoJSON (about half of the
+    map-writing time) and wrong for data that contains ``{{`` (Jinja would evaluate it).
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        """Render the header, html and script macros once, then the children."""
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = module.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(
+                    _Raw(str(macro(self, kwargs))), name=self.get_name()
+                )
+        for element in self._children.values():
+            element.render(**kwargs)
+        return ""  # like MacroElement's, the parts went into the figure
+
+
+class _GeoJson(folium.GeoJson, _RawMacro):  # type: ignore[misc]
+    """:class:`folium.GeoJson` rendered without compiling its data as a template."""
+
+
+class _Box(_RawMacro):
     """A fixed HTML box on the page (legend, notes, title); the HTML is built escaped."""
+
+    _template = Template("""
+        {% macro html(this, kwargs) %}
+        <div class="{{ this.css_class }}" style="position: fixed; {{ this.position }};">
+        {{ this.html_body }}</div>
+        {% endmacro %}
+        """)
 
     def __init__(self, html_body: str, *, position: str, css_class: str = "urlink-box") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -523,24 +570,12 @@ class _Box(MacroElement):  # type: ignore[misc]
         self.html_body = html_body
         self.position = position
         self.css_class = css_class
-        self._template = Template("""
-        {% macro html(this, kwargs) %}
-        <div class="{{ this.css_class }}" style="position: fixed; {{ this.position }};">
-        {{ this.html_body }}</div>
-        {% endmacro %}
-        """)
 
 
-class _MapScript(MacroElement):  # type: ignore[misc]
+class _MapScript(_RawMacro):
     """urlink's map script (:data:`urlink.outputs.mapscript.MAP_JS`) with its settings."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "UrlinkMapScript"
-        text = json.dumps(config, ensure_ascii=False, sort_keys=True)
-        self.config_json = text.replace("</", "<\\/")
-        self.code = MAP_JS
-        self._template = Template("""
+    _template = Template("""
         {% macro script(this, kwargs) %}
         (function () { var cfg = {{ this.config_json }};
         cfg.map = "{{ this._parent.get_name() }}";
@@ -548,6 +583,39 @@ class _MapScript(MacroElement):  # type: ignore[misc]
         })();
         {% endmacro %}
         """)
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "UrlinkMapScript"
+        self.config_json = _json_for_script(config)
+        self.code = MAP_JS
+
+
+class _Labels(_RawMacro):
+    """Text labels (``[lat, lon, escaped html]``) added to the parent layer as div icons."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+          var group = {{ this._parent.get_name() }};
+          {{ this.data_json }}.forEach(function (d) {
+            L.marker([d[0], d[1]], {interactive: false, keyboard: false, icon: L.divIcon(
+              {html: d[2], className: "urlink-icon", iconSize: [0, 0], iconAnchor: [0, 0]})
+            }).addTo(group);
+          });
+        })();
+        {% endmacro %}
+        """)
+
+    def __init__(self, labels: list[tuple[float, float, str]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "UrlinkLabels"
+        self.data_json = _json_for_script([[round(a, 6), round(b, 6), h] for a, b, h in labels])
+
+
+def _json_for_script(value: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
 
 
 def _add_css(m: Any) -> None:
@@ -613,10 +681,34 @@ def _check_options(lang: object, max_flows: object) -> Lang:
     return lang
 
 
+_GEOMETRY_CACHE: dict[bytes, dict[str, Any]] = {}
+"""Geometry derived from the zones (simplified polygons, outlines, boundaries), keyed by a
+digest of the zones' ids, codes and shapes: a run draws nine pages of the same zones. Only
+pure functions of that content are stored, and at most four zone sets."""
+
+
+def _derived(z: gpd.GeoDataFrame, what: str, make: Any) -> Any:
+    """Return ``make()``, computed once per zone set (:data:`_GEOMETRY_CACHE`)."""
+    codes = [c for c in z.columns if c.endswith("_code")]
+    digest = hashlib.sha256()
+    digest.update("|".join(map(str, z.index)).encode())
+    for col in codes:
+        digest.update(col.encode() + "|".join(map(str, z[col])).encode())
+    digest.update(b"".join(shapely.to_wkb(np.asarray(z.geometry.array))))
+    key = digest.digest()
+    entry = _GEOMETRY_CACHE.setdefault(key, {})
+    if len(_GEOMETRY_CACHE) > 4:
+        _GEOMETRY_CACHE.pop(next(iter(_GEOMETRY_CACHE)))
+    if what not in entry:
+        entry[what] = make()
+    return entry[what]
+
+
 def _map_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     z = zones.to_crs("EPSG:4326")
     # about 30 m of detail is plenty for a workshop map and keeps the page light
-    return z.set_geometry(z.geometry.simplify(0.0003, preserve_topology=True))
+    simple = _derived(z, "simplified", lambda: z.geometry.simplify(0.0003, preserve_topology=True))
+    return z.set_geometry(simple.to_numpy(), crs=z.crs)
 
 
 def _fit_focus(m: folium.Map, z: gpd.GeoDataFrame, focus: list[str]) -> None:
@@ -764,6 +856,7 @@ def _script_config(
     names: dict[str, str],
     ids: dict[str, str],
     credits: Sequence[str],
+    effects: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Return the settings of :data:`urlink.outputs.mapscript.MAP_JS` (texts escaped)."""
     return {
@@ -776,6 +869,7 @@ def _script_config(
             for t, u, colour, name in types
         ],
         "unitOf": unit_of,
+        "effects": list(effects),
         "names": {k: _esc(v) for k, v in names.items()},
         "keyId": ids["key"],
         "sliderId": ids["slider"],
@@ -815,9 +909,9 @@ def _add_base(
     water: gpd.GeoDataFrame | None,
 ) -> None:
     """Draw the light base layer: the outline of the modelled area, main roads, water."""
-    land = shapely.union_all(np.asarray(z.geometry.buffer(0).array))
+    land = _derived(z, "land", lambda: shapely.union_all(np.asarray(z.geometry.buffer(0).array)))
     g = folium.FeatureGroup(name=_t("land", lang), show=True)
-    folium.GeoJson(
+    _GeoJson(
         {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(land)},
         style={"color": "#6b8299", "weight": 1.2, "fillColor": "#fbfaf6", "fillOpacity": 1.0},
         interactive=False,
@@ -836,7 +930,7 @@ def _add_base(
         f = frame.to_crs("EPSG:4326")
         f = f.set_geometry(f.geometry.simplify(0.0002, preserve_topology=True))[["geometry"]]
         layer = folium.FeatureGroup(name=_t(key, lang), show=True)
-        folium.GeoJson(f.to_json(drop_id=True), style=style, interactive=False).add_to(layer)
+        _GeoJson(f.to_json(drop_id=True), style=style, interactive=False).add_to(layer)
         layer.add_to(m)
 
 
@@ -846,25 +940,46 @@ def _add_zones(
     lang: Lang,
     *,
     totals: dict[str, dict[str, tuple[float, float, str]]] | None = None,
-    colours: pd.Series | None = None,
+    effects: dict[str, tuple[pd.Series, pd.Series]] | None = None,
     name: str | None = None,
 ) -> folium.GeoJson:
+    """Draw the zones once: fill by typology, popups; ``effects`` add a fill per effect.
+
+    ``effects`` maps an effect's layer name to its values and colours per zone; the script
+    switches the fill when that layer is chosen, and the popups list every effect.
+    """
     totals = totals or {}
-    zf = z[["geometry"]].copy()
-    zf["zone_id"] = z.index.astype(str)
+    effects = effects or {}
     typology = (
         z["typology"].astype(str) if "typology" in z.columns else pd.Series("rural", z.index)
     )
-    zf["fill"] = (
-        colours.reindex(z.index).fillna("#cccccc").astype(str)
-        if colours is not None
-        else typology.map(TYPOLOGY_COLOURS).fillna("#cccccc")
-    )
-    zf["popup_html"] = [_zone_popup(z.loc[i], lang, totals.get(str(i), {})) for i in z.index]
-    zf["label"] = [_esc(_zone_name(z.loc[i], lang)) for i in z.index]
+    fills = typology.map(TYPOLOGY_COLOURS).fillna("#cccccc")
+    features = []
+    for i, geom in zip(z.index, z.geometry, strict=True):
+        row = z.loc[i]
+        popup = _zone_popup(row, lang, totals.get(str(i), {}))
+        extra = [
+            f"{_esc(label)}: {_esc(_signed(float(values.get(i, 0.0))))}"
+            for label, (values, _) in effects.items()
+        ]
+        if extra:
+            popup += "<br>" + "<br>".join(extra)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {
+                    "zone_id": str(i),
+                    "fill": str(fills.loc[i]),
+                    "fx": [str(colours.get(i, "#cccccc")) for _, colours in effects.values()],
+                    "popup_html": popup,
+                    "label": _esc(_zone_name(row, lang)),
+                },
+            }
+        )
     layer = folium.FeatureGroup(name=name or _t("zones", lang), show=True)
-    gj = folium.GeoJson(
-        zf.to_json(drop_id=True),
+    gj = _GeoJson(
+        {"type": "FeatureCollection", "features": features},
         style=JsCode(_ZONE_STYLE_JS),
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
         popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False),
@@ -872,6 +987,10 @@ def _add_zones(
     gj.add_to(layer)
     layer.add_to(m)
     return gj
+
+
+def _signed(value: float) -> str:
+    return ("+" if value > 0 else "") + human_number(value)
 
 
 _ZONE_STYLE_JS = """function (feature) {
@@ -892,9 +1011,9 @@ def _add_boundaries(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
         part = z[z[col].notna()]
         if part.empty:
             continue
-        lines = _dissolve_lines(part, col)
+        lines = _derived(z, f"lines:{col}", lambda part=part, col=col: _dissolve_lines(part, col))
         g = folium.FeatureGroup(name=_t(level, lang), show=level != "township")
-        folium.GeoJson(
+        _GeoJson(
             {
                 "type": "FeatureCollection",
                 "features": [
@@ -936,7 +1055,7 @@ def _add_labels(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang, focus: list[str]
         left, bottom, right, top = own.total_bounds
         dx, dy = 0.12 * (right - left), 0.08 * (top - bottom)
         view = shapely.box(left - dx, bottom - dy, right + dx, top + dy)
-    seats = folium.FeatureGroup(name=_t("labels", lang), show=True)
+    labels = []
     for rank, i in enumerate(order):
         row = z.loc[i]
         zh = _esc(row["name"])
@@ -950,15 +1069,9 @@ def _add_labels(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang, focus: list[str]
             css += " urlink-focus"
         else:
             seat = _label_point(row.geometry, seat, view)
-        folium.Marker(
-            [seat[1], seat[0]],
-            icon=folium.DivIcon(
-                html=f'<div class="{css}" data-rank="{rank}">{text}</div>',
-                icon_size=(0, 0),
-                icon_anchor=(0, 0),
-            ),
-            interactive=False,
-        ).add_to(seats)
+        labels.append((seat[1], seat[0], f'<div class="{css}" data-rank="{rank}">{text}</div>'))
+    seats = folium.FeatureGroup(name=_t("labels", lang), show=True)
+    seats.add_child(_Labels(labels))
     seats.add_to(m)
 
 
@@ -1116,7 +1229,7 @@ def _flow_layer(
     features: list[dict[str, Any]], name: str, *, show: bool
 ) -> tuple[folium.FeatureGroup, folium.GeoJson]:
     g = folium.FeatureGroup(name=name, show=show)
-    gj = folium.GeoJson(
+    gj = _GeoJson(
         {"type": "FeatureCollection", "features": features},
         style=JsCode(_FLOW_STYLE_JS),
         interactive=False,
@@ -1495,6 +1608,7 @@ def _add_strategy_geometry(
 ) -> folium.FeatureGroup:
     """Draw the strategy itself (roads, bus line and stops, hubs, zones) with labels."""
     g = folium.FeatureGroup(name=_t("strategy_geometry", lang), show=True)
+    labels = []
     for feature in features:
         props = feature.get("properties", {})
         role = str(props.get("role", "road"))
@@ -1516,8 +1630,8 @@ def _add_strategy_geometry(
             data = {"type": "Feature", "properties": {}, "geometry": feature["geometry"]}
             casing = {**style, "color": "#ffffff", "weight": style["weight"] + 4, "opacity": 0.9}
             casing.pop("dashArray", None)
-            folium.GeoJson(data, style=casing, interactive=False).add_to(g)
-            folium.GeoJson(
+            _GeoJson(data, style=casing, interactive=False).add_to(g)
+            _GeoJson(
                 data, style=style, interactive=False, class_name=f"urlink-strategy-{role}"
             ).add_to(g)
         label = str(props.get("label", ""))
@@ -1525,16 +1639,15 @@ def _add_strategy_geometry(
             at = geom if geom.geom_type == "Point" else geom.interpolate(0.5, normalized=True)
             if geom.geom_type.endswith("Polygon"):
                 at = geom.representative_point()
-            folium.Marker(
-                [at.y, at.x],
-                icon=folium.DivIcon(
-                    html=f'<div class="urlink-label urlink-strategy" data-rank="-1" '
+            labels.append(
+                (
+                    at.y,
+                    at.x,
+                    '<div class="urlink-label urlink-strategy" data-rank="-1" '
                     f'style="font-weight:700;transform:translate(-50%,-160%)">{_esc(label)}</div>',
-                    icon_size=(0, 0),
-                    icon_anchor=(0, 0),
-                ),
-                interactive=False,
-            ).add_to(g)
+                )
+            )
+    g.add_child(_Labels(labels))
     g.add_to(m)
     return g
 
@@ -1694,11 +1807,12 @@ def map_comparison(
     _add_css(m)
     _fit_focus(m, z, focus_ids)
     _add_base(m, z, lang, roads=None, water=None)
-    base = folium.FeatureGroup(name=f"{_t('baseline', lang)}: {_t('zones', lang)}", overlay=False)
-    base.add_to(m)
-    zone_layers = [_add_zones(base, z, lang)]
+    folium.FeatureGroup(name=f"{_t('baseline', lang)}: {_t('zones', lang)}", overlay=False).add_to(
+        m
+    )
     changed = [c for c in effects.columns if c != "zone_id" and (effects[c] != 0).any()]
     legends = {}
+    switch: dict[str, tuple[pd.Series, pd.Series]] = {}
     for effect in changed:
         values = effects[effect].reindex(z.index).fillna(0.0).astype(float)
         vmax = float(values.abs().max())
@@ -1706,11 +1820,10 @@ def map_comparison(
             [CHANGE_COLOURS[_change_class(v, vmax)] for v in values], index=z.index
         )
         name = _t(str(effect), lang)
-        layer = folium.FeatureGroup(name=name, overlay=False, show=False)
-        layer.add_to(m)
-        zf = z.assign(**{str(effect): values})
-        zone_layers.append(_add_zones(layer, zf, lang, colours=colours, name=name))
+        folium.FeatureGroup(name=name, overlay=False, show=False).add_to(m)
+        switch[name] = (values, colours)
         legends[name] = _change_legend(vmax, _t(str(effect), lang))
+    zone_layers = [_add_zones(m, z, lang, effects=switch, name=_t("zones", lang))]
     _add_boundaries(m, z, lang)
     _add_labels(m, z, lang, focus_ids)
     flow_layers, types = _add_change_flows(m, z, flow_changes, lang, max_flows=max_flows)
@@ -1752,6 +1865,7 @@ def map_comparison(
                 zone_layers=zone_layers,
                 types=[(t, u, CHANGE_COLOURS[6], "Δ " + _t(t, lang)) for t, u in types],
                 unit_of={},
+                effects=list(switch),
                 names={str(i): _zone_name(z.loc[i], lang) for i in z.index},
                 ids=ids,
                 credits=credits,

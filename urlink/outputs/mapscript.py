@@ -26,6 +26,7 @@ from __future__ import annotations
 __all__ = ["MAP_CSS", "MAP_JS"]
 
 MAP_CSS = """
+.urlink-icon {background: none; border: none;}
 .urlink-label {position: absolute; transform: translate(-50%, -50%); white-space: nowrap;
   font: 12px/1.15 "Noto Sans CJK SC", "Noto Sans", sans-serif; color: #222; text-align: center;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; pointer-events: none;}
@@ -270,6 +271,14 @@ MAP_JS = r"""
     }
   }
   map.on('baselayerchange', function (e) {
+    // comparison pages: one zone layer, its fill switched to the chosen effect
+    var k = cfg.effects.indexOf(e.name);
+    zoneLayers.forEach(function (zl) {
+      zl.eachLayer(function (l) {
+        var p = l.feature.properties;
+        l.setStyle({fillColor: k < 0 ? p.fill : p.fx[k]});
+      });
+    });
     Array.prototype.forEach.call(document.querySelectorAll('.urlink-effect-legend'),
       function (el) { el.style.display = el.dataset.layer === e.name ? '' : 'none'; });
     placeLabels();
