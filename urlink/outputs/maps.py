@@ -982,7 +982,7 @@ def _add_zones(
         {"type": "FeatureCollection", "features": features},
         style=JsCode(_ZONE_STYLE_JS),
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False),
+        popup=folium.GeoJsonPopup(fields=["popup_html"], labels=False, max_width=440),
     )
     gj.add_to(layer)
     layer.add_to(m)

@@ -49,6 +49,9 @@ MAP_CSS = """
 .leaflet-control-layers-expanded label {margin: 0; line-height: 1.35;}
 .urlink-slider {width: 170px; vertical-align: middle;}
 .leaflet-container {background: #eef1f4;}
+.leaflet-popup-content {font: 12.5px/1.4 "Noto Sans CJK SC", "Noto Sans", sans-serif;
+  max-height: 42vh; overflow: auto;}
+.leaflet-interactive:focus {outline: none;}
 """
 """Styles of labels, title, boxes and the panel toggle."""
 
