@@ -308,3 +308,15 @@ def test_names_are_never_evaluated_as_templates():
     page = map_linkages(z, _flows(), lang="both", tiles=None, title="{{ 6*7 }}").get_root()
     text = page.render()
     assert "{{ 7*7 }}" in text and "{{ 6*7 }}" in text and "{% if 1 %}x{% endif %}" in text
+
+
+def test_main_roads_of_an_osm_network_join_the_base_layer(root):
+    from urlink.network.streets import streets_from_file
+    from urlink.outputs.pages import main_roads
+
+    streets = streets_from_file(root / "tests" / "data" / "osm" / "West-Oakland.osm.bz2")
+    roads = main_roads(streets)
+    assert roads is not None and len(roads) > 0
+    assert roads.crs is not None and set(roads.geom_type) == {"LineString"}
+    streets.graph["network_source"] = "proxy"
+    assert main_roads(streets) is None  # a proxy network has no roads to show

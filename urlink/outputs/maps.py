@@ -235,6 +235,7 @@ _TEXT = {
     "land_change": {"zh": "土地利用变化", "en": "Land-use change"},
     "relocation": {"zh": "服务设施迁移", "en": "Service moved"},
     "pick_strategy": {"zh": "策略", "en": "Strategy"},
+    "find_zone": {"zh": "查找分区", "en": "Find a zone"},
     "show_map": {"zh": "显示", "en": "Show"},
     "magnitude": {"zh": "变化量", "en": "Size of the change"},
     "ranking": {"zh": "排序（综合）", "en": "Ranking (pooled)"},
@@ -634,7 +635,9 @@ def _swatch(colour: str, *, line: bool = False) -> str:
     return f'<span class="urlink-swatch" style="background:{colour}"></span>'
 
 
-def _legend(lang: Lang, types: list[tuple[str, str]], ids: dict[str, str]) -> str:
+def _legend(
+    lang: Lang, types: list[tuple[str, str]], ids: dict[str, str], names: dict[str, str]
+) -> str:
     fills = " &nbsp;".join(
         f"{_swatch(colour)} {_esc(_t(cls, lang))}" for cls, colour in TYPOLOGY_COLOURS.items()
     )
@@ -646,7 +649,7 @@ def _legend(lang: Lang, types: list[tuple[str, str]], ids: dict[str, str]) -> st
         )
     body = "<br>".join(rows)
     if types:
-        body += _flow_controls(lang, ids, start=_SLIDER_START)
+        body += "<br>" + _flow_controls(lang, ids, start=_SLIDER_START, names=names)
         body += (
             f"<details><summary>&#9432;</summary><i>{_esc(_t('width_note', lang))}<br>"
             f"{_esc(_t('direction', lang))}</i></details>"
@@ -654,9 +657,22 @@ def _legend(lang: Lang, types: list[tuple[str, str]], ids: dict[str, str]) -> st
     return body + "</details>"
 
 
-def _flow_controls(lang: Lang, ids: dict[str, str], *, start: int) -> str:
+def _flow_controls(
+    lang: Lang, ids: dict[str, str], *, start: int, names: dict[str, str] | None = None
+) -> str:
     """Return the width key (filled by the script), the volume slider, the selection."""
-    return (
+    finder = ""
+    if names:
+        options = "".join(
+            f'<option value="{_esc(i)}">{_esc(n)}</option>'
+            for i, n in sorted(names.items(), key=lambda kv: kv[1])
+        )
+        finder = (
+            f"<label>{_esc(_t('find_zone', lang))} "
+            f'<select id="{ids["find"]}" class="urlink-find"><option value="">—</option>'
+            f"{options}</select></label><br>"
+        )
+    return finder + (
         f'<div id="{ids["key"]}"></div>'
         f"<label>{_esc(_t('min_volume', lang))} "
         f'<input id="{ids["slider"]}" class="urlink-slider" type="range" min="0" '
@@ -821,8 +837,9 @@ def map_linkages(
         )
     if title:
         m.add_child(_Box(_esc(title), position="", css_class="urlink-title"))
-    ids = {k: f"urlink-{k}-{m.get_name()}" for k in ("key", "slider", "sel")}
-    m.add_child(_Box(_legend(lang, types, ids), position="bottom: 50px; left: 10px"))
+    ids = {k: f"urlink-{k}-{m.get_name()}" for k in ("key", "slider", "sel", "find")}
+    names = {str(i): _zone_name(z.loc[i], lang) for i in z.index}
+    m.add_child(_Box(_legend(lang, types, ids, names), position="bottom: 50px; left: 10px"))
     folium.LayerControl(collapsed=False).add_to(m)
     unit_col = f"{aggregate_level}_code" if aggregate_level else ""
     m.add_child(
@@ -874,6 +891,7 @@ def _script_config(
         "keyId": ids["key"],
         "sliderId": ids["slider"],
         "selId": ids["sel"],
+        "findId": ids.get("find", ""),
         "wmin": _WIDTH_MIN,
         "wmax": _WIDTH_MAX,
         "arrows": True,
@@ -1843,7 +1861,7 @@ def map_comparison(
             f"{options}</select></label>"
         )
     m.add_child(_Box(head, position="", css_class="urlink-title"))
-    ids = {k: f"urlink-{k}-{m.get_name()}" for k in ("key", "slider", "sel")}
+    ids = {k: f"urlink-{k}-{m.get_name()}" for k in ("key", "slider", "sel", "find")}
     m.add_child(
         _Box(
             _comparison_legend(lang, legends, ids, ranking=ranking, strategy=strategy),

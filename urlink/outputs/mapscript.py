@@ -12,9 +12,10 @@ needs in a workshop room:
   wide; larger flows elsewhere are capped at ``wmax``; a width key with units follows;
 - **arrowheads** (SVG markers in the flow's colour) at the destination end of each flow;
 - a **minimum-volume slider** (a share of the largest visible flow of each type);
-- **zone selection**: clicking a zone shows only the flows that start or end there (the
-  summed flows of its unit too); closing the popup shows all again. Flow lines are
-  not interactive, so they never take a click meant for a zone;
+- **zone selection**: clicking a zone (or choosing it in the legend's list) shows only the
+  flows that start or end there (the summed flows of its unit too); closing the popup
+  shows all again. Flow lines are not interactive, so they never take a click meant for a
+  zone;
 - a **collapsible layer panel** (collapsed at first on screens narrower than 1400 px).
 
 Every string of ``cfg`` is HTML-escaped in Python (:func:`urlink.outputs.maps._script_config`);
@@ -212,7 +213,7 @@ MAP_JS = r"""
   zoneLayers.forEach(function (zl) {
     zl.eachLayer(function (l) {
       l.on('click', function (e) {
-        e.originalEvent._urlinkZone = true;
+        if (e.originalEvent) { e.originalEvent._urlinkZone = true; }
         state.sel = l.feature.properties.zone_id;
         restyle();
       });
@@ -233,6 +234,23 @@ MAP_JS = r"""
       }
     }, 0);
   });
+  var finder = document.getElementById(cfg.findId);
+  if (finder) {
+    // search a zone by name: the same as clicking it
+    L.DomEvent.disableClickPropagation(finder);
+    finder.addEventListener('change', function () {
+      var id = finder.value;
+      if (!id) { map.closePopup(); state.sel = null; restyle(); return; }
+      zoneLayers.forEach(function (zl) {
+        if (!map.hasLayer(zl)) { return; }
+        zl.eachLayer(function (l) {
+          if (l.feature.properties.zone_id === id) {
+            l.fire('click', {latlng: l.getBounds().getCenter()}, true);
+          }
+        });
+      });
+    });
+  }
   var slider = document.getElementById(cfg.sliderId);
   if (slider) {
     var s0 = (+slider.value) / 100;

@@ -90,7 +90,7 @@ def data_credits(scenario: Scenario, network_source: str) -> list[str]:
     scenario
         The scenario (its input files).
     network_source
-        ``"osm"`` adds the OpenStreetMap credit.
+        ``"osm"`` or ``"osm:<file>"`` adds the OpenStreetMap credit.
 
     Returns
     -------
@@ -110,7 +110,7 @@ def data_credits(scenario: Scenario, network_source: str) -> list[str]:
                 break
         if text not in out:
             out.append(text)
-    if network_source == "osm":
+    if network_source.startswith("osm"):
         out.append("© OpenStreetMap contributors (ODbL)")
     return out
 
@@ -128,7 +128,8 @@ def main_roads(streets: nx.MultiDiGraph | None) -> gpd.GeoDataFrame | None:
     geopandas.GeoDataFrame or None
         The edges whose ``highway`` is one of :data:`MAIN_ROADS` (one direction each).
     """
-    if streets is None or streets.graph.get("network_source") != "osm" or not len(streets):
+    source = str(streets.graph.get("network_source", "")) if streets is not None else ""
+    if streets is None or not source.startswith("osm") or not len(streets):
         return None
     edges = network_edges_gdf(streets)
     if "highway" not in edges.columns:
