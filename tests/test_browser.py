@@ -420,6 +420,7 @@ def test_comparison_page_draws_the_strategy_and_switches(page, offline_maps):
     assert "Travel time saved (person-min/day)" in labels and "Baseline" in labels
     overlays = " ".join(p.locator(".leaflet-control-layers-overlays label").all_inner_texts())
     assert "Δ 人口流动 / People" in overlays and "Δ 货物流 / Goods" in overlays
+    assert p.locator("select.urlink-find").count() == 1  # find a zone here too
     # the strategy itself: the new road, drawn and labelled
     assert p.locator("path.urlink-strategy-road").count() >= 1
     assert p.get_by_text("新建道路 / New road").count() == 1

@@ -1711,6 +1711,7 @@ def _comparison_legend(
     *,
     ranking: pd.DataFrame | None,
     strategy: str,
+    names: dict[str, str] | None = None,
 ) -> str:
     parts = [f"<details open><summary>{_esc(_t('legend', lang))}</summary>"]
     parts += [
@@ -1723,7 +1724,7 @@ def _comparison_legend(
         f"{_swatch(CHANGE_COLOURS[0], line=True)} {_esc(_t('loss', lang))}<br>"
         f"{_swatch('#111111', line=True)} {_esc(_t('strategy_geometry', lang))}</div>"
     )
-    parts.append(_flow_controls(lang, ids, start=0))
+    parts.append(_flow_controls(lang, ids, start=0, names=names))
     if ranking is not None and len(ranking):
         rows = [f"<b>{_esc(_t('ranking', lang))}</b>"]
         for rec in ranking.sort_values("rank").to_dict("records"):
@@ -1864,7 +1865,14 @@ def map_comparison(
     ids = {k: f"urlink-{k}-{m.get_name()}" for k in ("key", "slider", "sel", "find")}
     m.add_child(
         _Box(
-            _comparison_legend(lang, legends, ids, ranking=ranking, strategy=strategy),
+            _comparison_legend(
+                lang,
+                legends,
+                ids,
+                ranking=ranking,
+                strategy=strategy,
+                names={str(i): _zone_name(z.loc[i], lang) for i in z.index},
+            ),
             position="bottom: 50px; left: 10px",
         )
     )
