@@ -63,11 +63,13 @@ if TYPE_CHECKING:
 __all__ = [
     "BoundariesSpec",
     "CapitalSpec",
+    "DasymetricSpec",
     "EcosystemSpec",
     "EmissionsSpec",
     "FlowsSpec",
     "GoodsSpec",
     "NetworkSpec",
+    "OsmBoundariesSpec",
     "Package",
     "PeopleSpec",
     "PopulationSpec",
@@ -121,6 +123,69 @@ class BoundariesSpec:
     layer: str | None = None
     encoding: str | None = None
     context: Context = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class OsmBoundariesSpec:
+    """``[boundaries]`` from OpenStreetMap: one zone per admin relation of a level.
+
+    Used when ``[boundaries]`` has ``osm`` instead of ``path`` (see
+    :func:`urlink.io.osm_admin.zones_from_osm`). Every zone belongs to the study area
+    ``focus`` (e.g. a country), which stands for the county level and above in the
+    attribution; the zones themselves are at the township level.
+
+    Attributes
+    ----------
+    path
+        The ``.osm.pbf`` file (TOML key ``osm``).
+    admin_level
+        The OSM ``admin_level`` of the zones (Malta's local councils: 8).
+    focus
+        Id of the study area that holds every zone (``"MT"``).
+    focus_name
+        Its name, shown in reports and attribution tables.
+    include
+        Relation ids to take whatever their ``admin_level`` (mistagged relations).
+    names
+        The OSM tag for zone names (``"name"``, ``"name:en"``, ...).
+    """
+
+    path: Path
+    admin_level: int
+    focus: str
+    focus_name: str | None = None
+    include: tuple[int, ...] = ()
+    names: str = "name"
+    layer: None = None
+    coords: Coords = "wgs84"
+
+
+@dataclass(frozen=True, slots=True)
+class DasymetricSpec:
+    """``[population.dasymetric]``: a published total shared over the zones by OSM footprints.
+
+    See :func:`urlink.model.dasymetric.add_dasymetric_population`.
+
+    Attributes
+    ----------
+    total
+        The published population of all zones together (a census count).
+    total_source
+        Its citation, copied into every zone's ``population_source``.
+    footprints
+        The ``.osm.pbf`` with buildings and residential land use (default: the
+        ``[boundaries] osm`` file).
+    weight
+        ``"auto"``, ``"buildings"`` or ``"residential"``.
+    min_coverage
+        With ``"auto"``: share of residential land use that buildings must cover.
+    """
+
+    total: int
+    total_source: str
+    footprints: Path | None = None
+    weight: str = "auto"
+    min_coverage: float = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +276,8 @@ class NetworkSpec:
         Speed of the access leg from a zone seat to the network.
     cutoff_min
         Longest trip in the skim (minutes); longer ones are NaN.
+    ferries
+        Keep scheduled ferries of the OSM file as network edges (islands; ``.osm.pbf``).
     """
 
     osm: Path | None = None
@@ -221,6 +288,7 @@ class NetworkSpec:
     speeds: SpeedParams = field(default_factory=SpeedParams)
     access_speed_kph: float = 4.5
     cutoff_min: float | None = None
+    ferries: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,13 +613,17 @@ class PopulationSpec:
         Fixed community weight k; if not given it is fitted to the references.
     override
         Optional table whose rows replace any zone's population (user data wins).
+    dasymetric
+        ``[population.dasymetric]``: estimate the zones' populations from OSM footprints
+        scaled to a published total (zones from OSM, where no table exists).
     """
 
-    counties: Path
+    counties: Path | None = None
     township_units: Path | None = None
     township_references: Path | None = None
     community_weight: float | None = None
     override: Path | None = None
+    dasymetric: DasymetricSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -579,7 +651,7 @@ class Scenario:
     name: str
     title: str
     path: Path
-    boundaries: BoundariesSpec
+    boundaries: BoundariesSpec | OsmBoundariesSpec
     population: PopulationSpec
     townships: TownshipsSpec | None = None
     settlements: SettlementsSpec | None = None
@@ -646,6 +718,8 @@ class Scenario:
             for p in (pop.counties, pop.township_units, pop.township_references, pop.override)
             if p is not None
         ]
+        if pop.dasymetric is not None and pop.dasymetric.footprints not in (None, *files):
+            files.append(pop.dasymetric.footprints)  # type: ignore[arg-type]
         return files
 
 
@@ -804,6 +878,78 @@ def _postgis_source(t: _Table) -> tuple[str, str]:
     return url, table
 
 
+def _parse_osm_boundaries(t: _Table) -> OsmBoundariesSpec:
+    """``[boundaries]`` with ``osm``: zones from the admin relations of a PBF file."""
+    level = t.get("admin_level", int, required=True)
+    if not 1 <= level <= 12:
+        msg = (
+            f"{t.where('admin_level')} = {level} is not an OSM admin_level; use 2-11 "
+            "(8: municipalities in most countries)"
+        )
+        raise InputError(msg)
+    include = t.get("include", list, default=[])
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in include):
+        msg = f"{t.where('include')} must be a list of OSM relation ids (positive integers)"
+        raise InputError(msg)
+    for key in ("path", "id_col", "name_col", "townships"):
+        if key in t.data:
+            msg = (
+                f"{t.where(key)} does not go with 'osm': zones from OSM take their ids and "
+                "names from the relations; remove it (or remove 'osm' to read a file)"
+            )
+            raise InputError(msg)
+    coords = t.coords()
+    if coords != "wgs84":
+        msg = f"{t.where('coords')}: OpenStreetMap is in WGS84; remove the key"
+        raise InputError(msg)
+    return OsmBoundariesSpec(
+        path=t.required_path("osm"),
+        admin_level=level,
+        focus=t.get("focus", str, required=True),
+        focus_name=t.get("focus_name", str),
+        include=tuple(include),
+        names=t.get("names", str, default="name"),
+    )
+
+
+def _parse_dasymetric(
+    t: _Table | None, boundaries: BoundariesSpec | OsmBoundariesSpec
+) -> DasymetricSpec | None:
+    """``[population.dasymetric]``."""
+    if t is None:
+        return None
+    total = t.get("total", int, required=True)
+    if total <= 0:
+        msg = f"{t.where('total')} = {total} must be a positive count of residents"
+        raise InputError(msg)
+    footprints = t.path("footprints")
+    if footprints is None:
+        if not isinstance(boundaries, OsmBoundariesSpec):
+            msg = (
+                f"{t.where('footprints')} is missing: name the .osm.pbf with buildings "
+                "(it defaults to [boundaries] osm only for zones from OSM)"
+            )
+            raise InputError(msg)
+        footprints = boundaries.path
+    weight = t.get("weight", str, default="auto")
+    if weight not in ("auto", "buildings", "residential"):
+        msg = f"{t.where('weight')} = {weight!r}; use 'auto', 'buildings' or 'residential'"
+        raise InputError(msg)
+    coverage = t.get("min_coverage", float, default=0.25)
+    if not 0.0 <= coverage <= 1.0:
+        msg = f"{t.where('min_coverage')} = {coverage} must lie between 0 and 1"
+        raise InputError(msg)
+    spec = DasymetricSpec(
+        total=total,
+        total_source=t.get("total_source", str, required=True),
+        footprints=footprints,
+        weight=weight,
+        min_coverage=coverage,
+    )
+    t.finish()
+    return spec
+
+
 def _parse_context(t: _Table) -> Context:
     value = t.get("context", (str, list), default="all")
     if isinstance(value, str):
@@ -817,7 +963,7 @@ def _parse_context(t: _Table) -> Context:
     return tuple(value)
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section after another
     """Read and check a scenario file.
 
     Parameters
@@ -868,9 +1014,15 @@ def load_scenario(path: str | Path) -> Scenario:
     seed = _seed(top)
 
     b = top.required_sub("boundaries")
-    boundaries = BoundariesSpec(
-        **_layer_fields(b), focus=b.get("focus", str, required=True), context=_parse_context(b)
-    )
+    boundaries: BoundariesSpec | OsmBoundariesSpec
+    if "osm" in b.data:
+        boundaries = _parse_osm_boundaries(b)
+    else:
+        boundaries = BoundariesSpec(
+            **_layer_fields(b),
+            focus=b.get("focus", str, required=True),
+            context=_parse_context(b),
+        )
     b.finish()
 
     townships = _parse_townships(top.sub("townships"))
@@ -891,13 +1043,26 @@ def load_scenario(path: str | Path) -> Scenario:
 
     p = top.required_sub("population")
     population = PopulationSpec(
-        counties=p.required_path("counties"),
+        counties=p.path("counties", required=isinstance(boundaries, BoundariesSpec)),
         township_units=p.path("township_units"),
         township_references=p.path("township_references"),
         community_weight=p.get("community_weight", float),
         override=p.path("override"),
+        dasymetric=_parse_dasymetric(p.sub("dasymetric"), boundaries),
     )
     p.finish()
+    if (
+        isinstance(boundaries, OsmBoundariesSpec)
+        and population.dasymetric is None
+        and population.counties is None
+        and population.override is None
+    ):
+        msg = (
+            f"{p.where('dasymetric')} is missing: zones from OSM need populations, from "
+            "[population.dasymetric] (a census total shared by OSM footprints), 'counties' or "
+            "'override' (zone_id,population,population_source)"
+        )
+        raise InputError(msg)
     if population.community_weight is not None and population.community_weight <= 0:
         msg = f"{p.where('community_weight')} must be > 0, got {population.community_weight}"
         raise InputError(msg)
@@ -957,7 +1122,15 @@ def _positive(t: _Table, key: str, default: float) -> float:
     return value
 
 
-_SPEED_KEYS = ("speeds_kph", "fallback_kph", "walk_kph", "bus_speed_factor", "bus_headway_min")
+_SPEED_KEYS = (
+    "speeds_kph",
+    "fallback_kph",
+    "walk_kph",
+    "bus_speed_factor",
+    "bus_headway_min",
+    "ferry_kph",
+    "ferry_wait_min",
+)
 
 
 def _parse_network(t: _Table | None) -> NetworkSpec:
@@ -980,6 +1153,7 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
         speeds=speeds,
         access_speed_kph=_positive(t, "access_speed_kph", d.access_speed_kph),
         cutoff_min=None if cutoff is None else _positive(t, "cutoff_min", 1.0),
+        ferries=t.get("ferries", bool, default=False),
     )
     t.finish()
     if spec.circuity < 1:
