@@ -57,7 +57,12 @@ from urlink.network.skims import (
     spill_travel_time_matrix,
 )
 from urlink.network.streets import add_travel_times, streets_from_file, streets_from_points
-from urlink.network.transit import BusService, bus_service_from_gtfs, bus_service_from_table
+from urlink.network.transit import (
+    BusService,
+    bus_service_from_gtfs,
+    bus_service_from_osm,
+    bus_service_from_table,
+)
 from urlink.parallel import RunScale
 from urlink.scenario.checks import check_scenario_files, warn_gcj02_offset
 from urlink.scenario.spec import BoundariesSpec, OsmBoundariesSpec
@@ -823,7 +828,17 @@ def bus_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> BusService
         return None
     if spec.lines is not None:
         return bus_service_from_table(spec.lines, zones)
-    assert spec.gtfs is not None  # the parser requires one of the two
+    if spec.osm is not None:
+        return bus_service_from_osm(
+            spec.osm,
+            zones,
+            operator=spec.operator,
+            exclude_refs=spec.exclude_refs,
+            headway_min=spec.headway_min,
+            headway_source=spec.headway_source,
+            fare_yuan=spec.fare_yuan,
+        )
+    assert spec.gtfs is not None  # the parser requires one of the three
     return bus_service_from_gtfs(spec.gtfs, zones)
 
 

@@ -91,6 +91,8 @@ def scenario_inputs(  # noqa: PLR0912 -- one check per section
         tables.append(("[bus] lines", scenario.bus.lines))
         if scenario.bus.gtfs is not None:
             out.append(("[bus] gtfs", scenario.bus.gtfs, "vector"))
+        if scenario.bus.osm is not None and all(scenario.bus.osm != p for _, p, _ in out):
+            out.append(("[bus] osm", scenario.bus.osm, "osm"))
     out += [(key, p, "table") for key, p in tables if p is not None]
     das = scenario.population.dasymetric
     footprints = None if das is None else das.footprints

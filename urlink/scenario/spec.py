@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -590,10 +591,21 @@ class BusSpec:
     gtfs
         Or a GTFS feed (``.zip``) whose stops are mapped to the zones
         (:func:`urlink.network.transit.bus_service_from_gtfs`).
+    osm
+        Or an ``.osm.pbf`` whose ``route=bus`` relations give the lines
+        (:func:`urlink.network.transit.bus_service_from_osm`), with ``operator``,
+        ``exclude_refs``, ``headway_min`` and ``headway_source`` (for routes without an
+        ``interval`` tag) and ``fare_yuan``.
     """
 
     lines: Path | None = None
     gtfs: Path | None = None
+    osm: Path | None = None
+    operator: str | None = None
+    exclude_refs: tuple[str, ...] = ()
+    headway_min: float = 30.0
+    headway_source: str = "assumption"
+    fare_yuan: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -711,7 +723,7 @@ class Scenario:
         if f.people is not None:
             files += [s.attraction for s in f.people.purposes if s.attraction is not None]
         if self.bus is not None:
-            files += [p for p in (self.bus.lines, self.bus.gtfs) if p is not None]
+            files += [p for p in (self.bus.lines, self.bus.gtfs, self.bus.osm) if p is not None]
         pop = self.population
         files += [
             p
@@ -1384,10 +1396,34 @@ def _parse_modes(t: _Table | None) -> ModeChoiceParams | None:
 def _parse_bus(t: _Table | None) -> BusSpec | None:
     if t is None:
         return None
-    spec = BusSpec(lines=t.path("lines"), gtfs=t.path("gtfs"))
+    refs = t.get("exclude_refs", list, default=[])
+    if not all(isinstance(r, str) for r in refs):
+        msg = f"{t.where('exclude_refs')} must be a list of route numbers as strings"
+        raise InputError(msg)
+    spec = BusSpec(
+        lines=t.path("lines"),
+        gtfs=t.path("gtfs"),
+        osm=t.path("osm"),
+        operator=t.get("operator", str),
+        exclude_refs=tuple(refs),
+        headway_min=_positive(t, "headway_min", 30.0),
+        headway_source=t.get("headway_source", str, default="assumption"),
+        fare_yuan=t.get("fare_yuan", float, default=0.0),
+    )
     t.finish()
-    if (spec.lines is None) == (spec.gtfs is None):
-        msg = f"{t.where('lines')}: give the bus service as 'lines' (a CSV) or 'gtfs', one of them"
+    if sum(x is not None for x in (spec.lines, spec.gtfs, spec.osm)) != 1:
+        msg = (
+            f"{t.where('lines')}: give the bus service as 'lines' (a CSV), 'gtfs' or 'osm' "
+            "(route relations), one of them"
+        )
+        raise InputError(msg)
+    osm_only = ("operator", "exclude_refs", "headway_min", "headway_source", "fare_yuan")
+    extra = [k for k in osm_only if k in t.data]
+    if spec.osm is None and extra:
+        msg = f"{t.where(extra[0])} applies to 'osm' bus routes only; remove it"
+        raise InputError(msg)
+    if not (math.isfinite(spec.fare_yuan) and spec.fare_yuan >= 0):
+        msg = f"{t.where('fare_yuan')} = {spec.fare_yuan} must be a fare >= 0"
         raise InputError(msg)
     return spec
 
