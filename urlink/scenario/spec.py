@@ -48,6 +48,7 @@ from urlink.model.typology import TypologyParams
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
 from urlink.params import params_from_table
 from urlink.scenario.strategies import STRATEGY_KINDS
+from urlink.scoring.costs import CostParams
 from urlink.scoring.indicators import INDICATORS
 from urlink.scoring.methods import (
     DEFAULT_REFERENCE_BAND,
@@ -658,6 +659,9 @@ class Scenario:
         ``[[packages]]``: strategies assessed together (:class:`Package`).
     attribution
         ``[attribution]`` (:class:`AttributionSpec`).
+    costs
+        ``[costs]``: discount rate and life of the annualised costs
+        (:class:`urlink.scoring.costs.CostParams`).
     """
 
     name: str
@@ -680,6 +684,7 @@ class Scenario:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     packages: tuple[Package, ...] = ()
     attribution: AttributionSpec = field(default_factory=AttributionSpec)
+    costs: CostParams = field(default_factory=CostParams)
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -1051,6 +1056,7 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
         sv.finish()
     strategies, packages = _parse_strategies_and_packages(top, file)
     scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
+    cost_table = top.sub("costs")
     bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
 
     p = top.required_sub("population")
@@ -1101,6 +1107,7 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
         strategies=strategies,
         packages=packages,
         attribution=_parse_attribution(attribution_table),
+        costs=_parse_costs(cost_table),
         scoring=scoring,
         bus=bus,
         modes=modes,
@@ -1320,6 +1327,14 @@ def _parse_packages(
         )
         t.finish()
     return tuple(out)
+
+
+def _parse_costs(t: _Table | None) -> CostParams:
+    if t is None:
+        return CostParams()
+    params: CostParams = t.params(CostParams)
+    t.finish()
+    return params
 
 
 def _parse_attribution(t: _Table | None) -> AttributionSpec:
