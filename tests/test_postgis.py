@@ -253,7 +253,7 @@ def test_round_trip_matches_the_output_files(
         29,
         len(flows_file),
         len(ind_csv),
-        8,
+        9,  # 8 strategies and a package
     )
     assert row[6] == manifest
     assert geometry_columns == [
