@@ -567,7 +567,12 @@ def report_from_tables(
     ]
     parts += _section_modelled(scenario, zones, flows, summary)
     parts += _section_data(scenario, zones, flows, inputs)
-    parts += _section_flows(zones, flows, focus=str(scenario.boundaries.focus))
+    parts += _section_flows(
+        zones,
+        flows,
+        focus=str(scenario.boundaries.focus),
+        focus_name=getattr(scenario.boundaries, "focus_name", None),
+    )
     parts += _section_indicators(assessed)
     parts += _section_ranking(assessed, scenario)
     parts += _section_guidelines(assessed)
@@ -779,7 +784,9 @@ def _section_data(
     return out
 
 
-def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> list[str]:
+def _section_flows(
+    zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str, focus_name: str | None = None
+) -> list[str]:
     out = ['<section id="flows"><h2>3. Flows across administrative boundaries</h2>']
     if not len(_used(flows)):
         out.append("<p>No flows.</p></section>")
@@ -799,7 +806,7 @@ def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> l
     if "county_code" in zones.columns:
         units = flows_by_unit(flows, zones, level="county")
         names = _unit_names(zones, "county")
-        names.setdefault(focus, "focus unit (split into townships)")
+        names.setdefault(focus, focus_name or "focus unit (split into townships)")
         units.insert(1, "name", units["unit"].map(names).fillna(""))
         out.append("<h3>Per county-level unit: out, in and within</h3>")
         out.append(_table(units, numeric=["out", "in", "within", "net_in"]))

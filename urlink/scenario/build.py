@@ -887,6 +887,7 @@ def base_state(
         state = State(
             zones=zones,
             focus=scenario.boundaries.focus,
+            focus_name=getattr(scenario.boundaries, "focus_name", None),
             routing=routing,
             routing_length=routing_length,
             skim=skim,
