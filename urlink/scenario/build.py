@@ -308,7 +308,7 @@ def _township_population(
     return table, params
 
 
-def zones_from_scenario(  # noqa: PLR0915 -- one source after another
+def zones_from_scenario(
     scenario: Scenario,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Build the zones of a scenario with admin codes and populations.
@@ -380,12 +380,17 @@ def zones_from_scenario(  # noqa: PLR0915 -- one source after another
         zones = add_population(zones, county_pop.loc[county_pop.index.isin(zones.index)])
     if scenario.population.override is not None:
         zones = add_population(zones, read_population_table(scenario.population.override))
+    return _finish_zones(scenario, zones), params
+
+
+def _finish_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check that every zone has a population, add seats from places, order the columns."""
     lacking = zones.index[zones["population"].isna()].tolist()
     if lacking:
         msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
         raise InputError(msg)
     if scenario.settlements is not None:
-        places = settlements_from_scenario(scenario, crs=counties.crs)
+        places = settlements_from_scenario(scenario, crs=zones.crs)
         if not places.intersects(zones.geometry.union_all()).any():
             lonlat = places.geometry.to_crs("EPSG:4326").total_bounds.round(3).tolist()
             msg = (
@@ -397,12 +402,12 @@ def zones_from_scenario(  # noqa: PLR0915 -- one source after another
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
-    zones["density_per_km2"] = zones["population"] / zones["area_km2"]
+    zones["density_per_km2"] = zones["population"].astype(float) / zones["area_km2"]
     if "unit_type" not in zones.columns:
         zones["unit_type"] = pd.NA
     zones["unit_type"] = zones["unit_type"].astype("string")
     zones.index.name = "zone_id"
-    return zones[[*ZONE_COLUMNS, "geometry"]], params
+    return zones[[*ZONE_COLUMNS, "geometry"]]
 
 
 def _osm_zones(
@@ -445,19 +450,7 @@ def _osm_zones(
     for table in (pop.counties, pop.override):
         if table is not None:
             zones = add_population(zones, read_population_table(table))
-    lacking = zones.index[zones["population"].isna()].tolist()
-    if lacking:
-        msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
-        raise InputError(msg)
-    if scenario.settlements is not None:
-        places = settlements_from_scenario(scenario, crs=zones.crs)
-        zones = add_seats_from_places(
-            zones, places, names_col=scenario.settlements.names_col or "name"
-        )
-    zones["density_per_km2"] = zones["population"].astype(float) / zones["area_km2"]
-    zones["unit_type"] = zones["unit_type"].astype("string")
-    zones.index.name = "zone_id"
-    return zones[[*ZONE_COLUMNS, "geometry"]], params
+    return _finish_zones(scenario, zones), params
 
 
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
