@@ -938,8 +938,11 @@ def load_scenario(path: str | Path) -> Scenario:
         sv.finish()
     strategies, packages = _parse_strategies_and_packages(top, file)
     scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
-    bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
-    uncertainty = _parse_uncertainty(top.sub("uncertainty"))
+    bus, modes, uncertainty = (
+        _parse_bus(top.sub("bus")),
+        _parse_modes(top.sub("modes")),
+        _parse_uncertainty(top.sub("uncertainty")),
+    )
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -1253,8 +1256,10 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
 
 
 def _parse_uncertainty(t: _Table | None) -> UncertaintySpec | None:
-    """``[uncertainty]``: the paths are checked against the built scenario later
-    (:func:`urlink.scenario.uncertainty.resolve_uncertainty`)."""
+    """Parse ``[uncertainty]``; the paths are checked against the built scenario later.
+
+    :func:`urlink.scenario.uncertainty.resolve_uncertainty` checks them.
+    """
     if t is None:
         return None
     samples: int = t.get("samples", int, default=64)
@@ -1305,7 +1310,7 @@ def _parse_uncertainty(t: _Table | None) -> UncertaintySpec | None:
 
 
 def _implied_kind(entry: dict[str, Any]) -> str:
-    """A relative range when ``relative`` is given, a uniform one with ``low`` and ``high``."""
+    """Infer the distribution: relative with ``relative``, uniform with ``low`` and ``high``."""
     return "relative" if "relative" in entry else "uniform"
 
 

@@ -25,7 +25,6 @@ import dataclasses
 import logging
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +33,8 @@ import pandas as pd
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
 from urlink.model.state import State, Strategy, in_focus, update_flows
-from urlink.params import toml_key
 from urlink.parallel import imap_chunks
+from urlink.params import toml_key
 from urlink.progress import Progress, advance
 from urlink.scenario.strategies import apply_strategy, strategy_params
 from urlink.scoring.costs import cost_indicators, costs_of
@@ -50,7 +49,7 @@ from urlink.scoring.uncertainty import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from urlink.scenario.build import StakeholderWeights
     from urlink.scenario.spec import Scenario
@@ -165,16 +164,19 @@ def uncertain_parameters(scenario: Scenario, state: State) -> dict[str, float]:
     out: dict[str, float] = {}
     people = scenario.flows.people
     for setup in state.setups.people:
-        prefix = "flows.people" if setup.purpose == "all" else f"flows.people.purposes.{setup.purpose}"
+        prefix = (
+            "flows.people" if setup.purpose == "all" else f"flows.people.purposes.{setup.purpose}"
+        )
         rate = people.trip_rate if people is not None else math.nan
         if people is not None:
             rate = next((p.trip_rate for p in people.purposes if p.name == setup.purpose), rate)
         out[f"{prefix}.trip_rate"] = float(rate)
         out.update({f"{prefix}.{k}": v for k, v in _floats(setup.params).items()})
     s = state.setups
-    for name, setup in (("goods", s.goods), ("ecosystem", s.ecosystem), ("capital", s.capital)):
-        if setup is not None:
-            out.update({f"flows.{name}.{k}": v for k, v in _floats(setup.params).items()})
+    for name in ("goods", "ecosystem", "capital"):
+        other = getattr(s, name)
+        if other is not None:
+            out.update({f"flows.{name}.{k}": v for k, v in _floats(other.params).items()})
     if state.modes is not None:
         out.update({f"modes.{k}": v for k, v in _floats(state.modes).items()})
         out.update({f"modes.asc.{m}": float(v) for m, v in state.modes.asc.items()})
@@ -271,7 +273,7 @@ def resolve_uncertainty(scenario: Scenario, state: State) -> tuple[Uncertain, ..
 def _with_population(
     state: State, values: Mapping[str, float], inputs: Sequence[Uncertain]
 ) -> State:
-    """The zones' sampled populations in the zones and the people models' inputs."""
+    """Put the sampled populations in the zones and the people models' inputs."""
     old = pd.to_numeric(state.zones["population"]).astype(float)
     new = old.copy()
     for u in inputs:
@@ -310,7 +312,7 @@ def _replace_floats(obj: Any, values: Mapping[str, float]) -> Any:
 
 
 def _under(values: Mapping[str, float], prefix: str) -> dict[str, float]:
-    """The values whose path is ``prefix.<key>`` (one more level), by key."""
+    """Return the values whose path is ``prefix.<key>`` (one more level), by key."""
     n = len(prefix) + 1
     return {p[n:]: v for p, v in values.items() if p.startswith(prefix + ".") and "." not in p[n:]}
 
@@ -349,18 +351,20 @@ def state_with(state: State, values: Mapping[str, float], inputs: Sequence[Uncer
             people.append(setup)
             continue
         rate = own.pop("trip_rate", None)
+        new_setup = setup
         if rate is not None:
             base = next(u.base for u in inputs if u.path == f"{prefix}.trip_rate")
             factor = rate / base if base else 1.0
             x = setup.inputs
-            setup = dataclasses.replace(
+            new_setup = dataclasses.replace(
                 setup,
-                inputs=x.assign(production=x["production"] * factor,
-                                attraction=x["attraction"] * factor),
+                inputs=x.assign(
+                    production=x["production"] * factor, attraction=x["attraction"] * factor
+                ),
             )
         if own:
-            setup = dataclasses.replace(setup, params=_replace_floats(setup.params, own))
-        people.append(setup)
+            new_setup = dataclasses.replace(new_setup, params=_replace_floats(setup.params, own))
+        people.append(new_setup)
         changed.append("people")
     edits: dict[str, Any] = {"people": tuple(people)}
     for name in ("goods", "ecosystem", "capital"):
@@ -420,8 +424,8 @@ def _apply(job: _SampleJob, state: State, members: tuple[Strategy, ...]) -> Stat
 
 
 def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
-    """Performance table (strategies x indicators) of input sample ``i`` (a pure function)."""
-    values = {u.path: float(job.values[i, j]) for j, u in enumerate(job.inputs)}
+    """Evaluate input sample ``i``: strategies x indicators (a pure function)."""
+    values = {u.path: float(job.values[i, j]) for j, u in enumerate(job.inputs)}  # noqa: PD011
     plain = {p: v for p, v in values.items() if not p.startswith("strategies.")}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
@@ -470,9 +474,11 @@ class UncertaintyResult:
         Rank acceptability, regret and per-sample scores
         (:class:`urlink.scoring.uncertainty.JointRobustness`); None without ``[scoring]``.
     sensitivity
-        ``weights``, ``output`` (``score`` or ``first``), ``strategy``, ``input``, ``S1``,
-        ``S1_conf``: first-order indices of each strategy's score (with the group's own
-        weights) and of its share of first ranks (joint draws) to each input.
+        ``weights`` (``pooled``), ``output`` (``score`` or ``first``), ``strategy``,
+        ``input``, ``S1``, ``S1_conf``: first-order indices of each strategy's score with
+        the pooled weights and of its share of first ranks (joint draws) to each input (for
+        a group, call :func:`urlink.scoring.uncertainty.first_order_indices` on
+        ``robustness.per_sample``).
     conditions
         ``weights``, ``strategy``, ``p_first``, ``density``, ``coverage``, ``mass``,
         ``limits``, ``statement``: where each strategy ranks first (PRIM).
@@ -516,8 +522,9 @@ class UncertaintyResult:
         return table.reindex(list(self.strategies))
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Return the CSV tables (``uncertainty``, ``uncertainty_ranks``, ``sensitivity``,
-        ``conditions``).
+        """Return the CSV tables of the analysis.
+
+        ``uncertainty``, ``uncertainty_ranks``, ``sensitivity`` and ``conditions``.
 
         Returns
         -------
@@ -535,7 +542,9 @@ class UncertaintyResult:
             per = self.robustness.per_sample
             per = per[per["method"] == per["method"].iloc[0]]
             scores = per.pivot_table(
-                index=["sample", "strategy"], columns="weights", values=["score", "rank"],
+                index=["sample", "strategy"],
+                columns="weights",
+                values=["score", "rank"],
                 sort=False,
             )
             scores.columns = [f"{v}_{w}" for v, w in scores.columns]
@@ -581,61 +590,89 @@ def robustness_with_inputs(robustness: pd.DataFrame, result: UncertaintyResult) 
 
 
 def _items(scenario: Scenario) -> list[tuple[Strategy, tuple[Strategy, ...]]]:
-    """The strategies, then the packages, as :func:`urlink.scenario.assess.assess_strategies`."""
+    """List the strategies, then the packages (as in :mod:`urlink.scenario.assess`)."""
     by_name = {s.name: s for s in scenario.strategies}
-    items = [(s, (s,)) for s in scenario.strategies]
+    items: list[tuple[Strategy, tuple[Strategy, ...]]] = [(s, (s,)) for s in scenario.strategies]
     for package in scenario.packages:
         members = tuple(by_name[m] for m in package.strategies)
         items.append((Strategy(name=package.name, kind="package"), members))
     return items
 
 
-def _conditions(
-    samples: pd.DataFrame, robust: JointRobustness, method: str
-) -> pd.DataFrame:
+def _conditions(samples: pd.DataFrame, robust: JointRobustness, method: str) -> pd.DataFrame:
     rows = []
     per = robust.per_sample[robust.per_sample["method"] == method]
     for (label, name), part in per.groupby(["weights", "strategy"], sort=False):
-        first = (part.sort_values("sample")["rank"].to_numpy() == 1)
+        first = part.sort_values("sample")["rank"].to_numpy() == 1
         p_first = float(first.mean())
         if p_first == 0:
             continue
         outcome = f"{name} ranks first ({label} weights)"
-        if p_first >= 0.95:  # noqa: PLR2004 - nothing to discover: it (nearly) always wins
-            rows.append((label, name, p_first, p_first, 1.0, 1.0, "",
-                         f"{outcome} in {100 * p_first:.0f} % of the samples, whatever the inputs"))
+        if p_first >= 0.95:
+            rows.append(
+                (
+                    label,
+                    name,
+                    p_first,
+                    p_first,
+                    1.0,
+                    1.0,
+                    "",
+                    f"{outcome} in {100 * p_first:.0f} % of the samples, whatever the inputs",
+                )
+            )
             continue
         box = prim(samples, first)
         if box is None:
             continue
         limits = "; ".join(f"{n} in [{lo:.4g}, {hi:.4g}]" for n, lo, hi in box.limits)
-        rows.append((label, name, p_first, box.density, box.coverage, box.mass, limits,
-                     box.describe(outcome)))
+        rows.append(
+            (
+                label,
+                name,
+                p_first,
+                box.density,
+                box.coverage,
+                box.mass,
+                limits,
+                box.describe(outcome),
+            )
+        )
     return pd.DataFrame(
         rows,
-        columns=["weights", "strategy", "p_first", "density", "coverage", "mass", "limits",
-                 "statement"],
+        columns=[
+            "weights",
+            "strategy",
+            "p_first",
+            "density",
+            "coverage",
+            "mass",
+            "limits",
+            "statement",
+        ],
     )
 
 
-def _sensitivity(samples: pd.DataFrame, robust: JointRobustness, method: str, seed: int
-                 ) -> pd.DataFrame:
-    per = robust.per_sample[robust.per_sample["method"] == method]
-    frames = []
-    for label, part in per.groupby("weights", sort=False):
-        outputs = {}
-        for name, rows in part.groupby("strategy", sort=False):
-            rows = rows.sort_values("sample")
-            outputs[("score", name)] = rows["score"].to_numpy()
-            outputs[("first", name)] = rows["first_share"].to_numpy()
-        table = pd.DataFrame({f"{k}\t{s}": v for (k, s), v in outputs.items()})
-        s1 = first_order_indices(samples, table, seed=seed, resamples=30)
-        parts = s1.pop("output").str.split("\t", expand=True)
-        s1.insert(0, "strategy", parts[1])
-        s1.insert(0, "output", parts[0])
-        s1.insert(0, "weights", label)
-        frames.append(s1)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def _sensitivity(
+    samples: pd.DataFrame, robust: JointRobustness, method: str, seed: int
+) -> pd.DataFrame:
+    """First-order indices of each strategy's pooled score and share of first ranks."""
+    per = robust.per_sample
+    per = per[(per["method"] == method) & (per["weights"] == "pooled")].sort_values(
+        ["strategy", "sample"], kind="stable"
+    )
+    outputs = {}
+    for name, rows in per.groupby("strategy", sort=False):
+        outputs[f"score\t{name}"] = rows["score"].to_numpy()
+        outputs[f"first\t{name}"] = rows["first_share"].to_numpy()
+    if not outputs or len(samples) < 8:
+        return pd.DataFrame()
+    s1 = first_order_indices(samples, pd.DataFrame(outputs), seed=seed, resamples=20)
+    parts = s1.pop("output").str.split("\t", expand=True)
+    s1.insert(0, "strategy", parts[1])
+    s1.insert(0, "output", parts[0])
+    s1.insert(0, "weights", "pooled")
+    return s1
 
 
 def assess_uncertainty(
@@ -694,7 +731,10 @@ def assess_uncertainty(
         if s.kind in _ROAD_KINDS and s.name not in sampled:
             edited = apply_strategy(state, s)
             networks[s.name] = (
-                edited.routing, edited.routing_length, edited.skim, edited.distance_km
+                edited.routing,
+                edited.routing_length,
+                edited.skim,
+                edited.distance_km,
             )
     indicators = tuple(k for k in INDICATORS if nominal is None or k in nominal.columns)
     job = _SampleJob(
@@ -708,9 +748,7 @@ def assess_uncertainty(
     names = ("baseline", *(s.name for s, _ in items))
     if nominal is None:
         base_values = np.array([[x.base for x in inputs]])
-        nominal_values = _evaluate_sample(
-            dataclasses.replace(job, values=base_values), 0
-        )[0]
+        nominal_values = _evaluate_sample(dataclasses.replace(job, values=base_values), 0)[0]
     else:
         nominal_values = nominal.reindex(index=list(names), columns=list(indicators)).to_numpy(
             dtype=float

@@ -191,21 +191,29 @@ class Distribution:
             If a relative range has no base value.
         """
         u = np.asarray(u, dtype=float)
+        f = self._number
+        out: npt.NDArray[np.float64]
         if self.kind == "uniform":
-            return float(self.low) + u * (float(self.high) - float(self.low))  # type: ignore[arg-type]
-        if self.kind == "relative":
+            out = f("low") + u * (f("high") - f("low"))
+        elif self.kind == "relative":
             if base is None or not math.isfinite(base):
                 msg = "a relative range needs the input's value in the scenario (base)"
                 raise InputError(msg)
-            return base * (1.0 + float(self.relative) * (2.0 * u - 1.0))  # type: ignore[arg-type]
-        if self.kind == "triangular":
-            lo, hi = float(self.low), float(self.high)  # type: ignore[arg-type]
-            c = (float(self.mode) - lo) / (hi - lo)  # type: ignore[arg-type]
-            return np.asarray(stats.triang.ppf(u, c, loc=lo, scale=hi - lo), dtype=float)
-        z = stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
-        if self.kind == "normal":
-            return float(self.mean) + float(self.sd) * z  # type: ignore[arg-type]
-        return float(self.median) * np.exp(float(self.sigma) * z)  # type: ignore[arg-type]
+            out = base * (1.0 + f("relative") * (2.0 * u - 1.0))
+        elif self.kind == "triangular":
+            lo, hi = f("low"), f("high")
+            c = (f("mode") - lo) / (hi - lo)
+            out = np.asarray(stats.triang.ppf(u, c, loc=lo, scale=hi - lo), dtype=float)
+        else:
+            z = np.asarray(stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12)), dtype=float)
+            if self.kind == "normal":
+                out = f("mean") + f("sd") * z
+            else:
+                out = f("median") * np.exp(f("sigma") * z)
+        return out
+
+    def _number(self, name: str) -> float:
+        return float(getattr(self, name))
 
     def describe(self, base: float | None = None) -> str:
         """Describe the distribution in a few words.
@@ -375,7 +383,7 @@ def _check_performance(
     return p
 
 
-def joint_robustness(  # noqa: C901, PLR0912, PLR0915 - one pass over modes, groups and methods
+def joint_robustness(  # noqa: PLR0912, PLR0915 - one pass over modes, groups and methods
     performance: npt.NDArray[np.float64],
     nominal: npt.NDArray[np.float64],
     *,
@@ -481,7 +489,10 @@ def joint_robustness(  # noqa: C901, PLR0912, PLR0915 - one pass over modes, gro
     fixed = None
     if has_fixed.any():
         w_fix, b_fix = _check_references(
-            {c: refs.get(c, (0.0, 1.0) if m else (1.0, 0.0)) for c, m in zip(names, maximise)},
+            {
+                c: refs.get(c, (0.0, 1.0) if m else (1.0, 0.0))
+                for c, m in zip(names, maximise, strict=True)
+            },
             pd.Index(names),
             maximise,
         )
@@ -686,7 +697,7 @@ def first_order_indices(
         msg = f"inputs have {len(inputs)} samples and outputs {len(outputs)}; give the same"
         raise InputError(msg)
     n = len(inputs)
-    if n < 8:  # noqa: PLR2004 - RBD-FAST needs a few points per harmonic
+    if n < 8:
         msg = f"{n} samples are too few for sensitivity indices; use at least 8 (better 100+)"
         raise InputError(msg)
     x = inputs.to_numpy(dtype=float)
@@ -759,8 +770,10 @@ class PrimBox:
 
         Examples
         --------
-        >>> PrimBox((("p", 0.5, float("inf")),), 1.0, 0.9, 0.45, 45).describe("A wins")
-        'A wins in 100 % of the samples where p is above 0.5 (these conditions hold in 45 % of the samples and cover 90 % of those where it happens)'
+        >>> box = PrimBox((("p", 0.5, float("inf")),), 1.0, 0.9, 0.45, 45)
+        >>> print(box.describe("A wins"))  # doctest: +NORMALIZE_WHITESPACE
+        A wins in 100 % of the samples where p is above 0.5 (these conditions hold in 45 % of
+        the samples and cover 90 % of those where it happens)
         """
         parts = []
         for name, lo, hi in self.limits:
@@ -781,20 +794,21 @@ class PrimBox:
 def _inside(
     x: npt.NDArray[np.float64], lo: npt.NDArray[np.float64], hi: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.bool_]:
-    return np.all((x >= lo) & (x <= hi), axis=1)
+    out: npt.NDArray[np.bool_] = np.all((x >= lo) & (x <= hi), axis=1)
+    return out
 
 
 def _peel(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], alpha: float, mass_min: float
 ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
-    """The peeling trajectory: boxes (low, high per input), from the whole space inwards."""
+    """Peel: the boxes (low, high per input) from the whole space inwards."""
     n, d = x.shape
     lo, hi = x.min(axis=0).copy(), x.max(axis=0).copy()
     boxes = [(lo.copy(), hi.copy())]
     inside = np.ones(n, dtype=bool)
     while inside.sum() / n > mass_min:
         n_in = int(inside.sum())
-        if n_in < 2:  # noqa: PLR2004 - nothing left to cut
+        if n_in < 2:
             break
         k = max(1, int(alpha * n_in))
         best: tuple[float, int, int, float] | None = None  # (mean, kept, dim, side)
@@ -805,7 +819,7 @@ def _peel(
                 bound = v[k] if side == 0 else v[n_in - 1 - k]
                 keep = inside & ((x[:, j] >= bound) if side == 0 else (x[:, j] <= bound))
                 kept = int(keep.sum())
-                if kept == n_in or kept == 0:
+                if kept in (n_in, 0):
                     continue
                 mean = float(y[keep].mean())
                 key = (mean, kept, -j, -side)
