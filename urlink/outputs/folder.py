@@ -64,6 +64,7 @@ OUTPUT_FILES = {
     "first_rank_joint)",
     "uncertainty.csv": "[uncertainty] only: sample, the sampled inputs, strategy, its district "
     "indicators, score_<weights> and rank_<weights> (first scoring method)",
+    "uncertainty_inputs.csv": "[uncertainty] only: input, distribution, base, source",
     "uncertainty_ranks.csv": "[uncertainty] only: weights, method, uncertainty (weights, "
     "inputs, joint), strategy, rank, acceptability, first_rank, mean_regret, p95_regret, "
     "max_regret",

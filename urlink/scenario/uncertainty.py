@@ -524,7 +524,8 @@ class UncertaintyResult:
     def tables(self) -> dict[str, pd.DataFrame]:
         """Return the CSV tables of the analysis.
 
-        ``uncertainty``, ``uncertainty_ranks``, ``sensitivity`` and ``conditions``.
+        ``uncertainty``, ``uncertainty_inputs``, ``uncertainty_ranks``, ``sensitivity``
+        and ``conditions``.
 
         Returns
         -------
@@ -537,7 +538,7 @@ class UncertaintyResult:
         head = self.samples.loc[np.repeat(np.arange(s), m)].reset_index(drop=True)
         head.insert(0, "sample", np.repeat(np.arange(s), m))
         out = pd.concat([head, wide], axis=1)
-        tables = {"uncertainty": out}
+        tables = {"uncertainty": out, "uncertainty_inputs": self.inputs}
         if self.robustness is not None:
             per = self.robustness.per_sample
             per = per[per["method"] == per["method"].iloc[0]]
