@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from urlink.cli import main
 from urlink.errors import InputError
 from urlink.scenario.build import (
     base_state,
@@ -186,6 +187,15 @@ def test_the_uncertainty_section_is_parsed(tmp_path, huangyan_scenario_path):
     assert beta.distribution == Distribution("uniform", low=0.01, high=0.04)
 
 
+def _scenario_with(tmp_path, huangyan_scenario_path, block):
+    root = str(huangyan_scenario_path.parent.parent)
+    text = huangyan_scenario_path.read_text(encoding="utf-8").replace('"../', f'"{root}/')
+    text += f"\n[uncertainty]\nsamples = 8\n[uncertainty.inputs]\n{block}\n"
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 @pytest.mark.parametrize(
     ("block", "match"),
     [
@@ -195,14 +205,18 @@ def test_the_uncertainty_section_is_parsed(tmp_path, huangyan_scenario_path):
     ],
 )
 def test_bad_uncertainty_sections_name_the_key(tmp_path, huangyan_scenario_path, block, match):
-    text = huangyan_scenario_path.read_text(encoding="utf-8").replace(
-        '"../', '"' + str(huangyan_scenario_path.parent.parent) + "/"
-    )
-    text += f"\n[uncertainty]\nsamples = 8\n[uncertainty.inputs]\n{block}\n"
-    path = tmp_path / "s.toml"
-    path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=match):
-        load_scenario(path)
+        load_scenario(_scenario_with(tmp_path, huangyan_scenario_path, block))
+
+
+def test_validate_names_an_unknown_input(tmp_path, huangyan_scenario_path, capsys):
+    path = _scenario_with(
+        tmp_path, huangyan_scenario_path, '"flows.goods.bta" = { relative = 0.1 }'
+    )
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "[uncertainty.inputs] key 'flows.goods.bta' is not an input" in err
+    assert "flows.goods.beta" in err
 
 
 @pytest.fixture(scope="module")

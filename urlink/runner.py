@@ -56,6 +56,7 @@ from urlink.scenario.strategies import apply_strategy
 from urlink.scenario.uncertainty import (
     UncertaintyResult,
     assess_uncertainty,
+    resolve_uncertainty,
     robustness_with_inputs,
 )
 from urlink.scoring.ranking import performance_table, smaa_runs
@@ -554,7 +555,8 @@ class ValidationSummary:
 def validate_scenario(scenario: Scenario) -> ValidationSummary:
     """Check a scenario and its inputs without writing anything.
 
-    Every strategy is applied once to the base state, so bad parameters show up now.
+    Every strategy is applied once to the base state, so bad parameters show up now, and
+    the paths of ``[uncertainty.inputs]`` are checked against it.
 
     Parameters
     ----------
@@ -582,6 +584,8 @@ def validate_scenario(scenario: Scenario) -> ValidationSummary:
                 functools.partial(apply_strategy, state, strategy),
                 section="[[strategies]]",
             )
+        if scenario.uncertainty is not None:
+            resolve_uncertainty(scenario, state)
     focus = scenario.boundaries.focus
     inside = (zones["county_code"] == focus) | (zones.index == focus)
     pop = zones["population"].astype(float)

@@ -1028,7 +1028,9 @@ def uncertainty_chart(ranks: pd.DataFrame, *, weights: str = "pooled") -> str:
         ax.set_yticks(y, [str(s) for s in table.index])
         ax.set_xlim(0, 1)
         ax.set_xlabel(f"P(rank 1), {weights} weights")
-        ax.legend(fontsize=7, frameon=False, loc="lower right")
+        ax.legend(
+            fontsize=7, frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0)
+        )
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         return _svg(fig)
@@ -1124,10 +1126,15 @@ def _section_uncertainty(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
         leader = str(table["pooled"].idxmax())
         chart = sensitivity_chart(sensitivity, leader)
         if chart:
+            rough = (
+                f" With {n} samples the indices are rough (wide intervals); use 256 or more."
+                if n < 256
+                else ""
+            )
             out.append(
                 f"<figure>{chart}<figcaption>Which inputs decide whether {_esc(leader)} ranks "
                 "first (pooled weights): the share of the variance explained by each input "
-                "alone.</figcaption></figure>"
+                f"alone (RBD-FAST first-order indices).{rough}</figcaption></figure>"
             )
     conditions = assessed.get("conditions")
     if conditions is not None and not conditions.empty:
