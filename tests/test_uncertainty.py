@@ -272,6 +272,34 @@ def test_samples_are_the_same_for_any_number_of_workers(small):
     assert set(one.first_rank().columns) == {"weights", "inputs", "joint"}
 
 
+def test_samples_are_the_same_on_a_dask_cluster(small, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    scenario, state = small
+    s = _with_inputs(
+        scenario,
+        ("flows.goods.beta", Distribution("uniform", low=0.01, high=0.04)),
+        ("flows.capital.eco_rate_yuan_per_m3", Distribution("relative", relative=0.3)),
+    )
+    weights = weights_from_scenario(s)
+    local = assess_uncertainty(s, state, weights=weights, workers=1)
+    with (
+        dask.config.set({"temporary-directory": str(tmp_path)}),
+        distributed.LocalCluster(  # threads: the Dask path, without seconds of start-up
+            n_workers=2,
+            processes=False,
+            threads_per_worker=1,
+            dashboard_address="127.0.0.1:0",  # not None: that still binds port 8787
+            local_directory=str(tmp_path),
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        remote = assess_uncertainty(s, state, weights=weights, scheduler=client)
+    assert np.array_equal(local.performance, remote.performance, equal_nan=True)
+    pd.testing.assert_frame_equal(local.tables()["uncertainty"], remote.tables()["uncertainty"])
+
+
 def test_the_scenario_values_reproduce_the_run(small):
     scenario, state = small
     s = _with_inputs(scenario, ("flows.goods.beta", Distribution("relative", relative=0.2)))
