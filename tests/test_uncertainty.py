@@ -32,6 +32,8 @@ from urlink.scenario.uncertainty import (
     uncertain_parameters,
 )
 from urlink.scoring.indicators import evaluate
+from urlink.scoring.methods import default_references, references_of
+from urlink.scoring.robustness import smaa
 from urlink.scoring.uncertainty import (
     Distribution,
     first_order_indices,
@@ -122,6 +124,34 @@ def test_a_strategy_dominating_every_sample_is_always_first():
         "acceptability"
     ].sum()
     assert np.allclose(sums, 1.0)
+
+
+def test_weights_only_agrees_with_smaa_on_the_nominal_table():
+    # same table, same normalisation (interval, baseline ± 10 %), independent weight draws
+    table = pd.DataFrame(
+        {"i0": [10.0, 10.5, 10.2, 9.9], "i1": [5.0, 4.9, 5.6, 5.2], "i2": [2.0, 2.1, 1.9, 2.3]},
+        index=["baseline", "a", "b", "c"],
+    )
+    directions = {"i0": "max", "i1": "max", "i2": "min"}
+    weights = pd.DataFrame({"i0": [0.5], "i1": [0.3], "i2": [0.2]}, index=["g"])
+    res = joint_robustness(
+        np.stack([table.to_numpy()] * 2),
+        table.to_numpy(),
+        strategies=list(table.index),
+        indicators=list(table.columns),
+        directions=directions,
+        weights=weights,
+        weight_samples=20_000,
+    )
+    refs = references_of(default_references(table, directions))
+    for label, around in (("g", weights.loc["g"]), ("uniform", None)):
+        expected = smaa(
+            table, directions, n_samples=20_000, around=around, references=refs
+        ).first_rank
+        a = res.acceptability
+        mine = a[(a.weights == label) & (a.uncertainty == "weights") & (a["rank"] == 1)]
+        got = mine.set_index("strategy")["acceptability"].reindex(expected.index)
+        assert np.abs(got - expected).max() < 0.02  # about 4 standard errors
 
 
 def test_a_known_threshold_is_found_within_one_sampling_step():
