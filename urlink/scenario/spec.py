@@ -56,6 +56,7 @@ from urlink.scoring.methods import (
     SCORING_NORMALISATIONS,
     ScoringNormalisation,
 )
+from urlink.scoring.uncertainty import SAMPLING_METHODS, Distribution, SamplingMethod
 from urlink.validate import find_markup
 
 if TYPE_CHECKING:
@@ -81,6 +82,8 @@ __all__ = [
     "StrategySpec",
     "TownshipsSpec",
     "TypologySpec",
+    "UncertainInput",
+    "UncertaintySpec",
     "load_scenario",
 ]
 
@@ -640,6 +643,53 @@ class PopulationSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class UncertainInput:
+    """One entry of ``[uncertainty.inputs]``: an input and its distribution.
+
+    Attributes
+    ----------
+    path
+        Where the input is (``flows.goods.beta``, ``modes.beta_time_per_min``,
+        ``strategies.<name>.params.<key>``, ``population.<zone id>``...; the list is in
+        ``docs/uncertainty.md`` and :func:`urlink.scenario.uncertainty.uncertain_parameters`).
+    distribution
+        Its distribution (:class:`urlink.scoring.uncertainty.Distribution`).
+    source
+        Why this range (a citation or the reasoning).
+    """
+
+    path: str
+    distribution: Distribution
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UncertaintySpec:
+    """``[uncertainty]``: inputs that are not known exactly, and how to sample them.
+
+    Attributes
+    ----------
+    samples
+        Input samples (each re-evaluates the baseline and every strategy).
+    method
+        ``"lhs"`` (Latin hypercube) or ``"sobol"`` (scrambled Sobol' points; a power of 2).
+    inputs
+        The uncertain inputs (:class:`UncertainInput`).
+    estimated_populations
+        Give every zone whose population is an estimate a range from its estimation
+        method (``docs/uncertainty.md``).
+    weight_draws
+        Weight draws per input sample in the joint analysis.
+    """
+
+    samples: int = 64
+    method: SamplingMethod = "lhs"
+    inputs: tuple[UncertainInput, ...] = ()
+    estimated_populations: bool = False
+    weight_draws: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A parsed scenario file.
 
@@ -685,6 +735,7 @@ class Scenario:
     packages: tuple[Package, ...] = ()
     attribution: AttributionSpec = field(default_factory=AttributionSpec)
     costs: CostParams = field(default_factory=CostParams)
+    uncertainty: UncertaintySpec | None = None
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -1057,7 +1108,11 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
     strategies, packages = _parse_strategies_and_packages(top, file)
     scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
     cost_table = top.sub("costs")
-    bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
+    bus, modes, uncertainty = (
+        _parse_bus(top.sub("bus")),
+        _parse_modes(top.sub("modes")),
+        _parse_uncertainty(top.sub("uncertainty")),
+    )
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -1114,6 +1169,7 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
         population=population,
         seed=seed,
         raw=data,
+        uncertainty=uncertainty,
     )
 
 
@@ -1398,6 +1454,65 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
         msg = f"{t.where('weights')}: give either 'weights' (points form) or 'ahp', not both"
         raise InputError(msg)
     return spec
+
+
+def _parse_uncertainty(t: _Table | None) -> UncertaintySpec | None:
+    """Parse ``[uncertainty]``; the paths are checked against the built scenario later.
+
+    :func:`urlink.scenario.uncertainty.resolve_uncertainty` checks them.
+    """
+    if t is None:
+        return None
+    samples: int = t.get("samples", int, default=64)
+    if not 8 <= samples <= 100_000:
+        msg = f"{t.where('samples')} = {samples} must be between 8 and 100,000"
+        raise InputError(msg)
+    draws: int = t.get("weight_draws", int, default=20)
+    if not 1 <= draws <= 10_000:
+        msg = f"{t.where('weight_draws')} = {draws} must be between 1 and 10,000"
+        raise InputError(msg)
+    method = _choice(t, "method", SAMPLING_METHODS, "lhs")
+    if method == "sobol" and samples & (samples - 1):
+        msg = f"{t.where('samples')} = {samples} must be a power of 2 with method = 'sobol'"
+        raise InputError(msg)
+    populations: bool = t.get("estimated_populations", bool, default=False)
+    inputs: list[UncertainInput] = []
+    table = t.sub("inputs")
+    if table is not None:
+        for key in list(table.data):
+            entry = dict(table.get(key, dict))
+            where = table.where(key)
+            source = entry.pop("source", "")
+            if not isinstance(source, str):
+                msg = f"{where}: source must be text, got {source!r}"
+                raise InputError(msg)
+            entry.setdefault("distribution", _implied_kind(entry))
+            try:
+                dist = params_from_table(Distribution, entry, where=where)
+            except InputError as err:
+                msg = f"{err}; e.g. {{ distribution = 'uniform', low = 1, high = 2 }}"
+                raise InputError(msg) from None
+            inputs.append(UncertainInput(path=key, distribution=dist, source=source))
+        table.finish()
+    t.finish()
+    if not inputs and not populations:
+        msg = (
+            f"{t.where('inputs')}: [uncertainty] names no uncertain input; add "
+            "[uncertainty.inputs] entries or estimated_populations = true"
+        )
+        raise InputError(msg)
+    return UncertaintySpec(
+        samples=samples,
+        method=method,
+        inputs=tuple(inputs),
+        estimated_populations=populations,
+        weight_draws=draws,
+    )
+
+
+def _implied_kind(entry: dict[str, Any]) -> str:
+    """Infer the distribution: relative with ``relative``, uniform with ``low`` and ``high``."""
+    return "relative" if "relative" in entry else "uniform"
 
 
 def _parse_modes(t: _Table | None) -> ModeChoiceParams | None:
