@@ -377,3 +377,13 @@ def test_estimated_populations_keep_the_census_total(small):
     assert not new.zones["population"].equals(state.zones["population"].astype(float))
     people = new.flows["people"]["volume"].sum()
     assert people != pytest.approx(state.flows["people"]["volume"].sum(), rel=1e-9)
+
+
+def test_the_uncertainty_showcase_is_the_huangyan_scenario_plus_uncertainty(root):
+    base = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
+    text = (root / "scenarios" / "huangyan_uncertainty.toml").read_text(encoding="utf-8")
+    head = text[: text.index("# Uncertain inputs")].rsplit("# ---", 1)[0]
+    same = head.replace('name = "huangyan-uncertainty"', 'name = "huangyan"').replace(
+        "linkages under uncertain inputs", "linkages"
+    )
+    assert same.rstrip() == base.rstrip()  # keep the two files in step

@@ -610,6 +610,8 @@ def _items(scenario: Scenario) -> list[tuple[Strategy, tuple[Strategy, ...]]]:
     by_name = {s.name: s for s in scenario.strategies}
     items: list[tuple[Strategy, tuple[Strategy, ...]]] = [(s, (s,)) for s in scenario.strategies]
     for package in scenario.packages:
+        if not all(m in by_name for m in package.strategies):
+            continue  # as in assess_strategies: a package of strategies not assessed here
         members = tuple(by_name[m] for m in package.strategies)
         items.append((Strategy(name=package.name, kind="package"), members))
     return items
