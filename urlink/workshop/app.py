@@ -312,6 +312,10 @@ async def _home(request: Request, workshop: Workshop) -> Response:
     return Response(html, media_type="text/html; charset=utf-8", headers=_HEADERS)
 
 
+async def _favicon(request: Request, workshop: Workshop) -> Response:
+    return Response(status_code=204, headers=_HEADERS)
+
+
 async def _join_page(request: Request, workshop: Workshop) -> Response:
     _check_code(request, workshop, request.path_params["code"].upper())
     return _page("urlink workshop", "participant.js", "participant")
@@ -566,6 +570,7 @@ def create_app(workshop: Workshop) -> Starlette:
 
     routes = [
         route("/", _home, ["GET"]),
+        route("/favicon.ico", _favicon, ["GET"]),
         route("/join/{code}", _join_page, ["GET"]),
         route("/facilitator", _facilitator_page, ["GET"]),
         route("/assets/{name}", _asset_route, ["GET"]),

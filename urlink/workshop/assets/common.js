@@ -33,6 +33,7 @@ window.U = (() => {
     for (const [k, v] of Object.entries(attrs || {})) {
       if (v === null || v === undefined || v === false) continue;
       if (k === "class") el.className = v;
+      else if (k === "style") el.style.cssText = v; // CSSOM: allowed by the page's CSP
       else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
       else el.setAttribute(k, v === true ? "" : String(v));
     }
@@ -83,7 +84,7 @@ window.U = (() => {
       if (sites && sites.has(z.id)) p.setAttribute("class", "site");
       else if (values && z.id in values && top > 0) {
         const v = values[z.id] / top;
-        p.setAttribute("style", v >= 0 ? `fill: rgba(0,138,32,${0.15 + 0.75 * v})` : `fill: rgba(179,45,46,${0.15 - 0.75 * v})`);
+        p.style.fill = v >= 0 ? `rgba(0,138,32,${0.15 + 0.75 * v})` : `rgba(179,45,46,${0.15 - 0.75 * v})`;
       }
       const title = document.createElementNS(NS, "title");
       title.textContent = z.name + (values && z.id in values ? ": " + fmt(values[z.id]) : "");

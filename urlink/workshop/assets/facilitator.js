@@ -116,7 +116,7 @@
       h("p", { class: "muted" }, t("acc")),
       h("table", { class: "heat" }, h("tr", {}, h("th", {}), Array.from({ length: m }, (_, k) => h("th", {}, k + 1))),
         names.map((n) => h("tr", {}, h("td", { style: "text-align:left" }, n), sm.acceptability[n].map((v) =>
-          h("td", { style: `background: rgba(34,113,177,${v.toFixed(3)}); color: ${v > 0.5 ? "#fff" : "#1d2327"}` }, v >= 0.005 ? v.toFixed(2) : "")))));
+          h("td", { style: `background: rgba(34,113,177,${v.toFixed(3)}); color: ${v > 0.5 ? "#fff" : "#1d2327"}` }, v >= 0.005 ? v.toFixed(2) : ""))))));
   }
   function submittedPanel() {
     const who = S.res.current.submitted;
