@@ -197,7 +197,8 @@ def main() -> None:  # noqa: PLR0915 - one script, step by step
         print(
             f"submission -> facilitator's screen (SSE), {len(lat)} one at a time: "
             f"p50 {np.percentile(lat_arr, 50):.0f} ms, p95 {np.percentile(lat_arr, 95):.0f} ms,"
-            f" max {lat_arr.max():.0f} ms; re-scoring alone p50 {np.percentile(scoring, 50):.0f} ms,"
+            f" max {lat_arr.max():.0f} ms; re-scoring alone"
+            f" p50 {np.percentile(scoring, 50):.0f} ms,"
             f" p95 {np.percentile(scoring, 95):.0f} ms"
         )
 
