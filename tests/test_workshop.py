@@ -489,6 +489,7 @@ def _room(browser: Any, server: Server) -> None:  # noqa: PLR0915 - one session,
     p2.wait_for_selector(".strategy svg.map path.site")
     ARTIFACTS.mkdir(exist_ok=True)
     p2.screenshot(path=str(ARTIFACTS / "workshop_participant_strategies.png"))
+    par.evaluate("window.scrollTo(0, 0)")
     par.screenshot(path=str(ARTIFACTS / "workshop_participant_points.png"))
     fac.click("#ranking tr[data-strategy='changtan-lakeside-road']")
     fac.wait_for_selector("#map svg path.site")

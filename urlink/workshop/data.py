@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from urlink.scenario.spec import Scenario
 
 __all__ = [
+    "INDICATOR_EN",
     "INDICATOR_ZH",
     "WorkshopData",
     "workshop_data",
@@ -60,7 +61,30 @@ INDICATOR_ZH: dict[str, str] = {
     "co2_saved_t_per_million_yuan": "每百万元年减碳量",
     "pop_30min_gain_per_million_yuan": "每百万元新增30分钟可达人口",
 }
-"""Chinese names of the indicators shown in the workshop (English: their description)."""
+"""Chinese names of the indicators shown in the workshop."""
+
+INDICATOR_EN: dict[str, str] = {
+    "pop_within_30min_centre": "Residents within 30 min of the centre",
+    "pop_within_60min_centre": "Residents within 60 min of the centre",
+    "pop_within_45min_centre_bus": "Residents within 45 min of the centre by bus",
+    "mean_time_to_hospital_min": "Mean time to a hospital (min)",
+    "mean_time_to_market_min": "Mean time to a market (min)",
+    "pt_coverage_share": "Zones served by a bus line",
+    "access_ratio_rural_urban": "Rural / urban access ratio",
+    "access_gini": "Access inequality (Gini)",
+    "cross_boundary_share_people": "People flows crossing the county boundary",
+    "cross_boundary_share_goods": "Goods flows crossing the county boundary",
+    "co2_t_per_day": "CO2 (t/day)",
+    "co2_kg_per_person_day": "CO2 per person (kg/day)",
+    "trip_credits_t_per_day": "Low-carbon trip credits (t CO2/day)",
+    "es_used_outside_share": "Ecosystem services used outside their source",
+    "eco_comp_per_source_resident_yuan": "Eco-compensation per source resident (yuan/year)",
+    "cost_million_yuan": "Capital cost (million yuan)",
+    "cost_annualised_million_yuan": "Annualised cost (million yuan/year)",
+    "co2_saved_t_per_million_yuan": "CO2 saved per million yuan",
+    "pop_30min_gain_per_million_yuan": "Residents newly within 30 min per million yuan",
+}
+"""Short English names of the indicators (the long one is their description)."""
 
 _MAP_TOLERANCE_DEG = 0.002  # ~200 m: enough for a phone-sized map, keeps the page small
 _LIVE_SMAA_SAMPLES = 4_000
@@ -97,7 +121,8 @@ class WorkshopData:
     start
         The ranking with the form's weights (the run's own; its uniform SMAA is reused).
     indicators
-        Per indicator: ``id``, ``direction``, ``unit``, ``en`` and ``zh`` labels.
+        Per indicator: ``id``, ``direction``, ``unit``, ``short`` (English name), ``en``
+        (English description) and ``zh`` (Chinese name).
     strategies
         Per strategy: ``name``, ``title``, ``sites`` (``id``, ``name``), ``actor``,
         ``cost`` (text, ``"unknown"`` where unknown), ``members`` (a package's strategies)
@@ -245,6 +270,7 @@ def workshop_data(
                 "direction": INDICATORS[c].direction,
                 "unit": INDICATORS[c].unit,
                 "en": INDICATORS[c].description,
+                "short": INDICATOR_EN.get(c, c),
                 "zh": INDICATOR_ZH.get(c, c),
             }
             for c in kept

@@ -56,7 +56,7 @@ window.U = (() => {
       return { ok: false, status: 0, data: { error: String(err) } };
     }
   }
-  function indicatorLabel(ind) { return lang === "zh" ? ind.zh : ind.en; }
+  function indicatorLabel(ind) { return lang === "zh" ? ind.zh : ind.short; }
   function fmt(x) {
     if (x === null || x === undefined || !isFinite(x)) return "–";
     const a = Math.abs(x);

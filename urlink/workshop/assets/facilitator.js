@@ -102,13 +102,13 @@
   function smaaPanel() {
     const cur = S.res.current;
     const sets = ["pooled", ...S.info.groups.map((g) => g.id).filter((g) => g in cur.groups), "uniform"];
-    if (!sets.includes(S.smaaOf) || (S.smaaOf === "pooled" && !cur.pooled)) S.smaaOf = cur.pooled ? "pooled" : "uniform";
+    if (!S.smaaChosen || !sets.includes(S.smaaOf) || (S.smaaOf === "pooled" && !cur.pooled)) S.smaaOf = cur.pooled ? "pooled" : "uniform";
     const sm = S.smaaOf === "uniform" ? cur.uniform[S.method] : S.smaaOf === "pooled" ? cur.pooled.smaa[S.method] : cur.groups[S.smaaOf].smaa[S.method];
     const names = Object.keys(sm.first).sort((a, b) => sm.first[b] - sm.first[a]);
     const m = names.length;
     return h("div", { class: "card", id: "smaa" },
       h("div", { class: "bar" }, h("h2", { class: "grow" }, "SMAA"),
-        h("select", { id: "smaa-of", onchange: (e) => { S.smaaOf = e.target.value; render(); } },
+        h("select", { id: "smaa-of", onchange: (e) => { S.smaaOf = e.target.value; S.smaaChosen = true; render(); } },
           sets.filter((s) => s !== "pooled" || cur.pooled).map((s) => h("option", { value: s, selected: s === S.smaaOf }, label(s))))),
       h("p", { class: "muted" }, t("pfirst"), " · ", sm.samples, " samples"),
       h("table", {}, names.map((n) => h("tr", {}, h("td", {}, n),
@@ -145,8 +145,8 @@
   }
   function render() {
     if (!S.info) { app.replaceChildren(h("p", { class: "bad" }, S.error || "…")); return; }
-    if (!S.res) { app.replaceChildren(...header()); return; }
-    app.replaceChildren(...header(),
+    if (!S.res) { app.replaceChildren(...header().filter(Boolean)); return; }
+    app.replaceChildren(...header().filter(Boolean),
       h("div", { class: "grid" },
         h("div", {}, h("div", { class: "card" }, rankingTable()), mapPanel(), roundsPanel()),
         h("div", {}, submittedPanel(), smaaPanel())));

@@ -99,7 +99,7 @@
   }
   function pointsTab() {
     const rows = S.info.indicators.map((ind, i) => h("div", { class: "slider" },
-      h("label", { for: "pt-" + ind.id }, indicatorLabel(ind)),
+      h("label", { for: "pt-" + ind.id, title: ind.en }, indicatorLabel(ind)),
       h("input", { type: "range", min: 0, max: 100, step: 1, value: S.points[i], id: "pt-" + ind.id, "data-indicator": ind.id,
         onchange: (e) => setPoint(i, +e.target.value) }),
       h("b", {}, S.points[i])));
