@@ -552,3 +552,75 @@ def _room(browser: Any, server: Server) -> None:  # noqa: PLR0915 - one session,
     assert "Round 1" in report
     assert "Round 2" in report
     assert "<script" not in report
+
+
+# ----------------------------------------------------------- the store, the command
+
+
+def store_round_trip(make: Any) -> None:
+    """What every session store must do: one session, rounds, submissions once each."""
+    from urlink.errors import InputError
+    from urlink.workshop.store import RoundClosedError
+
+    store = make("huangyan")
+    session = store.session
+    pid, secret = store.add_participant("residents", "Li")
+    assert store.participant(secret) == (pid, "residents", "Li")
+    assert store.participant("nobody") is None
+    other, _ = store.add_participant("enterprises", "Zhao")
+    w = {"a": 0.25, "b": 0.75}
+    kw = {"round_number": 1, "group": "residents", "mode": "points", "weights": w}
+    assert store.submit(client_id="c-0000001", participant=pid, **kw) == (1, True)
+    assert store.submit(client_id="c-0000001", participant=pid, **kw) == (1, False)
+    with pytest.raises(InputError, match="another participant"):
+        store.submit(client_id="c-0000001", participant=other, **kw)
+    with pytest.raises(InputError, match="still open"):
+        store.open_round()
+    store.freeze_round(1, {"x": 1})
+    with pytest.raises(RoundClosedError, match="closed"):
+        store.submit(client_id="c-0000002", participant=pid, **kw)
+    with pytest.raises(InputError, match="not open"):
+        store.freeze_round(1, {})
+    assert store.open_round() == 2
+    with pytest.raises(RoundClosedError):  # a page that still shows round 1
+        store.submit(client_id="c-0000003", participant=pid, **kw)
+    store.submit(client_id="c-0000004", participant=pid, **{**kw, "round_number": 2})
+    store.close()
+    again = make("huangyan")
+    assert again.session == session
+    assert again.current_round() == (2, True)
+    assert [r["results"] for r in again.rounds()] == [{"x": 1}, None]
+    subs = again.submissions()
+    assert [(s.round, s.name, s.weights) for s in subs] == [(1, "Li", w), (2, "Li", w)]
+    assert [s.id for s in again.submissions(up_to_round=1)] == [1]
+    again.close()
+    with pytest.raises(InputError, match="holds a session of scenario 'huangyan'"):
+        make("malta")
+
+
+def test_the_sqlite_store_keeps_one_session(tmp_path: Path) -> None:
+    from urlink.workshop.store import SessionStore
+
+    store_round_trip(lambda name: SessionStore(tmp_path / "w.sqlite", scenario=name))
+    (tmp_path / "bad.sqlite").write_bytes(b"not a database" * 100)
+    from urlink.errors import InputError
+
+    with pytest.raises(InputError, match="not a workshop database"):
+        SessionStore(tmp_path / "bad.sqlite", scenario="huangyan")
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["--port", "0"], "--port 0"),
+        (["--from-run", "no/such/folder"], "no indicators.csv"),
+    ],
+    ids=["port", "from-run"],
+)
+def test_workshop_command_errors(
+    args: list[str], match: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from urlink.cli import main
+
+    assert main(["workshop", str(SCENARIO), "--data", str(tmp_path), *args]) == 2
+    assert re.search(re.escape(match), capsys.readouterr().err)

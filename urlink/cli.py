@@ -211,6 +211,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="use this finished run's output folder instead of running the scenario",
     )
+    ws.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="keep the session in this PostgreSQL database instead of --data, e.g. "
+        "postgresql://user@host/db (needs pip install 'urlink[postgis]')",
+    )
+    ws.add_argument(
+        "--db-schema",
+        default="urlink_workshop",
+        metavar="NAME",
+        help="schema for --db (default: urlink_workshop; one session per schema)",
+    )
     return parser
 
 
@@ -497,17 +510,30 @@ def _cmd_workshop(args: argparse.Namespace, level: int) -> int:
             print(f"urlink: running {scenario.name} for the workshop ...", file=sys.stderr)
         data = workshop_data_from_run(run(scenario))
     folder = args.data if args.data is not None else Path("outputs") / scenario.name / "workshop"
+    where = str(folder)
+    if args.db is not None:
+        from urlink.io.postgis import redact_dsn
+
+        where = f"{redact_dsn(args.db)}, schema {args.db_schema}"
 
     def ready(addresses: Any) -> None:
         print(
-            f"urlink: workshop {scenario.name} (session in {folder})\n"
+            f"urlink: workshop {scenario.name} (session in {where})\n"
             f"  facilitator (keep private): {addresses.facilitator}\n"
             f"  participants: {addresses.participants}  (join code {addresses.join_code})\n"
             "  stop with Ctrl+C; a restart with the same --data resumes the session",
             flush=True,
         )
 
-    serve(data, data_dir=folder, host=args.host, port=args.port, on_ready=ready)
+    serve(
+        data,
+        data_dir=folder,
+        host=args.host,
+        port=args.port,
+        on_ready=ready,
+        db=args.db,
+        db_schema=args.db_schema,
+    )
     return EXIT_OK
 
 

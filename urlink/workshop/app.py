@@ -661,6 +661,8 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     on_ready: Callable[[Addresses], None] | None = None,
+    db: str | None = None,
+    db_schema: str = "",
 ) -> None:
     """Serve a workshop session until interrupted (resuming the one in ``data_dir``).
 
@@ -674,13 +676,17 @@ def serve(
         Where to listen (loopback by default; ``0.0.0.0`` for the room's network).
     on_ready
         Called with the addresses once the database is open, before serving.
+    db, db_schema
+        Keep the session in this PostgreSQL database (schema ``urlink_workshop`` unless
+        given) instead of ``data_dir``.
 
     Raises
     ------
     InputError
-        If ``data_dir`` holds another scenario's session or the port is taken.
+        If ``data_dir`` (or the database) holds another scenario's session, the database
+        cannot be reached, or the port is taken.
     """
-    store = SessionStore(data_dir / "workshop.sqlite", scenario=data.name)
+    store = SessionStore(data_dir / "workshop.sqlite", scenario=data.name, db=db, schema=db_schema)
     workshop = Workshop(data, store)
     app = create_app(workshop)
     try:

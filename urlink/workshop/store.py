@@ -8,11 +8,16 @@ a restart resumes the same session, addresses and all. Nothing is ever updated i
 except the freezing of a round; submissions are only added. A submission carries the
 client's id for it (``client_id``, unique), so a retried request is stored once.
 
-Keep the folder private: it holds the facilitator token.
+With ``--db postgresql://...`` the same tables live in a PostgreSQL schema
+(``urlink_workshop`` by default) for a team: every write is one transaction there too,
+serialised by a transaction-level advisory lock.
+
+Keep the folder (or the schema) private: it holds the facilitator token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
@@ -20,9 +25,13 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urlink.errors import InputError
+from urlink.io.postgis import check_identifier, connect
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["JOIN_ALPHABET", "RoundClosedError", "Session", "SessionStore", "Submission"]
 
@@ -39,14 +48,14 @@ CREATE TABLE IF NOT EXISTS rounds (
     results TEXT
 );
 CREATE TABLE IF NOT EXISTS participants (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     secret TEXT UNIQUE NOT NULL,
     grp TEXT NOT NULL,
     name TEXT NOT NULL,
     joined_utc TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS submissions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {serial},
     client_id TEXT UNIQUE NOT NULL,
     round INTEGER NOT NULL REFERENCES rounds(number),
     participant INTEGER NOT NULL REFERENCES participants(id),
@@ -54,11 +63,19 @@ CREATE TABLE IF NOT EXISTS submissions (
     mode TEXT NOT NULL CHECK (mode IN ('points', 'ahp')),
     weights TEXT NOT NULL,
     judgments TEXT,
-    consistency_ratio REAL,
+    consistency_ratio {real},
     created_utc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS submissions_round ON submissions(round);
+CREATE INDEX IF NOT EXISTS submissions_round ON submissions(round)
 """
+_SQLITE_TYPES = {"serial": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL"}
+_PG_TYPES = {
+    "serial": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    "real": "DOUBLE PRECISION",
+}
+_PG_LOCK = 17_017  # advisory lock key: one writer at a time per database
+DEFAULT_PG_SCHEMA = "urlink_workshop"
+"""Schema of the workshop tables with ``--db``."""
 
 
 def _now() -> str:
@@ -143,22 +160,63 @@ class SessionStore:
         If the file holds another scenario's session or is not a workshop database.
     """
 
-    def __init__(self, path: str | Path, *, scenario: str) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, path: str | Path, *, scenario: str, db: str | None = None, schema: str = ""
+    ) -> None:
         self._lock = threading.Lock()
+        self._pg = db is not None
+        if db is not None:
+            schema = check_identifier(schema or DEFAULT_PG_SCHEMA, what="--db-schema")
+            self.path = Path(schema)
+            self._db: Any = connect(db)
+            self._db.autocommit = True
+            try:
+                with self._transaction():
+                    self._db.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                    self._db.execute(f"SET search_path TO {schema}")
+                    for statement in _SCHEMA.format(**_PG_TYPES).split(";"):
+                        self._db.execute(statement)
+            except Exception as err:  # psycopg.Error: psycopg is optional, not imported here
+                self._db.close()
+                msg = f"cannot keep the workshop in schema {schema!r}: {err}"
+                raise InputError(msg) from None
+        else:
+            self.path = Path(path)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=30
+                )
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.execute("PRAGMA foreign_keys = ON")
+                self._db.executescript(_SCHEMA.format(**_SQLITE_TYPES))
+            except sqlite3.DatabaseError as err:
+                msg = f"{self.path}: not a workshop database ({err}); use another --data folder"
+                raise InputError(msg) from None
         try:
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30
-            )
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
-            self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
-            msg = f"{self.path}: not a workshop database ({err}); use another --data folder"
-            raise InputError(msg) from None
-        self.session = self._session(scenario)
+            self.session = self._session(scenario)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (the caller holds ``self._lock`` or is the constructor)."""
+        if self._pg:
+            self._db.execute("BEGIN")
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK,))
+        else:
+            self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self._db.execute(sql.replace("?", "%s") if self._pg else sql, params)
 
     def close(self) -> None:
         """Close the database."""
@@ -166,27 +224,20 @@ class SessionStore:
             self._db.close()
 
     def _session(self, scenario: str) -> Session:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-                if not meta:
-                    meta = {
-                        "scenario": scenario,
-                        "join_code": "".join(
-                            secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH)
-                        ),
-                        "token": secrets.token_urlsafe(24),
-                        "created_utc": _now(),
-                    }
-                    self._db.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-                    self._db.execute(
-                        "INSERT INTO rounds (number, opened_utc) VALUES (1, ?)", (_now(),)
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            meta = dict(self._execute("SELECT key, value FROM meta").fetchall())
+            if not meta:
+                meta = {
+                    "scenario": scenario,
+                    "join_code": "".join(
+                        secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH)
+                    ),
+                    "token": secrets.token_urlsafe(24),
+                    "created_utc": _now(),
+                }
+                for item in meta.items():
+                    self._execute("INSERT INTO meta VALUES (?, ?)", item)
+                self._execute("INSERT INTO rounds (number, opened_utc) VALUES (1, ?)", (_now(),))
         if meta.get("scenario") != scenario:
             msg = (
                 f"{self.path} holds a session of scenario {meta.get('scenario')!r}, not "
@@ -206,7 +257,7 @@ class SessionStore:
             In order; ``results`` is the frozen results (None while open).
         """
         with self._lock:
-            rows = self._db.execute(
+            rows = self._execute(
                 "SELECT number, opened_utc, frozen_utc, results FROM rounds ORDER BY number"
             ).fetchall()
         return [
@@ -227,7 +278,7 @@ class SessionStore:
         tuple of (int, bool)
         """
         with self._lock:
-            n, frozen = self._db.execute(
+            n, frozen = self._execute(
                 "SELECT number, frozen_utc FROM rounds ORDER BY number DESC LIMIT 1"
             ).fetchone()
         return int(n), frozen is None
@@ -247,21 +298,15 @@ class SessionStore:
         InputError
             If the round is not the open one.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "UPDATE rounds SET frozen_utc = ?, results = ? "
-                    "WHERE number = ? AND frozen_utc IS NULL",
-                    (_now(), json.dumps(results), number),
-                )
-                if cur.rowcount != 1:
-                    msg = f"round {number} is not open; nothing was frozen"
-                    raise InputError(msg)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            cur = self._execute(
+                "UPDATE rounds SET frozen_utc = ?, results = ? "
+                "WHERE number = ? AND frozen_utc IS NULL",
+                (_now(), json.dumps(results), number),
+            )
+            if cur.rowcount != 1:
+                msg = f"round {number} is not open; nothing was frozen"
+                raise InputError(msg)
 
     def open_round(self) -> int:
         """Open the next round (the last one must be frozen).
@@ -276,22 +321,14 @@ class SessionStore:
         InputError
             If the last round is still open.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                n, frozen = self._db.execute(
-                    "SELECT number, frozen_utc FROM rounds ORDER BY number DESC LIMIT 1"
-                ).fetchone()
-                if frozen is None:
-                    msg = f"round {n} is still open; freeze it first"
-                    raise InputError(msg)
-                self._db.execute(
-                    "INSERT INTO rounds (number, opened_utc) VALUES (?, ?)", (n + 1, _now())
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            n, frozen = self._execute(
+                "SELECT number, frozen_utc FROM rounds ORDER BY number DESC LIMIT 1"
+            ).fetchone()
+            if frozen is None:
+                msg = f"round {n} is still open; freeze it first"
+                raise InputError(msg)
+            self._execute("INSERT INTO rounds (number, opened_utc) VALUES (?, ?)", (n + 1, _now()))
         return int(n) + 1
 
     # ------------------------------------------------------------------- participants
@@ -312,18 +349,13 @@ class SessionStore:
             Their id and the secret their page sends with each submission.
         """
         secret = secrets.token_urlsafe(18)
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self._db.execute(
-                    "INSERT INTO participants (secret, grp, name, joined_utc) VALUES (?, ?, ?, ?)",
-                    (secret, group, name, _now()),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        return int(cur.lastrowid or 0), secret
+        with self._lock, self._transaction():
+            (pid,) = self._execute(
+                "INSERT INTO participants (secret, grp, name, joined_utc) VALUES (?, ?, ?, ?) "
+                "RETURNING id",
+                (secret, group, name, _now()),
+            ).fetchone()
+        return int(pid), secret
 
     def participant(self, secret: str) -> tuple[int, str, str] | None:
         """Look a participant up by their secret.
@@ -339,7 +371,7 @@ class SessionStore:
             Id, group and name; None for an unknown secret.
         """
         with self._lock:
-            row = self._db.execute(
+            row = self._execute(
                 "SELECT id, grp, name FROM participants WHERE secret = ?", (secret,)
             ).fetchone()
         return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
@@ -381,53 +413,42 @@ class SessionStore:
         InputError
             If the round is frozen or not the current one.
         """
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                old = self._db.execute(
-                    "SELECT id, participant FROM submissions WHERE client_id = ?", (client_id,)
-                ).fetchone()
-                if old is not None:
-                    self._db.execute("COMMIT")
-                    if int(old[1]) != participant:
-                        msg = "this submission id belongs to another participant"
-                        raise InputError(msg)
-                    return int(old[0]), False
-                n, frozen = self._db.execute(
-                    "SELECT number, frozen_utc FROM rounds ORDER BY number DESC LIMIT 1"
-                ).fetchone()
-                if frozen is not None or n != round_number:
-                    state = "frozen" if frozen is not None else "open"
-                    msg = (
-                        f"round {round_number} is closed (round {n} is {state}); wait for the "
-                        "facilitator to open the next round, then submit again"
-                    )
-                    raise RoundClosedError(msg)
-                cur = self._db.execute(
-                    "INSERT INTO submissions (client_id, round, participant, grp, mode, "
-                    "weights, judgments, consistency_ratio, created_utc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        client_id,
-                        n,
-                        participant,
-                        group,
-                        mode,
-                        json.dumps(weights),
-                        None if judgments is None else json.dumps(judgments),
-                        consistency_ratio,
-                        _now(),
-                    ),
+        with self._lock, self._transaction():
+            old = self._execute(
+                "SELECT id, participant FROM submissions WHERE client_id = ?", (client_id,)
+            ).fetchone()
+            if old is not None:
+                if int(old[1]) != participant:
+                    msg = "this submission id belongs to another participant"
+                    raise InputError(msg)
+                return int(old[0]), False
+            n, frozen = self._execute(
+                "SELECT number, frozen_utc FROM rounds ORDER BY number DESC LIMIT 1"
+            ).fetchone()
+            if frozen is not None or n != round_number:
+                state = "frozen" if frozen is not None else "open"
+                msg = (
+                    f"round {round_number} is closed (round {n} is {state}); wait for the "
+                    "facilitator to open the next round, then submit again"
                 )
-                self._db.execute("COMMIT")
-            except sqlite3.Error:
-                self._db.execute("ROLLBACK")
-                raise
-            except InputError:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-        return int(cur.lastrowid or 0), True
+                raise RoundClosedError(msg)
+            (sid,) = self._execute(
+                "INSERT INTO submissions (client_id, round, participant, grp, mode, "
+                "weights, judgments, consistency_ratio, created_utc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    client_id,
+                    n,
+                    participant,
+                    group,
+                    mode,
+                    json.dumps(weights),
+                    None if judgments is None else json.dumps(judgments),
+                    consistency_ratio,
+                    _now(),
+                ),
+            ).fetchone()
+        return int(sid), True
 
     def submissions(self, *, up_to_round: int | None = None) -> list[Submission]:
         """Return the stored submissions in order of arrival.
@@ -451,7 +472,7 @@ class SessionStore:
             sql += " WHERE s.round <= ?"
             params = (up_to_round,)
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY s.id", params).fetchall()
+            rows = self._execute(sql + " ORDER BY s.id", params).fetchall()
         return [
             Submission(
                 id=int(r[0]),
@@ -476,4 +497,4 @@ class SessionStore:
         int
         """
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM submissions").fetchone()[0])
+            return int(self._execute("SELECT count(*) FROM submissions").fetchone()[0])
