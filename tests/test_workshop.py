@@ -593,6 +593,8 @@ def store_round_trip(make: Any) -> None:
     subs = again.submissions()
     assert [(s.round, s.name, s.weights) for s in subs] == [(1, "Li", w), (2, "Li", w)]
     assert [s.id for s in again.submissions(up_to_round=1)] == [1]
+    assert [s.round for s in again.latest_submissions(up_to_round=2)] == [2]
+    assert [s.round for s in again.latest_submissions(up_to_round=1)] == [1]
     again.close()
     with pytest.raises(InputError, match="holds a session of scenario 'huangyan'"):
         make("malta")

@@ -117,6 +117,7 @@ class Workshop:
         self.latest: dict[str, Any] | None = None
         self.version = 0
         self._changed: asyncio.Event | None = None
+        self._refreshing: asyncio.Lock | None = None
 
     # ------------------------------------------------------------------ computation
 
@@ -138,12 +139,9 @@ class Workshop:
             Group -> weights, and per participant counted: ``participant``, ``name``,
             ``group``, ``mode``, ``round``, ``consistency_ratio``, ``at``.
         """
-        latest: dict[int, Any] = {}
-        for sub in self.store.submissions(up_to_round=number):
-            latest[sub.participant] = sub
         by_group: dict[str, list[pd.Series]] = {}
         who = []
-        for sub in latest.values():
+        for sub in self.store.latest_submissions(up_to_round=number):
             by_group.setdefault(sub.group, []).append(pd.Series(sub.weights, dtype=float))
             who.append(
                 {
@@ -198,10 +196,13 @@ class Workshop:
         dict
             The results.
         """
-        results = await anyio.to_thread.run_sync(self.compute)
-        self.version += 1
-        results["version"] = self.version
-        self.latest = results
+        if self._refreshing is None:
+            self._refreshing = asyncio.Lock()
+        async with self._refreshing:  # one at a time, so a later state is never overwritten
+            results = await anyio.to_thread.run_sync(self.compute)
+            self.version += 1
+            results["version"] = self.version
+            self.latest = results
         message = "event: results\ndata: " + json.dumps(results, separators=(",", ":")) + "\n\n"
         for queue in list(self.listeners):
             with contextlib.suppress(asyncio.QueueEmpty):

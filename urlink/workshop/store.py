@@ -462,17 +462,18 @@ class SessionStore:
         -------
         list of Submission
         """
+        if up_to_round is None:
+            return self._select("", ())
+        return self._select("WHERE s.round <= ?", (up_to_round,))
+
+    def _select(self, where: str, params: tuple[Any, ...]) -> list[Submission]:
         sql = (
             "SELECT s.id, s.round, s.participant, p.name, s.grp, s.mode, s.weights, "
             "s.judgments, s.consistency_ratio, s.created_utc FROM submissions s "
-            "JOIN participants p ON p.id = s.participant"
+            f"JOIN participants p ON p.id = s.participant {where} ORDER BY s.id"
         )
-        params: tuple[Any, ...] = ()
-        if up_to_round is not None:
-            sql += " WHERE s.round <= ?"
-            params = (up_to_round,)
         with self._lock:
-            rows = self._execute(sql + " ORDER BY s.id", params).fetchall()
+            rows = self._execute(sql, params).fetchall()
         return [
             Submission(
                 id=int(r[0]),
@@ -488,6 +489,25 @@ class SessionStore:
             )
             for r in rows
         ]
+
+    def latest_submissions(self, *, up_to_round: int) -> list[Submission]:
+        """Return each participant's latest submission made in a round or earlier.
+
+        Parameters
+        ----------
+        up_to_round
+            The round.
+
+        Returns
+        -------
+        list of Submission
+            One per participant who has submitted, in order of arrival.
+        """
+        return self._select(
+            "WHERE s.id IN (SELECT max(id) FROM submissions WHERE round <= ? "
+            "GROUP BY participant)",
+            (up_to_round,),
+        )
 
     def count_submissions(self) -> int:
         """Return the number of stored submissions.
