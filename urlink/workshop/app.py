@@ -92,6 +92,7 @@ _HEADERS = {
     "Cache-Control": "no-store",
 }
 _HEARTBEAT_S = 15.0
+_SLICE_S = 0.5
 
 
 def _asset(name: str) -> bytes:
@@ -118,6 +119,7 @@ class Workshop:
         self.version = 0
         self._changed: asyncio.Event | None = None
         self._refreshing: asyncio.Lock | None = None
+        self.stopping = False  # set on Ctrl+C: open event streams end, so shutdown is quick
 
     # ------------------------------------------------------------------ computation
 
@@ -471,11 +473,16 @@ async def _events(request: Request, workshop: Workshop) -> Response:
         try:
             yield "retry: 1000\n\n"
             yield "event: results\ndata: " + json.dumps(first, separators=(",", ":")) + "\n\n"
-            while True:
+            quiet = 0.0
+            while not workshop.stopping:
                 try:
-                    yield await asyncio.wait_for(queue.get(), timeout=_HEARTBEAT_S)
+                    yield await asyncio.wait_for(queue.get(), timeout=_SLICE_S)
+                    quiet = 0.0
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    quiet += _SLICE_S
+                    if quiet >= _HEARTBEAT_S:
+                        quiet = 0.0
+                        yield ": keep-alive\n\n"
         finally:
             workshop.listeners.discard(queue)
 
@@ -706,11 +713,23 @@ def serve(
         limit_concurrency=500,
         h11_max_incomplete_event_size=MAX_BODY_BYTES,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
+    server.workshop = workshop
     try:
         server.run(sockets=[sock])
     finally:
         store.close()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the workshop's event streams to end on Ctrl+C."""
+
+    workshop: Workshop | None = None
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        if self.workshop is not None:
+            self.workshop.stopping = True
+        super().handle_exit(sig, frame)
 
 
 def _family(host: str) -> socket.AddressFamily:
