@@ -34,6 +34,7 @@ SCENARIO = ROOT / "scenarios" / "huangyan.toml"
 CHROMIUM = os.environ.get("URLINK_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 EVIL = "<img src=x onerror=alert(1)>"
+WANG = 'Wang & "Zhao" 王'  # plain text with characters that HTML would interpret
 
 
 def _free_port() -> int:
@@ -466,7 +467,7 @@ def _room(browser: Any, server: Server) -> None:  # noqa: PLR0915 - one session,
     )
     p2.goto(f"{server.base}/join/{server.code}")
     p2.check("#join-group-farmers_coop")
-    p2.fill("#join-name", "Wang")
+    p2.fill("#join-name", WANG)
     p2.click("#join-btn")
     p2.click("#tab-ahp")
     p2.wait_for_selector("#cr.ok")
@@ -481,10 +482,16 @@ def _room(browser: Any, server: Server) -> None:  # noqa: PLR0915 - one session,
     p2.wait_for_selector("#cr.ok")
     p2.click("#submit-btn")
     p2.wait_for_selector("#submit-msg.ok")
-    fac.wait_for_function("() => document.querySelector('#submitted').innerText.includes('Wang')")
+    fac.wait_for_function(
+        "() => document.querySelector('#submitted').innerText.includes('Wang & \"Zhao\" 王')"
+    )
+    assert fac.locator("#submitted b, #submitted i, #submitted img").count() == 5  # labels only
     assert (
         fac.locator("#ranking tr").first.locator("th").count() == 4
     )  # strategy, 2 groups, pooled
+    p2.click("#lang")
+    p2.wait_for_selector("#tab-ahp:has-text('两两比较')")
+    p2.click("#lang")
     p2.click("#tab-strategies")
     p2.wait_for_selector(".strategy svg.map path.site")
     ARTIFACTS.mkdir(exist_ok=True)
@@ -518,7 +525,7 @@ def _room(browser: Any, server: Server) -> None:  # noqa: PLR0915 - one session,
     assert after["round"] == before["round"] == 2
     assert after["submissions"] == before["submissions"] == 2
     assert after["rounds"] == before["rounds"]
-    assert {w["name"] for w in after["current"]["submitted"]} == {"Li Na", "Wang"}
+    assert {w["name"] for w in after["current"]["submitted"]} == {"Li Na", WANG}
     # the participant's page still knows who they are and submits into round 2
     par.reload()
     par.wait_for_selector("#submit-btn:not([disabled])")
