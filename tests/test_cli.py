@@ -188,7 +188,7 @@ def test_run_scores_strategies_per_group_and_tests_robustness(huangyan_run, root
     out = huangyan_run
     scores = pd.read_csv(out / "scores.csv")
     n = scores["strategy"].nunique()
-    assert n == 9  # baseline + 8 strategies
+    assert n == 10  # baseline + 8 strategies + 1 package
     assert set(scores["group"]) == {
         "district_bureau",
         "township_gov",
@@ -298,7 +298,8 @@ def test_map_command_writes_only_the_map(workdir):
 def test_run_writes_a_comparison_map_per_strategy(huangyan_run, root):
     out = huangyan_run
     pages = sorted(p.name for p in out.glob("compare_*.html"))
-    assert len(pages) == 8 and "compare_bus-west-mountains.html" in pages
+    # one per strategy and one per package
+    assert len(pages) == 9 and "compare_western-mountains-access.html" in pages
     page = (out / "compare_hospital-to-ningxi.html").read_text(encoding="utf-8")
     assert "Access to hospitals gained" in page  # the effect that changes has a layer
     from urlink.outputs.maps import CHANGE_COLOURS

@@ -41,6 +41,7 @@ def test_run_returns_every_output_in_memory(result: Run, scenario) -> None:
     assert list(first.geometry.coords[0]) == pytest.approx(seat)
     assert result.travel_times.shape == (29, 29)
     names = ["baseline", *(s.name for s in scenario.strategies)]
+    names += [p.name for p in scenario.packages]
     assert list(dict.fromkeys(result.indicators["strategy"])) == names
     assert result.scores is not None and set(result.scores["strategy"]) == set(names)
     assert result.robustness is not None

@@ -193,6 +193,47 @@ def _parser() -> argparse.ArgumentParser:
     sel.add_argument(
         "--out", type=Path, default=None, help="also write the flows using the link to this CSV"
     )
+
+    ws = sub.add_parser(
+        "workshop",
+        parents=[common],
+        help="serve a live workshop: groups weigh the strategies, the ranking updates",
+    )
+    ws.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    ws.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0: the "
+        "room's network)",
+    )
+    ws.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    ws.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder of the session database; a restart resumes its session "
+        "(default: outputs/<scenario name>/workshop/)",
+    )
+    ws.add_argument(
+        "--from-run",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="use this finished run's output folder instead of running the scenario",
+    )
+    ws.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="keep the session in this PostgreSQL database instead of --data, e.g. "
+        "postgresql://user@host/db (needs pip install 'urlink[postgis]')",
+    )
+    ws.add_argument(
+        "--db-schema",
+        default="urlink_workshop",
+        metavar="NAME",
+        help="schema for --db (default: urlink_workshop; one session per schema)",
+    )
     return parser
 
 
@@ -457,6 +498,56 @@ def _cmd_select_link(args: argparse.Namespace, level: int) -> int:
     return EXIT_OK
 
 
+def _cmd_workshop(args: argparse.Namespace, level: int) -> int:
+    from urlink.runner import run
+    from urlink.scenario.spec import load_scenario
+    from urlink.workshop.app import serve
+    from urlink.workshop.data import workshop_data_from_folder, workshop_data_from_run
+
+    scenario = load_scenario(args.scenario)
+    if not 0 < args.port < 65536:
+        msg = f"--port {args.port}: give a port between 1 and 65535"
+        raise InputError(msg)
+    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+        logger.warning(
+            "--host %s: the workshop is reachable from other machines on this network; "
+            "anyone with the join address can submit weights",
+            args.host,
+        )
+    if args.from_run is not None:
+        data = workshop_data_from_folder(scenario, args.from_run)
+    else:
+        if not args.quiet:
+            print(f"urlink: running {scenario.name} for the workshop ...", file=sys.stderr)
+        data = workshop_data_from_run(run(scenario))
+    folder = args.data if args.data is not None else Path("outputs") / scenario.name / "workshop"
+    where = str(folder)
+    if args.db is not None:
+        from urlink.io.postgis import redact_dsn
+
+        where = f"{redact_dsn(args.db)}, schema {args.db_schema}"
+
+    def ready(addresses: Any) -> None:
+        print(
+            f"urlink: workshop {scenario.name} (session in {where})\n"
+            f"  facilitator (keep private): {addresses.facilitator}\n"
+            f"  participants: {addresses.participants}  (join code {addresses.join_code})\n"
+            "  stop with Ctrl+C; a restart with the same --data resumes the session",
+            flush=True,
+        )
+
+    serve(
+        data,
+        data_dir=folder,
+        host=args.host,
+        port=args.port,
+        on_ready=ready,
+        db=args.db,
+        db_schema=args.db_schema,
+    )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code.
 
@@ -489,6 +580,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": _cmd_runs,
         "compare": _cmd_compare,
         "select-link": _cmd_select_link,
+        "workshop": _cmd_workshop,
     }
     try:
         with warnings.catch_warnings():

@@ -62,7 +62,13 @@ from urlink.scenario.build import (
 from urlink.scenario.checks import check_strategy_zones
 from urlink.scenario.spec import Scenario, load_scenario
 from urlink.scenario.strategies import apply_strategy
-from urlink.scoring.ranking import smaa_runs
+from urlink.scenario.uncertainty import (
+    UncertaintyResult,
+    assess_uncertainty,
+    resolve_uncertainty,
+    robustness_with_inputs,
+)
+from urlink.scoring.ranking import performance_table, smaa_runs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -128,6 +134,11 @@ class Run:
     congestion
         The car trips of the baseline assigned at user equilibrium in the peak hour (None
         without a mode choice).
+    uncertainty
+        The strategies under uncertain inputs (``[uncertainty]``; None without it): samples,
+        rank acceptability and regret under weight, input and joint uncertainty,
+        sensitivity indices and the conditions under which each strategy wins
+        (:class:`urlink.scenario.uncertainty.UncertaintyResult`).
     """
 
     scenario: Scenario
@@ -139,6 +150,7 @@ class Run:
     ranking: Ranking | None
     manifest: dict[str, Any]
     congestion: EquilibriumResult | None = None
+    uncertainty: UncertaintyResult | None = None
     _graph: list[nx.MultiDiGraph] = field(default_factory=list, repr=False)
 
     @property
@@ -216,7 +228,7 @@ class Run:
         -------
         dict
         """
-        return run_tables(self.assessment, self.ranking)
+        return run_tables(self.assessment, self.ranking, uncertainty=self.uncertainty)
 
     def write(
         self, folder: str | Path, *, progress: Progress | None = None, offline: bool = True
@@ -282,7 +294,12 @@ def flow_lines(state: State) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(table, geometry=lines, crs="EPSG:4326")
 
 
-def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.DataFrame]:
+def run_tables(
+    assessment: Assessment,
+    ranking: Ranking | None,
+    *,
+    uncertainty: UncertaintyResult | None = None,
+) -> dict[str, pd.DataFrame]:
     """Collect the CSV tables of a run by file stem (``indicators`` ... ``robustness``).
 
     Parameters
@@ -291,6 +308,10 @@ def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.
         The strategies assessed.
     ranking
         Their scores and robustness (None when not scored).
+    uncertainty
+        The uncertainty analysis: adds ``uncertainty``, ``uncertainty_ranks``,
+        ``sensitivity``, ``conditions`` and the input-only and joint columns of
+        ``robustness``.
 
     Returns
     -------
@@ -304,6 +325,10 @@ def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.
     }
     if ranking is not None:
         out.update(scores=ranking.scores, robustness=ranking.robustness)
+    if uncertainty is not None:
+        out.update(uncertainty.tables())
+        if ranking is not None:
+            out["robustness"] = robustness_with_inputs(ranking.robustness, uncertainty)
     return out
 
 
@@ -446,8 +471,10 @@ def _run(
 
     ranking = None
     spec = scenario.scoring
+    n_samples = scenario.uncertainty.samples if scenario.uncertainty is not None else 0
     if scenario.strategies and weights is not None and spec is not None:
-        t0 = _stage(progress, "scoring", total=smaa_runs(len(weights.table), spec.methods))
+        runs = smaa_runs(len(weights.table), spec.methods)
+        t0 = _stage(progress, "scoring", total=runs + n_samples)
         ranking = score_strategies(
             scenario,
             assessment.indicators,
@@ -457,7 +484,18 @@ def _run(
             progress=progress,
         )
     else:
-        t0 = _stage(progress, "scoring")
+        t0 = _stage(progress, "scoring", total=n_samples or None)
+    uncertainty = None
+    if scenario.uncertainty is not None:  # within the scoring stage: it ranks the samples
+        uncertainty = assess_uncertainty(
+            scenario,
+            state,
+            weights=weights if ranking is not None else None,
+            nominal=performance_table(assessment.indicators),
+            workers=scale.workers,
+            scheduler=scale.client,
+            progress=progress,
+        )
     timings["scoring"] = time.perf_counter() - t0
 
     congestion = car_congestion(state, streets)
@@ -479,6 +517,13 @@ def _run(
         network_source=source,
         timings_s=timings,
     )
+    if uncertainty is not None:
+        manifest["uncertainty"] = {
+            "samples": len(uncertainty.samples),
+            "method": uncertainty.method,
+            "seed": uncertainty.seed,
+            "inputs": uncertainty.inputs.to_dict(orient="records"),
+        }
     logger.info("%d zones, population %s", len(zones_out), f"{summary['population_total']:,}")
     return Run(
         scenario=scenario,
@@ -490,6 +535,7 @@ def _run(
         ranking=ranking,
         manifest=manifest,
         congestion=congestion,
+        uncertainty=uncertainty,
     )
 
 
@@ -560,7 +606,8 @@ class ValidationSummary:
 def validate_scenario(scenario: Scenario) -> ValidationSummary:
     """Check a scenario and its inputs without writing anything.
 
-    Every strategy is applied once to the base state, so bad parameters show up now.
+    Every strategy is applied once to the base state, so bad parameters show up now, and
+    the paths of ``[uncertainty.inputs]`` are checked against it.
 
     Parameters
     ----------
@@ -588,6 +635,8 @@ def validate_scenario(scenario: Scenario) -> ValidationSummary:
                 functools.partial(apply_strategy, state, strategy),
                 section="[[strategies]]",
             )
+        if scenario.uncertainty is not None:
+            resolve_uncertainty(scenario, state)
     focus = scenario.boundaries.focus
     inside = (zones["county_code"] == focus) | (zones.index == focus)
     pop = zones["population"].astype(float)

@@ -47,7 +47,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from pyproj import Transformer
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from urlink.errors import InputError, UrlinkWarning
@@ -128,6 +128,12 @@ class RoutingGraph:
         Metric CRS of ``xy`` (an EPSG string).
     tree
         KD-tree over ``xy``.
+    snap
+        Positions of the preferred snapping nodes (:func:`snappable_nodes`): those of the
+        strongly connected parts of the network that are not tiny (one-way traps, car parks
+        and fragments cut by the extract's edge are left out); see :func:`nearest_nodes`.
+    snap_tree
+        KD-tree over ``xy[snap]``.
     weight
         Edge attribute the weights come from.
     wait_min
@@ -148,6 +154,8 @@ class RoutingGraph:
     weight: str
     wait_min: float
     network_source: str
+    snap: np.ndarray
+    snap_tree: cKDTree
 
     @property
     def n_edges(self) -> int:
@@ -181,6 +189,83 @@ def _routing(csr: sp.csr_array, **fields: Any) -> RoutingGraph:
     csr_t = csr.T.tocsr()
     csr_t.sort_indices()
     return RoutingGraph(csr=csr, csr_t=csr_t, fwd=_arrays(csr), bwd=_arrays(csr_t), **fields)
+
+
+SNAP_MIN_SHARE = 0.01
+"""A strongly connected part with fewer nodes than this share of the largest is not preferred
+for snapping (:func:`nearest_nodes`)."""
+
+
+def snappable_nodes(csr: sp.csr_array, *, min_share: float = SNAP_MIN_SHARE) -> np.ndarray:
+    """Positions of the nodes points may be snapped to.
+
+    The nodes of every strongly connected part with at least ``min_share`` of the nodes of
+    the largest one (always the largest). An island with its own street network (Gozo
+    beside Malta) keeps its nodes; a one-way trap or a fragment of a few nodes does not.
+
+    Parameters
+    ----------
+    csr
+        The routing graph's adjacency (any weights).
+    min_share
+        Smallest part kept, as a share of the largest part's node count.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted node positions.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> ring = sp.csr_array(([1.0] * 4, ([0, 1, 2, 3], [1, 2, 3, 0])), shape=(5, 5))
+    >>> snappable_nodes(ring, min_share=0.5).tolist()  # node 4 is cut off
+    [0, 1, 2, 3]
+    """
+    n_parts, labels = connected_components(csr, directed=True, connection="strong")
+    if n_parts <= 1:
+        return np.arange(csr.shape[0])
+    sizes = np.bincount(labels, minlength=n_parts)
+    keep = sizes >= max(1.0, min_share * sizes.max())
+    keep[int(np.argmax(sizes))] = True
+    return np.flatnonzero(keep[labels])
+
+
+SNAP_DETOUR_M = 500.0
+"""How much farther than the nearest node a node of a non-tiny part may be and still be
+preferred (:func:`nearest_nodes`)."""
+
+
+def nearest_nodes(R: RoutingGraph, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snap points to the routing graph: distances (m) and node positions.
+
+    A point goes to the nearest node of a non-tiny strongly connected part
+    (:attr:`RoutingGraph.snap`) when that node is at most :data:`SNAP_DETOUR_M` farther
+    than the nearest node of all; otherwise to the nearest node (a place that really lies
+    on a separate piece of network, such as an island without a ferry, stays there and is
+    reported unreachable rather than joined by a long straight walk).
+
+    Parameters
+    ----------
+    R
+        Routing graph.
+    xy
+        Points in ``R.crs`` (metres), shape (n, 2).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Distances (m) and node positions.
+    """
+    pts = np.atleast_2d(np.asarray(xy, dtype=float))
+    d_all, p_all = R.tree.query(pts)
+    d_snap, hit = R.snap_tree.query(pts)
+    d_all = np.atleast_1d(np.asarray(d_all, dtype=float))
+    p_all = np.atleast_1d(np.asarray(p_all, dtype=np.int64))
+    d_snap = np.atleast_1d(np.asarray(d_snap, dtype=float))
+    p_snap = R.snap[np.atleast_1d(np.asarray(hit, dtype=np.int64))]
+    prefer = d_snap <= d_all + SNAP_DETOUR_M
+    return np.where(prefer, d_snap, d_all), np.where(prefer, p_snap, p_all)
 
 
 def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoutingGraph:
@@ -236,6 +321,7 @@ def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> Ro
     crs = local_metric_crs(pts).to_string()
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     xy = np.column_stack(tr.transform(lon, lat))
+    snap = snappable_nodes(csr)
     return _routing(
         csr,
         nodes=nodes,
@@ -243,6 +329,8 @@ def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> Ro
         xy=xy,
         crs=crs,
         tree=cKDTree(xy),
+        snap=snap,
+        snap_tree=cKDTree(xy[snap]),
         weight=weight,
         wait_min=float(G.graph.get("wait_min", 0.0)),
         network_source=str(G.graph.get("network_source", "unknown")),
@@ -328,6 +416,8 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
         xy=R.xy,
         crs=R.crs,
         tree=R.tree,
+        snap=R.snap,
+        snap_tree=R.snap_tree,
         weight=R.weight,
         wait_min=R.wait_min,
         network_source=R.network_source,
@@ -400,7 +490,7 @@ def snap_to_nodes(
     if zones.index.has_duplicates:
         msg = "origins/destinations have duplicate ids; ids must be unique"
         raise InputError(msg)
-    dist, pos = R.tree.query(_seat_xy(zones, R.crs))
+    dist, pos = nearest_nodes(R, _seat_xy(zones, R.crs))
     return pd.DataFrame(
         {
             "node": R.nodes[pos],

@@ -60,7 +60,19 @@ OUTPUT_FILES = {
     "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, crosses",
     "guidelines.csv": "level, unit, strategy, role, action, gains, costs",
     "scores.csv": "strategy, group, method, score, rank (groups and pooled)",
-    "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, first_rank",
+    "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, first_rank "
+    "(with [uncertainty]: acceptability_inputs, first_rank_inputs, acceptability_joint, "
+    "first_rank_joint)",
+    "uncertainty.csv": "[uncertainty] only: sample, the sampled inputs, strategy, its district "
+    "indicators, score_<weights> and rank_<weights> (first scoring method)",
+    "uncertainty_inputs.csv": "[uncertainty] only: input, distribution, base, source",
+    "uncertainty_ranks.csv": "[uncertainty] only: weights, method, uncertainty (weights, "
+    "inputs, joint), strategy, rank, acceptability, first_rank, mean_regret, p95_regret, "
+    "max_regret",
+    "sensitivity.csv": "[uncertainty] only: weights, output (score, first), strategy, input, "
+    "S1, S1_conf (first-order indices, RBD-FAST)",
+    "conditions.csv": "[uncertainty] only: weights, strategy, p_first, density, coverage, "
+    "mass, limits, statement (where each strategy ranks first, PRIM)",
     "travel_times.csv": "origin, destination, time_min ({mode}), network_source",
     "data_dictionary.csv": "every column of every CSV file: unit and meaning in Chinese and "
     "English",
@@ -221,6 +233,7 @@ def run_manifest(
     files = {
         name: text.format(source=network_source, mode=scenario.network.mode)
         for name, text in OUTPUT_FILES.items()
+        if scenario.uncertainty is not None or not text.startswith("[uncertainty] only")
     }
     return {
         "scenario": scenario.name,

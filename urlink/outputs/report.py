@@ -537,6 +537,7 @@ SECTIONS = (
     ("flows", "跨行政边界的流动 / Flows across administrative boundaries"),
     ("indicators", "按SDG目标的区级指标 / District indicators by SDG target"),
     ("ranking", "策略排序与稳健性 / Strategy ranking and robustness"),
+    ("uncertainty", "对不确定输入的稳健性 / Robustness to uncertain inputs"),
     ("guidelines", "各级行动指引 / Action guidelines per administrative level"),
     ("data", "数据、来源与估计 / Data, sources and estimates"),
 )
@@ -589,9 +590,15 @@ def report_from_tables(
         "summary": lambda: _section_summary(scenario, assessed),
         "map": lambda: _section_map(zones, flows, focus=focus),
         "modelled": lambda: _section_modelled(scenario, zones, flows, summary),
-        "flows": lambda: _section_flows(zones, flows, focus=focus),
+        "flows": lambda: _section_flows(
+            zones,
+            flows,
+            focus=focus,
+            focus_name=getattr(scenario.boundaries, "focus_name", None),
+        ),
         "indicators": lambda: _section_indicators(assessed),
         "ranking": lambda: _section_ranking(assessed, scenario),
+        "uncertainty": lambda: _section_uncertainty(assessed),
         "guidelines": lambda: _section_guidelines(assessed),
         "data": lambda: _section_data(scenario, zones, flows, inputs),
     }
@@ -607,12 +614,16 @@ def report_from_tables(
         f'{_esc(__version__)}. Numbers marked <span class="estimate">in this colour</span> '
         "rest on estimates or assumptions; see the data section at the end. Headings and the "
         "summary are in Chinese and English, the detailed tables in English.</p>",
-        "<nav><ol>"
-        + "".join(f'<li><a href="#{key}">{_heading(key)}</a></li>' for key, _ in SECTIONS)
-        + "</ol></nav>",
     ]
-    for key, _ in SECTIONS:
-        parts += sections[key]()
+    built = {key: sections[key]() for key, _ in SECTIONS}
+    shown = [key for key, _ in SECTIONS if built[key]]  # a section may have nothing to say
+    parts.append(
+        "<nav><ol>"
+        + "".join(f'<li><a href="#{key}">{_heading(key)}</a></li>' for key in shown)
+        + "</ol></nav>"
+    )
+    for key in shown:
+        parts += built[key]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -985,6 +996,13 @@ def _section_modelled(
             ]
         )
         out.append(_table(st))
+        c = scenario.costs
+        out.append(
+            "<p>Annualised cost = capital × capital recovery factor + yearly cost, at a "
+            f"discount rate of {_num(100 * c.discount_rate, '.1f')} % over "
+            f"{c.life_years} years (CRF {_num(c.crf, '.4f')}; <code>[costs]</code> in the "
+            "scenario). An unknown cost leaves the cost-effectiveness indicators empty.</p>"
+        )
     out.append("</section>")
     return out
 
@@ -1030,7 +1048,9 @@ def _section_data(
     return out
 
 
-def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> list[str]:
+def _section_flows(
+    zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str, focus_name: str | None = None
+) -> list[str]:
     out = [f'<section id="flows"><h2>{_heading("flows")}</h2>']
     if not len(_used(flows)):
         out.append("<p>No flows.</p></section>")
@@ -1050,7 +1070,7 @@ def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> l
     if "county_code" in zones.columns:
         units = flows_by_unit(flows, zones, level="county")
         names = _unit_names(zones, "county")
-        names.setdefault(focus, "focus unit (split into townships)")
+        names.setdefault(focus, focus_name or "focus unit (split into townships)")
         units.insert(1, "name", units["unit"].map(names).fillna(""))
         out.append("<h3>Per county-level unit: out, in and within</h3>")
         out.append(_table(units, numeric=["out", "in", "within", "net_in"]))
@@ -1236,5 +1256,167 @@ def _section_guidelines(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
         cols = [c for c in ("strategy", "unit", "role", "action", "gains", "costs") if c in part]
         out.append(f"<h3>{_esc(level.capitalize())} level ({len(part)} rows)</h3>")
         out.append(_table(part[cols]))
+    out.append("</section>")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Uncertain inputs (#16): drawn only when the run has an [uncertainty] section
+
+
+def uncertainty_chart(ranks: pd.DataFrame, *, weights: str = "pooled") -> str:
+    """Bars of P(rank 1) per strategy with weights, inputs and both uncertain, as SVG.
+
+    Parameters
+    ----------
+    ranks
+        The ``uncertainty_ranks`` table; its rank-1 rows of the first method are drawn.
+    weights
+        Which weight set (``pooled``, a group or ``uniform``).
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (empty string when there is nothing to draw).
+    """
+    r = ranks[(ranks["weights"] == weights) & (ranks["rank"] == 1)]
+    if r.empty:
+        return ""
+    r = r[r["method"] == r["method"].iloc[0]]
+    table = r.pivot_table(
+        index="strategy", columns="uncertainty", values="acceptability", sort=False
+    ).fillna(0.0)
+    modes = [m for m in ("weights", "inputs", "joint") if m in table.columns]
+    labels = {"weights": "weights only", "inputs": "inputs only", "joint": "both"}
+    table = table.loc[table.max(axis=1) > 0, modes].iloc[::-1]
+    with mpl.rc_context({"svg.hashsalt": "urlink", "font.size": 8}):
+        fig, ax = _figure(7.0, 0.35 * len(table) + 1.0)
+        y = np.arange(len(table))
+        height = 0.8 / max(len(modes), 1)
+        colours = {"weights": "#9ecae1", "inputs": "#fdae6b", "joint": "#31a354"}
+        for k, mode in enumerate(modes):
+            ax.barh(
+                y + (k - (len(modes) - 1) / 2) * height,
+                table[mode].to_numpy(),
+                height=height,
+                color=colours[mode],
+                label=labels[mode],
+            )
+        ax.set_yticks(y, [str(s) for s in table.index])
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(f"P(rank 1), {weights} weights")
+        ax.legend(
+            fontsize=7, frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0)
+        )
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _svg(fig)
+
+
+def sensitivity_chart(sensitivity: pd.DataFrame, strategy: str, *, top: int = 10) -> str:
+    """Bars of the first-order indices of a strategy's share of first ranks, as SVG.
+
+    Parameters
+    ----------
+    sensitivity
+        The ``sensitivity`` table (``output``, ``strategy``, ``input``, ``S1``,
+        ``S1_conf``).
+    strategy
+        The strategy whose ``first`` output is drawn (its ``score`` if that does not vary).
+    top
+        Most influential inputs drawn.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (empty string when there is nothing to draw).
+    """
+    s = sensitivity[sensitivity["strategy"] == strategy]
+    output = "first"
+    if s[s["output"] == output]["S1"].abs().sum() == 0:
+        output = "score"
+    s = s[s["output"] == output].sort_values("S1", ascending=False).head(top).iloc[::-1]
+    if s.empty or s["S1"].abs().sum() == 0:
+        return ""
+    with mpl.rc_context({"svg.hashsalt": "urlink", "font.size": 8}):
+        fig, ax = _figure(7.0, 0.3 * len(s) + 1.0)
+        ax.barh(
+            s["input"].astype(str),
+            s["S1"].clip(lower=0).to_numpy(),
+            xerr=s["S1_conf"].to_numpy(),
+            color="#756bb1",
+            error_kw={"elinewidth": 0.6, "capsize": 2},
+        )
+        what = "share of first ranks" if output == "first" else "score"
+        ax.set_xlabel(f"first-order index S1 of {strategy}'s {what} (RBD-FAST, 95 % interval)")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _svg(fig)
+
+
+def _section_uncertainty(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+    ranks = assessed.get("uncertainty_ranks")
+    samples = assessed.get("uncertainty")
+    if ranks is None or ranks.empty or samples is None:
+        return []
+    inputs = assessed.get("uncertainty_inputs", pd.DataFrame())
+    n = int(samples["sample"].nunique())
+    out = [
+        f'<section id="uncertainty"><h2>{_heading("uncertainty")}</h2>',
+        f"<p>{n} input samples of {len(inputs)} uncertain inputs; each sample re-evaluates "
+        "the baseline and every strategy, which are then ranked with each group's weights "
+        "(<em>inputs only</em>), with perturbed weights on the scenario's inputs (<em>weights "
+        "only</em>, SMAA-2 as in section 5) and with both in the same draws (<em>both</em>). "
+        "Regret is how far a strategy's score falls short of the best strategy's in the "
+        "same draw (docs/uncertainty.md).</p>",
+    ]
+    if not inputs.empty:
+        out.append(
+            "<details><summary>The uncertain inputs</summary>"
+            + _table(inputs, numeric=["base"], wrap=["source"])
+            + "</details>"
+        )
+    chart = uncertainty_chart(ranks)
+    if chart:
+        out.append(
+            f"<figure>{chart}<figcaption>Probability of ranking first with the pooled "
+            "weights: weights uncertain, inputs uncertain, and both.</figcaption></figure>"
+        )
+    first = ranks[(ranks["rank"] == 1) & (ranks["method"] == ranks["method"].iloc[0])]
+    joint = first[first["uncertainty"] == "joint"]
+    table = joint.pivot_table(
+        index="strategy", columns="weights", values="acceptability", sort=False
+    )
+    regret = joint.pivot_table(index="strategy", values="mean_regret", columns="weights")
+    if "pooled" in regret.columns:
+        table["mean regret (pooled)"] = regret["pooled"]
+    out.append("<h3>P(rank 1) with weights and inputs uncertain, per group</h3>")
+    out.append(
+        _table(
+            table.reset_index(),
+            numeric=list(table.columns),
+            formats=dict.fromkeys([str(c) for c in table.columns], ".2f"),
+        )
+    )
+    sensitivity = assessed.get("sensitivity")
+    if sensitivity is not None and not sensitivity.empty and "pooled" in table.columns:
+        leader = str(table["pooled"].idxmax())
+        chart = sensitivity_chart(sensitivity, leader)
+        if chart:
+            rough = (
+                f" With {n} samples the indices are rough (wide intervals); use 256 or more."
+                if n < 256
+                else ""
+            )
+            out.append(
+                f"<figure>{chart}<figcaption>Which inputs decide whether {_esc(leader)} ranks "
+                "first (pooled weights): the share of the variance explained by each input "
+                f"alone (RBD-FAST first-order indices).{rough}</figcaption></figure>"
+            )
+    conditions = assessed.get("conditions")
+    if conditions is not None and not conditions.empty:
+        out.append("<h3>When does each strategy rank first? (PRIM)</h3><ul>")
+        out += [f"<li>{_esc(text)}</li>" for text in conditions["statement"]]
+        out.append("</ul>")
     out.append("</section>")
     return out

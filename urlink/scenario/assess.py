@@ -183,7 +183,12 @@ def _assess_strategy(
         population = float(state.zones.loc[in_focus(state), "population"].astype(float).sum())
         district = ev.district.copy()
         for key, value in cost_indicators(
-            base.district, district, costs_of(members), population=population
+            base.district,
+            district,
+            costs_of(members),
+            population=population,
+            rate=scenario.costs.discount_rate,
+            years=scenario.costs.life_years,
         ).items():
             district[key] = value
         ev = dataclasses.replace(ev, district=district)
@@ -268,7 +273,7 @@ def assess_strategies(
     """
     names = admin_names()
     names.update({str(k): str(v) for k, v in state.zones["name"].items()})
-    names.setdefault(state.focus, f"focus unit {state.focus}")
+    names.setdefault(state.focus, state.focus_name or f"focus unit {state.focus}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
         base = evaluate(state)
