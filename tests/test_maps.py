@@ -320,3 +320,20 @@ def test_main_roads_of_an_osm_network_join_the_base_layer(root):
     assert roads.crs is not None and set(roads.geom_type) == {"LineString"}
     streets.graph["network_source"] = "proxy"
     assert main_roads(streets) is None  # a proxy network has no roads to show
+
+
+def test_roads_upgraded_by_osm_way_are_drawn_from_the_streets(root, huangyan_zones):
+    from urlink.model.state import Strategy
+    from urlink.network.streets import streets_from_file
+    from urlink.outputs.pages import strategy_geometry
+
+    streets = streets_from_file(root / "tests" / "data" / "osm" / "West-Oakland.osm.bz2")
+    osmid = next(iter(streets.edges(data=True)))[2]["osmid"]
+    way = osmid[0] if isinstance(osmid, list) else osmid
+    s = Strategy(name="u", kind="upgrade_road", params={"ways": [int(way)]})
+    zones = huangyan_zones[0].to_crs("EPSG:4326")
+    assert strategy_geometry(s, zones, lang="en") == []  # without the streets: nothing
+    feats = strategy_geometry(s, zones, lang="en", streets=streets)
+    assert [f["properties"]["role"] for f in feats] == ["upgrade"]
+    assert feats[0]["geometry"]["type"] == "MultiLineString"
+    assert -122.4 < feats[0]["geometry"]["coordinates"][0][0][0] < -122.2  # WGS84, Oakland

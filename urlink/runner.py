@@ -732,6 +732,7 @@ def build_map(
                 lang=lang,
                 offline=offline,
                 credits=credits,
+                streets=streets,
             )
         written = []
         for page in pages:

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -30,7 +31,6 @@ from urlink.scoring.attribution import EFFECTS
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    import geopandas as gpd
     import networkx as nx
 
     from urlink.model.state import Strategy
@@ -187,7 +187,12 @@ def _line_coords(line: Any, base: Path) -> list[tuple[float, float]]:
 
 
 def strategy_geometry(
-    strategy: Strategy, zones: pd.DataFrame, *, lang: Lang = "both", base: Path | None = None
+    strategy: Strategy,
+    zones: pd.DataFrame,
+    *,
+    lang: Lang = "both",
+    base: Path | None = None,
+    streets: nx.MultiDiGraph | None = None,
 ) -> list[dict[str, Any]]:
     """Return what a strategy builds or changes as labelled GeoJSON features (WGS84).
 
@@ -196,8 +201,9 @@ def strategy_geometry(
     the line through its stops' seats and a point per stop; ``market_hub``: the hub at the
     zone's seat; ``land_change``: the changed zones' outlines; ``service_relocation``: a
     line from the old to the new zone. Other kinds (e.g. ``eco_compensation``) have no
-    geometry of their own and give an empty list. Roads are drawn straight between seats
-    (the proxy network's links); on an OSM network the modelled path follows the roads.
+    geometry of their own and give an empty list. Roads named by zone pairs are drawn
+    straight between the seats (the proxy network's links; on an OSM network the modelled
+    path follows the roads); roads named by OSM ``ways`` are drawn from ``streets``.
 
     Parameters
     ----------
@@ -209,6 +215,8 @@ def strategy_geometry(
         Language of the labels.
     base
         Folder that a relative ``line`` file is read from (the scenario's folder).
+    streets
+        The street network, for ``upgrade_road`` given as OSM ``ways``.
 
     Returns
     -------
@@ -218,7 +226,34 @@ def strategy_geometry(
     make = _GEOMETRY_OF.get(strategy.kind)
     if make is None:
         return []
-    return make(strategy_params(strategy), zones, lang, base or Path())
+    params = strategy_params(strategy)
+    feats = make(params, zones, lang, base or Path())
+    ways = getattr(params, "ways", None) if strategy.kind == "upgrade_road" else None
+    if ways and streets is not None:
+        lines = _way_lines(streets, {int(w) for w in ways})
+        if lines is not None:
+            feats.append(_feature(lines, "upgrade", _t("upgraded_road", lang)))
+    return feats
+
+
+def _way_lines(streets: nx.MultiDiGraph, ways: set[int]) -> Any:
+    """Return the links of the given OSM ways as one WGS84 MultiLineString (None if none)."""
+    lines = []
+    for u, v, data in streets.edges(data=True):
+        osmid = data.get("osmid")
+        ids = set(osmid) if isinstance(osmid, (list, tuple, set)) else {osmid}
+        if not ids & ways:
+            continue
+        geom = data.get("geometry")
+        if geom is None:
+            nu, nv = streets.nodes[u], streets.nodes[v]
+            geom = shapely.LineString([(nu["x"], nu["y"]), (nv["x"], nv["y"])])
+        lines.append(geom)
+    if not lines:
+        return None
+    crs = streets.graph.get("crs", "EPSG:4326")
+    merged = gpd.GeoSeries(lines, crs=crs).to_crs("EPSG:4326")
+    return shapely.MultiLineString([g for geom in merged for g in getattr(geom, "geoms", [geom])])
 
 
 def _geom_add_link(p: Any, zones: pd.DataFrame, lang: Lang, base: Path) -> list[dict[str, Any]]:
@@ -415,6 +450,7 @@ def write_maps(
             lang=lang,
             offline=offline,
             credits=credits,
+            streets=streets,
             progress=progress,
         ),
     ]
@@ -524,6 +560,7 @@ def write_comparisons(
     lang: Lang = "both",
     offline: bool = True,
     credits: Sequence[str] = (),
+    streets: nx.MultiDiGraph | None = None,
     progress: Progress | None = None,
 ) -> list[Path]:
     """Write ``compare_<strategy>.html`` for the strategies of a run.
@@ -546,6 +583,8 @@ def write_comparisons(
         Self-contained pages without background tiles (default).
     credits
         Attribution of the data sources (:func:`data_credits`).
+    streets
+        The street network (roads upgraded by OSM way are drawn from it).
     progress
         Told when each page is written (:mod:`urlink.progress`).
 
@@ -582,7 +621,13 @@ def write_comparisons(
             tiles=None if offline else "OpenStreetMap",
             focus=focus,
             geometry=(
-                strategy_geometry(by_name[str(name)], wgs, lang=lang, base=scenario.path.parent)
+                strategy_geometry(
+                    by_name[str(name)],
+                    wgs,
+                    lang=lang,
+                    base=scenario.path.parent,
+                    streets=streets,
+                )
                 if str(name) in by_name
                 else ()
             ),
