@@ -300,6 +300,7 @@ def test_zone_popup_gives_flow_totals_by_type(page, evil_map):
     text = p.wait_for_selector(".leaflet-popup-content").inner_text()
     assert "Goods: out 2 · in 0 t/day" in text and "People" not in text
     p.locator(".leaflet-popup-close-button").click()
+    p.wait_for_selector(".leaflet-popup", state="detached")  # it fades out first
     x, y = _zone_point(p, "331003001")  # the zone named like a script
     p.mouse.click(x, y)
     text = p.wait_for_selector(".leaflet-popup-content").inner_text()
