@@ -1027,7 +1027,7 @@ def _add_boundaries(m: folium.Map, z: gpd.GeoDataFrame, lang: Lang) -> None:
         if col not in z.columns:
             continue
         part = z[z[col].notna()]
-        if part.empty:
+        if part[col].nunique() < 2:  # one unit: its outline is the base layer
             continue
         lines = _derived(z, f"lines:{col}", lambda part=part, col=col: _dissolve_lines(part, col))
         g = folium.FeatureGroup(name=_t(level, lang), show=level != "township")
