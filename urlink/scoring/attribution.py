@@ -327,7 +327,10 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
     pandas.DataFrame
         ``level``, ``unit``, ``unit_name``, ``strategy``, ``role`` (``implement``;
         ``pay``: pays more and is worse off in money; ``benefit``: gains; ``affected``: only
-        losses or other effects), ``action``, ``gains``, ``costs``.
+        losses or other effects), ``action``, ``gains``, ``costs``. A unit that stands for
+        several levels with the same role (a county-level zone, which is also its own
+        township-level unit; the study area of zones from OSM, which is the county level and
+        above) is listed once, at the highest of them.
     """
     title = strategy.title or strategy.name
     rows = []
@@ -359,10 +362,14 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
                 "costs": "; ".join(costs),
             }
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         rows,
         columns=["level", "unit", "unit_name", "strategy", "role", "action", "gains", "costs"],
     )
+    # one unit standing for several levels (a county-level zone is also its own "township";
+    # a country without intermediate governments, as zones from OSM): the same role is
+    # listed once, at the highest of those levels (rows come from the lowest level up)
+    return out.drop_duplicates(subset=["unit", "role"], keep="last").reset_index(drop=True)
 
 
 def total_effects(effects: pd.DataFrame) -> pd.Series:
