@@ -633,3 +633,38 @@ def test_workshop_command_errors(
 
     assert main(["workshop", str(SCENARIO), "--data", str(tmp_path), *args]) == 2
     assert re.search(re.escape(match), capsys.readouterr().err)
+
+
+def test_live_scores_show_p_first_under_uncertain_inputs(huangyan_run: Path) -> None:
+    import dataclasses
+
+    import numpy as np
+
+    from urlink.scenario.spec import load_scenario
+    from urlink.workshop.data import workshop_data_from_folder
+    from urlink.workshop.live import LiveScorer
+
+    root = Path(__file__).resolve().parents[1]
+    data = workshop_data_from_folder(load_scenario(root / "scenarios/huangyan.toml"), huangyan_run)
+    assert data.uncertain is None
+    plain = LiveScorer(data).robustness("weighted_sum", data.form_weights.iloc[0])
+    assert "first_joint" not in plain  # no [uncertainty]: nothing more is shown
+    # eight input samples in which one strategy is far better than all others on every
+    # indicator: it ranks first whatever the inputs and the weights
+    table = data.table.to_numpy(dtype=float)
+    best = list(data.table.index).index("orange-logistics-hub")
+    rng = np.random.default_rng(3)
+    perf = np.repeat(table[None], 8, axis=0) * rng.uniform(0.98, 1.02, size=(8, *table.shape))
+    for j, c in enumerate(data.table.columns):
+        up = data.indicators[j]["direction"] == "max"
+        span = abs(float(np.nanmax(table[:, j]) - np.nanmin(table[:, j]))) + 1.0
+        perf[:, best, j] = (
+            np.nanmax(perf[:, :, j]) + span if up else np.nanmin(perf[:, :, j]) - span
+        )
+        assert str(c) == data.indicators[j]["id"]
+    live = LiveScorer(dataclasses.replace(data, uncertain=perf, weight_draws=10))
+    out = live.robustness("weighted_sum", data.form_weights.iloc[0])
+    assert out["input_samples"] == 8
+    assert out["first_inputs"]["orange-logistics-hub"] == 1.0
+    assert out["first_joint"]["orange-logistics-hub"] == 1.0
+    assert sum(out["first_joint"].values()) == pytest.approx(1.0)

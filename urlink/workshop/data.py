@@ -9,6 +9,7 @@ values. Scoring always goes through :mod:`urlink.scoring`; nothing here ranks.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -134,6 +136,14 @@ class WorkshopData:
         Per strategy: zone id -> the residents' access gain (person-minutes: residents x
         minutes saved to the centre, a hospital and a market, summed), from the attribution
         table (empty if there is none).
+    uncertain
+        With a scenario's ``[uncertainty]`` (a run in memory): input samples x strategies x
+        indicators of ``table``, so the facilitator screen shows P(first) with uncertain
+        inputs too (:func:`urlink.scoring.uncertainty.joint_robustness`); else None.
+    weight_draws
+        Weight draws per input sample of the joint analysis (``[uncertainty]``).
+    reference_band, normalisation, planner_references
+        ``[scoring]`` settings the per-sample tables are normalised with.
     """
 
     name: str
@@ -151,6 +161,11 @@ class WorkshopData:
     strategies: list[dict[str, Any]] = field(default_factory=list)
     zones: list[dict[str, str]] = field(default_factory=list)
     effects: dict[str, dict[str, float]] = field(default_factory=dict)
+    uncertain: np.ndarray | None = None
+    weight_draws: int = 20
+    reference_band: float = 0.1
+    normalisation: str = "interval"
+    planner_references: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def indicator_ids(self) -> list[str]:
@@ -319,6 +334,9 @@ def workshop_data_from_folder(scenario: Scenario, folder: str | Path) -> Worksho
 def workshop_data_from_run(result: Run) -> WorkshopData:
     """Prepare a workshop from a run in memory (:func:`urlink.run`).
 
+    With ``[uncertainty]`` in the scenario the run's per-sample performance comes along, so
+    the facilitator screen also shows P(first) under uncertain inputs.
+
     Parameters
     ----------
     result
@@ -328,11 +346,32 @@ def workshop_data_from_run(result: Run) -> WorkshopData:
     -------
     WorkshopData
     """
-    return workshop_data(
+    data = workshop_data(
         result.scenario,
         result.indicators,
         zones=result.zones,
         attribution=result.assessment.attribution,
+    )
+    u = result.uncertainty
+    spec = result.scenario.scoring
+    if u is None or spec is None:
+        return data
+    rows = [u.strategies.index(str(n)) for n in data.table.index if str(n) in u.strategies]
+    cols = [u.indicators.index(str(c)) for c in data.table.columns if str(c) in u.indicators]
+    if len(rows) != len(data.table.index) or len(cols) != len(data.table.columns):
+        logger.warning("workshop: the uncertainty samples do not hold every strategy/indicator")
+        return data
+    perf = np.asarray(u.performance, dtype=float)[:, rows][:, :, cols]
+    unc = result.scenario.uncertainty
+    return dataclasses.replace(
+        data,
+        uncertain=perf,
+        weight_draws=unc.weight_draws if unc is not None else 20,
+        reference_band=spec.reference_band,
+        normalisation=spec.normalisation,
+        planner_references={
+            k: v for k, v in spec.reference_map.items() if k in data.table.columns
+        },
     )
 
 

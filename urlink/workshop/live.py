@@ -23,6 +23,7 @@ import pandas as pd
 from urlink.scoring.indicators import INDICATORS
 from urlink.scoring.methods import rank, score
 from urlink.scoring.robustness import smaa
+from urlink.scoring.uncertainty import joint_robustness
 from urlink.scoring.weights import pooled_weights
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ __all__ = ["LiveScorer", "group_weights"]
 
 _KEY_DECIMALS = 9
 _CACHE_MAX = 2_000
+_JOINT_WEIGHT_SAMPLES = 200  # the weights-only analysis of joint_robustness is not shown here
 
 
 def group_weights(vectors: pd.DataFrame) -> pd.Series:
@@ -160,10 +162,44 @@ class LiveScorer:
             },
             "samples": self.data.live_smaa_samples,
         }
+        out.update(self._uncertain_first(method, weights))
         with self._lock:
             if len(self._smaa) > _CACHE_MAX:
                 self._smaa.clear()
             self._smaa[key] = out
+        return out
+
+    def _uncertain_first(self, method: str, weights: pd.Series) -> dict[str, Any]:
+        """P(first) with uncertain inputs alone and jointly with the weights (if sampled)."""
+        d = self.data
+        if d.uncertain is None or method not in ("weighted_sum", "topsis"):
+            return {}
+        names = [str(n) for n in d.table.index]
+        cols = [str(c) for c in d.table.columns]
+        robust = joint_robustness(
+            d.uncertain,
+            d.table.to_numpy(dtype=float),
+            strategies=names,
+            indicators=cols,
+            directions=self.directions,
+            weights=pd.DataFrame(
+                [weights.reindex(cols).to_numpy(dtype=float)], columns=cols, index=["live"]
+            ),
+            methods=[method],
+            weight_samples=_JOINT_WEIGHT_SAMPLES,
+            weight_draws=d.weight_draws,
+            concentration=d.concentration,
+            seed=d.seed,
+            normalisation="minmax" if d.normalisation == "minmax" else "interval",
+            references=d.planner_references,
+            reference_band=d.reference_band,
+        )
+        acc = robust.acceptability
+        out: dict[str, Any] = {"input_samples": int(d.uncertain.shape[0])}
+        for mode in ("inputs", "joint"):
+            part = acc[(acc["weights"] == "live") & (acc["uncertainty"] == mode)]
+            first = part.drop_duplicates("strategy").set_index("strategy")["first_rank"]
+            out[f"first_{mode}"] = {str(k): round(float(v), 4) for k, v in first.items()}
         return out
 
     def results(self, weights_by_group: Mapping[str, pd.Series]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ window.U = (() => {
     indicator: ["指标", "Indicator"], baseline: ["基准", "Baseline"], value: ["策略值", "With strategy"], change: ["变化", "Change"],
     pooled: ["合并", "pooled"], strategy: ["策略", "Strategy"], who: ["已提交", "Submitted"], nobody: ["尚无", "nobody yet"],
     freeze: ["冻结本轮", "Freeze round"], next: ["开启下一轮", "Open next round"], export_csv: ["导出权重 CSV", "Export weights CSV"],
-    export_report: ["导出报告", "Export report"], pfirst: ["排名第一概率 P(first)", "P(first)"], acc: ["排名可接受度", "Rank acceptability"],
+    export_report: ["导出报告", "Export report"], pfirst: ["排名第一概率 P(first)", "P(first)"], with_inputs: ["含输入不确定性的样本", "input samples"], weights_only: ["仅权重", "weights"], inputs_only: ["仅输入", "inputs"], both: ["两者", "both"], acc: ["排名可接受度", "Rank acceptability"],
     uniform: ["均匀权重", "uniform weights"], map: ["地图", "Map"], rounds: ["各轮", "Rounds"], live: ["实时", "live"],
     reconnect: ["重新连接…", "reconnecting…"], participants_at: ["参与地址", "Participants"], lang: ["English", "中文"],
     method: ["方法", "Method"], weighted_sum: ["加权和", "weighted sum"], topsis: ["TOPSIS", "TOPSIS"],
