@@ -337,3 +337,37 @@ def test_roads_upgraded_by_osm_way_are_drawn_from_the_streets(root, huangyan_zon
     assert [f["properties"]["role"] for f in feats] == ["upgrade"]
     assert feats[0]["geometry"]["type"] == "MultiLineString"
     assert -122.4 < feats[0]["geometry"]["coordinates"][0][0][0] < -122.2  # WGS84, Oakland
+
+
+def test_ranking_box_shows_p_first_with_uncertain_inputs():
+    from urlink.outputs.maps import _comparison_legend
+    from urlink.outputs.pages import ranking_table
+
+    scores = pd.DataFrame(
+        {
+            "strategy": ["a", "b"],
+            "group": ["pooled", "pooled"],
+            "method": ["weighted_sum"] * 2,
+            "rank": [1, 2],
+        }
+    )
+    rob = pd.DataFrame(
+        {
+            "weights": ["uniform", "uniform", "pooled", "pooled"],
+            "method": ["weighted_sum"] * 4,
+            "strategy": ["a", "b", "a", "b"],
+            "rank": [1, 1, 1, 1],
+            "acceptability": [0.7, 0.3, 0.9, 0.1],
+            "first_rank_joint": [0.6, 0.4, 0.55, 0.45],
+        }
+    )
+    table = ranking_table({"scores": scores, "robustness": rob})
+    assert table.set_index("strategy")["first_rank_joint"].to_dict() == {"a": 0.55, "b": 0.45}
+    ids = {"key": "k", "slider": "s", "sel": "c", "find": "f"}
+    html = _comparison_legend("en", {}, ids, ranking=table, strategy="a")
+    assert "with uncertain inputs" in html and "P(first)" in html
+    plain = ranking_table({"scores": scores, "robustness": rob.drop(columns="first_rank_joint")})
+    assert "first_rank_joint" not in plain.columns
+    assert "with uncertain inputs" not in _comparison_legend(
+        "en", {}, ids, ranking=plain, strategy="a"
+    )

@@ -239,6 +239,7 @@ _TEXT = {
     "show_map": {"zh": "显示", "en": "Show"},
     "magnitude": {"zh": "变化量", "en": "Size of the change"},
     "ranking": {"zh": "排序（综合）", "en": "Ranking (pooled)"},
+    "with_inputs": {"zh": "含输入不确定性", "en": "with uncertain inputs"},
     "pop_within_30min_centre": {
         "zh": "30分钟内到达区中心的人口比例",
         "en": "Residents within 30 min of the centre",
@@ -1730,9 +1731,15 @@ def _comparison_legend(
         for rec in ranking.sort_values("rank").to_dict("records"):
             mark = "&#9658; " if rec["strategy"] == strategy else ""
             p_first = float(rec.get("first_rank", float("nan")))
+            joint = float(rec.get("first_rank_joint", float("nan")))
+            extra = (
+                f"; {_esc(_t('with_inputs', lang))} {_esc(human_number(joint, 'share'))}"
+                if math.isfinite(joint)  # the scenario has [uncertainty]
+                else ""
+            )
             rows.append(
                 f"{mark}{int(rec['rank'])}. {_esc(rec['strategy'])} "
-                f"(P(first) {_esc(human_number(p_first, 'share'))})"
+                f"(P(first) {_esc(human_number(p_first, 'share'))}{extra})"
             )
         parts.append("<details><summary>" + rows[0] + "</summary>" + "<br>".join(rows[1:]))
         parts.append("</details>")

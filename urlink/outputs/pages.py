@@ -506,7 +506,9 @@ def ranking_table(assessed: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
     Returns
     -------
     pandas.DataFrame or None
-        ``strategy``, ``rank``, ``first_rank``; None when the run was not scored.
+        ``strategy``, ``rank``, ``first_rank``; with ``[uncertainty]`` also
+        ``first_rank_joint`` (pooled weights and uncertain inputs drawn together); None when
+        the run was not scored.
     """
     if "scores" not in assessed:
         return None
@@ -519,6 +521,10 @@ def ranking_table(assessed: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
         (r["weights"] == "uniform") & (r["method"] == "weighted_sum") & (r["rank"] == 1)
     ].set_index("strategy")["acceptability"]
     ranking["first_rank"] = ranking["strategy"].map(first)
+    if "first_rank_joint" in r.columns:  # a scenario with [uncertainty]: weights and inputs
+        pooled = r[(r["weights"] == "pooled") & (r["method"] == "weighted_sum") & (r["rank"] == 1)]
+        joint = pooled.set_index("strategy")["first_rank_joint"]
+        ranking["first_rank_joint"] = ranking["strategy"].map(joint)
     return ranking
 
 
