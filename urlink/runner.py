@@ -42,6 +42,7 @@ from urlink.outputs.files import check_output_dir, file_sha256
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
 from urlink.outputs.maps import map_linkages
 from urlink.outputs.pages import (
+    base_water,
     data_credits,
     focus_ids,
     main_roads,
@@ -219,6 +220,7 @@ class Run:
             title=self.scenario.title or self.scenario.name,
             credits=data_credits(self.scenario, self.network_source),
             roads=main_roads(self.streets),
+            water=base_water(self.scenario, self.zones),
         )
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -719,6 +721,7 @@ def build_map(
             title=scenario.title or scenario.name,
             credits=credits,
             roads=main_roads(streets),
+            water=base_water(scenario, zones_out),
         )
         if strategy is not None:
             a = assess_strategies(scenario, state)

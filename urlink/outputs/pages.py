@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 
 from urlink.errors import InputError
+from urlink.io.osm_admin import water_from_osm
 from urlink.model.graph import graph_to_gdfs
 from urlink.outputs.files import network_edges_gdf
 from urlink.outputs.maps import _t, map_comparison, map_linkages, save_map
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAIN_ROADS",
+    "base_water",
     "data_credits",
     "focus_ids",
     "indicator_changes",
@@ -141,6 +143,29 @@ def main_roads(streets: nx.MultiDiGraph | None) -> gpd.GeoDataFrame | None:
         return None
     pair = [tuple(sorted((str(u), str(v)))) for u, v in zip(roads["u"], roads["v"], strict=True)]
     return roads.assign(_pair=pair).drop_duplicates("_pair")[["geometry"]]
+
+
+def base_water(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """Return the water bodies of the scenario's OSM extract for the map's base layer.
+
+    Parameters
+    ----------
+    scenario
+        The scenario; only an ``.osm.pbf`` in ``[network] osm`` has water to read.
+    zones
+        The zones (water bodies touching them are kept).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        Lakes, reservoirs and river areas (:func:`urlink.io.osm_admin.water_from_osm`), or
+        None without a PBF extract.
+    """
+    osm = scenario.network.osm
+    if osm is None or not str(osm).endswith(".pbf"):
+        return None
+    water = water_from_osm(osm, within=zones)
+    return None if water.empty else water
 
 
 def _seat(zones: pd.DataFrame, zone: str) -> tuple[float, float] | None:
@@ -341,6 +366,7 @@ def write_map(
     title: str = "",
     credits: Sequence[str] = (),
     roads: gpd.GeoDataFrame | None = None,
+    water: gpd.GeoDataFrame | None = None,
 ) -> None:
     """Write the workshop map of a run (see :func:`urlink.outputs.maps.map_linkages`).
 
@@ -367,6 +393,8 @@ def write_map(
         Attribution of the data sources (:func:`data_credits`).
     roads
         Main roads for the base layer (:func:`main_roads`).
+    water
+        Water bodies for the base layer (:func:`base_water`).
     """
     _, flows = graph_to_gdfs(graph)
     m = map_linkages(
@@ -379,6 +407,7 @@ def write_map(
         title=title,
         credits=credits,
         roads=roads,
+        water=water,
     )
     save_map(m, path, offline=offline)
 
@@ -438,6 +467,7 @@ def write_maps(
         title=scenario.title or scenario.name,
         credits=credits,
         roads=main_roads(streets),
+        water=base_water(scenario, zones),
     )
     advance(progress, what="map.html")
     return [
