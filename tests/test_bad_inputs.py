@@ -171,6 +171,9 @@ def earlier(tmp_path: Path) -> Path:
     out.mkdir()
     (out / "zones.gpkg").write_bytes(b"earlier results")
     (out / "manifest.json").write_text('{"scenario": "earlier"}', encoding="utf-8")
+    (out / ".urlink").write_text(  # urlink's marker: the files it wrote
+        '{"written_by": "urlink", "files": ["zones.gpkg", "manifest.json"]}', encoding="utf-8"
+    )
     return out
 
 

@@ -250,6 +250,7 @@ def write_outputs(
     manifest: Mapping[str, Any],
     progress: Progress | None = None,
     congestion: EquilibriumResult | None = None,
+    force: bool = False,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -281,6 +282,9 @@ def write_outputs(
     congestion
         The peak-hour car assignment: its volumes, v/c ratios and congested times join the
         network layer (``car_peak_vph``, ``vc_ratio``, ``congested_s``).
+    force
+        Write beside files in ``out`` that urlink did not write (they are kept; see
+        :func:`urlink.outputs.files.atomic_output_dir`).
 
     Returns
     -------
@@ -300,7 +304,7 @@ def write_outputs(
         links = links[["u", "v", "car_peak_vph", "vc_ratio", "congested_s"]]
         volumes = volumes.groupby(["u", "v"], as_index=False).sum() if len(volumes) else volumes
         volumes = volumes.merge(links, on=["u", "v"], how="outer").fillna(0.0)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, force=force) as tmp:
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
