@@ -46,6 +46,7 @@ __all__ = [
     "MAX_TABLE_BYTES",
     "MAX_VECTOR_BYTES",
     "MAX_ZONES",
+    "MAX_ZONE_POPULATION",
     "available_memory_bytes",
     "check_feature_count",
     "check_file_size",
@@ -71,6 +72,8 @@ MAX_FEATURES = 200_000
 """Most features in one vector layer."""
 MAX_ZONES = 5_000
 """Most zones in a run (the travel-time, distance and flow matrices grow with zones**2)."""
+MAX_ZONE_POPULATION = 2_000_000_000
+"""Most residents of one zone or table row (more than any country): larger is a typo."""
 
 _MATRIX_COPIES = 16
 """How many zones x zones float64 matrices a run holds at once (skims, flows, strategies)."""
