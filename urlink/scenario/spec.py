@@ -54,7 +54,12 @@ from urlink.scoring.methods import (
     SCORING_NORMALISATIONS,
     ScoringNormalisation,
 )
-from urlink.validate import find_markup
+from urlink.validate import (
+    MAX_STRATEGIES,
+    MAX_TOML_DEPTH,
+    check_file_size,
+    find_markup,
+)
 
 if TYPE_CHECKING:
     from urlink.network.osm import NetworkType
@@ -704,7 +709,13 @@ class _Table:
         if value is None:
             return None
         p = Path(value)
-        return p if p.is_absolute() else (self.file.parent / p).resolve()
+        if p.is_absolute():
+            return p
+        try:
+            return (self.file.parent / p).resolve()
+        except (OSError, RuntimeError) as err:  # a symbolic link loop (RuntimeError < 3.13)
+            msg = f"{self.where(key)} = {value!r} cannot be resolved ({err}); check the path"
+            raise InputError(msg) from None
 
     def required_path(self, key: str) -> Path:
         p = self.path(key, required=True)
@@ -817,6 +828,30 @@ def _parse_context(t: _Table) -> Context:
     return tuple(value)
 
 
+def _read_toml(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """Read a scenario file: its absolute path and its TOML data, checked for size and depth."""
+    check_file_size(path, kind="scenario", what="scenario file", allow_empty=True)
+    file = Path(path).resolve()
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = (
+            f"{file}: tables or arrays are nested too deeply to read (more than "
+            f"{MAX_TOML_DEPTH} levels, urlink.validate.MAX_TOML_DEPTH); a scenario needs at "
+            "most 5"
+        )
+        raise InputError(msg) from None
+    _check_depth(data, file=file)
+    return file, data
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file.
 
@@ -842,19 +877,7 @@ def load_scenario(path: str | Path) -> Scenario:
     >>> s.name, s.boundaries.focus, s.boundaries.coords
     ('huangyan', '331003', 'gcj02')
     """
-    file = Path(path).resolve()
-    if not file.is_file():
-        msg = f"scenario file {str(path)!r} does not exist; check the path"
-        raise InputError(msg)
-    try:
-        with file.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
-        raise InputError(msg) from None
-    except UnicodeDecodeError:
-        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
-        raise InputError(msg) from None
+    file, data = _read_toml(path)
 
     top = _Table(data, section="", file=file)
     name = top.get("name", str, required=True)
@@ -931,6 +954,29 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=seed,
         raw=data,
     )
+
+
+def _check_depth(data: Any, *, file: Path) -> None:
+    """Refuse values nested deeper than :data:`urlink.validate.MAX_TOML_DEPTH`."""
+    level: list[tuple[str, Any]] = [("", data)]
+    for depth in range(MAX_TOML_DEPTH + 1):
+        nxt: list[tuple[str, Any]] = []
+        for where, value in level:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(item, dict | list):
+                    sub = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+                    nxt.append((sub.lstrip("."), item))
+        if not nxt:
+            return
+        if depth == MAX_TOML_DEPTH - 1:
+            msg = (
+                f"{file}: key {nxt[0][0].split('[')[0]!r} is nested more than {MAX_TOML_DEPTH} "
+                "tables or arrays deep (urlink.validate.MAX_TOML_DEPTH); urlink's keys need at "
+                "most 5, so check the brackets"
+            )
+            raise InputError(msg)
+        level = nxt
 
 
 def _seed(top: _Table) -> int:
@@ -1022,6 +1068,13 @@ _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
     entries = top.get("strategies", list, default=[])
+    if len(entries) > MAX_STRATEGIES:
+        msg = (
+            f"{top.where('strategies')}: {len(entries)} strategies are more than urlink "
+            f"evaluates in one run ({MAX_STRATEGIES}, urlink.validate.MAX_STRATEGIES; each is a "
+            "full evaluation of the flows); split them over several scenario files"
+        )
+        raise InputError(msg)
     out: list[Strategy] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries, start=1):
