@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -674,7 +675,9 @@ class _Table:
         *,
         required: bool = False,
         default: Any = None,
+        items: type | None = None,
     ) -> Any:
+        """Return the value of ``key`` checked to be a ``kind`` (a list of ``items``)."""
         self.used.add(key)
         if key not in self.data:
             if required:
@@ -695,6 +698,11 @@ class _Table:
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             msg = f"{self.where(key)} must be {names}, got {value!r}"
             raise InputError(msg)
+        if items is not None and isinstance(value, list):
+            wrong = [v for v in value if not isinstance(v, items) or isinstance(v, bool)]
+            if wrong:
+                msg = f"{self.where(key)} must be a list of {items.__name__}, got {value!r}"
+                raise InputError(msg)
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and find_markup(v) for v in texts):
             msg = (
@@ -1174,7 +1182,7 @@ def _parse_packages(
             msg = f"{t.where('name')} = {name!r} {why}"
             raise InputError(msg)
         seen.add(name)
-        members = t.get("strategies", list, required=True)
+        members = t.get("strategies", list, required=True, items=str)
         unknown = [m for m in members if m not in known]
         if len(members) < 2 or unknown or len(set(members)) != len(members):
             msg = (
@@ -1203,7 +1211,7 @@ def _parse_attribution(t: _Table | None) -> AttributionSpec:
 def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
     if t is None:
         return None
-    methods = t.get("methods", list, default=["weighted_sum", "topsis"])
+    methods = t.get("methods", list, default=["weighted_sum", "topsis"], items=str)
     unknown = [m for m in methods if m not in SCORING_METHODS]
     if unknown or not methods:
         msg = f"{t.where('methods')} = {methods!r}: use some of {sorted(SCORING_METHODS)}"
@@ -1221,9 +1229,10 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
                 raise InputError(msg)
             pair = r.get(key, list)
             if len(pair) != 2 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in pair
             ):
-                msg = f"{r.where(key)} = {pair!r} must be two numbers [worst, best]"
+                msg = f"{r.where(key)} = {pair!r} must be two finite numbers [worst, best]"
                 raise InputError(msg)
             worst, best = float(pair[0]), float(pair[1])
             if worst == best or (best > worst) != (INDICATORS[key].direction == "max"):
