@@ -47,7 +47,7 @@ LAYERS = ("data/zones.geojson", "data/seats.geojson")
 # ------------------------------------------------------------------------ TOML writing
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: Any) -> str:  # noqa: PLR0911 - one return per TOML type
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -96,14 +96,16 @@ def _leaves() -> st.SearchStrategy[Any]:
     )
 
 
+KEYS = st.sampled_from(["a", "from", "to", "name", "kind", "x"])
+
+
 def toml_values() -> st.SearchStrategy[Any]:
     """Any value a TOML file can hold (no dates), nested a little."""
     return st.recursive(
         _leaves(),
         lambda inner: st.one_of(
             st.lists(inner, max_size=4),
-            st.dictionaries(st.sampled_from(["a", "from", "to", "name", "kind", "x"]), inner,
-                            max_size=3),  # fmt: skip
+            st.dictionaries(KEYS, inner, max_size=3),
         ),
         max_leaves=8,
     )
@@ -162,12 +164,15 @@ CELLS = ["", " ", "nan", "NaN", "inf", "-inf", "-1", "0", "1e300", "1e-300", "1e
          "0x10", "1_000", "١٢٣", "residents", "co2_t_per_day"]  # fmt: skip
 
 
+TABLE_OPS = ["cell", "cell", "cell", "header_only", "drop_column", "rename_column",
+             "extra_row", "bytes", "duplicate_row"]  # fmt: skip
+
+
 @st.composite
 def table_cases(draw: st.DrawFn) -> Case:
     """An input table with a cell, a column, its rows or its bytes broken."""
     target = draw(st.sampled_from(sorted(TABLES)))
-    op = draw(st.sampled_from(["cell", "cell", "cell", "header_only", "drop_column",
-                               "rename_column", "extra_row", "bytes", "duplicate_row"]))  # fmt: skip
+    op = draw(st.sampled_from(TABLE_OPS))
     where: Any = None
     value: Any = None
     if op == "cell":
@@ -309,7 +314,7 @@ def _apply_table(root: Path, case: Case) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _apply_geojson(root: Path, case: Case) -> None:
+def _apply_geojson(root: Path, case: Case) -> None:  # noqa: PLR0912 - one branch per op
     path = root / case.target
     data = json.loads(path.read_text(encoding="utf-8"))
     features = data["features"]
@@ -360,7 +365,7 @@ def apply_case(root: Path, case: Case) -> Path:
 # ------------------------------------------------------------------------ running a case
 
 
-class Hang(BaseException):  # noqa: N818 - not an error of urlink's, a verdict of the harness
+class Hang(BaseException):
     """A case ran past :data:`TIME_LIMIT_S` (a BaseException, so urlink cannot catch it)."""
 
 

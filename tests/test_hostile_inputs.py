@@ -129,7 +129,7 @@ def test_toml_nested_deeper_than_the_limit(tiny, earlier, capsys):
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "key"),
+    "case",
     [
         ('kind = "add_link"', 'kind = ["add_link"]', "'kind'"),
         ('name = "new-road"', 'name = ["new-road"]', "'name'"),
@@ -139,7 +139,8 @@ def test_toml_nested_deeper_than_the_limit(tiny, earlier, capsys):
         ("smaa_samples = 200", 'smaa_samples = 200\nmethods = [["topsis"]]', "methods"),
     ],
 )
-def test_a_list_where_text_is_expected(tmp_path, earlier, capsys, old, new, key):
+def test_a_list_where_text_is_expected(tmp_path, earlier, capsys, case):
+    old, new, key = case
     scenario = make_scenario(tmp_path, strategies=True)
     _edit(scenario, old, new)
     fails(capsys, scenario, earlier, "tiny.toml", key)
@@ -187,14 +188,15 @@ def test_infinite_eco_compensation_rate_names_rate_in_the_strategy(
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "key"),
+    "case",
     [
         ("speed_kph = 60", "speed_kph = 1e308", "speed_kph"),
         ("speed_kph = 60", "speed_kph = inf", "speed_kph"),
         ("speed_kph = 60", "speed_kph = 60\ncircuity = 1e9", "circuity"),
     ],
 )
-def test_speeds_and_factors_in_range(tmp_path, earlier, capsys, old, new, key):
+def test_speeds_and_factors_in_range(tmp_path, earlier, capsys, case):
+    old, new, key = case
     scenario = make_scenario(tmp_path, strategies=True)
     _edit(scenario, old, new)
     fails(capsys, scenario, earlier, "tiny.toml", "'new-road'", key)
