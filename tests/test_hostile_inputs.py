@@ -295,3 +295,21 @@ def test_empty_geometry_collection(tiny, earlier, capsys):
         text[:first] + '"geometry": {"type": "GeometryCollection", "geometries": []}' + text[end:]
     )
     fails(capsys, tiny, earlier, "zones.geojson", "empty geometry")
+
+
+# ------------------------------------------------------------------------ limits
+
+
+def test_decompression_bomb_is_refused_with_the_limit_named(tiny, earlier, capsys, monkeypatch):
+    import bz2
+
+    import urlink.validate
+
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6">\n'
+    body = "<!-- " + "x" * (3 * 2**20) + " -->\n</osm>\n"
+    path = tiny.parent / "data/roads.osm.bz2"
+    path.write_bytes(bz2.compress((head + body).encode()))
+    assert path.stat().st_size < 2**12  # a few KiB expanding to 3 MiB
+    monkeypatch.setattr(urlink.validate, "MAX_OSM_BYTES", 2**20)
+    _edit(tiny, "[services]", '[network]\nosm = "data/roads.osm.bz2"\n\n[services]')
+    fails(capsys, tiny, earlier, "roads.osm.bz2", "MAX_OSM_BYTES", "expands to more than 1 MiB")

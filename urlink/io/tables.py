@@ -317,6 +317,10 @@ def _read_csv(path: str | Path, *, what: str, str_columns: tuple[str, ...]) -> p
         msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
         raise InputError(msg) from None
     df.columns = [str(c).strip() for c in df.columns]
+    twice = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if twice:
+        msg = f"{what} {str(p)!r}: the header names {twice} more than once; rename or remove them"
+        raise InputError(msg)
     for col in str_columns:
         if col in df.columns:
             df[col] = df[col].str.strip()
