@@ -313,3 +313,11 @@ def test_decompression_bomb_is_refused_with_the_limit_named(tiny, earlier, capsy
     monkeypatch.setattr(urlink.validate, "MAX_OSM_BYTES", 2**20)
     _edit(tiny, "[services]", '[network]\nosm = "data/roads.osm.bz2"\n\n[services]')
     fails(capsys, tiny, earlier, "roads.osm.bz2", "MAX_OSM_BYTES", "expands to more than 1 MiB")
+
+
+def test_a_scenario_without_flows_runs(tmp_path, capsys):
+    scenario = make_scenario(tmp_path, strategies=True)
+    _edit(scenario, "[flows.people]\nbeta = 0.1\n", "")
+    assert main(["run", str(scenario), "--out", str(tmp_path / "ok"), "-q"]) == 0, (
+        capsys.readouterr().err
+    )
