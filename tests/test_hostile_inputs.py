@@ -321,3 +321,16 @@ def test_a_scenario_without_flows_runs(tmp_path, capsys):
     assert main(["run", str(scenario), "--out", str(tmp_path / "ok"), "-q"]) == 0, (
         capsys.readouterr().err
     )
+
+
+def test_too_many_features_are_refused_before_reading(tiny, earlier, capsys, monkeypatch):
+    import geopandas as gpd
+
+    import urlink.validate
+
+    def never(*args, **kwargs):
+        raise AssertionError("the layer was read")
+
+    monkeypatch.setattr(urlink.validate, "MAX_FEATURES", 2)
+    monkeypatch.setattr(gpd, "read_file", never)
+    fails(capsys, tiny, earlier, "zones.geojson", "3 features", "MAX_FEATURES")

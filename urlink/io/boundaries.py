@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from shapely.validation import explain_validity
 
@@ -131,14 +132,12 @@ def read_layer(
     if not p.exists():
         msg = f"{what} {str(p)!r} does not exist; check the path"
         raise InputError(msg)
-    if p.is_file():
-        if p.stat().st_size == 0:
-            msg = (
-                f"{what} {str(p)!r} is empty (0 bytes); point to a GeoJSON, GeoPackage or "
-                "Shapefile"
-            )
-            raise InputError(msg)
+    if p.is_file() and p.stat().st_size == 0:
+        msg = f"{what} {str(p)!r} is empty (0 bytes); point to a GeoJSON, GeoPackage or Shapefile"
+        raise InputError(msg)
+    if not p.is_dir():  # a folder may be a dataset (Shapefiles); FIFOs are never opened
         check_file_size(p, kind="vector", what=what)
+    _check_feature_count_early(p, layer=layer, what=what)
     kwargs = {}
     if encoding is not None:
         try:
@@ -172,6 +171,16 @@ def read_layer(
         )
         raise InputError(msg)
     return gdf
+
+
+def _check_feature_count_early(p: Path, *, layer: str | None, what: str) -> None:
+    """Refuse a layer with more than MAX_FEATURES features before its geometries are read."""
+    try:
+        n = int(pyogrio.read_info(p, layer=layer).get("features", -1))
+    except Exception:  # unreadable files are reported by the reader itself
+        return
+    if n > 0:
+        check_feature_count(n, source=f"{what} {str(p)!r}")
 
 
 def _ids_as_str(values: pd.Series, *, source: str, id_col: str) -> pd.Index:
