@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from .fuzzing import Case, geojson_cases, run_case, table_cases, toml_cases, violation
 
 FUZZ = settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     database=None,
     derandomize=False,
