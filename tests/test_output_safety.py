@@ -288,3 +288,18 @@ def test_two_runs_into_one_folder_never_mix(tmp_path):
             assert "being written by another urlink run" in err
     _complete(out)
     assert _leftovers(out) == []
+
+
+def test_a_marker_never_names_files_outside_its_folder(tiny, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    marker = {"written_by": "urlink", "files": ["../victim.txt", "/etc/hostname", ".."]}
+    (out / ".urlink").write_text(json.dumps(marker), encoding="utf-8")
+    (out / "mine.txt").write_text("mine", encoding="utf-8")
+    assert main(["run", str(tiny), "--out", str(out), "-q", "--force"]) == 0
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "mine"
+    _complete_with = json.loads((out / ".urlink").read_text(encoding="utf-8"))["files"]
+    assert "../victim.txt" not in _complete_with and "mine.txt" not in _complete_with

@@ -168,8 +168,8 @@ def written_by_urlink(folder: Path) -> set[str] | None:
     data = _json_object(marker)
     if data is not None and data.get("written_by") == "urlink":
         files = data.get("files", [])
-        if isinstance(files, list) and all(isinstance(f, str) for f in files):
-            return {MARKER, *files}
+        if isinstance(files, list):
+            return {MARKER, *(f for f in files if _plain_name(f))}
     manifest = _json_object(folder / "manifest.json")
     if manifest is None:
         return None
@@ -177,10 +177,19 @@ def written_by_urlink(folder: Path) -> set[str] | None:
     outputs = manifest.get("outputs")
     if not (isinstance(versions, dict) and "urlink" in versions and isinstance(outputs, dict)):
         return None
-    owned = {"manifest.json", *(str(k) for k in outputs if "<" not in str(k))}
+    owned = {"manifest.json", *(k for k in outputs if _plain_name(k) and "<" not in k)}
     if "compare_<strategy>.html" in outputs:
         owned |= {p.name for p in folder.glob("compare_*.html")}
     return owned
+
+
+def _plain_name(name: object) -> bool:
+    """Whether ``name`` is a file name in a folder (a marker never names a path elsewhere)."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(c in name for c in "/\\\0")
+    )
 
 
 def _json_object(path: Path) -> dict[str, Any] | None:
