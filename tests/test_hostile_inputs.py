@@ -334,3 +334,11 @@ def test_too_many_features_are_refused_before_reading(tiny, earlier, capsys, mon
     monkeypatch.setattr(urlink.validate, "MAX_FEATURES", 2)
     monkeypatch.setattr(gpd, "read_file", never)
     fails(capsys, tiny, earlier, "zones.geojson", "3 features", "MAX_FEATURES")
+
+
+def test_a_zone_larger_than_any_of_its_level_is_warned_about(tiny, capsys):
+    big = shapely.box(121.2, 28.5, 127.4, 34.5)  # a "county" of about 390,000 km2
+    _write_zones(tiny.parent / "data/zones.geojson", [_square(121.0), _square(121.1), big])
+    assert main(["validate", str(tiny)]) == 0
+    err = capsys.readouterr().err
+    assert "county zones {'331004': '" in err and "larger than any county in China" in err

@@ -70,6 +70,7 @@ __all__ = [
     "points_from_file",
     "read_layer",
     "validate_zones",
+    "warn_implausible_sizes",
     "zones_from_file",
     "zones_from_points",
 ]
@@ -83,6 +84,9 @@ MIN_ZONE_AREA_M2 = 1.0
 """Smallest zone area (m2): a smaller zone is a collapsed ring or a sliver, not a place."""
 MAX_ZONE_AREA_KM2 = 2_500_000.0
 """Largest zone area (km2): more than any Chinese province; larger is a broken polygon."""
+MAX_AREA_KM2_BY_LEVEL = {"township": 30_000.0, "county": 300_000.0}
+"""Areas beyond any Chinese township or county (the largest: about 20,000 and 200,000 km2);
+a larger zone of that level gets a warning (:func:`warn_implausible_sizes`)."""
 MAX_REPAIR_CHANGE = 0.01
 """Largest relative area change of an invalid polygon that :func:`validate_zones` repairs."""
 
@@ -495,6 +499,36 @@ def _check_areas(ids: pd.Index, area_m2: np.ndarray, *, source: str) -> None:
             "polygon is broken (a ring around the globe, or coordinates in the wrong order)"
         )
         raise InputError(msg)
+
+
+def warn_implausible_sizes(zones: gpd.GeoDataFrame, *, source: str) -> list[str]:
+    """Warn about zones larger than any unit of their level (:data:`MAX_AREA_KM2_BY_LEVEL`).
+
+    Parameters
+    ----------
+    zones
+        Zones with ``level`` and ``area_km2``.
+    source
+        Name of the data for messages.
+
+    Returns
+    -------
+    list of str
+        The ids warned about (the zones are kept: a warning, not an error).
+    """
+    out: list[str] = []
+    for level, limit in MAX_AREA_KM2_BY_LEVEL.items():
+        big = zones[(zones["level"] == level) & (zones["area_km2"] > limit)]
+        if len(big):
+            sizes = {str(i): f"{a:,.0f} km2" for i, a in big["area_km2"].items()}
+            warnings.warn(
+                f"{source}: {level} zones {dict(list(sizes.items())[:10])} are larger than any "
+                f"{level} in China ({limit:,.0f} km2); kept, but check their polygons and level",
+                UrlinkWarning,
+                stacklevel=2,
+            )
+            out += list(sizes)
+    return out
 
 
 def _without_repeated_points(ids: pd.Index, geoms: np.ndarray, *, source: str) -> np.ndarray:

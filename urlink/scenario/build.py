@@ -25,6 +25,7 @@ from urlink.io.boundaries import (
     add_admin_codes,
     add_seats_from_places,
     points_from_file,
+    warn_implausible_sizes,
     zones_from_file,
     zones_from_points,
 )
@@ -395,6 +396,7 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
+    warn_implausible_sizes(zones, source=str(b.path))
     zones["density_per_km2"] = zones["population"] / zones["area_km2"]
     if "unit_type" not in zones.columns:
         zones["unit_type"] = pd.NA
