@@ -552,7 +552,11 @@ def transit_of(state: State) -> TransitSkim | None:
     access = intrazonal_km(state) / walk_kph * 60.0
     if state.intrazonal == "none":  # seat to seat: no intrazonal length, walk 0
         access = access * 0.0
-    return transit_skim(state.bus, trip_cost(state), access_min=access)
+    elif state.bus.stop_access_km is not None:  # the stops are known: walk to the nearest
+        to_stop = state.bus.stop_access_km.reindex(access.index) / walk_kph * 60.0
+        access = access.where(~(to_stop < access), to_stop)
+    walk = trip_km(state) / walk_kph * 60.0
+    return transit_skim(state.bus, trip_cost(state), access_min=access, walk_min=walk)
 
 
 def mode_probabilities_of(state: State) -> dict[str, pd.DataFrame] | None:

@@ -34,6 +34,7 @@ import osmium
 import scipy.sparse as sp
 import shapely
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from urlink.errors import InputError
 from urlink.network.osm import NetworkType, great_circle_m, way_allowed
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 # osmnx.settings.useful_tags_way plus the tags the network filters look at
 _KEEP_TAGS = (
     "access",
+    "duration",
     "area",
     "bridge",
     "est_width",
@@ -109,19 +111,66 @@ class _Segments:
                 self.rev.append(True)
 
 
-def _read(path: Path, network_type: NetworkType) -> _Segments:
+_NO = frozenset({"no", "private"})
+
+
+def ferry_allowed(tags: dict[str, str], network_type: NetworkType) -> bool:
+    """Tell whether a ``route=ferry`` way carries the network's travellers.
+
+    Scheduled ferries only (``ferry=tourist`` and ``access=no`` routes are left out);
+    for ``drive`` networks the ferry must not refuse motor vehicles (``motor_vehicle`` /
+    ``motorcar`` = ``yes``, as car ferries are tagged); for ``walk`` it must not refuse
+    ``foot``.
+
+    Parameters
+    ----------
+    tags
+        The way's tags.
+    network_type
+        Which network.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> ferry_allowed({"route": "ferry", "motor_vehicle": "yes"}, "drive")
+    True
+    >>> ferry_allowed({"route": "ferry", "motorcar": "no"}, "drive")
+    False
+    >>> ferry_allowed({"route": "ferry"}, "drive")  # a foot ferry unless tagged otherwise
+    False
+    >>> ferry_allowed({"route": "ferry", "motorcar": "no"}, "walk")
+    True
+    """
+    if tags.get("route") != "ferry" or tags.get("ferry") == "tourist":
+        return False
+    if tags.get("access") in _NO:
+        return tags.get("foot") == "yes" and network_type in ("walk", "all")
+    if network_type in ("walk", "all"):
+        return tags.get("foot") not in _NO
+    return "yes" in (tags.get("motor_vehicle"), tags.get("motorcar"))
+
+
+def _read(path: Path, network_type: NetworkType, *, ferries: bool = False) -> _Segments:
     seg = _Segments()
     fp = (
         osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
         .with_locations()
         .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-        .with_filter(osmium.filter.KeyFilter("highway"))
+        .with_filter(osmium.filter.KeyFilter("highway", "route"))
     )
     for way in fp:
         if not isinstance(way, osmium.osm.Way):
             continue
         tags = {t.k: t.v for t in way.tags}
-        if not way_allowed(tags, network_type):
+        if "highway" not in tags:
+            if not (ferries and ferry_allowed(tags, network_type)):
+                continue
+            tags = {**tags, "highway": "ferry"}  # a class of its own (speed, wait)
+            tags.pop("oneway", None)  # ferries sail both ways
+        elif not way_allowed(tags, network_type):
             continue
         refs: list[int | None] = []
         for n in way.nodes:
@@ -308,13 +357,17 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) -> nx.MultiDiGraph:
+def graph_from_pbf(
+    path: Path, *, network_type: NetworkType, simplify: bool, ferries: bool = False
+) -> nx.MultiDiGraph:
     """Build a street graph from a ``.osm.pbf`` file (see :func:`_graph_from_pbf`)."""
     with _no_gc():
-        return _graph_from_pbf(path, network_type=network_type, simplify=simplify)
+        return _graph_from_pbf(path, network_type=network_type, simplify=simplify, ferries=ferries)
 
 
-def _graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) -> nx.MultiDiGraph:
+def _graph_from_pbf(
+    path: Path, *, network_type: NetworkType, simplify: bool, ferries: bool = False
+) -> nx.MultiDiGraph:
     """Build a street graph from a ``.osm.pbf`` file.
 
     Parameters
@@ -325,6 +378,9 @@ def _graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) ->
         Which ways to keep (osmnx's filters).
     simplify
         Merge chains of interstitial nodes as osmnx's ``simplify_graph`` does.
+    ferries
+        Keep ``route=ferry`` ways that carry the network's travellers
+        (:func:`ferry_allowed`) as edges with ``highway="ferry"``.
 
     Returns
     -------
@@ -338,7 +394,7 @@ def _graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) ->
         If the file cannot be read.
     """
     try:
-        seg = _read(path, network_type)
+        seg = _read(path, network_type, ferries=ferries)
     except RuntimeError as err:
         msg = f"OSM file {str(path)!r} could not be read as PBF ({err})"
         raise InputError(msg) from None
@@ -378,9 +434,58 @@ def _graph_from_pbf(path: Path, *, network_type: NetworkType, simplify: bool) ->
     ]
     edges += merged
     _add_edges_fast(G, [(id_list[a], id_list[b], d) for a, b, d in edges])
+    if ferries:
+        _connect_ferries(G)
     G.graph["simplified"] = simplify
     logger.info("%s: %d nodes, %d edges (%d segments read)", path.name, len(G), len(edges), m)
     return G
+
+
+FERRY_LINK_MAX_M = 1000.0
+"""A ferry end farther than this from every road stays unconnected (a terminal off the map)."""
+
+
+def _connect_ferries(G: nx.MultiDiGraph) -> None:
+    """Join ferry ends that touch no road to the nearest road node (within 1 km).
+
+    In OSM a ferry route often ends on the quay a few metres from the road, not on a road
+    node; the link (``highway="ferry_link"``, both ways, straight-line length) is what a
+    driver or walker covers on the quay.
+    """
+    ferry_nodes: set[int] = set()
+    road_nodes: set[int] = set()
+    for a, b, d in G.edges(data=True):
+        (ferry_nodes if d.get("highway") == "ferry" else road_nodes).update((a, b))
+    ends = sorted(ferry_nodes - road_nodes)
+    roads = sorted(road_nodes)
+    if not ends or not roads:
+        return
+    size: dict[int, int] = {}
+    road_graph = G.edge_subgraph(
+        (a, b, k) for a, b, k, d in G.edges(keys=True, data=True) if d.get("highway") != "ferry"
+    )
+    for part in nx.strongly_connected_components(road_graph):
+        size.update(dict.fromkeys(part, len(part)))
+    xy = np.array([(G.nodes[r]["x"], G.nodes[r]["y"]) for r in roads])
+    scale = np.cos(np.radians(float(np.mean(xy[:, 1]))))
+    tree = cKDTree(np.column_stack([xy[:, 0] * scale, xy[:, 1]]))
+    for end in ends:
+        x, y = G.nodes[end]["x"], G.nodes[end]["y"]
+        near = tree.query_ball_point([x * scale, y], r=FERRY_LINK_MAX_M / 111_320.0)
+        if not near:
+            continue
+        cand = np.asarray(near, dtype=np.int64)
+        dist = great_circle_m(
+            np.full(len(cand), x), np.full(len(cand), y), xy[cand, 0], xy[cand, 1]
+        )
+        # the quay road of the largest street network in reach, nearest first
+        best = min(range(len(cand)), key=lambda i: (-size[roads[cand[i]]], float(dist[i])))
+        r, d_m = roads[int(cand[best])], float(dist[best])
+        if d_m > FERRY_LINK_MAX_M:
+            continue
+        link = {"highway": "ferry_link", "osmid": -1, "oneway": False, "length": d_m}
+        G.add_edge(end, r, **link, reversed=False)
+        G.add_edge(r, end, **link, reversed=True)
 
 
 def _add_edges_fast(G: nx.MultiDiGraph, edges: list[tuple[int, int, dict[str, Any]]]) -> None:

@@ -236,7 +236,8 @@ def snap_points(
     x, y = Transformer.from_crs("EPSG:4326", R.crs, always_xy=True).transform(
         lonlat[:, 0], lonlat[:, 1]
     )
-    dist, pos = R.tree.query(np.column_stack([x, y]))
+    dist, hit = R.tree.query(np.column_stack([x, y]))
+    pos = R.snap[hit]
     dist = np.atleast_1d(np.asarray(dist, dtype=float))
     pos = np.atleast_1d(np.asarray(pos, dtype=np.int64))
     if max_m is not None:

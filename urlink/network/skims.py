@@ -47,7 +47,7 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from pyproj import Transformer
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from urlink.errors import InputError, UrlinkWarning
@@ -127,7 +127,12 @@ class RoutingGraph:
     crs
         Metric CRS of ``xy`` (an EPSG string).
     tree
-        KD-tree over ``xy``.
+        KD-tree over ``xy[snap]``: the nodes a point may be snapped to.
+    snap
+        Positions of the snappable nodes (:func:`snappable_nodes`): those of the strongly
+        connected parts of the network that are not tiny (one-way traps, car parks and
+        fragments cut by the extract's edge are left out, so no seat lands where it can
+        neither leave nor be reached).
     weight
         Edge attribute the weights come from.
     wait_min
@@ -148,6 +153,7 @@ class RoutingGraph:
     weight: str
     wait_min: float
     network_source: str
+    snap: np.ndarray
 
     @property
     def n_edges(self) -> int:
@@ -181,6 +187,45 @@ def _routing(csr: sp.csr_array, **fields: Any) -> RoutingGraph:
     csr_t = csr.T.tocsr()
     csr_t.sort_indices()
     return RoutingGraph(csr=csr, csr_t=csr_t, fwd=_arrays(csr), bwd=_arrays(csr_t), **fields)
+
+
+SNAP_MIN_SHARE = 0.01
+"""A strongly connected part with fewer nodes than this share of the largest is not snapped to."""
+
+
+def snappable_nodes(csr: sp.csr_array, *, min_share: float = SNAP_MIN_SHARE) -> np.ndarray:
+    """Positions of the nodes points may be snapped to.
+
+    The nodes of every strongly connected part with at least ``min_share`` of the nodes of
+    the largest one (always the largest). An island with its own street network (Gozo
+    beside Malta) keeps its nodes; a one-way trap or a fragment of a few nodes does not.
+
+    Parameters
+    ----------
+    csr
+        The routing graph's adjacency (any weights).
+    min_share
+        Smallest part kept, as a share of the largest part's node count.
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted node positions.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> ring = sp.csr_array(([1.0] * 4, ([0, 1, 2, 3], [1, 2, 3, 0])), shape=(5, 5))
+    >>> snappable_nodes(ring, min_share=0.5).tolist()  # node 4 is cut off
+    [0, 1, 2, 3]
+    """
+    n_parts, labels = connected_components(csr, directed=True, connection="strong")
+    if n_parts <= 1:
+        return np.arange(csr.shape[0])
+    sizes = np.bincount(labels, minlength=n_parts)
+    keep = sizes >= max(1.0, min_share * sizes.max())
+    keep[int(np.argmax(sizes))] = True
+    return np.flatnonzero(keep[labels])
 
 
 def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoutingGraph:
@@ -236,13 +281,15 @@ def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> Ro
     crs = local_metric_crs(pts).to_string()
     tr = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     xy = np.column_stack(tr.transform(lon, lat))
+    snap = snappable_nodes(csr)
     return _routing(
         csr,
         nodes=nodes,
         index=index,
         xy=xy,
         crs=crs,
-        tree=cKDTree(xy),
+        tree=cKDTree(xy[snap]),
+        snap=snap,
         weight=weight,
         wait_min=float(G.graph.get("wait_min", 0.0)),
         network_source=str(G.graph.get("network_source", "unknown")),
@@ -328,6 +375,7 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
         xy=R.xy,
         crs=R.crs,
         tree=R.tree,
+        snap=R.snap,
         weight=R.weight,
         wait_min=R.wait_min,
         network_source=R.network_source,
@@ -400,7 +448,8 @@ def snap_to_nodes(
     if zones.index.has_duplicates:
         msg = "origins/destinations have duplicate ids; ids must be unique"
         raise InputError(msg)
-    dist, pos = R.tree.query(_seat_xy(zones, R.crs))
+    dist, hit = R.tree.query(_seat_xy(zones, R.crs))
+    pos = R.snap[hit]
     return pd.DataFrame(
         {
             "node": R.nodes[pos],

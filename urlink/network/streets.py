@@ -135,6 +135,12 @@ class SpeedParams:
         ``docs/network.md``).
     bus_headway_min
         Minutes between buses; half of it is the mean wait added per trip.
+    ferry_kph
+        Speed of a ferry edge without a ``duration`` tag (default 15 km/h, an estimate from
+        the Gozo Channel crossing: about 25 minutes for about 6 km; see ``docs/network.md``).
+    ferry_wait_min
+        Wait added to every ferry edge (default 22.5 min: half the 45-minute daytime
+        interval of the Gozo Channel timetable, an estimate).
     """
 
     speeds_kph: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_SPEEDS_KPH))
@@ -142,6 +148,8 @@ class SpeedParams:
     walk_kph: float = 4.5
     bus_speed_factor: float = 0.6
     bus_headway_min: float = 20.0
+    ferry_kph: float = 15.0
+    ferry_wait_min: float = 22.5
 
     def __post_init__(self) -> None:
         """Check that every speed is positive and the bus factor is in (0, 1]."""
@@ -149,7 +157,10 @@ class SpeedParams:
             if not (isinstance(v, int | float) and v > 0 and math.isfinite(v)):
                 msg = f"speeds_kph[{name!r}] = {v!r} must be a positive number (km/h)"
                 raise InputError(msg)
-        for name in ("fallback_kph", "walk_kph", "bus_headway_min"):
+        if not (self.ferry_wait_min >= 0 and math.isfinite(self.ferry_wait_min)):
+            msg = f"ferry_wait_min = {self.ferry_wait_min!r} must be a number of minutes >= 0"
+            raise InputError(msg)
+        for name in ("fallback_kph", "walk_kph", "bus_headway_min", "ferry_kph"):
             v = getattr(self, name)
             if not (v > 0 and math.isfinite(v)):
                 msg = f"{name} = {v!r} must be a positive number"
@@ -183,6 +194,23 @@ def _parse_maxspeed(value: object) -> float:
     return speed * 1.609344 if m.group(2) == "mph" else speed
 
 
+def _duration_min(value: object) -> float:
+    """Convert an OSM ``duration`` (``"HH:MM"``, ``"HH:MM:SS"``, minutes) to minutes (NaN)."""
+    text = str(_first(value)) if value is not None else ""
+    parts = text.split(":")
+    try:
+        nums = [float(x) for x in parts]
+    except ValueError:
+        return math.nan
+    if len(nums) == 1:
+        minutes = nums[0]
+    elif len(nums) in (2, 3):
+        minutes = nums[0] * 60 + nums[1] + (nums[2] / 60 if len(nums) == 3 else 0.0)
+    else:
+        return math.nan
+    return minutes if math.isfinite(minutes) and minutes > 0 else math.nan
+
+
 def _hashable(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
@@ -194,7 +222,7 @@ def _class_speed(highway: object, table: Mapping[str, float]) -> float:
     return sum(speeds) / len(speeds) if speeds else math.nan
 
 
-def add_travel_times(
+def add_travel_times(  # noqa: PLR0912 -- one pass over the edges, mode by mode
     G: nx.MultiDiGraph,
     *,
     mode: TravelMode = "drive",
@@ -276,6 +304,13 @@ def add_travel_times(
         if mode == "bus":
             speed = speed * p.bus_speed_factor
     travel_time = length * 3.6 / speed
+    ferry = np.array([_first(d.get("highway")) == "ferry" for d in data])
+    if ferry.any():
+        # a ferry sails at its timetable speed whatever the mode; its wait is added once
+        for i in np.flatnonzero(ferry).tolist():
+            minutes = _duration_min(data[i].get("duration"))
+            speed[i] = length[i] * 0.06 / minutes if minutes > 0 else p.ferry_kph
+            travel_time[i] = length[i] * 3.6 / speed[i] + p.ferry_wait_min * 60.0
     for d, s, t in zip(data, speed.tolist(), travel_time.tolist(), strict=True):
         d["speed_kph"] = s
         d["travel_time"] = t
@@ -642,6 +677,7 @@ def streets_from_file(
     mode: TravelMode = "drive",
     params: SpeedParams | None = None,
     simplify: bool = True,
+    ferries: bool = False,
 ) -> nx.MultiDiGraph:
     """Load a street network from an OpenStreetMap file, keeping every component.
 
@@ -663,6 +699,10 @@ def streets_from_file(
         Speeds (:class:`SpeedParams`).
     simplify
         Merge chains of degree-2 nodes into single edges.
+    ferries
+        Keep scheduled ferries (``route=ferry`` ways that carry the network's travellers)
+        as edges of class ``"ferry"``: their speed from the ``duration`` tag, else
+        ``params.ferry_kph``, plus ``params.ferry_wait_min`` (``.osm.pbf`` files only).
 
     Returns
     -------
@@ -689,8 +729,14 @@ def streets_from_file(
     check_file_size(p, kind="osm", what="OSM file")
     name = p.name.lower()
     if name.endswith(".osm.pbf") or name.endswith(".pbf"):
-        G = graph_from_pbf(p, network_type=network_type, simplify=simplify)
+        G = graph_from_pbf(p, network_type=network_type, simplify=simplify, ferries=ferries)
     elif name.endswith((".osm", ".osm.bz2", ".xml")):
+        if ferries:
+            msg = (
+                f"OSM file {str(p)!r}: ferries are read from .osm.pbf files only; convert the "
+                "file (osmium cat in.osm -o out.osm.pbf) or set ferries = false"
+            )
+            raise InputError(msg)
         _check_xml_safe(p)
         _check_expanded_size(p)
 

@@ -34,7 +34,9 @@ predecessors come from :func:`scipy.sparse.csgraph.dijkstra` for all origins at 
 the components are summed along the shortest-path trees by pointer jumping (vectorised).
 
 :func:`bus_service_from_table` reads a CSV of lines; :func:`bus_service_from_gtfs` reads a
-GTFS feed with ``gtfs-kit`` (``pip install "urlink[gtfs]"``).
+GTFS feed with ``gtfs-kit`` (``pip install "urlink[gtfs]"``); :func:`bus_service_from_osm`
+reads the ``route=bus`` relations of an OpenStreetMap file (stops and their order; the
+headway is an assumption unless the route has an ``interval`` tag).
 """
 
 from __future__ import annotations
@@ -50,24 +52,27 @@ from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
+import osmium
 import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.tables import BUS_LINES, read_rows
-from urlink.network.streets import SpeedParams
+from urlink.network.streets import DEFAULT_CIRCUITY, SpeedParams
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 __all__ = [
     "DEFAULT_FARE_YUAN",
+    "DEFAULT_MAX_WALK_MIN",
     "DEFAULT_SPEED_FACTOR",
     "LINE_COLUMNS",
     "BusService",
     "TransitSkim",
     "bus_service_from_gtfs",
+    "bus_service_from_osm",
     "bus_service_from_table",
     "transit_skim",
 ]
@@ -80,6 +85,14 @@ LINE_COLUMNS = ("line", "stops", "headway_min", "speed_factor", "fare_yuan", "so
 DEFAULT_SPEED_FACTOR = SpeedParams().bus_speed_factor
 """Bus speed / car speed when none is given: ``SpeedParams.bus_speed_factor`` (0.6, an
 assumption documented in ``docs/network.md``)."""
+
+DEFAULT_STOP_CIRCUITY = DEFAULT_CIRCUITY
+"""Walk distance / straight distance from a point to its bus stop (the proxy circuity)."""
+
+DEFAULT_MAX_WALK_MIN = 15.0
+"""Longest walk between a zone and a bus stop in another zone, minutes: an assumption at the
+upper end of the 5-15 minute walks to transit that riders accept (TCQSM 3rd ed., TCRP Report
+165, 2013, ch. 5: most riders walk up to about 0.5 mile, 10 minutes, to bus stops)."""
 
 DEFAULT_FARE_YUAN = 2.0
 """Fare of a line added with :meth:`BusService.with_line` without a fare: 2 yuan, an
@@ -147,6 +160,9 @@ class BusService:
         zone ids, in order; the line runs both ways), ``headway_min`` (> 0), ``speed_factor``
         (bus speed / car speed, in (0, 1]), ``fare_yuan`` (>= 0) and ``source`` (a citation
         or ``"estimate: ..."``).
+    stop_access_km
+        Mean walk (km) from a point of each zone to its nearest bus stop where the stops
+        are known (:func:`bus_service_from_osm`); None: the zone's intrazonal length.
 
     Examples
     --------
@@ -160,6 +176,7 @@ class BusService:
     """
 
     lines: pd.DataFrame
+    stop_access_km: pd.Series | None = None
 
     def __post_init__(self) -> None:
         """Check the columns and every line."""
@@ -226,7 +243,7 @@ class BusService:
             }
         )
         frames = [f for f in (self.lines, row) if len(f)]
-        return BusService(pd.concat(frames, ignore_index=True))
+        return BusService(pd.concat(frames, ignore_index=True), self.stop_access_km)
 
     def with_headway(self, line: str, headway_min: float) -> BusService:
         """Return a copy with the headway of one line changed.
@@ -261,7 +278,7 @@ class BusService:
             raise InputError(msg)
         out = self.lines.copy()
         out.loc[hit, "headway_min"] = float(headway_min)
-        return BusService(out)
+        return BusService(out, self.stop_access_km)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -317,7 +334,7 @@ def _check_weight(name: str, value: float) -> None:
         raise InputError(msg)
 
 
-def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one place
+def transit_skim(  # noqa: PLR0912, PLR0915 - builds the graph and sums the tree in one place
     service: BusService,
     car_skim: pd.DataFrame,
     *,
@@ -325,6 +342,8 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
     transfer_penalty_min: float = 5.0,
     wait_weight: float = 1.5,
     walk_weight: float = 1.5,
+    walk_min: pd.DataFrame | None = None,
+    max_walk_min: float = DEFAULT_MAX_WALK_MIN,
 ) -> TransitSkim:
     """Compute the best bus trip between every pair of zones, component by component.
 
@@ -347,6 +366,15 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
         Minutes added per transfer in the route choice (an assumption).
     wait_weight, walk_weight
         Weights of waiting and walking relative to riding (Abrantes & Wardman 2011).
+    walk_min
+        Walk minutes between zone seats (a square frame like ``car_skim``). With it, a
+        rider may also walk from the origin to a stop in another zone, or from the last stop
+        to the destination zone, where that walk takes at most ``max_walk_min`` (a bus
+        terminus just across a boundary serves both zones). Without it, buses are boarded
+        and left only in the trip's own zones.
+    max_walk_min
+        Longest walk to or from a stop in another zone (default
+        :data:`DEFAULT_MAX_WALK_MIN`).
 
     Returns
     -------
@@ -386,8 +414,10 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
         msg = f"access_min: no valid (>= 0) walk time for zone(s) {bad}; give one per zone"
         raise InputError(msg)
     car = car_skim.reindex(columns=zones).to_numpy(dtype=float)
+    _check_weight("max_walk_min", max_walk_min)
 
-    # nodes: origin i, destination n + i, alighting 2n + i, then one per (line, direction, stop)
+    # nodes: origin i, destination n + i, alighting 2n + i, at-stop 3n + i (walked there,
+    # not yet boarded), then one per (line, direction, stop)
     us: list[int] = []
     vs: list[int] = []
     comps: list[tuple[float, float, float, float, float]] = []  # ivt, wait, access, fare, xfer
@@ -399,7 +429,16 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
 
     for i in range(n):
         edge(2 * n + i, n + i, (0.0, 0.0, float(acc[i]), 0.0, 0.0))
-    nxt = 3 * n
+        edge(i, 3 * n + i, (0.0, 0.0, float(acc[i]), 0.0, 0.0))
+    if walk_min is not None:
+        walk = walk_min.reindex(index=zones, columns=zones).to_numpy(dtype=float)
+        near = np.isfinite(walk) & (walk <= max_walk_min)
+        np.fill_diagonal(near, val=False)
+        for a, b in zip(*np.nonzero(near), strict=True):
+            w = float(walk[a, b])
+            edge(int(a), 3 * n + int(b), (0.0, 0.0, w, 0.0, 0.0))  # walk to a stop there
+            edge(2 * n + int(a), n + int(b), (0.0, 0.0, w, 0.0, 0.0))  # walk on from it
+    nxt = 4 * n
     lines = service.lines
     for name, stop_ids, headway_min, speed_factor, line_fare in zip(
         lines["line"].tolist(),
@@ -424,7 +463,7 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
             for k, z in enumerate(idx):
                 node = nxt + k
                 if k < len(idx) - 1:  # board here
-                    edge(z, node, (0.0, wait, float(acc[z]), fare, 0.0))
+                    edge(3 * n + z, node, (0.0, wait, 0.0, fare, 0.0))
                     edge(2 * n + z, node, (0.0, wait, 0.0, fare, 1.0))
                     ride = car[z, idx[k + 1]]
                     if not (math.isfinite(ride) and ride >= 0):
@@ -552,6 +591,167 @@ def bus_service_from_table(
         )
     _check_lines(df, where)
     return BusService(df[list(LINE_COLUMNS)])
+
+
+_STOP_ROLES = frozenset(
+    {"stop", "platform", "stop_entry_only", "stop_exit_only", "platform_entry_only",
+     "platform_exit_only"}
+)  # fmt: skip
+
+
+def _interval_min(value: str | None) -> float:
+    """Convert an OSM ``interval`` (``"30"``, ``"00:30"``, ``"00:30:00"``) to minutes (NaN)."""
+    if not value:
+        return math.nan
+    try:
+        parts = [float(x) for x in value.split(";")[0].strip().split(":")]
+    except ValueError:
+        return math.nan
+    if len(parts) == 1:
+        minutes = parts[0]
+    else:
+        minutes = parts[0] * 60 + parts[1] + (parts[2] / 60 if len(parts) > 2 else 0.0)
+    return minutes if math.isfinite(minutes) and minutes > 0 else math.nan
+
+
+def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over nodes
+    path: str | Path,
+    zones: gpd.GeoDataFrame,
+    *,
+    operator: str | None = None,
+    exclude_refs: Sequence[str] = (),
+    headway_min: float = 30.0,
+    headway_source: str = "assumption",
+    speed_factor: float = DEFAULT_SPEED_FACTOR,
+    fare_yuan: float = 0.0,
+) -> BusService:
+    """Build the bus service from the ``route=bus`` relations of an OpenStreetMap file.
+
+    Each relation's stop and platform nodes, in member order, are mapped to the zone that
+    contains them; consecutive stops in one zone collapse into one stop zone. A route that
+    touches fewer than two zones is left out, and of the two directions of a route (same
+    ``ref``, the same zones reversed) one line is kept. The headway is the route's
+    ``interval`` tag where present, else ``headway_min`` (an assumption, labelled in
+    ``source``). Of the relations of one route (its ``ref``: the two directions and
+    variants) the one through the most zones is kept, so a route counts once.
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` file.
+    zones
+        Zones with polygons (any CRS), indexed by zone id.
+    operator
+        Keep only routes whose ``operator`` tag is this (leaves out defunct operators).
+    exclude_refs
+        Route numbers (``ref``) to leave out, e.g. night routes.
+    headway_min, headway_source
+        Headway of routes without an ``interval`` tag, and its citation.
+    speed_factor
+        Bus speed / car speed of every line.
+    fare_yuan
+        Fare of every line.
+
+    The walk to a stop comes from the stops' density in each zone: for stops spread at
+    random with density λ per km² the mean straight-line distance to the nearest is
+    ``0.5 / sqrt(λ)`` (Clark & Evans 1954, *Ecology* 35(4):445-453), times the road circuity
+    1.3 (:data:`urlink.network.streets.DEFAULT_CIRCUITY`); zones without a stop keep their
+    intrazonal walk (``stop_access_km`` NaN).
+
+    Returns
+    -------
+    BusService
+        One line per route, named by its ``ref``, with ``source`` naming the OSM relation
+        and the headway's origin.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read or no route touches two zones.
+
+    Examples
+    --------
+    >>> from urlink.io.osm_admin import zones_from_osm
+    >>> pbf = "data/osm/malta.osm.pbf"
+    >>> zones = zones_from_osm(pbf, admin_level=8, include=[7510559])
+    >>> svc = bus_service_from_osm(pbf, zones, operator="Malta Public Transport")
+    >>> len(svc.lines) > 100, svc.lines["source"].str.contains("relation").all()
+    (True, np.True_)
+    """
+    p = Path(path)
+    skip = set(exclude_refs)
+    routes: list[tuple[int, dict[str, str], list[int]]] = []
+    try:
+        for rel in osmium.FileProcessor(str(p), osmium.osm.RELATION):
+            if not isinstance(rel, osmium.osm.Relation):
+                continue
+            tags = {t.k: t.v for t in rel.tags}
+            if tags.get("route") != "bus":
+                continue
+            if operator is not None and tags.get("operator") != operator:
+                continue
+            if tags.get("ref") in skip:
+                continue
+            stops = [m.ref for m in rel.members if m.type == "n" and m.role in _STOP_ROLES]
+            routes.append((rel.id, tags, stops))
+        wanted = {n for _, _, stops in routes for n in stops}
+        where: dict[int, tuple[float, float]] = {}
+        for node in osmium.FileProcessor(str(p), osmium.osm.NODE):
+            if isinstance(node, osmium.osm.Node) and node.id in wanted and node.location.valid():
+                where[node.id] = (node.location.lon, node.location.lat)
+    except RuntimeError as err:
+        msg = f"OSM file {str(p)!r} could not be read as PBF ({err})"
+        raise InputError(msg) from None
+    ids = sorted(where)
+    pts = gpd.GeoDataFrame(
+        {"node": ids},
+        geometry=gpd.points_from_xy([where[i][0] for i in ids], [where[i][1] for i in ids]),
+        crs="EPSG:4326",
+    ).to_crs(zones.crs)
+    hit = gpd.sjoin(pts, zones[["geometry"]].rename_axis("zone_id").reset_index(), how="inner")
+    zone_of = dict(zip(hit["node"], hit["zone_id"].astype(str), strict=True))
+    best: dict[str, tuple[tuple[str, ...], int, dict[str, str]]] = {}
+    for rid, tags, stops in sorted(routes, key=lambda r: r[0]):
+        seq = [zone_of[n] for n in stops if n in zone_of]
+        key = tuple(z for i, z in enumerate(seq) if i == 0 or z != seq[i - 1])
+        ref = tags.get("ref") or f"r{rid}"
+        if len(key) >= 2 and (ref not in best or len(key) > len(best[ref][0])):
+            best[ref] = (key, rid, tags)
+    rows: list[dict[str, Any]] = []
+    for name in sorted(best, key=lambda r: (len(r), r)):
+        key, rid, tags = best[name]
+        interval = _interval_min(tags.get("interval"))
+        if math.isfinite(interval):
+            headway, how = interval, "OSM interval tag"
+        else:
+            headway, how = headway_min, headway_source
+        rows.append(
+            {
+                "line": name,
+                "stops": key,
+                "headway_min": headway,
+                "speed_factor": speed_factor,
+                "fare_yuan": fare_yuan,
+                "source": (
+                    f"OpenStreetMap route relation {rid} ({tags.get('name', name)}), stops in "
+                    f"member order (ODbL); headway: {how}"
+                ),
+            }
+        )
+    if not rows:
+        msg = (
+            f"OSM file {str(p)!r}: no route=bus relation"
+            + (f" of operator {operator!r}" if operator else "")
+            + " has stops in two or more zones; check the file and the operator name"
+        )
+        raise InputError(msg)
+    logger.info("%s: %d bus lines from %d route relations", p.name, len(rows), len(routes))
+    per_zone = hit.groupby("zone_id")["node"].nunique().reindex(zones.index, fill_value=0)
+    area_km2 = zones.geometry.to_crs(zones.estimate_utm_crs()).area / 1e6
+    density = per_zone.astype(float) / area_km2
+    # mean distance to the nearest of randomly placed stops (Clark & Evans 1954), on roads
+    access = (0.5 / np.sqrt(density.where(density > 0))) * DEFAULT_STOP_CIRCUITY
+    return BusService(pd.DataFrame(rows, columns=list(LINE_COLUMNS)), access.rename(None))
 
 
 def _gtfs_kit() -> Any:

@@ -727,6 +727,13 @@ def _section_modelled(
             ]
         )
         out.append(_table(st))
+        c = scenario.costs
+        out.append(
+            "<p>Annualised cost = capital × capital recovery factor + yearly cost, at a "
+            f"discount rate of {_num(100 * c.discount_rate, '.1f')} % over "
+            f"{c.life_years} years (CRF {_num(c.crf, '.4f')}; <code>[costs]</code> in the "
+            "scenario). An unknown cost leaves the cost-effectiveness indicators empty.</p>"
+        )
     out.append("</section>")
     return out
 

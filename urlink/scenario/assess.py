@@ -183,7 +183,12 @@ def _assess_strategy(
         population = float(state.zones.loc[in_focus(state), "population"].astype(float).sum())
         district = ev.district.copy()
         for key, value in cost_indicators(
-            base.district, district, costs_of(members), population=population
+            base.district,
+            district,
+            costs_of(members),
+            population=population,
+            rate=scenario.costs.discount_rate,
+            years=scenario.costs.life_years,
         ).items():
             district[key] = value
         ev = dataclasses.replace(ev, district=district)

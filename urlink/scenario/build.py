@@ -30,6 +30,7 @@ from urlink.io.boundaries import (
     zones_from_points,
 )
 from urlink.io.checks import coords_mismatch_hint
+from urlink.io.osm_admin import footprints_from_osm, zones_from_osm
 from urlink.io.postgis import source_name
 from urlink.io.rasters import zonal_population
 from urlink.io.tables import (
@@ -46,6 +47,7 @@ from urlink.io.tables import (
     read_rows,
     read_table,
 )
+from urlink.model.dasymetric import add_dasymetric_population
 from urlink.model.inputs import (
     CapitalSetup,
     EcosystemSetup,
@@ -69,9 +71,15 @@ from urlink.network.skims import (
     spill_travel_time_matrix,
 )
 from urlink.network.streets import add_travel_times, streets_from_file, streets_from_points
-from urlink.network.transit import BusService, bus_service_from_gtfs, bus_service_from_table
+from urlink.network.transit import (
+    BusService,
+    bus_service_from_gtfs,
+    bus_service_from_osm,
+    bus_service_from_table,
+)
 from urlink.parallel import RunScale
 from urlink.scenario.checks import check_scenario_files, warn_gcj02_offset
+from urlink.scenario.spec import BoundariesSpec, OsmBoundariesSpec
 from urlink.scoring.ahp import ahp_from_csv
 from urlink.scoring.weights import weights_from_points
 from urlink.validate import check_no_markup, check_zone_count
@@ -197,6 +205,7 @@ def check_inputs(scenario: Scenario) -> StakeholderWeights | None:
 
 def _context_zones(counties: gpd.GeoDataFrame, scenario: Scenario) -> gpd.GeoDataFrame:
     spec = scenario.boundaries
+    assert isinstance(spec, BoundariesSpec)  # OSM zones have no context units
     if spec.focus not in counties.index:
         msg = (
             f"{scenario.path}: [boundaries] focus = {spec.focus!r} is not an id in "
@@ -314,7 +323,9 @@ def _township_population(
     return table, params
 
 
-def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+def zones_from_scenario(  # noqa: PLR0915 -- one source after another
+    scenario: Scenario,
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Build the zones of a scenario with admin codes and populations.
 
     Parameters
@@ -335,6 +346,8 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         On any bad input, naming the file and field.
     """
     b = scenario.boundaries
+    if isinstance(b, OsmBoundariesSpec):
+        return _osm_zones(scenario, b)
     counties = zones_from_file(
         b.path,
         id_col=b.id_col,
@@ -350,6 +363,9 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
         "metric_crs": counties.crs.to_string(),
         "context_zones": context.index.tolist(),
     }
+    if scenario.population.counties is None:  # pragma: no cover - the parser requires it
+        msg = f"{scenario.path}: [population] counties is missing"
+        raise InputError(msg)
     county_pop = read_population_table(scenario.population.counties)
     wanted = [b.focus, *context.index]
     missing = [z for z in wanted if z not in county_pop.index]
@@ -405,6 +421,61 @@ def zones_from_scenario(scenario: Scenario) -> tuple[gpd.GeoDataFrame, dict[str,
     return zones[[*ZONE_COLUMNS, "geometry"]], params
 
 
+def _osm_zones(
+    scenario: Scenario, spec: OsmBoundariesSpec
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """Zones from OSM admin relations; populations from tables or the dasymetric estimate."""
+    zones = zones_from_osm(
+        spec.path,
+        admin_level=spec.admin_level,
+        names=spec.names,  # type: ignore[arg-type]  # checked by zones_from_osm
+        include=spec.include,
+    )
+    check_zone_count(len(zones), source=str(scenario.path))
+    zones["level"] = "township"
+    zones["unit_type"] = pd.NA
+    zones["township_code"] = pd.Series(zones.index, index=zones.index, dtype="string")
+    for level in ("county", "prefecture", "province"):
+        zones[f"{level}_code"] = pd.Series(spec.focus, index=zones.index, dtype="string")
+    params: dict[str, Any] = {
+        "metric_crs": zones.crs.to_string(),
+        "context_zones": [],
+        "zones_source": f"OSM boundary=administrative admin_level={spec.admin_level}",
+    }
+    pop = scenario.population
+    zones["population"] = np.nan
+    zones["population_source"] = pd.Series(pd.NA, index=zones.index, dtype=object)
+    if pop.dasymetric is not None:
+        das = pop.dasymetric
+        assert das.footprints is not None  # the parser defaults it to the boundaries file
+        footprints = footprints_from_osm(das.footprints, within=zones)
+        zones = add_dasymetric_population(
+            zones,
+            footprints,
+            total=das.total,
+            total_source=das.total_source,
+            weight=das.weight,  # type: ignore[arg-type]  # checked by the parser
+            min_coverage=das.min_coverage,
+        )
+        params["dasymetric"] = {"total": das.total, "weight": das.weight}
+    for table in (pop.counties, pop.override):
+        if table is not None:
+            zones = add_population(zones, read_population_table(table))
+    lacking = zones.index[zones["population"].isna()].tolist()
+    if lacking:
+        msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
+        raise InputError(msg)
+    if scenario.settlements is not None:
+        places = settlements_from_scenario(scenario, crs=zones.crs)
+        zones = add_seats_from_places(
+            zones, places, names_col=scenario.settlements.names_col or "name"
+        )
+    zones["density_per_km2"] = zones["population"].astype(float) / zones["area_km2"]
+    zones["unit_type"] = zones["unit_type"].astype("string")
+    zones.index.name = "zone_id"
+    return zones[[*ZONE_COLUMNS, "geometry"]], params
+
+
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
     """Load the scenario's settlement points in ``crs``.
 
@@ -455,6 +526,7 @@ def network_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> Any:
             network_type=n.network_type,
             mode=n.mode,
             params=params,
+            ferries=n.ferries,
         )
         xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float)
         check_network_coverage(xy.reshape(-1, 2), zones, source=str(n.osm))
@@ -775,7 +847,17 @@ def bus_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> BusService
         return None
     if spec.lines is not None:
         return bus_service_from_table(spec.lines, zones)
-    assert spec.gtfs is not None  # the parser requires one of the two
+    if spec.osm is not None:
+        return bus_service_from_osm(
+            spec.osm,
+            zones,
+            operator=spec.operator,
+            exclude_refs=spec.exclude_refs,
+            headway_min=spec.headway_min,
+            headway_source=spec.headway_source,
+            fare_yuan=spec.fare_yuan,
+        )
+    assert spec.gtfs is not None  # the parser requires one of the three
     return bus_service_from_gtfs(spec.gtfs, zones)
 
 

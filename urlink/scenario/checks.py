@@ -14,6 +14,7 @@ import numpy as np
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.checks import gcj02_offset_between
+from urlink.scenario.spec import OsmBoundariesSpec
 from urlink.scenario.strategies import strategy_params, zone_ids_named
 from urlink.validate import FileKind, check_file_size
 
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["check_scenario_files", "check_strategy_zones", "scenario_inputs", "warn_gcj02_offset"]
 
 
-def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
+def scenario_inputs(  # noqa: PLR0912 -- one check per section
+    scenario: Scenario,
+) -> list[tuple[str, Path, FileKind]]:
     """Every input file of a scenario with the scenario key that names it and its kind.
 
     Parameters
@@ -40,13 +43,16 @@ def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
     """
     out: list[tuple[str, Path, FileKind]] = []
     # PostGIS tables (postgresql:// URLs) are no files; urlink.store.runs checks them
+    if isinstance(scenario.boundaries, OsmBoundariesSpec):
+        out.append(("[boundaries] osm", scenario.boundaries.path, "osm"))
     for key, spec in (
         ("[boundaries] path", scenario.boundaries),
         ("[townships] path", scenario.townships),
         ("[settlements] path", scenario.settlements),
     ):
-        if spec is not None and isinstance(spec.path, Path):
-            out.append((key, spec.path, "vector"))
+        vector = spec is not None and not isinstance(spec, OsmBoundariesSpec)
+        if vector and isinstance(spec.path, Path):  # type: ignore[union-attr]
+            out.append((key, spec.path, "vector"))  # type: ignore[union-attr]
     if scenario.network.osm is not None:
         out.append(("[network] osm", scenario.network.osm, "osm"))
     if scenario.typology.population_raster is not None:
@@ -85,7 +91,13 @@ def scenario_inputs(scenario: Scenario) -> list[tuple[str, Path, FileKind]]:
         tables.append(("[bus] lines", scenario.bus.lines))
         if scenario.bus.gtfs is not None:
             out.append(("[bus] gtfs", scenario.bus.gtfs, "vector"))
+        if scenario.bus.osm is not None and all(scenario.bus.osm != p for _, p, _ in out):
+            out.append(("[bus] osm", scenario.bus.osm, "osm"))
     out += [(key, p, "table") for key, p in tables if p is not None]
+    das = scenario.population.dasymetric
+    footprints = None if das is None else das.footprints
+    if footprints is not None and all(footprints != p for _, p, _ in out):
+        out.append(("[population.dasymetric] footprints", footprints, "osm"))
     return out
 
 

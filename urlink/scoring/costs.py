@@ -45,6 +45,7 @@ __all__ = [
     "COST_INDICATORS",
     "DISCOUNT_RATE",
     "LIFETIME_YEARS",
+    "CostParams",
     "Costs",
     "capital_recovery_factor",
     "cost_indicators",
@@ -104,6 +105,40 @@ def capital_recovery_factor(rate: float = DISCOUNT_RATE, years: int = LIFETIME_Y
         return 1.0 / years
     growth = (1.0 + rate) ** years
     return rate * growth / (growth - 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class CostParams:
+    """``[costs]``: how capital costs are annualised.
+
+    Attributes
+    ----------
+    discount_rate
+        Discount rate per year (default :data:`DISCOUNT_RATE`, China's social discount
+        rate; the EU's Better Regulation toolbox uses 3 %, the UK Green Book 3.5 %).
+    life_years
+        Appraisal life of the capital in years (default :data:`LIFETIME_YEARS`).
+
+    Examples
+    --------
+    >>> round(CostParams(discount_rate=0.035, life_years=40).crf, 4)
+    0.0468
+    """
+
+    discount_rate: float = DISCOUNT_RATE
+    life_years: int = LIFETIME_YEARS
+
+    def __post_init__(self) -> None:
+        """Check both values (:func:`capital_recovery_factor` raises on bad ones)."""
+        if self.discount_rate > 0.5:
+            msg = f"discount_rate = {self.discount_rate!r} is a share per year: write 0.08 for 8 %"
+            raise InputError(msg)
+        capital_recovery_factor(self.discount_rate, self.life_years)
+
+    @property
+    def crf(self) -> float:
+        """The capital recovery factor of these settings."""
+        return capital_recovery_factor(self.discount_rate, self.life_years)
 
 
 @dataclass(frozen=True, slots=True)
