@@ -68,7 +68,10 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"{n + 1:,} cases, {failures} failing, {elapsed:,.0f} s", flush=True)
 
-    one()
+    try:
+        one()
+    except KeyboardInterrupt:  # stopped early (Ctrl-C, kill -INT): report what ran
+        print("stopped before the last example")
     elapsed = time.perf_counter() - started
     total = sum(counts.values())
     print(f"{total:,} cases in {elapsed:,.0f} s ({elapsed / max(total, 1) * 1000:.0f} ms each)")

@@ -342,3 +342,11 @@ def test_a_zone_larger_than_any_of_its_level_is_warned_about(tiny, capsys):
     assert main(["validate", str(tiny)]) == 0
     err = capsys.readouterr().err
     assert "county zones {'331004': '" in err and "larger than any county in China" in err
+
+
+def test_a_header_padding_a_text_column_with_blanks(tiny, tmp_path, capsys):
+    _edit(tiny.parent / "data/services.csv", "zone_id,service", "zone_id ,service")
+    _edit(tiny.parent / "data/pop.csv", "zone_id,", " zone_id ,")
+    assert main(["run", str(tiny), "--out", str(tmp_path / "ok"), "-q"]) == 0, (
+        capsys.readouterr().err
+    )

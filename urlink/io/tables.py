@@ -298,9 +298,10 @@ def _read_csv(path: str | Path, *, what: str, str_columns: tuple[str, ...]) -> p
         with warnings.catch_warnings():
             # rows longer than the header would silently become an index: refuse them
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(
-                p, dtype=dict.fromkeys(str_columns, str), encoding="utf-8-sig", index_col=False
-            )
+            # text columns by their names as written (a header may pad them with blanks)
+            header = pd.read_csv(p, nrows=0, encoding="utf-8-sig", index_col=False).columns
+            text = {c: str for c in header if str(c).strip() in str_columns}
+            df = pd.read_csv(p, dtype=text, encoding="utf-8-sig", index_col=False)
     except pd.errors.ParserWarning:
         msg = (
             f"{what} {str(p)!r}: some rows have more fields than the header; quote values "
