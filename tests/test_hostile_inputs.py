@@ -350,3 +350,9 @@ def test_a_header_padding_a_text_column_with_blanks(tiny, tmp_path, capsys):
     assert main(["run", str(tiny), "--out", str(tmp_path / "ok"), "-q"]) == 0, (
         capsys.readouterr().err
     )
+
+
+def test_an_integer_too_large_for_a_float(tiny, earlier, capsys):
+    # found by benchmarks/fuzz.py: pandas reads it as a Python int and cannot convert it
+    _edit(tiny.parent / "data/pop.csv", "331002,800000", "331002," + "9" * 400)
+    fails(capsys, tiny, earlier, "pop.csv", "'population' (persons)", "'331002': '999")

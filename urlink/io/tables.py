@@ -167,12 +167,23 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _float_or_nan(value: object) -> float:
+    """Return ``value`` as a float, or NaN if it is not a number (or too large for one)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
 def _numbers(
     df: pd.DataFrame, col: Column, empty: np.ndarray, *, source: str, indexed: bool
 ) -> pd.Series:
     """Return a number column as floats, or raise naming the bad cells."""
     raw = df[col.name]
-    values = pd.to_numeric(raw, errors="coerce").astype(float)
+    try:
+        values = pd.to_numeric(raw, errors="coerce").astype(float)
+    except OverflowError:  # an integer of hundreds of digits: not a float, so a bad cell
+        values = raw.map(_float_or_nan).astype(float)
     arr = values.to_numpy()
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(arr)
