@@ -270,6 +270,7 @@ def test_flow_popup_shows_volume_model_and_source(page, evil_map):
 
 def test_comparison_page_is_synced_and_shows_changes(page, offline_maps):
     assert sorted(x.name for x in offline_maps.iterdir()) == [
+        ".urlink",  # urlink's marker: the files it wrote in the folder (#19)
         "compare_changtan-lakeside-road.html",
         "map.html",
     ]

@@ -420,8 +420,10 @@ def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.Geo
         raise InputError(msg)
     geoms = np.asarray(zones.geometry.array, dtype=object)
     polygons = np.isin(shapely.get_type_id(geoms), [3, 6])  # others are refused below
-    area = shapely.area(shapely.make_valid(geoms[polygons]))
-    _check_areas(zones.index[polygons], area, source=source)
+    shapes = gpd.GeoSeries(shapely.make_valid(geoms[polygons]), crs=zones.crs)
+    if zones.crs.is_geographic and len(shapes):  # areas in m2, not square degrees
+        shapes = shapes.to_crs(local_metric_crs(gpd.GeoDataFrame(geometry=shapes)))
+    _check_areas(zones.index[polygons], shapes.area.to_numpy(), source=source)
     geoms = _without_repeated_points(zones.index, geoms, source=source)
     zones = zones.set_geometry(gpd.GeoSeries(geoms, index=zones.index, crs=zones.crs))
     invalid = ~shapely.is_valid(geoms)
