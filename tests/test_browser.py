@@ -411,6 +411,7 @@ def test_minimum_volume_slider_hides_small_flows(page, offline_maps):
 
 def test_comparison_page_draws_the_strategy_and_switches(page, offline_maps):
     assert sorted(x.name for x in offline_maps.iterdir()) == [
+        ".urlink",  # urlink's marker: the files it wrote in the folder (#19)
         "compare_changtan-lakeside-road.html",
         "map.html",
     ]

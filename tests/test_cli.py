@@ -387,7 +387,7 @@ def test_run_reports_every_stage_and_ends_with_what_to_open(tmp_path, capsys):
     assert lines[0].startswith(f"urlink: [1/{len(STAGES)}] check inputs")
     n_strategies = len(pd.read_csv(out / "attribution.csv")["strategy"].unique())
     assert f"strategies, {n_strategies} steps" in lines[STAGES.index("strategies")]
-    written = sum(1 for p in out.iterdir() if p.is_file())
+    written = sum(1 for p in out.iterdir() if p.is_file() and p.name != ".urlink")  # marker
     assert f"write outputs, {written} steps" in lines[-1]
     # the last lines say which files to open and which strategy each group ranks first
     assert f"urlink: wrote {out}" in captured.out

@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
     )
     run.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an --out folder that holds files urlink did not write: they are "
+        "kept and the outputs are written beside them (without it such a folder is refused)",
+    )
+    run.add_argument(
         "--db",
         metavar="URL",
         default=None,
@@ -191,7 +197,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the link u -> v: node ids from the 'network' layer of linkages.gpkg",
     )
     sel.add_argument(
-        "--out", type=Path, default=None, help="also write the flows using the link to this CSV"
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the flows using the link to this new CSV (never overwritten)",
     )
 
     ws = sub.add_parser(
@@ -369,6 +378,7 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
             scheduler=args.scheduler,
             max_memory=args.max_memory,
             offline=not args.online,
+            force=args.force,
         )
     finally:
         if isinstance(progress, _Bars):
@@ -411,16 +421,19 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_weights_template(args: argparse.Namespace, level: int) -> int:
+    from urlink.outputs.files import check_new_file
     from urlink.scenario.spec import load_scenario
     from urlink.scoring import STAKEHOLDER_GROUPS, weights_template
     from urlink.scoring.indicators import INDICATORS
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path(f"{scenario.name}_weights_form.csv")
-    if out.exists():
-        msg = f"{out} exists; urlink never overwrites a file: choose another name with --out"
-        raise InputError(msg)
-    weights_template(list(INDICATORS), list(STAKEHOLDER_GROUPS), out)
+    check_new_file(out, what="--out" if args.out is not None else "form")
+    try:
+        weights_template(list(INDICATORS), list(STAKEHOLDER_GROUPS), out)
+    except OSError as err:
+        msg = f"--out {str(out)!r}: cannot write the form ({err.strerror or err})"
+        raise InputError(msg) from None
     if not args.quiet:
         print(
             f"urlink: wrote the blank points form {out} ({len(STAKEHOLDER_GROUPS)} groups x "
@@ -471,11 +484,18 @@ def _cmd_compare(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_select_link(args: argparse.Namespace, level: int) -> int:
+    from urlink.outputs.files import check_new_file
     from urlink.outputs.selectlink import select_link_from_outputs, units_using_link
 
+    if args.out is not None:
+        check_new_file(args.out, what="--out")
     pairs = select_link_from_outputs(args.output_dir, args.link)
     if args.out is not None:
-        pairs.to_csv(args.out, index=False, float_format="%.6f")
+        try:
+            pairs.to_csv(args.out, index=False, float_format="%.6f")
+        except OSError as err:
+            msg = f"--out {str(args.out)!r}: cannot write the table ({err.strerror or err})"
+            raise InputError(msg) from None
     u, v = args.link
     if args.quiet:
         return EXIT_OK

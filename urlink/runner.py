@@ -19,10 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +38,7 @@ from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
 from urlink.model.graph import graph_to_gdfs
 from urlink.model.linkage import car_congestion, linkage_graph_of, zones_with_inputs
-from urlink.outputs.files import check_output_dir, file_sha256
+from urlink.outputs.files import check_output_dir, file_sha256, files_into_folder, output_lock
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
 from urlink.outputs.maps import map_linkages
 from urlink.outputs.pages import (
@@ -233,25 +233,33 @@ class Run:
         return run_tables(self.assessment, self.ranking, uncertainty=self.uncertainty)
 
     def write(
-        self, folder: str | Path, *, progress: Progress | None = None, offline: bool = True
+        self,
+        folder: str | Path,
+        *,
+        progress: Progress | None = None,
+        offline: bool = True,
+        force: bool = False,
     ) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
         Parameters
         ----------
         folder
-            The output folder (must not hold the scenario's input files).
+            The output folder (must not hold the scenario's input files, nor files urlink
+            did not write unless ``force``).
         progress
             Told when each file is written.
         offline
             Pages that need no internet (default); False uses CDNs and OSM tiles.
+        force
+            Write beside files urlink did not write (they are kept).
 
         Returns
         -------
         pathlib.Path
             The folder.
         """
-        out = check_output_dir(Path(folder), self.scenario.input_files())
+        out = check_output_dir(Path(folder), self.scenario.input_files(), force=force)
         return write_outputs(
             out,
             scenario=self.scenario,
@@ -267,6 +275,7 @@ class Run:
             progress=progress,
             congestion=self.congestion,
             offline=offline,
+            force=force,
         )
 
 
@@ -366,6 +375,7 @@ def run(
     scheduler: Any = None,
     max_memory: int | str | None = None,
     offline: bool = True,
+    force: bool = False,
 ) -> Run:
     """Run a scenario and return its outputs in memory (and write them if ``out`` is given).
 
@@ -388,6 +398,9 @@ def run(
     offline
         Written pages need no internet (default); False loads Leaflet from a CDN and
         shows OpenStreetMap tiles.
+    force
+        Write ``out`` even if it holds files urlink did not write (they are kept; without
+        it such a folder is refused before the run starts).
 
     Returns
     -------
@@ -404,13 +417,19 @@ def run(
         progress = _StageCallback(on_stage)
     auto = workers == "auto"
     fixed = 1 if auto else workers
-    with run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory) as scale:  # type: ignore[arg-type]
+    with contextlib.ExitStack() as stack:
+        if out is not None:  # checked and locked before the run, not after it
+            out = check_output_dir(Path(out), scenario.input_files(), force=force)
+            stack.enter_context(output_lock(out))
+        scale = stack.enter_context(
+            run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory)  # type: ignore[arg-type]
+        )
         result = _run(scenario, progress=progress, scale=scale, auto=auto)
         if out is not None:
             tables = result.tables()
             total = files_written(tables, len(scenario.strategies))
             _stage(progress, "write outputs", total=total)
-            result.write(out, progress=progress, offline=offline)
+            result.write(out, progress=progress, offline=offline, force=force)
     return result
 
 
@@ -550,6 +569,7 @@ def run_scenario(
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
+    force: bool = False,
 ) -> Path:
     """Run a scenario and write its outputs to ``out_dir``.
 
@@ -559,7 +579,7 @@ def run_scenario(
         A loaded scenario.
     out_dir
         Output folder, e.g. ``outputs/huangyan`` (replaced only on success).
-    progress, on_stage, workers, scheduler, max_memory
+    progress, on_stage, workers, scheduler, max_memory, force
         See :func:`run`.
 
     Returns
@@ -567,7 +587,7 @@ def run_scenario(
     pathlib.Path
         The output folder.
     """
-    out = check_output_dir(Path(out_dir), scenario.input_files())
+    out = check_output_dir(Path(out_dir), scenario.input_files(), force=force)
     run(
         scenario,
         out=out,
@@ -576,6 +596,7 @@ def run_scenario(
         workers=workers,
         scheduler=scheduler,
         max_memory=max_memory,
+        force=force,
     )
     return out
 
@@ -661,8 +682,9 @@ def build_map(
 ) -> list[Path]:
     """Build a scenario's flows and write ``map.html`` (and a comparison) into ``out_dir``.
 
-    Each file is written to a temporary name and renamed, so an earlier map survives a
-    failure; other files in ``out_dir`` are left alone.
+    Each file is written into a temporary folder and renamed into ``out_dir``, so an
+    earlier map survives a failure; other files in ``out_dir`` are left alone, and a page
+    of the same name is replaced only if urlink wrote it.
 
     Parameters
     ----------
@@ -698,20 +720,18 @@ def build_map(
             else f"--strategy {strategy!r}: {scenario.path} defines no strategies"
         )
         raise InputError(msg)
-    out = check_output_dir(out_dir, scenario.input_files())
-    zones, _ = zones_from_scenario(scenario)
-    streets = network_from_scenario(scenario, zones)
-    state = base_state(scenario, zones, streets)
-    source = str(streets.graph.get("network_source", "unknown"))
-    zones_out = zones_with_inputs(state)
-    graph = linkage_graph_of(state, network_source=source)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".map.", dir=out) as tmpname:
-        tmp = Path(tmpname)
-        pages = [tmp / "map.html"]
+    out = check_output_dir(out_dir, scenario.input_files(), force=True)
+    pages = ["map.html"] + ([f"compare_{strategy}.html"] if strategy is not None else [])
+    with files_into_folder(out, pages) as tmp:
+        zones, _ = zones_from_scenario(scenario)
+        streets = network_from_scenario(scenario, zones)
+        state = base_state(scenario, zones, streets)
+        source = str(streets.graph.get("network_source", "unknown"))
+        zones_out = zones_with_inputs(state)
+        graph = linkage_graph_of(state, network_source=source)
         credits = data_credits(scenario, source)
         write_map(
-            pages[0],
+            tmp / "map.html",
             zones_out,
             graph,
             source,
@@ -726,7 +746,7 @@ def build_map(
         if strategy is not None:
             a = assess_strategies(scenario, state)
             tables = run_tables(a, score_strategies(scenario, a.indicators, weights=weights))
-            pages += write_comparisons(
+            write_comparisons(
                 tmp,
                 zones_out,
                 tables,
@@ -737,9 +757,5 @@ def build_map(
                 credits=credits,
                 streets=streets,
             )
-        written = []
-        for page in pages:
-            target = out / page.name
-            page.replace(target)
-            written.append(target)
+    written = [out / name for name in pages]
     return written

@@ -267,6 +267,7 @@ def write_outputs(
     progress: Progress | None = None,
     congestion: EquilibriumResult | None = None,
     offline: bool = True,
+    force: bool = False,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -301,6 +302,9 @@ def write_outputs(
     offline
         Pages that need no internet (default); False loads Leaflet from a CDN and shows
         OpenStreetMap tiles.
+    force
+        Write beside files in ``out`` that urlink did not write (they are kept; see
+        :func:`urlink.outputs.files.atomic_output_dir`).
 
     Returns
     -------
@@ -320,7 +324,7 @@ def write_outputs(
         links = links[["u", "v", "car_peak_vph", "vc_ratio", "congested_s"]]
         volumes = volumes.groupby(["u", "v"], as_index=False).sum() if len(volumes) else volumes
         volumes = volumes.merge(links, on=["u", "v"], how="outer").fillna(0.0)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, force=force) as tmp:
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )

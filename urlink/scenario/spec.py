@@ -57,7 +57,12 @@ from urlink.scoring.methods import (
     ScoringNormalisation,
 )
 from urlink.scoring.uncertainty import SAMPLING_METHODS, Distribution, SamplingMethod
-from urlink.validate import find_markup
+from urlink.validate import (
+    MAX_STRATEGIES,
+    MAX_TOML_DEPTH,
+    check_file_size,
+    find_markup,
+)
 
 if TYPE_CHECKING:
     from urlink.network.osm import NetworkType
@@ -811,7 +816,9 @@ class _Table:
         *,
         required: bool = False,
         default: Any = None,
+        items: type | None = None,
     ) -> Any:
+        """Return the value of ``key`` checked to be a ``kind`` (a list of ``items``)."""
         self.used.add(key)
         if key not in self.data:
             if required:
@@ -832,6 +839,11 @@ class _Table:
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             msg = f"{self.where(key)} must be {names}, got {value!r}"
             raise InputError(msg)
+        if items is not None and isinstance(value, list):
+            wrong = [v for v in value if not isinstance(v, items) or isinstance(v, bool)]
+            if wrong:
+                msg = f"{self.where(key)} must be a list of {items.__name__}, got {value!r}"
+                raise InputError(msg)
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and find_markup(v) for v in texts):
             msg = (
@@ -846,7 +858,13 @@ class _Table:
         if value is None:
             return None
         p = Path(value)
-        return p if p.is_absolute() else (self.file.parent / p).resolve()
+        if p.is_absolute():
+            return p
+        try:
+            return (self.file.parent / p).resolve()
+        except (OSError, RuntimeError) as err:  # a symbolic link loop (RuntimeError < 3.13)
+            msg = f"{self.where(key)} = {value!r} cannot be resolved ({err}); check the path"
+            raise InputError(msg) from None
 
     def required_path(self, key: str) -> Path:
         p = self.path(key, required=True)
@@ -1031,7 +1049,31 @@ def _parse_context(t: _Table) -> Context:
     return tuple(value)
 
 
-def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section after another
+def _read_toml(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """Read a scenario file: its absolute path and its TOML data, checked for size and depth."""
+    check_file_size(path, kind="scenario", what="scenario file", allow_empty=True)
+    file = Path(path).resolve()
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = (
+            f"{file}: tables or arrays are nested too deeply to read (more than "
+            f"{MAX_TOML_DEPTH} levels, urlink.validate.MAX_TOML_DEPTH); a scenario needs at "
+            "most 5"
+        )
+        raise InputError(msg) from None
+    _check_depth(data, file=file)
+    return file, data
+
+
+def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file.
 
     Parameters
@@ -1056,19 +1098,7 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
     >>> s.name, s.boundaries.focus, s.boundaries.coords
     ('huangyan', '331003', 'gcj02')
     """
-    file = Path(path).resolve()
-    if not file.is_file():
-        msg = f"scenario file {str(path)!r} does not exist; check the path"
-        raise InputError(msg)
-    try:
-        with file.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
-        raise InputError(msg) from None
-    except UnicodeDecodeError:
-        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
-        raise InputError(msg) from None
+    file, data = _read_toml(path)
 
     top = _Table(data, section="", file=file)
     name = top.get("name", str, required=True)
@@ -1173,6 +1203,29 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
     )
 
 
+def _check_depth(data: Any, *, file: Path) -> None:
+    """Refuse values nested deeper than :data:`urlink.validate.MAX_TOML_DEPTH`."""
+    level: list[tuple[str, Any]] = [("", data)]
+    for depth in range(MAX_TOML_DEPTH + 1):
+        nxt: list[tuple[str, Any]] = []
+        for where, value in level:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(item, dict | list):
+                    sub = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+                    nxt.append((sub.lstrip("."), item))
+        if not nxt:
+            return
+        if depth == MAX_TOML_DEPTH - 1:
+            msg = (
+                f"{file}: key {nxt[0][0].split('[')[0]!r} is nested more than {MAX_TOML_DEPTH} "
+                "tables or arrays deep (urlink.validate.MAX_TOML_DEPTH); urlink's keys need at "
+                "most 5, so check the brackets"
+            )
+            raise InputError(msg)
+        level = nxt
+
+
 def _seed(top: _Table) -> int:
     seed: int = top.get("seed", int, default=0)
     if not 0 <= seed < 2**32:
@@ -1271,6 +1324,13 @@ _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
     entries = top.get("strategies", list, default=[])
+    if len(entries) > MAX_STRATEGIES:
+        msg = (
+            f"{top.where('strategies')}: {len(entries)} strategies are more than urlink "
+            f"evaluates in one run ({MAX_STRATEGIES}, urlink.validate.MAX_STRATEGIES; each is a "
+            "full evaluation of the flows); split them over several scenario files"
+        )
+        raise InputError(msg)
     out: list[Strategy] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries, start=1):
@@ -1370,7 +1430,7 @@ def _parse_packages(
             msg = f"{t.where('name')} = {name!r} {why}"
             raise InputError(msg)
         seen.add(name)
-        members = t.get("strategies", list, required=True)
+        members = t.get("strategies", list, required=True, items=str)
         unknown = [m for m in members if m not in known]
         if len(members) < 2 or unknown or len(set(members)) != len(members):
             msg = (
@@ -1407,7 +1467,7 @@ def _parse_attribution(t: _Table | None) -> AttributionSpec:
 def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
     if t is None:
         return None
-    methods = t.get("methods", list, default=["weighted_sum", "topsis"])
+    methods = t.get("methods", list, default=["weighted_sum", "topsis"], items=str)
     unknown = [m for m in methods if m not in SCORING_METHODS]
     if unknown or not methods:
         msg = f"{t.where('methods')} = {methods!r}: use some of {sorted(SCORING_METHODS)}"
@@ -1425,9 +1485,10 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
                 raise InputError(msg)
             pair = r.get(key, list)
             if len(pair) != 2 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in pair
             ):
-                msg = f"{r.where(key)} = {pair!r} must be two numbers [worst, best]"
+                msg = f"{r.where(key)} = {pair!r} must be two finite numbers [worst, best]"
                 raise InputError(msg)
             worst, best = float(pair[0]), float(pair[1])
             if worst == best or (best > worst) != (INDICATORS[key].direction == "max"):

@@ -451,6 +451,11 @@ def compare_flows(
         )
 
     b, n = table(base), table(new)
+    columns = [*_FLOW_KEY, "unit", "volume_base", "volume_new", "change", "change_pct"]
+    if b.empty and n.empty:  # a scenario without flows (merging empty text columns fails)
+        return pd.DataFrame(
+            {c: pd.Series(dtype=float if "volume" in c else object) for c in columns}
+        )
     merged = b.merge(n, on=_FLOW_KEY, how="outer", suffixes=("_base", "_new"))
     merged["unit"] = merged["unit_base"].fillna(merged["unit_new"]).fillna("")
     merged["volume_base"] = merged["volume_base"].fillna(0.0)
@@ -468,7 +473,4 @@ def compare_flows(
         pct = 100.0 * merged["change"] / merged["volume_base"].where(merged["volume_base"] != 0)
     merged = merged.assign(change_pct=pct)
     order = merged["change"].abs().sort_values(ascending=False, kind="stable").index
-    return merged.loc[
-        order,
-        [*_FLOW_KEY, "unit", "volume_base", "volume_new", "change", "change_pct"],
-    ].reset_index(drop=True)
+    return merged.loc[order, columns].reset_index(drop=True)
