@@ -771,6 +771,8 @@ def flows_map_png(
         for i, x, y in zip(ids, z["seat_lon"], z["seat_lat"], strict=True)
     }
     people = flows[flows["flow_type"] == "people"] if "flow_type" in flows.columns else flows
+    if not {"origin", "destination", "volume"} <= set(people.columns):
+        people = pd.DataFrame(columns=["origin", "destination", "volume"])  # no flows modelled
     people = people[
         (people["origin"].astype(str) != people["destination"].astype(str))
         & people["origin"].astype(str).isin(seat)
