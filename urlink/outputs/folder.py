@@ -142,6 +142,16 @@ def run_summary(
                     if "dropped_share" in f.attrs
                     else {}
                 ),
+                # with a sparse people support: where the trips were fitted (none dropped)
+                **{
+                    k: None if pd.isna(f.attrs[k]) else f.attrs[k]
+                    for k in (
+                        "support",
+                        "outside_support_share",
+                        "outside_support_share_production",
+                    )
+                    if k in f.attrs
+                },
             }
             for t, f in state.flows.items()
             if len(f)
