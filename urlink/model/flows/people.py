@@ -160,7 +160,10 @@ class PeopleParams:
         The pairs the gravity models may put trips on. ``"dense"`` (default): every
         reachable pair. ``"knn"``: the ``k_nearest`` nearest destinations of each origin by
         cost (with every destination tied with the K-th, so the support does not depend on
-        the zones' order). ``"cutoff"``: every destination within ``support_cutoff_min``
+        the zones' order), and the same pairs the other way round (i to j also when i is
+        among j's nearest: a symmetric support is much more often feasible for the
+        doubly-constrained model, whose destinations must all be reached).
+        ``"cutoff"``: every destination within ``support_cutoff_min``
         minutes. Both sparse supports always include the within-zone pair when
         ``self_flows``. The model is then fitted **on the support**: the doubly-constrained
         model still meets every production and attraction (to ``tol``), the
@@ -600,6 +603,10 @@ def _support_pairs(data: _Inputs, params: PeopleParams) -> _Support:
         cols.append(c_.astype(np.int64))
     r_all = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
     c_all = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
+    if params.support == "knn":  # and the pairs the other way round, where reachable
+        back = data.valid[c_all, r_all]
+        code = np.unique(np.concatenate([r_all * n + c_all, c_all[back] * n + r_all[back]]))
+        r_all, c_all = code // n, code % n
     return _Support(rows=r_all, cols=c_all, cost=data.cost[r_all, c_all])
 
 
@@ -719,30 +726,44 @@ def _sparse_furness(
     a = np.zeros_like(production)
     b = np.ones_like(attraction)
     err = math.inf
-    for iteration in range(1, params.max_iter + 1):
-        kb = kr @ b
-        a = np.divide(production, kb, out=np.zeros_like(kb), where=kb > 0)
-        ka = kt @ a
-        b = np.divide(attraction, ka, out=np.zeros_like(ka), where=ka > 0)
-        row_sum = a * (kr @ b)
-        col_sum = b * (kt @ a)
-        err = max(
-            float(np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)),
-            float(np.max(np.abs(col_sum[cols] - attraction[cols]) / attraction[cols], initial=0)),
-        )
-        if err <= params.tol:
-            logger.debug(f"gravity_doubly (sparse) converged in {iteration:,} iterations")
-            t = np.zeros(len(support.rows))
-            t[keep] = a[r] * k * b[c]
-            return t
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+        for iteration in range(1, params.max_iter + 1):
+            kb = kr @ b
+            a = np.divide(production, kb, out=np.zeros_like(kb), where=kb > 0)
+            ka = kt @ a
+            b = np.divide(attraction, ka, out=np.zeros_like(ka), where=ka > 0)
+            row_sum = a * (kr @ b)
+            col_sum = b * (kt @ a)
+            err = max(
+                float(
+                    np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)
+                ),
+                float(
+                    np.max(np.abs(col_sum[cols] - attraction[cols]) / attraction[cols], initial=0)
+                ),
+            )
+            if not math.isfinite(err):  # the factors diverge: the margins cannot be met
+                break
+            if err <= params.tol:
+                logger.debug(f"gravity_doubly (sparse) converged in {iteration:,} iterations")
+                t = np.zeros(len(support.rows))
+                t[keep] = a[r] * k * b[c]
+                return t
     setting = "k_nearest" if params.support == "knn" else "support_cutoff_min"
+    what = (
+        f"stopped after {iteration:,} iterations: the balancing factors diverge, so the "
+        "support is infeasible"
+        if not math.isfinite(err)
+        else f"did not converge in max_iter={params.max_iter} iterations (largest relative "
+        f"row/column error {err:.3e} > tol={params.tol!r}): the support is probably "
+        "infeasible, or nearly so (balancing then converges slowly)"
+    )
     msg = (
-        f"gravity_doubly on the sparse support (support={params.support!r}) did not converge "
-        f"in max_iter={params.max_iter} iterations (largest relative row/column error "
-        f"{err:.3e} > tol={params.tol!r}): the support is probably infeasible, i.e. some "
-        "group of origins reaches too little attraction (or some destinations too little "
-        f"production) on it to meet its margins; raise {setting} (or params.max_iter if "
-        "the error was still falling), or use support='dense'"
+        f"gravity_doubly on the sparse support (support={params.support!r}, "
+        f"{setting}={getattr(params, setting)}) {what}: some group of origins reaches too "
+        "little attraction on it (or some destinations too little production) to meet its "
+        f"margins; raise {setting} (or params.max_iter if the error was still falling), set "
+        "self_flows = true, or use support='dense'"
     )
     raise InputError(msg)
 
@@ -781,9 +802,13 @@ def _outside_shares(
         log_f = _log_deterrence(
             data.cost, data.valid, params.deterrence, params.beta, params.min_cost_min
         )
-        dense = _gravity_matrix(
-            constraint, data.ids, production, attraction, log_f=log_f, params=params
-        )
+        try:
+            dense = _gravity_matrix(
+                constraint, data.ids, production, attraction, log_f=log_f, params=params
+            )
+        except UrlinkError as err:  # the dense model may not balance where the sparse one did
+            logger.info(f"outside_support_share not computed: the dense model failed ({err})")
+            return share, max(0.0, share_p)
         total = float(dense.sum())
         kept = float(dense[support.rows, support.cols].sum())
         share = max(0.0, 1.0 - kept / total) if total > 0 else 0.0
