@@ -21,6 +21,7 @@ from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
 from urlink.model.state import Strategy
 from urlink.network.skims import (
+    distance_matrix_km,
     iter_skim_rows,
     read_travel_time_matrix,
     routing_graph_from,
@@ -35,6 +36,8 @@ from urlink.scenario.assess import assess_strategies
 from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
 from urlink.scoring import sample_weights, smaa
+
+from .test_bad_inputs import _edit, make_scenario
 
 COMPILED = importlib.util.find_spec("urlink.network._dijkstra") is not None
 ENGINES = [
@@ -535,3 +538,36 @@ def test_parquet_skim_round_trip_from_a_memory_mapped_skim(grid, tmp_path):
     assert meta.num_rows == int(np.isfinite(skim.to_numpy()).sum())
     with pytest.raises(InputError, match="exists"):
         skim_to_parquet(mapped, path)  # never overwritten
+
+
+# --------------------------------------------------------------------------- #20
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_distances_in_chunks_equal_the_serial_ones(grid, cluster_client, engine):
+    """Distances by length over local threads and on Dask: the serial numbers, bit for bit."""
+    G = _grid()
+    for _, _, d in G.edges(data=True):
+        d["length"] = d["travel_time"] * 11.0
+    R = routing_graph_from(G, weight="length")
+    zones = grid[1]
+    serial = distance_matrix_km(R, zones, engine=engine)
+    assert np.isfinite(serial.to_numpy()).sum() > 1000
+    for kwargs in ({"workers": 2}, {"scheduler": cluster_client}):
+        pd.testing.assert_frame_equal(
+            distance_matrix_km(R, zones, engine=engine, **kwargs), serial, check_exact=True
+        )
+
+
+def test_sparse_people_support_on_dask_equals_the_serial_run(cluster_client, tmp_path, capsys):
+    """[flows.people] support = "knn": the run's files serially and on a LocalCluster."""
+    extra = '\n[flows]\nwithin_zone = "half_nearest"\ncontext_flows = "all"\n'
+    scenario = make_scenario(tmp_path / "s", strategies=True, extra=extra)
+    _edit(scenario, "beta = 0.1\n", 'beta = 0.1\nsupport = "knn"\nk_nearest = 2\n')
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    address = cluster_client.scheduler.address
+    assert main(["run", str(scenario), "--out", str(serial), "-q"]) == 0
+    assert main(["run", str(scenario), "--out", str(dask), "-q", "--scheduler", address]) == 0
+    capsys.readouterr()
+    for name in ("flows.csv", "indicators.csv", "scores.csv", "robustness.csv"):
+        assert (serial / name).read_bytes() == (dask / name).read_bytes(), name

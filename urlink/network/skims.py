@@ -37,7 +37,7 @@ import json
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -560,6 +560,7 @@ class _SkimJob:
     limit: float
     cutoff: float | None
     dtype: str
+    km: bool = False  # distances: metres on the graph and the access legs, in km
 
 
 def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int]:
@@ -589,6 +590,12 @@ def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int
     else:
         full = dijkstra(job.graph, directed=True, indices=rows, limit=job.limit)
         node = np.asarray(full[:, job.d_nodes])
+    if job.km:  # the operations of distance_matrix_km's serial path, in its order
+        km = (
+            node[np.ix_(inv.ravel(), job.d_inv)] + job.o_access[a:b, None] + job.d_access[None, :]
+        ) / 1000.0
+        km[~np.isfinite(km)] = np.nan
+        return km, 0
     minutes = node[np.ix_(inv.ravel(), job.d_inv)]
     minutes /= 60.0
     minutes += job.o_access[a:b, None]
@@ -701,9 +708,21 @@ def _skim_chunks(
     chunk_size: int | None,
     max_memory: int | None,
     dtype: str,
+    km: bool = False,
 ) -> Iterator[tuple[int, int, np.ndarray, int]]:
-    """Yield ``(a, b, minutes, n_unreachable)`` for origin zones ``a:b``, in order."""
+    """Yield ``(a, b, minutes, n_unreachable)`` for origin zones ``a:b``, in order.
+
+    With ``km``, kilometres over a graph weighted in metres (access legs in metres).
+    """
     job = _skim_job(R, o, d, cutoff=cutoff, engine=engine, dtype=dtype)
+    if km:
+        job = replace(
+            job,
+            o_access=o["access_m"].to_numpy(dtype=float),
+            d_access=d["access_m"].to_numpy(dtype=float),
+            wait_min=0.0,
+            km=True,
+        )
     with dask_client(scheduler) as client:
         n_workers = workers if client is None else max(1, sum(client.nthreads().values()))
         rows = _chunk_rows(
@@ -1410,12 +1429,15 @@ def distance_matrix_km(
     *,
     weight: str = "length",
     engine: Engine = "auto",
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Shortest network distances in km between zones (access legs included).
 
     The distance of the shortest path by length, which can differ from the length of the
     fastest path; NaN where unreachable (no warning: :func:`travel_time_matrix` reports
-    unreachable pairs).
+    unreachable pairs). With ``workers`` > 1 or a ``scheduler`` the searches run in chunks
+    of origins as the skim's do, giving the same numbers bit for bit.
 
     Parameters
     ----------
@@ -1425,7 +1447,7 @@ def distance_matrix_km(
         As for :func:`travel_time_matrix`.
     weight
         Edge attribute in metres.
-    engine
+    engine, workers, scheduler
         As for :func:`travel_time_matrix`.
 
     Returns
@@ -1450,13 +1472,35 @@ def distance_matrix_km(
     dest = origins if destinations is None else destinations
     o = snap_to_nodes(R, origins)
     d = snap_to_nodes(R, dest)
+    workers = resolve_workers(workers)
+    if workers > 1 or scheduler is not None:
+        km = np.empty((len(o), len(d)), dtype=np.float64)
+        for a, b, block, _ in _skim_chunks(
+            R,
+            o,
+            d,
+            cutoff=None,
+            workers=workers,
+            scheduler=scheduler,
+            engine=engine,
+            chunk_size=None,
+            max_memory=None,
+            dtype="float64",
+            km=True,
+        ):
+            km[a:b] = block
+        return _km_frame(km, o.index, d.index)
     km = (
         _zone_matrix(R, o, d, limit=np.inf, engine=engine)
         + o["access_m"].to_numpy()[:, None]
         + d["access_m"].to_numpy()[None, :]
     ) / 1000.0
     km[~np.isfinite(km)] = np.nan
-    out = pd.DataFrame(km, index=o.index.copy(), columns=d.index.copy())
+    return _km_frame(km, o.index, d.index)
+
+
+def _km_frame(km: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:
+    out = pd.DataFrame(km, index=index.copy(), columns=columns.copy())
     out.index.name = "origin"
     out.columns.name = "destination"
     return out
