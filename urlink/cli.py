@@ -98,6 +98,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="memory the zone skim may use, e.g. 4GB; a larger skim goes to disk",
     )
+    run.add_argument(
+        "--format",
+        dest="table_format",
+        choices=["auto", "csv", "parquet"],
+        default="auto",
+        help="travel_times and flows as CSV or Parquet (default: auto = Parquet from 2,000 "
+        "zones or 1 million flows, when pyarrow is installed)",
+    )
+    run.add_argument(
+        "--no-network-layer",
+        dest="network_layer",
+        action="store_false",
+        help="leave the street network out of linkages.gpkg (smaller; no select-link)",
+    )
 
     mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
     mp.add_argument("scenario", type=Path, help="scenario file (.toml)")
@@ -317,6 +331,8 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             max_memory=args.max_memory,
+            table_format=args.table_format,
+            network_layer=args.network_layer,
         )
     finally:
         if isinstance(progress, _Bars):

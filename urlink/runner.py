@@ -176,7 +176,14 @@ class Run:
         """
         return run_tables(self.assessment, self.ranking)
 
-    def write(self, folder: str | Path, *, progress: Progress | None = None) -> Path:
+    def write(
+        self,
+        folder: str | Path,
+        *,
+        progress: Progress | None = None,
+        table_format: str = "auto",
+        network_layer: bool = True,
+    ) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
         Parameters
@@ -185,6 +192,9 @@ class Run:
             The output folder (must not hold the scenario's input files).
         progress
             Told when each file is written.
+        table_format, network_layer
+            Parquet or CSV for the large tables, and whether ``linkages.gpkg`` holds the
+            street network (:func:`urlink.outputs.folder.write_outputs`).
 
         Returns
         -------
@@ -206,6 +216,8 @@ class Run:
             manifest=self.manifest,
             progress=progress,
             congestion=self.congestion,
+            table_format=table_format,
+            network_layer=network_layer,
         )
 
 
@@ -291,6 +303,8 @@ def run(
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
+    table_format: str = "auto",
+    network_layer: bool = True,
 ) -> Run:
     """Run a scenario and return its outputs in memory (and write them if ``out`` is given).
 
@@ -310,6 +324,8 @@ def run(
         memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
         the same for any setting. ``workers="auto"`` uses every core for runs of
         :data:`urlink.parallel.AUTO_PARALLEL_ZONES` zones or more and one otherwise.
+    table_format, network_layer
+        How ``out`` is written (:meth:`Run.write`).
 
     Returns
     -------
@@ -332,7 +348,9 @@ def run(
             tables = result.tables()
             total = files_written(tables, len(scenario.strategies))
             _stage(progress, "write outputs", total=total)
-            result.write(out, progress=progress)
+            result.write(
+                out, progress=progress, table_format=table_format, network_layer=network_layer
+            )
     return result
 
 

@@ -1131,7 +1131,12 @@ def _pyarrow() -> Any:
 
 
 def skim_to_parquet(
-    skim: pd.DataFrame, path: str | Path, *, chunk_rows: int = 1024, keep_unreachable: bool = False
+    skim: pd.DataFrame,
+    path: str | Path,
+    *,
+    chunk_rows: int = 1024,
+    keep_unreachable: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write a skim to a Parquet file in long form, one row group per block of origins.
 
@@ -1150,6 +1155,8 @@ def skim_to_parquet(
         Origins per row group.
     keep_unreachable
         Also write the unreachable pairs (``time_min`` null); by default they are left out.
+    metadata
+        Key-value pairs stored in the file's schema metadata.
 
     Returns
     -------
@@ -1177,7 +1184,8 @@ def skim_to_parquet(
         msg = f"{str(target)!r} exists; choose a new file name (skims are never overwritten)"
         raise InputError(msg)
     schema = pa.schema(
-        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())]
+        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())],
+        metadata=metadata,
     )
     destinations = np.asarray(skim.columns.astype(str), dtype=object)
     tmp = target.with_name(f".{target.name}.tmp")

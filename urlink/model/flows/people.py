@@ -723,40 +723,44 @@ def _sparse_furness(
     k = k / scale[c]
     kr = sp.csr_array((k, (r, c)), shape=(n, n))
     kt = sp.csr_array((k, (c, r)), shape=(n, n))
-    a = np.zeros_like(production)
     b = np.ones_like(attraction)
-    err = math.inf
-    with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked below
+    err = earlier = math.inf
+    mark = max(1, params.max_iter - max(1, params.max_iter // 10))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+        kb = kr @ b
         for iteration in range(1, params.max_iter + 1):
-            kb = kr @ b
+            # two products per iteration: after b the columns are met by construction
+            # (b_j (K^T a)_j = D_j), so only the rows are checked, with K b reused next time
             a = np.divide(production, kb, out=np.zeros_like(kb), where=kb > 0)
             ka = kt @ a
             b = np.divide(attraction, ka, out=np.zeros_like(ka), where=ka > 0)
-            row_sum = a * (kr @ b)
-            col_sum = b * (kt @ a)
-            err = max(
-                float(
-                    np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)
-                ),
-                float(
-                    np.max(np.abs(col_sum[cols] - attraction[cols]) / attraction[cols], initial=0)
-                ),
+            kb = kr @ b
+            row_sum = a * kb
+            err = float(
+                np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)
             )
+            if iteration == mark:
+                earlier = err
             if not math.isfinite(err):  # the factors diverge: the margins cannot be met
                 break
             if err <= params.tol:
-                logger.debug(f"gravity_doubly (sparse) converged in {iteration:,} iterations")
-                t = np.zeros(len(support.rows))
-                t[keep] = a[r] * k * b[c]
-                return t
+                col_sum = b * (kt @ a)
+                col_err = np.abs(col_sum[cols] - attraction[cols]) / attraction[cols]
+                err = max(err, float(np.max(col_err, initial=0)))
+                if err <= params.tol:
+                    logger.debug(f"gravity_doubly (sparse) converged in {iteration:,} iterations")
+                    t = np.zeros(len(support.rows))
+                    t[keep] = a[r] * k * b[c]
+                    return t
     setting = "k_nearest" if params.support == "knn" else "support_cutoff_min"
     what = (
         f"stopped after {iteration:,} iterations: the balancing factors diverge, so the "
         "support is infeasible"
         if not math.isfinite(err)
         else f"did not converge in max_iter={params.max_iter} iterations (largest relative "
-        f"row/column error {err:.3e} > tol={params.tol!r}): the support is probably "
-        "infeasible, or nearly so (balancing then converges slowly)"
+        f"row/column error {err:.3e} > tol={params.tol!r}, {earlier:.3e} at iteration "
+        f"{mark:,}): the support is probably infeasible, or nearly so (balancing then "
+        "converges slowly; on a sparse support it often needs several thousand iterations)"
     )
     msg = (
         f"gravity_doubly on the sparse support (support={params.support!r}, "
