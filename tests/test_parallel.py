@@ -21,6 +21,7 @@ from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
 from urlink.model.state import Strategy
 from urlink.network.skims import (
+    apply_edge_changes,
     distance_matrix_km,
     iter_skim_rows,
     read_travel_time_matrix,
@@ -29,6 +30,8 @@ from urlink.network.skims import (
     snap_to_nodes,
     spill_travel_time_matrix,
     travel_time_matrix,
+    update_distance_matrix_km,
+    update_travel_time_matrix,
     write_travel_time_matrix,
 )
 from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
@@ -571,3 +574,37 @@ def test_sparse_people_support_on_dask_equals_the_serial_run(cluster_client, tmp
     capsys.readouterr()
     for name in ("flows.csv", "indicators.csv", "scores.csv", "robustness.csv"):
         assert (serial / name).read_bytes() == (dask / name).read_bytes(), name
+
+
+def test_distances_updated_after_new_and_shorter_links_equal_a_recomputation(grid):
+    """A road strategy updates the distances from the changed edges only (#20)."""
+    G = _grid()
+    for _, _, d in G.edges(data=True):
+        d["length"] = d["travel_time"] * 11.0
+    R = routing_graph_from(G, weight="length")
+    zones = grid[1]
+    base = distance_matrix_km(R, zones)
+    changes = [(0, SIDE * SIDE - 1, 900.0), (5, 6, 1.0), (7, 7 + SIDE, 2.0)]
+    got = update_distance_matrix_km(base, R, changes, origins=zones)
+    want = distance_matrix_km(apply_edge_changes(R, changes), zones)
+    assert (got < base - 1e-9).sum().sum() > 10  # the new links shorten many trips
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
+    # a removal falls back to a full recomputation
+    removed = update_distance_matrix_km(base, R, [(5, 6, None)], origins=zones)
+    want = distance_matrix_km(apply_edge_changes(R, [(5, 6, None)]), zones)
+    pd.testing.assert_frame_equal(removed, want, check_exact=True)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_skim_update_with_zones_sharing_a_node_equals_a_recomputation(grid, engine):
+    """z00 and z01 share a node: the compiled kernel was given that target twice and left
+    one of them unreached, so a road strategy kept the old times for it (found in #20)."""
+    R, zones, _ = grid
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        base = travel_time_matrix(R, zones, engine=engine)
+        changes = [(0, SIDE * SIDE - 1, 60.0)]
+        got = update_travel_time_matrix(base, R, changes, origins=zones, engine=engine)
+        want = travel_time_matrix(apply_edge_changes(R, changes), zones, engine=engine)
+    assert (got < base - 1e-9).sum().sum() > 10
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)

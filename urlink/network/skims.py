@@ -80,6 +80,7 @@ __all__ = [
     "snap_to_nodes",
     "spill_travel_time_matrix",
     "travel_time_matrix",
+    "update_distance_matrix_km",
     "update_travel_time_matrix",
     "write_travel_time_matrix",
 ]
@@ -478,6 +479,11 @@ def _node_matrix(
     """
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
+    distinct, inv = np.unique(cols, return_inverse=True)
+    if len(distinct) < len(cols):  # the compiled kernel needs distinct targets
+        return _node_matrix(R, rows, distinct, limit=limit, engine=engine, backward=backward)[
+            :, inv.ravel()
+        ]
     if not _use_compiled(engine):
         csr = R.csr_t if backward else R.csr
         per_row = 8 * max(csr.shape[0], 1)  # scipy returns full rows: chunk them
@@ -1428,6 +1434,93 @@ def update_travel_time_matrix(
         cand[rows, cols] = np.inf
         np.fmin(new, cand, out=new)
     return _finish_minutes(new, skim.index, skim.columns, cutoff)
+
+
+def update_distance_matrix_km(
+    km: pd.DataFrame,
+    G: nx.MultiDiGraph | RoutingGraph,
+    changes: Sequence[EdgeChange],
+    *,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    weight: str = "length",
+    engine: Engine = "auto",
+) -> pd.DataFrame:
+    """Update zone-to-zone distances after edge changes, searching only from the changes.
+
+    Where every change adds an edge or shortens one, a shortest path of the changed graph
+    either avoids the changed edges (its length is in ``km``) or runs o -> u -> v -> d
+    through one of them, so ``min(km, access_o + d'(o, u) + w + d'(v, d) + access_d)``
+    over the changes is exact; it needs two searches per change instead of one per zone.
+    Otherwise the distances are recomputed (:func:`distance_matrix_km`).
+
+    Parameters
+    ----------
+    km
+        The distances of the *base* graph ``G`` (:func:`distance_matrix_km` of
+        ``origins`` to themselves).
+    G
+        The base graph (or its routing graph for ``weight``), without the changes.
+    changes
+        ``(u, v, metres)``; None removes the edge.
+    origins
+        The zones (origins and destinations).
+    weight, engine
+        As for :func:`distance_matrix_km`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Kilometres on the changed graph (equal to :func:`distance_matrix_km` of it to
+        rounding: the sums are taken in another order).
+
+    Raises
+    ------
+    InputError
+        If ``km`` does not match ``origins``, or a change is invalid.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="epsg:4326")
+    >>> for n, x in (("a", 121.0), ("b", 121.05), ("c", 121.1)):
+    ...     G.add_node(n, x=x, y=28.6)
+    >>> _ = G.add_edge("a", "b", length=6_000.0)
+    >>> _ = G.add_edge("b", "c", length=6_000.0)
+    >>> z = gpd.GeoDataFrame(index=["A", "C"], crs="EPSG:4326",
+    ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
+    >>> km = distance_matrix_km(G, z)
+    >>> update_distance_matrix_km(km, G, [("a", "c", 10_000.0)], origins=z).loc["A", "C"]
+    np.float64(10.0)
+    """
+    R = _as_routing(G, weight)
+    R_new = apply_edge_changes(R, changes)
+    changes = [(a, b, w) for (a, b), w in {(a, b): w for a, b, w in changes}.items()]
+    if not (km.index.equals(pd.Index(origins.index)) and km.columns.equals(km.index)):
+        msg = "the distances' index/columns do not match origins; pass the same zones"
+        raise InputError(msg)
+    for a, b, w in changes:
+        old = R.csr[R.index[a], R.index[b]]
+        if w is None or (old != 0 and w > old):
+            logger.info("edge removal or lengthening: recomputing the distances")
+            return distance_matrix_km(R_new, origins, engine=engine)
+    o = snap_to_nodes(R_new, origins)
+    us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
+    vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
+    pos = o["pos"].to_numpy()
+    to_u = _node_matrix(R_new, us, pos, limit=np.inf, engine=engine, backward=True)
+    from_v = _node_matrix(R_new, vs, pos, limit=np.inf, engine=engine)
+    access = o["access_m"].to_numpy(dtype=float)
+    new = km.to_numpy(dtype=float, copy=True)
+    rows, cols = _same_zone(o, o)
+    for k, (_, _, w) in enumerate(changes):
+        left = to_u[k] + access
+        right = from_v[k] + access + float(w or 0.0)
+        cand = (left[:, None] + right[None, :]) / 1000.0
+        cand[rows, cols] = np.inf  # a trip within a zone uses no network
+        np.fmin(new, cand, out=new)
+    new[~np.isfinite(new)] = np.nan
+    return _km_frame(new, km.index, km.columns)
 
 
 def distance_matrix_km(
