@@ -17,13 +17,21 @@ fixed seeds, a synthetic scenario into a temporary folder:
 then runs ``python -m urlink.cli run`` on it in a subprocess, with a time limit, sampling
 the child's ``VmHWM`` (peak resident memory) from ``/proc/<pid>/status`` (and that of its
 worker processes) and printing the stage it is in, so that a run that does not finish still
-says where it stopped. Results are in ``docs/performance.md``; the documented run is
-``--strategies --max-memory 4GB --extra-toml 'top_destinations = 50'`` (about 17 minutes).
+says where it stopped, and the CPU time of the run (wall times depend on the machine's
+load). Results are in ``docs/performance.md``: the issue-8 run was ``--strategies
+--max-memory 4GB --extra-toml 'top_destinations = 50'`` (about 17 minutes, 71 % of the
+people volume dropped); the issue-20 run keeps every trip on a sparse support::
+
+    python benchmarks/bench_province.py --strategies --max-memory 4GB --timeout 4000 \
+        --extra-toml $'support = "knn"\nk_nearest = 100\nmax_iter = 20000'
+
+(add ``--run-args '--no-network-layer'`` for a smaller ``linkages.gpkg``).
 
 Run from the repository root::
 
     python benchmarks/bench_province.py [--side 500] [--workers 2] [--max-memory 4GB]
-        [--strategies] [--extra-toml 'top_destinations = 50'] [--timeout 1200]
+        [--strategies] [--extra-toml 'support = "knn"'] [--run-args '--format parquet']
+        [--timeout 1200]
 
 Timings on a shared machine are noisy; the peak memory is not.
 """
