@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "urlink.store": 7,
     "urlink.runner": 8,
     "urlink.cli": 8,
+    "urlink.workshop": 8,
 }
 """Layer of each package or base module (docs/architecture.md draws the same table)."""
 

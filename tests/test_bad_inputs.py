@@ -171,6 +171,9 @@ def earlier(tmp_path: Path) -> Path:
     out.mkdir()
     (out / "zones.gpkg").write_bytes(b"earlier results")
     (out / "manifest.json").write_text('{"scenario": "earlier"}', encoding="utf-8")
+    (out / ".urlink").write_text(  # urlink's marker: the files it wrote
+        '{"written_by": "urlink", "files": ["zones.gpkg", "manifest.json"]}', encoding="utf-8"
+    )
     return out
 
 
@@ -903,7 +906,7 @@ def test_coords_hint_only_when_the_offset_explains_the_mismatch():
 
 
 def test_tables_raise_input_error(tmp_path):
-    from urlink.io.tables import read_population_table, read_rows
+    from urlink.io.tables import SERVICES, read_population_table, read_rows
 
     folder = tmp_path
     (folder / "x.csv").write_bytes(b'zone_id,population\n"1,2\n\xff\xfe')
@@ -911,9 +914,9 @@ def test_tables_raise_input_error(tmp_path):
         read_population_table(folder / "x.csv")
     (folder / "h.csv").write_text("zone_id,population\n1,2,3,4\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"h.csv': some rows have more fields than the header"):
-        read_rows(folder / "h.csv")
+        read_rows(folder / "h.csv", SERVICES)
     with pytest.raises(InputError, match="is a folder, not a file"):
-        read_rows(folder)
+        read_rows(folder, SERVICES)
 
 
 @pytest.mark.parametrize("command", ["validate", "map"])

@@ -108,7 +108,7 @@ def page(browser: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def offline_maps(tmp_path_factory, root) -> Path:
-    """``urlink map --offline --strategy`` on a copy of the Huangyan scenario."""
+    """``urlink map --strategy`` (offline by default) on the Huangyan scenario."""
     work = tmp_path_factory.mktemp("browser")
     out = work / "maps"
     args = [
@@ -116,7 +116,6 @@ def offline_maps(tmp_path_factory, root) -> Path:
         str(root / "scenarios" / "huangyan.toml"),
         "--out",
         str(out),
-        "--offline",
         "--strategy",
         "changtan-lakeside-road",
         "--lang",
@@ -190,9 +189,53 @@ def _flow_count(p: Any, colour: str, index: int = 0) -> int:
 
 
 def _toggle(p: Any, label: str) -> None:
+    _expand_panel(p)
     p.locator(".leaflet-control-layers-overlays label", has_text=label).first.locator(
         "input"
     ).click()
+
+
+def _expand_panel(p: Any) -> None:
+    """Open the layer panel if it starts collapsed (narrow screens)."""
+    if p.locator(".leaflet-control-layers.urlink-collapsed").count():
+        p.locator(".urlink-toggle").first.click()
+
+
+_FOCUS = "(id) => id.length === 9 && id.startsWith('331003')"
+"""Huangyan's township zones (the focus unit's zones)."""
+
+
+def _zone_point(p: Any, zone_id: str, index: int = 0) -> tuple[float, float]:
+    """Page coordinates of the middle of a zone (its Voronoi cell is convex)."""
+    return tuple(
+        p.evaluate(
+            f"""() => {{
+            const m = ({_MAP})[{index}];
+            let out = null;
+            m.eachLayer(l => {{ if (l.feature && l.feature.properties.zone_id === {zone_id!r}) {{
+                const pt = m.latLngToContainerPoint(l.getBounds().getCenter());
+                const box = m.getContainer().getBoundingClientRect();
+                out = [box.left + pt.x, box.top + pt.y]; }} }});
+            return out; }}"""
+        )
+    )
+
+
+def _flows_drawn(p: Any, index: int = 0) -> list[dict[str, Any]]:
+    """Every drawn (non-summed) flow line: ends, volume, width in px and visibility."""
+    return list(
+        p.evaluate(
+            f"""() => {{
+            const m = ({_MAP})[{index}];
+            const out = [];
+            m.eachLayer(l => {{ const f = l.feature;
+                if (f && f.properties.t && !f.properties.agg && l._path) {{
+                    out.push({{o: f.properties.o, d: f.properties.dd, v: f.properties.v,
+                        w: parseFloat(l._path.getAttribute('stroke-width')),
+                        shown: l._path.style.display !== 'none'}}); }} }});
+            return out; }}"""
+        )
+    )
 
 
 def test_offline_map_renders_with_the_network_blocked(page, offline_maps):
@@ -250,47 +293,158 @@ def test_popup_shows_script_text_as_text(page, evil_map):
     assert page.errors == []
 
 
-def test_flow_popup_shows_volume_model_and_source(page, evil_map):
+def test_zone_popup_gives_flow_totals_by_type(page, evil_map):
     p = page.open(evil_map)
-    x, y = p.evaluate(
-        f"""() => {{
-        const m = ({_MAP})[0];
-        const layer = Object.values(m._layers).find(
-            l => l.feature && l.feature.properties.c && l.feature.properties.w > 5);
-        const ll = layer.getLatLngs()[6];
-        const pt = m.latLngToContainerPoint(ll);
-        const box = m.getContainer().getBoundingClientRect();
-        return [box.left + pt.x, box.top + pt.y]; }}"""
-    )
+    x, y = _zone_point(p, "331003002")  # Nancheng: 2 t of goods out, no people
     p.mouse.click(x, y)
     text = p.wait_for_selector(".leaflet-popup-content").inner_text()
-    assert "100 persons/day" in text and "modelled" in text and EVIL in text
+    assert "Goods: out 2 · in 0 t/day" in text and "People" not in text
+    p.locator(".leaflet-popup-close-button").click()
+    p.wait_for_selector(".leaflet-popup", state="detached")  # it fades out first
+    x, y = _zone_point(p, "331003001")  # the zone named like a script
+    p.mouse.click(x, y)
+    text = p.wait_for_selector(".leaflet-popup-content").inner_text()
+    assert "People: out 100 · in 50 persons/day" in text and EVIL in text
     assert page.dialogs == [] and page.errors == []
 
 
-def test_comparison_page_is_synced_and_shows_changes(page, offline_maps):
+def test_map_opens_on_the_focus_area_and_draws_what_a_person_needs(browser, offline_maps):
+    for width, height in ((1600, 1000), (1024, 768)):
+        pg = Page(browser, width=width, height=height)
+        try:
+            p = pg.open(offline_maps / "map.html")
+            # the focus area's zones fill most of the view
+            box = p.evaluate(
+                f"""() => {{
+                const m = ({_MAP})[0], focus = {_FOCUS};
+                let b = null;
+                m.eachLayer(l => {{ const f = l.feature;
+                    if (f && f.properties.zone_id && focus(f.properties.zone_id) && l.getBounds)
+                        {{ b = b ? b.extend(l.getBounds()) : L.latLngBounds(l.getBounds()); }} }});
+                const a = m.latLngToContainerPoint(b.getNorthWest());
+                const c = m.latLngToContainerPoint(b.getSouthEast());
+                const s = m.getSize();
+                return [c.x - a.x, c.y - a.y, s.x, s.y, a.x, a.y]; }}"""
+            )
+            w, h, vw, vh, left, top = box
+            assert w >= 0.75 * vw or h >= 0.75 * vh, box
+            assert left >= -2 and top >= -2 and left + w <= vw + 2 and top + h <= vh + 2, box
+            # the largest flow inside the focus area is drawn at least 6 px wide
+            flows = _flows_drawn(p)
+            inside = [f for f in flows if len(f["o"]) == 9 and len(f["d"]) == 9 and f["shown"]]
+            largest = max(inside, key=lambda f: f["v"])
+            assert largest["w"] >= 6.0, largest
+            # labels: visible ones never overlap; neighbouring units are labelled too (placed
+            # again here: on a busy machine the page's own pass may not have run yet)
+            p.evaluate(
+                "() => Object.keys(window).filter(k => /^map_[0-9a-f]+_urlink$/.test(k))"
+                ".forEach(k => window[k].placeLabels())"
+            )
+            rects = p.evaluate(
+                """() => Array.from(document.querySelectorAll('.urlink-label'))
+                .filter(e => e.style.visibility !== 'hidden')
+                .map(e => { const r = e.getBoundingClientRect();
+                            return [r.left, r.top, r.right, r.bottom, e.className]; })"""
+            )
+            for i, a in enumerate(rects):
+                for b in rects[i + 1 :]:
+                    assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+            assert sum("urlink-seat" in r[4] for r in rects) >= 12
+            assert any("urlink-unit" in r[4] for r in rects)
+            # title, credits, a panel that collapses, a width key with units
+            assert p.locator(".urlink-title").inner_text().startswith("Huangyan")
+            credits = p.locator(".leaflet-control-attribution").inner_text()
+            assert "GeoNames" in credits and "CC BY 4.0" in credits
+            assert "persons/day" in p.locator(".urlink-box", has_text="Legend").inner_text()
+            _expand_panel(p)
+            assert p.locator(".leaflet-control-layers-list").is_visible()
+            p.locator(".urlink-toggle").first.click()
+            assert not p.locator(".leaflet-control-layers-list").is_visible()
+            pg.shot(f"map_open_{width}.png")
+            assert pg.errors == [] and pg.external() == []
+        finally:
+            pg.close()
+
+
+def test_clicking_a_zone_shows_only_its_flows(page, offline_maps):
+    p = page.open(offline_maps / "map.html")
+    zone = "331003101"  # Ningxi
+    x, y = _zone_point(p, zone)
+    p.mouse.click(x, y)
+    p.wait_for_selector(".leaflet-popup-content")
+    flows = _flows_drawn(p)
+    assert any(f["shown"] for f in flows)
+    for f in flows:
+        if zone not in (f["o"], f["d"]):
+            assert not f["shown"], f
+    assert "Ningxi" in p.locator(".urlink-box", has_text="Legend").inner_text()
+    # the flows were rescaled to the selection: its largest flow is drawn widest
+    mine = [f for f in flows if f["shown"]]
+    assert max(f["w"] for f in mine) >= 11.9
+    page.shot("map_zone_selected.png")
+    # closing the popup shows all flows again
+    p.locator(".leaflet-popup-close-button").click()
+    p.wait_for_timeout(100)
+    assert sum(f["shown"] for f in _flows_drawn(p)) > len(mine)
+    assert page.errors == []
+
+
+def test_a_zone_found_by_name_shows_only_its_flows(page, offline_maps):
+    p = page.open(offline_maps / "map.html")
+    p.locator("select.urlink-find").select_option("331003107")  # Yuanqiao
+    p.wait_for_selector(".leaflet-popup-content")
+    assert "Yuanqiao" in p.locator(".leaflet-popup-content").inner_text()
+    flows = _flows_drawn(p)
+    assert any(f["shown"] for f in flows)
+    assert all(f["shown"] == ("331003107" in (f["o"], f["d"])) for f in flows if f["shown"])
+    assert page.errors == []
+
+
+def test_minimum_volume_slider_hides_small_flows(page, offline_maps):
+    p = page.open(offline_maps / "map.html")
+    before = sum(f["shown"] for f in _flows_drawn(p))
+    p.locator(".urlink-slider").first.fill("60")
+    after = sum(f["shown"] for f in _flows_drawn(p))
+    assert 0 < after < before
+    assert page.errors == []
+
+
+def test_comparison_page_draws_the_strategy_and_switches(page, offline_maps):
     assert sorted(x.name for x in offline_maps.iterdir()) == [
+        ".urlink",  # urlink's marker: the files it wrote in the folder (#19)
         "compare_changtan-lakeside-road.html",
         "map.html",
     ]
     p = page.open(offline_maps / "compare_changtan-lakeside-road.html")
-    maps = p.evaluate(f"() => ({_MAP}).length")
-    assert maps == 2
-    labels = " ".join(p.locator(".leaflet-control-layers-overlays label").all_inner_texts())
-    assert "Travel time saved (person-min/day)" in labels
-    assert "Δ 人口流动 / People" in labels and "Δ 货物流 / Goods" in labels  # flow changes
-    assert p.get_by_text("District indicators").count() >= 1
-    assert p.get_by_text("P(first)").count() >= 1
-    before = p.evaluate(f"() => ({_MAP})[1].getCenter().lng")
-    p.evaluate(f"() => ({_MAP})[0].panBy([200, 0], {{animate: false}})")
-    after = p.evaluate(f"() => ({_MAP})[1].getCenter().lng")
-    assert after > before  # the right map followed the left one
+    assert p.evaluate(f"() => ({_MAP}).length") == 1
+    _expand_panel(p)
+    labels = " ".join(p.locator(".leaflet-control-layers-base label").all_inner_texts())
+    assert "Travel time saved (person-min/day)" in labels and "Baseline" in labels
+    overlays = " ".join(p.locator(".leaflet-control-layers-overlays label").all_inner_texts())
+    assert "Δ 人口流动 / People" in overlays and "Δ 货物流 / Goods" in overlays
+    assert p.locator("select.urlink-find").count() == 1  # find a zone here too
+    # the strategy itself: the new road, drawn and labelled
+    assert p.locator("path.urlink-strategy-road").count() >= 1
+    assert p.get_by_text("新建道路 / New road").count() == 1
+    # indicators by name in both languages, numbers for people
+    box = p.locator(".urlink-box", has_text="District indicators").text_content()
+    assert "Mean time to a hospital" in box and "到医院平均时间" in box
+    assert "pop_within" not in box and "e+" not in box
+    # switch to an effect: its magnitudes legend shows
+    p.locator(".leaflet-control-layers-base label", has_text="Travel time saved").first.locator(
+        "input"
+    ).click()
+    legend = p.locator(".urlink-effect-legend:visible").inner_text()
+    assert "Travel time saved" in legend and "…" in legend
     page.shot("compare_offline.png")
     assert page.errors == [] and page.external() == []
 
 
-def test_online_map_works_with_cdn_files_served_locally(browser, huangyan_run):
-    """The default page (CDN assets, OSM tiles) initialises when those load."""
+def test_online_map_works_with_cdn_files_served_locally(browser, tmp_path, root):
+    """The ``--online`` page (CDN assets, OSM tiles) initialises when those load."""
+    out = tmp_path / "online"
+    scenario = str(root / "scenarios" / "huangyan.toml")
+    assert main(["map", scenario, "--out", str(out), "--online", "-q"]) == 0
     from urlink.outputs.maps import _leaflet_css, _leaflet_js
 
     pg = Page(browser)
@@ -315,7 +469,7 @@ def test_online_map_works_with_cdn_files_served_locally(browser, huangyan_run):
     pg.context.unroute(re.compile(r"^(?!file:|data:)"))
     pg.context.route(re.compile(r"^https?:"), serve)
     try:
-        p = pg.open(huangyan_run / "map.html")
+        p = pg.open(out / "map.html")
         p.wait_for_selector(".leaflet-tile-loaded")
         assert "OpenStreetMap" in p.locator(".leaflet-control-attribution").inner_text()
         assert p.locator(".urlink-seat").count() == 19
@@ -323,6 +477,24 @@ def test_online_map_works_with_cdn_files_served_locally(browser, huangyan_run):
         assert pg.errors == []
     finally:
         pg.close()
+
+
+def test_run_pages_need_no_network(browser, huangyan_run):
+    """Every page ``urlink run`` writes works with the network blocked (offline default)."""
+    pages = sorted(huangyan_run.glob("*.html"))
+    assert len(pages) >= 3
+    for path in pages:
+        pg = Page(browser)
+        try:
+            p = pg.open(path) if path.name != "report.html" else pg.page
+            if path.name == "report.html":
+                p.goto(path.resolve().as_uri())
+            else:
+                assert p.evaluate("() => typeof L === 'object' && L.version") == "1.9.4"
+            assert pg.errors == [], (path.name, pg.errors)
+            assert pg.external() == [], (path.name, pg.external())
+        finally:
+            pg.close()
 
 
 def test_report_prints_on_a4(browser, huangyan_run):

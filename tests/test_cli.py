@@ -188,7 +188,7 @@ def test_run_scores_strategies_per_group_and_tests_robustness(huangyan_run, root
     out = huangyan_run
     scores = pd.read_csv(out / "scores.csv")
     n = scores["strategy"].nunique()
-    assert n == 9  # baseline + 8 strategies
+    assert n == 10  # baseline + 8 strategies + 1 package
     assert set(scores["group"]) == {
         "district_bureau",
         "township_gov",
@@ -298,12 +298,17 @@ def test_map_command_writes_only_the_map(workdir):
 def test_run_writes_a_comparison_map_per_strategy(huangyan_run, root):
     out = huangyan_run
     pages = sorted(p.name for p in out.glob("compare_*.html"))
-    assert len(pages) == 8 and "compare_bus-west-mountains.html" in pages
+    # one per strategy and one per package
+    assert len(pages) == 9 and "compare_western-mountains-access.html" in pages
     page = (out / "compare_hospital-to-ningxi.html").read_text(encoding="utf-8")
     assert "Access to hospitals gained" in page  # the effect that changes has a layer
-    assert "#1a9850" in page and "#d73027" in page  # gains and losses are both shown
-    assert "L.Map.prototype.sync" not in page  # online page: folium's own sync plugin
+    from urlink.outputs.maps import CHANGE_COLOURS
+
+    gains, losses = CHANGE_COLOURS[4:], CHANGE_COLOURS[:3]
+    assert any(c in page for c in gains) and any(c in page for c in losses)  # both shown
+    assert "cdn.jsdelivr.net" not in page and "Leaflet" in page  # offline by default
     assert "P(first)" in page
+    assert "compare_changtan-lakeside-road.html" in page  # the strategy picker
 
 
 def test_run_writes_report_and_flow_changes(huangyan_run):
@@ -382,7 +387,7 @@ def test_run_reports_every_stage_and_ends_with_what_to_open(tmp_path, capsys):
     assert lines[0].startswith(f"urlink: [1/{len(STAGES)}] check inputs")
     n_strategies = len(pd.read_csv(out / "attribution.csv")["strategy"].unique())
     assert f"strategies, {n_strategies} steps" in lines[STAGES.index("strategies")]
-    written = sum(1 for p in out.iterdir() if p.is_file())
+    written = sum(1 for p in out.iterdir() if p.is_file() and p.name != ".urlink")  # marker
     assert f"write outputs, {written} steps" in lines[-1]
     # the last lines say which files to open and which strategy each group ranks first
     assert f"urlink: wrote {out}" in captured.out

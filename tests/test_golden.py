@@ -57,7 +57,8 @@ def test_huangyan_outputs_equal_the_golden_run(huangyan_run: Path, table: str) -
 
 
 def test_the_golden_files_cover_every_table_of_a_run(huangyan_run: Path) -> None:
-    written = sorted(p.name for p in huangyan_run.glob("*.csv"))
+    # data_dictionary.csv documents the columns (#18); it holds no result
+    written = sorted(p.name for p in huangyan_run.glob("*.csv") if p.name != "data_dictionary.csv")
     assert written == TABLES
 
 
@@ -86,6 +87,8 @@ def _update() -> None:  # pragma: no cover - run by hand after an intended chang
         out = Path(tmp) / "huangyan"
         run(root / "scenarios" / "huangyan.toml", out=out)
         for path in sorted(out.glob("*.csv")):
+            if path.name == "data_dictionary.csv":
+                continue
             with (
                 path.open("rb") as src,
                 gzip.GzipFile(GOLDEN / f"{path.name}.gz", "wb", mtime=0) as dst,

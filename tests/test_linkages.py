@@ -199,7 +199,7 @@ def test_ecosystem_phase_with_unknown_user(huangyan_zones, tmp_path, huangyan_sc
     with pytest.raises(InputError, match=r"phases.csv.*phase 1: user '123456'"):
         setups_from_scenario(_with_flows(scenario, ecosystem=eco), zones)
     phases.write_text("phase,m3_per_day,users\n1,-5,331003\n", encoding="utf-8")
-    with pytest.raises(InputError, match="m3_per_day must be positive"):
+    with pytest.raises(InputError, match=r"phases.csv', id 1, column 'm3_per_day' .* > 0"):
         setups_from_scenario(_with_flows(scenario, ecosystem=eco), zones)
 
 

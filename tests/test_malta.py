@@ -51,6 +51,13 @@ def test_malta_run_writes_every_output_of_the_huangyan_run(malta_run, huangyan_r
     ]
 
 
+def test_malta_map_has_an_offline_base_of_roads_and_water(malta_run):
+    page = (malta_run / "map.html").read_text(encoding="utf-8")
+    assert "Base: main roads (OSM)" in page
+    assert "Base: water (OSM)" in page  # the Salinas and reservoirs of the extract
+    assert "County boundaries" not in page  # one unit (the country): no boundary layer
+
+
 def test_malta_estimates_are_labelled(malta_run):
     zones = gpd.read_file(malta_run / "zones.gpkg", layer="zones")
     assert len(zones) == 68

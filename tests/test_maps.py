@@ -74,7 +74,7 @@ def test_text_is_escaped_everywhere():
 
 def test_layers_legend_and_notes():
     page = _html(network_source="proxy", lang="en")
-    for name in ("Zones (typology)", "County boundaries", "Township seats", "People", "Goods"):
+    for name in ("Zones (typology)", "County boundaries", "Names", "People", "Goods"):
         assert name in page
     assert "Ecosystem services" not in page  # only flows between zones are drawn
     assert "Voronoi approximations" in page and "proxy" in page
@@ -214,5 +214,160 @@ def test_the_summed_flows_are_capped_too():
 
     page = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), page)
     # people: 3 flows, 1 drawn, 2 summed into 2 zone pairs, of which 1 is drawn
-    assert page.count("(1 smaller flows)") == 2  # one feature: its label and its popup
+    assert page.count("(1 smaller flows)") == 1  # one feature (its label)
     assert "1 smaller sums between units not drawn" in page
+
+
+def test_map_without_chinese_names_and_with_osm_roads():
+    """A Malta-like run: names only in one language, main roads from OSM in the base layer."""
+    import re
+
+    from shapely import LineString
+
+    z = _zones().assign(
+        name=["Valletta", "Floriana", "Msida"], name_en=["Valletta", "Floriana", "Msida"]
+    )
+    roads = gpd.GeoDataFrame(
+        geometry=[LineString([(121.01, 28.51), (121.19, 28.59)])], crs="EPSG:4326"
+    )
+    m = map_linkages(
+        z, _flows(), lang="both", tiles=None, roads=roads, credits=["© OpenStreetMap <b>"]
+    )
+    page = re.sub(
+        r"\\u([0-9a-fA-F]{4})", lambda mm: chr(int(mm.group(1), 16)), m.get_root().render()
+    )
+    assert "Valletta<br>Valletta" not in page and "Valletta / Valletta" not in page
+    assert "Base: main roads (OSM)" in page
+    assert "© OpenStreetMap &lt;b&gt;" in page  # credits are escaped
+
+
+def test_flows_are_not_interactive_and_carry_their_ends():
+    page = _html(lang="en")
+    import re
+
+    flows = re.findall(r'"o": "(\d+)", "op": [\d.]+, "t": "people"', page)
+    assert flows  # every flow knows its origin (for the zone selection)
+    assert '"interactive": false' in page
+
+
+def test_focus_zones_and_human_numbers():
+    from urlink.outputs.maps import focus_zones, human_number
+
+    assert focus_zones(_zones()) == ["331003001", "331003002"]
+    assert focus_zones(_zones(), ["331002"]) == ["331002"]
+    assert human_number(92960.37, "persons/day") == "92,960 persons/day"
+    assert "e" not in human_number(0.00001234)
+    assert human_number(float("nan")) == "unknown"
+
+
+def test_strategy_geometry_of_each_kind(huangyan_zones):
+    from urlink.model.state import Strategy
+    from urlink.outputs.pages import strategy_geometry
+
+    zones, _ = huangyan_zones
+    zones = zones.to_crs("EPSG:4326")
+    cases = {
+        "add_link": ({"from": "331003101", "to": "331003102"}, ["road"]),
+        "bus_line": ({"stops": ["331003101", "331003102"]}, ["bus", "stop", "stop"]),
+        "market_hub": ({"zone": "331003103", "demand_weight": 2.0}, ["hub"]),
+        "upgrade_road": ({"links": [["331003101", "331003200"]]}, ["upgrade"]),
+        "land_change": ({"zones": ["331003201"], "water_supply_factor": 1.1}, ["zone"]),
+        "eco_compensation": ({"rate_yuan_per_m3": 0.1}, []),
+    }
+    for kind, (params, roles) in cases.items():
+        s = Strategy(name=f"s-{kind}", kind=kind, params=params)
+        feats = strategy_geometry(s, zones, lang="en")
+        assert [f["properties"]["role"] for f in feats] == roles, kind
+    road = strategy_geometry(
+        Strategy(name="r", kind="add_link", params={"from": "331003101", "to": "331003102"}),
+        zones,
+        lang="en",
+    )[0]
+    assert road["properties"]["label"] == "New road"
+    assert road["geometry"]["coordinates"][0] == pytest.approx(
+        (zones.loc["331003101", "seat_lon"], zones.loc["331003101", "seat_lat"])
+    )
+
+
+def test_data_credits_name_every_source(huangyan_scenario_path):
+    from urlink.outputs.pages import data_credits
+    from urlink.scenario.spec import load_scenario
+
+    credits = data_credits(load_scenario(huangyan_scenario_path), "osm")
+    assert any("GeoNames" in c and "CC BY 4.0" in c for c in credits)
+    assert any("cnmaps-adm-data" in c for c in credits)
+    assert credits[-1] == "© OpenStreetMap contributors (ODbL)"
+    assert "© OpenStreetMap contributors (ODbL)" not in data_credits(
+        load_scenario(huangyan_scenario_path), "proxy"
+    )
+
+
+def test_names_are_never_evaluated_as_templates():
+    """branca compiles rendered parts as Jinja templates; urlink's elements are not."""
+    z = _zones().assign(name=["{{ 7*7 }}", "{% if 1 %}x{% endif %}", "椒江区"])
+    page = map_linkages(z, _flows(), lang="both", tiles=None, title="{{ 6*7 }}").get_root()
+    text = page.render()
+    assert "{{ 7*7 }}" in text and "{{ 6*7 }}" in text and "{% if 1 %}x{% endif %}" in text
+
+
+def test_main_roads_of_an_osm_network_join_the_base_layer(root):
+    from urlink.network.streets import streets_from_file
+    from urlink.outputs.pages import main_roads
+
+    streets = streets_from_file(root / "tests" / "data" / "osm" / "West-Oakland.osm.bz2")
+    roads = main_roads(streets)
+    assert roads is not None and len(roads) > 0
+    assert roads.crs is not None and set(roads.geom_type) == {"LineString"}
+    streets.graph["network_source"] = "proxy"
+    assert main_roads(streets) is None  # a proxy network has no roads to show
+
+
+def test_roads_upgraded_by_osm_way_are_drawn_from_the_streets(root, huangyan_zones):
+    from urlink.model.state import Strategy
+    from urlink.network.streets import streets_from_file
+    from urlink.outputs.pages import strategy_geometry
+
+    streets = streets_from_file(root / "tests" / "data" / "osm" / "West-Oakland.osm.bz2")
+    osmid = next(iter(streets.edges(data=True)))[2]["osmid"]
+    way = osmid[0] if isinstance(osmid, list) else osmid
+    s = Strategy(name="u", kind="upgrade_road", params={"ways": [int(way)]})
+    zones = huangyan_zones[0].to_crs("EPSG:4326")
+    assert strategy_geometry(s, zones, lang="en") == []  # without the streets: nothing
+    feats = strategy_geometry(s, zones, lang="en", streets=streets)
+    assert [f["properties"]["role"] for f in feats] == ["upgrade"]
+    assert feats[0]["geometry"]["type"] == "MultiLineString"
+    assert -122.4 < feats[0]["geometry"]["coordinates"][0][0][0] < -122.2  # WGS84, Oakland
+
+
+def test_ranking_box_shows_p_first_with_uncertain_inputs():
+    from urlink.outputs.maps import _comparison_legend
+    from urlink.outputs.pages import ranking_table
+
+    scores = pd.DataFrame(
+        {
+            "strategy": ["a", "b"],
+            "group": ["pooled", "pooled"],
+            "method": ["weighted_sum"] * 2,
+            "rank": [1, 2],
+        }
+    )
+    rob = pd.DataFrame(
+        {
+            "weights": ["uniform", "uniform", "pooled", "pooled"],
+            "method": ["weighted_sum"] * 4,
+            "strategy": ["a", "b", "a", "b"],
+            "rank": [1, 1, 1, 1],
+            "acceptability": [0.7, 0.3, 0.9, 0.1],
+            "first_rank_joint": [0.6, 0.4, 0.55, 0.45],
+        }
+    )
+    table = ranking_table({"scores": scores, "robustness": rob})
+    assert table.set_index("strategy")["first_rank_joint"].to_dict() == {"a": 0.55, "b": 0.45}
+    ids = {"key": "k", "slider": "s", "sel": "c", "find": "f"}
+    html = _comparison_legend("en", {}, ids, ranking=table, strategy="a")
+    assert "with uncertain inputs" in html and "P(first)" in html
+    plain = ranking_table({"scores": scores, "robustness": rob.drop(columns="first_rank_joint")})
+    assert "first_rank_joint" not in plain.columns
+    assert "with uncertain inputs" not in _comparison_legend(
+        "en", {}, ids, ranking=plain, strategy="a"
+    )

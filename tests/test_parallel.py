@@ -423,8 +423,10 @@ def test_strategies_assessed_in_processes_equal_the_serial_ones(huangyan_state):
     scenario, state = huangyan_state
     serial = assess_strategies(scenario, state)
     parallel = assess_strategies(scenario, state, workers=2)
-    assert list(serial.evaluations) == ["baseline", *(s.name for s in scenario.strategies)]
-    assert serial.indicators["strategy"].nunique() == len(scenario.strategies) + 1
+    names = ["baseline", *(s.name for s in scenario.strategies)]
+    names += [p.name for p in scenario.packages]
+    assert list(serial.evaluations) == names
+    assert serial.indicators["strategy"].nunique() == len(names)
     for name in ("attribution", "guidelines", "flow_changes"):
         assert not getattr(serial, name).empty, name
     _assert_same_assessment(serial, parallel)

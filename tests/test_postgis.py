@@ -253,7 +253,7 @@ def test_round_trip_matches_the_output_files(
         29,
         len(flows_file),
         len(ind_csv),
-        8,
+        9,  # 8 strategies and a package
     )
     assert row[6] == manifest
     assert geometry_columns == [
@@ -608,3 +608,14 @@ def test_team_roles_as_in_the_docs(pg: pg_server.Server, base_out: Path) -> None
         ).fetchall()
     assert len(rows) == 29
     assert len({r[0] for r in rows}) == 29
+
+
+def test_the_workshop_session_in_postgresql(pg) -> None:
+    # urlink workshop --db (#17): the same session store as SQLite, in a schema of its own
+    from tests.test_workshop import store_round_trip
+    from urlink.workshop.store import SessionStore
+
+    dsn = pg.dsn()
+    store_round_trip(lambda name: SessionStore("", scenario=name, db=dsn, schema="ws_test"))
+    with pytest.raises(InputError, match="lower-case"):
+        SessionStore("", scenario="x", db=dsn, schema="ws; drop schema public")

@@ -160,19 +160,22 @@ def _figure(text: str) -> float:
 
 def test_report_of_the_huangyan_run(huangyan_run):
     page = (huangyan_run / "report.html").read_text(encoding="utf-8").replace("<wbr>", "")
-    # self-contained: nothing loaded from anywhere
-    assert not re.findall(r"<(?:script|link|img|iframe)\b", page)
+    # self-contained: nothing loaded from anywhere (the one image is a data URI)
+    assert not re.findall(r"<(?:script|link|iframe)\b", page)
+    assert re.findall(r"<img\b[^>]*>", page) == [
+        m for m in re.findall(r"<img\b[^>]*>", page) if 'src="data:image/png;base64,' in m
+    ]
     assert "http://" not in page.split("<body>")[0] and "@import" not in page
     assert "@page { size: A4" in page  # printable
-    for heading in (
-        "1. What was modelled",
-        "2. Data and estimates",
-        "3. Flows across administrative boundaries",
-        "4. District indicators by SDG target",
-        "5. Strategy ranking and robustness",
-        "6. Action guidelines per administrative level",
+    for heading in (  # numbered by CSS counters, in both languages
+        "What was modelled",
+        "Data, sources and estimates",
+        "Flows across administrative boundaries",
+        "District indicators by SDG target",
+        "Strategy ranking and robustness",
+        "Action guidelines per administrative level",
     ):
-        assert heading in page
+        assert f"<h2>{heading}" in page or f" / {heading}</h2>" in page, heading
     assert page.count("<svg") >= 2  # the robustness charts are embedded
     assert "SDG 11.a" in page and "SDG 11.6" in page
     assert "voronoi-approximation" in page and 'class="estimate"' in page
@@ -243,3 +246,47 @@ def test_report_states_the_normalisation_references_and_unknown_costs(huangyan_r
     modelled = page[page.index('id="modelled"') : page.index('id="data"')]
     assert "capital (million yuan)" in modelled
     assert "unknown" in modelled  # no Huangyan strategy has a cost: unknown, never 0
+
+
+def test_report_starts_with_a_summary_and_ends_with_the_sources(huangyan_run):
+    import re
+
+    from urlink.outputs.report import SECTIONS
+
+    page = (huangyan_run / "report.html").read_text(encoding="utf-8")
+    ids = re.findall(r'<section id="(\w+)">', page)
+    assert ids == [key for key, _ in SECTIONS if key in ids]  # in order
+    assert set(ids) >= {"summary", "map", "modelled", "flows", "ranking", "data"}
+    assert ids[0] == "summary" and ids[-1] == "data"
+    summary = page.split('<section id="summary">')[1].split("</section>")[0]
+    for text in ("The question", "问题", "Ranking", "Robustness", "稳健性", "Top actions"):
+        assert text in summary
+    assert "P(first)" in summary and "浙江省" in summary  # province rows have names
+    assert re.search(r'<img alt="map of flows and typology" src="data:image/png;base64,', page)
+    assert "http://" not in page.split("<body>")[0] and "<script" not in page
+
+
+def test_the_data_dictionary_describes_every_column(huangyan_run):
+    dictionary = pd.read_csv(huangyan_run / "data_dictionary.csv", encoding="utf-8-sig")
+    assert list(dictionary.columns) == ["file", "column", "unit", "meaning_zh", "meaning_en"]
+    described = set(zip(dictionary["file"], dictionary["column"], strict=True))
+    for path in sorted(huangyan_run.glob("*.csv")):
+        if path.name == "data_dictionary.csv":
+            continue
+        for column in pd.read_csv(path, nrows=0).columns:
+            assert (path.name, column) in described, (path.name, column)
+    assert dictionary["meaning_zh"].str.len().min() > 0
+    assert dictionary["meaning_en"].str.len().min() > 0
+
+
+def test_static_map_is_a_deterministic_png(huangyan_run):
+    import geopandas as gpd
+
+    from urlink.outputs.report import flows_map_png
+
+    zones = gpd.read_file(huangyan_run / "zones.gpkg").set_index("zone_id")
+    flows = pd.read_csv(huangyan_run / "flows.csv", dtype={"origin": str, "destination": str})
+    png = flows_map_png(zones, flows, focus="331003")
+    assert png is not None and png.startswith(b"\x89PNG")
+    assert flows_map_png(zones, flows, focus="331003") == png
+    assert flows_map_png(pd.DataFrame(zones.drop(columns="geometry")), flows, focus="x") is None

@@ -41,6 +41,7 @@ def test_run_returns_every_output_in_memory(result: Run, scenario) -> None:
     assert list(first.geometry.coords[0]) == pytest.approx(seat)
     assert result.travel_times.shape == (29, 29)
     names = ["baseline", *(s.name for s in scenario.strategies)]
+    names += [p.name for p in scenario.packages]
     assert list(dict.fromkeys(result.indicators["strategy"])) == names
     assert result.scores is not None and set(result.scores["strategy"]) == set(names)
     assert result.robustness is not None
@@ -53,6 +54,16 @@ def test_run_returns_every_output_in_memory(result: Run, scenario) -> None:
     assert graph.number_of_edges() == pairs
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.flows = pd.DataFrame()  # type: ignore[misc]
+
+
+def test_explore_returns_the_folium_map(result: Run) -> None:
+    import folium
+
+    m = result.explore(lang="en", tiles=None)
+    assert isinstance(m, folium.Map)
+    page = m.get_root().render()
+    assert "Huangyan" in page and "Minutes to a hospital" in page
+    folium.Marker([28.6, 121.2]).add_to(m)  # a notebook user extends it like any map
 
 
 def test_a_run_without_out_writes_nothing(scenario, tmp_path, monkeypatch) -> None:

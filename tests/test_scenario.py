@@ -157,11 +157,13 @@ strategies = ["western-road-upgrade", "changtan-lakeside-road"]
         'name = "western-road-upgrade"',
         'name = "western-road-upgrade"\ncost_capital_yuan = 8.0e7\ncost_yearly_yuan = "unknown"',
     )
-    text += '\nnormalisation = "interval"\n[scoring.references]\npt_coverage_share = [0.0, 1.0]\n'
+    text = text.replace(
+        "eco_comp_per_source_resident_yuan = [0.0, 150.0]", "pt_coverage_share = [0.0, 1.0]"
+    ).replace("concentration = 50\n", 'concentration = 50\nnormalisation = "interval"\n')
     path.write_text(text, encoding="utf-8")
     s = load_scenario(path)
-    assert [p.name for p in s.packages] == ["west-roads"]
-    assert s.packages[0].strategies == ("western-road-upgrade", "changtan-lakeside-road")
+    assert [p.name for p in s.packages] == ["western-mountains-access", "west-roads"]
+    assert s.packages[1].strategies == ("western-road-upgrade", "changtan-lakeside-road")
     road = next(x for x in s.strategies if x.name == "western-road-upgrade")
     assert road.cost_capital_yuan == 8.0e7 and road.cost_yuan == 8.0e7
     assert road.cost_yearly_yuan is None
@@ -185,10 +187,25 @@ def test_bad_packages(root, tmp_path, extra, pattern):
 def test_bad_references_and_costs(root, tmp_path):
     path = _with(root, tmp_path, "")
     base = path.read_text(encoding="utf-8")
-    path.write_text(base + "\n[scoring.references]\npt_coverage_share = [1.0, 0.0]\n", "utf-8")
+    ref = "eco_comp_per_source_resident_yuan = [0.0, 150.0]"
+    assert ref in base
+    path.write_text(base.replace(ref, "pt_coverage_share = [1.0, 0.0]"), "utf-8")
     with pytest.raises(InputError, match="best above worst"):
         load_scenario(path)
-    path.write_text(base + '\nnormalisation = "zscore"\n', "utf-8")
+    path.write_text(base.replace(ref, f"{ref}\n[costs]\ndiscount_rate = 8\n"), "utf-8")
+    with pytest.raises(InputError, match=r"Cannot declare|twice"):
+        load_scenario(path)
+    costs = "discount_rate = 0.08"
+    path.write_text(base.replace(costs, "discount_rate = 8"), "utf-8")
+    with pytest.raises(InputError, match=r"write 0\.08 for 8 %"):
+        load_scenario(path)
+    path.write_text(base.replace("life_years = 30", "life_years = 0"), "utf-8")
+    with pytest.raises(InputError, match="years=0"):
+        load_scenario(path)
+    path.write_text(
+        base.replace("concentration = 50\n", 'concentration = 50\nnormalisation = "zscore"\n'),
+        "utf-8",
+    )
     with pytest.raises(InputError, match="normalisation"):
         load_scenario(path)
     bad = base.replace(

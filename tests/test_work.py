@@ -61,12 +61,16 @@ def test_each_flow_model_runs_once_per_state_that_needs_it(counted):
     kinds = Counter(s.kind for s in scenario.strategies)
     roads = sum(kinds[k] for k in ROAD_KINDS)
     assert roads == 3 and len(scenario.strategies) == 8  # the scenario this test is about
-    assert len(result.assessment.evaluations) == 1 + len(scenario.strategies)
+    # the package: the bus line on the upgraded road (one more state with a road edit)
+    assert [p.strategies for p in scenario.packages] == [
+        ("bus-west-mountains", "western-road-upgrade")
+    ]
+    assert len(result.assessment.evaluations) == 1 + len(scenario.strategies) + 1
     # the baseline once, then only the strategies that change what a model reads
     purposes = len(scenario.flows.people.purposes)  # one model run per purpose and state
     assert purposes == 3
-    assert models["people"] == purposes * (1 + roads)
-    assert models["goods"] == 1 + roads + kinds["market_hub"]
+    assert models["people"] == purposes * (1 + roads + 1)
+    assert models["goods"] == 1 + roads + 1 + kinds["market_hub"]
     assert models["ecosystem"] == 1 + kinds["land_change"]  # declared links: no skim
     assert set(models) == {"people", "goods", "ecosystem"}
 

@@ -44,7 +44,7 @@ def _workers(text: str) -> int | str:
     return n
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one argument after another
     parser = argparse.ArgumentParser(
         prog="urlink",
         description="Urban-rural linkage planning: run and check scenario files.",
@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario file (.toml)")
     run.add_argument(
         "--out", type=Path, default=None, help="output folder (default: outputs/<scenario name>/)"
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="write into an --out folder that holds files urlink did not write: they are "
+        "kept and the outputs are written beside them (without it such a folder is refused)",
     )
     run.add_argument(
         "--db",
@@ -112,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_false",
         help="leave the street network out of linkages.gpkg (smaller; no select-link)",
     )
+    run.add_argument(
+        "--online",
+        action="store_true",
+        help="pages load Leaflet from a CDN and show OpenStreetMap tiles (default: offline)",
+    )
 
     mp = sub.add_parser("map", parents=[common], help="write the workshop map of a scenario")
     mp.add_argument("scenario", type=Path, help="scenario file (.toml)")
@@ -128,9 +139,14 @@ def _parser() -> argparse.ArgumentParser:
         help="language of labels, legend and popups (default: both)",
     )
     mp.add_argument(
+        "--online",
+        action="store_true",
+        help="load Leaflet from a CDN and show OpenStreetMap tiles (default: offline pages)",
+    )
+    mp.add_argument(
         "--offline",
         action="store_true",
-        help="one self-contained page: no CDN, no tile server (blank background)",
+        help="self-contained pages (the default; kept for older scripts)",
     )
     mp.add_argument(
         "--strategy",
@@ -195,7 +211,51 @@ def _parser() -> argparse.ArgumentParser:
         help="the link u -> v: node ids from the 'network' layer of linkages.gpkg",
     )
     sel.add_argument(
-        "--out", type=Path, default=None, help="also write the flows using the link to this CSV"
+        "--out",
+        type=Path,
+        default=None,
+        help="also write the flows using the link to this new CSV (never overwritten)",
+    )
+
+    ws = sub.add_parser(
+        "workshop",
+        parents=[common],
+        help="serve a live workshop: groups weigh the strategies, the ranking updates",
+    )
+    ws.add_argument("scenario", type=Path, help="scenario file (.toml)")
+    ws.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0: the "
+        "room's network)",
+    )
+    ws.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    ws.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder of the session database; a restart resumes its session "
+        "(default: outputs/<scenario name>/workshop/)",
+    )
+    ws.add_argument(
+        "--from-run",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="use this finished run's output folder instead of running the scenario",
+    )
+    ws.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="keep the session in this PostgreSQL database instead of --data, e.g. "
+        "postgresql://user@host/db (needs pip install 'urlink[postgis]')",
+    )
+    ws.add_argument(
+        "--db-schema",
+        default="urlink_workshop",
+        metavar="NAME",
+        help="schema for --db (default: urlink_workshop; one session per schema)",
     )
     return parser
 
@@ -333,6 +393,8 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
             max_memory=args.max_memory,
             table_format=args.table_format,
             network_layer=args.network_layer,
+            offline=not args.online,
+            force=args.force,
         )
     finally:
         if isinstance(progress, _Bars):
@@ -366,7 +428,7 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("outputs") / scenario.name
     written = build_map(
-        scenario, out, strategy=args.strategy, lang=args.lang, offline=args.offline
+        scenario, out, strategy=args.strategy, lang=args.lang, offline=not args.online
     )
     if not args.quiet:
         for path in written:
@@ -375,16 +437,19 @@ def _cmd_map(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_weights_template(args: argparse.Namespace, level: int) -> int:
+    from urlink.outputs.files import check_new_file
     from urlink.scenario.spec import load_scenario
     from urlink.scoring import STAKEHOLDER_GROUPS, weights_template
     from urlink.scoring.indicators import INDICATORS
 
     scenario = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path(f"{scenario.name}_weights_form.csv")
-    if out.exists():
-        msg = f"{out} exists; urlink never overwrites a file: choose another name with --out"
-        raise InputError(msg)
-    weights_template(list(INDICATORS), list(STAKEHOLDER_GROUPS), out)
+    check_new_file(out, what="--out" if args.out is not None else "form")
+    try:
+        weights_template(list(INDICATORS), list(STAKEHOLDER_GROUPS), out)
+    except OSError as err:
+        msg = f"--out {str(out)!r}: cannot write the form ({err.strerror or err})"
+        raise InputError(msg) from None
     if not args.quiet:
         print(
             f"urlink: wrote the blank points form {out} ({len(STAKEHOLDER_GROUPS)} groups x "
@@ -435,11 +500,18 @@ def _cmd_compare(args: argparse.Namespace, level: int) -> int:
 
 
 def _cmd_select_link(args: argparse.Namespace, level: int) -> int:
+    from urlink.outputs.files import check_new_file
     from urlink.outputs.selectlink import select_link_from_outputs, units_using_link
 
+    if args.out is not None:
+        check_new_file(args.out, what="--out")
     pairs = select_link_from_outputs(args.output_dir, args.link)
     if args.out is not None:
-        pairs.to_csv(args.out, index=False, float_format="%.6f")
+        try:
+            pairs.to_csv(args.out, index=False, float_format="%.6f")
+        except OSError as err:
+            msg = f"--out {str(args.out)!r}: cannot write the table ({err.strerror or err})"
+            raise InputError(msg) from None
     u, v = args.link
     if args.quiet:
         return EXIT_OK
@@ -459,6 +531,56 @@ def _cmd_select_link(args: argparse.Namespace, level: int) -> int:
     print(pairs[cols].to_string(index=False, float_format=lambda x: f"{x:.1f}"))
     if args.out is not None:
         print(f"\nurlink: wrote {args.out}")
+    return EXIT_OK
+
+
+def _cmd_workshop(args: argparse.Namespace, level: int) -> int:
+    from urlink.runner import run
+    from urlink.scenario.spec import load_scenario
+    from urlink.workshop.app import serve
+    from urlink.workshop.data import workshop_data_from_folder, workshop_data_from_run
+
+    scenario = load_scenario(args.scenario)
+    if not 0 < args.port < 65536:
+        msg = f"--port {args.port}: give a port between 1 and 65535"
+        raise InputError(msg)
+    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+        logger.warning(
+            "--host %s: the workshop is reachable from other machines on this network; "
+            "anyone with the join address can submit weights",
+            args.host,
+        )
+    if args.from_run is not None:
+        data = workshop_data_from_folder(scenario, args.from_run)
+    else:
+        if not args.quiet:
+            print(f"urlink: running {scenario.name} for the workshop ...", file=sys.stderr)
+        data = workshop_data_from_run(run(scenario))
+    folder = args.data if args.data is not None else Path("outputs") / scenario.name / "workshop"
+    where = str(folder)
+    if args.db is not None:
+        from urlink.io.postgis import redact_dsn
+
+        where = f"{redact_dsn(args.db)}, schema {args.db_schema}"
+
+    def ready(addresses: Any) -> None:
+        print(
+            f"urlink: workshop {scenario.name} (session in {where})\n"
+            f"  facilitator (keep private): {addresses.facilitator}\n"
+            f"  participants: {addresses.participants}  (join code {addresses.join_code})\n"
+            "  stop with Ctrl+C; a restart with the same --data resumes the session",
+            flush=True,
+        )
+
+    serve(
+        data,
+        data_dir=folder,
+        host=args.host,
+        port=args.port,
+        on_ready=ready,
+        db=args.db,
+        db_schema=args.db_schema,
+    )
     return EXIT_OK
 
 
@@ -494,6 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "runs": _cmd_runs,
         "compare": _cmd_compare,
         "select-link": _cmd_select_link,
+        "workshop": _cmd_workshop,
     }
     try:
         with warnings.catch_warnings():

@@ -19,10 +19,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,10 +36,20 @@ import shapely
 
 from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
+from urlink.model.graph import graph_to_gdfs
 from urlink.model.linkage import car_congestion, linkage_graph_of, zones_with_inputs
-from urlink.outputs.files import check_output_dir, file_sha256
+from urlink.outputs.files import check_output_dir, file_sha256, files_into_folder, output_lock
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
-from urlink.outputs.pages import write_comparisons, write_map
+from urlink.outputs.maps import map_linkages
+from urlink.outputs.pages import (
+    base_water,
+    data_credits,
+    focus_ids,
+    main_roads,
+    write_comparisons,
+    write_map,
+    zones_with_indicators,
+)
 from urlink.parallel import RunScale, auto_workers, run_scale
 from urlink.progress import Progress, report
 from urlink.scenario.assess import Assessment, assess_strategies, score_strategies
@@ -53,11 +63,18 @@ from urlink.scenario.build import (
 from urlink.scenario.checks import check_strategy_zones
 from urlink.scenario.spec import Scenario, load_scenario
 from urlink.scenario.strategies import apply_strategy
-from urlink.scoring.ranking import smaa_runs
+from urlink.scenario.uncertainty import (
+    UncertaintyResult,
+    assess_uncertainty,
+    resolve_uncertainty,
+    robustness_with_inputs,
+)
+from urlink.scoring.ranking import performance_table, smaa_runs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import folium
     import networkx as nx
 
     from urlink.model.state import State
@@ -118,6 +135,11 @@ class Run:
     congestion
         The car trips of the baseline assigned at user equilibrium in the peak hour (None
         without a mode choice).
+    uncertainty
+        The strategies under uncertain inputs (``[uncertainty]``; None without it): samples,
+        rank acceptability and regret under weight, input and joint uncertainty,
+        sensitivity indices and the conditions under which each strategy wins
+        (:class:`urlink.scenario.uncertainty.UncertaintyResult`).
     """
 
     scenario: Scenario
@@ -129,6 +151,7 @@ class Run:
     ranking: Ranking | None
     manifest: dict[str, Any]
     congestion: EquilibriumResult | None = None
+    uncertainty: UncertaintyResult | None = None
     _graph: list[nx.MultiDiGraph] = field(default_factory=list, repr=False)
 
     @property
@@ -167,6 +190,39 @@ class Run:
             self._graph.append(linkage_graph_of(self.state, network_source=self.network_source))
         return self._graph[0]
 
+    def explore(self, *, lang: Lang = "both", tiles: str | None = "OpenStreetMap") -> folium.Map:
+        """Return the workshop map of the run as a ``folium.Map`` (for a notebook).
+
+        The same map as ``map.html`` (:func:`urlink.outputs.maps.map_linkages`), opened on
+        the focus unit, with the baseline indicators in the zone popups; add your own layers
+        to it as to any folium map.
+
+        Parameters
+        ----------
+        lang
+            Label language: ``"zh"``, ``"en"`` or ``"both"``.
+        tiles
+            Background tiles (OpenStreetMap by default, which needs internet) or None.
+
+        Returns
+        -------
+        folium.Map
+        """
+        _, flows = graph_to_gdfs(self.graph())
+        zones = zones_with_indicators(self.zones, self.assessment.indicators)
+        return map_linkages(
+            zones,
+            pd.DataFrame(flows.drop(columns="geometry")),
+            lang=lang,
+            network_source=self.network_source,
+            tiles=tiles,
+            focus=focus_ids(self.zones, self.scenario),
+            title=self.scenario.title or self.scenario.name,
+            credits=data_credits(self.scenario, self.network_source),
+            roads=main_roads(self.streets),
+            water=base_water(self.scenario, self.zones),
+        )
+
     def tables(self) -> dict[str, pd.DataFrame]:
         """Return the CSV tables of the run by file stem (``indicators`` ... ``robustness``).
 
@@ -174,7 +230,7 @@ class Run:
         -------
         dict
         """
-        return run_tables(self.assessment, self.ranking)
+        return run_tables(self.assessment, self.ranking, uncertainty=self.uncertainty)
 
     def write(
         self,
@@ -183,25 +239,32 @@ class Run:
         progress: Progress | None = None,
         table_format: str = "auto",
         network_layer: bool = True,
+        offline: bool = True,
+        force: bool = False,
     ) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
         Parameters
         ----------
         folder
-            The output folder (must not hold the scenario's input files).
+            The output folder (must not hold the scenario's input files, nor files urlink
+            did not write unless ``force``).
         progress
             Told when each file is written.
         table_format, network_layer
             Parquet or CSV for the large tables, and whether ``linkages.gpkg`` holds the
             street network (:func:`urlink.outputs.folder.write_outputs`).
+        offline
+            Pages that need no internet (default); False uses CDNs and OSM tiles.
+        force
+            Write beside files urlink did not write (they are kept).
 
         Returns
         -------
         pathlib.Path
             The folder.
         """
-        out = check_output_dir(Path(folder), self.scenario.input_files())
+        out = check_output_dir(Path(folder), self.scenario.input_files(), force=force)
         return write_outputs(
             out,
             scenario=self.scenario,
@@ -218,6 +281,8 @@ class Run:
             congestion=self.congestion,
             table_format=table_format,
             network_layer=network_layer,
+            offline=offline,
+            force=force,
         )
 
 
@@ -247,7 +312,12 @@ def flow_lines(state: State) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(table, geometry=lines, crs="EPSG:4326")
 
 
-def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.DataFrame]:
+def run_tables(
+    assessment: Assessment,
+    ranking: Ranking | None,
+    *,
+    uncertainty: UncertaintyResult | None = None,
+) -> dict[str, pd.DataFrame]:
     """Collect the CSV tables of a run by file stem (``indicators`` ... ``robustness``).
 
     Parameters
@@ -256,6 +326,10 @@ def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.
         The strategies assessed.
     ranking
         Their scores and robustness (None when not scored).
+    uncertainty
+        The uncertainty analysis: adds ``uncertainty``, ``uncertainty_ranks``,
+        ``sensitivity``, ``conditions`` and the input-only and joint columns of
+        ``robustness``.
 
     Returns
     -------
@@ -269,6 +343,10 @@ def run_tables(assessment: Assessment, ranking: Ranking | None) -> dict[str, pd.
     }
     if ranking is not None:
         out.update(scores=ranking.scores, robustness=ranking.robustness)
+    if uncertainty is not None:
+        out.update(uncertainty.tables())
+        if ranking is not None:
+            out["robustness"] = robustness_with_inputs(ranking.robustness, uncertainty)
     return out
 
 
@@ -305,6 +383,8 @@ def run(
     max_memory: int | str | None = None,
     table_format: str = "auto",
     network_layer: bool = True,
+    offline: bool = True,
+    force: bool = False,
 ) -> Run:
     """Run a scenario and return its outputs in memory (and write them if ``out`` is given).
 
@@ -326,6 +406,12 @@ def run(
         :data:`urlink.parallel.AUTO_PARALLEL_ZONES` zones or more and one otherwise.
     table_format, network_layer
         How ``out`` is written (:meth:`Run.write`).
+    offline
+        Written pages need no internet (default); False loads Leaflet from a CDN and
+        shows OpenStreetMap tiles.
+    force
+        Write ``out`` even if it holds files urlink did not write (they are kept; without
+        it such a folder is refused before the run starts).
 
     Returns
     -------
@@ -342,14 +428,25 @@ def run(
         progress = _StageCallback(on_stage)
     auto = workers == "auto"
     fixed = 1 if auto else workers
-    with run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory) as scale:  # type: ignore[arg-type]
+    with contextlib.ExitStack() as stack:
+        if out is not None:  # checked and locked before the run, not after it
+            out = check_output_dir(Path(out), scenario.input_files(), force=force)
+            stack.enter_context(output_lock(out))
+        scale = stack.enter_context(
+            run_scale(workers=fixed, scheduler=scheduler, max_memory=max_memory)  # type: ignore[arg-type]
+        )
         result = _run(scenario, progress=progress, scale=scale, auto=auto)
         if out is not None:
             tables = result.tables()
             total = files_written(tables, len(scenario.strategies))
             _stage(progress, "write outputs", total=total)
             result.write(
-                out, progress=progress, table_format=table_format, network_layer=network_layer
+                out,
+                progress=progress,
+                offline=offline,
+                force=force,
+                table_format=table_format,
+                network_layer=network_layer,
             )
     return result
 
@@ -413,8 +510,10 @@ def _run(
 
     ranking = None
     spec = scenario.scoring
+    n_samples = scenario.uncertainty.samples if scenario.uncertainty is not None else 0
     if scenario.strategies and weights is not None and spec is not None:
-        t0 = _stage(progress, "scoring", total=smaa_runs(len(weights.table), spec.methods))
+        runs = smaa_runs(len(weights.table), spec.methods)
+        t0 = _stage(progress, "scoring", total=runs + n_samples)
         ranking = score_strategies(
             scenario,
             assessment.indicators,
@@ -424,7 +523,18 @@ def _run(
             progress=progress,
         )
     else:
-        t0 = _stage(progress, "scoring")
+        t0 = _stage(progress, "scoring", total=n_samples or None)
+    uncertainty = None
+    if scenario.uncertainty is not None:  # within the scoring stage: it ranks the samples
+        uncertainty = assess_uncertainty(
+            scenario,
+            state,
+            weights=weights if ranking is not None else None,
+            nominal=performance_table(assessment.indicators),
+            workers=scale.workers,
+            scheduler=scale.client,
+            progress=progress,
+        )
     timings["scoring"] = time.perf_counter() - t0
 
     congestion = car_congestion(state, streets)
@@ -446,6 +556,13 @@ def _run(
         network_source=source,
         timings_s=timings,
     )
+    if uncertainty is not None:
+        manifest["uncertainty"] = {
+            "samples": len(uncertainty.samples),
+            "method": uncertainty.method,
+            "seed": uncertainty.seed,
+            "inputs": uncertainty.inputs.to_dict(orient="records"),
+        }
     logger.info("%d zones, population %s", len(zones_out), f"{summary['population_total']:,}")
     return Run(
         scenario=scenario,
@@ -457,6 +574,7 @@ def _run(
         ranking=ranking,
         manifest=manifest,
         congestion=congestion,
+        uncertainty=uncertainty,
     )
 
 
@@ -469,6 +587,7 @@ def run_scenario(
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
+    force: bool = False,
 ) -> Path:
     """Run a scenario and write its outputs to ``out_dir``.
 
@@ -478,7 +597,7 @@ def run_scenario(
         A loaded scenario.
     out_dir
         Output folder, e.g. ``outputs/huangyan`` (replaced only on success).
-    progress, on_stage, workers, scheduler, max_memory
+    progress, on_stage, workers, scheduler, max_memory, force
         See :func:`run`.
 
     Returns
@@ -486,7 +605,7 @@ def run_scenario(
     pathlib.Path
         The output folder.
     """
-    out = check_output_dir(Path(out_dir), scenario.input_files())
+    out = check_output_dir(Path(out_dir), scenario.input_files(), force=force)
     run(
         scenario,
         out=out,
@@ -495,6 +614,7 @@ def run_scenario(
         workers=workers,
         scheduler=scheduler,
         max_memory=max_memory,
+        force=force,
     )
     return out
 
@@ -527,7 +647,8 @@ class ValidationSummary:
 def validate_scenario(scenario: Scenario) -> ValidationSummary:
     """Check a scenario and its inputs without writing anything.
 
-    Every strategy is applied once to the base state, so bad parameters show up now.
+    Every strategy is applied once to the base state, so bad parameters show up now, and
+    the paths of ``[uncertainty.inputs]`` are checked against it.
 
     Parameters
     ----------
@@ -555,6 +676,8 @@ def validate_scenario(scenario: Scenario) -> ValidationSummary:
                 functools.partial(apply_strategy, state, strategy),
                 section="[[strategies]]",
             )
+        if scenario.uncertainty is not None:
+            resolve_uncertainty(scenario, state)
     focus = scenario.boundaries.focus
     inside = (zones["county_code"] == focus) | (zones.index == focus)
     pop = zones["population"].astype(float)
@@ -573,12 +696,13 @@ def build_map(
     *,
     strategy: str | None = None,
     lang: Lang = "both",
-    offline: bool = False,
+    offline: bool = True,
 ) -> list[Path]:
     """Build a scenario's flows and write ``map.html`` (and a comparison) into ``out_dir``.
 
-    Each file is written to a temporary name and renamed, so an earlier map survives a
-    failure; other files in ``out_dir`` are left alone.
+    Each file is written into a temporary folder and renamed into ``out_dir``, so an
+    earlier map survives a failure; other files in ``out_dir`` are left alone, and a page
+    of the same name is replaced only if urlink wrote it.
 
     Parameters
     ----------
@@ -592,7 +716,8 @@ def build_map(
     lang
         Label language.
     offline
-        Self-contained pages without background tiles.
+        Self-contained pages without background tiles (default); False uses CDNs and
+        OpenStreetMap tiles.
 
     Returns
     -------
@@ -613,27 +738,42 @@ def build_map(
             else f"--strategy {strategy!r}: {scenario.path} defines no strategies"
         )
         raise InputError(msg)
-    out = check_output_dir(out_dir, scenario.input_files())
-    zones, _ = zones_from_scenario(scenario)
-    streets = network_from_scenario(scenario, zones)
-    state = base_state(scenario, zones, streets)
-    source = str(streets.graph.get("network_source", "unknown"))
-    zones_out = zones_with_inputs(state)
-    graph = linkage_graph_of(state, network_source=source)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".map.", dir=out) as tmpname:
-        tmp = Path(tmpname)
-        pages = [tmp / "map.html"]
-        write_map(pages[0], zones_out, graph, source, lang=lang, offline=offline)
+    out = check_output_dir(out_dir, scenario.input_files(), force=True)
+    pages = ["map.html"] + ([f"compare_{strategy}.html"] if strategy is not None else [])
+    with files_into_folder(out, pages) as tmp:
+        zones, _ = zones_from_scenario(scenario)
+        streets = network_from_scenario(scenario, zones)
+        state = base_state(scenario, zones, streets)
+        source = str(streets.graph.get("network_source", "unknown"))
+        zones_out = zones_with_inputs(state)
+        graph = linkage_graph_of(state, network_source=source)
+        credits = data_credits(scenario, source)
+        write_map(
+            tmp / "map.html",
+            zones_out,
+            graph,
+            source,
+            lang=lang,
+            offline=offline,
+            focus=focus_ids(zones_out, scenario),
+            title=scenario.title or scenario.name,
+            credits=credits,
+            roads=main_roads(streets),
+            water=base_water(scenario, zones_out),
+        )
         if strategy is not None:
             a = assess_strategies(scenario, state)
             tables = run_tables(a, score_strategies(scenario, a.indicators, weights=weights))
-            pages += write_comparisons(
-                tmp, zones_out, tables, scenario, strategies=[strategy], lang=lang, offline=offline
+            write_comparisons(
+                tmp,
+                zones_out,
+                tables,
+                scenario,
+                strategies=[strategy],
+                lang=lang,
+                offline=offline,
+                credits=credits,
+                streets=streets,
             )
-        written = []
-        for page in pages:
-            target = out / page.name
-            page.replace(target)
-            written.append(target)
+    written = [out / name for name in pages]
     return written

@@ -15,6 +15,9 @@ larger than its limit, and before routing when the zone system would not fit:
 :data:`MAX_TABLE_BYTES`   256 MiB per CSV table
 :data:`MAX_OSM_BYTES`     1 GiB per OSM file on disk (``.osm``, ``.osm.bz2``, ``.osm.pbf``)
 :data:`MAX_RASTER_BYTES`  2 GiB per raster (windows are read, so this is generous)
+:data:`MAX_SCENARIO_BYTES` 1 MiB per scenario file, nested at most
+                          :data:`MAX_TOML_DEPTH` (12) tables/arrays deep
+:data:`MAX_STRATEGIES`    200 strategies per scenario
 :data:`MAX_FEATURES`      200,000 features per vector layer
 :data:`MAX_ZONES`         5,000 zones, and at most half of the available memory for
                           the zone-to-zone matrices (:func:`zone_matrix_bytes`)
@@ -23,9 +26,11 @@ larger than its limit, and before routing when the zone system would not fit:
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
+import stat
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -43,9 +48,13 @@ __all__ = [
     "MAX_FEATURES",
     "MAX_OSM_BYTES",
     "MAX_RASTER_BYTES",
+    "MAX_SCENARIO_BYTES",
+    "MAX_STRATEGIES",
     "MAX_TABLE_BYTES",
+    "MAX_TOML_DEPTH",
     "MAX_VECTOR_BYTES",
     "MAX_ZONES",
+    "MAX_ZONE_POPULATION",
     "available_memory_bytes",
     "check_feature_count",
     "check_file_size",
@@ -71,17 +80,26 @@ MAX_FEATURES = 200_000
 """Most features in one vector layer."""
 MAX_ZONES = 5_000
 """Most zones in a run (the travel-time, distance and flow matrices grow with zones**2)."""
+MAX_SCENARIO_BYTES = 2**20
+"""Largest scenario file read (bytes): a scenario is a page of settings, not data."""
+MAX_TOML_DEPTH = 12
+"""Deepest nesting of tables and arrays in a scenario file (urlink's own use at most 5)."""
+MAX_STRATEGIES = 200
+"""Most strategies in one scenario (each is a full evaluation of the flows)."""
+MAX_ZONE_POPULATION = 2_000_000_000
+"""Most residents of one zone or table row (more than any country): larger is a typo."""
 
 _MATRIX_COPIES = 16
 """How many zones x zones float64 matrices a run holds at once (skims, flows, strategies)."""
 
-FileKind = Literal["vector", "table", "osm", "raster"]
+FileKind = Literal["vector", "table", "osm", "raster", "scenario"]
 
 _LIMITS: dict[str, str] = {
     "vector": "MAX_VECTOR_BYTES",
     "table": "MAX_TABLE_BYTES",
     "osm": "MAX_OSM_BYTES",
     "raster": "MAX_RASTER_BYTES",
+    "scenario": "MAX_SCENARIO_BYTES",
 }
 
 
@@ -89,7 +107,9 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n:,.0f} bytes"
 
 
-def check_file_size(path: str | Path, *, kind: FileKind, what: str = "file") -> None:
+def check_file_size(
+    path: str | Path, *, kind: FileKind, what: str = "file", allow_empty: bool = False
+) -> None:
     """Refuse a missing, empty or too large input file before it is read.
 
     Parameters
@@ -100,11 +120,15 @@ def check_file_size(path: str | Path, *, kind: FileKind, what: str = "file") -> 
         ``"vector"``, ``"table"``, ``"osm"`` or ``"raster"``: selects the limit.
     what
         What the file is for, in messages (``"zones file"``).
+    allow_empty
+        Accept an empty file (a scenario file then says which key is missing).
 
     Raises
     ------
     InputError
-        If the file does not exist, is not a file, is empty, or exceeds the limit.
+        If the file does not exist, is a symbolic link loop, a folder, a FIFO, a device or
+        another special file (never opened, so a FIFO cannot block), cannot be read, is
+        empty, or exceeds the limit.
 
     Examples
     --------
@@ -117,14 +141,36 @@ def check_file_size(path: str | Path, *, kind: FileKind, what: str = "file") -> 
     urlink.errors.InputError: population table '...empty.csv' is empty (0 bytes); ...
     """
     p = Path(path)
-    if not p.exists():
-        msg = f"{what} {str(p)!r} does not exist; check the path"
-        raise InputError(msg)
-    if not p.is_file():
+    try:
+        st = p.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            msg = f"{what} {str(p)!r} is a symbolic link loop; point to the file itself"
+        elif err.errno in (errno.ENOENT, errno.ENOTDIR):
+            msg = f"{what} {str(p)!r} does not exist; check the path"
+        else:
+            msg = f"{what} {str(p)!r} cannot be read ({err.strerror}); check the path"
+        raise InputError(msg) from None
+    if stat.S_ISDIR(st.st_mode):
         msg = f"{what} {str(p)!r} is a folder, not a file; point to the file itself"
         raise InputError(msg)
-    size = p.stat().st_size
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):  # never opened: reading a FIFO would wait forever
+        kind_of = (
+            "a named pipe (FIFO)"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket or other special file"
+        )
+        msg = f"{what} {str(p)!r} is {kind_of}, not a regular file; save the data to a file"
+        raise InputError(msg)
+    try:
+        os.close(os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)))
+    except OSError as err:
+        msg = f"{what} {str(p)!r} cannot be read ({err.strerror}); check its permissions"
+        raise InputError(msg) from None
+    size = st.st_size
+    if size == 0 and not allow_empty:
         msg = f"{what} {str(p)!r} is empty (0 bytes); export the data again"
         raise InputError(msg)
     name = _LIMITS[kind]

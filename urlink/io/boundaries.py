@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from shapely.validation import explain_validity
 
@@ -69,6 +70,7 @@ __all__ = [
     "points_from_file",
     "read_layer",
     "validate_zones",
+    "warn_implausible_sizes",
     "zones_from_file",
     "zones_from_points",
 ]
@@ -78,6 +80,13 @@ logger = logging.getLogger(__name__)
 ADMIN_LEVELS = ("township", "county", "prefecture", "province")
 """Administrative levels from the smallest to the largest, as used in ``*_code`` columns."""
 
+MIN_ZONE_AREA_M2 = 1.0
+"""Smallest zone area (m2): a smaller zone is a collapsed ring or a sliver, not a place."""
+MAX_ZONE_AREA_KM2 = 2_500_000.0
+"""Largest zone area (km2): more than any Chinese province; larger is a broken polygon."""
+MAX_AREA_KM2_BY_LEVEL = {"township": 30_000.0, "county": 300_000.0}
+"""Areas beyond any Chinese township or county (the largest: about 20,000 and 200,000 km2);
+a larger zone of that level gets a warning (:func:`warn_implausible_sizes`)."""
 MAX_REPAIR_CHANGE = 0.01
 """Largest relative area change of an invalid polygon that :func:`validate_zones` repairs."""
 
@@ -127,14 +136,12 @@ def read_layer(
     if not p.exists():
         msg = f"{what} {str(p)!r} does not exist; check the path"
         raise InputError(msg)
-    if p.is_file():
-        if p.stat().st_size == 0:
-            msg = (
-                f"{what} {str(p)!r} is empty (0 bytes); point to a GeoJSON, GeoPackage or "
-                "Shapefile"
-            )
-            raise InputError(msg)
+    if p.is_file() and p.stat().st_size == 0:
+        msg = f"{what} {str(p)!r} is empty (0 bytes); point to a GeoJSON, GeoPackage or Shapefile"
+        raise InputError(msg)
+    if not p.is_dir():  # a folder may be a dataset (Shapefiles); FIFOs are never opened
         check_file_size(p, kind="vector", what=what)
+    _check_feature_count_early(p, layer=layer, what=what)
     kwargs = {}
     if encoding is not None:
         try:
@@ -168,6 +175,16 @@ def read_layer(
         )
         raise InputError(msg)
     return gdf
+
+
+def _check_feature_count_early(p: Path, *, layer: str | None, what: str) -> None:
+    """Refuse a layer with more than MAX_FEATURES features before its geometries are read."""
+    try:
+        n = int(pyogrio.read_info(p, layer=layer).get("features", -1))
+    except Exception:  # unreadable files are reported by the reader itself
+        return
+    if n > 0:
+        check_feature_count(n, source=f"{what} {str(p)!r}")
 
 
 def _ids_as_str(values: pd.Series, *, source: str, id_col: str) -> pd.Index:
@@ -247,6 +264,21 @@ def _to_lonlat(gdf: gpd.GeoDataFrame, *, coords: Coords, source: str) -> gpd.Geo
     return gdf
 
 
+def _check_antimeridian(gdf: gpd.GeoDataFrame, ids: pd.Index, *, source: str) -> None:
+    """Refuse features spanning more than 180 degrees of longitude (crossing the antimeridian)."""
+    bounds = shapely.bounds(np.asarray(gdf.geometry.array, dtype=object))
+    wide = (bounds[:, 2] - bounds[:, 0]) > 180.0
+    if wide.any():
+        bad = ids[wide].tolist()[:10]
+        msg = (
+            f"{source}: features {bad} span more than 180 degrees of longitude (from "
+            f"{bounds[wide][0, 0]:.4f} to {bounds[wide][0, 2]:.4f}): they cross the antimeridian "
+            "(180 degrees), and read as drawn they would wrap around the globe. Split them at "
+            "180 degrees (ogr2ogr -wrapdateline) or give longitudes beyond 180"
+        )
+        raise InputError(msg)
+
+
 def _prepare(
     gdf: gpd.GeoDataFrame,
     *,
@@ -276,6 +308,7 @@ def _prepare(
         if col is not None:
             check_no_markup(pd.Series(gdf[col].to_numpy(), index=ids), source=source, column=col)
     gdf = _to_lonlat(gdf, coords=coords, source=source)
+    _check_antimeridian(gdf, ids, source=source)
     target = local_metric_crs(gdf) if crs is None else crs
     out = gdf.to_crs(target)
     out.index = ids
@@ -353,8 +386,10 @@ def points_from_file(
 def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.GeoDataFrame:
     """Check and repair a zones frame: polygons only, valid, non-empty, unique ids, a CRS.
 
-    Invalid polygons are repaired with :func:`shapely.make_valid` if that changes their area
-    by at most :data:`MAX_REPAIR_CHANGE` (1 %: slivers, spikes, repeated points); a
+    Zones of (almost) no area (below :data:`MIN_ZONE_AREA_M2`) or larger than any province
+    (:data:`MAX_ZONE_AREA_KM2`) are refused; consecutive repeated points are removed with a
+    warning. Invalid polygons are repaired with :func:`shapely.make_valid` if that changes
+    their area by at most :data:`MAX_REPAIR_CHANGE` (1 %: slivers, spikes); a
     :class:`~urlink.errors.UrlinkWarning` reports which zones changed and by how much area.
     Larger changes (a self-intersecting "bow tie") are refused: the repair would be a guess.
 
@@ -384,6 +419,13 @@ def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.Geo
         msg = f"{source}: duplicate zone ids {dup}; ids must be unique"
         raise InputError(msg)
     geoms = np.asarray(zones.geometry.array, dtype=object)
+    polygons = np.isin(shapely.get_type_id(geoms), [3, 6])  # others are refused below
+    shapes = gpd.GeoSeries(shapely.make_valid(geoms[polygons]), crs=zones.crs)
+    if zones.crs.is_geographic and len(shapes):  # areas in m2, not square degrees
+        shapes = shapes.to_crs(local_metric_crs(gpd.GeoDataFrame(geometry=shapes)))
+    _check_areas(zones.index[polygons], shapes.area.to_numpy(), source=source)
+    geoms = _without_repeated_points(zones.index, geoms, source=source)
+    zones = zones.set_geometry(gpd.GeoSeries(geoms, index=zones.index, crs=zones.crs))
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         before = shapely.area(geoms[invalid])
@@ -432,6 +474,79 @@ def validate_zones(zones: gpd.GeoDataFrame, *, source: str = "zones") -> gpd.Geo
         )
         raise InputError(msg)
     return zones
+
+
+def _check_areas(ids: pd.Index, area_m2: np.ndarray, *, source: str) -> None:
+    """Refuse zones of (near) zero area and zones too large to be one zone."""
+    tiny = area_m2 < MIN_ZONE_AREA_M2
+    if tiny.any():
+        detail = {
+            str(i): round(float(a), 1) for i, a in zip(ids[tiny], area_m2[tiny], strict=True)
+        }
+        msg = (
+            f"{source}: zones {list(detail)[:10]} have (almost) no area (m2: "
+            f"{dict(list(detail.items())[:10])}; the least is {MIN_ZONE_AREA_M2:g} m2, "
+            "urlink.io.boundaries.MIN_ZONE_AREA_M2): a collapsed ring or a sliver; fix or remove "
+            "them in the source data"
+        )
+        raise InputError(msg)
+    huge = area_m2 / 1e6 > MAX_ZONE_AREA_KM2
+    if huge.any():
+        sizes = {
+            str(i): f"{a / 1e6:,.0f} km2" for i, a in zip(ids[huge], area_m2[huge], strict=True)
+        }
+        msg = (
+            f"{source}: zones {dict(list(sizes.items())[:10])} are larger than any province "
+            f"({MAX_ZONE_AREA_KM2:,.0f} km2, urlink.io.boundaries.MAX_ZONE_AREA_KM2); the "
+            "polygon is broken (a ring around the globe, or coordinates in the wrong order)"
+        )
+        raise InputError(msg)
+
+
+def warn_implausible_sizes(zones: gpd.GeoDataFrame, *, source: str) -> list[str]:
+    """Warn about zones larger than any unit of their level (:data:`MAX_AREA_KM2_BY_LEVEL`).
+
+    Parameters
+    ----------
+    zones
+        Zones with ``level`` and ``area_km2``.
+    source
+        Name of the data for messages.
+
+    Returns
+    -------
+    list of str
+        The ids warned about (the zones are kept: a warning, not an error).
+    """
+    out: list[str] = []
+    for level, limit in MAX_AREA_KM2_BY_LEVEL.items():
+        big = zones[(zones["level"] == level) & (zones["area_km2"] > limit)]
+        if len(big):
+            sizes = {str(i): f"{a:,.0f} km2" for i, a in big["area_km2"].items()}
+            warnings.warn(
+                f"{source}: {level} zones {dict(list(sizes.items())[:10])} are larger than any "
+                f"{level} in China ({limit:,.0f} km2); kept, but check their polygons and level",
+                UrlinkWarning,
+                stacklevel=2,
+            )
+            out += list(sizes)
+    return out
+
+
+def _without_repeated_points(ids: pd.Index, geoms: np.ndarray, *, source: str) -> np.ndarray:
+    """Drop consecutive repeated points from rings, with a warning naming the zones."""
+    cleaned = shapely.remove_repeated_points(geoms, tolerance=0.0)
+    dropped = shapely.get_num_coordinates(geoms) - shapely.get_num_coordinates(cleaned)
+    if not dropped.any():
+        return geoms
+    changed = [str(i) for i in ids[dropped > 0]]
+    warnings.warn(
+        f"{source}: {int(dropped.sum())} repeated point(s) removed from the rings of zones "
+        f"{changed[:10]} (consecutive duplicates; the shapes are unchanged)",
+        UrlinkWarning,
+        stacklevel=3,
+    )
+    return np.asarray(cleaned, dtype=object)
 
 
 def _polygonal(geom: BaseGeometry) -> BaseGeometry:

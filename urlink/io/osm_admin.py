@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from pyproj import CRS
     from shapely.geometry.base import BaseGeometry
 
-__all__ = ["GEOMETRY_SOURCE", "NameTag", "footprints_from_osm", "zones_from_osm"]
+__all__ = ["GEOMETRY_SOURCE", "NameTag", "footprints_from_osm", "water_from_osm", "zones_from_osm"]
 
 logger = logging.getLogger(__name__)
 
@@ -333,6 +333,83 @@ def footprints_from_osm(
         f"{int((gdf['kind'] == 'building').sum()):,}",
         f"{int((gdf['kind'] == 'residential').sum()):,}",
     )
+    return gdf.reset_index(drop=True)
+
+
+_WATER = {("natural", "water"), ("landuse", "reservoir"), ("landuse", "basin"),
+          ("waterway", "riverbank")}  # fmt: skip
+
+
+def water_from_osm(
+    path: str | Path,
+    *,
+    within: BaseGeometry | gpd.GeoSeries | gpd.GeoDataFrame | None = None,
+    min_area_m2: float = 20_000.0,
+) -> gpd.GeoDataFrame:
+    """Read water bodies (lakes, reservoirs, river areas) from an OpenStreetMap PBF file.
+
+    For the maps' offline base layer: areas tagged ``natural=water``, ``landuse=reservoir``
+    or ``basin``, or ``waterway=riverbank``, of at least ``min_area_m2``.
+
+    Parameters
+    ----------
+    path
+        An ``.osm.pbf`` file.
+    within
+        Keep only water bodies that intersect this polygon (WGS84 geometry, or a
+        GeoSeries/GeoDataFrame in any CRS).
+    min_area_m2
+        Smallest area kept (ponds and pools are left out).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``osm_id``, ``kind`` (the tag, e.g. ``"natural=water"``), ``name`` and polygons in
+        WGS84; empty when the file has none.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, not a PBF or unreadable.
+
+    Examples
+    --------
+    >>> w = water_from_osm("data/osm/malta.osm.pbf")
+    >>> len(w) > 0, str(w.crs)
+    (True, 'EPSG:4326')
+    """
+    what = "OSM file"
+    p = _check_pbf(path, what=what)
+    wkb = osmium.geom.WKBFactory()
+    rows: list[dict[str, object]] = []
+    try:
+        for area in _areas(p):
+            tags = area.tags
+            kind = next((f"{k}={v}" for k, v in _WATER if tags.get(k) == v), None)
+            if kind is None:
+                continue
+            oid = f"{'way' if area.from_way() else 'relation'}/{area.orig_id()}"
+            rows.append(
+                {
+                    "osm_id": oid,
+                    "kind": kind,
+                    "name": tags.get("name"),
+                    "geometry": shapely.from_wkb(wkb.create_multipolygon(area)),
+                }
+            )
+    except RuntimeError as err:
+        raise _read_failed(p, err, what=what) from None
+    gdf = gpd.GeoDataFrame(
+        rows, columns=["osm_id", "kind", "name", "geometry"], geometry="geometry", crs="EPSG:4326"
+    )
+    if gdf.empty:
+        return gdf
+    region = _within_lonlat(within)
+    if region is not None:
+        gdf = gdf[gdf.intersects(region).to_numpy()]
+    if not gdf.empty:
+        area_m2 = gdf.to_crs(local_metric_crs(gdf)).area
+        gdf = gdf[(area_m2 >= min_area_m2).to_numpy()]
     return gdf.reset_index(drop=True)
 
 

@@ -1,61 +1,318 @@
-"""CSV input tables: read with their ids as text, numbers checked, markup refused.
+"""CSV input tables: each declared once by a :class:`TableSchema`, read and checked by it.
 
 Every table a scenario names goes through :func:`read_rows` (rows as they are) or
-:func:`read_table` (indexed by an id column): the file is size-checked, ids are read as text
-(so ``"331003"`` stays a code, not a number), blank and duplicate ids are errors naming the
-file and the line, and text cells are checked for markup (they end up in HTML pages).
+:func:`read_table` (indexed by an id column), and both require the table's schema
+(:mod:`urlink.io.schemas` declares one per input), so a new input cannot skip the checks:
+the file is size-checked, ids are read as text (so ``"331003"`` stays a code, not a
+number), blank and duplicate ids are errors naming the file and the line, a table with a
+header and no rows is refused, every declared column must be there, numbers must be finite
+and in their range (the message names the file, column, unit, row or id, value and fix), and
+text cells are checked for markup (they end up in HTML pages).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.validate import check_file_size, check_no_markup
+from urlink.validate import MAX_ZONE_POPULATION, check_file_size, check_no_markup
 
-__all__ = ["numeric_column", "read_population_table", "read_rows", "read_table"]
+__all__ = [
+    "ATTRACTION",
+    "BUS_LINES",
+    "CAPITAL_TRANSFERS",
+    "ECOSYSTEM_PHASES",
+    "ECOSYSTEM_SOURCES",
+    "GOODS_MARKETS",
+    "GOODS_SUPPLY_WEIGHTS",
+    "MAX_NUMBER",
+    "POPULATION",
+    "SCHEMAS",
+    "SERVICES",
+    "TOWNSHIP_REFERENCES",
+    "TOWNSHIP_UNITS",
+    "Column",
+    "TableSchema",
+    "check_table",
+    "numeric_column",
+    "read_population_table",
+    "read_rows",
+    "read_table",
+]
 
 logger = logging.getLogger(__name__)
 
+Dtype = Literal["text", "number"]
 
-def read_rows(
-    path: str | Path, *, what: str = "table", str_columns: tuple[str, ...] = ()
-) -> pd.DataFrame:
-    """Read a UTF-8 CSV table with clear errors (no index, rows may repeat ids).
+MAX_NUMBER = 1e15
+"""Largest number any input table may hold unless its column says otherwise: more than any
+quantity urlink models (persons, tonnes, m3 or yuan per day), small enough that sums and
+products of such numbers stay finite."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of an input table: its type, unit and allowed values.
+
+    Attributes
+    ----------
+    name
+        Header of the column.
+    dtype
+        ``"text"`` (read as text, checked for markup) or ``"number"`` (finite, in range).
+    unit
+        Unit of a number, shown in messages (``"persons"``, ``"m3/day"``).
+    required
+        The column must be in the header.
+    blank
+        Empty cells are allowed (else every row needs a value).
+    minimum, maximum
+        Allowed range of a number (inclusive); ``positive`` excludes 0.
+    positive
+        A number must be > 0.
+    unique
+        No two rows may hold the same value.
+    """
+
+    name: str
+    dtype: Dtype = "number"
+    unit: str = ""
+    required: bool = True
+    blank: bool = False
+    minimum: float | None = 0.0
+    maximum: float | None = MAX_NUMBER
+    positive: bool = False
+    unique: bool = False
+
+    def need(self) -> str:
+        """Say what a cell of this column must hold (for messages).
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> Column("population", positive=True, maximum=2e9).need()
+        'a finite number > 0 and <= 2e+09'
+        """
+        if self.dtype == "text":
+            return "plain text"
+        parts = ["a finite number"]
+        if self.positive:
+            parts.append("> 0")
+        elif self.minimum is not None:
+            parts.append(f">= {self.minimum:g}")
+        if self.maximum is not None:
+            parts.append(f"{'and ' if len(parts) > 1 else ''}<= {self.maximum:g}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class TableSchema:
+    """An input table declared once: what it is, its id column and its columns.
+
+    Attributes
+    ----------
+    what
+        Name of the table in messages (``"population table"``).
+    columns
+        The checked columns (others are allowed and read as they are).
+    id_col
+        Column of unique, non-empty ids (read as text; the index of :func:`read_table`).
+    min_rows
+        Fewest data rows (1: a header-only table is an error).
+
+    Examples
+    --------
+    >>> schema = TableSchema("weights", (Column("weight", unit="-"),), id_col="zone_id")
+    >>> [c.name for c in schema.columns]
+    ['weight']
+    """
+
+    what: str
+    columns: tuple[Column, ...]
+    id_col: str | None = None
+    min_rows: int = 1
+
+    def text_columns(self) -> tuple[str, ...]:
+        """Columns read as text: the id column and the text columns.
+
+        Returns
+        -------
+        tuple of str
+        """
+        ids = (self.id_col,) if self.id_col is not None else ()
+        return ids + tuple(c.name for c in self.columns if c.dtype == "text")
+
+
+def _labels(df: pd.DataFrame, mask: np.ndarray, *, indexed: bool) -> list[str] | list[int]:
+    """Row labels of ``mask``: ids for an indexed table, else line numbers (header = 1)."""
+    if indexed:
+        return [str(i) for i in df.index[mask]]
+    return [int(i) + 2 for i in np.flatnonzero(mask)]
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value)
+
+
+def _float_or_nan(value: object) -> float:
+    """Return ``value`` as a float, or NaN if it is not a number (or too large for one)."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _numbers(
+    df: pd.DataFrame, col: Column, empty: np.ndarray, *, source: str, indexed: bool
+) -> pd.Series:
+    """Return a number column as floats, or raise naming the bad cells."""
+    raw = df[col.name]
+    try:
+        values = pd.to_numeric(raw, errors="coerce").astype(float)
+    except OverflowError:  # an integer of hundreds of digits: not a float, so a bad cell
+        values = raw.map(_float_or_nan).astype(float)
+    arr = values.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(arr)
+        if col.positive:
+            bad |= arr <= 0
+        elif col.minimum is not None:
+            bad |= arr < col.minimum
+        if col.maximum is not None:
+            bad |= arr > col.maximum
+    if col.blank:
+        bad &= ~empty
+    if bad.any():
+        label = "id" if indexed else "line"
+        where = _labels(df, bad, indexed=indexed)[:10]
+        cells = raw.to_numpy()[bad][:10]
+        detail = {w: _cell(v) for w, v in zip(where, cells, strict=True)}
+        unit = f" ({col.unit})" if col.unit else ""
+        msg = (
+            f"{source}, {label} {where[0]}, column {col.name!r}{unit} must be {col.need()}; "
+            f"bad rows ({label}: value): {detail}; fix these cells"
+        )
+        raise InputError(msg)
+    return values
+
+
+def check_table(df: pd.DataFrame, schema: TableSchema, *, source: str) -> pd.DataFrame:
+    """Check a table against its schema; return it with number columns as floats.
+
+    Parameters
+    ----------
+    df
+        The table (indexed by ``schema.id_col`` if it has one).
+    schema
+        Its declaration.
+    source
+        The table's name and file, for messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` with every declared number column as float.
+
+    Raises
+    ------
+    InputError
+        Naming the file, column, unit, rows (ids or lines), values and the fix.
+
+    Examples
+    --------
+    >>> schema = TableSchema("t", (Column("n", unit="persons", positive=True),))
+    >>> check_table(pd.DataFrame({"n": ["5", "x"]}), schema, source="t 'a.csv'")
+    Traceback (most recent call last):
+    ...
+    urlink.errors.InputError: t 'a.csv', line 3, column 'n' (persons) must be a finite ...
+    """
+    if len(df) < schema.min_rows:
+        msg = (
+            f"{source} has a header but no data rows; add at least {schema.min_rows} row(s), "
+            "or leave this input out of the scenario if it is optional"
+        )
+        raise InputError(msg)
+    indexed = schema.id_col is not None and df.index.name == schema.id_col
+    label = "id" if indexed else "line"
+    missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
+    if missing:
+        msg = (
+            f"{source}: missing column(s) {missing}; the columns are {list(df.columns)} "
+            f"(needed: {[c.name for c in schema.columns if c.required]})"
+        )
+        raise InputError(msg)
+    out = df.copy()
+    for col in schema.columns:
+        if col.name not in df.columns:
+            continue
+        raw = df[col.name]
+        empty = raw.isna().to_numpy() | raw.astype(str).str.strip().eq("").to_numpy()
+        if col.dtype == "text":
+            if not col.blank and empty.any():
+                rows = _labels(df, empty, indexed=indexed)[:10]
+                msg = f"{source}: column {col.name!r} is empty on {label}(s) {rows}; fill them in"
+                raise InputError(msg)
+            check_no_markup(raw[~empty], source=source, column=col.name, row_label=label)
+        else:
+            out[col.name] = _numbers(df, col, empty, source=source, indexed=indexed)
+        if col.unique:
+            dup = raw[raw.duplicated() & ~empty].astype(str).unique().tolist()
+            if dup:
+                msg = f"{source}: column {col.name!r} repeats {dup[:10]}; each row needs its own"
+                raise InputError(msg)
+    return out
+
+
+def read_rows(path: str | Path, schema: TableSchema) -> pd.DataFrame:
+    """Read a UTF-8 CSV table checked by its schema (no index, rows may repeat ids).
 
     Parameters
     ----------
     path
         CSV file (UTF-8, with or without byte-order mark).
-    what
-        What the table is, for messages.
-    str_columns
-        Columns read as text (ids such as ``zone_id``), so that ``"007"`` stays ``"007"``.
+    schema
+        The table's declaration (:mod:`urlink.io.schemas`); its text columns are read as
+        text (ids such as ``zone_id``), so that ``"007"`` stays ``"007"``.
 
     Returns
     -------
     pandas.DataFrame
-        The rows, with ``str_columns`` stripped of blanks.
+        The rows, text columns stripped of blanks, number columns as floats.
 
     Raises
     ------
     InputError
-        If the file is missing, empty, too large, or not UTF-8 CSV.
+        If the file is missing, empty, too large, or not UTF-8 CSV, or breaks its schema.
     """
+    df = _read_csv(path, what=schema.what, str_columns=schema.text_columns())
+    return check_table(df, schema, source=f"{schema.what} {str(path)!r}")
+
+
+def _read_csv(path: str | Path, *, what: str, str_columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read a CSV file with clear errors; ``str_columns`` as stripped text."""
     p = Path(path)
     check_file_size(p, kind="table", what=what)
     try:
         with warnings.catch_warnings():
             # rows longer than the header would silently become an index: refuse them
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(
-                p, dtype=dict.fromkeys(str_columns, str), encoding="utf-8-sig", index_col=False
-            )
+            # text columns by their names as written (a header may pad them with blanks)
+            header = pd.read_csv(p, nrows=0, encoding="utf-8-sig", index_col=False).columns
+            text = {c: str for c in header if str(c).strip() in str_columns}
+            df = pd.read_csv(p, dtype=text, encoding="utf-8-sig", index_col=False)
     except pd.errors.ParserWarning:
         msg = (
             f"{what} {str(p)!r}: some rows have more fields than the header; quote values "
@@ -72,37 +329,43 @@ def read_rows(
         msg = f"{what} {str(p)!r} is not a readable CSV table ({err})"
         raise InputError(msg) from None
     df.columns = [str(c).strip() for c in df.columns]
+    twice = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if twice:
+        msg = f"{what} {str(p)!r}: the header names {twice} more than once; rename or remove them"
+        raise InputError(msg)
     for col in str_columns:
         if col in df.columns:
             df[col] = df[col].str.strip()
     return df
 
 
-def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.DataFrame:
-    """Read a CSV table indexed by ``id_col`` (as strings) with clear errors.
+def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
+    """Read a CSV table indexed by its schema's ``id_col`` (as strings), checked by it.
 
     Parameters
     ----------
     path
         CSV file (UTF-8).
-    id_col
-        Column with unique ids; becomes the index.
-    what
-        What the table is, for messages.
+    schema
+        The table's declaration (:mod:`urlink.io.schemas`), with an ``id_col``.
 
     Returns
     -------
     pandas.DataFrame
-        The table indexed by id.
+        The table indexed by id, number columns as floats.
 
     Raises
     ------
     InputError
-        If the file is missing, empty, not UTF-8 CSV, lacks ``id_col`` or has duplicate or
-        missing ids.
+        If the file is missing, empty, not UTF-8 CSV, lacks ``id_col``, has duplicate or
+        missing ids, or breaks its schema.
     """
     p = Path(path)
-    df = read_rows(p, what=what, str_columns=(id_col,))
+    what, id_col = schema.what, schema.id_col
+    if id_col is None:  # pragma: no cover - a programming error, not an input error
+        msg = f"read_table needs a schema with an id_col, got {schema!r}"
+        raise TypeError(msg)
+    df = _read_csv(p, what=what, str_columns=schema.text_columns())
     if id_col not in df.columns:
         msg = f"{what} {str(p)!r}: no column {id_col!r}; columns are {list(df.columns)}"
         raise InputError(msg)
@@ -115,26 +378,43 @@ def read_table(path: str | Path, *, id_col: str, what: str = "table") -> pd.Data
     if dup:
         msg = f"{what} {str(p)!r}: duplicate ids in column {id_col!r}: {dup[:10]}"
         raise InputError(msg)
-    out = df.set_index(id_col)
+    out = check_table(df.set_index(id_col), schema, source=f"{what} {str(p)!r}")
     out.attrs["source"] = str(p)
     return out
 
 
 def numeric_column(
-    df: pd.DataFrame, col: str, *, source: str, allow_zero: bool = True
+    df: pd.DataFrame,
+    col: str,
+    *,
+    source: str,
+    allow_zero: bool = True,
+    maximum: float | None = None,
 ) -> pd.Series:
-    """Return ``df[col]`` as floats, rejecting text, NaN and negative (or zero) values."""
-    if col not in df.columns:
-        msg = f"{source}: no column {col!r}; columns are {list(df.columns)}"
-        raise InputError(msg)
-    values = pd.to_numeric(df[col], errors="coerce")
-    bad = ~np.isfinite(values) | (values < 0) | (~allow_zero & (values == 0))
-    if bad.any():
-        detail = {str(i): str(df.loc[i, col]) for i in df.index[bad.to_numpy()][:10]}
-        need = "a finite positive number" if not allow_zero else "a finite number >= 0"
-        msg = f"{source}: column {col!r} must be {need}; bad rows (id: value): {detail}"
-        raise InputError(msg)
-    return values.astype(float)
+    """Return ``df[col]`` as floats, rejecting text, NaN, negative (or zero) and huge values.
+
+    Parameters
+    ----------
+    df
+        A table indexed by id.
+    col
+        The column.
+    source
+        The table's name and file, for messages.
+    allow_zero
+        Accept 0.
+    maximum
+        Largest value accepted.
+
+    Returns
+    -------
+    pandas.Series
+    """
+    schema = TableSchema(
+        "table", (Column(col, positive=not allow_zero, maximum=maximum),), min_rows=0
+    )
+    checked = check_table(df[[col]] if col in df.columns else df, schema, source=source)
+    return checked[col].astype(float)
 
 
 def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.DataFrame:
@@ -165,9 +445,10 @@ def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.Da
     >>> int(t.loc["331003", "population"])
     707500
     """
-    df = read_table(path, id_col=id_col, what="population table")
+    schema = POPULATION if id_col == POPULATION.id_col else replace(POPULATION, id_col=id_col)
+    df = read_table(path, schema)
     source = f"population table {str(path)!r}"
-    pop = numeric_column(df, "population", source=source, allow_zero=False)
+    pop = df["population"].astype(float)
     if "population_source" in df.columns:
         src = df["population_source"].fillna(f"table: {Path(path).name}").astype(str)
     else:
@@ -176,3 +457,111 @@ def read_population_table(path: str | Path, *, id_col: str = "zone_id") -> pd.Da
     out = pd.DataFrame({"population": pop, "population_source": src}, index=df.index)
     out.attrs["source"] = str(path)
     return out
+
+
+# ------------------------------------------------------------ every input table, declared once
+
+_PERSONS = Column("population", unit="persons", positive=True, maximum=MAX_ZONE_POPULATION)
+
+POPULATION = TableSchema(
+    "population table",
+    (_PERSONS, Column("population_source", "text", required=False, blank=True)),
+    id_col="zone_id",
+)
+"""``[population] counties`` and ``override``: residents per zone."""
+
+TOWNSHIP_UNITS = TableSchema(
+    "township unit table",
+    tuple(
+        Column(c, unit="units", maximum=100_000)
+        for c in ("n_communities", "n_villages", "n_other")
+    ),
+    id_col="code",
+)
+"""``[population] township_units``: NBS counts of communities, villages and other units."""
+
+TOWNSHIP_REFERENCES = TableSchema(
+    "township references",
+    (
+        _PERSONS,
+        Column(
+            "district_total",
+            unit="persons",
+            positive=True,
+            maximum=MAX_ZONE_POPULATION,
+            blank=True,  # needed only on the rows used in the fit (use = "fit")
+        ),
+        Column("use", "text"),
+    ),
+    id_col="code",
+)
+"""``[population] township_references``: published township populations (to fit a weight)."""
+
+SERVICES = TableSchema("services", (Column("zone_id", "text"), Column("service", "text")))
+"""``[services] path``: one row per service (a hospital, a school) and its zone."""
+
+GOODS_SUPPLY_WEIGHTS = TableSchema(
+    "goods supply weights", (Column("weight", unit="share weight"),), id_col="zone_id"
+)
+"""``[flows.goods] supply_weights``: how the output is shared over zones."""
+
+GOODS_MARKETS = TableSchema(
+    "goods markets", (Column("demand_weight", unit="share weight"),), id_col="zone_id"
+)
+"""``[flows.goods] markets``: market zones and their demand weights."""
+
+ECOSYSTEM_SOURCES = TableSchema("ecosystem sources", (), id_col="zone_id")
+"""``[flows.ecosystem] sources``: the zones supplying the service (e.g. the catchment)."""
+
+ECOSYSTEM_PHASES = TableSchema(
+    "ecosystem phases",
+    (Column("m3_per_day", unit="m3/day", positive=True), Column("users", "text")),
+    id_col="phase",
+)
+"""``[flows.ecosystem] phases``: supply phases, their volume and the zones they serve."""
+
+CAPITAL_TRANSFERS = TableSchema(
+    "capital transfers",
+    (
+        Column("payer", "text"),
+        Column("payee", "text"),
+        Column("amount_yuan_per_year", unit="yuan/year", required=False, blank=True),
+    ),
+)
+"""``[flows.capital] transfers``: declared transfers and investments."""
+
+ATTRACTION = TableSchema(
+    "attraction weights", (Column("weight", unit="weight"),), id_col="zone_id"
+)
+"""``[flows.people.purposes.<name>] attraction``: what draws trips of a purpose, per zone."""
+
+BUS_LINES = TableSchema(
+    "bus lines table",
+    (
+        Column("line", "text", unique=True),
+        Column("stops", "text"),
+        Column("source", "text"),
+        Column("headway_min", unit="min", positive=True),
+        Column("speed_factor", unit="bus/car speed", positive=True, maximum=1.0),
+        Column("fare_yuan", unit="yuan"),
+    ),
+)
+"""``[bus] lines``: bus lines as stop sequences with headway, speed factor and fare."""
+
+SCHEMAS: dict[str, TableSchema] = {
+    s.what: s
+    for s in (
+        POPULATION,
+        TOWNSHIP_UNITS,
+        TOWNSHIP_REFERENCES,
+        SERVICES,
+        GOODS_SUPPLY_WEIGHTS,
+        GOODS_MARKETS,
+        ECOSYSTEM_SOURCES,
+        ECOSYSTEM_PHASES,
+        CAPITAL_TRANSFERS,
+        ATTRACTION,
+        BUS_LINES,
+    )
+}
+"""Every input table urlink reads, by name (docs/errors.md lists their checks)."""

@@ -225,6 +225,9 @@ class State:
         Names of the strategies applied so far.
     cost_yuan
         Known cost of the strategies applied.
+    focus_name
+        Name of the focus unit where the zones do not name it (zones from OSM: the study
+        area, e.g. "Malta"); None: named by the admin tables.
     """
 
     zones: gpd.GeoDataFrame
@@ -248,6 +251,7 @@ class State:
     link_ways: pd.DataFrame | None = None
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
+    focus_name: str | None = None
 
 
 def intrazonal_min(state: State) -> pd.Series:

@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString
 
 from urlink.errors import InputError
+from urlink.network.skims import nearest_nodes
 
 if TYPE_CHECKING:
     from collections.abc import Hashable, Iterable, Sequence
@@ -236,8 +237,7 @@ def snap_points(
     x, y = Transformer.from_crs("EPSG:4326", R.crs, always_xy=True).transform(
         lonlat[:, 0], lonlat[:, 1]
     )
-    dist, hit = R.tree.query(np.column_stack([x, y]))
-    pos = R.snap[hit]
+    dist, pos = nearest_nodes(R, np.column_stack([x, y]))
     dist = np.atleast_1d(np.asarray(dist, dtype=float))
     pos = np.atleast_1d(np.asarray(pos, dtype=np.int64))
     if max_m is not None:

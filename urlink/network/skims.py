@@ -128,12 +128,13 @@ class RoutingGraph:
     crs
         Metric CRS of ``xy`` (an EPSG string).
     tree
-        KD-tree over ``xy[snap]``: the nodes a point may be snapped to.
+        KD-tree over ``xy``.
     snap
-        Positions of the snappable nodes (:func:`snappable_nodes`): those of the strongly
-        connected parts of the network that are not tiny (one-way traps, car parks and
-        fragments cut by the extract's edge are left out, so no seat lands where it can
-        neither leave nor be reached).
+        Positions of the preferred snapping nodes (:func:`snappable_nodes`): those of the
+        strongly connected parts of the network that are not tiny (one-way traps, car parks
+        and fragments cut by the extract's edge are left out); see :func:`nearest_nodes`.
+    snap_tree
+        KD-tree over ``xy[snap]``.
     weight
         Edge attribute the weights come from.
     wait_min
@@ -155,6 +156,7 @@ class RoutingGraph:
     wait_min: float
     network_source: str
     snap: np.ndarray
+    snap_tree: cKDTree
 
     @property
     def n_edges(self) -> int:
@@ -191,7 +193,8 @@ def _routing(csr: sp.csr_array, **fields: Any) -> RoutingGraph:
 
 
 SNAP_MIN_SHARE = 0.01
-"""A strongly connected part with fewer nodes than this share of the largest is not snapped to."""
+"""A strongly connected part with fewer nodes than this share of the largest is not preferred
+for snapping (:func:`nearest_nodes`)."""
 
 
 def snappable_nodes(csr: sp.csr_array, *, min_share: float = SNAP_MIN_SHARE) -> np.ndarray:
@@ -227,6 +230,43 @@ def snappable_nodes(csr: sp.csr_array, *, min_share: float = SNAP_MIN_SHARE) -> 
     keep = sizes >= max(1.0, min_share * sizes.max())
     keep[int(np.argmax(sizes))] = True
     return np.flatnonzero(keep[labels])
+
+
+SNAP_DETOUR_M = 500.0
+"""How much farther than the nearest node a node of a non-tiny part may be and still be
+preferred (:func:`nearest_nodes`)."""
+
+
+def nearest_nodes(R: RoutingGraph, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snap points to the routing graph: distances (m) and node positions.
+
+    A point goes to the nearest node of a non-tiny strongly connected part
+    (:attr:`RoutingGraph.snap`) when that node is at most :data:`SNAP_DETOUR_M` farther
+    than the nearest node of all; otherwise to the nearest node (a place that really lies
+    on a separate piece of network, such as an island without a ferry, stays there and is
+    reported unreachable rather than joined by a long straight walk).
+
+    Parameters
+    ----------
+    R
+        Routing graph.
+    xy
+        Points in ``R.crs`` (metres), shape (n, 2).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Distances (m) and node positions.
+    """
+    pts = np.atleast_2d(np.asarray(xy, dtype=float))
+    d_all, p_all = R.tree.query(pts)
+    d_snap, hit = R.snap_tree.query(pts)
+    d_all = np.atleast_1d(np.asarray(d_all, dtype=float))
+    p_all = np.atleast_1d(np.asarray(p_all, dtype=np.int64))
+    d_snap = np.atleast_1d(np.asarray(d_snap, dtype=float))
+    p_snap = R.snap[np.atleast_1d(np.asarray(hit, dtype=np.int64))]
+    prefer = d_snap <= d_all + SNAP_DETOUR_M
+    return np.where(prefer, d_snap, d_all), np.where(prefer, p_snap, p_all)
 
 
 def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> RoutingGraph:
@@ -289,8 +329,9 @@ def routing_graph_from(G: nx.MultiDiGraph, *, weight: str = "travel_time") -> Ro
         index=index,
         xy=xy,
         crs=crs,
-        tree=cKDTree(xy[snap]),
+        tree=cKDTree(xy),
         snap=snap,
+        snap_tree=cKDTree(xy[snap]),
         weight=weight,
         wait_min=float(G.graph.get("wait_min", 0.0)),
         network_source=str(G.graph.get("network_source", "unknown")),
@@ -377,6 +418,7 @@ def apply_edge_changes(R: RoutingGraph, changes: Sequence[EdgeChange]) -> Routin
         crs=R.crs,
         tree=R.tree,
         snap=R.snap,
+        snap_tree=R.snap_tree,
         weight=R.weight,
         wait_min=R.wait_min,
         network_source=R.network_source,
@@ -449,8 +491,7 @@ def snap_to_nodes(
     if zones.index.has_duplicates:
         msg = "origins/destinations have duplicate ids; ids must be unique"
         raise InputError(msg)
-    dist, hit = R.tree.query(_seat_xy(zones, R.crs))
-    pos = R.snap[hit]
+    dist, pos = nearest_nodes(R, _seat_xy(zones, R.crs))
     return pd.DataFrame(
         {
             "node": R.nodes[pos],

@@ -48,6 +48,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import Delaunay, cKDTree
 
+from urlink import validate
 from urlink.errors import InputError
 from urlink.network._pbf import graph_from_pbf
 from urlink.network.osm import (
@@ -580,6 +581,32 @@ def _check_xml_safe(path: Path) -> None:
         raise InputError(msg)
 
 
+def _check_expanded_size(path: Path) -> None:
+    """Refuse a compressed OSM file that expands beyond :data:`urlink.validate.MAX_OSM_BYTES`.
+
+    The file is decompressed in a stream and counted, never held: a decompression bomb (a
+    small ``.osm.bz2`` expanding to many GB) is refused before the XML parser reads it.
+    """
+    if path.suffix != ".bz2":
+        return
+    limit = int(validate.MAX_OSM_BYTES)
+    size = 0
+    try:
+        with bz2.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    msg = (
+                        f"OSM file {str(path)!r} expands to more than {limit / 2**20:,.0f} MiB "
+                        "when decompressed (urlink.validate.MAX_OSM_BYTES); clip it to the "
+                        "study area (osmium extract) or use an .osm.pbf export"
+                    )
+                    raise InputError(msg)
+    except (OSError, EOFError, ValueError) as err:
+        msg = f"OSM file {str(path)!r} could not be read ({err}); is it a valid .osm.bz2?"
+        raise InputError(msg) from None
+
+
 @contextlib.contextmanager
 def _osmnx_way_tags(extra: list[str]) -> Iterator[None]:
 
@@ -711,6 +738,7 @@ def streets_from_file(
             )
             raise InputError(msg)
         _check_xml_safe(p)
+        _check_expanded_size(p)
 
         with _osmnx_way_tags(FILTER_TAGS):
             try:

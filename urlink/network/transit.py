@@ -58,7 +58,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
 from urlink.errors import InputError, UrlinkWarning
-from urlink.io.tables import read_rows
+from urlink.io.tables import BUS_LINES, read_rows
 from urlink.network.streets import DEFAULT_CIRCUITY, SpeedParams
 
 if TYPE_CHECKING:
@@ -563,7 +563,7 @@ def bus_service_from_table(
     """
     p = Path(path)
     what = "bus lines table"
-    df = read_rows(p, what=what, str_columns=("line", "stops", "source"))
+    df = read_rows(p, BUS_LINES)
     ids = set(_zone_ids(zones))
 
     def where(i: int) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 from urlink.model.state import in_focus, people_summary
 from urlink.network.assignment import assign_to_network
 from urlink.network.skims import iter_skim_rows
+from urlink.outputs.dictionary import write_data_dictionary
 from urlink.outputs.files import (
     atomic_output_dir,
     network_edges_gdf,
@@ -48,9 +49,9 @@ OUTPUT_FILES = {
     "linkages.gpkg": "layers 'zones', 'flows' (seat to seat, with co2), 'network' "
     "({source}, with assigned volumes per flow type), EPSG:4326",
     "flows.csv": "every flow row of every type, including unused ecosystem supply",
-    "map.html": "interactive map (folium): typology, boundaries, flows by type",
-    "compare_<strategy>.html": "each strategy against the baseline, side by side: "
-    "zone effects, flow changes, district indicators, ranking",
+    "map.html": "interactive map (folium, offline): typology, boundaries, flows by type",
+    "compare_<strategy>.html": "each strategy against the baseline (offline): the strategy "
+    "itself, zone effects, flow changes, district indicators, ranking",
     "report.html": "self-contained report: what was modelled, data and estimates, "
     "flows across boundaries, indicators by SDG, ranking and robustness charts, "
     "guidelines per level (prints on A4)",
@@ -61,8 +62,22 @@ OUTPUT_FILES = {
     "attribution.csv": "strategy, level, unit, effects, cost_yuan, responsible, crosses",
     "guidelines.csv": "level, unit, strategy, role, action, gains, costs",
     "scores.csv": "strategy, group, method, score, rank (groups and pooled)",
-    "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, first_rank",
+    "robustness.csv": "SMAA-2: weights, method, strategy, rank, acceptability, first_rank "
+    "(with [uncertainty]: acceptability_inputs, first_rank_inputs, acceptability_joint, "
+    "first_rank_joint)",
+    "uncertainty.csv": "[uncertainty] only: sample, the sampled inputs, strategy, its district "
+    "indicators, score_<weights> and rank_<weights> (first scoring method)",
+    "uncertainty_inputs.csv": "[uncertainty] only: input, distribution, base, source",
+    "uncertainty_ranks.csv": "[uncertainty] only: weights, method, uncertainty (weights, "
+    "inputs, joint), strategy, rank, acceptability, first_rank, mean_regret, p95_regret, "
+    "max_regret",
+    "sensitivity.csv": "[uncertainty] only: weights, output (score, first), strategy, input, "
+    "S1, S1_conf (first-order indices, RBD-FAST)",
+    "conditions.csv": "[uncertainty] only: weights, strategy, p_first, density, coverage, "
+    "mass, limits, statement (where each strategy ranks first, PRIM)",
     "travel_times.csv": "origin, destination, time_min ({mode}), network_source",
+    "data_dictionary.csv": "every column of every CSV file: unit and meaning in Chinese and "
+    "English",
 }
 """What each file of the output folder holds (``{source}``, ``{mode}`` filled in)."""
 
@@ -84,10 +99,10 @@ def files_written(tables: Mapping[str, pd.DataFrame], n_strategies: int) -> int:
 
     Examples
     --------
-    >>> files_written({"indicators": pd.DataFrame()}, 2)  # 4 + 1 table + map + 2 pages + 2
-    10
+    >>> files_written({"indicators": pd.DataFrame()}, 2)  # 5 + 1 table + map + 2 pages + 2
+    11
     """
-    return 4 + len(tables) + 1 + n_strategies + 2
+    return 5 + len(tables) + 1 + n_strategies + 2
 
 
 def run_summary(
@@ -230,6 +245,7 @@ def run_manifest(
     files = {
         name: text.format(source=network_source, mode=scenario.network.mode)
         for name, text in OUTPUT_FILES.items()
+        if scenario.uncertainty is not None or not text.startswith("[uncertainty] only")
     }
     return {
         "scenario": scenario.name,
@@ -264,6 +280,8 @@ def write_outputs(
     congestion: EquilibriumResult | None = None,
     table_format: str = "auto",
     network_layer: bool = True,
+    offline: bool = True,
+    force: bool = False,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -302,6 +320,12 @@ def write_outputs(
     network_layer
         Write the street network with its assigned volumes as the ``network`` layer of
         ``linkages.gpkg`` (``urlink select-link`` reads it); False leaves it out.
+    offline
+        Pages that need no internet (default); False loads Leaflet from a CDN and shows
+        OpenStreetMap tiles.
+    force
+        Write beside files in ``out`` that urlink did not write (they are kept; see
+        :func:`urlink.outputs.files.atomic_output_dir`).
 
     Returns
     -------
@@ -323,7 +347,7 @@ def write_outputs(
         volumes = volumes.merge(links, on=["u", "v"], how="outer").fillna(0.0)
     formats = table_formats(table_format, pairs=int(state.skim.size), flows=len(flows))
     outputs = _described_outputs(manifest, formats, network_layer=network_layer)
-    with atomic_output_dir(out) as tmp:
+    with atomic_output_dir(out, force=force) as tmp:
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
@@ -351,8 +375,18 @@ def write_outputs(
             digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
             table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
             advance(progress, what=f"{name}.csv")
+        write_data_dictionary(tmp / "data_dictionary.csv")
+        advance(progress, what="data_dictionary.csv")
         write_maps(
-            tmp, zones, graph, source, assessed=tables, scenario=scenario, progress=progress
+            tmp,
+            zones,
+            graph,
+            source,
+            assessed=tables,
+            scenario=scenario,
+            offline=offline,
+            streets=streets,
+            progress=progress,
         )
         write_report(
             tmp / "report.html",

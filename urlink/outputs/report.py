@@ -2,25 +2,31 @@
 
 :func:`report_from_tables` turns the tables of a run into a page with
 
-1. what was modelled (zones by level and typology, the network, the flow models and
+1. a one-page summary in Chinese and English: what was asked, the ranking, how robust it
+   is, the top action per administrative level,
+2. a static map of the flows and the typology (matplotlib, embedded as a PNG data URI),
+3. what was modelled (zones by level and typology, the network, the flow models and
    totals, the strategies),
-2. the data: every input file with its checksum and, where a ``SOURCES.md`` next to it
-   describes it, its origin and licence; which numbers are estimates (every ``*_source``
-   column, counted),
-3. a flow summary per flow type and per administrative boundary (how much of each flow
+4. a flow summary per flow type and per administrative boundary (how much of each flow
    crosses a township, county, prefecture or province boundary; each county-level unit's
    flows out, in and within),
-4. the district indicators of every strategy, grouped by SDG target,
-5. the strategy ranking per stakeholder group and its robustness to the weights (SMAA-2
+5. the district indicators of every strategy, grouped by SDG target,
+6. the strategy ranking per stakeholder group and its robustness to the weights (SMAA-2
    rank acceptability, drawn with matplotlib and embedded as SVG),
-6. the action guidelines per administrative level.
+7. the action guidelines per administrative level,
+8. the data and sources, at the end: every input file with its checksum and, where a
+   ``SOURCES.md`` next to it describes it, its origin and licence; which numbers are
+   estimates (every ``*_source`` column, counted).
 
-Everything is escaped with :func:`html.escape`; the page loads nothing from anywhere
-(no scripts, no fonts, no images outside the page) and has print CSS for A4.
+Sections are listed once in :data:`SECTIONS` (id and bilingual title); headings are numbered
+by CSS counters, so a new section is one function and one entry there. Everything is
+escaped with :func:`html.escape`; the page loads nothing from anywhere (no scripts, no
+fonts, no images outside the page) and has print CSS for A4.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import logging
@@ -29,6 +35,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import geopandas as gpd
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
@@ -37,6 +44,8 @@ from matplotlib.figure import Figure
 from urlink import __version__
 from urlink.model.graph import crosses_level
 from urlink.outputs.files import file_sha256
+from urlink.outputs.maps import FLOW_COLOURS, TYPOLOGY_COLOURS
+from urlink.scenario.assess import admin_names
 from urlink.scoring.costs import Costs, costs_of, format_cost
 from urlink.scoring.indicators import INDICATORS
 from urlink.scoring.methods import default_references
@@ -48,10 +57,12 @@ if TYPE_CHECKING:
     from urlink.scenario.spec import Scenario
 
 __all__ = [
+    "SECTIONS",
     "acceptability_chart",
     "first_rank_chart",
     "flows_by_boundary",
     "flows_by_unit",
+    "flows_map_png",
     "report_from_tables",
     "source_notes",
     "write_report",
@@ -76,7 +87,14 @@ body { font: 10.5pt/1.45 "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft Ya
        "PingFang SC", sans-serif; color: var(--ink); max-width: 190mm; margin: 1.5em auto;
        padding: 0 1em; }
 h1 { font-size: 18pt; margin-bottom: .2em; }
+body { counter-reset: sec; }
 h2 { font-size: 13.5pt; border-bottom: 2px solid #444; padding-bottom: 2px; margin-top: 1.6em; }
+h2::before { counter-increment: sec; content: counter(sec) ". "; }
+nav ol { columns: 2; font-size: 9.5pt; }
+#summary { border: 1px solid #999; padding: 0 .8em .6em; background: #fafafa; }
+#summary h2 { margin-top: .6em; }
+.lang-en { color: #333; }
+figure img { max-width: 100%; height: auto; }
 h3 { font-size: 11.5pt; margin: 1.2em 0 .3em; }
 p.meta, p.note, td.note { color: var(--muted); font-size: 9pt; }
 table { border-collapse: collapse; width: 100%; margin: .4em 0 1em; font-size: 8.5pt; }
@@ -96,6 +114,7 @@ code { font-size: 90%; }
 @page { size: A4; margin: 14mm 12mm 16mm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 9.5pt; }
+  #summary { break-after: page; page-break-after: always; background: none; }
   h2 { break-after: avoid; page-break-after: avoid; }
   h3 { break-after: avoid; page-break-after: avoid; }
   section { break-before: auto; }
@@ -511,6 +530,25 @@ def first_rank_chart(robustness: pd.DataFrame) -> str:
 # The page
 
 
+SECTIONS = (
+    ("summary", "摘要 / Summary"),
+    ("map", "流动与类型图 / Map of flows and typology"),
+    ("modelled", "模型内容 / What was modelled"),
+    ("flows", "跨行政边界的流动 / Flows across administrative boundaries"),
+    ("indicators", "按SDG目标的区级指标 / District indicators by SDG target"),
+    ("ranking", "策略排序与稳健性 / Strategy ranking and robustness"),
+    ("uncertainty", "对不确定输入的稳健性 / Robustness to uncertain inputs"),
+    ("guidelines", "各级行动指引 / Action guidelines per administrative level"),
+    ("data", "数据、来源与估计 / Data, sources and estimates"),
+)
+"""The report's sections in order: id and title (Chinese / English). The summary comes
+first and the sources last; numbers come from CSS counters."""
+
+
+def _heading(section: str) -> str:
+    return _esc(dict(SECTIONS).get(section, section))
+
+
 def report_from_tables(
     *,
     scenario: Scenario,
@@ -528,7 +566,7 @@ def report_from_tables(
         The scenario that was run.
     zones
         Its zones (indexed by zone id, with ``*_code``, ``population``,
-        ``population_source``, ``typology``).
+        ``population_source``, ``typology``; with geometry and seats, the report has a map).
     flows
         Every flow row of every type (``flows.csv``).
     assessed
@@ -547,6 +585,23 @@ def report_from_tables(
         The page.
     """
     title = scenario.title or scenario.name
+    focus = str(scenario.boundaries.focus)
+    sections = {
+        "summary": lambda: _section_summary(scenario, assessed),
+        "map": lambda: _section_map(zones, flows, focus=focus),
+        "modelled": lambda: _section_modelled(scenario, zones, flows, summary),
+        "flows": lambda: _section_flows(
+            zones,
+            flows,
+            focus=focus,
+            focus_name=getattr(scenario.boundaries, "focus_name", None),
+        ),
+        "indicators": lambda: _section_indicators(assessed),
+        "ranking": lambda: _section_ranking(assessed, scenario),
+        "uncertainty": lambda: _section_uncertainty(assessed),
+        "guidelines": lambda: _section_guidelines(assessed),
+        "data": lambda: _section_data(scenario, zones, flows, inputs),
+    }
     parts = [
         "<!DOCTYPE html>",
         '<html lang="zh-Hans"><head><meta charset="utf-8">',
@@ -557,22 +612,236 @@ def report_from_tables(
         f'<p class="meta">Scenario <code>{_esc(scenario.name)}</code> '
         f"({_esc(Path(scenario.path).name)}), seed {_esc(scenario.seed)}, urlink "
         f'{_esc(__version__)}. Numbers marked <span class="estimate">in this colour</span> '
-        "rest on estimates or assumptions; see section 2.</p>",
-        '<nav><ol><li><a href="#modelled">What was modelled</a></li>'
-        '<li><a href="#data">Data and estimates</a></li>'
-        '<li><a href="#flows">Flows across boundaries</a></li>'
-        '<li><a href="#indicators">Indicators by SDG target</a></li>'
-        '<li><a href="#ranking">Strategy ranking and robustness</a></li>'
-        '<li><a href="#guidelines">Action guidelines per level</a></li></ol></nav>',
+        "rest on estimates or assumptions; see the data section at the end. Headings and the "
+        "summary are in Chinese and English, the detailed tables in English.</p>",
     ]
-    parts += _section_modelled(scenario, zones, flows, summary)
-    parts += _section_data(scenario, zones, flows, inputs)
-    parts += _section_flows(zones, flows, focus=str(scenario.boundaries.focus))
-    parts += _section_indicators(assessed)
-    parts += _section_ranking(assessed, scenario)
-    parts += _section_guidelines(assessed)
+    built = {key: sections[key]() for key, _ in SECTIONS}
+    shown = [key for key, _ in SECTIONS if built[key]]  # a section may have nothing to say
+    parts.append(
+        "<nav><ol>"
+        + "".join(f'<li><a href="#{key}">{_heading(key)}</a></li>' for key in shown)
+        + "</ol></nav>"
+    )
+    for key in shown:
+        parts += built[key]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _section_summary(scenario: Scenario, assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Build the one-page summary: the question, the ranking, its robustness, top actions."""
+    out = [f'<section id="summary"><h2>{_heading("summary")}</h2>']
+    names = [s.name for s in scenario.strategies]
+    titles = {s.name: s.title for s in scenario.strategies}
+    where = scenario.title or scenario.name
+    out.append(
+        f"<p><b>问题</b>：{_esc(where)} 的 {len(names)} 项策略中，哪一项最符合各利益相关方的"
+        "目标？结论对权重的变化有多稳健？每一级政府应该做什么？<br>"
+        f'<span class="lang-en"><b>The question</b>: which of the {len(names)} strategies for '
+        f"{_esc(where)} serves the stakeholder groups best, how robust is that answer to "
+        "their weights, and what should each level of government do?</span></p>"
+    )
+    scores = assessed.get("scores")
+    robust = assessed.get("robustness")
+    if scores is None or scores.empty:
+        out.append("<p>未评分 / The scenario has no scoring section.</p>")
+    else:
+        ws = scores[scores["method"] == scores["method"].iloc[0]]
+        pooled = ws[ws["group"] == "pooled"].sort_values("rank", kind="stable")
+        first: dict[str, float] = {}
+        if robust is not None and not robust.empty:
+            r = robust[
+                (robust["weights"] == "uniform")
+                & (robust["method"] == ws["method"].iloc[0])
+                & (robust["rank"] == 1)
+            ]
+            first = dict(zip(r["strategy"], r["acceptability"].astype(float), strict=True))
+        tops = ws[(ws["rank"] == 1) & (ws["group"] != "pooled")]
+        top_of: dict[str, list[str]] = {}
+        for group, strat in zip(tops["group"], tops["strategy"], strict=True):
+            top_of.setdefault(str(strat), []).append(str(group))
+        rows = [
+            {
+                "rank": int(rec["rank"]),
+                "strategy": f"{rec['strategy']}: {titles.get(str(rec['strategy']), '')}",
+                "P(first)": first.get(str(rec["strategy"]), float("nan")),
+                "first for": ", ".join(top_of.get(str(rec["strategy"]), [])),
+            }
+            for rec in pooled.head(5).to_dict("records")
+        ]
+        out.append(
+            f"<h3>排序（综合，{_esc(ws['method'].iloc[0].replace('_', ' '))}）/ "
+            "Ranking (pooled groups)</h3>"
+        )
+        out.append(
+            _table(
+                pd.DataFrame(rows),
+                numeric=["rank", "P(first)"],
+                formats={"rank": ".0f", "P(first)": ".0%"},
+            )
+        )
+        if len(pooled):
+            best = str(pooled["strategy"].iloc[0])
+            share = first.get(best, float("nan"))
+            pct = _num(100 * share, ".0f") if np.isfinite(share) else "?"
+            out.append(
+                f"<p><b>稳健性</b>：在均匀随机权重下，<code>{_esc(best)}</code> 在 {pct}% 的样本中"
+                "排名第一（SMAA-2）。<br>"
+                f'<span class="lang-en"><b>Robustness</b>: with uniform random weights, '
+                f"<code>{_esc(best)}</code> ranks first in {pct} % of the samples "
+                "(SMAA-2).</span></p>"
+            )
+            out += _top_actions(assessed.get("guidelines"), best)
+    out.append(
+        '<p class="note">工作坊地图 / Workshop map: <code>map.html</code>; 各策略对比 / each '
+        "strategy: <code>compare_&lt;strategy&gt;.html</code>; 表格说明 / what each CSV "
+        "column means: <code>data_dictionary.csv</code>.</p></section>"
+    )
+    return out
+
+
+def _top_actions(guidelines: pd.DataFrame | None, best: str) -> list[str]:
+    if guidelines is None or guidelines.empty:
+        return []
+    rows = []
+    for level in ("province", "prefecture", "county", "township"):
+        part = guidelines[(guidelines["level"] == level) & (guidelines["strategy"] == best)]
+        if part.empty:
+            continue
+        rec = part.iloc[0]
+        unit = str(rec.get("unit_name", "") or "")
+        rows.append(
+            {
+                "level": level,
+                "unit": f"{unit} ({rec['unit']})".strip() if unit else str(rec["unit"]),
+                "role": rec.get("role", ""),
+                "action": rec.get("action", ""),
+                "gains": rec.get("gains", ""),
+                "costs": rec.get("costs", ""),
+            }
+        )
+    if not rows:
+        return []
+    return [
+        f"<h3>首要行动（各级）/ Top actions per level for <code>{_esc(best)}</code></h3>",
+        _table(pd.DataFrame(rows)),
+    ]
+
+
+def flows_map_png(
+    zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str, max_flows: int = 150
+) -> bytes | None:
+    """Draw a static map of the zones by typology and the largest people flows (PNG).
+
+    The view is the focus unit's zones with a margin; widths grow with the square root of
+    the volume (the largest flow drawn is 6 pt); flows within one zone are left out.
+
+    Parameters
+    ----------
+    zones
+        Zones with geometry (a GeoDataFrame), ``typology`` and seats.
+    flows
+        Flow rows (``flow_type``, ``origin``, ``destination``, ``volume``).
+    focus
+        Code of the focus unit (zones with it as ``county_code`` or id).
+    max_flows
+        Largest people flows drawn.
+
+    Returns
+    -------
+    bytes or None
+        The PNG, or None when the zones have no geometry or seats.
+    """
+    if not isinstance(zones, gpd.GeoDataFrame) or "seat_lon" not in zones.columns:
+        return None
+    z = zones.to_crs("EPSG:4326")
+    ids = z.index.astype(str)
+    own = ids == focus
+    if "county_code" in z.columns:
+        own = own | (z["county_code"].astype(str) == focus).to_numpy()
+    inside = z[own] if own.any() else z
+    left, bottom, right, top = inside.total_bounds
+    dx, dy = 0.08 * (right - left), 0.08 * (top - bottom)
+    fig = Figure(figsize=(7.2, 4.6), dpi=110)
+    ax = fig.add_axes((0, 0, 1, 1))
+    colours = z["typology"].astype(str).map(TYPOLOGY_COLOURS).fillna("#cccccc")
+    z.plot(ax=ax, color=list(colours), edgecolor="#666", linewidth=0.5)
+    seat = {
+        str(i): (float(x), float(y))
+        for i, x, y in zip(ids, z["seat_lon"], z["seat_lat"], strict=True)
+    }
+    people = flows[flows["flow_type"] == "people"] if "flow_type" in flows.columns else flows
+    people = people[
+        (people["origin"].astype(str) != people["destination"].astype(str))
+        & people["origin"].astype(str).isin(seat)
+        & people["destination"].astype(str).isin(seat)
+    ]
+    summed: pd.DataFrame = (
+        people.assign(o=people["origin"].astype(str), d=people["destination"].astype(str))
+        .groupby(["o", "d"], as_index=False)
+        .agg(volume=("volume", "sum"))
+    )
+    pairs = summed.sort_values(["volume", "o", "d"], ascending=[False, True, True]).head(max_flows)
+    vmax = float(pairs["volume"].max()) if len(pairs) else 1.0
+    for o, d, v in zip(pairs["o"], pairs["d"], pairs["volume"], strict=True):
+        (x0, y0), (x1, y1) = seat[o], seat[d]
+        arrow = ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>,head_length=0.5,head_width=0.25",
+                "color": FLOW_COLOURS["people"],
+                "lw": 0.4 + 5.6 * float(np.sqrt(max(v, 0.0) / (vmax or 1.0))),
+                "alpha": 0.7,
+                "connectionstyle": "arc3,rad=-0.15",
+                "shrinkA": 0,
+                "shrinkB": 2,
+            },
+            annotation_clip=False,
+        )
+        if arrow.arrow_patch is not None:
+            arrow.arrow_patch.set_clip_box(ax.bbox)
+    for i, row in inside.iterrows():
+        name = row.get("name_en") or row.get("name") or str(i)
+        ax.annotate(
+            str(name),
+            (float(row["seat_lon"]), float(row["seat_lat"])),
+            fontsize=6.5,
+            ha="center",
+            va="bottom",
+            color="#111",
+            fontfamily=["Noto Sans CJK SC", "DejaVu Sans"],
+        )
+    ax.set_xlim(left - dx, right + dx)
+    ax.set_ylim(bottom - dy, top + dy)
+    ax.set_aspect(1.0 / np.cos(np.radians((top + bottom) / 2)))
+    ax.set_axis_off()
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # without a CJK font, Chinese names are drawn as boxes: not worth failing a run
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        warnings.filterwarnings("ignore", message="findfont: Font family")
+        fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _section_map(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> list[str]:
+    out = [f'<section id="map"><h2>{_heading("map")}</h2>']
+    png = flows_map_png(zones, flows, focus=focus)
+    if png is None:
+        out.append("<p>No zone geometry: no map.</p></section>")
+        return out
+    data = base64.b64encode(png).decode("ascii")
+    legend = ", ".join(f"{_esc(k)} (fill {_esc(v)})" for k, v in TYPOLOGY_COLOURS.items())
+    out.append(
+        f'<figure><img alt="map of flows and typology" src="data:image/png;base64,{data}">'
+        "<figcaption>人口流动（最大的150条，线宽∝√流量，箭头指向目的地）与分区类型 / People "
+        "flows (the 150 largest pairs; width grows with the square root of the volume, "
+        f"arrows point to the destination) and zone typology: {legend}. The interactive "
+        "version is <code>map.html</code>.</figcaption></figure></section>"
+    )
+    return out
 
 
 def write_report(
@@ -614,7 +883,7 @@ def write_report(
 def _section_modelled(
     scenario: Scenario, zones: pd.DataFrame, flows: pd.DataFrame, summary: Mapping[str, Any]
 ) -> list[str]:
-    out = ['<section id="modelled"><h2>1. What was modelled</h2>']
+    out = [f'<section id="modelled"><h2>{_heading("modelled")}</h2>']
     levels = zones.groupby("level").size() if "level" in zones.columns else pd.Series(dtype=int)
     typ = zones.groupby("typology").size() if "typology" in zones.columns else pd.Series(dtype=int)
     pop = float(zones["population"].sum()) if "population" in zones.columns else float("nan")
@@ -744,7 +1013,7 @@ def _section_data(
     flows: pd.DataFrame,
     inputs: Sequence[Mapping[str, Any]] | None,
 ) -> list[str]:
-    out = ['<section id="data"><h2>2. Data and estimates</h2><h3>Input files</h3>']
+    out = [f'<section id="data"><h2>{_heading("data")}</h2><h3>Input files</h3>']
     if inputs is None:  # not given: hash the scenario's files here
         inputs = [{"path": str(p), "sha256": file_sha256(Path(p))} for p in scenario.input_files()]
     rows = []
@@ -779,8 +1048,10 @@ def _section_data(
     return out
 
 
-def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> list[str]:
-    out = ['<section id="flows"><h2>3. Flows across administrative boundaries</h2>']
+def _section_flows(
+    zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str, focus_name: str | None = None
+) -> list[str]:
+    out = [f'<section id="flows"><h2>{_heading("flows")}</h2>']
     if not len(_used(flows)):
         out.append("<p>No flows.</p></section>")
         return out
@@ -799,7 +1070,7 @@ def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> l
     if "county_code" in zones.columns:
         units = flows_by_unit(flows, zones, level="county")
         names = _unit_names(zones, "county")
-        names.setdefault(focus, "focus unit (split into townships)")
+        names.setdefault(focus, focus_name or "focus unit (split into townships)")
         units.insert(1, "name", units["unit"].map(names).fillna(""))
         out.append("<h3>Per county-level unit: out, in and within</h3>")
         out.append(_table(units, numeric=["out", "in", "within", "net_in"]))
@@ -809,7 +1080,7 @@ def _section_flows(zones: pd.DataFrame, flows: pd.DataFrame, *, focus: str) -> l
 
 def _unit_names(zones: pd.DataFrame, level: str) -> dict[str, str]:
     col = f"{level}_code"
-    out: dict[str, str] = {}
+    out: dict[str, str] = dict(admin_names())  # prefectures and provinces no zone names
     for i, row in zones.iterrows():
         if str(i) == str(row[col]) or str(row.get("level", "")) == level:
             name = str(row.get("name", ""))
@@ -819,7 +1090,7 @@ def _unit_names(zones: pd.DataFrame, level: str) -> dict[str, str]:
 
 
 def _section_indicators(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
-    out = ['<section id="indicators"><h2>4. District indicators by SDG target</h2>']
+    out = [f'<section id="indicators"><h2>{_heading("indicators")}</h2>']
     ind = assessed.get("indicators")
     if ind is None or ind.empty:
         out.append("<p>No indicators.</p></section>")
@@ -925,7 +1196,7 @@ def _normalisation_note(assessed: Mapping[str, pd.DataFrame], scenario: Scenario
 
 
 def _section_ranking(assessed: Mapping[str, pd.DataFrame], scenario: Scenario) -> list[str]:
-    out = ['<section id="ranking"><h2>5. Strategy ranking and robustness</h2>']
+    out = [f'<section id="ranking"><h2>{_heading("ranking")}</h2>']
     scores = assessed.get("scores")
     robust = assessed.get("robustness")
     if scores is None or scores.empty:
@@ -967,7 +1238,7 @@ def _section_ranking(assessed: Mapping[str, pd.DataFrame], scenario: Scenario) -
 
 
 def _section_guidelines(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
-    out = ['<section id="guidelines"><h2>6. Action guidelines per administrative level</h2>']
+    out = [f'<section id="guidelines"><h2>{_heading("guidelines")}</h2>']
     g = assessed.get("guidelines")
     if g is None or g.empty:
         out.append("<p>No strategies, so no guidelines.</p></section>")
@@ -985,5 +1256,167 @@ def _section_guidelines(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
         cols = [c for c in ("strategy", "unit", "role", "action", "gains", "costs") if c in part]
         out.append(f"<h3>{_esc(level.capitalize())} level ({len(part)} rows)</h3>")
         out.append(_table(part[cols]))
+    out.append("</section>")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Uncertain inputs (#16): drawn only when the run has an [uncertainty] section
+
+
+def uncertainty_chart(ranks: pd.DataFrame, *, weights: str = "pooled") -> str:
+    """Bars of P(rank 1) per strategy with weights, inputs and both uncertain, as SVG.
+
+    Parameters
+    ----------
+    ranks
+        The ``uncertainty_ranks`` table; its rank-1 rows of the first method are drawn.
+    weights
+        Which weight set (``pooled``, a group or ``uniform``).
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (empty string when there is nothing to draw).
+    """
+    r = ranks[(ranks["weights"] == weights) & (ranks["rank"] == 1)]
+    if r.empty:
+        return ""
+    r = r[r["method"] == r["method"].iloc[0]]
+    table = r.pivot_table(
+        index="strategy", columns="uncertainty", values="acceptability", sort=False
+    ).fillna(0.0)
+    modes = [m for m in ("weights", "inputs", "joint") if m in table.columns]
+    labels = {"weights": "weights only", "inputs": "inputs only", "joint": "both"}
+    table = table.loc[table.max(axis=1) > 0, modes].iloc[::-1]
+    with mpl.rc_context({"svg.hashsalt": "urlink", "font.size": 8}):
+        fig, ax = _figure(7.0, 0.35 * len(table) + 1.0)
+        y = np.arange(len(table))
+        height = 0.8 / max(len(modes), 1)
+        colours = {"weights": "#9ecae1", "inputs": "#fdae6b", "joint": "#31a354"}
+        for k, mode in enumerate(modes):
+            ax.barh(
+                y + (k - (len(modes) - 1) / 2) * height,
+                table[mode].to_numpy(),
+                height=height,
+                color=colours[mode],
+                label=labels[mode],
+            )
+        ax.set_yticks(y, [str(s) for s in table.index])
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(f"P(rank 1), {weights} weights")
+        ax.legend(
+            fontsize=7, frameon=False, ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0)
+        )
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _svg(fig)
+
+
+def sensitivity_chart(sensitivity: pd.DataFrame, strategy: str, *, top: int = 10) -> str:
+    """Bars of the first-order indices of a strategy's share of first ranks, as SVG.
+
+    Parameters
+    ----------
+    sensitivity
+        The ``sensitivity`` table (``output``, ``strategy``, ``input``, ``S1``,
+        ``S1_conf``).
+    strategy
+        The strategy whose ``first`` output is drawn (its ``score`` if that does not vary).
+    top
+        Most influential inputs drawn.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element (empty string when there is nothing to draw).
+    """
+    s = sensitivity[sensitivity["strategy"] == strategy]
+    output = "first"
+    if s[s["output"] == output]["S1"].abs().sum() == 0:
+        output = "score"
+    s = s[s["output"] == output].sort_values("S1", ascending=False).head(top).iloc[::-1]
+    if s.empty or s["S1"].abs().sum() == 0:
+        return ""
+    with mpl.rc_context({"svg.hashsalt": "urlink", "font.size": 8}):
+        fig, ax = _figure(7.0, 0.3 * len(s) + 1.0)
+        ax.barh(
+            s["input"].astype(str),
+            s["S1"].clip(lower=0).to_numpy(),
+            xerr=s["S1_conf"].to_numpy(),
+            color="#756bb1",
+            error_kw={"elinewidth": 0.6, "capsize": 2},
+        )
+        what = "share of first ranks" if output == "first" else "score"
+        ax.set_xlabel(f"first-order index S1 of {strategy}'s {what} (RBD-FAST, 95 % interval)")
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return _svg(fig)
+
+
+def _section_uncertainty(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
+    ranks = assessed.get("uncertainty_ranks")
+    samples = assessed.get("uncertainty")
+    if ranks is None or ranks.empty or samples is None:
+        return []
+    inputs = assessed.get("uncertainty_inputs", pd.DataFrame())
+    n = int(samples["sample"].nunique())
+    out = [
+        f'<section id="uncertainty"><h2>{_heading("uncertainty")}</h2>',
+        f"<p>{n} input samples of {len(inputs)} uncertain inputs; each sample re-evaluates "
+        "the baseline and every strategy, which are then ranked with each group's weights "
+        "(<em>inputs only</em>), with perturbed weights on the scenario's inputs (<em>weights "
+        "only</em>, SMAA-2 as in section 5) and with both in the same draws (<em>both</em>). "
+        "Regret is how far a strategy's score falls short of the best strategy's in the "
+        "same draw (docs/uncertainty.md).</p>",
+    ]
+    if not inputs.empty:
+        out.append(
+            "<details><summary>The uncertain inputs</summary>"
+            + _table(inputs, numeric=["base"], wrap=["source"])
+            + "</details>"
+        )
+    chart = uncertainty_chart(ranks)
+    if chart:
+        out.append(
+            f"<figure>{chart}<figcaption>Probability of ranking first with the pooled "
+            "weights: weights uncertain, inputs uncertain, and both.</figcaption></figure>"
+        )
+    first = ranks[(ranks["rank"] == 1) & (ranks["method"] == ranks["method"].iloc[0])]
+    joint = first[first["uncertainty"] == "joint"]
+    table = joint.pivot_table(
+        index="strategy", columns="weights", values="acceptability", sort=False
+    )
+    regret = joint.pivot_table(index="strategy", values="mean_regret", columns="weights")
+    if "pooled" in regret.columns:
+        table["mean regret (pooled)"] = regret["pooled"]
+    out.append("<h3>P(rank 1) with weights and inputs uncertain, per group</h3>")
+    out.append(
+        _table(
+            table.reset_index(),
+            numeric=list(table.columns),
+            formats=dict.fromkeys([str(c) for c in table.columns], ".2f"),
+        )
+    )
+    sensitivity = assessed.get("sensitivity")
+    if sensitivity is not None and not sensitivity.empty and "pooled" in table.columns:
+        leader = str(table["pooled"].idxmax())
+        chart = sensitivity_chart(sensitivity, leader)
+        if chart:
+            rough = (
+                f" With {n} samples the indices are rough (wide intervals); use 256 or more."
+                if n < 256
+                else ""
+            )
+            out.append(
+                f"<figure>{chart}<figcaption>Which inputs decide whether {_esc(leader)} ranks "
+                "first (pooled weights): the share of the variance explained by each input "
+                f"alone (RBD-FAST first-order indices).{rough}</figcaption></figure>"
+            )
+    conditions = assessed.get("conditions")
+    if conditions is not None and not conditions.empty:
+        out.append("<h3>When does each strategy rank first? (PRIM)</h3><ul>")
+        out += [f"<li>{_esc(text)}</li>" for text in conditions["statement"]]
+        out.append("</ul>")
     out.append("</section>")
     return out

@@ -273,7 +273,7 @@ def assess_strategies(
     """
     names = admin_names()
     names.update({str(k): str(v) for k, v in state.zones["name"].items()})
-    names.setdefault(state.focus, f"focus unit {state.focus}")
+    names.setdefault(state.focus, state.focus_name or f"focus unit {state.focus}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
         base = evaluate(state)

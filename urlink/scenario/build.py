@@ -25,6 +25,7 @@ from urlink.io.boundaries import (
     add_admin_codes,
     add_seats_from_places,
     points_from_file,
+    warn_implausible_sizes,
     zones_from_file,
     zones_from_points,
 )
@@ -32,7 +33,20 @@ from urlink.io.checks import coords_mismatch_hint
 from urlink.io.osm_admin import footprints_from_osm, zones_from_osm
 from urlink.io.postgis import source_name
 from urlink.io.rasters import zonal_population
-from urlink.io.tables import read_population_table, read_rows, read_table
+from urlink.io.tables import (
+    ATTRACTION,
+    CAPITAL_TRANSFERS,
+    ECOSYSTEM_PHASES,
+    ECOSYSTEM_SOURCES,
+    GOODS_MARKETS,
+    GOODS_SUPPLY_WEIGHTS,
+    SERVICES,
+    TOWNSHIP_REFERENCES,
+    TOWNSHIP_UNITS,
+    read_population_table,
+    read_rows,
+    read_table,
+)
 from urlink.model.dasymetric import add_dasymetric_population
 from urlink.model.inputs import (
     CapitalSetup,
@@ -271,7 +285,7 @@ def _township_population(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     pop = scenario.population
     assert pop.township_units is not None
-    units = read_table(pop.township_units, id_col="code", what="township unit table")
+    units = read_table(pop.township_units, TOWNSHIP_UNITS)
     townships = zones.index[zones["level"] == "township"]
     missing = sorted(set(townships) - set(units.index))
     extra = sorted(set(units.index) - set(townships))
@@ -294,21 +308,22 @@ def _township_population(
                 "community weight) or community_weight"
             )
             raise InputError(msg)
-        refs = read_table(pop.township_references, id_col="code", what="township references")
-        for col in ("population", "district_total", "use"):
-            if col not in refs.columns:
-                msg = (
-                    f"township references {str(pop.township_references)!r}: no column "
-                    f"{col!r}; columns are {list(refs.columns)}"
-                )
-                raise InputError(msg)
+        refs = read_table(pop.township_references, TOWNSHIP_REFERENCES)
+        blank = refs.index[(refs["use"] == "fit") & refs["district_total"].isna()].tolist()
+        if blank:
+            msg = (
+                f"township references {str(pop.township_references)!r}, column "
+                f"'district_total': empty on the rows used in the fit (use = 'fit'), ids "
+                f"{blank[:10]}; give the district total of the reference year"
+            )
+            raise InputError(msg)
         k = fit_community_weight(units, refs)
         params["community_weight"] = {"value": round(k, 6), "how": "fitted to references"}
     table = population_from_units(units, total=round(total), community_weight=k)
     return table, params
 
 
-def zones_from_scenario(  # noqa: PLR0915 -- one source after another
+def zones_from_scenario(
     scenario: Scenario,
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
     """Build the zones of a scenario with admin codes and populations.
@@ -380,12 +395,17 @@ def zones_from_scenario(  # noqa: PLR0915 -- one source after another
         zones = add_population(zones, county_pop.loc[county_pop.index.isin(zones.index)])
     if scenario.population.override is not None:
         zones = add_population(zones, read_population_table(scenario.population.override))
+    return _finish_zones(scenario, zones), params
+
+
+def _finish_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Check that every zone has a population, add seats from places, order the columns."""
     lacking = zones.index[zones["population"].isna()].tolist()
     if lacking:
         msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
         raise InputError(msg)
     if scenario.settlements is not None:
-        places = settlements_from_scenario(scenario, crs=counties.crs)
+        places = settlements_from_scenario(scenario, crs=zones.crs)
         if not places.intersects(zones.geometry.union_all()).any():
             lonlat = places.geometry.to_crs("EPSG:4326").total_bounds.round(3).tolist()
             msg = (
@@ -397,12 +417,13 @@ def zones_from_scenario(  # noqa: PLR0915 -- one source after another
         zones = add_seats_from_places(
             zones, places, names_col=scenario.settlements.names_col or "name"
         )
-    zones["density_per_km2"] = zones["population"] / zones["area_km2"]
+    warn_implausible_sizes(zones, source=str(scenario.boundaries.path))
+    zones["density_per_km2"] = zones["population"].astype(float) / zones["area_km2"]
     if "unit_type" not in zones.columns:
         zones["unit_type"] = pd.NA
     zones["unit_type"] = zones["unit_type"].astype("string")
     zones.index.name = "zone_id"
-    return zones[[*ZONE_COLUMNS, "geometry"]], params
+    return zones[[*ZONE_COLUMNS, "geometry"]]
 
 
 def _osm_zones(
@@ -445,19 +466,7 @@ def _osm_zones(
     for table in (pop.counties, pop.override):
         if table is not None:
             zones = add_population(zones, read_population_table(table))
-    lacking = zones.index[zones["population"].isna()].tolist()
-    if lacking:
-        msg = f"{scenario.path}: zones {lacking[:10]} have no population; add them to a table"
-        raise InputError(msg)
-    if scenario.settlements is not None:
-        places = settlements_from_scenario(scenario, crs=zones.crs)
-        zones = add_seats_from_places(
-            zones, places, names_col=scenario.settlements.names_col or "name"
-        )
-    zones["density_per_km2"] = zones["population"].astype(float) / zones["area_km2"]
-    zones["unit_type"] = zones["unit_type"].astype("string")
-    zones.index.name = "zone_id"
-    return zones[[*ZONE_COLUMNS, "geometry"]], params
+    return _finish_zones(scenario, zones), params
 
 
 def settlements_from_scenario(scenario: Scenario, *, crs: Any) -> gpd.GeoDataFrame:
@@ -596,7 +605,7 @@ def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.Da
     if scenario.services is None:
         return pd.DataFrame({"zone_id": pd.Series(dtype=str), "service": pd.Series(dtype=str)})
     path = scenario.services
-    table = read_rows(path, what="services", str_columns=("zone_id",))
+    table = read_rows(path, SERVICES)
     for col in ("zone_id", "service"):
         if col not in table.columns:
             msg = f"services {str(path)!r}: no column {col!r}; columns are {list(table.columns)}"
@@ -644,8 +653,8 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
         people = people_setups(f.people, zones, within_zone=f.within_zone)
     if f.goods is not None:
         g = f.goods
-        weights = read_table(g.supply_weights, id_col="zone_id", what="goods supply weights")
-        markets = read_table(g.markets, id_col="zone_id", what="goods markets")
+        weights = read_table(g.supply_weights, GOODS_SUPPLY_WEIGHTS)
+        markets = read_table(g.markets, GOODS_MARKETS)
         supply, market_weights = goods_supply(
             zones,
             weights,
@@ -661,8 +670,8 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
         )
     if f.ecosystem is not None:
         e = f.ecosystem
-        sources = read_table(e.sources, id_col="zone_id", what="ecosystem sources")
-        phases = read_table(e.phases, id_col="phase", what="ecosystem phases")
+        sources = read_table(e.sources, ECOSYSTEM_SOURCES)
+        phases = read_table(e.phases, ECOSYSTEM_PHASES)
         supply, demand, links = ecosystem_demand(zones, sources, phases, what=repr(str(e.phases)))
         ecosystem = EcosystemSetup(
             model=e.model, params=e.params, supply=supply, demand=demand, links=links
@@ -671,9 +680,7 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
         c = f.capital
         table = None
         if c.transfers is not None:
-            table = read_rows(
-                c.transfers, what="capital transfers", str_columns=("payer", "payee")
-            )
+            table = read_rows(c.transfers, CAPITAL_TRANSFERS)
         capital = CapitalSetup(
             eco_compensation=c.eco_compensation, params=c.params, transfers=table
         )
@@ -724,7 +731,12 @@ def people_setups(
         weights = None
         if purpose.attraction is not None:
             what = f"attraction weights of purpose {purpose.name!r} {str(purpose.attraction)!r}"
-            table = read_table(purpose.attraction, id_col="zone_id", what=what)
+            table = read_table(
+                purpose.attraction,
+                dataclasses.replace(
+                    ATTRACTION, what=f"{ATTRACTION.what} of purpose {purpose.name!r}"
+                ),
+            )
             weights = attraction_weights(zones, table, what=what)
         out.append(
             PeopleSetup(
@@ -887,6 +899,7 @@ def base_state(
         state = State(
             zones=zones,
             focus=scenario.boundaries.focus,
+            focus_name=getattr(scenario.boundaries, "focus_name", None),
             routing=routing,
             routing_length=routing_length,
             skim=skim,

@@ -56,7 +56,13 @@ from urlink.scoring.methods import (
     SCORING_NORMALISATIONS,
     ScoringNormalisation,
 )
-from urlink.validate import find_markup
+from urlink.scoring.uncertainty import SAMPLING_METHODS, Distribution, SamplingMethod
+from urlink.validate import (
+    MAX_STRATEGIES,
+    MAX_TOML_DEPTH,
+    check_file_size,
+    find_markup,
+)
 
 if TYPE_CHECKING:
     from urlink.network.osm import NetworkType
@@ -81,6 +87,8 @@ __all__ = [
     "StrategySpec",
     "TownshipsSpec",
     "TypologySpec",
+    "UncertainInput",
+    "UncertaintySpec",
     "load_scenario",
 ]
 
@@ -641,6 +649,53 @@ class PopulationSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class UncertainInput:
+    """One entry of ``[uncertainty.inputs]``: an input and its distribution.
+
+    Attributes
+    ----------
+    path
+        Where the input is (``flows.goods.beta``, ``modes.beta_time_per_min``,
+        ``strategies.<name>.params.<key>``, ``population.<zone id>``...; the list is in
+        ``docs/uncertainty.md`` and :func:`urlink.scenario.uncertainty.uncertain_parameters`).
+    distribution
+        Its distribution (:class:`urlink.scoring.uncertainty.Distribution`).
+    source
+        Why this range (a citation or the reasoning).
+    """
+
+    path: str
+    distribution: Distribution
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UncertaintySpec:
+    """``[uncertainty]``: inputs that are not known exactly, and how to sample them.
+
+    Attributes
+    ----------
+    samples
+        Input samples (each re-evaluates the baseline and every strategy).
+    method
+        ``"lhs"`` (Latin hypercube) or ``"sobol"`` (scrambled Sobol' points; a power of 2).
+    inputs
+        The uncertain inputs (:class:`UncertainInput`).
+    estimated_populations
+        Give every zone whose population is an estimate a range from its estimation
+        method (``docs/uncertainty.md``).
+    weight_draws
+        Weight draws per input sample in the joint analysis.
+    """
+
+    samples: int = 64
+    method: SamplingMethod = "lhs"
+    inputs: tuple[UncertainInput, ...] = ()
+    estimated_populations: bool = False
+    weight_draws: int = 20
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """A parsed scenario file.
 
@@ -686,6 +741,7 @@ class Scenario:
     packages: tuple[Package, ...] = ()
     attribution: AttributionSpec = field(default_factory=AttributionSpec)
     costs: CostParams = field(default_factory=CostParams)
+    uncertainty: UncertaintySpec | None = None
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -761,7 +817,9 @@ class _Table:
         *,
         required: bool = False,
         default: Any = None,
+        items: type | None = None,
     ) -> Any:
+        """Return the value of ``key`` checked to be a ``kind`` (a list of ``items``)."""
         self.used.add(key)
         if key not in self.data:
             if required:
@@ -782,6 +840,11 @@ class _Table:
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             msg = f"{self.where(key)} must be {names}, got {value!r}"
             raise InputError(msg)
+        if items is not None and isinstance(value, list):
+            wrong = [v for v in value if not isinstance(v, items) or isinstance(v, bool)]
+            if wrong:
+                msg = f"{self.where(key)} must be a list of {items.__name__}, got {value!r}"
+                raise InputError(msg)
         texts = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and find_markup(v) for v in texts):
             msg = (
@@ -796,7 +859,13 @@ class _Table:
         if value is None:
             return None
         p = Path(value)
-        return p if p.is_absolute() else (self.file.parent / p).resolve()
+        if p.is_absolute():
+            return p
+        try:
+            return (self.file.parent / p).resolve()
+        except (OSError, RuntimeError) as err:  # a symbolic link loop (RuntimeError < 3.13)
+            msg = f"{self.where(key)} = {value!r} cannot be resolved ({err}); check the path"
+            raise InputError(msg) from None
 
     def required_path(self, key: str) -> Path:
         p = self.path(key, required=True)
@@ -981,7 +1050,31 @@ def _parse_context(t: _Table) -> Context:
     return tuple(value)
 
 
-def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section after another
+def _read_toml(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """Read a scenario file: its absolute path and its TOML data, checked for size and depth."""
+    check_file_size(path, kind="scenario", what="scenario file", allow_empty=True)
+    file = Path(path).resolve()
+    try:
+        with file.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as err:
+        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
+        raise InputError(msg) from None
+    except UnicodeDecodeError:
+        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
+        raise InputError(msg) from None
+    except RecursionError:
+        msg = (
+            f"{file}: tables or arrays are nested too deeply to read (more than "
+            f"{MAX_TOML_DEPTH} levels, urlink.validate.MAX_TOML_DEPTH); a scenario needs at "
+            "most 5"
+        )
+        raise InputError(msg) from None
+    _check_depth(data, file=file)
+    return file, data
+
+
+def load_scenario(path: str | Path) -> Scenario:
     """Read and check a scenario file.
 
     Parameters
@@ -1006,19 +1099,7 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
     >>> s.name, s.boundaries.focus, s.boundaries.coords
     ('huangyan', '331003', 'gcj02')
     """
-    file = Path(path).resolve()
-    if not file.is_file():
-        msg = f"scenario file {str(path)!r} does not exist; check the path"
-        raise InputError(msg)
-    try:
-        with file.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as err:
-        msg = f"{file}: not valid TOML ({err}); fix the syntax at that line"
-        raise InputError(msg) from None
-    except UnicodeDecodeError:
-        msg = f"{file}: not UTF-8 text; save the scenario as UTF-8"
-        raise InputError(msg) from None
+    file, data = _read_toml(path)
 
     top = _Table(data, section="", file=file)
     name = top.get("name", str, required=True)
@@ -1058,7 +1139,11 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
     strategies, packages = _parse_strategies_and_packages(top, file)
     scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
     cost_table = top.sub("costs")
-    bus, modes = _parse_bus(top.sub("bus")), _parse_modes(top.sub("modes"))
+    bus, modes, uncertainty = (
+        _parse_bus(top.sub("bus")),
+        _parse_modes(top.sub("modes")),
+        _parse_uncertainty(top.sub("uncertainty")),
+    )
 
     p = top.required_sub("population")
     population = PopulationSpec(
@@ -1115,7 +1200,31 @@ def load_scenario(path: str | Path) -> Scenario:  # noqa: PLR0915 -- one section
         population=population,
         seed=seed,
         raw=data,
+        uncertainty=uncertainty,
     )
+
+
+def _check_depth(data: Any, *, file: Path) -> None:
+    """Refuse values nested deeper than :data:`urlink.validate.MAX_TOML_DEPTH`."""
+    level: list[tuple[str, Any]] = [("", data)]
+    for depth in range(MAX_TOML_DEPTH + 1):
+        nxt: list[tuple[str, Any]] = []
+        for where, value in level:
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(item, dict | list):
+                    sub = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+                    nxt.append((sub.lstrip("."), item))
+        if not nxt:
+            return
+        if depth == MAX_TOML_DEPTH - 1:
+            msg = (
+                f"{file}: key {nxt[0][0].split('[')[0]!r} is nested more than {MAX_TOML_DEPTH} "
+                "tables or arrays deep (urlink.validate.MAX_TOML_DEPTH); urlink's keys need at "
+                "most 5, so check the brackets"
+            )
+            raise InputError(msg)
+        level = nxt
 
 
 def _seed(top: _Table) -> int:
@@ -1216,6 +1325,13 @@ _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 def _parse_strategies(top: _Table, file: Path) -> tuple[Strategy, ...]:
     entries = top.get("strategies", list, default=[])
+    if len(entries) > MAX_STRATEGIES:
+        msg = (
+            f"{top.where('strategies')}: {len(entries)} strategies are more than urlink "
+            f"evaluates in one run ({MAX_STRATEGIES}, urlink.validate.MAX_STRATEGIES; each is a "
+            "full evaluation of the flows); split them over several scenario files"
+        )
+        raise InputError(msg)
     out: list[Strategy] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries, start=1):
@@ -1315,7 +1431,7 @@ def _parse_packages(
             msg = f"{t.where('name')} = {name!r} {why}"
             raise InputError(msg)
         seen.add(name)
-        members = t.get("strategies", list, required=True)
+        members = t.get("strategies", list, required=True, items=str)
         unknown = [m for m in members if m not in known]
         if len(members) < 2 or unknown or len(set(members)) != len(members):
             msg = (
@@ -1352,7 +1468,7 @@ def _parse_attribution(t: _Table | None) -> AttributionSpec:
 def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
     if t is None:
         return None
-    methods = t.get("methods", list, default=["weighted_sum", "topsis"])
+    methods = t.get("methods", list, default=["weighted_sum", "topsis"], items=str)
     unknown = [m for m in methods if m not in SCORING_METHODS]
     if unknown or not methods:
         msg = f"{t.where('methods')} = {methods!r}: use some of {sorted(SCORING_METHODS)}"
@@ -1370,9 +1486,10 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
                 raise InputError(msg)
             pair = r.get(key, list)
             if len(pair) != 2 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in pair
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in pair
             ):
-                msg = f"{r.where(key)} = {pair!r} must be two numbers [worst, best]"
+                msg = f"{r.where(key)} = {pair!r} must be two finite numbers [worst, best]"
                 raise InputError(msg)
             worst, best = float(pair[0]), float(pair[1])
             if worst == best or (best > worst) != (INDICATORS[key].direction == "max"):
@@ -1399,6 +1516,65 @@ def _parse_scoring(t: _Table | None) -> ScoringSpec | None:
         msg = f"{t.where('weights')}: give either 'weights' (points form) or 'ahp', not both"
         raise InputError(msg)
     return spec
+
+
+def _parse_uncertainty(t: _Table | None) -> UncertaintySpec | None:
+    """Parse ``[uncertainty]``; the paths are checked against the built scenario later.
+
+    :func:`urlink.scenario.uncertainty.resolve_uncertainty` checks them.
+    """
+    if t is None:
+        return None
+    samples: int = t.get("samples", int, default=64)
+    if not 8 <= samples <= 100_000:
+        msg = f"{t.where('samples')} = {samples} must be between 8 and 100,000"
+        raise InputError(msg)
+    draws: int = t.get("weight_draws", int, default=20)
+    if not 1 <= draws <= 10_000:
+        msg = f"{t.where('weight_draws')} = {draws} must be between 1 and 10,000"
+        raise InputError(msg)
+    method = _choice(t, "method", SAMPLING_METHODS, "lhs")
+    if method == "sobol" and samples & (samples - 1):
+        msg = f"{t.where('samples')} = {samples} must be a power of 2 with method = 'sobol'"
+        raise InputError(msg)
+    populations: bool = t.get("estimated_populations", bool, default=False)
+    inputs: list[UncertainInput] = []
+    table = t.sub("inputs")
+    if table is not None:
+        for key in list(table.data):
+            entry = dict(table.get(key, dict))
+            where = table.where(key)
+            source = entry.pop("source", "")
+            if not isinstance(source, str):
+                msg = f"{where}: source must be text, got {source!r}"
+                raise InputError(msg)
+            entry.setdefault("distribution", _implied_kind(entry))
+            try:
+                dist = params_from_table(Distribution, entry, where=where)
+            except InputError as err:
+                msg = f"{err}; e.g. {{ distribution = 'uniform', low = 1, high = 2 }}"
+                raise InputError(msg) from None
+            inputs.append(UncertainInput(path=key, distribution=dist, source=source))
+        table.finish()
+    t.finish()
+    if not inputs and not populations:
+        msg = (
+            f"{t.where('inputs')}: [uncertainty] names no uncertain input; add "
+            "[uncertainty.inputs] entries or estimated_populations = true"
+        )
+        raise InputError(msg)
+    return UncertaintySpec(
+        samples=samples,
+        method=method,
+        inputs=tuple(inputs),
+        estimated_populations=populations,
+        weight_draws=draws,
+    )
+
+
+def _implied_kind(entry: dict[str, Any]) -> str:
+    """Infer the distribution: relative with ``relative``, uniform with ``low`` and ``high``."""
+    return "relative" if "relative" in entry else "uniform"
 
 
 def _parse_modes(t: _Table | None) -> ModeChoiceParams | None:

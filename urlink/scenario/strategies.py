@@ -145,9 +145,20 @@ _FROM_ZONE = MappingProxyType({"zone": True, "toml": "from"})
 """The same for a field whose TOML key is ``from`` (a Python keyword)."""
 
 
-def _positive(cls: str, key: str, value: float) -> None:
+MAX_FARE_YUAN = 1000.0
+"""Highest bus fare (yuan)."""
+MAX_RATE_YUAN_PER_M3 = 1000.0
+"""Highest eco-compensation rate (yuan per m3 of water)."""
+MAX_SPEED_KPH = 200.0
+"""Fastest road a strategy may add or make (km/h): above any road speed limit in China."""
+
+
+def _positive(cls: str, key: str, value: float, *, maximum: float | None = None) -> None:
     if not (value > 0 and math.isfinite(value)):
         msg = f"{cls}.{key} = {value!r} must be a positive number"
+        raise InputError(msg)
+    if maximum is not None and value > maximum:
+        msg = f"{cls}.{key} = {value!r} must be at most {maximum:g}; check the unit"
         raise InputError(msg)
 
 
@@ -213,11 +224,11 @@ class AddLinkParams:
             msg = f"add_link: key {gone!r} is missing; give both from_point and to_point"
             raise InputError(msg)
         if self.speed_kph is not None:
-            _positive("add_link", "speed_kph", self.speed_kph)
+            _positive("add_link", "speed_kph", self.speed_kph, maximum=MAX_SPEED_KPH)
         else:
             _check_road_class("add_link", self.highway)
-        _positive("add_link", "circuity", self.circuity)
-        _positive("add_link", "max_snap_m", self.max_snap_m)
+        _positive("add_link", "circuity", self.circuity, maximum=10.0)
+        _positive("add_link", "max_snap_m", self.max_snap_m, maximum=100_000.0)
         if zones and self.from_zone == self.to:
             msg = f"add_link: from and to are both {self.to!r}; a new road joins two zones"
             raise InputError(msg)
@@ -262,11 +273,11 @@ class UpgradeRoadParams:
         if self.path is not None and len(self.path) < 2:
             msg = f"upgrade_road: path = {list(self.path)!r} needs at least two [lon, lat] points"
             raise InputError(msg)
-        _positive("upgrade_road", "speed_factor", self.speed_factor)
+        _positive("upgrade_road", "speed_factor", self.speed_factor, maximum=10.0)
         if self.speed_factor < 1:
             msg = f"upgrade_road: speed_factor = {self.speed_factor} must be >= 1 (an upgrade)"
             raise InputError(msg)
-        _positive("upgrade_road", "max_snap_m", self.max_snap_m)
+        _positive("upgrade_road", "max_snap_m", self.max_snap_m, maximum=100_000.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,12 +300,12 @@ class BusLineParams:
         if len(self.stops) < 2:
             msg = f"bus_line: stops = {list(self.stops)} must name >= 2 zones"
             raise InputError(msg)
-        _positive("bus_line", "headway_min", self.headway_min)
+        _positive("bus_line", "headway_min", self.headway_min, maximum=1440.0)
         if not 0 < self.speed_factor <= 1:
             msg = f"bus_line: speed_factor = {self.speed_factor} must be in (0, 1]"
             raise InputError(msg)
-        if not (self.fare_yuan >= 0 and math.isfinite(self.fare_yuan)):
-            msg = f"bus_line: fare_yuan = {self.fare_yuan} must be >= 0"
+        if not (0 <= self.fare_yuan <= MAX_FARE_YUAN):
+            msg = f"bus_line: fare_yuan = {self.fare_yuan} must be >= 0 and <= {MAX_FARE_YUAN:g}"
             raise InputError(msg)
         if self.mode_shift is not None and not 0 < self.mode_shift <= 1:
             msg = f"bus_line: mode_shift = {self.mode_shift} must be in (0, 1]"
@@ -310,7 +321,7 @@ class MarketHubParams:
 
     def __post_init__(self) -> None:
         """Check the weight."""
-        _positive("market_hub", "demand_weight", self.demand_weight)
+        _positive("market_hub", "demand_weight", self.demand_weight, maximum=1e6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +333,11 @@ class EcoCompensationParams:
 
     def __post_init__(self) -> None:
         """Check the rate."""
-        if not (self.rate_yuan_per_m3 >= 0 and math.isfinite(self.rate_yuan_per_m3)):
-            msg = f"eco_compensation: rate_yuan_per_m3 = {self.rate_yuan_per_m3} must be >= 0"
+        if not (0 <= self.rate_yuan_per_m3 <= MAX_RATE_YUAN_PER_M3):
+            msg = (
+                f"eco_compensation: rate_yuan_per_m3 = {self.rate_yuan_per_m3} must be >= 0 "
+                f"and <= {MAX_RATE_YUAN_PER_M3:g} yuan per m3 (water costs a few yuan per m3)"
+            )
             raise InputError(msg)
 
 
@@ -336,7 +350,7 @@ class LandChangeParams:
 
     def __post_init__(self) -> None:
         """Check the factor."""
-        _positive("land_change", "water_supply_factor", self.water_supply_factor)
+        _positive("land_change", "water_supply_factor", self.water_supply_factor, maximum=100.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +360,18 @@ class ServiceRelocationParams:
     service: str
     from_zone: str = field(metadata=_FROM_ZONE)
     to: str = field(metadata=_ZONE)
+
+    def __post_init__(self) -> None:
+        """Check that a service is named and that it moves (the two zones differ)."""
+        if not self.service.strip():
+            msg = f"service_relocation: service = {self.service!r} must name a service"
+            raise InputError(msg)
+        if self.from_zone == self.to:
+            msg = (
+                f"service_relocation: from and to are both {self.to!r}; a relocation moves the "
+                "service to another zone"
+            )
+            raise InputError(msg)
 
 
 def strategy_params(strategy: Strategy) -> Any:

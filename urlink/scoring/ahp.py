@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,19 +60,36 @@ def _most_inconsistent(a: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -
     return int(i), int(j)
 
 
-def ahp_weights(matrix: pd.DataFrame, *, group: str) -> tuple[pd.Series, float]:
-    """Derive weights from an AHP pairwise-comparison matrix (Saaty's eigenvector method).
+@dataclass(frozen=True, slots=True)
+class AhpConsistency:
+    """Weights and consistency of one AHP matrix (:func:`ahp_consistency`).
 
-    ``matrix.loc[i, j]`` says how many times more important indicator ``i`` is than ``j``
-    on Saaty's 1-9 scale; the matrix must be positive with ones on the diagonal and
-    reciprocal (``a_ij · a_ji = 1`` within 1e-6). The weights are the principal
-    eigenvector, normalised to sum to 1. Consistency [R95][R96]:
+    Attributes
+    ----------
+    weights
+        Weights per indicator (named after the group, summing to 1).
+    consistency_ratio
+        Saaty's CR (0 for n <= 2).
+    lambda_max
+        The principal eigenvalue.
+    revise
+        When CR > :data:`CR_THRESHOLD`: the judgment to revise first, as ``(row, col,
+        value, implied)``: the cell, its value and the ratio the other judgments put it
+        near; None otherwise.
+    """
 
-    ``CI = (λmax - n) / (n - 1)``, ``CR = CI / RI(n)``
+    weights: pd.Series
+    consistency_ratio: float
+    lambda_max: float
+    revise: tuple[str, str, float, float] | None
 
-    with Saaty's random index RI (:data:`RANDOM_INDEX`: n = 3..8 from [R95], n = 1, 2 and
-    9, 10 from Saaty 1980/1990). Matrices with n <= 2 are always consistent (CR = 0);
-    rounding noise below 0 is reported as 0.
+
+def ahp_consistency(matrix: pd.DataFrame, *, group: str) -> AhpConsistency:
+    """Derive weights and the consistency ratio of an AHP matrix without refusing a high CR.
+
+    The same checks and computation as :func:`ahp_weights`, which raises when CR > 0.10;
+    this one reports the CR and the judgment to revise, e.g. to show them live while a
+    group fills in its comparisons (``urlink workshop``).
 
     Parameters
     ----------
@@ -82,33 +100,23 @@ def ahp_weights(matrix: pd.DataFrame, *, group: str) -> tuple[pd.Series, float]:
 
     Returns
     -------
-    tuple of (pandas.Series, float)
-        Weights per indicator (named after the group, summing to 1) and the consistency
-        ratio CR.
+    AhpConsistency
 
     Raises
     ------
     InputError
-        If the matrix is not square, its row and column labels differ, an entry is missing,
-        non-positive or not reciprocal (the cell is named), a diagonal entry is not 1,
-        n > 10 (no random index), or CR > 0.10 (the group, the CR and the judgment to
-        revise first are named).
+        If the matrix is not square, its labels differ, an entry is missing, non-positive
+        or not reciprocal, a diagonal entry is not 1 or n > 10.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from urlink.scoring import ahp_weights
     >>> names = ["access", "co2", "cost"]
-    >>> m = pd.DataFrame([[1, 3, 5], [1 / 3, 1, 3], [1 / 5, 1 / 3, 1]],
+    >>> m = pd.DataFrame([[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]],
     ...                  index=names, columns=names)
-    >>> w, cr = ahp_weights(m, group="residents")
-    >>> w.round(3)
-    access    0.637
-    co2       0.258
-    cost      0.105
-    Name: residents, dtype: float64
-    >>> round(cr, 3)
-    0.033
+    >>> c = ahp_consistency(m, group="residents")
+    >>> round(c.consistency_ratio, 2), c.revise[:2]
+    (6.13, ('access', 'co2'))
     """
     if not isinstance(matrix, pd.DataFrame):
         msg = f"group {group!r}: matrix must be a pandas DataFrame, not {type(matrix)}"
@@ -160,16 +168,77 @@ def ahp_weights(matrix: pd.DataFrame, *, group: str) -> tuple[pd.Series, float]:
     vec = np.abs(eigvecs[:, k].real)
     w = vec / vec.sum()
     cr = 0.0 if n <= 2 else max(0.0, (lam - n) / (n - 1) / RANDOM_INDEX[n])
+    revise = None
     if cr > CR_THRESHOLD:
         i, j = _most_inconsistent(a, w)
+        revise = (str(rows[i]), str(rows[j]), float(a[i, j]), float(w[i] / w[j]))
+    weights = pd.Series(w, index=pd.Index(rows), name=group)
+    return AhpConsistency(weights, float(cr), lam, revise)
+
+
+def ahp_weights(matrix: pd.DataFrame, *, group: str) -> tuple[pd.Series, float]:
+    """Derive weights from an AHP pairwise-comparison matrix (Saaty's eigenvector method).
+
+    ``matrix.loc[i, j]`` says how many times more important indicator ``i`` is than ``j``
+    on Saaty's 1-9 scale; the matrix must be positive with ones on the diagonal and
+    reciprocal (``a_ij · a_ji = 1`` within 1e-6). The weights are the principal
+    eigenvector, normalised to sum to 1. Consistency [R95][R96]:
+
+    ``CI = (λmax - n) / (n - 1)``, ``CR = CI / RI(n)``
+
+    with Saaty's random index RI (:data:`RANDOM_INDEX`: n = 3..8 from [R95], n = 1, 2 and
+    9, 10 from Saaty 1980/1990). Matrices with n <= 2 are always consistent (CR = 0);
+    rounding noise below 0 is reported as 0.
+
+    Parameters
+    ----------
+    matrix
+        Square matrix, rows and columns labelled with the same indicator names.
+    group
+        The stakeholder group whose judgments these are (named in errors).
+
+    Returns
+    -------
+    tuple of (pandas.Series, float)
+        Weights per indicator (named after the group, summing to 1) and the consistency
+        ratio CR.
+
+    Raises
+    ------
+    InputError
+        If the matrix is not square, its row and column labels differ, an entry is missing,
+        non-positive or not reciprocal (the cell is named), a diagonal entry is not 1,
+        n > 10 (no random index), or CR > 0.10 (the group, the CR and the judgment to
+        revise first are named).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from urlink.scoring import ahp_weights
+    >>> names = ["access", "co2", "cost"]
+    >>> m = pd.DataFrame([[1, 3, 5], [1 / 3, 1, 3], [1 / 5, 1 / 3, 1]],
+    ...                  index=names, columns=names)
+    >>> w, cr = ahp_weights(m, group="residents")
+    >>> w.round(3)
+    access    0.637
+    co2       0.258
+    cost      0.105
+    Name: residents, dtype: float64
+    >>> round(cr, 3)
+    0.033
+    """
+    result = ahp_consistency(matrix, group=group)
+    cr = result.consistency_ratio
+    if result.revise is not None:
+        row, col, value, implied = result.revise
         msg = (
             f"group {group!r}: the AHP judgments are inconsistent, CR = {cr:.3f} > "
-            f"{CR_THRESHOLD:.2f} (λmax = {lam:.3f}, n = {n}); ask the group to revise its "
-            f"comparisons, starting with ({rows[i]!r}, {rows[j]!r}) = {a[i, j]:.3g}, which "
-            f"its other judgments put near {w[i] / w[j]:.3g}"
+            f"{CR_THRESHOLD:.2f} (λmax = {result.lambda_max:.3f}, n = {len(matrix)}); ask the "
+            f"group to revise its comparisons, starting with ({row!r}, {col!r}) = "
+            f"{value:.3g}, which its other judgments put near {implied:.3g}"
         )
         raise InputError(msg)
-    return pd.Series(w, index=pd.Index(rows), name=group), cr
+    return result.weights, cr
 
 
 def ahp_from_csv(

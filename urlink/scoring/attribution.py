@@ -327,7 +327,10 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
     pandas.DataFrame
         ``level``, ``unit``, ``unit_name``, ``strategy``, ``role`` (``implement``;
         ``pay``: pays more and is worse off in money; ``benefit``: gains; ``affected``: only
-        losses or other effects), ``action``, ``gains``, ``costs``.
+        losses or other effects), ``action``, ``gains``, ``costs``. A unit that stands for
+        several levels with the same role (a county-level zone, which is also its own
+        township-level unit; the study area of zones from OSM, which is the county level and
+        above) is listed once, at the highest of them.
     """
     title = strategy.title or strategy.name
     rows = []
@@ -359,10 +362,14 @@ def guidelines(units: pd.DataFrame, strategy: Strategy, names: dict[str, str]) -
                 "costs": "; ".join(costs),
             }
         )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         rows,
         columns=["level", "unit", "unit_name", "strategy", "role", "action", "gains", "costs"],
     )
+    # one unit standing for several levels (a county-level zone is also its own "township";
+    # a country without intermediate governments, as zones from OSM): the same role is
+    # listed once, at the highest of those levels (rows come from the lowest level up)
+    return out.drop_duplicates(subset=["unit", "role"], keep="last").reset_index(drop=True)
 
 
 def total_effects(effects: pd.DataFrame) -> pd.Series:
@@ -444,6 +451,11 @@ def compare_flows(
         )
 
     b, n = table(base), table(new)
+    columns = [*_FLOW_KEY, "unit", "volume_base", "volume_new", "change", "change_pct"]
+    if b.empty and n.empty:  # a scenario without flows (merging empty text columns fails)
+        return pd.DataFrame(
+            {c: pd.Series(dtype=float if "volume" in c else object) for c in columns}
+        )
     merged = b.merge(n, on=_FLOW_KEY, how="outer", suffixes=("_base", "_new"))
     merged["unit"] = merged["unit_base"].fillna(merged["unit_new"]).fillna("")
     merged["volume_base"] = merged["volume_base"].fillna(0.0)
@@ -461,7 +473,4 @@ def compare_flows(
         pct = 100.0 * merged["change"] / merged["volume_base"].where(merged["volume_base"] != 0)
     merged = merged.assign(change_pct=pct)
     order = merged["change"].abs().sort_values(ascending=False, kind="stable").index
-    return merged.loc[
-        order,
-        [*_FLOW_KEY, "unit", "volume_base", "volume_new", "change", "change_pct"],
-    ].reset_index(drop=True)
+    return merged.loc[order, columns].reset_index(drop=True)

@@ -41,6 +41,8 @@ __all__ = [
     "transfers",
 ]
 
+MAX_ECO_RATE_YUAN_PER_M3 = 1000.0
+"""Highest eco-compensation rate accepted (yuan per m3; water costs a few yuan per m3)."""
 DEFAULT_ECO_RATE_YUAN_PER_M3 = 150.0 * 110_000 / (1.10e6 * 365)
 """Estimated eco-compensation rate (yuan per m3 of water received); see the module docs."""
 
@@ -68,11 +70,14 @@ class CapitalParams:
 
     def __post_init__(self) -> None:
         """Check that rates are non-negative numbers."""
-        if not self.eco_rate_yuan_per_m3 >= 0:
-            msg = f"eco_rate_yuan_per_m3 = {self.eco_rate_yuan_per_m3!r} must be >= 0"
+        if not 0 <= self.eco_rate_yuan_per_m3 <= MAX_ECO_RATE_YUAN_PER_M3:
+            msg = (
+                f"eco_rate_yuan_per_m3 = {self.eco_rate_yuan_per_m3!r} must be >= 0 and <= "
+                f"{MAX_ECO_RATE_YUAN_PER_M3:g} (yuan per m3 of water)"
+            )
             raise InputError(msg)
-        if self.per_capita_yuan is not None and not self.per_capita_yuan >= 0:
-            msg = f"per_capita_yuan = {self.per_capita_yuan!r} must be >= 0 (or None)"
+        if self.per_capita_yuan is not None and not 0 <= self.per_capita_yuan <= 1e7:
+            msg = f"per_capita_yuan = {self.per_capita_yuan!r} must be >= 0 and <= 1e+07 (or None)"
             raise InputError(msg)
 
 

@@ -539,16 +539,21 @@ def _furness(
     a = np.zeros_like(production)
     b = np.ones_like(attraction)
     err = math.inf
+    # k @ b of the new b is both this iteration's row sums and the next one's divisor, and
+    # k.T @ a both the column update and the column sums: computed once each (the iterates
+    # and the stopping test are the same numbers as computing them twice)
+    kb = k @ b
+    p_rows, a_cols = production[rows], attraction[cols]
     for iteration in range(1, params.max_iter + 1):
-        kb = k @ b
         a = np.divide(production, kb, out=np.zeros_like(kb), where=kb > 0)
         ka = k.T @ a
         b = np.divide(attraction, ka, out=np.zeros_like(ka), where=ka > 0)
-        row_sum = a * (k @ b)
-        col_sum = b * (k.T @ a)
+        kb = k @ b
+        row_sum = a * kb
+        col_sum = b * ka
         err = max(
-            float(np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)),
-            float(np.max(np.abs(col_sum[cols] - attraction[cols]) / attraction[cols], initial=0)),
+            float(np.max(np.abs(row_sum[rows] - p_rows) / p_rows, initial=0)),
+            float(np.max(np.abs(col_sum[cols] - a_cols) / a_cols, initial=0)),
         )
         if err <= params.tol:
             logger.debug(f"gravity_doubly converged in {iteration:,} iterations ({err:.2e})")

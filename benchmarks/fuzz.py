@@ -1,0 +1,88 @@
+"""Fuzz the command line with hostile inputs for every reader; write failing cases to a file.
+
+Each example breaks the tiny scenario of ``tests/test_bad_inputs.py`` one way (a TOML value,
+a CSV cell, column or byte, a GeoJSON coordinate, geometry or property; strategies in
+``tests/fuzzing.py``) and runs ``urlink validate`` or ``urlink run`` in-process. The
+invariant: exit code 0 or 2, never 1, no traceback, no hang. Every failing case is appended
+to ``--failures`` as one JSON line (the case, the exit code, the end of stderr), and the
+run goes on. ``tests/test_fuzz.py`` runs a small seeded batch of the same in CI.
+
+    python benchmarks/fuzz.py [--examples 10000] [--seed 19] [--failures fuzz-failures.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, seed, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fuzzing import Case, any_case, run_case, violation  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=19)
+    parser.add_argument("--failures", type=Path, default=Path("fuzz-failures.jsonl"))
+    parser.add_argument("--every", type=int, default=500, help="report progress every N cases")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    logging.disable(logging.CRITICAL)
+    counts: collections.Counter[str] = collections.Counter()
+    failures = 0
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="urlink-fuzz-"))
+
+    @seed(args.seed)
+    @settings(
+        max_examples=args.examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(any_case())
+    def one(case: Case) -> None:
+        nonlocal failures
+        n = sum(counts.values())
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
+            code, err = run_case(Path(tmp), case)
+        counts[f"{case.target}:{code}"] += 1
+        problem = violation(code, err)
+        if problem is not None:
+            failures += 1
+            with args.failures.open("a", encoding="utf-8") as fh:
+                record = {"problem": problem, "code": code, "stderr": err[-3000:]}
+                fh.write(json.dumps({"case": json.loads(case.describe()), **record}) + "\n")
+        if (n + 1) % args.every == 0:
+            elapsed = time.perf_counter() - started
+            print(f"{n + 1:,} cases, {failures} failing, {elapsed:,.0f} s", flush=True)
+
+    try:
+        one()
+    except KeyboardInterrupt:  # stopped early (Ctrl-C, kill -INT): report what ran
+        print("stopped before the last example")
+    elapsed = time.perf_counter() - started
+    total = sum(counts.values())
+    print(f"{total:,} cases in {elapsed:,.0f} s ({elapsed / max(total, 1) * 1000:.0f} ms each)")
+    print(f"{failures} failing (written to {args.failures})" if failures else "0 failing")
+    by_code: collections.Counter[str] = collections.Counter()
+    for key, n in counts.items():
+        by_code[key.rsplit(":", 1)[1]] += n
+    print("exit codes:", dict(sorted(by_code.items())))
+    for key, n in sorted(counts.items()):
+        print(f"  {key}: {n}")
+
+
+if __name__ == "__main__":
+    main()

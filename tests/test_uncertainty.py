@@ -1,0 +1,389 @@
+"""Uncertain inputs (#16): distributions, joint robustness, sensitivity, PRIM, the scenario.
+
+The numbers are worked by hand: a strategy that dominates in every sample is always first;
+PRIM finds a known switching threshold within one sampling step; the first-order indices of
+an additive function are its squared coefficients over their sum.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from urlink.cli import main
+from urlink.errors import InputError
+from urlink.scenario.build import (
+    base_state,
+    network_from_scenario,
+    weights_from_scenario,
+    zones_from_scenario,
+)
+from urlink.scenario.spec import UncertainInput, UncertaintySpec, load_scenario
+from urlink.scenario.strategies import apply_strategy
+from urlink.scenario.uncertainty import (
+    _apply,
+    _SampleJob,
+    assess_uncertainty,
+    resolve_uncertainty,
+    state_with,
+    uncertain_parameters,
+)
+from urlink.scoring.indicators import evaluate
+from urlink.scoring.methods import default_references, references_of
+from urlink.scoring.robustness import smaa
+from urlink.scoring.uncertainty import (
+    Distribution,
+    first_order_indices,
+    joint_robustness,
+    prim,
+    unit_samples,
+)
+
+# ------------------------------------------------------------------------ distributions
+
+
+def test_distributions_map_quantiles_by_hand():
+    u = np.array([0.0, 0.25, 0.5, 1.0])
+    assert Distribution("uniform", low=2.0, high=4.0).values(u).tolist() == [2.0, 2.5, 3.0, 4.0]
+    assert Distribution("relative", relative=0.1).values(u, base=100.0).tolist() == pytest.approx(
+        [90.0, 95.0, 100.0, 110.0]
+    )
+    # triangular (0, 0, 1): F(x) = 1 - (1 - x)^2, so the median is 1 - sqrt(0.5)
+    tri = Distribution("triangular", low=0.0, mode=0.0, high=1.0)
+    assert tri.values(np.array([0.5]))[0] == pytest.approx(1 - np.sqrt(0.5))
+    assert Distribution("normal", mean=1.0, sd=2.0).values(np.array([0.5]))[0] == 1.0
+    assert Distribution("lognormal", median=3.0, sigma=0.5).values(np.array([0.5]))[0] == 3.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"kind": "uniform", "low": 2.0, "high": 1.0}, "must be below high"),
+        ({"kind": "uniform", "low": 1.0}, "missing"),
+        ({"kind": "relative", "relative": 1.5}, "below 1"),
+        ({"kind": "normal", "mean": 0.0, "sd": 0.0}, "must be > 0"),
+        ({"kind": "gamma", "low": 0.0}, "not known"),
+        ({"kind": "uniform", "low": 0.0, "high": 1.0, "sd": 1.0}, "do not belong"),
+    ],
+)
+def test_bad_distributions_are_refused(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        Distribution(**kwargs)
+
+
+def test_samples_are_stratified_and_seeded():
+    u = unit_samples(16, 3, seed=7)
+    assert (np.sort((u * 16).astype(int), axis=0) == np.arange(16)[:, None]).all()  # LHS
+    assert np.array_equal(u, unit_samples(16, 3, seed=7))
+    assert not np.array_equal(u, unit_samples(16, 3, seed=8))
+    assert unit_samples(16, 2, method="sobol", seed=1).shape == (16, 2)
+    with pytest.raises(InputError, match="power of 2"):
+        unit_samples(12, 2, method="sobol")
+
+
+# ------------------------------------------------------------------------ joint robustness
+
+
+def _robust(performance, **kwargs):
+    n = performance.shape[2]
+    names = [f"i{j}" for j in range(n)]
+    weights = pd.DataFrame(
+        [[1.0 / n] * n, [0.7] + [0.3 / (n - 1)] * (n - 1)], columns=names, index=["g1", "g2"]
+    )
+    return joint_robustness(
+        performance,
+        performance.mean(axis=0),
+        strategies=["baseline", "a", "b"],
+        indicators=names,
+        directions=dict.fromkeys(names, "max"),
+        weights=weights,
+        weight_samples=500,
+        weight_draws=5,
+        **kwargs,
+    )
+
+
+def test_a_strategy_dominating_every_sample_is_always_first():
+    rng = np.random.default_rng(1)
+    base = rng.uniform(1.0, 2.0, size=(40, 1, 3))
+    b = base * rng.uniform(1.0, 1.2, size=(40, 1, 3))
+    a = b * 1.1 + 0.1  # better than b and the baseline on every indicator, in every sample
+    res = _robust(np.concatenate([base, a, b], axis=1))
+    first = res.acceptability[res.acceptability["rank"] == 1]
+    assert set(first.loc[first["strategy"] == "a", "acceptability"]) == {1.0}
+    assert set(first.loc[first["strategy"] != "a", "acceptability"]) == {0.0}
+    assert set(first["uncertainty"]) == {"weights", "inputs", "joint"}
+    regret = res.regret.set_index(["weights", "uncertainty", "strategy"])
+    assert regret.loc[("pooled", "joint", "a"), "max_regret"] == 0.0
+    assert (regret.xs("b", level="strategy")["mean_regret"] > 0).all()
+    # every row of rank acceptability sums to 1
+    sums = res.acceptability.groupby(["weights", "method", "uncertainty", "strategy"])[
+        "acceptability"
+    ].sum()
+    assert np.allclose(sums, 1.0)
+
+
+def test_weights_only_agrees_with_smaa_on_the_nominal_table():
+    # same table, same normalisation (interval, baseline ± 10 %), independent weight draws
+    table = pd.DataFrame(
+        {"i0": [10.0, 10.5, 10.2, 9.9], "i1": [5.0, 4.9, 5.6, 5.2], "i2": [2.0, 2.1, 1.9, 2.3]},
+        index=["baseline", "a", "b", "c"],
+    )
+    directions = {"i0": "max", "i1": "max", "i2": "min"}
+    weights = pd.DataFrame({"i0": [0.5], "i1": [0.3], "i2": [0.2]}, index=["g"])
+    res = joint_robustness(
+        np.stack([table.to_numpy()] * 2),
+        table.to_numpy(),
+        strategies=list(table.index),
+        indicators=list(table.columns),
+        directions=directions,
+        weights=weights,
+        weight_samples=20_000,
+    )
+    refs = references_of(default_references(table, directions))
+    for label, around in (("g", weights.loc["g"]), ("uniform", None)):
+        expected = smaa(
+            table, directions, n_samples=20_000, around=around, references=refs
+        ).first_rank
+        a = res.acceptability
+        mine = a[(a.weights == label) & (a.uncertainty == "weights") & (a["rank"] == 1)]
+        got = mine.set_index("strategy")["acceptability"].reindex(expected.index)
+        assert np.abs(got - expected).max() < 0.02  # about 4 standard errors
+
+
+def test_a_known_threshold_is_found_within_one_sampling_step():
+    # A's indicator is p, B's is the constant p* = 0.37: A ranks first iff p > p*
+    n, p_star = 200, 0.37
+    x = pd.DataFrame(unit_samples(n, 3, seed=5), columns=["p", "q", "r"])
+    ones = np.ones(n)
+    perf = np.stack([np.c_[ones * 0.1], np.c_[x["p"]], np.c_[ones * p_star]], axis=1)
+    res = joint_robustness(
+        perf,
+        perf.mean(axis=0),
+        strategies=["baseline", "A", "B"],
+        indicators=["i"],
+        directions={"i": "max"},
+        weights=pd.DataFrame({"i": [1.0]}, index=["g"]),
+        weight_samples=100,
+        weight_draws=2,
+        normalisation="minmax",
+    )
+    per = res.per_sample[(res.per_sample["weights"] == "g") & (res.per_sample["strategy"] == "A")]
+    wins = per.sort_values("sample")["rank"].to_numpy() == 1
+    assert wins.mean() == pytest.approx(1 - p_star, abs=1.5 / n)
+    box = prim(x, wins)
+    assert box is not None
+    assert [name for name, *_ in box.limits] == ["p"]
+    _, low, high = box.limits[0]
+    assert high == np.inf
+    assert abs(low - p_star) <= 1.0 / n  # one LHS stratum
+    assert box.density == 1.0
+    assert box.coverage == 1.0
+    assert "p is above 0.37" in box.describe("A ranks first")
+
+
+def test_first_order_indices_of_an_additive_function_match_the_analytic_values():
+    # Y = X1 + 2 X2 + 0 X3, X uniform: S1 = a_i^2 / sum a^2 = 0.2, 0.8, 0
+    x = pd.DataFrame(unit_samples(1024, 3, seed=11), columns=["x1", "x2", "x3"])
+    y = pd.DataFrame({"y": x["x1"] + 2 * x["x2"]})
+    s1 = first_order_indices(x, y, seed=1).set_index("input")
+    expected = {"x1": 0.2, "x2": 0.8, "x3": 0.0}
+    for name, value in expected.items():
+        # within the bootstrap 95 % interval, and never off by more than 0.05
+        assert abs(s1.loc[name, "S1"] - value) <= max(s1.loc[name, "S1_conf"], 0.02)
+        assert abs(s1.loc[name, "S1"] - value) <= 0.05
+    constant = first_order_indices(x, pd.DataFrame({"c": np.ones(1024)}))
+    assert (constant["S1"] == 0).all()
+
+
+def test_prim_without_the_outcome_finds_nothing():
+    x = pd.DataFrame({"p": np.linspace(0, 1, 20)})
+    assert prim(x, np.zeros(20, dtype=bool)) is None
+
+
+# ------------------------------------------------------------------------------ scenarios
+
+
+def test_the_uncertainty_section_is_parsed(tmp_path, huangyan_scenario_path):
+    s = load_scenario(huangyan_scenario_path.parent / "huangyan_uncertainty.toml")
+    assert s.uncertainty is not None
+    assert s.uncertainty.estimated_populations
+    paths = [u.path for u in s.uncertainty.inputs]
+    assert "modes.beta_time_per_min" in paths
+    beta = next(u for u in s.uncertainty.inputs if u.path == "flows.goods.beta")
+    assert beta.distribution == Distribution("uniform", low=0.01, high=0.04)
+
+
+def _scenario_with(tmp_path, huangyan_scenario_path, block):
+    root = str(huangyan_scenario_path.parent.parent)
+    text = huangyan_scenario_path.read_text(encoding="utf-8").replace('"../', f'"{root}/')
+    text += f"\n[uncertainty]\nsamples = 8\n[uncertainty.inputs]\n{block}\n"
+    path = tmp_path / "s.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("block", "match"),
+    [
+        ('"flows.goods.beta" = { low = 0.01, hihg = 0.04 }', "hihg"),
+        ('"flows.goods.beta" = { distribution = "gamma", low = 1 }', "gamma"),
+        ("", "names no uncertain input"),
+    ],
+)
+def test_bad_uncertainty_sections_name_the_key(tmp_path, huangyan_scenario_path, block, match):
+    with pytest.raises(InputError, match=match):
+        load_scenario(_scenario_with(tmp_path, huangyan_scenario_path, block))
+
+
+def test_validate_names_an_unknown_input(tmp_path, huangyan_scenario_path, capsys):
+    path = _scenario_with(
+        tmp_path, huangyan_scenario_path, '"flows.goods.bta" = { relative = 0.1 }'
+    )
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "[uncertainty.inputs] key 'flows.goods.bta' is not an input" in err
+    assert "flows.goods.beta" in err
+
+
+@pytest.fixture(scope="module")
+def small(huangyan_scenario_path):
+    """Huangyan with three cheap strategies and one road strategy, and its base state."""
+    s = load_scenario(huangyan_scenario_path)
+    keep = ("orange-logistics-hub", "changtan-eco-compensation", "hospital-to-ningxi")
+    s = dataclasses.replace(s, strategies=tuple(x for x in s.strategies if x.name in keep))
+    zones, _ = zones_from_scenario(s)
+    state = base_state(s, zones, network_from_scenario(s, zones))
+    return s, state
+
+
+def _with_inputs(scenario, *entries, samples=8):
+    inputs = tuple(UncertainInput(path=p, distribution=d) for p, d in entries)
+    return dataclasses.replace(
+        scenario, uncertainty=UncertaintySpec(samples=samples, inputs=inputs)
+    )
+
+
+def test_unknown_input_names_are_errors_listing_the_valid_ones(small):
+    scenario, state = small
+    s = _with_inputs(scenario, ("flows.goods.bta", Distribution("relative", relative=0.1)))
+    with pytest.raises(InputError, match=r"'flows.goods.bta' is not an input.*flows\.goods\.beta"):
+        resolve_uncertainty(s, state)
+    known = uncertain_parameters(scenario, state)
+    assert known["flows.goods.beta"] == 0.02
+    assert known["strategies.orange-logistics-hub.params.demand_weight"] == 3.0
+    assert known["flows.people.purposes.home_other.trip_rate"] == 1.04
+    assert "modes.asc.bus" in known
+
+
+def test_samples_are_the_same_for_any_number_of_workers(small):
+    scenario, state = small
+    s = _with_inputs(
+        scenario,
+        ("flows.goods.beta", Distribution("uniform", low=0.01, high=0.04)),
+        ("flows.capital.eco_rate_yuan_per_m3", Distribution("relative", relative=0.3)),
+        (
+            "strategies.orange-logistics-hub.params.demand_weight",
+            Distribution("uniform", low=1.0, high=5.0),
+        ),
+    )
+    weights = weights_from_scenario(s)
+    one = assess_uncertainty(s, state, weights=weights, workers=1)
+    two = assess_uncertainty(s, state, weights=weights, workers=2)
+    assert np.array_equal(one.performance, two.performance, equal_nan=True)
+    for name, table in one.tables().items():
+        pd.testing.assert_frame_equal(table, two.tables()[name])
+    # the inputs matter: the goods indicator varies over the samples
+    goods = one.performance[:, 0, list(one.indicators).index("cross_boundary_share_goods")]
+    assert np.ptp(goods) > 0
+    assert set(one.first_rank().columns) == {"weights", "inputs", "joint"}
+
+
+def test_samples_are_the_same_on_a_dask_cluster(small, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    scenario, state = small
+    s = _with_inputs(
+        scenario,
+        ("flows.goods.beta", Distribution("uniform", low=0.01, high=0.04)),
+        ("flows.capital.eco_rate_yuan_per_m3", Distribution("relative", relative=0.3)),
+    )
+    weights = weights_from_scenario(s)
+    local = assess_uncertainty(s, state, weights=weights, workers=1)
+    with (
+        dask.config.set({"temporary-directory": str(tmp_path)}),
+        distributed.LocalCluster(  # threads: the Dask path, without seconds of start-up
+            n_workers=2,
+            processes=False,
+            threads_per_worker=1,
+            dashboard_address="127.0.0.1:0",  # not None: that still binds port 8787
+            local_directory=str(tmp_path),
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as client,
+    ):
+        remote = assess_uncertainty(s, state, weights=weights, scheduler=client)
+    assert np.array_equal(local.performance, remote.performance, equal_nan=True)
+    pd.testing.assert_frame_equal(local.tables()["uncertainty"], remote.tables()["uncertainty"])
+
+
+def test_the_scenario_values_reproduce_the_run(small):
+    scenario, state = small
+    s = _with_inputs(scenario, ("flows.goods.beta", Distribution("relative", relative=0.2)))
+    inputs = resolve_uncertainty(s, state)
+    same = state_with(state, {"flows.goods.beta": 0.02}, inputs)
+    assert evaluate(same).district.equals(evaluate(state).district)
+
+
+def test_a_cached_road_network_equals_the_incremental_update(small, huangyan_scenario_path):
+    _, state = small
+    road = next(
+        x for x in load_scenario(huangyan_scenario_path).strategies if x.kind == "upgrade_road"
+    )
+    edited = apply_strategy(state, road)
+    job = _SampleJob(
+        state=state,
+        inputs=(),
+        values=np.empty((1, 0)),
+        items=(),
+        networks={
+            road.name: (edited.routing, edited.routing_length, edited.skim, edited.distance_km)
+        },
+        indicators=(),
+    )
+    cached = _apply(job, state, (road,))
+    assert evaluate(cached).district.equals(evaluate(edited).district)
+    assert cached.applied == edited.applied
+
+
+def test_estimated_populations_keep_the_census_total(small):
+    scenario, state = small
+    s = dataclasses.replace(
+        scenario, uncertainty=UncertaintySpec(samples=8, estimated_populations=True)
+    )
+    inputs = resolve_uncertainty(s, state)
+    townships = [u for u in inputs if u.keep_total]
+    assert len(townships) == 19
+    assert {u.distribution.relative for u in townships} == {0.25}
+    values = {u.path: u.base * (1.2 if i % 2 else 0.85) for i, u in enumerate(inputs)}
+    new = state_with(state, values, inputs)
+    ids = list(townships[0].keep_total)
+    assert new.zones.loc[ids, "population"].sum() == pytest.approx(
+        state.zones.loc[ids, "population"].astype(float).sum()
+    )
+    assert not new.zones["population"].equals(state.zones["population"].astype(float))
+    people = new.flows["people"]["volume"].sum()
+    assert people != pytest.approx(state.flows["people"]["volume"].sum(), rel=1e-9)
+
+
+def test_the_uncertainty_showcase_is_the_huangyan_scenario_plus_uncertainty(root):
+    base = (root / "scenarios" / "huangyan.toml").read_text(encoding="utf-8")
+    text = (root / "scenarios" / "huangyan_uncertainty.toml").read_text(encoding="utf-8")
+    head = text[: text.index("# Uncertain inputs")].rsplit("# ---", 1)[0]
+    same = head.replace('name = "huangyan-uncertainty"', 'name = "huangyan"').replace(
+        "linkages under uncertain inputs", "linkages"
+    )
+    assert same.rstrip() == base.rstrip()  # keep the two files in step
