@@ -17,13 +17,21 @@ fixed seeds, a synthetic scenario into a temporary folder:
 then runs ``python -m urlink.cli run`` on it in a subprocess, with a time limit, sampling
 the child's ``VmHWM`` (peak resident memory) from ``/proc/<pid>/status`` (and that of its
 worker processes) and printing the stage it is in, so that a run that does not finish still
-says where it stopped. Results are in ``docs/performance.md``; the documented run is
-``--strategies --max-memory 4GB --extra-toml 'top_destinations = 50'`` (about 17 minutes).
+says where it stopped, and the CPU time of the run (wall times depend on the machine's
+load). Results are in ``docs/performance.md``: the issue-8 run was ``--strategies
+--max-memory 4GB --extra-toml 'top_destinations = 50'`` (about 17 minutes, 71 % of the
+people volume dropped); the issue-20 run keeps every trip on a sparse support::
+
+    python benchmarks/bench_province.py --strategies --max-memory 4GB --timeout 4000 \
+        --extra-toml $'support = "knn"\nk_nearest = 100\nmax_iter = 20000'
+
+(add ``--run-args '--no-network-layer'`` for a smaller ``linkages.gpkg``).
 
 Run from the repository root::
 
     python benchmarks/bench_province.py [--side 500] [--workers 2] [--max-memory 4GB]
-        [--strategies] [--extra-toml 'top_destinations = 50'] [--timeout 1200]
+        [--strategies] [--extra-toml 'support = "knn"'] [--run-args '--format parquet']
+        [--timeout 1200]
 
 Timings on a shared machine are noisy; the peak memory is not.
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -209,6 +218,19 @@ def _status(pid: int) -> dict[str, float]:
     return out
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds of a process and of its reaped children (utime, stime, cutime, cstime).
+
+    On a machine shared with other jobs the wall time of a stage depends on the load; its
+    CPU time much less, so the two together say what an unloaded machine would take.
+    """
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _descendants(pid: int) -> list[int]:
     """Process ids below ``pid`` (worker processes of the run), from /proc."""
     children: dict[int, list[int]] = {}
@@ -226,12 +248,21 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def run(scenario: Path, out: Path, *, workers: int, max_memory: str | None, timeout: float) -> int:
+def run(
+    scenario: Path,
+    out: Path,
+    *,
+    workers: int,
+    max_memory: str | None,
+    timeout: float,
+    run_args: str = "",
+) -> int:
     """Run ``urlink run`` in a child process; print stages, wall time and peak memory."""
     cmd = [sys.executable, "-m", "urlink.cli", "run", str(scenario), "--out", str(out)]
     cmd += ["--workers", str(workers), "-v"]
     if max_memory:
         cmd += ["--max-memory", max_memory]
+    cmd += run_args.split()
     log = out.parent / "run.log"
     t0 = time.perf_counter()
     peak = 0.0
@@ -239,18 +270,23 @@ def run(scenario: Path, out: Path, *, workers: int, max_memory: str | None, time
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
         seen = 0
+        cpu = 0.0
+        child_cpu: dict[int, float] = {}
         while proc.poll() is None:
             s = _status(proc.pid)
             peak = max(peak, s.get("VmHWM", 0.0))
+            cpu = max(cpu, _cpu_s(proc.pid))
             for child in _descendants(proc.pid):  # strategy and SMAA workers
                 hwm = _status(child).get("VmHWM", 0.0)
                 worker_peaks[child] = max(worker_peaks.get(child, 0.0), hwm)
+                child_cpu[child] = max(child_cpu.get(child, 0.0), _cpu_s(child))
             text = log.read_text(errors="replace")
             for line in text.splitlines()[seen:]:
-                if "stage:" in line:
+                if "stage:" in line or "INFO urlink" in line:
+                    what = line.split("stage:")[-1].strip() if "stage:" in line else line[5:90]
                     print(
-                        f"  {time.perf_counter() - t0:7.1f} s  RSS {s.get('VmRSS', 0):7,.0f} "
-                        f"MiB  peak {peak:7,.0f} MiB  {line.split('stage:')[-1].strip()}",
+                        f"  {time.perf_counter() - t0:7.1f} s  CPU {cpu:7.1f} s  RSS "
+                        f"{s.get('VmRSS', 0):6,.0f} MiB  peak {peak:6,.0f} MiB  {what}",
                         flush=True,
                     )
             seen = len(text.splitlines())
@@ -261,6 +297,10 @@ def run(scenario: Path, out: Path, *, workers: int, max_memory: str | None, time
                 break
             time.sleep(0.5)
     wall = time.perf_counter() - t0
+    print(
+        f"CPU time: main process {cpu:.1f} s (threads included; sampled every 0.5 s), "
+        f"worker processes {sum(child_cpu.values()):.1f} s"
+    )
     tail = log.read_text(errors="replace").splitlines()[-15:]
     print("\n".join("  | " + t for t in tail))
     print(f"exit {proc.returncode}; wall {wall:.1f} s; peak RSS of the run {peak:,.0f} MiB")
@@ -284,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-memory", default=None)
     ap.add_argument("--strategies", action="store_true", help="add one strategy and scoring")
     ap.add_argument("--extra-toml", default="", help="lines added to [flows.people]")
+    ap.add_argument(
+        "--run-args", default="", help="more urlink run options, e.g. '--format parquet'"
+    )
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds")
     ap.add_argument("--keep", type=Path, default=None, help="write here instead of a temp dir")
     args = ap.parse_args(argv)
@@ -298,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             max_memory=args.max_memory,
             timeout=args.timeout,
+            run_args=args.run_args,
         )
 
 

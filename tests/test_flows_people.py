@@ -535,7 +535,8 @@ def test_top_destinations_keeps_the_largest_flows_of_each_origin():
     """Worked by hand: the full table, then each origin's single largest flow (#8)."""
     zones, cost = _zones3(), _cost(COST3, IDS)
     full = gravity_production(zones, cost, params=PeopleParams(beta=0.1))
-    top = gravity_production(zones, cost, params=PeopleParams(beta=0.1, top_destinations=1))
+    with pytest.warns(UrlinkWarning, match="deprecated: use support='knn'"):
+        top = gravity_production(zones, cost, params=PeopleParams(beta=0.1, top_destinations=1))
     largest = full.loc[full.groupby("origin")["volume"].idxmax()].reset_index(drop=True)
     assert len(top) == 3
     pd.testing.assert_frame_equal(top.drop(columns="note"), largest)  # same numbers, kept
@@ -545,7 +546,8 @@ def test_top_destinations_keeps_the_largest_flows_of_each_origin():
     assert top["note"].str.startswith("largest 1 flows per origin kept").all()
     assert "dropped_share" not in full.attrs and "note" not in full.columns
     # as many destinations as zones: nothing dropped
-    every = gravity_production(zones, cost, params=PeopleParams(beta=0.1, top_destinations=3))
+    with pytest.warns(UrlinkWarning, match="drops every flow but the largest 3"):
+        every = gravity_production(zones, cost, params=PeopleParams(beta=0.1, top_destinations=3))
     pd.testing.assert_frame_equal(every, full)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from urlink.cli import main
-from urlink.model.graph import linkage_graph_from
+from urlink.model.graph import _aggregate, linkage_graph_from
 from urlink.outputs.files import _long_skim, write_travel_times
 
 from .test_bad_inputs import _edit, make_scenario
@@ -92,3 +92,31 @@ def test_a_run_with_top_destinations_reports_what_it_dropped(tmp_path, capsys):
         ]["people"]
     )
     assert "note" not in full.columns
+
+
+def test_aggregating_flows_without_duplicates_is_the_groupby():
+    """The fast path of the linkage graph's aggregation (#20) gives the groupby's table."""
+    rng = np.random.default_rng(5)
+    ids = [f"z{i}" for i in range(30)]
+    pairs = [(o, d) for o in ids for d in ids][::-1]
+    table = pd.DataFrame(
+        {
+            "origin": [o for o, _ in pairs],
+            "destination": [d for _, d in pairs],
+            "flow_type": "people",
+            "volume": rng.uniform(0, 10, len(pairs)),
+            "unit": "persons/day",
+            "model": "gravity_doubly",
+            "source": "modelled",
+        }
+    )
+    fast = _aggregate(table)
+    slow = _aggregate(pd.concat([table, table.iloc[:0]], ignore_index=True).pipe(_with_dup))
+    slow = slow[slow["origin"] != "dup"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+
+
+def _with_dup(table: pd.DataFrame) -> pd.DataFrame:
+    """Add two rows on one extra key, so _aggregate takes its general path."""
+    extra = table.iloc[:2].assign(origin="dup", destination="dup")
+    return pd.concat([table, extra], ignore_index=True)

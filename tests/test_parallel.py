@@ -21,6 +21,8 @@ from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
 from urlink.model.state import Strategy
 from urlink.network.skims import (
+    apply_edge_changes,
+    distance_matrix_km,
     iter_skim_rows,
     read_travel_time_matrix,
     routing_graph_from,
@@ -28,6 +30,8 @@ from urlink.network.skims import (
     snap_to_nodes,
     spill_travel_time_matrix,
     travel_time_matrix,
+    update_distance_matrix_km,
+    update_travel_time_matrix,
     write_travel_time_matrix,
 )
 from urlink.parallel import dask_client, map_chunks, parse_size, resolve_workers, run_scale
@@ -35,6 +39,8 @@ from urlink.scenario.assess import assess_strategies
 from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
 from urlink.scoring import sample_weights, smaa
+
+from .test_bad_inputs import _edit, make_scenario
 
 COMPILED = importlib.util.find_spec("urlink.network._dijkstra") is not None
 ENGINES = [
@@ -537,3 +543,70 @@ def test_parquet_skim_round_trip_from_a_memory_mapped_skim(grid, tmp_path):
     assert meta.num_rows == int(np.isfinite(skim.to_numpy()).sum())
     with pytest.raises(InputError, match="exists"):
         skim_to_parquet(mapped, path)  # never overwritten
+
+
+# --------------------------------------------------------------------------- #20
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_distances_in_chunks_equal_the_serial_ones(grid, cluster_client, engine):
+    """Distances by length over local threads and on Dask: the serial numbers, bit for bit."""
+    G = _grid()
+    for _, _, d in G.edges(data=True):
+        d["length"] = d["travel_time"] * 11.0
+    R = routing_graph_from(G, weight="length")
+    zones = grid[1]
+    serial = distance_matrix_km(R, zones, engine=engine)
+    assert np.isfinite(serial.to_numpy()).sum() > 1000
+    for kwargs in ({"workers": 2}, {"scheduler": cluster_client}):
+        pd.testing.assert_frame_equal(
+            distance_matrix_km(R, zones, engine=engine, **kwargs), serial, check_exact=True
+        )
+
+
+def test_sparse_people_support_on_dask_equals_the_serial_run(cluster_client, tmp_path, capsys):
+    """[flows.people] support = "knn": the run's files serially and on a LocalCluster."""
+    extra = '\n[flows]\nwithin_zone = "half_nearest"\ncontext_flows = "all"\n'
+    scenario = make_scenario(tmp_path / "s", strategies=True, extra=extra)
+    _edit(scenario, "beta = 0.1\n", 'beta = 0.1\nsupport = "knn"\nk_nearest = 2\n')
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    address = cluster_client.scheduler.address
+    assert main(["run", str(scenario), "--out", str(serial), "-q"]) == 0
+    assert main(["run", str(scenario), "--out", str(dask), "-q", "--scheduler", address]) == 0
+    capsys.readouterr()
+    for name in ("flows.csv", "indicators.csv", "scores.csv", "robustness.csv"):
+        assert (serial / name).read_bytes() == (dask / name).read_bytes(), name
+
+
+def test_distances_updated_after_new_and_shorter_links_equal_a_recomputation(grid):
+    """A road strategy updates the distances from the changed edges only (#20)."""
+    G = _grid()
+    for _, _, d in G.edges(data=True):
+        d["length"] = d["travel_time"] * 11.0
+    R = routing_graph_from(G, weight="length")
+    zones = grid[1]
+    base = distance_matrix_km(R, zones)
+    changes = [(0, SIDE * SIDE - 1, 900.0), (5, 6, 1.0), (7, 7 + SIDE, 2.0)]
+    got = update_distance_matrix_km(base, R, changes, origins=zones)
+    want = distance_matrix_km(apply_edge_changes(R, changes), zones)
+    assert (got < base - 1e-9).sum().sum() > 10  # the new links shorten many trips
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
+    # a removal falls back to a full recomputation
+    removed = update_distance_matrix_km(base, R, [(5, 6, None)], origins=zones)
+    want = distance_matrix_km(apply_edge_changes(R, [(5, 6, None)]), zones)
+    pd.testing.assert_frame_equal(removed, want, check_exact=True)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_skim_update_with_zones_sharing_a_node_equals_a_recomputation(grid, engine):
+    """z00 and z01 share a node: the compiled kernel was given that target twice and left
+    one of them unreached, so a road strategy kept the old times for it (found in #20)."""
+    R, zones, _ = grid
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        base = travel_time_matrix(R, zones, engine=engine)
+        changes = [(0, SIDE * SIDE - 1, 60.0)]
+        got = update_travel_time_matrix(base, R, changes, origins=zones, engine=engine)
+        want = travel_time_matrix(apply_edge_changes(R, changes), zones, engine=engine)
+    assert (got < base - 1e-9).sum().sum() > 10
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)

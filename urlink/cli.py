@@ -44,7 +44,7 @@ def _workers(text: str) -> int | str:
     return n
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 -- one argument after another
     parser = argparse.ArgumentParser(
         prog="urlink",
         description="Urban-rural linkage planning: run and check scenario files.",
@@ -103,6 +103,20 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SIZE",
         help="memory the zone skim may use, e.g. 4GB; a larger skim goes to disk",
+    )
+    run.add_argument(
+        "--format",
+        dest="table_format",
+        choices=["auto", "csv", "parquet"],
+        default="auto",
+        help="travel_times and flows as CSV or Parquet (default: auto = Parquet from 2,000 "
+        "zones or 1 million flows, when pyarrow is installed)",
+    )
+    run.add_argument(
+        "--no-network-layer",
+        dest="network_layer",
+        action="store_false",
+        help="leave the street network out of linkages.gpkg (smaller; no select-link)",
     )
     run.add_argument(
         "--online",
@@ -377,6 +391,8 @@ def _cmd_run(args: argparse.Namespace, level: int) -> int:
             workers=args.workers,
             scheduler=args.scheduler,
             max_memory=args.max_memory,
+            table_format=args.table_format,
+            network_layer=args.network_layer,
             offline=not args.online,
             force=args.force,
         )

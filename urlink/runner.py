@@ -237,6 +237,8 @@ class Run:
         folder: str | Path,
         *,
         progress: Progress | None = None,
+        table_format: str = "auto",
+        network_layer: bool = True,
         offline: bool = True,
         force: bool = False,
     ) -> Path:
@@ -249,6 +251,9 @@ class Run:
             did not write unless ``force``).
         progress
             Told when each file is written.
+        table_format, network_layer
+            Parquet or CSV for the large tables, and whether ``linkages.gpkg`` holds the
+            street network (:func:`urlink.outputs.folder.write_outputs`).
         offline
             Pages that need no internet (default); False uses CDNs and OSM tiles.
         force
@@ -274,6 +279,8 @@ class Run:
             manifest=self.manifest,
             progress=progress,
             congestion=self.congestion,
+            table_format=table_format,
+            network_layer=network_layer,
             offline=offline,
             force=force,
         )
@@ -374,6 +381,8 @@ def run(
     workers: int | Literal["auto"] | None = 1,
     scheduler: Any = None,
     max_memory: int | str | None = None,
+    table_format: str = "auto",
+    network_layer: bool = True,
     offline: bool = True,
     force: bool = False,
 ) -> Run:
@@ -395,6 +404,8 @@ def run(
         memory the skim may take (see :func:`urlink.parallel.run_scale`); the outputs are
         the same for any setting. ``workers="auto"`` uses every core for runs of
         :data:`urlink.parallel.AUTO_PARALLEL_ZONES` zones or more and one otherwise.
+    table_format, network_layer
+        How ``out`` is written (:meth:`Run.write`).
     offline
         Written pages need no internet (default); False loads Leaflet from a CDN and
         shows OpenStreetMap tiles.
@@ -429,7 +440,14 @@ def run(
             tables = result.tables()
             total = files_written(tables, len(scenario.strategies))
             _stage(progress, "write outputs", total=total)
-            result.write(out, progress=progress, offline=offline, force=force)
+            result.write(
+                out,
+                progress=progress,
+                offline=offline,
+                force=force,
+                table_format=table_format,
+                network_layer=network_layer,
+            )
     return result
 
 

@@ -155,6 +155,14 @@ def _aggregate(flows: pd.DataFrame) -> pd.DataFrame:
         msg = f"flows of type {bad} come in more than one unit; convert them first"
         raise InputError(msg)
 
+    keys = ["origin", "destination", "flow_type"]
+    if not flows.duplicated(keys).any() and not flows[keys].isna().any().any():
+        # one row per key (a province's people flows: millions): nothing to sum or join
+        out = flows.sort_values(keys, kind="stable")[[*keys, "volume", "unit", "model", "source"]]
+        return out.assign(model=out["model"].map(str), source=out["source"].map(str)).reset_index(
+            drop=True
+        )
+
     def join(values: pd.Series) -> str:
         return "+".join(sorted({str(v) for v in values}))
 
@@ -283,6 +291,10 @@ def linkage_graph_from(
 
     times = lookup(skim)
     dists = lookup(distance_km)
+    # each zone's codes once (crosses_level on the rows, per edge, took minutes at scale)
+    codes = {
+        zid: {f"{lv}_code": _code(row, lv) for lv in _CODE_LEVELS} for zid, row in rows.items()
+    }
     for i, rec in enumerate(agg.itertuples(index=False)):
         o, d = str(rec.origin), str(rec.destination)
         G.add_edge(
@@ -296,7 +308,7 @@ def linkage_graph_from(
             source=rec.source,
             time_min=float(times[i]),
             distance_km=float(dists[i]),
-            crosses=crosses_level(rows[o], rows[d]),
+            crosses=crosses_level(codes[o], codes[d]),
         )
     logger.info("linkage graph: %d zones, %d flow edges", len(G), G.number_of_edges())
     return G

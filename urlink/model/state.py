@@ -416,6 +416,8 @@ def _compute(
             modelled = [k / (1 - s) if s < 1 else k for k, s in zip(kept, shares, strict=True)]
             dropped = sum(m - k for m, k in zip(modelled, kept, strict=True))
             out.attrs["dropped_share"] = dropped / sum(modelled) if sum(modelled) else 0.0
+        if any("support" in t.attrs for t in tables):
+            _support_attrs(out, tables)
         return out
     if flow_type == "goods" and s.goods is not None:
         model = get_model("goods", s.goods.model)
@@ -437,6 +439,18 @@ def _compute(
             parts.append(transfers(state.zones, c.transfers, params=c.params))
         return pd.concat(parts, ignore_index=True) if parts else None
     return None
+
+
+def _support_attrs(out: pd.DataFrame, tables: list[pd.DataFrame]) -> None:
+    """Volume-weighted shares off the sparse support of every purpose (no volume is lost)."""
+    volumes = [float(t["volume"].sum()) for t in tables]
+    total = sum(volumes)
+    out.attrs["support"] = "+".join(sorted({str(t.attrs.get("support", "dense")) for t in tables}))
+    for key in ("outside_support_share", "outside_support_share_production"):
+        shares = [float(t.attrs.get(key, 0.0)) for t in tables]
+        out.attrs[key] = (
+            sum(v * x for v, x in zip(volumes, shares, strict=True)) / total if total else 0.0
+        )
 
 
 def people_summary(state: State) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ import json
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -80,6 +80,7 @@ __all__ = [
     "snap_to_nodes",
     "spill_travel_time_matrix",
     "travel_time_matrix",
+    "update_distance_matrix_km",
     "update_travel_time_matrix",
     "write_travel_time_matrix",
 ]
@@ -519,6 +520,11 @@ def _node_matrix(
     """
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
+    distinct, inv = np.unique(cols, return_inverse=True)
+    if len(distinct) < len(cols):  # the compiled kernel needs distinct targets
+        return _node_matrix(R, rows, distinct, limit=limit, engine=engine, backward=backward)[
+            :, inv.ravel()
+        ]
     if not _use_compiled(engine):
         csr = R.csr_t if backward else R.csr
         per_row = 8 * max(csr.shape[0], 1)  # scipy returns full rows: chunk them
@@ -601,6 +607,7 @@ class _SkimJob:
     limit: float
     cutoff: float | None
     dtype: str
+    km: bool = False  # distances: metres on the graph and the access legs, in km
 
 
 def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int]:
@@ -630,6 +637,12 @@ def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int
     else:
         full = dijkstra(job.graph, directed=True, indices=rows, limit=job.limit)
         node = np.asarray(full[:, job.d_nodes])
+    if job.km:  # the operations of distance_matrix_km's serial path, in its order
+        km = (
+            node[np.ix_(inv.ravel(), job.d_inv)] + job.o_access[a:b, None] + job.d_access[None, :]
+        ) / 1000.0
+        km[~np.isfinite(km)] = np.nan
+        return km, 0
     minutes = node[np.ix_(inv.ravel(), job.d_inv)]
     minutes /= 60.0
     minutes += job.o_access[a:b, None]
@@ -742,9 +755,21 @@ def _skim_chunks(
     chunk_size: int | None,
     max_memory: int | None,
     dtype: str,
+    km: bool = False,
 ) -> Iterator[tuple[int, int, np.ndarray, int]]:
-    """Yield ``(a, b, minutes, n_unreachable)`` for origin zones ``a:b``, in order."""
+    """Yield ``(a, b, minutes, n_unreachable)`` for origin zones ``a:b``, in order.
+
+    With ``km``, kilometres over a graph weighted in metres (access legs in metres).
+    """
     job = _skim_job(R, o, d, cutoff=cutoff, engine=engine, dtype=dtype)
+    if km:
+        job = replace(
+            job,
+            o_access=o["access_m"].to_numpy(dtype=float),
+            d_access=d["access_m"].to_numpy(dtype=float),
+            wait_min=0.0,
+            km=True,
+        )
     with dask_client(scheduler) as client:
         n_workers = workers if client is None else max(1, sum(client.nthreads().values()))
         rows = _chunk_rows(
@@ -1153,7 +1178,12 @@ def _pyarrow() -> Any:
 
 
 def skim_to_parquet(
-    skim: pd.DataFrame, path: str | Path, *, chunk_rows: int = 1024, keep_unreachable: bool = False
+    skim: pd.DataFrame,
+    path: str | Path,
+    *,
+    chunk_rows: int = 1024,
+    keep_unreachable: bool = False,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Write a skim to a Parquet file in long form, one row group per block of origins.
 
@@ -1172,6 +1202,8 @@ def skim_to_parquet(
         Origins per row group.
     keep_unreachable
         Also write the unreachable pairs (``time_min`` null); by default they are left out.
+    metadata
+        Key-value pairs stored in the file's schema metadata.
 
     Returns
     -------
@@ -1199,7 +1231,8 @@ def skim_to_parquet(
         msg = f"{str(target)!r} exists; choose a new file name (skims are never overwritten)"
         raise InputError(msg)
     schema = pa.schema(
-        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())]
+        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())],
+        metadata=metadata,
     )
     destinations = np.asarray(skim.columns.astype(str), dtype=object)
     tmp = target.with_name(f".{target.name}.tmp")
@@ -1444,6 +1477,93 @@ def update_travel_time_matrix(
     return _finish_minutes(new, skim.index, skim.columns, cutoff)
 
 
+def update_distance_matrix_km(
+    km: pd.DataFrame,
+    G: nx.MultiDiGraph | RoutingGraph,
+    changes: Sequence[EdgeChange],
+    *,
+    origins: gpd.GeoDataFrame | gpd.GeoSeries,
+    weight: str = "length",
+    engine: Engine = "auto",
+) -> pd.DataFrame:
+    """Update zone-to-zone distances after edge changes, searching only from the changes.
+
+    Where every change adds an edge or shortens one, a shortest path of the changed graph
+    either avoids the changed edges (its length is in ``km``) or runs o -> u -> v -> d
+    through one of them, so ``min(km, access_o + d'(o, u) + w + d'(v, d) + access_d)``
+    over the changes is exact; it needs two searches per change instead of one per zone.
+    Otherwise the distances are recomputed (:func:`distance_matrix_km`).
+
+    Parameters
+    ----------
+    km
+        The distances of the *base* graph ``G`` (:func:`distance_matrix_km` of
+        ``origins`` to themselves).
+    G
+        The base graph (or its routing graph for ``weight``), without the changes.
+    changes
+        ``(u, v, metres)``; None removes the edge.
+    origins
+        The zones (origins and destinations).
+    weight, engine
+        As for :func:`distance_matrix_km`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Kilometres on the changed graph (equal to :func:`distance_matrix_km` of it to
+        rounding: the sums are taken in another order).
+
+    Raises
+    ------
+    InputError
+        If ``km`` does not match ``origins``, or a change is invalid.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="epsg:4326")
+    >>> for n, x in (("a", 121.0), ("b", 121.05), ("c", 121.1)):
+    ...     G.add_node(n, x=x, y=28.6)
+    >>> _ = G.add_edge("a", "b", length=6_000.0)
+    >>> _ = G.add_edge("b", "c", length=6_000.0)
+    >>> z = gpd.GeoDataFrame(index=["A", "C"], crs="EPSG:4326",
+    ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
+    >>> km = distance_matrix_km(G, z)
+    >>> update_distance_matrix_km(km, G, [("a", "c", 10_000.0)], origins=z).loc["A", "C"]
+    np.float64(10.0)
+    """
+    R = _as_routing(G, weight)
+    R_new = apply_edge_changes(R, changes)
+    changes = [(a, b, w) for (a, b), w in {(a, b): w for a, b, w in changes}.items()]
+    if not (km.index.equals(pd.Index(origins.index)) and km.columns.equals(km.index)):
+        msg = "the distances' index/columns do not match origins; pass the same zones"
+        raise InputError(msg)
+    for a, b, w in changes:
+        old = R.csr[R.index[a], R.index[b]]
+        if w is None or (old != 0 and w > old):
+            logger.info("edge removal or lengthening: recomputing the distances")
+            return distance_matrix_km(R_new, origins, engine=engine)
+    o = snap_to_nodes(R_new, origins)
+    us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
+    vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
+    pos = o["pos"].to_numpy()
+    to_u = _node_matrix(R_new, us, pos, limit=np.inf, engine=engine, backward=True)
+    from_v = _node_matrix(R_new, vs, pos, limit=np.inf, engine=engine)
+    access = o["access_m"].to_numpy(dtype=float)
+    new = km.to_numpy(dtype=float, copy=True)
+    rows, cols = _same_zone(o, o)
+    for k, (_, _, w) in enumerate(changes):
+        left = to_u[k] + access
+        right = from_v[k] + access + float(w or 0.0)
+        cand = (left[:, None] + right[None, :]) / 1000.0
+        cand[rows, cols] = np.inf  # a trip within a zone uses no network
+        np.fmin(new, cand, out=new)
+    new[~np.isfinite(new)] = np.nan
+    return _km_frame(new, km.index, km.columns)
+
+
 def distance_matrix_km(
     G: nx.MultiDiGraph | RoutingGraph,
     origins: gpd.GeoDataFrame | gpd.GeoSeries,
@@ -1451,12 +1571,15 @@ def distance_matrix_km(
     *,
     weight: str = "length",
     engine: Engine = "auto",
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Shortest network distances in km between zones (access legs included).
 
     The distance of the shortest path by length, which can differ from the length of the
     fastest path; NaN where unreachable (no warning: :func:`travel_time_matrix` reports
-    unreachable pairs).
+    unreachable pairs). With ``workers`` > 1 or a ``scheduler`` the searches run in chunks
+    of origins as the skim's do, giving the same numbers bit for bit.
 
     Parameters
     ----------
@@ -1466,7 +1589,7 @@ def distance_matrix_km(
         As for :func:`travel_time_matrix`.
     weight
         Edge attribute in metres.
-    engine
+    engine, workers, scheduler
         As for :func:`travel_time_matrix`.
 
     Returns
@@ -1491,13 +1614,35 @@ def distance_matrix_km(
     dest = origins if destinations is None else destinations
     o = snap_to_nodes(R, origins)
     d = snap_to_nodes(R, dest)
+    workers = resolve_workers(workers)
+    if workers > 1 or scheduler is not None:
+        km = np.empty((len(o), len(d)), dtype=np.float64)
+        for a, b, block, _ in _skim_chunks(
+            R,
+            o,
+            d,
+            cutoff=None,
+            workers=workers,
+            scheduler=scheduler,
+            engine=engine,
+            chunk_size=None,
+            max_memory=None,
+            dtype="float64",
+            km=True,
+        ):
+            km[a:b] = block
+        return _km_frame(km, o.index, d.index)
     km = (
         _zone_matrix(R, o, d, limit=np.inf, engine=engine)
         + o["access_m"].to_numpy()[:, None]
         + d["access_m"].to_numpy()[None, :]
     ) / 1000.0
     km[~np.isfinite(km)] = np.nan
-    out = pd.DataFrame(km, index=o.index.copy(), columns=d.index.copy())
+    return _km_frame(km, o.index, d.index)
+
+
+def _km_frame(km: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:
+    out = pd.DataFrame(km, index=index.copy(), columns=columns.copy())
     out.index.name = "origin"
     out.columns.name = "destination"
     return out

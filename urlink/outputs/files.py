@@ -13,6 +13,7 @@ import ctypes
 import errno
 import fcntl
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -21,7 +22,8 @@ import re
 import secrets
 import shutil
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +33,7 @@ import pandas as pd
 from urlink import __version__
 from urlink.errors import InputError
 from urlink.model.graph import graph_to_gdfs
+from urlink.network.skims import iter_skim_rows, skim_to_parquet
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -38,6 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MARKER",
+    "PARQUET_MIN_FLOWS",
+    "PARQUET_MIN_PAIRS",
+    "TableFormat",
     "atomic_output_dir",
     "check_new_file",
     "check_output_dir",
@@ -46,10 +52,12 @@ __all__ = [
     "foreign_files",
     "network_edges_gdf",
     "output_lock",
+    "table_formats",
     "versions",
     "write_json",
     "write_linkages",
     "write_travel_times",
+    "write_travel_times_parquet",
     "written_by_urlink",
 ]
 
@@ -754,10 +762,10 @@ def write_linkages(
     path: Path,
     zones: gpd.GeoDataFrame,
     graph: Any,
-    edges: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame | None,
     volumes: pd.DataFrame,
 ) -> None:
-    """Write ``linkages.gpkg``: layers ``zones``, ``flows`` and ``network``.
+    """Write ``linkages.gpkg``: layers ``zones``, ``flows`` and ``network`` (if ``edges``).
 
     Parameters
     ----------
@@ -768,13 +776,16 @@ def write_linkages(
     graph
         The linkage graph.
     edges
-        Street network edges (from :func:`network_edges_gdf`).
+        Street network edges (from :func:`network_edges_gdf`); None leaves the ``network``
+        layer out (it is most of the file for a large network).
     volumes
         Assigned volumes per street link (``u``, ``v``, one column per flow type).
     """
     zones.to_crs("EPSG:4326").to_file(path, layer="zones", driver="GPKG")
     _, flows = graph_to_gdfs(graph)
     flows.to_file(path, layer="flows", driver="GPKG")
+    if edges is None:
+        return
     network = edges.copy()
     if len(volumes):
         vol = volumes.groupby(["u", "v"], as_index=False).sum()
@@ -786,3 +797,83 @@ def write_linkages(
         value_cols = [c for c in vol.columns if c not in ("u", "v")]
         network[value_cols] = network[value_cols].fillna(0.0)
     network.to_file(path, layer="network", driver="GPKG")
+
+
+TableFormat = Literal["auto", "csv", "parquet"]
+"""How ``travel_times`` and ``flows`` are written (:func:`table_formats`)."""
+
+PARQUET_MIN_PAIRS = 4_000_000
+"""With ``"auto"``, ``travel_times`` goes to Parquet from this many zone pairs (2,000 zones)."""
+
+PARQUET_MIN_FLOWS = 1_000_000
+"""With ``"auto"``, ``flows`` goes to Parquet from this many flow rows."""
+
+
+def table_formats(table_format: str, *, pairs: int, flows: int) -> dict[str, str]:
+    """Choose the file format of ``travel_times`` and ``flows``: ``"csv"`` or ``"parquet"``.
+
+    Parameters
+    ----------
+    table_format
+        ``"csv"``, ``"parquet"`` (needs pyarrow: ``pip install "urlink[parquet]"``) or
+        ``"auto"``: Parquet for a table at or above :data:`PARQUET_MIN_PAIRS` zone pairs or
+        :data:`PARQUET_MIN_FLOWS` flow rows when pyarrow is installed, CSV otherwise.
+    pairs, flows
+        Zone pairs of the skim and rows of the flow table.
+
+    Returns
+    -------
+    dict
+        ``{"travel_times": ..., "flows": ...}``.
+
+    Raises
+    ------
+    InputError
+        If ``table_format`` is not one of the three, or ``"parquet"`` without pyarrow.
+
+    Examples
+    --------
+    >>> table_formats("auto", pairs=400, flows=90)
+    {'travel_times': 'csv', 'flows': 'csv'}
+    >>> table_formats("csv", pairs=25_000_000, flows=2_000_000)
+    {'travel_times': 'csv', 'flows': 'csv'}
+    """
+    if table_format not in get_args(TableFormat):
+        msg = f"table_format={table_format!r} is not valid; use one of {get_args(TableFormat)}"
+        raise InputError(msg)
+    has_arrow = importlib.util.find_spec("pyarrow") is not None
+    if table_format == "parquet" and not has_arrow:
+        msg = 'Parquet outputs need pyarrow: pip install "urlink[parquet]" (or use csv)'
+        raise InputError(msg)
+    if table_format != "auto":
+        return {"travel_times": table_format, "flows": table_format}
+    big = {"travel_times": pairs >= PARQUET_MIN_PAIRS, "flows": flows >= PARQUET_MIN_FLOWS}
+    if any(big.values()) and not has_arrow:
+        logger.info('large tables written as CSV: pip install "urlink[parquet]" for Parquet')
+    return {k: "parquet" if v and has_arrow else "csv" for k, v in big.items()}
+
+
+def write_travel_times_parquet(path: Path, skim: pd.DataFrame, source: str) -> int:
+    """Write the skim as ``travel_times.parquet``: the rows of ``travel_times.csv``.
+
+    Columns ``origin``, ``destination`` (strings), ``time_min`` (float64, null where
+    unreachable: every pair has a row, as in the CSV); the network source is in the file's
+    metadata (``network_source``) rather than in every row. One row group per block of
+    origins (:func:`urlink.network.skims.skim_to_parquet`), so memory stays bounded.
+
+    Parameters
+    ----------
+    path
+        Target file.
+    skim
+        Travel times between the zones (in memory or memory-mapped).
+    source
+        The network source.
+
+    Returns
+    -------
+    int
+        Number of unreachable pairs.
+    """
+    skim_to_parquet(skim, path, keep_unreachable=True, metadata={"network_source": source})
+    return int(sum(int(np.isnan(b).sum()) for _, b in iter_skim_rows(skim)))

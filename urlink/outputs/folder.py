@@ -20,10 +20,12 @@ from urlink.outputs.dictionary import write_data_dictionary
 from urlink.outputs.files import (
     atomic_output_dir,
     network_edges_gdf,
+    table_formats,
     versions,
     write_json,
     write_linkages,
     write_travel_times,
+    write_travel_times_parquet,
 )
 from urlink.outputs.pages import write_maps
 from urlink.outputs.report import write_report
@@ -157,6 +159,16 @@ def run_summary(
                     if "dropped_share" in f.attrs
                     else {}
                 ),
+                # with a sparse people support: where the trips were fitted (none dropped)
+                **{
+                    k: None if pd.isna(f.attrs[k]) else f.attrs[k]
+                    for k in (
+                        "support",
+                        "outside_support_share",
+                        "outside_support_share_production",
+                    )
+                    if k in f.attrs
+                },
             }
             for t, f in state.flows.items()
             if len(f)
@@ -266,6 +278,8 @@ def write_outputs(
     manifest: Mapping[str, Any],
     progress: Progress | None = None,
     congestion: EquilibriumResult | None = None,
+    table_format: str = "auto",
+    network_layer: bool = True,
     offline: bool = True,
     force: bool = False,
 ) -> Path:
@@ -299,6 +313,13 @@ def write_outputs(
     congestion
         The peak-hour car assignment: its volumes, v/c ratios and congested times join the
         network layer (``car_peak_vph``, ``vc_ratio``, ``congested_s``).
+    table_format
+        ``"auto"``, ``"csv"`` or ``"parquet"``: how ``travel_times`` and ``flows`` are
+        written (:func:`urlink.outputs.files.table_formats`; ``"auto"`` picks Parquet for
+        province-sized tables).
+    network_layer
+        Write the street network with its assigned volumes as the ``network`` layer of
+        ``linkages.gpkg`` (``urlink select-link`` reads it); False leaves it out.
     offline
         Pages that need no internet (default); False loads Leaflet from a CDN and shows
         OpenStreetMap tiles.
@@ -324,24 +345,32 @@ def write_outputs(
         links = links[["u", "v", "car_peak_vph", "vc_ratio", "congested_s"]]
         volumes = volumes.groupby(["u", "v"], as_index=False).sum() if len(volumes) else volumes
         volumes = volumes.merge(links, on=["u", "v"], how="outer").fillna(0.0)
+    formats = table_formats(table_format, pairs=int(state.skim.size), flows=len(flows))
+    outputs = _described_outputs(manifest, formats, network_layer=network_layer)
     with atomic_output_dir(out, force=force) as tmp:
         zones.assign(network_source=source).to_crs("EPSG:4326").to_file(
             tmp / "zones.gpkg", layer="zones", driver="GPKG"
         )
         advance(progress, what="zones.gpkg")
-        write_travel_times(tmp / "travel_times.csv", state.skim, source)
-        advance(progress, what="travel_times.csv")
+        if formats["travel_times"] == "parquet":
+            write_travel_times_parquet(tmp / "travel_times.parquet", state.skim, source)
+        else:
+            write_travel_times(tmp / "travel_times.csv", state.skim, source)
+        advance(progress, what=f"travel_times.{formats['travel_times']}")
         write_linkages(
             tmp / "linkages.gpkg",
             zones.assign(network_source=source),
             graph,
-            network_edges_gdf(streets),
+            network_edges_gdf(streets) if network_layer else None,
             volumes,
         )
         advance(progress, what="linkages.gpkg")
         table = pd.DataFrame(flows.drop(columns="geometry", errors="ignore"))
-        table.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
-        advance(progress, what="flows.csv")
+        if formats["flows"] == "parquet":
+            table.to_parquet(tmp / "flows.parquet", index=False)
+        else:
+            table.to_csv(tmp / "flows.csv", index=False, float_format="%.6f")
+        advance(progress, what=f"flows.{formats['flows']}")
         for name, table in tables.items():
             digits = "%.10g" if name == "flow_changes" else "%.6g"  # differences need digits
             table.to_csv(tmp / f"{name}.csv", index=False, float_format=digits)
@@ -371,6 +400,20 @@ def write_outputs(
         timings = {**manifest["timings_s"], "write outputs": time.perf_counter() - started}
         timings = {k: round(v, 4) for k, v in timings.items()}
         advance(progress, what="report.html")
-        write_json(tmp / "manifest.json", {**manifest, "timings_s": timings})
+        write_json(tmp / "manifest.json", {**manifest, "outputs": outputs, "timings_s": timings})
         advance(progress, what="manifest.json")
     return out
+
+
+def _described_outputs(
+    manifest: Mapping[str, Any], formats: Mapping[str, str], *, network_layer: bool
+) -> dict[str, str]:
+    """Return the manifest's ``outputs`` as written (Parquet tables, layers left out)."""
+    outputs = dict(manifest.get("outputs", {}))
+    for stem, fmt in formats.items():
+        if fmt == "parquet" and f"{stem}.csv" in outputs:
+            text = outputs.pop(f"{stem}.csv")
+            outputs[f"{stem}.parquet"] = f"{text} (Parquet)"
+    if not network_layer and "linkages.gpkg" in outputs:
+        outputs["linkages.gpkg"] = "layers 'zones', 'flows' (seat to seat, with co2), EPSG:4326"
+    return outputs

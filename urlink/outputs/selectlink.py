@@ -33,7 +33,12 @@ Level = Literal["county", "township"]
 
 
 def _read(folder: Path) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame, pd.DataFrame]:
-    need = [folder / "linkages.gpkg", folder / "zones.gpkg", folder / "flows.csv"]
+    table = folder / "flows.parquet"  # a large run's flows (urlink run --format)
+    need = [
+        folder / "linkages.gpkg",
+        folder / "zones.gpkg",
+        table if table.is_file() else folder / "flows.csv",
+    ]
     missing = [p.name for p in need if not p.is_file()]
     if missing:
         msg = (
@@ -53,7 +58,10 @@ def _read(folder: Path) -> tuple[nx.MultiDiGraph, gpd.GeoDataFrame, pd.DataFrame
         G.add_edge(u, v, travel_time=float(t))
     zones = gpd.read_file(need[1], layer="zones")
     zones.index = zones["zone_id"].astype(str)
-    flows = pd.read_csv(need[2], dtype={"origin": str, "destination": str})
+    if need[2].suffix == ".parquet":
+        flows = pd.read_parquet(need[2]).astype({"origin": str, "destination": str})
+    else:
+        flows = pd.read_csv(need[2], dtype={"origin": str, "destination": str})
     flows = flows[flows["flow_type"].isin(ROAD_FLOW_TYPES)]
     return G, zones, flows
 

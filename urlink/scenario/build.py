@@ -903,7 +903,12 @@ def base_state(
             routing=routing,
             routing_length=routing_length,
             skim=skim,
-            distance_km=distance_matrix_km(routing_length, zones),
+            distance_km=distance_matrix_km(
+                routing_length,
+                zones,
+                workers=1 if scale is None else scale.workers,
+                scheduler=None if scale is None else scale.client,
+            ),
             services=services_from_scenario(scenario, zones),
             setups=setups_from_scenario(scenario, zones),
             emissions=scenario.emissions,

@@ -331,7 +331,8 @@ class PeopleSpec:
         The model's settings: every other key of the table is a field of the model's
         settings dataclass (:class:`urlink.model.flows.people.PeopleParams` for the built-in
         models: ``deterrence``, ``beta``, ``self_flows``, ``tol``, ``max_iter``,
-        ``min_cost_min``, ``radiation_normalise``, ``top_destinations``).
+        ``min_cost_min``, ``radiation_normalise``, ``top_destinations``, ``support``,
+        ``k_nearest``, ``support_cutoff_min``).
     trip_rate
         Trips per resident and day when the scenario has no purposes (productions =
         population x rate; attractions = population, scaled to the same total).

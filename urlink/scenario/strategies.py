@@ -68,8 +68,8 @@ from urlink.network.edits import (
 from urlink.network.skims import (
     EdgeChange,
     apply_edge_changes,
-    distance_matrix_km,
     snap_to_nodes,
+    update_distance_matrix_km,
     update_travel_time_matrix,
 )
 from urlink.network.streets import DEFAULT_SPEEDS_KPH
@@ -501,7 +501,9 @@ def _edit_roads(
         routing=routing,
         routing_length=routing_length,
         skim=skim,
-        distance_km=distance_matrix_km(routing_length, state.zones)
+        distance_km=update_distance_matrix_km(
+            state.distance_km, state.routing_length, length_changes, origins=state.zones
+        )
         if length_changes
         else state.distance_km,
     )

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.optimize import brentq, minimize_scalar
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
@@ -95,6 +96,9 @@ GravityModel = Literal[
 ]
 """Names of the gravity models (the ones with a ``beta`` that :func:`calibrate_beta` fits)."""
 
+Support = Literal["dense", "knn", "cutoff"]
+"""Which pairs a gravity model may put trips on (:attr:`PeopleParams.support`)."""
+
 CalibrationMethod = Literal["poisson", "mean_time"]
 """How :func:`calibrate_beta` fits beta."""
 
@@ -107,6 +111,11 @@ _GRAVITY_CONSTRAINT: dict[str, _Constraint] = {
 }
 _TOTAL_RTOL = 1e-9  # relative tolerance for sum(production) == sum(attraction)
 _MAX_LISTED = 5  # zones or pairs quoted in an error message
+SUPPORT_CHECK_MAX_ZONES = 2_000
+"""Up to this many zones a sparse-support model also runs the dense model, to report the
+share of its volume that lies outside the support (above it, only the production-constrained
+share is reported; the dense doubly-constrained model would need several n x n arrays)."""
+_SUPPORT_BLOCK_ROWS = 512  # origins per block when a support is selected from the costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +151,32 @@ class PeopleParams:
     radiation_normalise
         Apply the finite-size normalisation 1 / (1 - m_i / M_i) of Masucci et al. 2013
         [R51] so radiation rows sum to the production (see the module docstring).
+    top_destinations
+        **Deprecated** (it drops volume): keep only the K largest flows of each origin
+        after the model ran, with a :class:`~urlink.errors.UrlinkWarning`; the share of the
+        volume left out is in the table's ``attrs["dropped_share"]``. Use ``support="knn"``
+        instead, which keeps every trip.
+    support
+        The pairs the gravity models may put trips on. ``"dense"`` (default): every
+        reachable pair. ``"knn"``: the ``k_nearest`` nearest destinations of each origin by
+        cost (with every destination tied with the K-th, so the support does not depend on
+        the zones' order), and the same pairs the other way round (i to j also when i is
+        among j's nearest: a symmetric support is much more often feasible for the
+        doubly-constrained model, whose destinations must all be reached).
+        ``"cutoff"``: every destination within ``support_cutoff_min``
+        minutes. Both sparse supports always include the within-zone pair when
+        ``self_flows``. The model is then fitted **on the support**: the doubly-constrained
+        model still meets every production and attraction (to ``tol``), the
+        production-constrained one every production, so no volume is dropped; the trips go
+        to nearer destinations instead. The table's ``attrs`` report the share of the dense
+        model's volume that lies outside the support (``outside_support_share``, computed
+        up to :data:`SUPPORT_CHECK_MAX_ZONES` zones; NaN above) and the same share for the
+        production-constrained model (``outside_support_share_production``, always). Not
+        for radiation.
+    k_nearest
+        K of ``support="knn"`` (an integer >= 1; the within-zone pair does not count).
+    support_cutoff_min
+        Minutes of ``support="cutoff"`` (a number > 0).
 
     Raises
     ------
@@ -167,6 +202,9 @@ class PeopleParams:
     min_cost_min: float = 1.0
     radiation_normalise: bool = True
     top_destinations: int | None = None
+    support: Support = "dense"
+    k_nearest: int | None = None
+    support_cutoff_min: float | None = None
 
     def __post_init__(self) -> None:
         if self.deterrence not in get_args(Deterrence):
@@ -211,6 +249,49 @@ class PeopleParams:
             msg = (
                 f"PeopleParams.top_destinations={k!r} is not valid; use an integer >= 1 "
                 "(the largest flows kept per origin) or None to keep every flow"
+            )
+            raise InputError(msg)
+        self._check_support()
+
+    def _check_support(self) -> None:
+        if self.support not in get_args(Support):
+            msg = (
+                f"PeopleParams.support={self.support!r} is not valid; "
+                f"use one of {get_args(Support)}"
+            )
+            raise InputError(msg)
+        k = self.k_nearest
+        if k is not None and (not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1):
+            msg = f"PeopleParams.k_nearest={k!r} is not valid; use an integer >= 1"
+            raise InputError(msg)
+        cut = self.support_cutoff_min
+        if cut is not None and (not _is_real(cut) or not math.isfinite(cut) or cut <= 0):
+            msg = (
+                f"PeopleParams.support_cutoff_min={cut!r} is not valid; use a finite number "
+                "of minutes > 0"
+            )
+            raise InputError(msg)
+        if self.support == "knn" and k is None:
+            msg = "PeopleParams.support='knn' needs k_nearest (destinations kept per origin)"
+            raise InputError(msg)
+        if self.support == "cutoff" and cut is None:
+            msg = "PeopleParams.support='cutoff' needs support_cutoff_min (minutes)"
+            raise InputError(msg)
+        for name, value, needs in (
+            ("k_nearest", k, "knn"),
+            ("support_cutoff_min", cut, "cutoff"),
+        ):
+            if value is not None and self.support != needs:
+                msg = (
+                    f"PeopleParams.{name}={value!r} is only used with support={needs!r}, "
+                    f"but support={self.support!r}; set support={needs!r} or drop {name}"
+                )
+                raise InputError(msg)
+        if self.support != "dense" and self.top_destinations is not None:
+            msg = (
+                "PeopleParams.top_destinations drops flows after the model; with a sparse "
+                f"support (support={self.support!r}) every flow is kept, so drop "
+                "top_destinations"
             )
             raise InputError(msg)
 
@@ -486,6 +567,263 @@ def _furness(
     raise UrlinkError(msg)
 
 
+# --------------------------------------------------------------------------------------
+# Sparse supports
+
+
+@dataclass(frozen=True, slots=True)
+class _Support:
+    """The pairs of a sparse support, in row-major order, with their costs."""
+
+    rows: NDArray[np.int64]
+    cols: NDArray[np.int64]
+    cost: FloatArray
+
+
+def _support_pairs(data: _Inputs, params: PeopleParams) -> _Support:
+    """Select the support of ``params`` from the valid pairs, by blocks of origins."""
+    n = len(data.ids)
+    rows: list[NDArray[np.int64]] = []
+    cols: list[NDArray[np.int64]] = []
+    for a in range(0, n, _SUPPORT_BLOCK_ROWS):
+        b = min(a + _SUPPORT_BLOCK_ROWS, n)
+        local = np.arange(b - a)
+        valid = data.valid[a:b]
+        cost = data.cost[a:b]
+        if params.support == "knn":
+            k = int(params.k_nearest or 1)
+            c = np.where(valid, cost, np.inf)
+            c[local, local + a] = np.inf  # the within-zone pair is added below, not counted
+            if k < n:
+                kth = np.partition(c, k - 1, axis=1)[:, k - 1]
+                mask = (c <= kth[:, None]) & np.isfinite(c)
+            else:
+                mask = np.isfinite(c)
+        else:
+            with np.errstate(invalid="ignore"):
+                mask = valid & (cost <= float(params.support_cutoff_min or 0.0))
+        mask[local, local + a] = valid[local, local + a]
+        r, c_ = np.nonzero(mask)
+        rows.append((r + a).astype(np.int64))
+        cols.append(c_.astype(np.int64))
+    r_all = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
+    c_all = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
+    if params.support == "knn":  # and the pairs the other way round, where reachable
+        back = data.valid[c_all, r_all]
+        code = np.unique(np.concatenate([r_all * n + c_all, c_all[back] * n + r_all[back]]))
+        r_all, c_all = code // n, code % n
+    return _Support(rows=r_all, cols=c_all, cost=data.cost[r_all, c_all])
+
+
+def _group_max(values: FloatArray, groups: NDArray[np.int64], n: int) -> FloatArray:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, groups, values)
+    return out
+
+
+def _group_sum(values: FloatArray, groups: NDArray[np.int64], n: int) -> FloatArray:
+    return np.bincount(groups, weights=values, minlength=n).astype(float)
+
+
+def _sparse_shares(log_w: FloatArray, groups: NDArray[np.int64], n: int) -> FloatArray:
+    """Softmax of ``log_w`` within each group (entries of all -inf groups give 0)."""
+    top = _group_max(log_w, groups, n)
+    w = np.exp(log_w - np.where(np.isfinite(top), top, 0.0)[groups])
+    total = _group_sum(w, groups, n)
+    return np.divide(w, total[groups], out=np.zeros_like(w), where=total[groups] > 0)
+
+
+def _support_unmet(
+    ids: pd.Index, bad: BoolArray, what: str, needs: str, params: PeopleParams
+) -> InputError:
+    key = "k_nearest" if params.support == "knn" else "support_cutoff_min"
+    msg = (
+        f"zone(s) {_listed(ids[bad].tolist())} have positive {what} but no zone with positive "
+        f"{needs} on the sparse support (support={params.support!r}, "
+        f"{key}={getattr(params, key)}), so the constraint cannot be met; raise {key}, or "
+        "use support='dense'"
+    )
+    return InputError(msg)
+
+
+def _sparse_gravity(
+    constraint: _Constraint,
+    ids: pd.Index,
+    *,
+    production: FloatArray,
+    attraction: FloatArray,
+    support: _Support,
+    log_f: FloatArray,
+    params: PeopleParams,
+) -> FloatArray:
+    """Flows on the support pairs (the formulas of :func:`_gravity_matrix`, sparse)."""
+    n = len(ids)
+    r, c = support.rows, support.cols
+    with np.errstate(divide="ignore"):
+        log_o = np.log(production)
+        log_d = np.log(attraction)
+    if constraint == "production":
+        shares = _sparse_shares(log_f + log_d[c], r, n)
+        has = _group_sum(shares, r, n) > 0
+        if (bad := (production > 0) & ~has).any():
+            raise _support_unmet(ids, bad, "production", "attraction", params)
+        return production[r] * shares
+    if constraint == "attraction":
+        shares = _sparse_shares(log_f + log_o[r], c, n)
+        has = _group_sum(shares, c, n) > 0
+        if (bad := (attraction > 0) & ~has).any():
+            raise _support_unmet(ids, bad, "attraction", "production", params)
+        return attraction[c] * shares
+    if constraint == "unconstrained":
+        log_w = log_f + log_o[r] + log_d[c]
+        top = log_w.max(initial=-np.inf)
+        total_o = float(production.sum())
+        if not np.isfinite(top):
+            if total_o > 0:
+                raise _support_unmet(ids, production > 0, "production", "attraction", params)
+            return np.zeros_like(log_f)
+        w: FloatArray = np.exp(log_w - top)
+        return w * (total_o / float(w.sum()))
+    return _sparse_furness(
+        ids,
+        production=production,
+        attraction=attraction,
+        support=support,
+        log_f=log_f,
+        params=params,
+    )
+
+
+def _sparse_furness(
+    ids: pd.Index,
+    *,
+    production: FloatArray,
+    attraction: FloatArray,
+    support: _Support,
+    log_f: FloatArray,
+    params: PeopleParams,
+) -> FloatArray:
+    """Furness balancing (IPF) on the support pairs, scaled as :func:`_furness` does."""
+    n = len(ids)
+    total_o, total_d = production.sum(), attraction.sum()
+    if not math.isclose(total_o, total_d, rel_tol=_TOTAL_RTOL, abs_tol=0.0):
+        msg = (
+            f"gravity_doubly needs sum(attraction) == sum(production), got "
+            f"{total_d!r} vs {total_o!r}; rescale attraction first, e.g. "
+            "zones['attraction'] * zones['production'].sum() / zones['attraction'].sum()"
+        )
+        raise InputError(msg)
+    rows, cols = production > 0, attraction > 0
+    keep = rows[support.rows] & cols[support.cols]
+    r, c = support.rows[keep], support.cols[keep]
+    log_k = log_f[keep]
+    row_top = _group_max(log_k, r, n)
+    if (bad := rows & ~np.isfinite(row_top)).any():
+        raise _support_unmet(ids, bad, "production", "attraction", params)
+    col_top = _group_max(log_k, c, n)
+    if (bad := cols & ~np.isfinite(col_top)).any():
+        raise _support_unmet(ids, bad, "attraction", "production", params)
+    k = np.exp(log_k - row_top[r])
+    scale = _group_max(k, c, n)
+    k = k / scale[c]
+    kr = sp.csr_array((k, (r, c)), shape=(n, n))
+    kt = sp.csr_array((k, (c, r)), shape=(n, n))
+    b = np.ones_like(attraction)
+    err = earlier = math.inf
+    mark = max(1, params.max_iter - max(1, params.max_iter // 10))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # checked below
+        kb = kr @ b
+        for iteration in range(1, params.max_iter + 1):
+            # two products per iteration: after b the columns are met by construction
+            # (b_j (K^T a)_j = D_j), so only the rows are checked, with K b reused next time
+            a = np.divide(production, kb, out=np.zeros_like(kb), where=kb > 0)
+            ka = kt @ a
+            b = np.divide(attraction, ka, out=np.zeros_like(ka), where=ka > 0)
+            kb = kr @ b
+            row_sum = a * kb
+            err = float(
+                np.max(np.abs(row_sum[rows] - production[rows]) / production[rows], initial=0)
+            )
+            if iteration == mark:
+                earlier = err
+            if not math.isfinite(err):  # the factors diverge: the margins cannot be met
+                break
+            if err <= params.tol:
+                col_sum = b * (kt @ a)
+                col_err = np.abs(col_sum[cols] - attraction[cols]) / attraction[cols]
+                err = max(err, float(np.max(col_err, initial=0)))
+                if err <= params.tol:
+                    logger.debug(f"gravity_doubly (sparse) converged in {iteration:,} iterations")
+                    t = np.zeros(len(support.rows))
+                    t[keep] = a[r] * k * b[c]
+                    return t
+    setting = "k_nearest" if params.support == "knn" else "support_cutoff_min"
+    what = (
+        f"stopped after {iteration:,} iterations: the balancing factors diverge, so the "
+        "support is infeasible"
+        if not math.isfinite(err)
+        else f"did not converge in max_iter={params.max_iter} iterations (largest relative "
+        f"row/column error {err:.3e} > tol={params.tol!r}, {earlier:.3e} at iteration "
+        f"{mark:,}): the support is probably infeasible, or nearly so (balancing then "
+        "converges slowly; on a sparse support it often needs several thousand iterations)"
+    )
+    msg = (
+        f"gravity_doubly on the sparse support (support={params.support!r}, "
+        f"{setting}={getattr(params, setting)}) {what}: some group of origins reaches too "
+        "little attraction on it (or some destinations too little production) to meet its "
+        f"margins; raise {setting} (or params.max_iter if the error was still falling), set "
+        "self_flows = true, or use support='dense'"
+    )
+    raise InputError(msg)
+
+
+def _outside_shares(
+    constraint: _Constraint,
+    data: _Inputs,
+    *,
+    production: FloatArray,
+    attraction: FloatArray,
+    support: _Support,
+    params: PeopleParams,
+) -> tuple[float, float]:
+    """(dense model's, production-constrained model's) share of volume off the support."""
+    n = len(data.ids)
+    on = sp.csr_array(
+        (np.ones(len(support.rows), dtype=bool), (support.rows, support.cols)), shape=(n, n)
+    )
+    # production-constrained: row by row, the weight D_j f(c_ij) off the support
+    with np.errstate(divide="ignore"):
+        log_d = np.log(attraction)
+    off_p = 0.0
+    total_p = 0.0
+    for a in range(0, n, _SUPPORT_BLOCK_ROWS):
+        b = min(a + _SUPPORT_BLOCK_ROWS, n)
+        log_f = _log_deterrence(
+            data.cost[a:b], data.valid[a:b], params.deterrence, params.beta, params.min_cost_min
+        )
+        shares, _ = _row_shares(log_f + log_d[None, :])
+        volume = production[a:b, None] * shares
+        total_p += float(volume.sum())
+        off_p += float(volume.sum() - volume[on[a:b].toarray()].sum())
+    share_p = off_p / total_p if total_p > 0 else 0.0
+    share = math.nan
+    if n <= SUPPORT_CHECK_MAX_ZONES:
+        log_f = _log_deterrence(
+            data.cost, data.valid, params.deterrence, params.beta, params.min_cost_min
+        )
+        try:
+            dense = _gravity_matrix(
+                constraint, data.ids, production, attraction, log_f=log_f, params=params
+            )
+        except UrlinkError as err:  # the dense model may not balance where the sparse one did
+            logger.info(f"outside_support_share not computed: the dense model failed ({err})")
+            return share, max(0.0, share_p)
+        total = float(dense.sum())
+        kept = float(dense[support.rows, support.cols].sum())
+        share = max(0.0, 1.0 - kept / total) if total > 0 else 0.0
+    return share, max(0.0, share_p)
+
+
 def _intervening_population(
     cost: FloatArray, valid: BoolArray, pop: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
@@ -523,6 +861,15 @@ def _flow_table(
     keep = data.valid & (t > 0)
     extra: dict[str, Any] = {}
     dropped = 0.0
+    if top_destinations is not None:
+        msg = (
+            f"PeopleParams.top_destinations={top_destinations} drops every flow but the "
+            f"largest {top_destinations} of each origin (volume is lost; the share is in the "
+            "table's attrs['dropped_share']); it is deprecated: use support='knn' with "
+            f"k_nearest={top_destinations}, which fits the model on those pairs and keeps "
+            "every trip (docs/scale.md)"
+        )
+        warnings.warn(msg, UrlinkWarning, stacklevel=4)
     if top_destinations is not None and top_destinations < t.shape[1]:
         k = top_destinations
         total = float(t.sum(where=keep))
@@ -567,13 +914,83 @@ def _gravity_model(
     data = _prepare(zones, cost, params)
     production = _zone_column(zones, "production", name)
     attraction = _zone_column(zones, "attraction", name)
+    constraint = _GRAVITY_CONSTRAINT[name]
+    if params.support != "dense":
+        return _sparse_model(
+            name,
+            constraint,
+            data,
+            production=production,
+            attraction=attraction,
+            params=params,
+        )
     log_f = _log_deterrence(
         data.cost, data.valid, params.deterrence, params.beta, params.min_cost_min
     )
-    t = _gravity_matrix(
-        _GRAVITY_CONSTRAINT[name], data.ids, production, attraction, log_f=log_f, params=params
-    )
+    t = _gravity_matrix(constraint, data.ids, production, attraction, log_f=log_f, params=params)
     return _flow_table(t, data, name, params.top_destinations)
+
+
+def _sparse_model(
+    name: str,
+    constraint: _Constraint,
+    data: _Inputs,
+    *,
+    production: FloatArray,
+    attraction: FloatArray,
+    params: PeopleParams,
+) -> pd.DataFrame:
+    """Fit a gravity model on the sparse support of ``params``, keeping every flow."""
+    support = _support_pairs(data, params)
+    ones = np.ones(len(support.cost), dtype=bool)
+    log_f = _log_deterrence(
+        support.cost, ones, params.deterrence, params.beta, params.min_cost_min
+    )
+    t = _sparse_gravity(
+        constraint,
+        data.ids,
+        production=production,
+        attraction=attraction,
+        support=support,
+        log_f=log_f,
+        params=params,
+    )
+    outside, outside_p = _outside_shares(
+        constraint,
+        data,
+        production=production,
+        attraction=attraction,
+        support=support,
+        params=params,
+    )
+    n = len(data.ids)
+    pos = t > 0
+    df = pd.DataFrame(
+        {
+            "origin": data.ids.take(support.rows[pos]),
+            "destination": data.ids.take(support.cols[pos]),
+            "volume": t[pos],
+        }
+    )
+    out = finish_flows(df, flow_type="people", model=name, source="modelled")
+    out.attrs["support"] = params.support
+    out.attrs["support_pairs"] = len(support.rows)
+    out.attrs["support_pair_share"] = len(support.rows) / max(int(data.valid.sum()), 1)
+    out.attrs["outside_support_share"] = outside
+    out.attrs["outside_support_share_production"] = outside_p
+    shown = "not computed" if math.isnan(outside) else f"{100 * outside:.4g}%"
+    logger.info(
+        "%s on a sparse support (%s): %d pairs of %d zones (%.3g per origin); dense model's "
+        "volume outside the support: %s (production-constrained: %.4g%%); every trip kept",
+        name,
+        params.support,
+        len(support.rows),
+        n,
+        len(support.rows) / max(n, 1),
+        shown,
+        100 * outside_p,
+    )
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -835,6 +1252,12 @@ def radiation(zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams) 
         msg = (
             "params.self_flows=True is not valid for radiation: the model has no self-flow "
             "term; use PeopleParams(self_flows=False)"
+        )
+        raise InputError(msg)
+    if params.support != "dense":
+        msg = (
+            f"params.support={params.support!r} is not valid for radiation: its intervening "
+            "opportunities need every destination; use support='dense' (the default)"
         )
         raise InputError(msg)
     data = _prepare(zones, cost, params)
