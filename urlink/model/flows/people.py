@@ -507,6 +507,17 @@ def _gravity_matrix(
     return _furness(ids, production, attraction, log_f, params)
 
 
+def _check_totals(total_o: float, total_d: float) -> None:
+    """Refuse a doubly constrained model whose margins do not add up to the same total."""
+    if not math.isclose(total_o, total_d, rel_tol=_TOTAL_RTOL, abs_tol=0.0):
+        msg = (
+            f"gravity_doubly needs sum(attraction) == sum(production), got "
+            f"{total_d!r} vs {total_o!r}; rescale attraction first, e.g. "
+            "zones['attraction'] * zones['production'].sum() / zones['attraction'].sum()"
+        )
+        raise InputError(msg)
+
+
 def _furness(
     ids: pd.Index,
     production: FloatArray,
@@ -516,13 +527,7 @@ def _furness(
 ) -> FloatArray:
     """Doubly-constrained gravity by Furness balancing (IPF) [R46]."""
     total_o, total_d = production.sum(), attraction.sum()
-    if not math.isclose(total_o, total_d, rel_tol=_TOTAL_RTOL, abs_tol=0.0):
-        msg = (
-            f"gravity_doubly needs sum(attraction) == sum(production), got "
-            f"{total_d!r} vs {total_o!r}; rescale attraction first, e.g. "
-            "zones['attraction'] * zones['production'].sum() / zones['attraction'].sum()"
-        )
-        raise InputError(msg)
+    _check_totals(total_o, total_d)
     rows, cols = production > 0, attraction > 0
     # Keep only pairs whose both margins are positive; scale rows then columns to max 1 so
     # exp() does not underflow (the scale is absorbed by the balancing factors).
@@ -706,13 +711,7 @@ def _sparse_furness(
     """Furness balancing (IPF) on the support pairs, scaled as :func:`_furness` does."""
     n = len(ids)
     total_o, total_d = production.sum(), attraction.sum()
-    if not math.isclose(total_o, total_d, rel_tol=_TOTAL_RTOL, abs_tol=0.0):
-        msg = (
-            f"gravity_doubly needs sum(attraction) == sum(production), got "
-            f"{total_d!r} vs {total_o!r}; rescale attraction first, e.g. "
-            "zones['attraction'] * zones['production'].sum() / zones['attraction'].sum()"
-        )
-        raise InputError(msg)
+    _check_totals(total_o, total_d)
     rows, cols = production > 0, attraction > 0
     keep = rows[support.rows] & cols[support.cols]
     r, c = support.rows[keep], support.cols[keep]
