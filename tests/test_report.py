@@ -133,6 +133,8 @@ class _Tables(HTMLParser):
             self.tables[self.section][-1].append([])
         elif tag in ("td", "th") and self.section in self.tables:
             self.cell = []
+        elif tag == "br" and self.cell is not None:
+            self.cell = []  # a bilingual header "中文<br>english": keep the English name
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("td", "th") and self.cell is not None and self.section is not None:
@@ -190,6 +192,7 @@ def test_report_of_the_huangyan_run(huangyan_run):
     ]  # fmt: skip
     rows = {row[0]: dict(zip(table[0], row, strict=True)) for row in table[1:]}
     assert set(rows) == {"people", "goods", "capital", "ecosystem"}
+    assert '流动类型<br><span class="en">flow_type</span>' in page  # headers in zh and en
     for flow_type, group in flows.groupby("flow_type"):
         row = rows[flow_type]
         assert row["unit"] == group["unit"].iloc[0]

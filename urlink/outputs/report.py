@@ -102,6 +102,7 @@ th, td { border-bottom: 1px solid var(--line); padding: 2px 5px; text-align: lef
          vertical-align: top; }
 td.wrap { overflow-wrap: anywhere; }
 th { background: #f1f1f1; }
+th .en { font-weight: normal; color: #555; font-size: 0.9em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.better { color: var(--gain); } td.worse { color: var(--loss); }
 tr { break-inside: avoid; page-break-inside: avoid; }
@@ -139,6 +140,72 @@ def _num(value: Any, fmt: str = ",.4g") -> str:
     return format(x, fmt)
 
 
+_HEADERS_ZH: dict[str, str] = {
+    "P(first)": "排名第一概率",
+    "action": "行动",
+    "base": "基准",
+    "baseline": "现状",
+    "best": "最优参考值",
+    "capital (million yuan)": "投资（百万元）",
+    "code": "代码",
+    "column": "列",
+    "costs": "代价",
+    "county": "县级",
+    "estimated": "估算",
+    "file": "文件",
+    "first for": "排名第一的群体",
+    "flow type": "流动类型",
+    "flow_type": "流动类型",
+    "flow_unit": "流量单位",
+    "flows": "流动",
+    "gains": "收益",
+    "in": "流入",
+    "indicator": "指标",
+    "kind": "类型",
+    "leave district": "离开本区",
+    "level": "层级",
+    "licence": "许可",
+    "mean km": "平均距离（公里）",
+    "mean min": "平均时间（分钟）",
+    "model": "模型",
+    "name": "名称",
+    "net_in": "净流入",
+    "none": "无",
+    "origin": "起点",
+    "out": "流出",
+    "own zone": "本区内",
+    "pooled": "综合",
+    "prefecture": "地级",
+    "province": "省级",
+    "purpose": "出行目的",
+    "rank": "排名",
+    "role": "角色",
+    "rows": "行数",
+    "sector": "部门",
+    "share_crossing_county": "跨县比例",
+    "source": "来源",
+    "strategy": "策略",
+    "table": "表",
+    "title": "标题",
+    "total": "合计",
+    "township": "乡镇",
+    "trips / resident / day": "人均日出行次数",
+    "unit": "单位",
+    "value": "数值",
+    "within": "内部",
+    "worst": "最差参考值",
+    "yearly (million yuan/year)": "年费用（百万元/年）",
+}
+"""Chinese names of the report's table headers (shown above the English ones)."""
+
+
+def _header(column: object) -> str:
+    """Return a table header in Chinese and English where the Chinese name is known."""
+    zh = _HEADERS_ZH.get(str(column))
+    en = _esc(column)
+    return f'{_esc(zh)}<br><span class="en">{en}</span>' if zh else en
+
+
 def _table(
     frame: pd.DataFrame,
     *,
@@ -153,7 +220,7 @@ def _table(
     wrap = set(wrap)
     formats = dict(formats or {})
     head = "".join(
-        f'<th class="num">{_esc(c)}</th>' if c in numeric else f"<th>{_esc(c)}</th>"
+        f'<th class="num">{_header(c)}</th>' if c in numeric else f"<th>{_header(c)}</th>"
         for c in frame.columns
     )
     rows = []
