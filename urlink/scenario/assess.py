@@ -30,7 +30,7 @@ from urlink.scoring.attribution import (
     crosses,
     guidelines,
 )
-from urlink.scoring.costs import cost_indicators, costs_of
+from urlink.scoring.costs import costs_of, with_cost_indicators
 from urlink.scoring.indicators import INDICATORS, Evaluation, evaluate, indicators_by_unit
 from urlink.scoring.ranking import Ranking, performance_table, rank_strategies
 
@@ -181,16 +181,13 @@ def _assess_strategy(
         new = with_scenario_path(scenario, apply_all, section=section)
         ev = evaluate(new)
         population = float(state.zones.loc[in_focus(state), "population"].astype(float).sum())
-        district = ev.district.copy()
-        for key, value in cost_indicators(
+        district = with_cost_indicators(
             base.district,
-            district,
+            ev.district,
             costs_of(members),
             population=population,
-            rate=scenario.costs.discount_rate,
-            years=scenario.costs.life_years,
-        ).items():
-            district[key] = value
+            params=scenario.costs,
+        )
         ev = dataclasses.replace(ev, district=district)
         changed = compare_flows(base.flows, ev.flows)
         changed.insert(0, "strategy", strategy.name)

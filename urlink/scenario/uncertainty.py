@@ -37,7 +37,7 @@ from urlink.parallel import imap_chunks
 from urlink.params import toml_key
 from urlink.progress import Progress, advance
 from urlink.scenario.strategies import apply_strategy, strategy_params
-from urlink.scoring.costs import CostParams, cost_indicators, costs_of
+from urlink.scoring.costs import CostParams, costs_of, with_cost_indicators
 from urlink.scoring.indicators import INDICATORS, evaluate
 from urlink.scoring.uncertainty import (
     Distribution,
@@ -447,16 +447,13 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
             for _, members in job.items:
                 chosen = tuple(_strategy_with(m, values) for m in members)
                 new = _apply(job, state, chosen)
-                district = evaluate(new).district.copy()
-                for key, value in cost_indicators(
+                district = with_cost_indicators(
                     base.district,
-                    district,
+                    evaluate(new).district,
                     costs_of(chosen),
                     population=population,
-                    rate=job.costs.discount_rate,
-                    years=job.costs.life_years,
-                ).items():
-                    district[key] = value
+                    params=job.costs,
+                )
                 rows.append(district.reindex(list(job.indicators)).to_numpy(dtype=float))
         except (InputError, UrlinkError) as err:
             shown = ", ".join(f"{p} = {v:.4g}" for p, v in values.items())

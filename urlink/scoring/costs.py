@@ -51,6 +51,7 @@ __all__ = [
     "cost_indicators",
     "costs_of",
     "format_cost",
+    "with_cost_indicators",
 ]
 
 DISCOUNT_RATE = 0.08
@@ -285,4 +286,42 @@ def cost_indicators(
         ) * population
         out["co2_saved_t_per_million_yuan"] = saved / annual_m
         out["pop_30min_gain_per_million_yuan"] = gained / annual_m
+    return out
+
+
+def with_cost_indicators(
+    base: pd.Series,
+    new: pd.Series,
+    costs: Costs,
+    *,
+    population: float,
+    params: CostParams,
+) -> pd.Series:
+    """Return a copy of ``new`` with the :data:`COST_INDICATORS` of :func:`cost_indicators`.
+
+    Parameters
+    ----------
+    base, new
+        District indicators of the baseline and the strategy (or package).
+    costs
+        Its costs.
+    population
+        Residents of the district.
+    params
+        Discount rate and life (``[costs]``).
+
+    Returns
+    -------
+    pandas.Series
+    """
+    out = new.copy()
+    for key, value in cost_indicators(
+        base,
+        new,
+        costs,
+        population=population,
+        rate=params.discount_rate,
+        years=params.life_years,
+    ).items():
+        out[key] = value
     return out
