@@ -970,7 +970,7 @@ def _parse_osm_boundaries(t: _Table) -> OsmBoundariesSpec:
     level = t.get("admin_level", int, required=True)
     if not 1 <= level <= 12:
         msg = (
-            f"{t.where('admin_level')} = {level} is not an OSM admin_level; use 2-11 "
+            f"{t.where('admin_level')} = {level} is not an OSM admin_level; use 1-12 "
             "(8: municipalities in most countries)"
         )
         raise InputError(msg)
