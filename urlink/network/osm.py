@@ -7,6 +7,7 @@ osmnx does.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -23,6 +24,7 @@ __all__ = [
     "NetworkType",
     "check_network_type",
     "great_circle_m",
+    "osm_minutes",
     "way_allowed",
 ]
 
@@ -163,3 +165,41 @@ def great_circle_m(
     dlmb = np.radians(lon2 - lon1)
     h = np.sin(dphi / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlmb / 2) ** 2
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
+
+
+def osm_minutes(value: object) -> float:
+    """Convert an OSM time tag (``duration``, ``interval``) to minutes; NaN if unusable.
+
+    Accepts ``"MM"``, ``"HH:MM"`` and ``"HH:MM:SS"``; of several values separated by ``;``
+    the first is taken.
+
+    Parameters
+    ----------
+    value
+        The tag's value (a string), or None.
+
+    Returns
+    -------
+    float
+        Minutes (> 0), or NaN.
+
+    Examples
+    --------
+    >>> osm_minutes("00:25"), osm_minutes("1:45:30"), osm_minutes("30; 60")
+    (25.0, 105.5, 30.0)
+    >>> osm_minutes("soon")
+    nan
+    """
+    if not value:
+        return math.nan
+    try:
+        nums = [float(x) for x in str(value).split(";")[0].strip().split(":")]
+    except ValueError:
+        return math.nan
+    if len(nums) == 1:
+        minutes = nums[0]
+    elif len(nums) in (2, 3):
+        minutes = nums[0] * 60 + nums[1] + (nums[2] / 60 if len(nums) == 3 else 0.0)
+    else:
+        return math.nan
+    return minutes if math.isfinite(minutes) and minutes > 0 else math.nan

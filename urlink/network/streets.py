@@ -56,6 +56,7 @@ from urlink.network.osm import (
     NetworkType,
     check_network_type,
     great_circle_m,
+    osm_minutes,
     way_allowed,
 )
 from urlink.validate import check_file_size
@@ -194,23 +195,6 @@ def _parse_maxspeed(value: object) -> float:
     return speed * 1.609344 if m.group(2) == "mph" else speed
 
 
-def _duration_min(value: object) -> float:
-    """Convert an OSM ``duration`` (``"HH:MM"``, ``"HH:MM:SS"``, minutes) to minutes (NaN)."""
-    text = str(_first(value)) if value is not None else ""
-    parts = text.split(":")
-    try:
-        nums = [float(x) for x in parts]
-    except ValueError:
-        return math.nan
-    if len(nums) == 1:
-        minutes = nums[0]
-    elif len(nums) in (2, 3):
-        minutes = nums[0] * 60 + nums[1] + (nums[2] / 60 if len(nums) == 3 else 0.0)
-    else:
-        return math.nan
-    return minutes if math.isfinite(minutes) and minutes > 0 else math.nan
-
-
 def _hashable(value: object) -> object:
     return tuple(value) if isinstance(value, list) else value
 
@@ -308,7 +292,7 @@ def add_travel_times(  # noqa: PLR0912 -- one pass over the edges, mode by mode
     if ferry.any():
         # a ferry sails at its timetable speed whatever the mode; its wait is added once
         for i in np.flatnonzero(ferry).tolist():
-            minutes = _duration_min(data[i].get("duration"))
+            minutes = osm_minutes(_first(data[i].get("duration")))
             speed[i] = length[i] * 0.06 / minutes if minutes > 0 else p.ferry_kph
             travel_time[i] = length[i] * 3.6 / speed[i] + p.ferry_wait_min * 60.0
     for d, s, t in zip(data, speed.tolist(), travel_time.tolist(), strict=True):

@@ -59,6 +59,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.tables import BUS_LINES, read_rows
+from urlink.network.osm import osm_minutes
 from urlink.network.streets import DEFAULT_CIRCUITY, SpeedParams
 
 if TYPE_CHECKING:
@@ -599,21 +600,6 @@ _STOP_ROLES = frozenset(
 )  # fmt: skip
 
 
-def _interval_min(value: str | None) -> float:
-    """Convert an OSM ``interval`` (``"30"``, ``"00:30"``, ``"00:30:00"``) to minutes (NaN)."""
-    if not value:
-        return math.nan
-    try:
-        parts = [float(x) for x in value.split(";")[0].strip().split(":")]
-    except ValueError:
-        return math.nan
-    if len(parts) == 1:
-        minutes = parts[0]
-    else:
-        minutes = parts[0] * 60 + parts[1] + (parts[2] / 60 if len(parts) > 2 else 0.0)
-    return minutes if math.isfinite(minutes) and minutes > 0 else math.nan
-
-
 def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over nodes
     path: str | Path,
     zones: gpd.GeoDataFrame,
@@ -720,7 +706,7 @@ def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over 
     rows: list[dict[str, Any]] = []
     for name in sorted(best, key=lambda r: (len(r), r)):
         key, rid, tags = best[name]
-        interval = _interval_min(tags.get("interval"))
+        interval = osm_minutes(tags.get("interval"))
         if math.isfinite(interval):
             headway, how = interval, "OSM interval tag"
         else:
