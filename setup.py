@@ -1,7 +1,8 @@
-"""Build the optional compiled Dijkstra kernel; metadata lives in pyproject.toml.
+"""Build the optional compiled kernels; metadata lives in pyproject.toml.
 
-The extension is optional: without a C compiler urlink installs anyway and computes skims
-with scipy.sparse.csgraph instead (slower, same results).
+The extensions are optional: without a C compiler urlink installs anyway and computes skims
+with scipy.sparse.csgraph and the Furness balancing with numpy instead (slower, same
+results).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             sources=["urlink/network/_dijkstra.c"],
             extra_compile_args=["-O3"],
             optional=True,
-        )
+        ),
+        Extension(
+            "urlink.model.flows._balance",
+            sources=["urlink/model/flows/_balance.c"],
+            extra_compile_args=["-O3"],
+            optional=True,
+        ),
     ]
 )

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +14,9 @@ from urlink.model.flows import get_model, registry
 from urlink.model.flows.people import (
     CalibrationResult,
     PeopleParams,
+    _furness,
+    _furness_compiled,
+    _furness_numpy,
     calibrate_beta,
     common_part_of_commuters,
     gravity_attraction,
@@ -22,6 +27,14 @@ from urlink.model.flows.people import (
     radiation,
     srmse,
 )
+
+COMPILED = importlib.util.find_spec("urlink.model.flows._balance") is not None
+# CI has a compiler: the compiled Furness loop must be tested there (as the Dijkstra kernel)
+if not COMPILED and (os.environ.get("CI") or os.environ.get("URLINK_CI") == "1"):
+    msg = "urlink.model.flows._balance was not built; CI must test the compiled Furness loop"
+    raise RuntimeError(msg)
+NO_KERNEL = "the optional compiled kernel urlink.model.flows._balance is not built"
+LOOPS = [pytest.param(True, marks=pytest.mark.skipif(not COMPILED, reason=NO_KERNEL)), False]
 
 IDS = ["a", "b", "c"]
 COST3 = [[0.0, 10.0, 20.0], [10.0, 0.0, 15.0], [20.0, 15.0, 0.0]]
@@ -248,6 +261,59 @@ def test_doubly_non_convergence_raises_urlink_error() -> None:
     with pytest.raises(UrlinkError, match=r"max_iter=1 iterations.*error \d") as info:
         gravity_doubly(zones, cost, params=PeopleParams(max_iter=1))
     assert not isinstance(info.value, InputError)
+
+
+@pytest.mark.parametrize("compiled", LOOPS)
+def test_doubly_two_zones_by_hand(compiled: bool) -> None:
+    # f = [[1, e], [e, 1]] with e = exp(-beta 10), margins (1, 1) both ways: by symmetry
+    # a = b, and T = [[1, e], [e, 1]] / (1 + e)
+    e = math.exp(-0.1 * 10)
+    log_f = np.log(np.array([[1.0, e], [e, 1.0]]))
+    ones = np.ones(2)
+    t = _furness(
+        pd.Index(["a", "b"]), ones, ones, log_f, PeopleParams(tol=1e-13), compiled=compiled
+    )
+    np.testing.assert_allclose(t, np.array([[1.0, e], [e, 1.0]]) / (1 + e), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 7, 11])
+@pytest.mark.skipif(not COMPILED, reason=NO_KERNEL)
+def test_compiled_furness_takes_the_numpy_steps(seed: int) -> None:
+    zones, cost = _random_case(12, seed=seed)
+    c = cost.to_numpy().copy()
+    c[0, 5] = c[5, 0] = np.nan  # unreachable pairs carry nothing
+    production = zones["production"].to_numpy().copy()
+    attraction = zones["attraction"].to_numpy().copy()
+    production[[2, 3]] = 0.0  # zones without trips keep factor 0
+    attraction[[4]] = 0.0
+    attraction *= production.sum() / attraction.sum()
+    valid = ~np.isnan(c)
+    np.fill_diagonal(valid, val=False)
+    log_f = np.where(valid, -0.2 * np.where(valid, c, 0.0), -np.inf)
+    k = np.exp(log_f)
+    params = PeopleParams(beta=0.2, tol=1e-9, max_iter=50_000)
+    a_n, b_n, it_n, err_n = _furness_numpy(k, production, attraction, params)
+    a_c, b_c, it_c, err_c = _furness_compiled(k, production, attraction, params)
+    assert it_c == it_n > 1
+    assert err_c == pytest.approx(err_n, rel=1e-6, abs=1e-15)
+    np.testing.assert_allclose(a_c, a_n, rtol=1e-12)
+    np.testing.assert_allclose(b_c, b_n, rtol=1e-12)
+    ids = pd.Index(zones.index)
+    t_c = _furness(ids, production, attraction, log_f, params, compiled=True)
+    t_n = _furness(ids, production, attraction, log_f, params, compiled=False)
+    np.testing.assert_allclose(t_c, t_n, rtol=1e-12, atol=0)
+    assert (t_c[[2, 3]] == 0).all()
+    assert (t_c[:, 4] == 0).all()
+
+
+@pytest.mark.parametrize("compiled", LOOPS)
+def test_furness_loops_report_non_convergence(compiled: bool) -> None:
+    zones, cost = _random_case(8, seed=7)
+    log_f = -0.05 * cost.to_numpy()
+    np.fill_diagonal(log_f, -np.inf)
+    p, d = zones["production"].to_numpy(), zones["attraction"].to_numpy()
+    with pytest.raises(UrlinkError, match=r"max_iter=3 iterations.*error \d"):
+        _furness(zones.index, p, d, log_f, PeopleParams(max_iter=3), compiled=compiled)
 
 
 def test_doubly_refuses_unequal_totals() -> None:

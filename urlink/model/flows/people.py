@@ -49,6 +49,7 @@ fit. Tags [Rn] refer to ``domain-methods.md`` (section 3.1) in the project refer
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import math
 import warnings
@@ -65,6 +66,7 @@ from urlink.model.flows.base import finish_flows, register
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
+    from types import ModuleType
 
     from numpy.typing import NDArray
 
@@ -87,6 +89,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_balance: ModuleType | None
+try:  # the compiled Furness loop is optional (built when a C compiler is available)
+    _balance = importlib.import_module("urlink.model.flows._balance")
+except ImportError:  # pragma: no cover - depends on the installation
+    _balance = None
 
 Deterrence = Literal["exp", "power"]
 """Deterrence function: ``exp(-beta c)`` or ``max(c, min_cost_min) ** -beta``."""
@@ -524,8 +532,15 @@ def _furness(
     attraction: FloatArray,
     log_f: FloatArray,
     params: PeopleParams,
+    *,
+    compiled: bool | None = None,
 ) -> FloatArray:
-    """Doubly-constrained gravity by Furness balancing (IPF) [R46]."""
+    """Doubly-constrained gravity by Furness balancing (IPF) [R46].
+
+    ``compiled``: use the compiled loop (True), the numpy loop (False) or the compiled one
+    when it is built (None). Both take the same steps; only the order of the additions in
+    the matrix products differs.
+    """
     total_o, total_d = production.sum(), attraction.sum()
     _check_totals(total_o, total_d)
     rows, cols = production > 0, attraction > 0
@@ -541,6 +556,27 @@ def _furness(
     k = np.exp(log_k - np.where(np.isfinite(row_top), row_top, 0.0)[:, None])
     scale = k.max(axis=0, initial=0.0)
     k = np.divide(k, scale[None, :], out=np.zeros_like(k), where=scale[None, :] > 0)
+    use_compiled = _balance is not None if compiled is None else compiled
+    balance = _furness_compiled if use_compiled else _furness_numpy
+    a, b, iterations, err = balance(k, production, attraction, params)
+    if iterations < 0:
+        msg = (
+            f"gravity_doubly did not converge in max_iter={params.max_iter} iterations: "
+            f"largest relative row/column error {err:.3e} > tol={params.tol!r}; raise "
+            "params.max_iter or params.tol, or check that every zone's margin can be reached "
+            "through finite costs"
+        )
+        raise UrlinkError(msg)
+    logger.debug(f"gravity_doubly converged in {iterations:,} iterations ({err:.2e})")
+    t: FloatArray = a[:, None] * k * b[None, :]
+    return t
+
+
+def _furness_numpy(
+    k: FloatArray, production: FloatArray, attraction: FloatArray, params: PeopleParams
+) -> tuple[FloatArray, FloatArray, int, float]:
+    """Balance ``k`` with numpy: row factors, column factors, iterations (-1: none), error."""
+    rows, cols = production > 0, attraction > 0
     a = np.zeros_like(production)
     b = np.ones_like(attraction)
     err = math.inf
@@ -561,15 +597,30 @@ def _furness(
             float(np.max(np.abs(col_sum[cols] - a_cols) / a_cols, initial=0)),
         )
         if err <= params.tol:
-            logger.debug(f"gravity_doubly converged in {iteration:,} iterations ({err:.2e})")
-            t: FloatArray = a[:, None] * k * b[None, :]
-            return t
-    msg = (
-        f"gravity_doubly did not converge in max_iter={params.max_iter} iterations: largest "
-        f"relative row/column error {err:.3e} > tol={params.tol!r}; raise params.max_iter or "
-        "params.tol, or check that every zone's margin can be reached through finite costs"
+            return a, b, iteration, err
+    return a, b, -1, err
+
+
+def _furness_compiled(
+    k: FloatArray, production: FloatArray, attraction: FloatArray, params: PeopleParams
+) -> tuple[FloatArray, FloatArray, int, float]:
+    """Balance ``k`` with the compiled loop (``_balance.c``): as :func:`_furness_numpy`."""
+    if _balance is None:
+        msg = "the compiled Furness kernel is not built (no C compiler at install time)"
+        raise UrlinkError(msg)
+    k = np.ascontiguousarray(k, dtype=np.float64)
+    a = np.zeros(len(production), dtype=np.float64)
+    b = np.ones(len(attraction), dtype=np.float64)
+    iterations, err = _balance.furness(
+        k,
+        np.ascontiguousarray(production, dtype=np.float64),
+        np.ascontiguousarray(attraction, dtype=np.float64),
+        a,
+        b,
+        int(params.max_iter),
+        float(params.tol),
     )
-    raise UrlinkError(msg)
+    return a, b, int(iterations), float(err)
 
 
 # --------------------------------------------------------------------------------------
