@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.state import intrazonal_min
+from urlink.model.intrazonal import pair_values
+from urlink.model.state import intrazonal_km, intrazonal_min
 from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
-from urlink.scoring.indicators import evaluate, service_self_min
+from urlink.scoring.indicators import (
+    INDICATORS,
+    DistrictContext,
+    _cross_boundary_frame,
+    _Pairs,
+    _time_to,
+    _time_to_frame,
+    evaluate,
+    service_self_min,
+)
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +202,60 @@ def test_guidelines_name_units_at_every_level(base):
     assert (a.guidelines["unit_name"] != "").all()
     eco = a.attribution[a.attribution["strategy"] == "changtan-eco-compensation"]
     assert "crosses" in eco.columns
+
+
+# ---------------------------------------------------------------------------------------------
+# the numpy lookups of evaluate (issue #16) give the pandas lookups' numbers
+
+
+def test_pair_positions_give_the_pandas_lookups_by_hand():
+    m = pd.DataFrame([[0.0, 6.0], [7.0, 0.0]], index=["a", "b"], columns=["a", "b"])
+    flows = pd.DataFrame({"origin": ["a", "b", "b", "a"], "destination": ["b", "a", "b", "a"]})
+    pairs = _Pairs.of(pd.Index(["b", "a"]), flows)  # zones in another order than m
+    assert pairs.complete
+    own = pd.Series([3.0, 3.5], index=["a", "b"])
+    assert pairs.values(m).tolist() == [6.0, 7.0, 0.0, 0.0]
+    assert pairs.values(m, own).tolist() == [6.0, 7.0, 3.5, 3.0]
+    totals = pairs.per_origin(np.array([1.0, 2.0, np.nan, 4.0]))  # NaN counts 0, as pandas
+    assert totals.to_dict() == {"b": 2.0, "a": 5.0}
+    # a flow naming a zone that is not a zone: the pandas lookups, same rule
+    odd = pd.DataFrame({"origin": ["a", "c"], "destination": ["b", "a"]})
+    pairs = _Pairs.of(pd.Index(["a", "b"]), odd)
+    assert not pairs.complete
+    assert pairs.per_origin(np.array([1.0, 2.0])).to_dict() == {"a": 1.0, "b": 0.0}
+
+
+def test_numpy_lookups_equal_pandas_ones_on_huangyan(base):
+    _, state, ev = base
+    people = state.flows["people"]
+    zones = state.zones
+    pairs = _Pairs.of(zones.index, people)
+    assert pairs.complete
+    for matrix, own in (
+        (state.skim, intrazonal_min(state)),
+        (state.distance_km, intrazonal_km(state)),
+        (state.skim, None),
+    ):
+        expected = pair_values(matrix, people["origin"], people["destination"], intrazonal=own)
+        np.testing.assert_array_equal(pairs.values(matrix, own), expected)
+    volume = people["volume"].to_numpy()
+    by_pandas = pd.Series(volume, index=people["origin"].to_numpy()).groupby(level=0).sum()
+    np.testing.assert_allclose(
+        pairs.per_origin(volume), by_pandas.reindex(zones.index, fill_value=0.0), rtol=1e-12
+    )
+    self_min = service_self_min(state)
+    for service in ("district_centre", "hospital", "market"):
+        targets = state.services.loc[state.services["service"] == service, "zone_id"].tolist()
+        pd.testing.assert_series_equal(
+            _time_to(state.skim, targets, self_min),
+            _time_to_frame(state.skim, targets, self_min),
+            check_names=False,
+        )
+    ctx = DistrictContext.of(state, ev.zone_values)
+    for flow_type in ("people", "goods"):
+        fast = INDICATORS[f"cross_boundary_share_{flow_type}"].compute
+        assert fast is not None
+        assert fast(ctx) == pytest.approx(
+            _cross_boundary_frame(ctx, state.flows[flow_type]), rel=1e-12
+        )
+    assert ev.district.notna().sum() >= 15

@@ -297,6 +297,21 @@ def _time_to(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.
     """
     if not targets:
         return pd.Series(np.nan, index=skim.index)
+    cols = skim.columns.get_indexer(pd.Index(targets))
+    if (cols < 0).any() or not skim.columns.is_unique or not skim.index.is_unique:
+        return _time_to_frame(skim, targets, self_min)
+    times = skim.to_numpy(dtype=float)[:, cols]  # a copy (fancy indexing)
+    rows = skim.index.get_indexer(pd.Index(targets))
+    own = self_min.reindex(pd.Index(targets)).to_numpy(dtype=float)
+    for j, (r, z) in enumerate(zip(rows, own, strict=True)):
+        if r >= 0:
+            times[r, j] = z
+    # the smallest non-missing value of each row, NaN where all are missing (pandas' min)
+    return pd.Series(np.fmin.reduce(times, axis=1), index=skim.index)
+
+
+def _time_to_frame(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.Series:
+    """:func:`_time_to` with pandas (targets missing from the skim raise KeyError)."""
     times = skim[targets].astype(float).copy()
     for z in dict.fromkeys(targets):
         if z in times.index:
@@ -331,8 +346,62 @@ def service_self_min(state: State) -> pd.Series:
     return intrazonal_min(state)
 
 
-def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) -> pd.DataFrame:
-    """Per people flow: CO2 (kg/day) by its mode, trip credits and person-minutes.
+@dataclass(frozen=True, slots=True, eq=False)
+class _Pairs:
+    """Positions of a flow table's origins and destinations among the zones (numpy lookups).
+
+    Each zone id is looked up once per table, not once per matrix read; the values are the
+    same as :func:`urlink.model.intrazonal.pair_values` gives.
+    """
+
+    ids: pd.Index
+    origin: pd.Series
+    destination: pd.Series
+    o: np.ndarray
+    d: np.ndarray
+
+    @classmethod
+    def of(cls, ids: pd.Index, table: pd.DataFrame) -> _Pairs:
+        o, d = table["origin"], table["destination"]
+        if not ids.is_unique:
+            return cls(ids, o, d, np.empty(0, np.intp), np.empty(0, np.intp))
+        return cls(ids, o, d, ids.get_indexer(pd.Index(o)), ids.get_indexer(pd.Index(d)))
+
+    @property
+    def complete(self) -> bool:
+        """Whether every origin and destination is a zone (else the pandas lookups)."""
+        return len(self.o) == len(self.origin) and bool((self.o >= 0).all() & (self.d >= 0).all())
+
+    def values(self, matrix: pd.DataFrame, intrazonal: pd.Series | None = None) -> np.ndarray:
+        """``matrix[origin, destination]`` per row, ``intrazonal`` where they are the same."""
+        rows = matrix.index.get_indexer(self.ids) if matrix.index.is_unique else None
+        cols = matrix.columns.get_indexer(self.ids) if matrix.columns.is_unique else None
+        if rows is None or cols is None or (rows < 0).any() or (cols < 0).any():
+            return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
+        if not self.complete:
+            return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
+        aligned = matrix.to_numpy(dtype=float)[rows[:, None], cols[None, :]]
+        values: np.ndarray = aligned[self.o, self.d]
+        if intrazonal is not None:
+            same = self.o == self.d
+            if same.any():
+                own = intrazonal.reindex(self.ids).to_numpy(dtype=float)
+                values[same] = own[self.o[same]]
+        return values
+
+    def per_origin(self, values: np.ndarray) -> pd.Series:
+        """Sum of ``values`` by origin zone (missing values count 0, as pandas' sum)."""
+        v = np.where(np.isnan(values), 0.0, values)
+        if not self.complete:
+            total = pd.Series(v, index=self.origin.to_numpy()).groupby(level=0).sum()
+            return total.reindex(self.ids, fill_value=0.0)
+        return pd.Series(np.bincount(self.o, weights=v, minlength=len(self.ids)), index=self.ids)
+
+
+def _people_co2(
+    state: State, people: pd.DataFrame, pairs: _Pairs, km: np.ndarray, factors: EmissionFactors
+) -> dict[str, np.ndarray]:
+    """Per people flow: CO2 (kg/day) by its mode and trip credits.
 
     With a mode choice each row carries its ``mode`` and is emitted at that mode's factor;
     the 碳普惠 credit of a low-carbon trip is the CO2 it avoids against the car,
@@ -341,54 +410,45 @@ def _people_co2(state: State, people: pd.DataFrame, factors: EmissionFactors) ->
     between the stops of a bus line added by a strategy (the older, cruder rule).
     """
     ef_car = factors[state.emissions.people_mode]
-    km = pair_values(
-        state.distance_km, people["origin"], people["destination"], intrazonal=intrazonal_km(state)
-    )
     pkm = people["volume"].to_numpy() * km
     if "mode" in people.columns:
-        modes = people["mode"].astype(str)
-        ef = modes.map(lambda m: factors[state.emissions.people_mode if m == "car" else m])
-        ef_mode = ef.to_numpy(dtype=float)
+        codes, names = pd.factorize(people["mode"].astype(str), use_na_sentinel=False)
+        by_name = [factors[state.emissions.people_mode if m == "car" else m] for m in names]
+        ef_mode = np.asarray(by_name, dtype=float)[codes]
         co2 = pkm * ef_mode / 1000.0
-        low_carbon = (modes != "car").to_numpy()
+        low_carbon = np.asarray([m != "car" for m in names], dtype=bool)[codes]
         credits = np.where(low_carbon, pkm * np.maximum(0.0, ef_car - ef_mode), 0.0) / 1000.0
     else:
         ef_bus = factors["bus"]
         shift = np.zeros(len(people))
         for line in state.bus_lines:
             stops = set(line.stops)
-            on = (
-                people["origin"].isin(stops).to_numpy()
-                & people["destination"].isin(stops).to_numpy()
-            )
+            on = pairs.origin.isin(stops).to_numpy() & pairs.destination.isin(stops).to_numpy()
             shift = np.maximum(shift, np.where(on, line.mode_shift, 0.0))
         co2 = pkm * ((1 - shift) * ef_car + shift * ef_bus) / 1000.0
         credits = pkm * shift * max(0.0, ef_car - ef_bus) / 1000.0
-    return pd.DataFrame(
-        {
-            "origin": people["origin"].to_numpy(),
-            "co2": co2,
-            "credits": credits,
-            "minutes": people["volume"].to_numpy() * people["time_min"].to_numpy()
-            if "time_min" in people.columns
-            else np.nan,
-        }
-    )
+    return {"co2": co2, "credits": credits}
 
 
-def _trip_minutes(state: State, people: pd.DataFrame, transit: TransitSkim | None) -> np.ndarray:
+def _trip_minutes(
+    state: State,
+    people: pd.DataFrame,
+    pairs: _Pairs,
+    km: np.ndarray,
+    transit: TransitSkim | None,
+) -> np.ndarray:
     """Door-to-door minutes of each people flow row, by its mode (car time without one)."""
-    o, d = people["origin"], people["destination"]
-    car = pair_values(state.skim, o, d, intrazonal=intrazonal_min(state))
+    car = pairs.values(state.skim, intrazonal_min(state))
     if "mode" not in people.columns or state.modes is None:
         return car
-    km = pair_values(state.distance_km, o, d, intrazonal=intrazonal_km(state))
     modes = people["mode"].astype(str).to_numpy()
     out = car.copy()
-    out[modes == "ebike"] = (km / state.modes.ebike_kph * 60.0)[modes == "ebike"]
-    out[modes == "walk"] = (km / state.modes.walk_kph * 60.0)[modes == "walk"]
-    if transit is not None and (modes == "bus").any():
-        out[modes == "bus"] = pair_values(transit.total_min(), o, d)[modes == "bus"]
+    ebike, walk = modes == "ebike", modes == "walk"
+    out[ebike] = (km / state.modes.ebike_kph * 60.0)[ebike]
+    out[walk] = (km / state.modes.walk_kph * 60.0)[walk]
+    bus = modes == "bus"
+    if transit is not None and bus.any():
+        out[bus] = pairs.values(transit.total_min())[bus]
     return out
 
 
@@ -403,9 +463,31 @@ def _bus_time_to(state: State, targets: list[str], transit: TransitSkim | None) 
     total = transit.total_min().reindex(index=index, columns=index)
     walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
     walk = intrazonal_km(state) / walk_kph * 60.0
+    known = pd.Index(targets)
+    if (
+        index.is_unique
+        and walk.index.is_unique
+        and known.isin(index).all()
+        and known.isin(walk.index).all()
+    ):  # every target is a zone with its walk: the same numbers with numpy
+        return _time_to(total, targets, walk)
     for z in targets:
         total.loc[z, z] = walk[z]
     return total[targets].min(axis=1)
+
+
+def _add_people_values(
+    zv: pd.DataFrame, state: State, people: pd.DataFrame, transit: TransitSkim | None
+) -> _Pairs:
+    """Add the people flows' CO2, trip credits and person-minutes per origin zone to ``zv``."""
+    pairs = _Pairs.of(state.zones.index, people)
+    km = pairs.values(state.distance_km, intrazonal_km(state))
+    minutes = people["volume"].to_numpy() * _trip_minutes(state, people, pairs, km, transit)
+    per = _people_co2(state, people, pairs, km, state.emissions.factors())
+    zv["co2_kg_per_day"] += pairs.per_origin(per["co2"])
+    zv["trip_credits_kg_per_day"] = pairs.per_origin(per["credits"])
+    zv["person_minutes_per_day"] = pairs.per_origin(minutes)
+    return pairs
 
 
 def evaluate(state: State) -> Evaluation:
@@ -438,13 +520,9 @@ def evaluate(state: State) -> Evaluation:
     zv["co2_kg_per_day"] = 0.0
     zv["trip_credits_kg_per_day"] = 0.0
     zv["person_minutes_per_day"] = 0.0
+    pairs_by_type: dict[str, _Pairs] = {}
     if "people" in flows and len(flows["people"]):
-        p = flows["people"].copy()
-        p["time_min"] = _trip_minutes(state, p, transit)
-        per = _people_co2(state, p, factors).groupby("origin").sum()
-        zv["co2_kg_per_day"] += per["co2"].reindex(zones.index, fill_value=0.0)
-        zv["trip_credits_kg_per_day"] = per["credits"].reindex(zones.index, fill_value=0.0)
-        zv["person_minutes_per_day"] = per["minutes"].reindex(zones.index, fill_value=0.0)
+        pairs_by_type["people"] = _add_people_values(zv, state, flows["people"], transit)
     if "goods" in flows and len(flows["goods"]):
         g = flows["goods"]
         ef = factors[state.emissions.goods_mode]
@@ -478,7 +556,7 @@ def evaluate(state: State) -> Evaluation:
         served |= {str(z) for stops in state.bus.lines["stops"] for z in stops}
     zv["bus_served"] = zv.index.isin(list(served)).astype(float)
     zv["bus_time_to_centre_min"] = _bus_time_to(state, centre, transit)
-    ctx = DistrictContext.of(state, zv)
+    ctx = DistrictContext.of(state, zv, flow_pairs=pairs_by_type)
     district = pd.Series({name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float)
     return Evaluation(flows=flows, zone_values=zv, district=district)
 
@@ -516,9 +594,16 @@ class DistrictContext:
     inside: pd.Index
     population: pd.Series
     time_to_centre_min: pd.Series
+    flow_pairs: Mapping[str, _Pairs] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, state: State, zone_values: pd.DataFrame) -> DistrictContext:
+    def of(
+        cls,
+        state: State,
+        zone_values: pd.DataFrame,
+        *,
+        flow_pairs: Mapping[str, _Pairs] | None = None,
+    ) -> DistrictContext:
         """Build the context of a state.
 
         Parameters
@@ -527,6 +612,8 @@ class DistrictContext:
             The state.
         zone_values
             Its zone values.
+        flow_pairs
+            Positions of flow tables' zones, by flow type, where already looked up.
 
         Returns
         -------
@@ -540,7 +627,31 @@ class DistrictContext:
             inside=inside,
             population=zones.loc[inside, "population"].astype(float),
             time_to_centre_min=zone_values.loc[inside, "time_to_centre_min"],
+            flow_pairs=dict(flow_pairs or {}),
         )
+
+    def inside_values(self, column: str) -> np.ndarray:
+        """Return a zone value of the district's zones (in the order of ``inside``).
+
+        Parameters
+        ----------
+        column
+            A column of ``zone_values``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Floats.
+        """
+        values: np.ndarray = self.zone_values[column].to_numpy(dtype=float)
+        return np.asarray(values[_positions(self.zone_values.index, self.inside)])
+
+    def pairs(self, flow_type: str) -> _Pairs:
+        """Positions of a flow table's origins and destinations among the zones."""
+        pairs = self.flow_pairs.get(flow_type)
+        if pairs is None:
+            pairs = _Pairs.of(self.state.zones.index, self.flows[flow_type])
+        return pairs
 
     @property
     def flows(self) -> Mapping[str, pd.DataFrame]:
@@ -553,47 +664,66 @@ class DistrictContext:
         return float(self.population.sum())
 
 
+def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
+    """Positions of ``labels`` in ``index``; KeyError for a missing one (as ``.loc``)."""
+    pos = index.get_indexer(labels) if index.is_unique else np.full(len(labels), -1)
+    if (pos < 0).any():
+        missing = labels[pos < 0] if index.is_unique else labels
+        msg = f"zone(s) {list(missing[:5])} not among the zone values"
+        raise KeyError(msg)
+    return pos
+
+
 def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        t, pop = ctx.time_to_centre_min, ctx.population
-        return _share(float(pop[t <= minutes].sum()), ctx.total_population)
+        t = ctx.time_to_centre_min.to_numpy(dtype=float)
+        pop = ctx.population.to_numpy(dtype=float)
+        return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
 
 
+def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
+    """Population-weighted mean of the values that are not missing (NaN if none)."""
+    ok = ~np.isnan(v)
+    if not ok.any():
+        return np.nan
+    return float(np.nansum(v[ok] * pop[ok]) / np.nansum(pop[ok]))
+
+
 def _mean_time(col: str) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        v, pop = ctx.zone_values.loc[ctx.inside, col], ctx.population
-        ok = v.notna()
-        return float((v[ok] * pop[ok]).sum() / pop[ok].sum()) if ok.any() else np.nan
+        return _weighted_mean(ctx.inside_values(col), ctx.population.to_numpy(dtype=float))
 
     return compute
 
 
 def _pt_coverage(ctx: DistrictContext) -> float:
-    served = ctx.zone_values.loc[ctx.inside, "bus_served"]
-    return _share(float((ctx.population * served).sum()), ctx.total_population)
+    served = ctx.inside_values("bus_served")
+    pop = ctx.population.to_numpy(dtype=float)
+    return _share(float(np.nansum(pop * served)), ctx.total_population)
 
 
 def _access_ratio(ctx: DistrictContext) -> float:
-    zones, t, pop = ctx.state.zones, ctx.time_to_centre_min, ctx.population
-    typ = (
-        zones.loc[ctx.inside, "typology"]
-        if "typology" in zones.columns
-        else pd.Series("", index=ctx.inside)
-    )
+    zones = ctx.state.zones
+    t = ctx.time_to_centre_min.to_numpy(dtype=float)
+    pop = ctx.population.to_numpy(dtype=float)
+    if "typology" in zones.columns:
+        typ = zones["typology"].to_numpy()[_positions(zones.index, ctx.inside)]
+    else:
+        typ = np.full(len(ctx.inside), "", dtype=object)
     rural, urban = typ == "rural", typ == "urban"
     if not (rural.any() and urban.any()):
         return np.nan
-    mean_r = float((t[rural] * pop[rural]).sum() / pop[rural].sum())
-    mean_u = float((t[urban] * pop[urban]).sum() / pop[urban].sum())
+    mean_r = float(np.nansum(t[rural] * pop[rural]) / np.nansum(pop[rural]))
+    mean_u = float(np.nansum(t[urban] * pop[urban]) / np.nansum(pop[urban]))
     return mean_r / mean_u if mean_u > 0 else np.nan
 
 
 def _access_gini(ctx: DistrictContext) -> float:
-    t = ctx.time_to_centre_min
-    ok = t.notna()
-    return gini(t[ok].to_numpy(float), ctx.population[ok].to_numpy(float))
+    t = ctx.time_to_centre_min.to_numpy(dtype=float)
+    ok = ~np.isnan(t)
+    return gini(t[ok], ctx.population.to_numpy(dtype=float)[ok])
 
 
 def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
@@ -601,24 +731,40 @@ def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
         f = ctx.flows.get(flow_type)
         if f is None or not len(f):
             return np.nan
-        between = f[f["origin"] != f["destination"]]  # within-zone trips cross nothing
-        touching = between[
-            between["origin"].isin(ctx.inside) | between["destination"].isin(ctx.inside)
-        ]
-        codes = ctx.state.zones["county_code"].astype(str)
-        crosses = (
-            codes.reindex(touching["origin"]).to_numpy()
-            != codes.reindex(touching["destination"]).to_numpy()
-        )
-        return _share(
-            float(touching["volume"].to_numpy()[crosses].sum()), float(touching["volume"].sum())
-        )
+        pairs = ctx.pairs(flow_type)
+        zones = ctx.state.zones
+        if not pairs.complete:
+            return _cross_boundary_frame(ctx, f)
+        o, d = pairs.o, pairs.d
+        inside = zones.index.isin(ctx.inside)
+        # within-zone trips cross nothing
+        touching = (o != d) & (inside[o] | inside[d])
+        codes = zones["county_code"].astype(str).to_numpy()
+        crosses = (codes[o] != codes[d])[touching]
+        volume = f["volume"].to_numpy(dtype=float)[touching]
+        return _share(float(volume[crosses].sum()), float(np.nansum(volume)))
 
     return compute
 
 
+def _cross_boundary_frame(ctx: DistrictContext, f: pd.DataFrame) -> float:
+    """:func:`_cross_boundary` with pandas (a flow names a zone that is not in the zones)."""
+    between = f[f["origin"] != f["destination"]]
+    touching = between[
+        between["origin"].isin(ctx.inside) | between["destination"].isin(ctx.inside)
+    ]
+    codes = ctx.state.zones["county_code"].astype(str)
+    crosses = (
+        codes.reindex(touching["origin"]).to_numpy()
+        != codes.reindex(touching["destination"]).to_numpy()
+    )
+    return _share(
+        float(touching["volume"].to_numpy()[crosses].sum()), float(touching["volume"].sum())
+    )
+
+
 def _co2_kg(ctx: DistrictContext) -> float:
-    return float(ctx.zone_values.loc[ctx.inside, "co2_kg_per_day"].sum())
+    return float(np.nansum(ctx.inside_values("co2_kg_per_day")))
 
 
 def _co2_per_person(ctx: DistrictContext) -> float:
@@ -639,16 +785,23 @@ def _eco_comp(ctx: DistrictContext) -> float:
     w = ctx.flows.get("ecosystem")
     if w is None or not len(w):
         return np.nan
-    sources = sorted(set(w.loc[w["origin"].isin(ctx.inside), "origin"]))
-    received = ctx.zone_values.loc[sources, "capital_net_yuan_per_year"].clip(lower=0).sum()
-    residents = float(ctx.state.zones.loc[sources, "population"].sum())
+    origins = w["origin"]
+    sources = pd.Index(sorted(set(origins[origins.isin(ctx.inside)])))
+    if not len(sources):
+        return 0.0
+    net = ctx.zone_values["capital_net_yuan_per_year"].to_numpy(dtype=float)
+    received = np.nansum(np.clip(net[_positions(ctx.zone_values.index, sources)], 0, None))
+    zones = ctx.state.zones
+    population = zones["population"].to_numpy(dtype=float)
+    residents = float(np.nansum(population[_positions(zones.index, sources)]))
     return float(received) / residents if residents else 0.0
 
 
 def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        t = ctx.zone_values.loc[ctx.inside, "bus_time_to_centre_min"]
-        return _share(float(ctx.population[t <= minutes].sum()), ctx.total_population)
+        t = ctx.inside_values("bus_time_to_centre_min")
+        pop = ctx.population.to_numpy(dtype=float)
+        return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
 
@@ -667,7 +820,7 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "co2_t_per_day": lambda ctx: _co2_kg(ctx) / 1000.0,
     "co2_kg_per_person_day": _co2_per_person,
     "trip_credits_t_per_day": lambda ctx: (
-        float(ctx.zone_values.loc[ctx.inside, "trip_credits_kg_per_day"].sum()) / 1000.0
+        float(np.nansum(ctx.inside_values("trip_credits_kg_per_day"))) / 1000.0
     ),
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
