@@ -75,6 +75,38 @@ def test_split_keeps_the_trip_totals():
     )
 
 
+def test_split_is_the_tables_per_mode_concatenated():
+    # the split takes one copy of the rows; it must equal the plain construction: for each
+    # mode the trips with volume x probability, rows without volume dropped, then concatenated
+    trips = pd.DataFrame(
+        {
+            "origin": ["a", "c", "b", "a", "c"],
+            "destination": ["b", "a", "c", "a", "c"],
+            "volume": [10.0, 20.0, 5.0, 0.0, 7.0],
+            "purpose": ["w", "w", "o", "o", "w"],
+        }
+    )
+    trips.attrs["note"] = "kept"
+    car = pd.DataFrame(np.full((3, 3), 0.5), index=IDS, columns=IDS)
+    walk = car.copy()
+    walk.loc["c", "c"] = 0.0  # this mode unused on one pair: its row is dropped
+    bus = car.iloc[::-1, ::-1] * 0.0  # another order of the zones, all zero
+    bus.loc["a", "b"] = 0.25
+    probabilities = {"car": car, "walk": walk, "bus": bus}
+    parts = []
+    for mode, prob in probabilities.items():
+        share = np.array(
+            [prob.loc[o, d] for o, d in zip(trips["origin"], trips["destination"], strict=True)]
+        )
+        part = trips.assign(volume=trips["volume"] * share, mode=mode)
+        parts.append(part[part["volume"] > 0])
+    expected = pd.concat(parts, ignore_index=True)
+    split = split_by_mode(trips, probabilities)
+    pd.testing.assert_frame_equal(split, expected)
+    assert split.attrs == {"note": "kept"}
+    assert split["mode"].tolist() == ["car"] * 4 + ["walk"] * 3 + ["bus"]
+
+
 def test_constants_reach_the_target_shares():
     trips = pd.DataFrame(
         {

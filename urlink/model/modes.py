@@ -283,12 +283,41 @@ def split_by_mode(trips: pd.DataFrame, probabilities: Mapping[str, pd.DataFrame]
         The rows of ``trips`` repeated per mode with a ``mode`` column and the volume times
         the mode's probability (rows with zero volume dropped). Totals are kept.
     """
-    parts = []
+    if not len(trips) or not probabilities:
+        parts = []
+        for mode, prob in probabilities.items():
+            share = pair_values(prob, trips["origin"], trips["destination"])
+            part = trips.assign(volume=trips["volume"].to_numpy(dtype=float) * share, mode=mode)
+            parts.append(part[part["volume"] > 0])
+        out = pd.concat(parts, ignore_index=True)
+        out.attrs = dict(trips.attrs)
+        return out
+    # the same rows as one table per mode concatenated, with one lookup of the zones and
+    # one copy of the other columns (pair_values' positions, looked up once per index)
+    o = pd.Index(np.asarray(trips["origin"]))
+    d = pd.Index(np.asarray(trips["destination"]))
+    volume = trips["volume"].to_numpy(dtype=float)
+    looked: list[tuple[pd.Index, pd.Index, np.ndarray, np.ndarray]] = []
+
+    def positions(prob: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        for index, columns, r, c in looked:
+            if prob.index.equals(index) and prob.columns.equals(columns):
+                return r, c
+        r, c = prob.index.get_indexer(o), prob.columns.get_indexer(d)
+        looked.append((prob.index, prob.columns, r, c))
+        return r, c
+
+    rows, volumes, modes = [], [], []
     for mode, prob in probabilities.items():
-        share = pair_values(prob, trips["origin"], trips["destination"])
-        part = trips.assign(volume=trips["volume"].to_numpy(dtype=float) * share, mode=mode)
-        parts.append(part[part["volume"] > 0])
-    out = pd.concat(parts, ignore_index=True)
+        r, c = positions(prob)
+        v = volume * np.asarray(prob.to_numpy(dtype=float)[r, c], dtype=float)
+        keep = np.flatnonzero(v > 0)
+        rows.append(keep)
+        volumes.append(v[keep])
+        modes.append(np.full(len(keep), mode, dtype=object))
+    out = trips.take(np.concatenate(rows)).reset_index(drop=True)
+    out["volume"] = np.concatenate(volumes)
+    out["mode"] = np.concatenate(modes)
     out.attrs = dict(trips.attrs)
     return out
 

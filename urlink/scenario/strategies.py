@@ -603,9 +603,16 @@ def _upgrade_links(state: State, s: Strategy, p: UpgradeRoadParams) -> list[tupl
             return fastest_path_links(R, nodes)
     assert p.links is not None
     links: list[tuple[Any, Any]] = []
+    seats: dict[str, Any] = {}  # each zone's seat snapped once
+
+    def seat(zid: str) -> Any:
+        if zid not in seats:
+            seats[zid] = _seat_node(state, zid)
+        return seats[zid]
+
     for pair in p.links:
         for a, b in ((pair[0], pair[1]), (pair[1], pair[0])):
-            u, v = _seat_node(state, a), _seat_node(state, b)
+            u, v = seat(a), seat(b)
             if R.network_source == "proxy":
                 if float(R.csr[R.index[u], R.index[v]]) == 0:
                     msg = (
