@@ -13,7 +13,14 @@ from shapely.geometry import Point
 from urlink.model.flows.people import PeopleParams
 from urlink.model.inputs import FlowSetups, PeopleSetup, people_inputs
 from urlink.model.modes import ModeChoiceParams
-from urlink.model.state import State, Strategy, calibrate_modes, in_focus, update_flows
+from urlink.model.state import (
+    State,
+    Strategy,
+    calibrate_modes,
+    in_focus,
+    transit_of,
+    update_flows,
+)
 from urlink.network.transit import BusService
 from urlink.scenario.strategies import apply_strategy
 from urlink.scoring.indicators import evaluate
@@ -129,3 +136,30 @@ def test_mode_constants_fit_the_study_areas_shares():
     shares = mine.groupby("mode")["volume"].sum() / mine["volume"].sum()
     for mode, share in targets.items():
         assert shares[mode] == pytest.approx(share, abs=1e-5)
+
+
+def test_the_bus_skim_is_kept_only_while_its_inputs_are_the_same_objects():
+    state = _state()
+    memo = state.transit_memo
+    assert memo is not None
+    assert memo.fits(state)
+    assert transit_of(state) is memo.transit  # reused, not recomputed
+    # the same numbers as computed afresh
+    fresh = transit_of(dataclasses.replace(state, transit_memo=None))
+    assert fresh is not None
+    pd.testing.assert_frame_equal(fresh.total_min(), memo.transit.total_min())
+    # another skim, bus service or walking speed: computed again, never the old one
+    slower = dataclasses.replace(state, skim=TIME * 2.0)
+    assert not memo.fits(slower)
+    assert transit_of(slower) is not memo.transit
+    assert state.modes is not None
+    walk = dataclasses.replace(state, modes=dataclasses.replace(state.modes, walk_kph=3.0))
+    assert not memo.fits(walk)
+    assert state.bus is not None
+    more = state.bus.with_line("2", ["b", "c"], headway_min=10.0, source="test")
+    rebused = dataclasses.replace(state, bus=more)
+    assert not memo.fits(rebused)
+    updated = update_flows(rebused, ("bus",))
+    assert updated.transit_memo is not None
+    assert updated.transit_memo.fits(updated)
+    assert updated.transit_memo.transit is not memo.transit

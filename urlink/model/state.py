@@ -55,6 +55,7 @@ __all__ = [
     "ContextFlows",
     "State",
     "Strategy",
+    "TransitMemo",
     "calibrate_modes",
     "calibrate_people",
     "in_focus",
@@ -172,6 +173,47 @@ class BusLine:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class TransitMemo:
+    """A bus skim with what it was computed from (:attr:`State.transit_memo`).
+
+    Attributes
+    ----------
+    bus, skim, distance_km, intrazonal, walk_kph
+        The state's bus lines, skims, intrazonal rule and walking speed it was computed
+        with (compared by identity, numbers by value).
+    transit
+        The bus skim.
+    """
+
+    bus: BusService
+    skim: pd.DataFrame
+    distance_km: pd.DataFrame
+    intrazonal: str
+    walk_kph: float
+    transit: TransitSkim
+
+    def fits(self, state: State) -> bool:
+        """Whether ``state`` holds the very inputs this skim was computed from.
+
+        Parameters
+        ----------
+        state
+            A state.
+
+        Returns
+        -------
+        bool
+        """
+        return (
+            self.bus is state.bus
+            and self.skim is state.skim
+            and self.distance_km is state.distance_km
+            and self.intrazonal == state.intrazonal
+            and self.walk_kph == _walk_kph(state)
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class State:
     """What strategies edit and indicators are computed from.
 
@@ -228,6 +270,11 @@ class State:
     focus_name
         Name of the focus unit where the zones do not name it (zones from OSM: the study
         area, e.g. "Malta"); None: named by the admin tables.
+    transit_memo
+        The bus skim :func:`update_flows` computed for the mode choice, kept with the
+        objects it was computed from (bus lines, skim, distances, intrazonal rule, walking
+        speed): :func:`transit_of` reuses it only while the state holds those very objects
+        (set by :func:`update_flows`, not by hand).
     """
 
     zones: gpd.GeoDataFrame
@@ -252,6 +299,7 @@ class State:
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
     focus_name: str | None = None
+    transit_memo: TransitMemo | None = None
 
 
 def intrazonal_min(state: State) -> pd.Series:
@@ -566,7 +614,10 @@ def transit_of(state: State) -> TransitSkim | None:
     """
     if state.bus is None:
         return None
-    walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
+    memo = state.transit_memo
+    if memo is not None and memo.fits(state):
+        return memo.transit
+    walk_kph = _walk_kph(state)
     access = intrazonal_km(state) / walk_kph * 60.0
     if state.intrazonal == "none":  # seat to seat: no intrazonal length, walk 0
         access = access * 0.0
@@ -575,6 +626,27 @@ def transit_of(state: State) -> TransitSkim | None:
         access = access.where(~(to_stop < access), to_stop)
     walk = trip_km(state) / walk_kph * 60.0
     return transit_skim(state.bus, trip_cost(state), access_min=access, walk_min=walk)
+
+
+def _walk_kph(state: State) -> float:
+    return state.modes.walk_kph if state.modes is not None else 4.5
+
+
+def _with_transit(state: State) -> State:
+    """Return the state with its bus skim kept in ``transit_memo`` (computed if stale)."""
+    if state.bus is None or (state.transit_memo is not None and state.transit_memo.fits(state)):
+        return state
+    transit = transit_of(state)
+    assert transit is not None  # state.bus is set
+    memo = TransitMemo(
+        bus=state.bus,
+        skim=state.skim,
+        distance_km=state.distance_km,
+        intrazonal=state.intrazonal,
+        walk_kph=_walk_kph(state),
+        transit=transit,
+    )
+    return dataclasses.replace(state, transit_memo=memo)
 
 
 def mode_probabilities_of(state: State) -> dict[str, pd.DataFrame] | None:
@@ -664,6 +736,8 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
                 table = _at_cordon(state, table)
         if flow_type == "people":
             trips = table
+            if state.modes is not None:
+                state = _with_transit(state)  # computed once for the split and evaluate
             probabilities = mode_probabilities_of(state)
             if table is not None and probabilities is not None:
                 table = split_by_mode(table, probabilities)
