@@ -198,7 +198,9 @@ def _check_cost(cost: pd.DataFrame, index: pd.Index, model: str) -> np.ndarray:
                 "; give a travel time (or NaN) for every zone pair"
             )
             raise InputError(msg)
-    c = cost.reindex(index=index, columns=index).apply(pd.to_numeric, errors="coerce")
+    c = cost.reindex(index=index, columns=index)
+    if not all(pd.api.types.is_numeric_dtype(t) for t in c.dtypes):  # numbers pass as they are
+        c = c.apply(pd.to_numeric, errors="coerce")
     arr: np.ndarray = np.asarray(c.to_numpy(dtype=float), dtype=float)
     if np.isinf(arr).any() or (arr < 0).any():
         msg = (
