@@ -19,6 +19,10 @@ What is timed:
   values), scaled to ``--samples``.
 - Peak memory: the resident set size of this process and of its largest child
   (``resource.getrusage``; Linux reports kB).
+- The load average before and after (``os.getloadavg``): on a shared machine every time is
+  inflated by the other jobs, so compare ratios measured in the same run. The wall time is
+  split into the samples (until the last one is done) and the analysis after them (ranking,
+  indices, PRIM), and the CPU time of this process and its workers is given.
 
 Run: ``python benchmarks/bench_uncertainty.py [--samples 1000] [--workers 2] [--naive 3]``
 from the repository root. The figures measured are in ``docs/performance.md``.
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import resource
 import time
 import warnings
@@ -56,6 +61,26 @@ def _peak_mb() -> tuple[float, float]:
     return me, children
 
 
+class _LastSample:
+    """A progress receiver that notes when the last input sample was done."""
+
+    def __init__(self) -> None:
+        self.done = time.perf_counter()
+
+    def stage(self, name: str, *, total: int | None = None) -> None:
+        """Ignore the stages."""
+
+    def advance(self, n: int = 1, *, what: str = "") -> None:
+        """Note the time of a finished sample."""
+        self.done = time.perf_counter()
+
+
+def _cpu_s() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -77,9 +102,17 @@ def main() -> None:
     built = time.perf_counter() - t0
     assert weights is not None
 
+    load_before = os.getloadavg()
+    last = _LastSample()
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
-    result = assess_uncertainty(scenario, state, weights=weights, workers=args.workers)
+    result = assess_uncertainty(
+        scenario, state, weights=weights, workers=args.workers, progress=last
+    )
     took = time.perf_counter() - t0
+    cpu = _cpu_s() - cpu0
+    sampling = last.done - t0
+    load_after = os.getloadavg()
     n_inputs = len(result.inputs)
     n_strategies = len(result.strategies) - 1
     n_groups = len(weights.table)
@@ -97,14 +130,23 @@ def main() -> None:
         f"strategies x {n_groups} groups, {args.workers} worker(s): {took:.1f} s "
         f"({took / args.samples * 1000:.0f} ms per sample; target {TARGET_S:.0f} s for 1,000 "
         f"samples: {'met' if took * 1000 / args.samples <= TARGET_S else 'missed'})\n"
+        f"  of which the samples {sampling:.1f} s, the analysis after them "
+        f"{took - sampling:.1f} s; CPU time (this process and its workers) {cpu:.1f} s, "
+        f"{cpu / args.samples * 1000:.0f} ms per sample\n"
         f"naive loop: urlink.run per sample {per_run:.2f} s (best of {args.naive}), "
         f"{per_run * args.samples:.0f} s for {args.samples:,} samples in one process, "
         f"{per_run * args.samples / args.workers:.0f} s on {args.workers} perfectly "
         f"parallel processes\n"
         f"ratio naive / uncertainty: {per_run * args.samples / took:.1f}x (one process), "
         f"{per_run * args.samples / args.workers / took:.1f}x (same workers)\n"
-        f"peak resident memory: this process {me:.0f} MB, largest worker {children:.0f} MB"
+        f"peak resident memory: this process {me:.0f} MB, largest worker {children:.0f} MB\n"
+        f"load average (1, 5, 15 min) before: {_load(load_before)}, after the analysis: "
+        f"{_load(load_after)} on {os.cpu_count()} cores"
     )
+
+
+def _load(values: tuple[float, float, float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
 
 
 if __name__ == "__main__":
