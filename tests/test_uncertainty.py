@@ -15,6 +15,7 @@ import pytest
 
 from urlink.cli import main
 from urlink.errors import InputError
+from urlink.model.flows import people as people_module
 from urlink.scenario.build import (
     base_state,
     network_from_scenario,
@@ -277,6 +278,25 @@ def test_unknown_input_names_are_errors_listing_the_valid_ones(small):
     assert known["strategies.orange-logistics-hub.params.demand_weight"] == 3.0
     assert known["flows.people.purposes.home_other.trip_rate"] == 1.04
     assert "modes.asc.bus" in known
+
+
+def test_the_compiled_balancing_gives_the_numpy_loops_samples(small, monkeypatch):
+    # #16: the samples balance the people models in the compiled loop; the numpy loop (the
+    # fallback without a C compiler) must give the same performance tables
+    scenario, state = small
+    s = _with_inputs(
+        scenario,
+        ("flows.people.purposes.home_work.beta", Distribution("relative", relative=0.25)),
+        ("flows.people.purposes.home_other.beta", Distribution("uniform", low=0.16, high=0.28)),
+        samples=4,
+    )
+    fast = assess_uncertainty(s, state, workers=1)
+    monkeypatch.setattr(people_module, "_balance", None)
+    plain = assess_uncertainty(s, state, workers=1)
+    np.testing.assert_allclose(fast.performance, plain.performance, rtol=1e-12, atol=1e-12)
+    co2 = fast.performance[:, 0, list(fast.indicators).index("co2_t_per_day")]
+    assert np.isfinite(co2).all()
+    assert np.ptp(co2) > 0  # the sampled betas moved the people flows
 
 
 def test_samples_are_the_same_for_any_number_of_workers(small):
