@@ -671,23 +671,26 @@ def _conditions(samples: pd.DataFrame, robust: JointRobustness, method: str) -> 
 def _sensitivity(
     samples: pd.DataFrame, robust: JointRobustness, method: str, seed: int
 ) -> pd.DataFrame:
-    """First-order indices of each strategy's pooled score and share of first ranks."""
+    """First-order indices of each strategy's score and share of first ranks, per weight set.
+
+    One call for every weight set (each group's, pooled, uniform) and strategy, so the
+    bootstrap resamples are shared and the orderings computed once per input.
+    """
     per = robust.per_sample
-    per = per[(per["method"] == method) & (per["weights"] == "pooled")].sort_values(
-        ["strategy", "sample"], kind="stable"
-    )
-    outputs = {}
-    for name, rows in per.groupby("strategy", sort=False):
-        outputs[f"score\t{name}"] = rows["score"].to_numpy()
-        outputs[f"first\t{name}"] = rows["first_share"].to_numpy()
-    if not outputs or len(samples) < 8:
+    per = per[per["method"] == method].sort_values("sample", kind="stable")
+    keys: list[tuple[str, str, str]] = []
+    columns: list[np.ndarray] = []
+    for (label, name), rows in per.groupby(["weights", "strategy"], sort=False):
+        for output, column in (("score", "score"), ("first", "first_share")):
+            keys.append((str(label), output, str(name)))
+            columns.append(rows[column].to_numpy(dtype=float))
+    if not keys or len(samples) < 8:
         return pd.DataFrame()
-    s1 = first_order_indices(samples, pd.DataFrame(outputs), seed=seed, resamples=20)
-    parts = s1.pop("output").str.split("\t", expand=True)
-    s1.insert(0, "strategy", parts[1])
-    s1.insert(0, "output", parts[0])
-    s1.insert(0, "weights", "pooled")
-    return s1
+    outputs = pd.DataFrame(np.column_stack(columns), columns=range(len(keys)))
+    s1 = first_order_indices(samples, outputs, seed=seed, resamples=20)
+    which = pd.DataFrame(keys, columns=["weights", "output", "strategy"])
+    at = s1.pop("output").astype(int).to_numpy()
+    return pd.concat([which.iloc[at].reset_index(drop=True), s1], axis=1)
 
 
 def assess_uncertainty(
