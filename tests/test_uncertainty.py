@@ -444,3 +444,32 @@ def test_sensitivity_is_given_for_every_weight_set_and_shown_per_group(small, mo
     for label in labels:
         if label != "uniform":
             assert f"<td>{label.replace('_', '_<wbr>')}</td>" in part
+
+
+def test_sampled_populations_derive_the_typology_again(small):
+    from urlink.scenario.uncertainty import Uncertain
+
+    _, state = small
+    assert state.typology is not None  # Huangyan's densities come from the populations
+    zones = state.zones
+    urban = zones.index[zones["typology"] == "urban"]
+    zone = str(urban[0])
+    u = Uncertain(
+        path=f"population.{zone}",
+        distribution=Distribution("relative", relative=0.99),
+        base=float(zones.loc[zone, "population"]),
+    )
+    # a tenth of its residents: below the urban density, so no longer urban
+    thin = state_with(state, {u.path: u.base / 10}, (u,))
+    assert thin.zones.loc[zone, "density_per_km2"] == pytest.approx(
+        zones.loc[zone, "density_per_km2"] / 10
+    )
+    assert thin.zones.loc[zone, "typology"] != "urban"
+    # urban is decided by density alone: the other zones keep their urban status
+    others = zones.index != zone
+    assert (thin.zones.loc[others, "typology"] == "urban").equals(
+        zones.loc[others, "typology"] == "urban"
+    )
+    # without the thresholds (densities from a raster) the class stays the base run's
+    fixed = state_with(dataclasses.replace(state, typology=None), {u.path: u.base / 10}, (u,))
+    assert fixed.zones.loc[zone, "typology"] == "urban"

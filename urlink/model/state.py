@@ -46,6 +46,7 @@ from urlink.network.transit import BusService, TransitSkim, transit_skim
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from urlink.model.typology import TypologyParams
     from urlink.network.skims import RoutingGraph
 
 __all__ = [
@@ -228,6 +229,10 @@ class State:
     focus_name
         Name of the focus unit where the zones do not name it (zones from OSM: the study
         area, e.g. "Malta"); None: named by the admin tables.
+    typology
+        The thresholds the zones' typology was derived with from their populations, so it
+        can be derived again when the populations change (an uncertainty sample); None: the
+        densities came from a raster, or the zones carry no typology.
     """
 
     zones: gpd.GeoDataFrame
@@ -252,6 +257,7 @@ class State:
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
     focus_name: str | None = None
+    typology: TypologyParams | None = None
 
 
 def intrazonal_min(state: State) -> pd.Series:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
 from urlink.model.state import State, Strategy, in_focus, update_flows
+from urlink.model.typology import add_typology
 from urlink.parallel import imap_chunks
 from urlink.params import toml_key
 from urlink.progress import Progress, advance
@@ -282,7 +283,7 @@ def resolve_uncertainty(scenario: Scenario, state: State) -> tuple[Uncertain, ..
 def _with_population(
     state: State, values: Mapping[str, float], inputs: Sequence[Uncertain]
 ) -> State:
-    """Put the sampled populations in the zones and the people models' inputs."""
+    """Put the sampled populations in the zones (typology derived again) and the people models."""
     old = pd.to_numeric(state.zones["population"]).astype(float)
     new = old.copy()
     for u in inputs:
@@ -294,6 +295,9 @@ def _with_population(
         new[ids] = new[ids] * (old[ids].sum() / new[ids].sum())
     zones = state.zones.copy()
     zones["population"] = new
+    if state.typology is not None and "typology" in zones.columns:
+        # the densities follow the populations: a zone near a threshold may change class
+        zones = add_typology(zones, skim=state.skim, params=state.typology)
     setups = []
     for setup in state.setups.people:
         x = setup.inputs
