@@ -407,3 +407,89 @@ def test_the_uncertainty_showcase_is_the_huangyan_scenario_plus_uncertainty(root
         "linkages under uncertain inputs", "linkages"
     )
     assert same.rstrip() == base.rstrip()  # keep the two files in step
+
+
+def test_first_order_indices_equal_salibs_rbd_fast_for_every_output():
+    # the vectorised estimate is SALib's, output by output (not only close to the analytic)
+    from SALib.analyze import rbd_fast
+
+    x = pd.DataFrame(unit_samples(300, 4, seed=5), columns=["a", "b", "c", "d"])
+    a, b, c, d = (x[k].to_numpy() for k in "abcd")
+    y = pd.DataFrame(
+        {
+            "additive": a + 3 * b,
+            "interaction": a * c + np.sin(6 * d),
+            "step": (b > 0.4).astype(float),
+            "flat": np.full(300, 2.5),
+        }
+    )
+    ours = first_order_indices(x, y, seed=2, resamples=10).set_index(["output", "input"])
+    problem = {"num_vars": 4, "names": list("abcd"), "bounds": [[0, 1]] * 4}
+    for out in ("additive", "interaction", "step"):
+        ref = rbd_fast.analyze(problem, x.to_numpy(), y[out].to_numpy(), M=10, num_resamples=2)
+        for name, value in zip("abcd", ref["S1"], strict=True):
+            assert ours.loc[(out, name), "S1"] == pytest.approx(value, abs=1e-12)
+    assert (ours.loc["flat", "S1"] == 0).all()
+    assert (ours.loc["flat", "S1_conf"] == 0).all()
+    assert (ours["S1_conf"] >= 0).all()
+
+
+def test_sensitivity_is_given_for_every_weight_set_and_shown_per_group(small, monkeypatch):
+    from urlink.outputs import report
+
+    scenario, state = small
+    s = _with_inputs(
+        scenario,
+        ("flows.goods.beta", Distribution("uniform", low=0.01, high=0.04)),
+        ("flows.capital.eco_rate_yuan_per_m3", Distribution("relative", relative=0.5)),
+        samples=16,
+    )
+    result = assess_uncertainty(s, state, weights=weights_from_scenario(s), workers=1)
+    sens = result.sensitivity
+    labels = list(dict.fromkeys(result.robustness.per_sample["weights"]))
+    assert "pooled" in labels
+    assert len(labels) > 2  # the groups as well
+    assert list(dict.fromkeys(sens["weights"])) == labels
+    # every weight set x strategy x output has one index per input
+    counts = sens.groupby(["weights", "strategy", "output"]).size()
+    assert (counts == 2).all()
+    assert len(counts) == len(labels) * len(result.strategies) * 2
+    assert set(sens["input"]) == {"flows.goods.beta", "flows.capital.eco_rate_yuan_per_m3"}
+    # the report lists each group's deciding inputs only from enough samples
+    assert "What decides it" not in "\n".join(report._section_uncertainty(result.tables()))
+    monkeypatch.setattr(report, "MIN_SAMPLES_DRIVERS", 16)
+    html = "\n".join(report._section_uncertainty(result.tables()))
+    assert "What decides it, per group" in html
+    part = html[html.index("What decides it, per group") :]
+    for label in labels:
+        if label != "uniform":
+            assert f"<td>{label.replace('_', '_<wbr>')}</td>" in part
+
+
+def test_sampled_populations_derive_the_typology_again(small):
+    from urlink.scenario.uncertainty import Uncertain
+
+    _, state = small
+    assert state.typology is not None  # Huangyan's densities come from the populations
+    zones = state.zones
+    urban = zones.index[zones["typology"] == "urban"]
+    zone = str(urban[0])
+    u = Uncertain(
+        path=f"population.{zone}",
+        distribution=Distribution("relative", relative=0.99),
+        base=float(zones.loc[zone, "population"]),
+    )
+    # a tenth of its residents: below the urban density, so no longer urban
+    thin = state_with(state, {u.path: u.base / 10}, (u,))
+    assert thin.zones.loc[zone, "density_per_km2"] == pytest.approx(
+        zones.loc[zone, "density_per_km2"] / 10
+    )
+    assert thin.zones.loc[zone, "typology"] != "urban"
+    # urban is decided by density alone: the other zones keep their urban status
+    others = zones.index != zone
+    assert (thin.zones.loc[others, "typology"] == "urban").equals(
+        zones.loc[others, "typology"] == "urban"
+    )
+    # without the thresholds (densities from a raster) the class stays the base run's
+    fixed = state_with(dataclasses.replace(state, typology=None), {u.path: u.base / 10}, (u,))
+    assert fixed.zones.loc[zone, "typology"] == "urban"

@@ -46,6 +46,7 @@ from urlink.network.transit import BusService, TransitSkim, transit_skim
 if TYPE_CHECKING:
     import geopandas as gpd
 
+    from urlink.model.typology import TypologyParams
     from urlink.network.skims import RoutingGraph
 
 __all__ = [
@@ -275,6 +276,10 @@ class State:
         objects it was computed from (bus lines, skim, distances, intrazonal rule, walking
         speed): :func:`transit_of` reuses it only while the state holds those very objects
         (set by :func:`update_flows`, not by hand).
+    typology
+        The thresholds the zones' typology was derived with from their populations, so it
+        can be derived again when the populations change (an uncertainty sample); None: the
+        densities came from a raster, or the zones carry no typology.
     """
 
     zones: gpd.GeoDataFrame
@@ -300,6 +305,7 @@ class State:
     cost_yuan: float = 0.0
     focus_name: str | None = None
     transit_memo: TransitMemo | None = None
+    typology: TypologyParams | None = None
 
 
 def intrazonal_min(state: State) -> pd.Series:

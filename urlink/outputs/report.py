@@ -161,16 +161,19 @@ _HEADERS_ZH: dict[str, str] = {
     "gains": "收益",
     "in": "流入",
     "indicator": "指标",
+    "inputs that decide it (S1 ± 95 %)": "决定性的输入（S1 ± 95 %）",
     "kind": "类型",
     "leave district": "离开本区",
     "level": "层级",
     "licence": "许可",
     "mean km": "平均距离（公里）",
     "mean min": "平均时间（分钟）",
+    "most often first": "最常排名第一",
     "model": "模型",
     "name": "名称",
     "net_in": "净流入",
     "none": "无",
+    "of its": "对象",
     "origin": "起点",
     "out": "流出",
     "own zone": "本区内",
@@ -185,6 +188,7 @@ _HEADERS_ZH: dict[str, str] = {
     "share_crossing_county": "跨县比例",
     "source": "来源",
     "strategy": "策略",
+    "sum of S1": "S1 之和",
     "table": "表",
     "title": "标题",
     "total": "合计",
@@ -192,6 +196,7 @@ _HEADERS_ZH: dict[str, str] = {
     "trips / resident / day": "人均日出行次数",
     "unit": "单位",
     "value": "数值",
+    "weights": "权重",
     "within": "内部",
     "worst": "最差参考值",
     "yearly (million yuan/year)": "年费用（百万元/年）",
@@ -1382,16 +1387,20 @@ def uncertainty_chart(ranks: pd.DataFrame, *, weights: str = "pooled") -> str:
         return _svg(fig)
 
 
-def sensitivity_chart(sensitivity: pd.DataFrame, strategy: str, *, top: int = 10) -> str:
+def sensitivity_chart(
+    sensitivity: pd.DataFrame, strategy: str, *, weights: str = "pooled", top: int = 10
+) -> str:
     """Bars of the first-order indices of a strategy's share of first ranks, as SVG.
 
     Parameters
     ----------
     sensitivity
-        The ``sensitivity`` table (``output``, ``strategy``, ``input``, ``S1``,
+        The ``sensitivity`` table (``weights``, ``output``, ``strategy``, ``input``, ``S1``,
         ``S1_conf``).
     strategy
         The strategy whose ``first`` output is drawn (its ``score`` if that does not vary).
+    weights
+        The weight set (a group, ``pooled`` or ``uniform``).
     top
         Most influential inputs drawn.
 
@@ -1401,6 +1410,8 @@ def sensitivity_chart(sensitivity: pd.DataFrame, strategy: str, *, top: int = 10
         An ``<svg>`` element (empty string when there is nothing to draw).
     """
     s = sensitivity[sensitivity["strategy"] == strategy]
+    if "weights" in s.columns:
+        s = s[s["weights"] == weights]
     output = "first"
     if s[s["output"] == output]["S1"].abs().sum() == 0:
         output = "score"
@@ -1421,6 +1432,60 @@ def sensitivity_chart(sensitivity: pd.DataFrame, strategy: str, *, top: int = 10
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
         return _svg(fig)
+
+
+MIN_SAMPLES_DRIVERS = 256
+"""Input samples from which the report lists each group's deciding inputs (fewer: too rough;
+with 32 samples and 32 inputs the first-order indices of one output sum to about 2)."""
+
+
+def sensitivity_drivers(
+    sensitivity: pd.DataFrame, leaders: Mapping[str, str], *, top: int = 3
+) -> pd.DataFrame:
+    """List the inputs that most decide whether each group's likely leader ranks first.
+
+    Parameters
+    ----------
+    sensitivity
+        The ``sensitivity`` table (``weights``, ``output``, ``strategy``, ``input``, ``S1``,
+        ``S1_conf``).
+    leaders
+        Weight set -> the strategy most often first for it (joint uncertainty).
+    top
+        Inputs listed per weight set (those with ``S1`` above its 95 % half-width, at most).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``weights``, ``strategy``, ``output`` (``first``, or ``score`` when the leader is
+        first in every draw or none), ``inputs`` (``name (S1 ± half-width)``, most
+        influential first; empty when no input stands out) and ``explained`` (the sum of
+        the first-order indices: well below 1 means the inputs act together).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"weights": "g", "output": "first", "strategy": "bus",
+    ...                   "input": ["beta", "rate"], "S1": [0.5, 0.01], "S1_conf": [0.1, 0.05]})
+    >>> sensitivity_drivers(s, {"g": "bus"})["inputs"].tolist()
+    ['beta (0.50 ± 0.10)']
+    """
+    rows = []
+    for label, strategy in leaders.items():
+        s = sensitivity[(sensitivity["weights"] == label) & (sensitivity["strategy"] == strategy)]
+        output = "first"
+        if s.loc[s["output"] == output, "S1"].abs().sum() == 0:
+            output = "score"
+        s = s[s["output"] == output].sort_values("S1", ascending=False)
+        if s.empty:
+            continue
+        shown = s[s["S1"] > s["S1_conf"]].head(top)
+        text = "; ".join(
+            f"{name} ({v:.2f} ± {c:.2f})"
+            for name, v, c in zip(shown["input"], shown["S1"], shown["S1_conf"], strict=True)
+        )
+        explained = float(s["S1"].clip(lower=0).sum())
+        rows.append((label, strategy, output, text, explained))
+    return pd.DataFrame(rows, columns=["weights", "strategy", "output", "inputs", "explained"])
 
 
 def _section_uncertainty(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
@@ -1482,6 +1547,37 @@ def _section_uncertainty(assessed: Mapping[str, pd.DataFrame]) -> list[str]:
                 "first (pooled weights): the share of the variance explained by each input "
                 f"alone (RBD-FAST first-order indices).{rough}</figcaption></figure>"
             )
+        if "weights" in sensitivity.columns and n >= MIN_SAMPLES_DRIVERS:
+            labels = set(ranks["weights"].astype(str))
+            leaders = {str(c): str(table[c].idxmax()) for c in table.columns if str(c) in labels}
+            drivers = sensitivity_drivers(sensitivity, leaders)
+            if not drivers.empty:
+                drivers = drivers.rename(
+                    columns={
+                        "weights": "weights",
+                        "strategy": "most often first",
+                        "output": "of its",
+                        "inputs": "inputs that decide it (S1 ± 95 %)",
+                        "explained": "sum of S1",
+                    }
+                )
+                drivers["of its"] = drivers["of its"].map(
+                    {"first": "share of first ranks", "score": "score"}
+                )
+                out.append("<h3>What decides it, per group</h3>")
+                out.append(
+                    _table(
+                        drivers,
+                        numeric=["sum of S1"],
+                        formats={"sum of S1": ".2f"},
+                        wrap=["inputs that decide it (S1 ± 95 %)"],
+                    )
+                )
+                out.append(
+                    "<p>Inputs listed when their index exceeds its 95 % half-width. A sum of "
+                    "the indices well below 1 means the inputs act together: read the PRIM "
+                    "conditions below.</p>"
+                )
     conditions = assessed.get("conditions")
     if conditions is not None and not conditions.empty:
         out.append("<h3>When does each strategy rank first? (PRIM)</h3><ul>")

@@ -919,6 +919,9 @@ def base_state(
             bus=bus_from_scenario(scenario, zones),
             modes=scenario.modes,
             link_ways=link_ways_from(streets),
+            typology=(
+                scenario.typology.params if scenario.typology.population_raster is None else None
+            ),
         )
         targets = _mean_time_targets(scenario)
         if targets:

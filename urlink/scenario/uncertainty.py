@@ -33,6 +33,7 @@ import pandas as pd
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
 from urlink.model.state import State, Strategy, in_focus, update_flows
+from urlink.model.typology import add_typology
 from urlink.parallel import imap_chunks
 from urlink.params import toml_key
 from urlink.progress import Progress, advance
@@ -282,7 +283,7 @@ def resolve_uncertainty(scenario: Scenario, state: State) -> tuple[Uncertain, ..
 def _with_population(
     state: State, values: Mapping[str, float], inputs: Sequence[Uncertain]
 ) -> State:
-    """Put the sampled populations in the zones and the people models' inputs."""
+    """Put the sampled populations in the zones (typology derived again) and the people models."""
     old = pd.to_numeric(state.zones["population"]).astype(float)
     new = old.copy()
     for u in inputs:
@@ -294,6 +295,9 @@ def _with_population(
         new[ids] = new[ids] * (old[ids].sum() / new[ids].sum())
     zones = state.zones.copy()
     zones["population"] = new
+    if state.typology is not None and "typology" in zones.columns:
+        # the densities follow the populations: a zone near a threshold may change class
+        zones = add_typology(zones, skim=state.skim, params=state.typology)
     setups = []
     for setup in state.setups.people:
         x = setup.inputs
@@ -671,23 +675,26 @@ def _conditions(samples: pd.DataFrame, robust: JointRobustness, method: str) -> 
 def _sensitivity(
     samples: pd.DataFrame, robust: JointRobustness, method: str, seed: int
 ) -> pd.DataFrame:
-    """First-order indices of each strategy's pooled score and share of first ranks."""
+    """First-order indices of each strategy's score and share of first ranks, per weight set.
+
+    One call for every weight set (each group's, pooled, uniform) and strategy, so the
+    bootstrap resamples are shared and the orderings computed once per input.
+    """
     per = robust.per_sample
-    per = per[(per["method"] == method) & (per["weights"] == "pooled")].sort_values(
-        ["strategy", "sample"], kind="stable"
-    )
-    outputs = {}
-    for name, rows in per.groupby("strategy", sort=False):
-        outputs[f"score\t{name}"] = rows["score"].to_numpy()
-        outputs[f"first\t{name}"] = rows["first_share"].to_numpy()
-    if not outputs or len(samples) < 8:
+    per = per[per["method"] == method].sort_values("sample", kind="stable")
+    keys: list[tuple[str, str, str]] = []
+    columns: list[np.ndarray] = []
+    for (label, name), rows in per.groupby(["weights", "strategy"], sort=False):
+        for output, column in (("score", "score"), ("first", "first_share")):
+            keys.append((str(label), output, str(name)))
+            columns.append(rows[column].to_numpy(dtype=float))
+    if not keys or len(samples) < 8:
         return pd.DataFrame()
-    s1 = first_order_indices(samples, pd.DataFrame(outputs), seed=seed, resamples=20)
-    parts = s1.pop("output").str.split("\t", expand=True)
-    s1.insert(0, "strategy", parts[1])
-    s1.insert(0, "output", parts[0])
-    s1.insert(0, "weights", "pooled")
-    return s1
+    outputs = pd.DataFrame(np.column_stack(columns), columns=range(len(keys)))
+    s1 = first_order_indices(samples, outputs, seed=seed, resamples=20)
+    which = pd.DataFrame(keys, columns=["weights", "output", "strategy"])
+    at = s1.pop("output").astype(int).to_numpy()
+    return pd.concat([which.iloc[at].reset_index(drop=True), s1], axis=1)
 
 
 def assess_uncertainty(
