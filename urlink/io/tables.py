@@ -46,6 +46,7 @@ __all__ = [
     "read_population_table",
     "read_rows",
     "read_table",
+    "table_is_empty",
 ]
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,9 @@ def check_table(df: pd.DataFrame, schema: TableSchema, *, source: str) -> pd.Dat
     if len(df) < schema.min_rows:
         msg = (
             f"{source} has a header but no data rows; add at least {schema.min_rows} row(s), "
-            "or leave this input out of the scenario if it is optional"
+            "or, if the input is optional, leave it out of the scenario or set "
+            "optional = true in the scenario section that names it (its indicators are "
+            "then dropped)"
         )
         raise InputError(msg)
     indexed = schema.id_col is not None and df.index.name == schema.id_col
@@ -337,6 +340,48 @@ def _read_csv(path: str | Path, *, what: str, str_columns: tuple[str, ...]) -> p
         if col in df.columns:
             df[col] = df[col].str.strip()
     return df
+
+
+def table_is_empty(path: str | Path, schema: TableSchema) -> bool:
+    r"""Say whether a table holds no data: a header and no rows, or every number empty.
+
+    A table is empty when it has no data rows, or when every number column of its schema
+    is empty (NaN) on every row; a table whose schema has no number column is empty when
+    every cell is. Such a table is an error unless the scenario marks its input optional
+    (``optional = true``), which is what this function is for: everything else about the
+    file (size, encoding, header) is checked as by :func:`read_rows`.
+
+    Parameters
+    ----------
+    path
+        CSV file (UTF-8).
+    schema
+        The table's declaration.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    InputError
+        If the file is missing, too large or not a readable UTF-8 CSV table.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "phases.csv"
+    >>> _ = path.write_text("phase,m3_per_day,users\n1,,331002\n", encoding="utf-8")
+    >>> table_is_empty(path, ECOSYSTEM_PHASES)
+    True
+    """
+    df = _read_csv(path, what=schema.what, str_columns=schema.text_columns())
+    if df.empty:
+        return True
+    numbers = [c.name for c in schema.columns if c.dtype == "number" and c.name in df.columns]
+    cells = df[numbers] if numbers else df
+    blank = cells.isna() | cells.astype(str).apply(lambda col: col.str.strip().eq(""))
+    return bool(blank.to_numpy().all())
 
 
 def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
