@@ -8,7 +8,9 @@ every reader urlink has:
 - ``full``: the tiny scenario with every other input of the Huangyan showcase: settlements
   (places GeoJSON), a population raster (GeoTIFF), township references, trip purposes with
   an attraction table, goods supply weights and markets, ecosystem sources and supply
-  phases, capital transfers, a bus lines table and AHP forms instead of points;
+  phases, capital transfers, a bus lines table and AHP forms instead of points, and the
+  sections of settings ([network], [typology], [emissions], [flows], [[packages]],
+  [costs], [scoring.references]); ``uncertain`` adds [uncertainty] (validated only);
 - ``malta``: the inputs of the Malta showcase in miniature: zones, buildings and bus routes
   from an OSM ``.osm.pbf`` (written here: three councils, one tagged at another
   admin_level and included by id), the dasymetric population, OSM bus options
@@ -63,8 +65,23 @@ id_col = "code"
 name_col = "name_zh"
 names_col = "name_zh"
 
+[network]
+proxy_method = "gabriel"
+circuity = 1.3
+
 [typology]
 population_raster = "data/pop.tif"
+urban_density = 1500
+cluster_density = 300
+periurban_max_time_min = 30
+
+[emissions]
+people_mode = "car"
+goods_mode = "road_freight"
+
+[flows]
+within_zone = "half_nearest"
+context_flows = "cordon"
 
 [flows.people.purposes.home_work]
 trip_rate = 1.0
@@ -92,7 +109,43 @@ transfers = "data/transfers.csv"
 
 [bus]
 lines = "data/bus.csv"
+
+[[strategies]]
+name = "hub"
+kind = "market_hub"
+sites = ["331004"]
+[strategies.params]
+zone = "331004"
+demand_weight = 2
+
+[[packages]]
+name = "both"
+strategies = ["new-road", "hub"]
+
+[costs]
+discount_rate = 0.08
+life_years = 30
+
+[scoring.references]
+co2_t_per_day = [2000.0, 500.0]
 """
+
+UNCERTAINTY_EXTRA = """
+[uncertainty]
+samples = 8
+weight_draws = 1
+estimated_populations = true
+[uncertainty.inputs]
+"flows.goods.beta" = { low = 0.01, high = 0.04, source = "assumed" }
+"population.331002" = { distribution = "normal", mean = 800000.0, sd = 1000.0 }
+[uncertainty.inputs."strategies.new-road.params.speed_kph"]
+distribution = "triangular"
+low = 40.0
+mode = 60.0
+high = 80.0
+"""
+"""``[uncertainty]`` of the ``uncertain`` scenario (the full one with input samples): its
+cases are validated only, since a run samples every strategy again."""
 
 FULL_TABLES = {
     "data/refs.csv": "code,population,district_total,use\n"
@@ -134,9 +187,9 @@ def _raster(path: Path, values: np.ndarray, **profile: Any) -> None:
             dst.write(values.astype(base["dtype"]), band)
 
 
-def make_full(root: Path) -> Path:
+def make_full(root: Path, *, extra: str = "") -> Path:
     """Write the ``full`` scenario (every reader of the Huangyan showcase) under ``root``."""
-    scenario = make_scenario(root, strategies=True, extra=FULL_EXTRA)
+    scenario = make_scenario(root, strategies=True, extra=FULL_EXTRA + extra)
     _edit(scenario, "community_weight = 3.0", 'township_references = "data/refs.csv"')
     _edit(scenario, 'weights = "data/weights.csv"', 'ahp = "data/ahp.csv"')
     for name, text in FULL_TABLES.items():
@@ -305,15 +358,34 @@ def _make_tiny(root: Path) -> Path:
     return make_scenario(root, strategies=True)
 
 
-MAKERS = {"tiny": _make_tiny, "full": make_full, "malta": make_malta}
-SCENARIO_FILES = {"tiny": "tiny.toml", "full": "tiny.toml", "malta": "minimalta.toml"}
-BASES: dict[str, dict[str, Any]] = {
-    "tiny": tomllib.loads(SCENARIO + STRATEGIES),
-    "full": tomllib.loads(
-        (SCENARIO + STRATEGIES + FULL_EXTRA)
+def _make_uncertain(root: Path) -> Path:
+    return make_full(root, extra=UNCERTAINTY_EXTRA)
+
+
+def _full_text(extra: str = "") -> str:
+    return (
+        (SCENARIO + STRATEGIES + FULL_EXTRA + extra)
         .replace("community_weight = 3.0", 'township_references = "data/refs.csv"')
         .replace('weights = "data/weights.csv"', 'ahp = "data/ahp.csv"')
-    ),
+    )
+
+
+MAKERS = {
+    "tiny": _make_tiny,
+    "full": make_full,
+    "uncertain": _make_uncertain,
+    "malta": make_malta,
+}
+SCENARIO_FILES = {
+    "tiny": "tiny.toml",
+    "full": "tiny.toml",
+    "uncertain": "tiny.toml",
+    "malta": "minimalta.toml",
+}
+BASES: dict[str, dict[str, Any]] = {
+    "tiny": tomllib.loads(SCENARIO + STRATEGIES),
+    "full": tomllib.loads(_full_text()),
+    "uncertain": tomllib.loads(_full_text(UNCERTAINTY_EXTRA)),
     "malta": tomllib.loads(MALTA_SCENARIO),
 }
 BASE = BASES["tiny"]
@@ -429,6 +501,7 @@ def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 PATHS = _paths(BASE)
 SCENARIO_PATHS = {name: _paths(base) for name, base in BASES.items()}
+SCENARIO_PATHS["uncertain"] = [p for p in SCENARIO_PATHS["uncertain"] if p[0] == "uncertainty"]
 
 
 @dataclass(frozen=True)
@@ -464,7 +537,7 @@ def toml_cases(draw: st.DrawFn, scenario: str = "tiny") -> Case:
         value = draw(st.integers(min_value=1, max_value=3000))
     elif op == "text":
         value = draw(st.text(max_size=40))
-    command = draw(COMMANDS)
+    command = "validate" if scenario == "uncertain" else draw(COMMANDS)
     return Case(command, SCENARIO_FILES[scenario], op, list(path), value, scenario)
 
 
@@ -634,6 +707,7 @@ GENERATORS: dict[str, Any] = {
     "tables": lambda: table_cases("tiny"),
     "geojson": lambda: geojson_cases("tiny"),
     "full_toml": lambda: toml_cases("full"),
+    "uncertainty_toml": lambda: toml_cases("uncertain"),
     "full_tables": lambda: table_cases("full"),
     "places": lambda: geojson_cases("full"),
     "raster": raster_cases,
