@@ -7,7 +7,9 @@ byte of any input table, a GeoJSON coordinate, geometry or property, a GeoTIFF, 
 node or member. It runs ``urlink validate`` or ``urlink run`` in-process. The
 invariant: exit code 0 or 2, never 1, no traceback, no hang. Every failing case is appended
 to ``--failures`` as one JSON line (the case, the exit code, the end of stderr), and the
-run goes on. ``tests/test_fuzz.py`` runs a small seeded batch of the same in CI.
+run goes on; the case about to run is in ``<failures>.current.json``, so a crash of the
+whole process (a segfault in a C library) leaves it behind. ``tests/test_fuzz.py`` runs a
+small seeded batch of the same in CI.
 
     python benchmarks/fuzz.py [--examples 10000] [--seed 19] [--failures fuzz-failures.jsonl]
                               [--generator raster ...]
@@ -55,6 +57,7 @@ def main() -> None:
     failures = 0
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="urlink-fuzz-"))
+    current = args.failures.with_suffix(".current.json")
 
     @seed(args.seed)
     @settings(
@@ -67,6 +70,9 @@ def main() -> None:
     def one(case: Case) -> None:
         nonlocal failures
         n = sum(counts.values())
+        # the case about to run, so that a crash of the whole process (a segfault in a C
+        # library) leaves it behind: rerun it with tests/fuzzing.py's run_case
+        current.write_text(case.describe() + "\n", encoding="utf-8")
         with tempfile.TemporaryDirectory(dir=work) as tmp:
             try:
                 code, err = run_case(Path(tmp), case)

@@ -320,6 +320,15 @@ def malta_osm() -> dict[str, Any]:
     return {"nodes": nodes, "ways": ways, "relations": relations}
 
 
+def _no_nul(tags: dict[str, str]) -> dict[str, str]:
+    """Tags without NUL characters, which OSM cannot hold and pyosmium's writer crashes on.
+
+    (A NUL in a tag makes ``osmium.SimpleWriter`` itself segfault, in the harness, before
+    urlink reads anything; found by ``benchmarks/fuzz.py``.)
+    """
+    return {k.replace("\0", ""): v.replace("\0", "") for k, v in tags.items()}
+
+
 def write_osm(path: Path, data: dict[str, Any]) -> None:
     """Write the plain data of :func:`malta_osm` as an ``.osm.pbf`` (sorted by id)."""
     writer = osmium.SimpleWriter(str(path))
@@ -328,15 +337,17 @@ def write_osm(path: Path, data: dict[str, Any]) -> None:
             node = data["nodes"][i]
             loc = node["loc"]
             location = osmium.osm.Location(*loc) if loc is not None else osmium.osm.Location()
-            writer.add_node(osmium.osm.mutable.Node(id=i, location=location, tags=node["tags"]))
+            tags = _no_nul(node["tags"])
+            writer.add_node(osmium.osm.mutable.Node(id=i, location=location, tags=tags))
         for i in sorted(data["ways"]):
             way = data["ways"][i]
-            writer.add_way(osmium.osm.mutable.Way(id=i, nodes=way["nodes"], tags=way["tags"]))
+            tags = _no_nul(way["tags"])
+            writer.add_way(osmium.osm.mutable.Way(id=i, nodes=way["nodes"], tags=tags))
         for i in sorted(data["relations"]):
             rel = data["relations"][i]
             members = [tuple(m) for m in rel["members"]]
             writer.add_relation(
-                osmium.osm.mutable.Relation(id=i, members=members, tags=rel["tags"])
+                osmium.osm.mutable.Relation(id=i, members=members, tags=_no_nul(rel["tags"]))
             )
     finally:
         writer.close()
