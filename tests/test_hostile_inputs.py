@@ -19,6 +19,7 @@ import shapely
 from urlink.cli import main
 from urlink.validate import MAX_STRATEGIES
 
+from .fuzzing import RASTER, Case, apply_case
 from .test_bad_inputs import _edit, _square, _write_zones, fails, make_scenario
 
 
@@ -356,3 +357,23 @@ def test_an_integer_too_large_for_a_float(tiny, earlier, capsys):
     # found by benchmarks/fuzz.py: pandas reads it as a Python int and cannot convert it
     _edit(tiny.parent / "data/pop.csv", "331002,800000", "331002," + "9" * 400)
     fails(capsys, tiny, earlier, "pop.csv", "'population' (persons)", "'331002': '999")
+
+
+# ------------------------------------------------------------------------ rasters (fuzzing)
+
+
+@pytest.mark.parametrize(
+    ("case", "needles"),
+    [
+        (("bytes", "cut", "53858651"), ("pop.tif", "could not be read", "damaged")),
+        (("dtype", None, "complex64"), ("pop.tif", "'complex64'", "not counts of people")),
+        (("huge", None, 100_000), ("pop.tif", "MAX_WINDOW_CELLS", "resample the raster")),
+        (("crs", None, 'LOCAL_CS["engineering",UNIT["metre",1]]'),
+         ("pop.tif", "cannot be transformed", "rio edit-info --crs")),
+    ],
+)  # fmt: skip
+def test_hostile_rasters_found_by_fuzzing(tmp_path, earlier, capsys, case, needles):
+    """A truncated GeoTIFF, complex cells, a grid of 10 billion cells, a CRS without a
+    transformation: each was an internal error (or a read that exhausts the memory)."""
+    scenario = apply_case(tmp_path, Case("run", RASTER, *case, "full"))
+    fails(capsys, scenario, earlier, *needles)

@@ -279,7 +279,18 @@ def test_ahp_from_csv_fills_reciprocals(tmp_path: Path):
     [
         ("g,access,co2,3\ng,access,cost,5\n", r"group 'g' has no comparison.*\('co2', 'cost'\)"),
         ("g,access,co2,3\ng,co2,access,1/3\ng,access,cost,5\ng,co2,cost,3\n", "given twice"),
-        ("g,access,co2,x\n", r"line 2: group 'g', \('access', 'co2'\): value 'x'"),
+        (
+            "g,access,co2,x\n",
+            r"line 2 \(group 'g', row 'access', col 'co2'\), column 'value'.*\{2: 'x'\}",
+        ),
+        (
+            "g,access,co2,12\n",
+            r"ahp.csv', line 2 .*must be .* <= 9; bad rows .*\{2: '12'\}; use Saaty",
+        ),
+        (
+            "g,access,co2,1/0\n",
+            r"\(Saaty scale\) must be a finite number or fraction.*\{2: '1/0'\}",
+        ),
         ("g,access,jobs,3\n", r"unknown indicator\(s\) \['jobs'\]"),
         ("g,access,co2,9\ng,co2,cost,9\ng,cost,access,9\n", r"ahp.csv: group 'g'.*CR ="),
     ],
@@ -313,7 +324,9 @@ def test_points_template_round_trip(tmp_path: Path):
     assert lines[0] == "group,label,indicator,points"
     assert lines[1] == f"district_bureau,{STAKEHOLDER_GROUPS['district_bureau']},access_pct,"
     assert len(lines) == 1 + 2 * 3
-    with pytest.raises(InputError, match="points are empty"):
+    with pytest.raises(
+        InputError, match=r"column 'points' \(points\) must be a finite .*\{2: '', 3: ''"
+    ):
         weights_from_points(path)  # not filled in yet
     fill(
         path,
@@ -342,8 +355,18 @@ def test_points_template_round_trip(tmp_path: Path):
             ["g,access,60", "g,co2,30", "g,cost,20"],
             r"p.csv: the points of group 'g' add up to 110, not 100",
         ),
-        (["g,access,60", "g,co2,-10", "g,cost,50"], r"group 'g', indicator 'co2': points '-10'"),
-        (["g,access,sixty", "g,co2,20", "g,cost,20"], r"indicator 'access': points 'sixty' are"),
+        (
+            ["g,access,60", "g,co2,-10", "g,cost,50"],
+            r"p.csv', line 3 \(group 'g', indicator 'co2'\), column 'points'.*\{3: '-10'\}",
+        ),
+        (
+            ["g,access,sixty", "g,co2,20", "g,cost,20"],
+            r"line 2 \(group 'g', indicator 'access'\), column 'points'.*\{2: 'sixty'\}",
+        ),
+        (
+            ["g,access,200", "g,co2,-100", "g,cost,0"],
+            r"must be a finite number >= 0 and <= 100; .*\{2: '200', 3: '-100'\}; give each",
+        ),
         (
             ["g,access,60", "g,co2,40", "g,jobs,0"],
             r"unknown indicator\(s\) \['jobs'\]; the valid .* \['access', 'co2', 'cost'\]",

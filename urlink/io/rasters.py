@@ -49,7 +49,8 @@ import rasterio.transform
 import rasterio.windows
 import shapely
 from affine import Affine
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from pyproj.exceptions import CRSError, ProjError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.boundaries import validate_zones
@@ -60,9 +61,15 @@ if TYPE_CHECKING:
     import geopandas as gpd
     from shapely.geometry.base import BaseGeometry
 
-__all__ = ["sample_raster", "zonal_population"]
+__all__ = ["MAX_WINDOW_CELLS", "sample_raster", "zonal_population"]
 
 logger = logging.getLogger(__name__)
+
+MAX_WINDOW_CELLS = 50_000_000
+"""Most cells urlink reads for one zone (200 MB as float32): a zone covering more cells is
+refused with this limit named, so a raster of tiny cells (or a sparse file declaring a huge
+grid) cannot exhaust the memory. A 100 m WorldPop raster covers a 300,000 km2 county with
+30 million cells."""
 
 _MAX_LISTED = 10
 """How many ids an error or warning message lists before it says "and N more"."""
@@ -102,6 +109,13 @@ def _open_raster(path: str | Path, band: int) -> Iterator[Any]:
         if not 1 <= band <= src.count:
             msg = f"band={band!r} is not in raster {p.name!r}, which has bands 1..{src.count}"
             raise InputError(msg)
+        dtype = src.dtypes[band - 1]
+        if np.dtype(dtype).kind not in "iuf":  # complex or other cells
+            msg = (
+                f"raster {p.name!r}, band {band}: cells of type {dtype!r} are not counts of "
+                "people; use a band of integers or real numbers (e.g. float32)"
+            )
+            raise InputError(msg)
         if src.crs is None:
             msg = (
                 f"raster {p.name!r} has no CRS; assign the one it was made in, e.g. "
@@ -119,6 +133,19 @@ def _check_crs(gdf: gpd.GeoDataFrame, what: str, raster: Path) -> None:
             "set the CRS they are in with GeoDataFrame.set_crs (e.g. 'EPSG:4326')"
         )
         raise InputError(msg)
+
+
+def _to_raster_crs(zones: gpd.GeoDataFrame, src: Any, raster: Path) -> gpd.GeoSeries:
+    """Return the zones' polygons in the raster's CRS; refuse a CRS without a transformation."""
+    try:
+        return zones.geometry.to_crs(src.crs)
+    except (CRSError, ProjError, ValueError) as err:
+        msg = (
+            f"raster {raster.name!r}: its CRS {src.crs.to_string()!r} cannot be transformed "
+            f"to or from the zones' CRS ({err}); assign the CRS the raster was made in, e.g. "
+            f"`rio edit-info --crs EPSG:4326 {raster.name}`"
+        )
+        raise InputError(msg) from None
 
 
 def _footprint(src: Any) -> shapely.Polygon:
@@ -196,7 +223,7 @@ def zonal_population(zones: gpd.GeoDataFrame, path: str | Path, *, band: int = 1
     report = _Report()
     sums = np.zeros(len(zones), dtype=np.float64)
     with _open_raster(p, band) as src:
-        geoms = zones.geometry.to_crs(src.crs)
+        geoms = _to_raster_crs(zones, src, p)
         footprint = _footprint(src)
         for i, (zid, geom) in enumerate(zip(zones.index, geoms, strict=True)):
             sums[i] = _zone_sum(src, band, zid, geom, footprint=footprint, report=report)
@@ -279,6 +306,28 @@ def _window(src: Any, geom: BaseGeometry) -> rasterio.windows.Window | None:
     return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
 
 
+def _read_window(src: Any, band: int, window: rasterio.windows.Window, zid: Any) -> Any:
+    """Read the cells of one zone, refusing windows beyond the limit and damaged data."""
+    name = Path(src.name).name
+    n_cells = int(window.width) * int(window.height)
+    if n_cells > MAX_WINDOW_CELLS:
+        msg = (
+            f"raster {name!r}: zone {zid!r} covers {n_cells:,} cells of {abs(src.res[0]):g} x "
+            f"{abs(src.res[1]):g} ({src.crs.to_string()}), more than urlink reads for one zone "
+            f"({MAX_WINDOW_CELLS:,}, urlink.io.rasters.MAX_WINDOW_CELLS); resample the raster "
+            "to coarser cells (e.g. gdalwarp -tr 100 100) or check its transform"
+        )
+        raise InputError(msg)
+    try:
+        return src.read(band, window=window)
+    except (RasterioError, MemoryError) as err:
+        msg = (
+            f"raster {name!r}: the cells of zone {zid!r} could not be read ({err}); the file "
+            "is damaged or truncated, so export it again (gdal_translate checks it)"
+        )
+        raise InputError(msg) from None
+
+
 def _zone_sum(
     src: Any,
     band: int,
@@ -300,7 +349,7 @@ def _zone_sum(
     if window is None:
         report.no_centre.append(zid)
         return 0.0
-    cells = src.read(band, window=window)
+    cells = _read_window(src, band, window, zid)
     inside = rasterio.features.geometry_mask(
         [geom],
         out_shape=cells.shape,

@@ -26,6 +26,7 @@ from urlink.errors import InputError
 from urlink.validate import MAX_ZONE_POPULATION, check_file_size, check_no_markup
 
 __all__ = [
+    "AHP_JUDGMENTS",
     "ATTRACTION",
     "BUS_LINES",
     "CAPITAL_TRANSFERS",
@@ -39,6 +40,7 @@ __all__ = [
     "SERVICES",
     "TOWNSHIP_REFERENCES",
     "TOWNSHIP_UNITS",
+    "WEIGHT_POINTS",
     "Column",
     "TableSchema",
     "check_table",
@@ -46,11 +48,12 @@ __all__ = [
     "read_population_table",
     "read_rows",
     "read_table",
+    "table_is_empty",
 ]
 
 logger = logging.getLogger(__name__)
 
-Dtype = Literal["text", "number"]
+Dtype = Literal["text", "number", "ratio"]
 
 MAX_NUMBER = 1e15
 """Largest number any input table may hold unless its column says otherwise: more than any
@@ -67,7 +70,8 @@ class Column:
     name
         Header of the column.
     dtype
-        ``"text"`` (read as text, checked for markup) or ``"number"`` (finite, in range).
+        ``"text"`` (read as text, checked for markup), ``"number"`` (finite, in range) or
+        ``"ratio"`` (a number or a fraction such as ``1/3``; finite, in range).
     unit
         Unit of a number, shown in messages (``"persons"``, ``"m3/day"``).
     required
@@ -80,6 +84,8 @@ class Column:
         A number must be > 0.
     unique
         No two rows may hold the same value.
+    fix
+        How to fix a bad cell, ending its message (default: ``"fix these cells"``).
     """
 
     name: str
@@ -91,6 +97,7 @@ class Column:
     maximum: float | None = MAX_NUMBER
     positive: bool = False
     unique: bool = False
+    fix: str = "fix these cells"
 
     def need(self) -> str:
         """Say what a cell of this column must hold (for messages).
@@ -106,7 +113,7 @@ class Column:
         """
         if self.dtype == "text":
             return "plain text"
-        parts = ["a finite number"]
+        parts = ["a finite number" + (" or fraction a/b" if self.dtype == "ratio" else "")]
         if self.positive:
             parts.append("> 0")
         elif self.minimum is not None:
@@ -130,6 +137,13 @@ class TableSchema:
         Column of unique, non-empty ids (read as text; the index of :func:`read_table`).
     min_rows
         Fewest data rows (1: a header-only table is an error).
+    exact_header
+        No other columns than the declared ones (a form with a fixed header, where another
+        column is a typo).
+    row_label
+        Columns that name a row in messages besides its line (``("group", "indicator")``).
+    unique_rows
+        Columns whose values together may not repeat (one row per group and indicator).
 
     Examples
     --------
@@ -142,6 +156,9 @@ class TableSchema:
     columns: tuple[Column, ...]
     id_col: str | None = None
     min_rows: int = 1
+    exact_header: bool = False
+    row_label: tuple[str, ...] = ()
+    unique_rows: tuple[str, ...] = ()
 
     def text_columns(self) -> tuple[str, ...]:
         """Columns read as text: the id column and the text columns.
@@ -151,7 +168,7 @@ class TableSchema:
         tuple of str
         """
         ids = (self.id_col,) if self.id_col is not None else ()
-        return ids + tuple(c.name for c in self.columns if c.dtype == "text")
+        return ids + tuple(c.name for c in self.columns if c.dtype in ("text", "ratio"))
 
 
 def _labels(df: pd.DataFrame, mask: np.ndarray, *, indexed: bool) -> list[str] | list[int]:
@@ -175,15 +192,42 @@ def _float_or_nan(value: object) -> float:
         return math.nan
 
 
+def _ratio_or_nan(value: object) -> float:
+    """Return a number or a fraction ``"a/b"`` as a float, or NaN if it is neither."""
+    text = str(value).strip()
+    if text.count("/") == 1:
+        num, den = (_float_or_nan(part) for part in text.split("/"))
+        return num / den if den != 0 else math.nan
+    return _float_or_nan(text)
+
+
+def _row_names(df: pd.DataFrame, mask: np.ndarray, columns: tuple[str, ...]) -> str:
+    """Name the first row of ``mask`` by ``columns`` (``" (group 'g', indicator 'co2')"``)."""
+    present = [c for c in columns if c in df.columns]
+    if not present:
+        return ""
+    row = df[mask].iloc[0]
+    return " (" + ", ".join(f"{c} {_cell(row[c])!r}" for c in present) + ")"
+
+
 def _numbers(
-    df: pd.DataFrame, col: Column, empty: np.ndarray, *, source: str, indexed: bool
+    df: pd.DataFrame,
+    col: Column,
+    empty: np.ndarray,
+    *,
+    source: str,
+    indexed: bool,
+    row_label: tuple[str, ...] = (),
 ) -> pd.Series:
     """Return a number column as floats, or raise naming the bad cells."""
     raw = df[col.name]
-    try:
-        values = pd.to_numeric(raw, errors="coerce").astype(float)
-    except OverflowError:  # an integer of hundreds of digits: not a float, so a bad cell
-        values = raw.map(_float_or_nan).astype(float)
+    if col.dtype == "ratio":
+        values = raw.map(_ratio_or_nan).astype(float)
+    else:
+        try:
+            values = pd.to_numeric(raw, errors="coerce").astype(float)
+        except OverflowError:  # an integer of hundreds of digits: not a float, a bad cell
+            values = raw.map(_float_or_nan).astype(float)
     arr = values.to_numpy()
     with np.errstate(invalid="ignore"):
         bad = ~np.isfinite(arr)
@@ -201,12 +245,53 @@ def _numbers(
         cells = raw.to_numpy()[bad][:10]
         detail = {w: _cell(v) for w, v in zip(where, cells, strict=True)}
         unit = f" ({col.unit})" if col.unit else ""
+        named = _row_names(df, bad, row_label)
         msg = (
-            f"{source}, {label} {where[0]}, column {col.name!r}{unit} must be {col.need()}; "
-            f"bad rows ({label}: value): {detail}; fix these cells"
+            f"{source}, {label} {where[0]}{named}, column {col.name!r}{unit} must be "
+            f"{col.need()}; bad rows ({label}: value): {detail}; {col.fix}"
         )
         raise InputError(msg)
     return values
+
+
+def _check_header(df: pd.DataFrame, schema: TableSchema, *, source: str) -> None:
+    """Every required column is there (and no other, for a form with an exact header)."""
+    missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
+    if schema.exact_header:
+        names = [c.name for c in schema.columns]
+        unknown = [c for c in df.columns if c not in names]
+        if missing or unknown:
+            optional = [c.name for c in schema.columns if not c.required]
+            msg = (
+                f"{source}: header has missing columns {missing} and unknown columns "
+                f"{unknown}; the header must be {','.join(names)!r}"
+                + (f" ({', '.join(optional)} optional)" if optional else "")
+            )
+            raise InputError(msg)
+    if missing:
+        msg = (
+            f"{source}: missing column(s) {missing}; the columns are {list(df.columns)} "
+            f"(needed: {[c.name for c in schema.columns if c.required]})"
+        )
+        raise InputError(msg)
+
+
+def _check_unique_rows(
+    df: pd.DataFrame, keys: tuple[str, ...], *, source: str, indexed: bool
+) -> None:
+    """No two rows share the values of ``keys`` (one row per group and indicator)."""
+    twice = df.duplicated(list(keys), keep=False).to_numpy()
+    if twice.any():
+        pairs = sorted(
+            {tuple(str(v) for v in row) for row in df.loc[twice, list(keys)].to_numpy()}
+        )
+        label = "id" if indexed else "line"
+        lines = _labels(df, twice, indexed=indexed)
+        msg = (
+            f"{source}: rows repeated for {keys} {pairs[:10]} ({label}s {lines[:10]}); "
+            "keep one row each"
+        )
+        raise InputError(msg)
 
 
 def check_table(df: pd.DataFrame, schema: TableSchema, *, source: str) -> pd.DataFrame:
@@ -242,18 +327,14 @@ def check_table(df: pd.DataFrame, schema: TableSchema, *, source: str) -> pd.Dat
     if len(df) < schema.min_rows:
         msg = (
             f"{source} has a header but no data rows; add at least {schema.min_rows} row(s), "
-            "or leave this input out of the scenario if it is optional"
+            "or, if the input is optional, leave it out of the scenario or set "
+            "optional = true in the scenario section that names it (its indicators are "
+            "then dropped)"
         )
         raise InputError(msg)
     indexed = schema.id_col is not None and df.index.name == schema.id_col
     label = "id" if indexed else "line"
-    missing = [c.name for c in schema.columns if c.required and c.name not in df.columns]
-    if missing:
-        msg = (
-            f"{source}: missing column(s) {missing}; the columns are {list(df.columns)} "
-            f"(needed: {[c.name for c in schema.columns if c.required]})"
-        )
-        raise InputError(msg)
+    _check_header(df, schema, source=source)
     out = df.copy()
     for col in schema.columns:
         if col.name not in df.columns:
@@ -267,12 +348,16 @@ def check_table(df: pd.DataFrame, schema: TableSchema, *, source: str) -> pd.Dat
                 raise InputError(msg)
             check_no_markup(raw[~empty], source=source, column=col.name, row_label=label)
         else:
-            out[col.name] = _numbers(df, col, empty, source=source, indexed=indexed)
+            out[col.name] = _numbers(
+                df, col, empty, source=source, indexed=indexed, row_label=schema.row_label
+            )
         if col.unique:
             dup = raw[raw.duplicated() & ~empty].astype(str).unique().tolist()
             if dup:
                 msg = f"{source}: column {col.name!r} repeats {dup[:10]}; each row needs its own"
                 raise InputError(msg)
+    if schema.unique_rows:
+        _check_unique_rows(df, schema.unique_rows, source=source, indexed=indexed)
     return out
 
 
@@ -337,6 +422,48 @@ def _read_csv(path: str | Path, *, what: str, str_columns: tuple[str, ...]) -> p
         if col in df.columns:
             df[col] = df[col].str.strip()
     return df
+
+
+def table_is_empty(path: str | Path, schema: TableSchema) -> bool:
+    r"""Say whether a table holds no data: a header and no rows, or every number empty.
+
+    A table is empty when it has no data rows, or when every number column of its schema
+    is empty (NaN) on every row; a table whose schema has no number column is empty when
+    every cell is. Such a table is an error unless the scenario marks its input optional
+    (``optional = true``), which is what this function is for: everything else about the
+    file (size, encoding, header) is checked as by :func:`read_rows`.
+
+    Parameters
+    ----------
+    path
+        CSV file (UTF-8).
+    schema
+        The table's declaration.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    InputError
+        If the file is missing, too large or not a readable UTF-8 CSV table.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "phases.csv"
+    >>> _ = path.write_text("phase,m3_per_day,users\n1,,331002\n", encoding="utf-8")
+    >>> table_is_empty(path, ECOSYSTEM_PHASES)
+    True
+    """
+    df = _read_csv(path, what=schema.what, str_columns=schema.text_columns())
+    if df.empty:
+        return True
+    numbers = [c.name for c in schema.columns if c.dtype == "number" and c.name in df.columns]
+    cells = df[numbers] if numbers else df
+    blank = cells.isna() | cells.astype(str).apply(lambda col: col.str.strip().eq(""))
+    return bool(blank.to_numpy().all())
 
 
 def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
@@ -548,6 +675,47 @@ BUS_LINES = TableSchema(
 )
 """``[bus] lines``: bus lines as stop sequences with headway, speed factor and fare."""
 
+WEIGHT_POINTS = TableSchema(
+    "points form",
+    (
+        Column("group", "text"),
+        Column("label", "text", required=False, blank=True),
+        Column("indicator", "text"),
+        Column(
+            "points",
+            unit="points",
+            maximum=100.0,
+            fix="give each indicator 0 to 100 of the group's 100 points (0 if it gives none)",
+        ),
+    ),
+    exact_header=True,
+    row_label=("group", "indicator"),
+    unique_rows=("group", "indicator"),
+)
+"""``[scoring] weights``: the workshop's points form, one row per group and indicator
+(:func:`urlink.scoring.weights_from_points` checks that each group's points add up to 100)."""
+
+AHP_JUDGMENTS = TableSchema(
+    "AHP form",
+    (
+        Column("group", "text"),
+        Column("row", "text"),
+        Column("col", "text"),
+        Column(
+            "value",
+            "ratio",
+            unit="Saaty scale",
+            minimum=0.111,  # 1/9, also when written as 0.111
+            maximum=9.0,
+            fix="use Saaty's scale 1/9 .. 9 (a fraction such as 1/3 for the inverse)",
+        ),
+    ),
+    exact_header=True,
+    row_label=("group", "row", "col"),
+)
+"""``[scoring] ahp``: pairwise comparisons, one row per group and pair
+(:func:`urlink.scoring.ahp_from_csv` checks reciprocity, missing pairs and consistency)."""
+
 SCHEMAS: dict[str, TableSchema] = {
     s.what: s
     for s in (
@@ -562,6 +730,8 @@ SCHEMAS: dict[str, TableSchema] = {
         CAPITAL_TRANSFERS,
         ATTRACTION,
         BUS_LINES,
+        WEIGHT_POINTS,
+        AHP_JUDGMENTS,
     )
 }
 """Every input table urlink reads, by name (docs/errors.md lists their checks)."""

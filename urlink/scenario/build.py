@@ -35,6 +35,7 @@ from urlink.io.postgis import source_name
 from urlink.io.rasters import zonal_population
 from urlink.io.tables import (
     ATTRACTION,
+    BUS_LINES,
     CAPITAL_TRANSFERS,
     ECOSYSTEM_PHASES,
     ECOSYSTEM_SOURCES,
@@ -46,6 +47,7 @@ from urlink.io.tables import (
     read_population_table,
     read_rows,
     read_table,
+    table_is_empty,
 )
 from urlink.model.dasymetric import add_dasymetric_population
 from urlink.model.inputs import (
@@ -88,10 +90,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from urlink.io.tables import TableSchema
     from urlink.model.intrazonal import IntrazonalRule
     from urlink.scenario.spec import PeopleSpec, Scenario, SettlementsSpec, TownshipsSpec
 
 __all__ = [
+    "OPTIONAL_INDICATORS",
     "ZONE_COLUMNS",
     "StakeholderWeights",
     "base_state",
@@ -133,6 +137,49 @@ ZONE_COLUMNS = (
     "seat_source",
 )
 """Columns of the zones layer written by a run (see :mod:`urlink.io.boundaries`)."""
+
+OPTIONAL_INDICATORS: dict[str, tuple[str, ...]] = {
+    "bus": ("pt_coverage_share",),
+    "flows.goods": ("cross_boundary_share_goods",),
+    "flows.ecosystem": ("es_used_outside_share", "eco_comp_per_source_resident_yuan"),
+    "flows.capital": ("eco_comp_per_source_resident_yuan",),
+}
+"""The indicators that a section marked ``optional = true`` feeds (the keys are
+:data:`urlink.scenario.spec.OPTIONAL_SECTIONS`); :data:`_OPTIONAL_EFFECTS` says what
+becomes of them when the section's table is empty and the section is left out."""
+
+_OPTIONAL_EFFECTS: dict[str, str] = {
+    "bus": "the run has no baseline bus service, so {names} counts only the zones on the "
+    "strategies' bus lines",
+    "flows.goods": "the indicators {names} are not computed (NaN) and drop out of the scoring",
+    "flows.ecosystem": "the indicators {names} are not computed (NaN) and drop out of the "
+    "scoring, and no eco-compensation is paid",
+    "flows.capital": "no declared transfer is counted, so {names} holds the eco-compensation "
+    "payments only",
+}
+
+
+def _left_out(scenario: Scenario, section: str, tables: list[tuple[Path, TableSchema]]) -> bool:
+    """Say whether an optional section is left out because one of its tables is empty.
+
+    Only a section marked ``optional = true`` can be left out; an empty table of any other
+    is refused when it is read (naming the file and the fix). The warning names the
+    section, the file and the indicators dropped.
+    """
+    if section not in scenario.optional_inputs:
+        return False
+    for path, schema in tables:
+        if table_is_empty(path, schema):
+            effect = _OPTIONAL_EFFECTS[section].format(names=list(OPTIONAL_INDICATORS[section]))
+            warnings.warn(
+                f"{scenario.path}: [{section}] is optional (optional = true) and its "
+                f"{schema.what} {str(path)!r} holds no data (a header and no rows, or every "
+                f"number empty); the section is left out of this run, so {effect}",
+                UrlinkWarning,
+                stacklevel=3,
+            )
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -651,8 +698,29 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
     goods = ecosystem = capital = None
     if f.people is not None:
         people = people_setups(f.people, zones, within_zone=f.within_zone)
-    if f.goods is not None:
-        g = f.goods
+    goods_spec, ecosystem_spec, capital_spec = f.goods, f.ecosystem, f.capital
+    if goods_spec is not None and _left_out(
+        scenario,
+        "flows.goods",
+        [(goods_spec.supply_weights, GOODS_SUPPLY_WEIGHTS), (goods_spec.markets, GOODS_MARKETS)],
+    ):
+        goods_spec = None
+    if ecosystem_spec is not None and _left_out(
+        scenario,
+        "flows.ecosystem",
+        [(ecosystem_spec.sources, ECOSYSTEM_SOURCES), (ecosystem_spec.phases, ECOSYSTEM_PHASES)],
+    ):
+        ecosystem_spec = None
+        if capital_spec is not None:  # payments follow the ecosystem flows: none without them
+            capital_spec = dataclasses.replace(capital_spec, eco_compensation=False)
+    if (
+        capital_spec is not None
+        and capital_spec.transfers is not None
+        and _left_out(scenario, "flows.capital", [(capital_spec.transfers, CAPITAL_TRANSFERS)])
+    ):
+        capital_spec = dataclasses.replace(capital_spec, transfers=None)
+    if goods_spec is not None:
+        g = goods_spec
         weights = read_table(g.supply_weights, GOODS_SUPPLY_WEIGHTS)
         markets = read_table(g.markets, GOODS_MARKETS)
         supply, market_weights = goods_supply(
@@ -668,16 +736,16 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
         goods = GoodsSetup(
             model=g.model, params=g.params, supply=supply, market_weights=market_weights
         )
-    if f.ecosystem is not None:
-        e = f.ecosystem
+    if ecosystem_spec is not None:
+        e = ecosystem_spec
         sources = read_table(e.sources, ECOSYSTEM_SOURCES)
         phases = read_table(e.phases, ECOSYSTEM_PHASES)
         supply, demand, links = ecosystem_demand(zones, sources, phases, what=repr(str(e.phases)))
         ecosystem = EcosystemSetup(
             model=e.model, params=e.params, supply=supply, demand=demand, links=links
         )
-    if f.capital is not None:
-        c = f.capital
+    if capital_spec is not None:
+        c = capital_spec
         table = None
         if c.transfers is not None:
             table = read_rows(c.transfers, CAPITAL_TRANSFERS)
@@ -839,6 +907,8 @@ def bus_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> BusService
     if spec is None:
         return None
     if spec.lines is not None:
+        if _left_out(scenario, "bus", [(spec.lines, BUS_LINES)]):
+            return None
         return bus_service_from_table(spec.lines, zones)
     if spec.osm is not None:
         return bus_service_from_osm(

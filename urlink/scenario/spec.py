@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from urlink.network.streets import TravelMode
 
 __all__ = [
+    "OPTIONAL_SECTIONS",
     "BoundariesSpec",
     "CapitalSpec",
     "DasymetricSpec",
@@ -98,6 +99,12 @@ Context = tuple[str, ...] | Literal["all", "touching"]
 
 _UNCITED_RATE = "assumption: trip rate not cited"
 _RESIDENTS_AS_PROXY = "estimate: residents as a proxy (no table of jobs or services by zone given)"
+
+OPTIONAL_SECTIONS = ("bus", "flows.goods", "flows.ecosystem", "flows.capital")
+"""Sections whose input tables may be marked ``optional = true``: a header-only or all-NaN
+table then drops the section (and the indicators computed from it) with a warning.
+``[services]`` is not among them: without a district centre the access indicators would be
+computed as 0 rather than dropped."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -718,6 +725,11 @@ class Scenario:
     costs
         ``[costs]``: discount rate and life of the annualised costs
         (:class:`urlink.scoring.costs.CostParams`).
+    optional_inputs
+        The sections marked ``optional = true`` (:data:`OPTIONAL_SECTIONS`): a table of
+        theirs with a header and no data rows, or with every number empty (all NaN), leaves
+        the section out of the run with a warning naming the indicators dropped, instead of
+        an error.
     """
 
     name: str
@@ -742,6 +754,7 @@ class Scenario:
     attribution: AttributionSpec = field(default_factory=AttributionSpec)
     costs: CostParams = field(default_factory=CostParams)
     uncertainty: UncertaintySpec | None = None
+    optional_inputs: frozenset[str] = frozenset()
 
     def _layer_sources(self) -> list[tuple[Path | str, str | None]]:
         specs = (self.boundaries, self.townships, self.settlements)
@@ -1129,7 +1142,8 @@ def load_scenario(path: str | Path) -> Scenario:
 
     network = _parse_network(top.sub("network"))
     typology = _parse_typology(top.sub("typology"))
-    flows = _parse_flows(top.sub("flows"))
+    optional: set[str] = set()
+    flows = _parse_flows(top.sub("flows"), optional)
     emissions = _parse_emissions(top.sub("emissions"))
     sv = top.sub("services")
     services = None
@@ -1140,7 +1154,7 @@ def load_scenario(path: str | Path) -> Scenario:
     scoring, attribution_table = _parse_scoring(top.sub("scoring")), top.sub("attribution")
     cost_table = top.sub("costs")
     bus, modes, uncertainty = (
-        _parse_bus(top.sub("bus")),
+        _parse_bus(top.sub("bus"), optional),
         _parse_modes(top.sub("modes")),
         _parse_uncertainty(top.sub("uncertainty")),
     )
@@ -1201,6 +1215,7 @@ def load_scenario(path: str | Path) -> Scenario:
         seed=seed,
         raw=data,
         uncertainty=uncertainty,
+        optional_inputs=frozenset(optional),
     )
 
 
@@ -1585,9 +1600,10 @@ def _parse_modes(t: _Table | None) -> ModeChoiceParams | None:
     return modes
 
 
-def _parse_bus(t: _Table | None) -> BusSpec | None:
+def _parse_bus(t: _Table | None, optional: set[str]) -> BusSpec | None:
     if t is None:
         return None
+    _optional(t, optional)
     refs = t.get("exclude_refs", list, default=[])
     if not all(isinstance(r, str) for r in refs):
         msg = f"{t.where('exclude_refs')} must be a list of route numbers as strings"
@@ -1613,6 +1629,9 @@ def _parse_bus(t: _Table | None) -> BusSpec | None:
     extra = [k for k in osm_only if k in t.data]
     if spec.osm is None and extra:
         msg = f"{t.where(extra[0])} applies to 'osm' bus routes only; remove it"
+        raise InputError(msg)
+    if spec.lines is None and "bus" in optional:
+        msg = f"{t.where('optional')}: only a 'lines' table can be optional; remove the key"
         raise InputError(msg)
     if not (math.isfinite(spec.fare_yuan) and spec.fare_yuan >= 0):
         msg = f"{t.where('fare_yuan')} = {spec.fare_yuan} must be a fare >= 0"
@@ -1735,7 +1754,13 @@ def _parse_purposes(t: _Table | None, settings: type | None, base: Any) -> tuple
     return tuple(out)
 
 
-def _parse_flows(t: _Table | None) -> FlowsSpec:
+def _optional(t: _Table, optional: set[str]) -> None:
+    """Read ``optional = true`` of a section that names input tables (adds it to ``optional``)."""
+    if t.get("optional", bool, default=False):
+        optional.add(t.section)
+
+
+def _parse_flows(t: _Table | None, optional: set[str]) -> FlowsSpec:
     if t is None:
         return FlowsSpec()
     within_zone = _choice(t, "within_zone", INTRAZONAL_RULES, "half_nearest")
@@ -1762,6 +1787,7 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
         p.finish()
     g = t.sub("goods")
     if g is not None:
+        _optional(g, optional)
         model, settings = _model(g, "goods", "production_constrained")
         goods = GoodsSpec(
             model=model,
@@ -1769,31 +1795,42 @@ def _parse_flows(t: _Table | None) -> FlowsSpec:
             supply_weights=g.required_path("supply_weights"),
             markets=g.required_path("markets"),
             params=_model_params(
-                g, settings, spec_keys=("supply_t_per_year", "supply_weights", "markets")
+                g,
+                settings,
+                spec_keys=("supply_t_per_year", "supply_weights", "markets", "optional"),
             ),
         )
         g.finish()
     e = t.sub("ecosystem")
     if e is not None:
+        _optional(e, optional)
         model, settings = _model(e, "ecosystem", "declared_links")
         ecosystem = EcosystemSpec(
             model=model,
             service=e.get("service", str, default="water"),
             sources=e.required_path("sources"),
             phases=e.required_path("phases"),
-            params=_model_params(e, settings, spec_keys=("service", "sources", "phases")),
+            params=_model_params(
+                e, settings, spec_keys=("service", "sources", "phases", "optional")
+            ),
         )
         e.finish()
     c = t.sub("capital")
     if c is not None:
+        _optional(c, optional)
         capital = CapitalSpec(
             eco_compensation=c.get("eco_compensation", bool, default=True),
             transfers=c.path("transfers"),
             params=c.params(
                 CapitalParams,
-                keys=tuple(k for k in c.data if k not in ("eco_compensation", "transfers")),
+                keys=tuple(
+                    k for k in c.data if k not in ("eco_compensation", "transfers", "optional")
+                ),
             ),
         )
+        if capital.transfers is None and "flows.capital" in optional:
+            msg = f"{c.where('optional')}: only the transfers table can be optional; add it"
+            raise InputError(msg)
         c.finish()
     t.finish()
     if capital is not None and c is not None and capital.eco_compensation and ecosystem is None:

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.scoring.weights import _check_labels, _parse_number, _read_csv
+from urlink.io.tables import AHP_JUDGMENTS, read_rows
+from urlink.scoring.weights import _check_labels
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -274,7 +275,9 @@ def ahp_from_csv(
     ------
     InputError
         Naming the file and group, for unknown indicators, missing or repeated pairs,
-        values that are not positive numbers, and inconsistent judgments.
+        values that are not numbers or fractions within Saaty's scale 1/9 .. 9 (the form's
+        declaration :data:`urlink.io.tables.AHP_JUDGMENTS`, naming the line, group and
+        pair), and inconsistent judgments.
 
     Examples
     --------
@@ -294,7 +297,9 @@ def ahp_from_csv(
     Name: farmers_coop, dtype: float64
     """
     path = Path(path)
-    df = _read_csv(path, AHP_CSV_COLUMNS)
+    # the header, blank cells, markup and values (numbers or fractions, finite, within
+    # Saaty's scale) are checked by the form's declaration, as for every input table
+    df = read_rows(path, AHP_JUDGMENTS)
     valid = _check_labels(df, path, ("group", "row", "col"), ("row", "col"), indicators)
     result: dict[str, pd.Series] = {}
     for group in dict.fromkeys(df["group"]):
@@ -315,15 +320,9 @@ def _ahp_matrix(rows: pd.DataFrame, *, path: Path, group: str, valid: list[str])
     a = pd.DataFrame(np.eye(len(valid)), index=valid, columns=valid)
     seen: set[frozenset[str]] = set()
     lines = rows.index + 2
-    for line, r, c, text in zip(lines, rows["row"], rows["col"], rows["value"], strict=True):
+    for line, r, c, value in zip(lines, rows["row"], rows["col"], rows["value"], strict=True):
         where = f"{path}, line {line}: group {group!r}, ({r!r}, {c!r})"
-        try:
-            value = _parse_number(text)
-        except (ValueError, ZeroDivisionError):
-            value = math.nan
-        if not math.isfinite(value) or value <= 0:
-            msg = f"{where}: value {text!r} is not a positive number; use 1/9 .. 9"
-            raise InputError(msg)
+        text = f"{value:g}"  # a number within Saaty's scale (checked by AHP_JUDGMENTS)
         if r == c:
             if abs(value - 1) > _AHP_TOL:
                 msg = f"{where}: value {text!r} must be 1 on the diagonal (or leave it out)"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
@@ -13,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
+from urlink.io.tables import WEIGHT_POINTS, read_rows
 from urlink.scoring.methods import _check_choice, _check_weights
-from urlink.validate import check_no_markup
 
 logger = logging.getLogger(__name__)
 
@@ -36,50 +35,6 @@ _POINTS_TOL = 1e-6
 
 
 # ------------------------------------------------------------------ workshop weights
-
-
-def _read_csv(path: Path, columns: Sequence[str], optional: Sequence[str] = ()) -> pd.DataFrame:
-    """Read a UTF-8 CSV as text, check its header and strip the cells."""
-    if not path.is_file():
-        msg = f"{path}: no such file; check the path (or write a blank form first)"
-        raise InputError(msg)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        msg = (
-            f"{path}: the file is not UTF-8 ({err.reason}); save it again as "
-            "'CSV UTF-8 (comma delimited)'"
-        )
-        raise InputError(msg) from err
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        msg = f"{path}: cannot read the file as CSV ({err}); the header must be " + ",".join(
-            columns
-        )
-        raise InputError(msg) from err
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in columns if c not in df.columns]
-    unknown = [c for c in df.columns if c not in columns and c not in optional]
-    if missing or unknown:
-        msg = (
-            f"{path}: header has missing columns {missing} and unknown columns {unknown}; "
-            f"the header must be {','.join(c for c in (*columns, *optional))!r}"
-            + (f" ({', '.join(optional)} optional)" if optional else "")
-        )
-        raise InputError(msg)
-    for col in df.columns:
-        df[col] = df[col].str.strip()
-        check_no_markup(
-            df[col].set_axis(range(2, len(df) + 2)), source=str(path), column=col, row_label="line"
-        )
-    return df
-
-
-def _parse_number(text: str) -> float:
-    """Parse ``"3"``, ``"0.5"`` or a fraction ``"1/3"``; raise ValueError otherwise."""
-    if "/" in text:
-        num, den = text.split("/", 1)
-        return float(num) / float(den)
-    return float(text)
 
 
 def weights_template(
@@ -190,9 +145,10 @@ def weights_from_points(
     Raises
     ------
     InputError
-        Naming the file, group and indicator, if points are blank, text, negative or
-        infinite, if an indicator is unknown or missing for a group, if a row is repeated,
-        or if a group's points do not add up to 100.
+        Naming the file, line, group and indicator, if points are blank, text, negative,
+        above 100 or infinite (the form's declaration :data:`urlink.io.tables.WEIGHT_POINTS`),
+        if an indicator is unknown or missing for a group, if a row is repeated, or if a
+        group's points do not add up to 100.
 
     Examples
     --------
@@ -212,14 +168,10 @@ def weights_from_points(
     enterprises        0.85    0.15
     """
     path = Path(path)
-    df = _read_csv(path, ("group", "indicator", "points"), optional=("label",))
-    valid = _check_labels(df, path, ("group", "indicator"), ("indicator",), indicators)
-    dupes = df[df.duplicated(["group", "indicator"], keep=False)]
-    if not dupes.empty:
-        pairs = sorted(set(zip(dupes["group"], dupes["indicator"], strict=True)))
-        msg = f"{path}: rows repeated for (group, indicator) {pairs}; keep one row each"
-        raise InputError(msg)
-    long = df.assign(points=_parse_points(df, path))
+    # the header, blank cells, markup, points (finite, 0 to 100) and repeated rows are
+    # checked by the form's declaration, as for every input table
+    long = read_rows(path, WEIGHT_POINTS)
+    valid = _check_labels(long, path, ("group", "indicator"), ("indicator",), indicators)
     groups = list(dict.fromkeys(long["group"]))
     _check_point_totals(long, path, groups, valid)
     # duplicates are rejected above, so "sum" just picks each group's one value
@@ -242,7 +194,7 @@ def _check_labels(
     if df.empty:
         msg = f"{path}: the file has no rows below the header; fill in the form"
         raise InputError(msg)
-    blank = sorted({int(i) + 2 for c in required for i in np.flatnonzero(df[c] == "")})
+    blank = sorted({int(i) + 2 for c in required for i in np.flatnonzero(df[c].fillna("").eq(""))})
     if blank:
         msg = f"{path}: line(s) {blank} have a blank {' or '.join(required)}; fill them in"
         raise InputError(msg)
@@ -253,31 +205,6 @@ def _check_labels(
         msg = f"{path}: unknown indicator(s) {unknown}; the valid indicators are {valid}"
         raise InputError(msg)
     return valid
-
-
-def _parse_points(df: pd.DataFrame, path: Path) -> list[float]:
-    """Parse the points column; collect every bad cell and raise once."""
-    problems: list[str] = []
-    points: list[float] = []
-    for group, indicator, text in zip(df["group"], df["indicator"], df["points"], strict=True):
-        where = f"group {group!r}, indicator {indicator!r}"
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-            problems.append(
-                f"{where}: points are empty; write a number (0 if the group gives none)"
-                if not text
-                else f"{where}: points {text!r} are not a number; write a number such as 20"
-            )
-        else:
-            if not math.isfinite(value) or value < 0:
-                problems.append(f"{where}: points {text!r} must be a number >= 0")
-        points.append(value)
-    if problems:
-        msg = f"{path}: " + "; ".join(problems)
-        raise InputError(msg)
-    return points
 
 
 def _check_point_totals(
