@@ -493,3 +493,48 @@ def test_sampled_populations_derive_the_typology_again(small):
     # without the thresholds (densities from a raster) the class stays the base run's
     fixed = state_with(dataclasses.replace(state, typology=None), {u.path: u.base / 10}, (u,))
     assert fixed.zones.loc[zone, "typology"] == "urban"
+
+
+def _in_limits(x, limits):
+    inside = np.ones(len(x), dtype=bool)
+    for name, low, high in limits:
+        inside &= (x[name] >= low) & (x[name] <= high)
+    return inside
+
+
+def test_prim_opens_restrictions_that_do_not_matter():
+    # the outcome depends on p alone (with 5 % of the samples flipped at random); peeling
+    # on 8 noise inputs may cut some of them by chance, the significance test opens them
+    n = 300
+    cols = ["p"] + [f"noise{i}" for i in range(8)]
+    x = pd.DataFrame(unit_samples(n, len(cols), seed=21), columns=cols)
+    flip = np.random.default_rng(4).uniform(size=n) < 0.05
+    wins = (x["p"] > 0.6).to_numpy() ^ flip
+    box = prim(x, wins)
+    assert [name for name, *_ in box.limits] == ["p"]
+    _, low, high = box.limits[0]
+    assert 0.55 < low < 0.75  # above the switch: PRIM trades coverage for density
+    assert high == np.inf
+    # the reported figures are those of the box stated
+    inside = _in_limits(x, box.limits)
+    assert box.density == pytest.approx(wins[inside].mean())
+    assert box.mass == pytest.approx(inside.mean())
+    # without the test (significance close to 1), the noise cuts stay
+    loose = prim(x, wins, significance=0.999, max_restricted=9)
+    assert len(loose.limits) > len(box.limits)
+
+
+def test_prim_keeps_at_most_max_restricted_inputs():
+    # four inputs matter jointly: with max_restricted = 2 the two dearest to open are kept
+    n = 2000
+    x = pd.DataFrame(unit_samples(n, 5, seed=8), columns=["a", "b", "c", "d", "e"])
+    wins = ((x["a"] > 0.2) & (x["b"] > 0.2) & (x["c"] > 0.5) & (x["d"] > 0.5)).to_numpy()
+    full = prim(x, wins, max_restricted=4)
+    assert {name for name, *_ in full.limits} == {"a", "b", "c", "d"}
+    two = prim(x, wins, max_restricted=2)
+    assert {name for name, *_ in two.limits} == {"c", "d"}  # the tighter, more costly ones
+    inside = _in_limits(x, two.limits)
+    assert two.density == pytest.approx(wins[inside].mean())
+    assert two.density < full.density
+    with pytest.raises(InputError, match="max_restricted"):
+        prim(x, wins, max_restricted=0)

@@ -896,6 +896,60 @@ def _paste(
             hi[j] = bound
 
 
+def _quasi_p(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    j: int,
+) -> tuple[float, float]:
+    """Quasi-p-value of the restriction on input ``j``, and the density without it.
+
+    The chance that a box holding the same number of samples, drawn from the box with input
+    ``j`` unrestricted, has at least as many outcomes as the box (binomial upper tail;
+    Bryant & Lempert 2010, section 3.3): small when the restriction truly raises the
+    density.
+    """
+    inside = _inside(x, lo, hi)
+    wider_lo, wider_hi = lo.copy(), hi.copy()
+    wider_lo[j], wider_hi[j] = -np.inf, np.inf
+    wider = _inside(x, wider_lo, wider_hi)
+    p_wider = float(y[wider].mean())
+    n, k = int(inside.sum()), round(float(y[inside].sum()))
+    return float(stats.binom.sf(k - 1, n, p_wider)), p_wider
+
+
+def _drop_restrictions(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    lo: npt.NDArray[np.float64],
+    hi: npt.NDArray[np.float64],
+    *,
+    significance: float,
+    max_restricted: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Open the restrictions that do not matter, then keep at most ``max_restricted``.
+
+    First, while some restriction's quasi-p-value exceeds ``significance``, the least
+    significant one is opened (its input then takes any value). Then, while more than
+    ``max_restricted`` inputs are restricted, the one whose opening costs the least density
+    is opened, so the statement stays readable.
+    """
+    lo, hi = lo.copy(), hi.copy()
+    xmin, xmax = x.min(axis=0), x.max(axis=0)
+    while True:
+        restricted = [j for j in range(x.shape[1]) if lo[j] > xmin[j] or hi[j] < xmax[j]]
+        if not restricted:
+            return lo, hi
+        tests = [(*_quasi_p(x, y, lo, hi, j), j) for j in restricted]
+        qp, _, j = max(tests, key=lambda t: (t[0], -t[2]))
+        if qp <= significance:
+            if len(restricted) <= max_restricted:
+                return lo, hi
+            _, _, j = max(tests, key=lambda t: (t[1], -t[2]))  # the cheapest to open
+        lo[j], hi[j] = xmin[j], xmax[j]
+
+
 def prim(
     inputs: pd.DataFrame,
     outcome: npt.ArrayLike,
@@ -903,6 +957,8 @@ def prim(
     peel_alpha: float = 0.05,
     mass_min: float = 0.05,
     min_coverage: float = 0.5,
+    significance: float = 0.05,
+    max_restricted: int = 3,
 ) -> PrimBox | None:
     """Find a box of input values where an outcome is frequent (scenario discovery, PRIM).
 
@@ -914,7 +970,11 @@ def prim(
     samples is kept (ties: the larger). Pasting then widens it one sample at a time, on any
     side, while the density does not fall, so each bound ends next to the last sample that
     belongs in the box (within one sampling step of a true threshold). Inputs whose bounds
-    stay at the sample range are not restricted.
+    stay at the sample range are not restricted. Last, restrictions that do not matter are
+    opened (a quasi-p-value above ``significance``: Bryant & Lempert 2010), and of the rest
+    at most ``max_restricted`` are kept (those whose opening would cost the most density), so
+    the conditions can be read out in a room; the box's density, coverage and mass are
+    those of the final box.
 
     Parameters
     ----------
@@ -928,6 +988,10 @@ def prim(
         Smallest share of all samples a box may hold.
     min_coverage
         Smallest share of the outcome samples the chosen box must cover.
+    significance
+        Quasi-p-value above which a restriction is opened.
+    max_restricted
+        Most inputs restricted in the box (at least 1).
 
     Returns
     -------
@@ -961,6 +1025,13 @@ def prim(
         if not 0 < value < 1:
             msg = f"{name}={value!r} must be between 0 and 1"
             raise InputError(msg)
+    if (
+        isinstance(max_restricted, bool)
+        or not isinstance(max_restricted, int)
+        or max_restricted < 1
+    ):
+        msg = f"max_restricted={max_restricted!r} must be a whole number of at least 1"
+        raise InputError(msg)
     total = float(y.sum())
     if total == 0:
         return None
@@ -973,6 +1044,9 @@ def prim(
             scored.append((float(y[inside].mean()), coverage, -i))
     _, _, pick = max(scored)
     lo, hi = _paste(x, y, *boxes[-pick])
+    lo, hi = _drop_restrictions(
+        x, y, lo, hi, significance=significance, max_restricted=max_restricted
+    )
     inside = _inside(x, lo, hi)
     limits = []
     for j, name in enumerate(inputs.columns):
