@@ -25,7 +25,9 @@ people volume dropped); the issue-20 run keeps every trip on a sparse support::
     python benchmarks/bench_province.py --strategies --max-memory 4GB --timeout 4000 \
         --extra-toml $'support = "knn"\nk_nearest = 100\nmax_iter = 20000'
 
-(add ``--run-args '--no-network-layer'`` for a smaller ``linkages.gpkg``).
+(add ``--run-args '--no-network-layer'`` for a smaller ``linkages.gpkg``, and
+``--network-toml 'distance = "fastest"'`` for distances along the fastest paths, found in
+the skim's own search instead of a second one).
 
 Run from the repository root::
 
@@ -80,6 +82,7 @@ community_weight = 3.0
 
 [network]
 osm = "data/streets.osm.pbf"
+{network_extra}
 
 [flows.people]
 beta = 0.1
@@ -147,7 +150,9 @@ def write_streets(path: Path, side: int, seed: int = 8) -> None:
         w.close()
 
 
-def write_scenario(root: Path, *, side: int, strategies: bool, people_extra: str) -> Path:
+def write_scenario(
+    root: Path, *, side: int, strategies: bool, people_extra: str, network_extra: str = ""
+) -> Path:
     """Write the generated province under ``root``; return the scenario file."""
     rng = np.random.default_rng(8)
     data = root / "data"
@@ -200,7 +205,12 @@ def write_scenario(root: Path, *, side: int, strategies: bool, people_extra: str
     write_streets(data / "streets.osm.pbf", side)
     print(f"streets: {side} x {side} lattice written in {time.perf_counter() - t0:.1f} s")
     n_zones = len(rows) - 1 + TOWNSHIPS
-    text = SCENARIO.format(zones=n_zones, edges=f"{side} x {side}", people_extra=people_extra)
+    text = SCENARIO.format(
+        zones=n_zones,
+        edges=f"{side} x {side}",
+        people_extra=people_extra,
+        network_extra=network_extra,
+    )
     path = root / "province.toml"
     path.write_text(text + (STRATEGIES if strategies else ""), encoding="utf-8")
     return path
@@ -325,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategies", action="store_true", help="add one strategy and scoring")
     ap.add_argument("--extra-toml", default="", help="lines added to [flows.people]")
     ap.add_argument(
+        "--network-toml",
+        default="",
+        help="lines added to [network], e.g. 'distance = \"fastest\"'",
+    )
+    ap.add_argument(
         "--run-args", default="", help="more urlink run options, e.g. '--format parquet'"
     )
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds")
@@ -333,7 +348,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep if args.keep is not None else Path(tmp)
         scenario = write_scenario(
-            root, side=args.side, strategies=args.strategies, people_extra=args.extra_toml
+            root,
+            side=args.side,
+            strategies=args.strategies,
+            people_extra=args.extra_toml,
+            network_extra=args.network_toml,
         )
         return run(
             scenario,

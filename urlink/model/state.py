@@ -53,6 +53,7 @@ __all__ = [
     "BusLine",
     "Change",
     "ContextFlows",
+    "DistancePath",
     "State",
     "Strategy",
     "calibrate_modes",
@@ -77,6 +78,8 @@ Change = Literal["skim", "people", "goods", "ecosystem", "capital", "bus", "mode
 
 ContextFlows = Literal["cordon", "all"]
 """Which flows between context zones a state keeps (see :attr:`State.context_flows`)."""
+DistancePath = Literal["shortest", "fastest"]
+"""Which path :attr:`State.distance_km` measures (``[network] distance``)."""
 """What an edit of a state changes (:func:`update_flows` recomputes what depends on it)."""
 
 
@@ -186,7 +189,8 @@ class State:
     skim
         Travel times in minutes between zones.
     distance_km
-        Network distances in km between zones.
+        Network distances in km between zones: of the shortest path by length, or of the
+        fastest path (``distance_path``).
     services
         ``zone_id`` and ``service`` (``district_centre``, ``hospital``, ``market``...).
     setups
@@ -228,6 +232,9 @@ class State:
     focus_name
         Name of the focus unit where the zones do not name it (zones from OSM: the study
         area, e.g. "Malta"); None: named by the admin tables.
+    distance_path
+        ``"shortest"``: ``distance_km`` is the shortest path by length; ``"fastest"``: the
+        length of the skim's fastest path (kept so by road edits).
     """
 
     zones: gpd.GeoDataFrame
@@ -252,6 +259,7 @@ class State:
     applied: tuple[str, ...] = ()
     cost_yuan: float = 0.0
     focus_name: str | None = None
+    distance_path: DistancePath = "shortest"
 
 
 def intrazonal_min(state: State) -> pd.Series:
