@@ -21,6 +21,8 @@ from tests.conftest import ROOT
 from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
 from urlink.model.state import Strategy
+from urlink.network import assignment
+from urlink.network.assignment import assign_to_network
 from urlink.network.skims import (
     apply_edge_changes,
     distance_matrix_km,
@@ -736,3 +738,55 @@ def test_fastest_path_distances_updated_after_a_new_road_equal_a_recomputation(g
             )
         for a, b in zip(got, want, strict=True):
             pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+# ---------------------------------------------------------------- #20: the assignment
+
+
+def test_assignment_in_chunks_equals_serial_workers_and_dask(grid, cluster_client, monkeypatch):
+    """Chunks of origins serially, over 2 processes and on Dask: the same loads to the bit,
+    and the same as one chunk (the old single pass) to rounding."""
+    R, zones, _ = grid
+    rng = np.random.default_rng(5)
+    ids = zones.index.to_numpy()
+    pairs = rng.integers(0, len(ids), (600, 2))
+    flows = pd.DataFrame(
+        {
+            "origin": ids[pairs[:, 0]],
+            "destination": ids[pairs[:, 1]],
+            "flow_type": rng.choice(["people", "goods"], len(pairs)),
+            "volume": rng.uniform(0.1, 50.0, len(pairs)),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)  # flows to the island
+        whole = assign_to_network(R, flows, zones)
+        monkeypatch.setattr(assignment, "_TREE_BYTES", 12 * len(R.nodes) * 3)  # 3 per chunk
+        serial = assign_to_network(R, flows, zones)
+        runs = [
+            assign_to_network(R, flows, zones, workers=2),
+            assign_to_network(R, flows, zones, scheduler=cluster_client),
+        ]
+        with pytest.warns(UrlinkWarning, match="could not be assigned"):
+            assign_to_network(R, flows, zones, workers=2)
+    for got in runs:
+        pd.testing.assert_frame_equal(got, serial, check_exact=True)
+    pd.testing.assert_frame_equal(serial, whole, check_exact=False, rtol=1e-12)
+    assert len(serial) > 100
+    # every flow loads each link of its path: the loads add up to volume x links on the path
+    snap = snap_to_nodes(R, zones)["pos"]
+    o_pos, d_pos = (
+        snap.reindex(flows["origin"]).to_numpy(),
+        snap.reindex(flows["destination"]).to_numpy(),
+    )
+    _, pred = assignment._trees_of(R.csr, np.unique(o_pos))
+    row = {int(p): i for i, p in enumerate(np.unique(o_pos))}
+    want = {"people": 0.0, "goods": 0.0}
+    for a, b, t, v in zip(o_pos, d_pos, flows["flow_type"], flows["volume"], strict=True):
+        hops, node = 0, int(b)
+        while pred[row[int(a)], node] >= 0:
+            hops, node = hops + 1, int(pred[row[int(a)], node])
+        if node == a:  # reached (a flow to the island, or within a node, loads nothing)
+            want[t] += v * hops
+    for t in ("people", "goods"):
+        assert serial[t].sum() == pytest.approx(want[t], rel=1e-9)

@@ -241,6 +241,8 @@ class Run:
         network_layer: bool = True,
         offline: bool = True,
         force: bool = False,
+        workers: int | None = 1,
+        scheduler: Any = None,
     ) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
@@ -258,6 +260,9 @@ class Run:
             Pages that need no internet (default); False uses CDNs and OSM tiles.
         force
             Write beside files urlink did not write (they are kept).
+        workers, scheduler
+            Where the assignment of the flows to the roads runs (:mod:`urlink.parallel`);
+            the files are the same for any setting.
 
         Returns
         -------
@@ -283,6 +288,8 @@ class Run:
             network_layer=network_layer,
             offline=offline,
             force=force,
+            workers=workers,
+            scheduler=scheduler,
         )
 
 
@@ -447,6 +454,8 @@ def run(
                 force=force,
                 table_format=table_format,
                 network_layer=network_layer,
+                workers=result.manifest["run_options"]["workers"],
+                scheduler=scale.client,
             )
     return result
 

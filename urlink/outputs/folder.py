@@ -282,6 +282,8 @@ def write_outputs(
     network_layer: bool = True,
     offline: bool = True,
     force: bool = False,
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -326,6 +328,9 @@ def write_outputs(
     force
         Write beside files in ``out`` that urlink did not write (they are kept; see
         :func:`urlink.outputs.files.atomic_output_dir`).
+    workers, scheduler
+        Where the assignment's chunks of origins run (:mod:`urlink.parallel`); the volumes
+        are the same for any setting.
 
     Returns
     -------
@@ -336,7 +341,13 @@ def write_outputs(
     source = str(streets.graph.get("network_source", "unknown"))
     road = [f for k, f in state.flows.items() if k in ("people", "goods")]
     volumes = (
-        assign_to_network(state.routing, pd.concat(road, ignore_index=True), state.zones)
+        assign_to_network(
+            state.routing,
+            pd.concat(road, ignore_index=True),
+            state.zones,
+            workers=workers,
+            scheduler=scheduler,
+        )
         if road
         else pd.DataFrame(columns=["u", "v"])
     )
