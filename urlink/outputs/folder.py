@@ -270,7 +270,7 @@ def write_outputs(
     state: State,
     zones: gpd.GeoDataFrame,
     streets: nx.MultiDiGraph,
-    graph: nx.MultiDiGraph,
+    linkage_flows: gpd.GeoDataFrame,
     flows: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     summary: Mapping[str, Any],
@@ -299,8 +299,10 @@ def write_outputs(
         Zones as written (typology and model inputs).
     streets
         The street network.
-    graph
-        The linkage graph.
+    linkage_flows
+        The flow edges of the linkage graph, with CO2
+        (:func:`urlink.model.linkage.linkage_flows_of`): the ``flows`` layer of
+        ``linkages.gpkg`` and the maps' flows.
     flows
         Every flow row.
     tables
@@ -371,7 +373,7 @@ def write_outputs(
         write_linkages(
             tmp / "linkages.gpkg",
             zones.assign(network_source=source),
-            graph,
+            linkage_flows,
             network_edges_gdf(streets) if network_layer else None,
             volumes,
         )
@@ -391,7 +393,7 @@ def write_outputs(
         write_maps(
             tmp,
             zones,
-            graph,
+            linkage_flows,
             source,
             assessed=tables,
             scenario=scenario,

@@ -21,7 +21,6 @@ import shapely
 
 from urlink.errors import InputError
 from urlink.io.osm_admin import water_from_osm
-from urlink.model.graph import graph_to_gdfs
 from urlink.outputs.files import network_edges_gdf
 from urlink.outputs.maps import _t, map_comparison, map_linkages, save_map
 from urlink.outputs.report import source_notes
@@ -357,7 +356,7 @@ _GEOMETRY_OF = {
 def write_map(
     path: Path,
     zones: gpd.GeoDataFrame,
-    graph: Any,
+    flows: pd.DataFrame,
     network_source: str,
     *,
     lang: Lang = "both",
@@ -376,8 +375,9 @@ def write_map(
         Target ``.html``.
     zones
         Zones with typology.
-    graph
-        The linkage graph (its edges are the flows drawn).
+    flows
+        The flow edges of the linkage graph, drawn
+        (:func:`urlink.model.linkage.linkage_flows_of`, or ``graph_to_gdfs(G)[1]``).
     network_source
         ``"proxy"`` labels the map as based on a proxy network.
     lang
@@ -396,10 +396,9 @@ def write_map(
     water
         Water bodies for the base layer (:func:`base_water`).
     """
-    _, flows = graph_to_gdfs(graph)
     m = map_linkages(
         zones,
-        pd.DataFrame(flows.drop(columns="geometry")),
+        pd.DataFrame(flows.drop(columns="geometry", errors="ignore")),
         lang=lang,
         network_source=network_source,
         tiles=None if offline else "OpenStreetMap",
@@ -415,7 +414,7 @@ def write_map(
 def write_maps(
     folder: Path,
     zones: gpd.GeoDataFrame,
-    graph: Any,
+    flows: pd.DataFrame,
     network_source: str,
     *,
     assessed: Mapping[str, pd.DataFrame],
@@ -433,8 +432,8 @@ def write_maps(
         Output folder.
     zones
         Zones with typology.
-    graph
-        The linkage graph.
+    flows
+        The flow edges of the linkage graph (:func:`write_map`).
     network_source
         Source of the street network.
     assessed
@@ -459,7 +458,7 @@ def write_maps(
     write_map(
         folder / "map.html",
         zones_with_indicators(zones, assessed.get("indicators")),
-        graph,
+        flows,
         network_source,
         lang=lang,
         offline=offline,
