@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -30,8 +31,6 @@ from urlink.scoring.attribution import EFFECTS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-    import networkx as nx
 
     from urlink.model.state import Strategy
     from urlink.outputs.maps import Lang
@@ -132,14 +131,25 @@ def main_roads(streets: nx.MultiDiGraph | None) -> gpd.GeoDataFrame | None:
     source = str(streets.graph.get("network_source", "")) if streets is not None else ""
     if streets is None or not source.startswith("osm") or not len(streets):
         return None
-    edges = network_edges_gdf(streets)
-    if "highway" not in edges.columns:
+    # only the main roads' edges become lines (a province has a million other edges)
+    keep, at = [], []
+    tagged = False
+    for i, (u, v, k, h) in enumerate(streets.edges(keys=True, data="highway")):
+        if h is None:
+            continue
+        tagged = True
+        text = ";".join(map(str, h)) if isinstance(h, list) else str(h)
+        if any(road in text for road in MAIN_ROADS):
+            keep.append((u, v, k))
+            at.append(i)
+    if not tagged or not keep:
         return None
-    highway = edges["highway"].astype(str)
-    keep = highway.apply(lambda h: any(k in h for k in MAIN_ROADS))
-    roads = edges[keep]
-    if roads.empty:
-        return None
+    ends = {n for u, v, _ in keep for n in (u, v)}
+    main = nx.MultiDiGraph(**streets.graph)  # the edges in the order of the whole graph's
+    main.add_nodes_from((n, d) for n, d in streets.nodes(data=True) if n in ends)
+    main.add_edges_from((u, v, k, streets.edges[u, v, k]) for u, v, k in keep)
+    roads = network_edges_gdf(main)
+    roads.index = pd.Index(at)  # the rows they have among all edges
     pair = [tuple(sorted((str(u), str(v)))) for u, v in zip(roads["u"], roads["v"], strict=True)]
     return roads.assign(_pair=pair).drop_duplicates("_pair")[["geometry"]]
 
