@@ -25,14 +25,14 @@ people volume dropped); the issue-20 run keeps every trip on a sparse support::
     python benchmarks/bench_province.py --strategies --max-memory 4GB --timeout 4000 \
         --extra-toml $'support = "knn"\nk_nearest = 100\nmax_iter = 20000'
 
-(add ``--run-args '--no-network-layer'`` for a smaller ``linkages.gpkg``, and
+(add ``--run-args=--no-network-layer`` for a smaller ``linkages.gpkg``, and
 ``--network-toml 'distance = "fastest"'`` for distances along the fastest paths, found in
 the skim's own search instead of a second one).
 
 Run from the repository root::
 
     python benchmarks/bench_province.py [--side 500] [--workers 2] [--max-memory 4GB]
-        [--strategies] [--extra-toml 'support = "knn"'] [--run-args '--format parquet']
+        [--strategies] [--extra-toml 'support = "knn"'] [--run-args='--format parquet']
         [--timeout 1200]
 
 Timings on a shared machine are noisy; the peak memory is not.
@@ -340,7 +340,9 @@ def main(argv: list[str] | None = None) -> int:
         help="lines added to [network], e.g. 'distance = \"fastest\"'",
     )
     ap.add_argument(
-        "--run-args", default="", help="more urlink run options, e.g. '--format parquet'"
+        "--run-args",
+        default="",
+        help="more urlink run options, e.g. --run-args='--format parquet' (with '=')",
     )
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds")
     ap.add_argument("--keep", type=Path, default=None, help="write here instead of a temp dir")

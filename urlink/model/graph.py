@@ -73,6 +73,7 @@ __all__ = [
     "CROSSES_LEVELS",
     "NODE_ATTRIBUTES",
     "crosses_level",
+    "crosses_levels",
     "graph_to_gdfs",
     "linkage_flows_from",
     "linkage_graph_from",
@@ -343,7 +344,7 @@ def linkage_flows_from(
             "source": agg["source"].to_numpy(),
             "time_min": _lookup(skim, origin, destination),
             "distance_km": _lookup(distance_km, origin, destination),
-            "crosses": _crosses(zones, ids, origin, destination),
+            "crosses": crosses_levels(zones, origin, destination),
         }
     )
     seats = zones[["seat_lon", "seat_lat"]].astype(float).to_numpy()
@@ -404,22 +405,48 @@ def _lookup(
     return out
 
 
-def _crosses(
-    zones: gpd.GeoDataFrame, ids: pd.Index, origin: np.ndarray, destination: np.ndarray
+def crosses_levels(
+    zones: pd.DataFrame,
+    origin: Sequence[Any] | np.ndarray,
+    destination: Sequence[Any] | np.ndarray,
 ) -> np.ndarray:
-    """:func:`crosses_level` of every (origin, destination), by arrays of zone codes."""
-    o, d = ids.get_indexer(pd.Index(origin)), ids.get_indexer(pd.Index(destination))
-    out = np.full(len(origin), "none", dtype=object)
-    open_ = np.ones(len(origin), dtype=bool)
+    """:func:`crosses_level` of many flows at once, from arrays of zone codes.
+
+    Parameters
+    ----------
+    zones
+        Zones indexed by id with ``*_code`` columns.
+    origin, destination
+        Zone ids of the flows (compared as strings).
+
+    Returns
+    -------
+    numpy.ndarray
+        One of :data:`CROSSES_LEVELS` per flow (object array), or ``"unknown"`` where a zone
+        is not in ``zones``.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"county_code": ["c1", "c1", "c2"], "township_code": ["a", "b", None]},
+    ...                  index=["a", "b", "c2"])
+    >>> crosses_levels(z, ["a", "a", "b", "x"], ["a", "b", "c2", "a"]).tolist()
+    ['none', 'township', 'county', 'unknown']
+    """
+    ids = pd.Index([str(z) for z in zones.index])
+    o = ids.get_indexer(pd.Index([str(v) for v in origin]))
+    d = ids.get_indexer(pd.Index([str(v) for v in destination]))
+    out = np.full(len(o), "none", dtype=object)
+    open_ = np.ones(len(o), dtype=bool)
     missing = "\0"  # no zone code is this string
-    columns = [c for c in zones.columns if c.endswith("_code")]
-    rows = zones[columns].to_dict("records")
+    columns = [c for c in zones.columns if str(c).endswith("_code")]
+    rows = [{str(k): v for k, v in r.items()} for r in zones[columns].to_dict("records")]
     for level in _CODE_LEVELS:
         found = [_code(row, level) for row in rows]
         codes = np.array([missing if c is None else c for c in found], dtype=object)
         differ = codes[o] != codes[d]  # one code missing counts as different, both as equal
         out[open_ & differ] = level
         open_ &= ~differ
+    out[(o < 0) | (d < 0)] = "unknown"
     return out
 
 
