@@ -228,6 +228,22 @@ def _status(pid: int) -> dict[str, float]:
     return out
 
 
+def _pss_mib(pid: int) -> float:
+    """Proportional set size of a process (shared pages split among their users), MiB.
+
+    Worker processes forked from the run share most of its pages: their resident sizes
+    count those pages again, their PSS does not, so the PSS of the whole process tree is
+    the memory the run takes from the machine.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0.0
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds of a process and of its reaped children (utime, stime, cutime, cstime).
 
@@ -276,6 +292,7 @@ def run(
     log = out.parent / "run.log"
     t0 = time.perf_counter()
     peak = 0.0
+    tree_pss = 0.0
     worker_peaks: dict[int, float] = {}
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
@@ -286,7 +303,9 @@ def run(
             s = _status(proc.pid)
             peak = max(peak, s.get("VmHWM", 0.0))
             cpu = max(cpu, _cpu_s(proc.pid))
-            for child in _descendants(proc.pid):  # strategy and SMAA workers
+            children = _descendants(proc.pid)
+            tree_pss = max(tree_pss, sum(_pss_mib(p) for p in (proc.pid, *children)))
+            for child in children:  # strategy, SMAA and assignment workers
                 hwm = _status(child).get("VmHWM", 0.0)
                 worker_peaks[child] = max(worker_peaks.get(child, 0.0), hwm)
                 child_cpu[child] = max(child_cpu.get(child, 0.0), _cpu_s(child))
@@ -317,14 +336,22 @@ def run(
     if worker_peaks:
         big = sorted(worker_peaks.values(), reverse=True)[:4]
         print("peak RSS of its worker processes (MiB):", ", ".join(f"{v:,.0f}" for v in big))
-    manifest = out / "manifest.json"
-    if proc.returncode == 0 and manifest.exists():
-        m = json.loads(manifest.read_text())
-        print("timings_s:", json.dumps(m["timings_s"]))
-        print("summary:", json.dumps({k: m["summary"][k] for k in ("zones", "flows")}))
-        sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(out.iterdir())}
-        print("output sizes (MiB):", json.dumps(sizes))
+    print(f"peak PSS of the run's process tree (shared pages counted once): {tree_pss:,.0f} MiB")
+    if proc.returncode == 0:
+        _print_outputs(out)
     return int(proc.returncode or 0)
+
+
+def _print_outputs(out: Path) -> None:
+    """Print the manifest's stage timings and summary, and the output files' sizes."""
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        return
+    m = json.loads(manifest.read_text())
+    print("timings_s:", json.dumps(m["timings_s"]))
+    print("summary:", json.dumps({k: m["summary"][k] for k in ("zones", "flows")}))
+    sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(out.iterdir())}
+    print("output sizes (MiB):", json.dumps(sizes))
 
 
 def main(argv: list[str] | None = None) -> int:
