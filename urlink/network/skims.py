@@ -673,7 +673,8 @@ def _lengths_along(pred: np.ndarray, step_m: np.ndarray) -> np.ndarray:
     """Metres from the root of each shortest-path tree (rows of ``pred``) to every node.
 
     ``step_m[i, v]`` is the length of the edge ``pred[i, v] -> v``; the sums are taken by
-    pointer doubling (vectorised), NaN where a node is not reached.
+    pointer doubling (vectorised). A root, and a node not reached, get 0 (the callers
+    leave the unreached ones out by their NaN minutes).
     """
     up = pred.astype(np.int64, copy=True)
     total = np.where(up >= 0, step_m, 0.0)
