@@ -1839,6 +1839,7 @@ def travel_time_and_distance_matrix(
     >>> _ = G.add_edge("a", "c", travel_time=900.0, length=10_000.0)  # short, slow
     >>> _ = G.add_edge("a", "b", travel_time=300.0, length=6_000.0)   # long, fast
     >>> _ = G.add_edge("b", "c", travel_time=300.0, length=6_000.0)
+    >>> _ = G.add_edge("c", "a", travel_time=900.0, length=10_000.0)
     >>> z = gpd.GeoDataFrame(index=["A", "C"], crs="EPSG:4326",
     ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
     >>> minutes, km = travel_time_and_distance_matrix(G, G, z)
