@@ -25,12 +25,14 @@ people volume dropped); the issue-20 run keeps every trip on a sparse support::
     python benchmarks/bench_province.py --strategies --max-memory 4GB --timeout 4000 \
         --extra-toml $'support = "knn"\nk_nearest = 100\nmax_iter = 20000'
 
-(add ``--run-args '--no-network-layer'`` for a smaller ``linkages.gpkg``).
+(add ``--run-args=--no-network-layer`` for a smaller ``linkages.gpkg``, and
+``--network-toml 'distance = "fastest"'`` for distances along the fastest paths, found in
+the skim's own search instead of a second one).
 
 Run from the repository root::
 
     python benchmarks/bench_province.py [--side 500] [--workers 2] [--max-memory 4GB]
-        [--strategies] [--extra-toml 'support = "knn"'] [--run-args '--format parquet']
+        [--strategies] [--extra-toml 'support = "knn"'] [--run-args='--format parquet']
         [--timeout 1200]
 
 Timings on a shared machine are noisy; the peak memory is not.
@@ -80,6 +82,7 @@ community_weight = 3.0
 
 [network]
 osm = "data/streets.osm.pbf"
+{network_extra}
 
 [flows.people]
 beta = 0.1
@@ -147,7 +150,9 @@ def write_streets(path: Path, side: int, seed: int = 8) -> None:
         w.close()
 
 
-def write_scenario(root: Path, *, side: int, strategies: bool, people_extra: str) -> Path:
+def write_scenario(
+    root: Path, *, side: int, strategies: bool, people_extra: str, network_extra: str = ""
+) -> Path:
     """Write the generated province under ``root``; return the scenario file."""
     rng = np.random.default_rng(8)
     data = root / "data"
@@ -200,7 +205,12 @@ def write_scenario(root: Path, *, side: int, strategies: bool, people_extra: str
     write_streets(data / "streets.osm.pbf", side)
     print(f"streets: {side} x {side} lattice written in {time.perf_counter() - t0:.1f} s")
     n_zones = len(rows) - 1 + TOWNSHIPS
-    text = SCENARIO.format(zones=n_zones, edges=f"{side} x {side}", people_extra=people_extra)
+    text = SCENARIO.format(
+        zones=n_zones,
+        edges=f"{side} x {side}",
+        people_extra=people_extra,
+        network_extra=network_extra,
+    )
     path = root / "province.toml"
     path.write_text(text + (STRATEGIES if strategies else ""), encoding="utf-8")
     return path
@@ -216,6 +226,22 @@ def _status(pid: int) -> dict[str, float]:
     except (FileNotFoundError, ProcessLookupError):
         pass
     return out
+
+
+def _pss_mib(pid: int) -> float:
+    """Proportional set size of a process (shared pages split among their users), MiB.
+
+    Worker processes forked from the run share most of its pages: their resident sizes
+    count those pages again, their PSS does not, so the PSS of the whole process tree is
+    the memory the run takes from the machine.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0.0
 
 
 def _cpu_s(pid: int) -> float:
@@ -266,6 +292,7 @@ def run(
     log = out.parent / "run.log"
     t0 = time.perf_counter()
     peak = 0.0
+    tree_pss = 0.0
     worker_peaks: dict[int, float] = {}
     with log.open("w") as f:
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
@@ -276,7 +303,9 @@ def run(
             s = _status(proc.pid)
             peak = max(peak, s.get("VmHWM", 0.0))
             cpu = max(cpu, _cpu_s(proc.pid))
-            for child in _descendants(proc.pid):  # strategy and SMAA workers
+            children = _descendants(proc.pid)
+            tree_pss = max(tree_pss, sum(_pss_mib(p) for p in (proc.pid, *children)))
+            for child in children:  # strategy, SMAA and assignment workers
                 hwm = _status(child).get("VmHWM", 0.0)
                 worker_peaks[child] = max(worker_peaks.get(child, 0.0), hwm)
                 child_cpu[child] = max(child_cpu.get(child, 0.0), _cpu_s(child))
@@ -307,14 +336,22 @@ def run(
     if worker_peaks:
         big = sorted(worker_peaks.values(), reverse=True)[:4]
         print("peak RSS of its worker processes (MiB):", ", ".join(f"{v:,.0f}" for v in big))
-    manifest = out / "manifest.json"
-    if proc.returncode == 0 and manifest.exists():
-        m = json.loads(manifest.read_text())
-        print("timings_s:", json.dumps(m["timings_s"]))
-        print("summary:", json.dumps({k: m["summary"][k] for k in ("zones", "flows")}))
-        sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(out.iterdir())}
-        print("output sizes (MiB):", json.dumps(sizes))
+    print(f"peak PSS of the run's process tree (shared pages counted once): {tree_pss:,.0f} MiB")
+    if proc.returncode == 0:
+        _print_outputs(out)
     return int(proc.returncode or 0)
+
+
+def _print_outputs(out: Path) -> None:
+    """Print the manifest's stage timings and summary, and the output files' sizes."""
+    manifest = out / "manifest.json"
+    if not manifest.exists():
+        return
+    m = json.loads(manifest.read_text())
+    print("timings_s:", json.dumps(m["timings_s"]))
+    print("summary:", json.dumps({k: m["summary"][k] for k in ("zones", "flows")}))
+    sizes = {p.name: round(p.stat().st_size / 2**20, 1) for p in sorted(out.iterdir())}
+    print("output sizes (MiB):", json.dumps(sizes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,7 +362,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strategies", action="store_true", help="add one strategy and scoring")
     ap.add_argument("--extra-toml", default="", help="lines added to [flows.people]")
     ap.add_argument(
-        "--run-args", default="", help="more urlink run options, e.g. '--format parquet'"
+        "--network-toml",
+        default="",
+        help="lines added to [network], e.g. 'distance = \"fastest\"'",
+    )
+    ap.add_argument(
+        "--run-args",
+        default="",
+        help="more urlink run options, e.g. --run-args='--format parquet' (with '=')",
     )
     ap.add_argument("--timeout", type=float, default=1200.0, help="seconds")
     ap.add_argument("--keep", type=Path, default=None, help="write here instead of a temp dir")
@@ -333,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep if args.keep is not None else Path(tmp)
         scenario = write_scenario(
-            root, side=args.side, strategies=args.strategies, people_extra=args.extra_toml
+            root,
+            side=args.side,
+            strategies=args.strategies,
+            people_extra=args.extra_toml,
+            network_extra=args.network_toml,
         )
         return run(
             scenario,

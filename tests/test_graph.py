@@ -17,6 +17,9 @@ from urlink.model.graph import (
     save_graph_gpkg,
     save_graphml,
 )
+from urlink.model.linkage import linkage_flows_of, linkage_graph_of
+from urlink.scenario.build import base_state, network_from_scenario
+from urlink.scenario.spec import load_scenario
 
 
 def _zones() -> gpd.GeoDataFrame:
@@ -164,3 +167,25 @@ def test_graphml_round_trip(tmp_path):
     (tmp_path / "bad.graphml").write_text("<nope")
     with pytest.raises(InputError, match="could not be read as GraphML"):
         load_graphml(tmp_path / "bad.graphml")
+
+
+def test_linkage_flows_table_equals_the_graphs_edges(huangyan_scenario_path, huangyan_zones):
+    """``linkage_flows_of``: the graph's flow edges (order, values, types) without the graph,
+    for the Huangyan state with people, goods, capital and ecosystem flows (#20)."""
+    scenario = load_scenario(huangyan_scenario_path)
+    zones = huangyan_zones[0]
+    state = base_state(scenario, zones, network_from_scenario(scenario, zones))
+    want = graph_to_gdfs(linkage_graph_of(state))[1]
+    got = linkage_flows_of(state)
+    assert set(want["flow_type"]) == {"people", "goods", "capital", "ecosystem"}
+    assert len(got) > 100
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(got.drop(columns="geometry")),
+        pd.DataFrame(want.drop(columns="geometry")),
+        check_exact=True,
+    )
+    assert got.geometry.geom_equals_exact(want.geometry, 0).all()
+    assert got.crs == want.crs
+    # crosses by hand for one pair of each kind
+    row = got[(got["origin"] == got["destination"])].iloc[0]
+    assert row["crosses"] == "none"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import os
 import pickle
 import warnings
@@ -20,6 +21,8 @@ from tests.conftest import ROOT
 from urlink.cli import main
 from urlink.errors import InputError, UrlinkWarning
 from urlink.model.state import Strategy
+from urlink.network import assignment
+from urlink.network.assignment import assign_to_network
 from urlink.network.skims import (
     apply_edge_changes,
     distance_matrix_km,
@@ -29,8 +32,10 @@ from urlink.network.skims import (
     score_accessibility,
     snap_to_nodes,
     spill_travel_time_matrix,
+    travel_time_and_distance_matrix,
     travel_time_matrix,
     update_distance_matrix_km,
+    update_travel_time_and_distance,
     update_travel_time_matrix,
     write_travel_time_matrix,
 )
@@ -610,3 +615,178 @@ def test_skim_update_with_zones_sharing_a_node_equals_a_recomputation(grid, engi
         want = travel_time_matrix(apply_edge_changes(R, changes), zones, engine=engine)
     assert (got < base - 1e-9).sum().sum() > 10
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------ #20: fastest-path distances
+
+
+def _grid_with_lengths() -> nx.MultiDiGraph:
+    """``_grid`` with seeded lengths that do not follow the times (fastest != shortest)."""
+    G = _grid()
+    rng = np.random.default_rng(12)
+    for _, _, d in G.edges(data=True):
+        d["length"] = float(rng.uniform(100.0, 400.0))
+    return G
+
+
+def _length_along(G: nx.MultiDiGraph, path: list) -> float:
+    return sum(min(d["length"] for d in G[a][b].values()) for a, b in itertools.pairwise(path))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fastest_path_distances_by_hand_and_against_networkx(grid, engine):
+    """One search gives the skim's minutes (to the bit) and the length of the fastest path."""
+    G = _grid_with_lengths()
+    R, R_len = routing_graph_from(G), routing_graph_from(G, weight="length")
+    zones = grid[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        minutes, km = travel_time_and_distance_matrix(R, R_len, zones, engine=engine)
+        want = travel_time_matrix(R, zones, engine=engine)
+    pd.testing.assert_frame_equal(minutes, want, check_exact=True)
+    shortest = distance_matrix_km(R_len, zones).to_numpy()
+    o = snap_to_nodes(R, zones)
+    n_checked = 0
+    for i, a in enumerate(zones.index):
+        for j, b in enumerate(zones.index):
+            if np.isnan(minutes.iloc[i, j]):
+                assert np.isnan(km.iloc[i, j])
+                continue
+            path = nx.shortest_path(G, o["node"].iloc[i], o["node"].iloc[j], weight="travel_time")
+            metres = _length_along(G, path) + o["access_m"].iloc[i] + o["access_m"].iloc[j]
+            assert km.loc[a, b] == pytest.approx(metres / 1000.0, rel=1e-12), (a, b)
+            assert km.loc[a, b] >= shortest[i, j] - 1e-12  # never shorter than the shortest
+            n_checked += 1
+    assert n_checked > 1000
+    assert (km.to_numpy() > shortest + 1e-6).sum() > 100  # the fastest path is often longer
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fastest_path_distances_equal_serial_workers_and_dask(grid, cluster_client, engine):
+    G = _grid_with_lengths()
+    R, R_len = routing_graph_from(G), routing_graph_from(G, weight="length")
+    zones = grid[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        serial = travel_time_and_distance_matrix(R, R_len, zones, engine=engine, cutoff=30.0)
+        for kwargs in ({"workers": 2}, {"scheduler": cluster_client}, {"chunk_size": 3}):
+            got = travel_time_and_distance_matrix(
+                R, R_len, zones, engine=engine, cutoff=30.0, **kwargs
+            )
+            for a, b in zip(got, serial, strict=True):
+                pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert np.isnan(serial[1].loc["z39"].drop("z39")).all()  # the island
+    if engine == "compiled":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UrlinkWarning)
+            other = travel_time_and_distance_matrix(R, R_len, zones, engine="scipy", cutoff=30.0)
+        pd.testing.assert_frame_equal(other[0], serial[0], check_exact=True)
+        pd.testing.assert_frame_equal(other[1], serial[1], check_exact=False, rtol=1e-12)
+
+
+def test_fastest_path_minutes_spilled_to_disk_are_the_same(grid, tmp_path):
+    G = _grid_with_lengths()
+    R, R_len = routing_graph_from(G), routing_graph_from(G, weight="length")
+    zones = grid[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        memory = travel_time_and_distance_matrix(R, R_len, zones)
+        disk = travel_time_and_distance_matrix(
+            R, R_len, zones, max_memory=1000, folder=tmp_path / "skim", workers=2
+        )
+        with pytest.raises(InputError, match="no folder"):
+            travel_time_and_distance_matrix(R, R_len, zones, max_memory=1000)
+    assert _memory_mapped(disk[0].to_numpy())
+    pd.testing.assert_frame_equal(disk[0], memory[0], check_exact=True)
+    pd.testing.assert_frame_equal(disk[1], memory[1], check_exact=True)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fastest_path_distances_updated_after_a_new_road_equal_a_recomputation(grid, engine):
+    """A new fast link, a sped-up link, and a fallback on a removal (#20)."""
+    G = _grid_with_lengths()
+    R, R_len = routing_graph_from(G), routing_graph_from(G, weight="length")
+    zones = grid[1]
+    far = SIDE * SIDE - 1
+    times = [(0, far, 60.0), (far, 0, 60.0), (5, 6, 1.0)]
+    lengths = [(0, far, 4_000.0), (far, 0, 4_000.0), (5, 6, float(R_len.csr[5, 6]))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)
+        base = travel_time_and_distance_matrix(R, R_len, zones, engine=engine)
+        kwargs = {"zones": zones, "engine": engine}
+        got = update_travel_time_and_distance(
+            *base, R, R_len, time_changes=times, length_changes=lengths, **kwargs
+        )
+        want = travel_time_and_distance_matrix(
+            apply_edge_changes(R, times), apply_edge_changes(R_len, lengths), zones, engine=engine
+        )
+        only_times = update_travel_time_matrix(base[0], R, times, origins=zones, engine=engine)
+    pd.testing.assert_frame_equal(got[0], only_times, check_exact=True)
+    pd.testing.assert_frame_equal(got[0], want[0], check_exact=False, rtol=1e-12)
+    moved = (got[1] - base[1]).abs().to_numpy() > 1e-9
+    assert np.nansum(moved) > 50  # many trips take the new road, and drive another distance
+    pd.testing.assert_frame_equal(got[1], want[1], check_exact=False, rtol=1e-12)
+    # a slow-down, a removal or a new length alone: recomputed
+    for t, m in (([(5, 6, None)], []), ([], [(5, 6, 1.0)]), ([(5, 6, 1e5)], [])):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UrlinkWarning)
+            got = update_travel_time_and_distance(
+                *base, R, R_len, time_changes=t, length_changes=m, **kwargs
+            )
+            want = travel_time_and_distance_matrix(
+                apply_edge_changes(R, t), apply_edge_changes(R_len, m), zones, engine=engine
+            )
+        for a, b in zip(got, want, strict=True):
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+# ---------------------------------------------------------------- #20: the assignment
+
+
+def test_assignment_in_chunks_equals_serial_workers_and_dask(grid, cluster_client, monkeypatch):
+    """Chunks of origins serially, over 2 processes and on Dask: the same loads to the bit,
+    and the same as one chunk (the old single pass) to rounding."""
+    R, zones, _ = grid
+    rng = np.random.default_rng(5)
+    ids = zones.index.to_numpy()
+    pairs = rng.integers(0, len(ids), (600, 2))
+    flows = pd.DataFrame(
+        {
+            "origin": ids[pairs[:, 0]],
+            "destination": ids[pairs[:, 1]],
+            "flow_type": rng.choice(["people", "goods"], len(pairs)),
+            "volume": rng.uniform(0.1, 50.0, len(pairs)),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UrlinkWarning)  # flows to the island
+        whole = assign_to_network(R, flows, zones)
+        monkeypatch.setattr(assignment, "_TREE_BYTES", 12 * len(R.nodes) * 3)  # 3 per chunk
+        serial = assign_to_network(R, flows, zones)
+        runs = [
+            assign_to_network(R, flows, zones, workers=2),
+            assign_to_network(R, flows, zones, scheduler=cluster_client),
+        ]
+        with pytest.warns(UrlinkWarning, match="could not be assigned"):
+            assign_to_network(R, flows, zones, workers=2)
+    for got in runs:
+        pd.testing.assert_frame_equal(got, serial, check_exact=True)
+    pd.testing.assert_frame_equal(serial, whole, check_exact=False, rtol=1e-12)
+    assert len(serial) > 100
+    # every flow loads each link of its path: the loads add up to volume x links on the path
+    snap = snap_to_nodes(R, zones)["pos"]
+    o_pos, d_pos = (
+        snap.reindex(flows["origin"]).to_numpy(),
+        snap.reindex(flows["destination"]).to_numpy(),
+    )
+    _, pred = assignment._trees_of(R.csr, np.unique(o_pos))
+    row = {int(p): i for i, p in enumerate(np.unique(o_pos))}
+    want = {"people": 0.0, "goods": 0.0}
+    for a, b, t, v in zip(o_pos, d_pos, flows["flow_type"], flows["volume"], strict=True):
+        hops, node = 0, int(b)
+        while pred[row[int(a)], node] >= 0:
+            hops, node = hops + 1, int(pred[row[int(a)], node])
+        if node == a:  # reached (a flow to the island, or within a node, loads nothing)
+            want[t] += v * hops
+    for t in ("people", "goods"):
+        assert serial[t].sum() == pytest.approx(want[t], rel=1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +21,7 @@ from urlink.network.skims import (
     distance_matrix_km,
     routing_graph_from,
     snap_to_nodes,
+    travel_time_and_distance_matrix,
     travel_time_matrix,
 )
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, streets_from_file, streets_from_points
@@ -290,6 +292,42 @@ def test_add_link_between_points(streets, osm):
 def test_add_link_by_zones_still_works_on_osm(osm):
     new = _apply(osm, "zones", "add_link", **{"from": "vaduz", "to": "triesen"})
     _assert_skim_is_full_recomputation(new)
+
+
+def test_fastest_path_distances_kept_by_road_strategies(streets, osm):
+    """``[network] distance = "fastest"``: road edits update the times and the distances of
+    their fastest paths together, equal to a recomputation on the changed network (#20)."""
+    skim, km = travel_time_and_distance_matrix(
+        osm.routing, osm.routing_length, osm.zones, access_speed_kph=ACCESS
+    )
+    pd.testing.assert_frame_equal(skim, osm.skim, check_exact=True)
+    fast, short = km.to_numpy(), osm.distance_km.to_numpy()
+    assert (np.isnan(fast) == np.isnan(short)).all()
+    ok = np.isfinite(fast)
+    assert (fast[ok] >= short[ok] - 1e-12).all()
+    assert (fast[ok] > short[ok] + 0.05).any()  # the fastest path is not the shortest
+    fastest = replace(osm, distance_km=km, distance_path="fastest")
+    a, b = _bypass_ends(streets, osm)
+    edits = [
+        (
+            "pts",
+            "add_link",
+            {
+                "from_point": _node_lonlat(streets, a),
+                "to_point": _node_lonlat(streets, b),
+                "speed_kph": 90,
+            },
+        ),
+        ("up", "upgrade_road", {"links": [["vaduz", "schaan"]], "speed_factor": 1.5}),
+    ]
+    for name, kind, params in edits:
+        new = _apply(fastest, name, kind, **params)
+        want = travel_time_and_distance_matrix(
+            new.routing, new.routing_length, new.zones, access_speed_kph=ACCESS
+        )
+        pd.testing.assert_frame_equal(new.skim, want[0], check_names=False, atol=1e-9)
+        pd.testing.assert_frame_equal(new.distance_km, want[1], check_names=False, atol=1e-9)
+        assert not new.skim.equals(osm.skim)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
 
 import urlink
+import urlink.model.linkage
+import urlink.runner
 from urlink.model.flows.people import PeopleParams
 from urlink.model.intrazonal import pair_values
 from urlink.model.state import intrazonal_min
@@ -80,6 +83,26 @@ def test_write_gives_the_files_of_urlink_run(result: Run, huangyan_run: Path, tm
         pd.testing.assert_frame_equal(
             pd.read_csv(out / name, dtype=str), pd.read_csv(huangyan_run / name, dtype=str)
         )
+
+
+def test_a_run_and_its_files_build_no_linkage_graph(
+    scenario, huangyan_run: Path, tmp_path, monkeypatch
+) -> None:
+    """The flows layer and the maps come from the flow table; the graph only on request."""
+
+    def no_graph(*args: object, **kwargs: object) -> None:
+        msg = "a run built the networkx linkage graph"
+        raise AssertionError(msg)
+
+    monkeypatch.setattr(urlink.runner, "linkage_graph_of", no_graph)
+    monkeypatch.setattr(urlink.model.linkage, "linkage_graph_from", no_graph)
+    out = tmp_path / "run"
+    urlink.run(scenario, out=out)
+    for name in ("flows.csv", "indicators.csv"):
+        assert (out / name).read_bytes() == (huangyan_run / name).read_bytes(), name
+    layers = [gpd.read_file(d / "linkages.gpkg", layer="flows") for d in (out, huangyan_run)]
+    pd.testing.assert_frame_equal(layers[0], layers[1], check_exact=True)
+    assert len(layers[0]) > 100
 
 
 def test_a_changed_parameter_changes_the_result(scenario) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from urlink.cli import main
 from urlink.errors import InputError
+from urlink.model.flows import people
 from urlink.model.flows.people import (
     SUPPORT_CHECK_MAX_ZONES,
     PeopleParams,
@@ -292,3 +293,44 @@ def test_a_scenario_with_a_sparse_support_keeps_every_trip(tmp_path, capsys):
     assert 0 < flows["outside_support_share_production"] < 1
     for name in ("flows.csv", "indicators.csv", "scores.csv", "robustness.csv"):
         assert (sparse_dir / name).read_bytes() == (two_dir / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        PeopleParams(beta=0.05, support="knn", k_nearest=6, max_iter=20_000),
+        PeopleParams(beta=0.05, support="cutoff", support_cutoff_min=25.0, self_flows=True),
+    ],
+)
+def test_support_read_by_blocks_from_a_memory_mapped_skim(params, monkeypatch, tmp_path):
+    """The support is selected block by block (#20): blocks of 7 origins, rows and columns
+    in another order, and a skim memory-mapped from disk give the same flows to the bit."""
+    zones, cost = _random(60, seed=9)
+    whole = gravity_doubly(zones, cost, params=params)
+    monkeypatch.setattr(people, "_SUPPORT_BLOCK_ROWS", 7)
+    blocks = gravity_doubly(zones, cost, params=params)
+    rng = np.random.default_rng(1)
+    shuffled = cost.iloc[rng.permutation(60), rng.permutation(60)]
+    np.save(tmp_path / "cost.npy", cost.to_numpy())
+    mapped = pd.DataFrame(
+        np.load(tmp_path / "cost.npy", mmap_mode="r"), index=cost.index, columns=cost.columns
+    )
+    for got in (
+        blocks,
+        gravity_doubly(zones, shuffled, params=params),
+        gravity_doubly(zones, mapped, params=params),
+    ):
+        pd.testing.assert_frame_equal(got, whole, check_exact=True)
+        # the shares off the support are sums over blocks: equal to rounding
+        key = "outside_support_share_production"
+        assert got.attrs[key] == pytest.approx(whole.attrs[key], rel=1e-12)
+        assert {**got.attrs, key: 0} == {**whole.attrs, key: 0}
+    assert whole.attrs["support_pairs"] < 60 * 60 / 2  # a sparse support
+
+
+def test_a_negative_cost_in_a_later_block_is_named(monkeypatch):
+    zones, cost = _random(30, seed=2)
+    cost.iloc[25, 4] = -1.0
+    monkeypatch.setattr(people, "_SUPPORT_BLOCK_ROWS", 7)
+    with pytest.raises(InputError, match=r"\('z025', 'z004', -1.0\)"):
+        gravity_doubly(zones, cost, params=PeopleParams(beta=0.05, support="knn", k_nearest=5))

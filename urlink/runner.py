@@ -36,8 +36,12 @@ import shapely
 
 from urlink.errors import InputError
 from urlink.io.postgis import table_fingerprint
-from urlink.model.graph import graph_to_gdfs
-from urlink.model.linkage import car_congestion, linkage_graph_of, zones_with_inputs
+from urlink.model.linkage import (
+    car_congestion,
+    linkage_flows_of,
+    linkage_graph_of,
+    zones_with_inputs,
+)
 from urlink.outputs.files import check_output_dir, file_sha256, files_into_folder, output_lock
 from urlink.outputs.folder import files_written, run_manifest, run_summary, write_outputs
 from urlink.outputs.maps import map_linkages
@@ -153,6 +157,7 @@ class Run:
     congestion: EquilibriumResult | None = None
     uncertainty: UncertaintyResult | None = None
     _graph: list[nx.MultiDiGraph] = field(default_factory=list, repr=False)
+    _linkage_flows: list[gpd.GeoDataFrame] = field(default_factory=list, repr=False)
 
     @property
     def network_source(self) -> str:
@@ -190,6 +195,20 @@ class Run:
             self._graph.append(linkage_graph_of(self.state, network_source=self.network_source))
         return self._graph[0]
 
+    def linkage_flows(self) -> gpd.GeoDataFrame:
+        """Return the linkage graph's flow edges as a table (with CO2), built once.
+
+        The rows of ``graph_to_gdfs(self.graph())[1]`` without building the graph: what
+        ``linkages.gpkg`` and the maps show (:func:`urlink.model.linkage.linkage_flows_of`).
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+        """
+        if not self._linkage_flows:
+            self._linkage_flows.append(linkage_flows_of(self.state))
+        return self._linkage_flows[0]
+
     def explore(self, *, lang: Lang = "both", tiles: str | None = "OpenStreetMap") -> folium.Map:
         """Return the workshop map of the run as a ``folium.Map`` (for a notebook).
 
@@ -208,7 +227,7 @@ class Run:
         -------
         folium.Map
         """
-        _, flows = graph_to_gdfs(self.graph())
+        flows = self.linkage_flows()
         zones = zones_with_indicators(self.zones, self.assessment.indicators)
         return map_linkages(
             zones,
@@ -241,6 +260,8 @@ class Run:
         network_layer: bool = True,
         offline: bool = True,
         force: bool = False,
+        workers: int | None = 1,
+        scheduler: Any = None,
     ) -> Path:
         """Write every output file into ``folder`` (replaced only when all are written).
 
@@ -258,6 +279,9 @@ class Run:
             Pages that need no internet (default); False uses CDNs and OSM tiles.
         force
             Write beside files urlink did not write (they are kept).
+        workers, scheduler
+            Where the assignment of the flows to the roads runs (:mod:`urlink.parallel`);
+            the files are the same for any setting.
 
         Returns
         -------
@@ -271,7 +295,7 @@ class Run:
             state=self.state,
             zones=self.zones,
             streets=self.streets,
-            graph=self.graph(),
+            linkage_flows=self.linkage_flows(),
             flows=self.flows,
             tables=self.tables(),
             summary=self.manifest["summary"],
@@ -283,6 +307,8 @@ class Run:
             network_layer=network_layer,
             offline=offline,
             force=force,
+            workers=workers,
+            scheduler=scheduler,
         )
 
 
@@ -447,6 +473,8 @@ def run(
                 force=force,
                 table_format=table_format,
                 network_layer=network_layer,
+                workers=result.manifest["run_options"]["workers"],
+                scheduler=scale.client,
             )
     return result
 
@@ -746,12 +774,12 @@ def build_map(
         state = base_state(scenario, zones, streets)
         source = str(streets.graph.get("network_source", "unknown"))
         zones_out = zones_with_inputs(state)
-        graph = linkage_graph_of(state, network_source=source)
+        linkage = linkage_flows_of(state)
         credits = data_credits(scenario, source)
         write_map(
             tmp / "map.html",
             zones_out,
-            graph,
+            linkage,
             source,
             lang=lang,
             offline=offline,

@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from urlink.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ __all__ = [
     "EmissionSettings",
     "add_emissions",
     "baseline_factor_g_per_pkm",
+    "emissions_of_flows",
     "trip_credit_g",
 ]
 
@@ -472,6 +476,91 @@ def add_emissions(
         )
     logger.info("add_emissions: CO₂ added to %s edges", f"{len(updates):,}")
     return G
+
+
+def emissions_of_flows(
+    flows: pd.DataFrame,
+    factors: EmissionFactors | None = None,
+    *,
+    default_mode_people: str = "car",
+    default_mode_goods: str = "road_freight",
+) -> pd.DataFrame:
+    """Add the activity and CO₂ columns of :func:`add_emissions` to a table of flow edges.
+
+    The columnar form of :func:`add_emissions`, for the flow table of
+    :func:`urlink.model.graph.linkage_flows_from`: the same numbers, without a graph.
+    ``pkm_per_day`` (if there are people rows) and ``tkm_per_day`` (if goods rows) are NaN
+    on the other rows; ``co2_kg_per_day`` is 0 for capital and ecosystem rows. The modes are
+    the defaults (the table's rows are summed over modes).
+
+    Parameters
+    ----------
+    flows
+        ``flow_type``, ``volume`` and ``distance_km`` per row.
+    factors, default_mode_people, default_mode_goods
+        As for :func:`add_emissions`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``flows`` with the columns added after its own, sorted by name (as
+        :func:`urlink.model.graph.graph_to_gdfs` orders them).
+
+    Raises
+    ------
+    InputError
+        On an unknown ``flow_type``, a volume that is not a finite number >= 0, or a
+        negative ``distance_km``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"flow_type": ["goods", "capital"], "volume": [10.0, 5.0],
+    ...                   "distance_km": [20.0, 3.0]})
+    >>> emissions_of_flows(f)["co2_kg_per_day"].tolist()  # 10 t * 20 km * 41.25 g / 1000
+    [8.25, 0.0]
+    """
+    ef = EmissionFactors() if factors is None else factors
+    defaults = {"people": default_mode_people, "goods": default_mode_goods}
+    g_of = {
+        kind: ef.factor(mode, unit=_PEOPLE_GOODS[kind][0], what=f"default_mode_{kind}")
+        for kind, mode in defaults.items()
+    }
+    ft = flows["flow_type"].to_numpy()
+    unknown = sorted(set(ft) - {*_PEOPLE_GOODS, *_NO_TRANSPORT})
+    if unknown:
+        msg = (
+            f"emissions_of_flows: flow_type {unknown!r}; use one of "
+            f"{(*_PEOPLE_GOODS, *_NO_TRANSPORT)}"
+        )
+        raise InputError(msg)
+    volume = pd.to_numeric(flows["volume"]).to_numpy(dtype=float)
+    dist = pd.to_numeric(flows["distance_km"]).to_numpy(dtype=float)
+    transport = np.isin(ft, list(_PEOPLE_GOODS))
+    if not (np.isfinite(volume[transport]) & (volume[transport] >= 0)).all():
+        msg = "emissions_of_flows: people/goods volumes must be finite numbers >= 0"
+        raise InputError(msg)
+    if (dist[transport] < 0).any():
+        msg = "emissions_of_flows: distance_km must be a number >= 0 or NaN"
+        raise InputError(msg)
+    co2 = np.zeros(len(flows))
+    columns: dict[str, np.ndarray] = {}
+    for kind, (_, key) in _PEOPLE_GOODS.items():
+        rows = ft == kind
+        if not rows.any():
+            continue
+        g = g_of[kind]
+        activity = np.full(len(flows), np.nan)
+        activity[rows] = volume[rows] * dist[rows]
+        columns[key] = activity
+        co2[rows] = activity[rows] * g / 1000
+    columns["co2_kg_per_day"] = co2
+    no_distance = int((transport & np.isnan(dist)).sum())
+    if no_distance:
+        logger.warning(
+            "emissions_of_flows: %s people/goods flows have no distance_km; their CO₂ is NaN",
+            f"{no_distance:,}",
+        )
+    return flows.assign(**{k: columns[k] for k in sorted(columns)})
 
 
 def baseline_factor_g_per_pkm(

@@ -73,7 +73,9 @@ __all__ = [
     "CROSSES_LEVELS",
     "NODE_ATTRIBUTES",
     "crosses_level",
+    "crosses_levels",
     "graph_to_gdfs",
+    "linkage_flows_from",
     "linkage_graph_from",
     "load_graph_gpkg",
     "load_graphml",
@@ -232,26 +234,7 @@ def linkage_graph_from(
     >>> G.edges["331003", "331002", "people"]["crosses"]
     'county'
     """
-    tables = [flows] if isinstance(flows, pd.DataFrame) else list(flows)
-    table = (
-        pd.concat(tables, ignore_index=True)
-        if tables
-        else pd.DataFrame(
-            columns=["origin", "destination", "flow_type", "volume", "unit", "model", "source"]
-        )
-    )
-    unknown_types = sorted(set(table["flow_type"]) - set(FLOW_TYPES))
-    if unknown_types:
-        msg = f"flows have unknown flow_type {unknown_types}; use one of {FLOW_TYPES}"
-        raise InputError(msg)
-    ids = set(zones.index)
-    strangers = sorted((set(table["origin"]) | set(table["destination"])) - ids)
-    if strangers:
-        msg = f"flows name zones {strangers[:10]} that are not in the zones frame"
-        raise InputError(msg)
-    if (pd.to_numeric(table["volume"]) < 0).any():
-        msg = "flows have negative volumes; a flow table holds non-negative volumes"
-        raise InputError(msg)
+    table = _checked_table(zones, flows)
     agg = _aggregate(table)
 
     G = nx.MultiDiGraph(crs="epsg:4326", network_source=network_source)
@@ -267,30 +250,10 @@ def linkage_graph_from(
         attrs["y"] = float(zones["seat_lat"].loc[zid])
         G.add_node(zid, **attrs)
 
-    def lookup(matrix: pd.DataFrame | None) -> np.ndarray:
-        """Values of ``matrix`` at every (origin, destination) of ``agg``; NaN if absent.
-
-        Read by blocks of origin rows, so a memory-mapped skim is never copied whole.
-        """
-        out = np.full(len(agg), math.nan)
-        if matrix is None or not len(agg):
-            return out
-        o = np.asarray(matrix.index.get_indexer(pd.Index(agg["origin"].astype(str))))
-        d = np.asarray(matrix.columns.get_indexer(pd.Index(agg["destination"].astype(str))))
-        ok = np.flatnonzero((o >= 0) & (d >= 0))
-        order = ok[np.argsort(o[ok], kind="stable")]
-        step = 512
-        for a in range(0, len(matrix.index), step):
-            lo, hi = np.searchsorted(o[order], [a, a + step])
-            if lo == hi:
-                continue
-            sel = order[lo:hi]
-            block = matrix.iloc[a : a + step].to_numpy(dtype=float)
-            out[sel] = block[o[sel] - a, d[sel]]
-        return out
-
-    times = lookup(skim)
-    dists = lookup(distance_km)
+    agg_o = agg["origin"].astype(str).to_numpy()
+    agg_d = agg["destination"].astype(str).to_numpy()
+    times = _lookup(skim, agg_o, agg_d)
+    dists = _lookup(distance_km, agg_o, agg_d)
     # each zone's codes once (crosses_level on the rows, per edge, took minutes at scale)
     codes = {
         zid: {f"{lv}_code": _code(row, lv) for lv in _CODE_LEVELS} for zid, row in rows.items()
@@ -312,6 +275,179 @@ def linkage_graph_from(
         )
     logger.info("linkage graph: %d zones, %d flow edges", len(G), G.number_of_edges())
     return G
+
+
+def linkage_flows_from(
+    zones: gpd.GeoDataFrame,
+    skim: pd.DataFrame | None,
+    flows: pd.DataFrame | Sequence[pd.DataFrame],
+    *,
+    distance_km: pd.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Build the flow edges of the linkage graph as a table, without building the graph.
+
+    The rows and columns that :func:`graph_to_gdfs` gives for the flows of
+    :func:`linkage_graph_from` (same order, values and types): one row per origin,
+    destination and flow type (origins in zone order, then destinations and types sorted),
+    with ``time_min``, ``distance_km`` and ``crosses``, and a line from seat to seat. A
+    province's hundreds of thousands of flows need no networkx edge each (#20).
+
+    Parameters
+    ----------
+    zones, skim, flows, distance_km
+        As for :func:`linkage_graph_from`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``origin``, ``destination``, ``flow_type``, ``volume``, ``unit``,
+        ``model``, ``source``, ``time_min``, ``distance_km``, ``crosses``; EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        As :func:`linkage_graph_from`.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> zones = gpd.GeoDataFrame(
+    ...     {"name": ["A", "B"], "seat_lon": [121.0, 121.1], "seat_lat": [28.6, 28.6],
+    ...      "county_code": ["331003", "331002"]},
+    ...     index=["331003", "331002"], geometry=gpd.points_from_xy([121.0, 121.1],
+    ...     [28.6, 28.6]), crs="EPSG:4326")
+    >>> flows = pd.DataFrame({"origin": ["331003"], "destination": ["331002"],
+    ...     "flow_type": ["people"], "volume": [120.0], "unit": ["persons/day"],
+    ...     "model": ["gravity_doubly"], "source": ["modelled"]})
+    >>> linkage_flows_from(zones, None, flows)["crosses"].tolist()
+    ['county']
+    """
+    table = _checked_table(zones, flows)
+    agg = _aggregate(table)
+    if agg.empty:  # the graph's own conversion keeps the types of an empty table
+        return graph_to_gdfs(linkage_graph_from(zones, skim, table, distance_km=distance_km))[1]
+    origin = agg["origin"].astype(str).to_numpy()
+    destination = agg["destination"].astype(str).to_numpy()
+    ids = pd.Index([str(z) for z in zones.index])
+    # the graph's edge order: origins as its nodes (zone order), then (destination, type)
+    order = np.argsort(ids.get_indexer(pd.Index(origin)), kind="stable")
+    agg = agg.iloc[order].reset_index(drop=True)
+    origin, destination = origin[order], destination[order]
+    out = pd.DataFrame(
+        {
+            "origin": origin,
+            "destination": destination,
+            "flow_type": agg["flow_type"].to_numpy(),
+            "volume": agg["volume"].to_numpy(dtype=float),
+            "unit": agg["unit"].to_numpy(),
+            "model": agg["model"].to_numpy(),
+            "source": agg["source"].to_numpy(),
+            "time_min": _lookup(skim, origin, destination),
+            "distance_km": _lookup(distance_km, origin, destination),
+            "crosses": crosses_levels(zones, origin, destination),
+        }
+    )
+    seats = zones[["seat_lon", "seat_lat"]].astype(float).to_numpy()
+    o, d = ids.get_indexer(pd.Index(origin)), ids.get_indexer(pd.Index(destination))
+    lines = shapely.linestrings(np.stack([seats[o], seats[d]], axis=1))
+    return gpd.GeoDataFrame(out, geometry=lines, crs="EPSG:4326")
+
+
+def _checked_table(
+    zones: gpd.GeoDataFrame, flows: pd.DataFrame | Sequence[pd.DataFrame]
+) -> pd.DataFrame:
+    """Concatenate the flow tables and check their flow types, zones and volumes."""
+    tables = [flows] if isinstance(flows, pd.DataFrame) else list(flows)
+    table = (
+        pd.concat(tables, ignore_index=True)
+        if tables
+        else pd.DataFrame(
+            columns=["origin", "destination", "flow_type", "volume", "unit", "model", "source"]
+        )
+    )
+    unknown_types = sorted(set(table["flow_type"]) - set(FLOW_TYPES))
+    if unknown_types:
+        msg = f"flows have unknown flow_type {unknown_types}; use one of {FLOW_TYPES}"
+        raise InputError(msg)
+    ids = set(zones.index)
+    strangers = sorted((set(table["origin"]) | set(table["destination"])) - ids)
+    if strangers:
+        msg = f"flows name zones {strangers[:10]} that are not in the zones frame"
+        raise InputError(msg)
+    if (pd.to_numeric(table["volume"]) < 0).any():
+        msg = "flows have negative volumes; a flow table holds non-negative volumes"
+        raise InputError(msg)
+    return table
+
+
+def _lookup(
+    matrix: pd.DataFrame | None, origin: np.ndarray, destination: np.ndarray
+) -> np.ndarray:
+    """Values of ``matrix`` at every (origin, destination); NaN if absent.
+
+    Read by blocks of origin rows, so a memory-mapped skim is never copied whole.
+    """
+    out = np.full(len(origin), math.nan)
+    if matrix is None or not len(origin):
+        return out
+    o = np.asarray(matrix.index.get_indexer(pd.Index(origin)))
+    d = np.asarray(matrix.columns.get_indexer(pd.Index(destination)))
+    ok = np.flatnonzero((o >= 0) & (d >= 0))
+    order = ok[np.argsort(o[ok], kind="stable")]
+    step = 512
+    for a in range(0, len(matrix.index), step):
+        lo, hi = np.searchsorted(o[order], [a, a + step])
+        if lo == hi:
+            continue
+        sel = order[lo:hi]
+        block = matrix.iloc[a : a + step].to_numpy(dtype=float)
+        out[sel] = block[o[sel] - a, d[sel]]
+    return out
+
+
+def crosses_levels(
+    zones: pd.DataFrame,
+    origin: Sequence[Any] | np.ndarray,
+    destination: Sequence[Any] | np.ndarray,
+) -> np.ndarray:
+    """:func:`crosses_level` of many flows at once, from arrays of zone codes.
+
+    Parameters
+    ----------
+    zones
+        Zones indexed by id with ``*_code`` columns.
+    origin, destination
+        Zone ids of the flows (compared as strings).
+
+    Returns
+    -------
+    numpy.ndarray
+        One of :data:`CROSSES_LEVELS` per flow (object array), or ``"unknown"`` where a zone
+        is not in ``zones``.
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"county_code": ["c1", "c1", "c2"], "township_code": ["a", "b", None]},
+    ...                  index=["a", "b", "c2"])
+    >>> crosses_levels(z, ["a", "a", "b", "x"], ["a", "b", "c2", "a"]).tolist()
+    ['none', 'township', 'county', 'unknown']
+    """
+    ids = pd.Index([str(z) for z in zones.index])
+    o = ids.get_indexer(pd.Index([str(v) for v in origin]))
+    d = ids.get_indexer(pd.Index([str(v) for v in destination]))
+    out = np.full(len(o), "none", dtype=object)
+    open_ = np.ones(len(o), dtype=bool)
+    missing = "\0"  # no zone code is this string
+    columns = [c for c in zones.columns if str(c).endswith("_code")]
+    rows = [{str(k): v for k, v in r.items()} for r in zones[columns].to_dict("records")]
+    for level in _CODE_LEVELS:
+        found = [_code(row, level) for row in rows]
+        codes = np.array([missing if c is None else c for c in found], dtype=object)
+        differ = codes[o] != codes[d]  # one code missing counts as different, both as equal
+        out[open_ & differ] = level
+        open_ &= ~differ
+    out[(o < 0) | (d < 0)] = "unknown"
+    return out
 
 
 def _plain(value: Any) -> Any:

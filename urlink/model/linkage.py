@@ -3,15 +3,18 @@
 :func:`linkage_graph_of` turns a state's flow tables into the networkx MultiDiGraph of
 :func:`urlink.model.graph.linkage_graph_from`, with the inputs each zone feeds the models
 as node attributes and transport CO2 on the people and goods edges
-(:func:`urlink.model.carbon.add_emissions`).
+(:func:`urlink.model.carbon.add_emissions`). :func:`linkage_flows_of` gives its edges as a
+table without building the graph (what a run writes; #20).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from urlink.model.carbon import add_emissions
-from urlink.model.graph import linkage_graph_from
+import geopandas as gpd
+
+from urlink.model.carbon import add_emissions, emissions_of_flows
+from urlink.model.graph import linkage_flows_from, linkage_graph_from
 from urlink.model.inputs import node_inputs
 from urlink.model.state import trip_cost, trip_km
 from urlink.network.equilibrium import (
@@ -22,12 +25,11 @@ from urlink.network.equilibrium import (
 )
 
 if TYPE_CHECKING:
-    import geopandas as gpd
     import networkx as nx
 
     from urlink.model.state import State
 
-__all__ = ["car_congestion", "linkage_graph_of", "zones_with_inputs"]
+__all__ = ["car_congestion", "linkage_flows_of", "linkage_graph_of", "zones_with_inputs"]
 
 
 def zones_with_inputs(state: State) -> gpd.GeoDataFrame:
@@ -81,6 +83,38 @@ def linkage_graph_of(state: State, *, network_source: str = "unknown") -> nx.Mul
         default_mode_goods=e.goods_mode,
     )
     return graph
+
+
+def linkage_flows_of(state: State) -> gpd.GeoDataFrame:
+    """Return the flow edges of :func:`linkage_graph_of` as a table, without the graph.
+
+    The same rows, columns and numbers as ``graph_to_gdfs(linkage_graph_of(state))[1]``
+    (tested), built column by column (:func:`urlink.model.graph.linkage_flows_from`,
+    :func:`urlink.model.carbon.emissions_of_flows`).
+
+    Parameters
+    ----------
+    state
+        A state with its flows.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        One row per origin, destination and flow type, with CO2; a line from seat to seat.
+    """
+    between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in state.flows.values()]
+    table = linkage_flows_from(state.zones, trip_cost(state), between, distance_km=trip_km(state))
+    e = state.emissions
+    if table.empty:
+        return table
+    out = emissions_of_flows(
+        table,
+        e.factors(),
+        default_mode_people=e.people_mode,
+        default_mode_goods=e.goods_mode,
+    )
+    columns = [c for c in out.columns if c != "geometry"]  # the geometry last, as the graph's
+    return gpd.GeoDataFrame(out[[*columns, "geometry"]], geometry="geometry", crs="EPSG:4326")
 
 
 def car_congestion(state: State, streets: nx.MultiDiGraph) -> EquilibriumResult | None:

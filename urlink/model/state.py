@@ -54,6 +54,7 @@ __all__ = [
     "BusLine",
     "Change",
     "ContextFlows",
+    "DistancePath",
     "State",
     "Strategy",
     "TransitMemo",
@@ -79,6 +80,8 @@ Change = Literal["skim", "people", "goods", "ecosystem", "capital", "bus", "mode
 
 ContextFlows = Literal["cordon", "all"]
 """Which flows between context zones a state keeps (see :attr:`State.context_flows`)."""
+DistancePath = Literal["shortest", "fastest"]
+"""Which path :attr:`State.distance_km` measures (``[network] distance``)."""
 """What an edit of a state changes (:func:`update_flows` recomputes what depends on it)."""
 
 
@@ -229,7 +232,8 @@ class State:
     skim
         Travel times in minutes between zones.
     distance_km
-        Network distances in km between zones.
+        Network distances in km between zones: of the shortest path by length, or of the
+        fastest path (``distance_path``).
     services
         ``zone_id`` and ``service`` (``district_centre``, ``hospital``, ``market``...).
     setups
@@ -280,6 +284,9 @@ class State:
         The thresholds the zones' typology was derived with from their populations, so it
         can be derived again when the populations change (an uncertainty sample); None: the
         densities came from a raster, or the zones carry no typology.
+    distance_path
+        ``"shortest"``: ``distance_km`` is the shortest path by length; ``"fastest"``: the
+        length of the skim's fastest path (kept so by road edits).
     """
 
     zones: gpd.GeoDataFrame
@@ -306,6 +313,7 @@ class State:
     focus_name: str | None = None
     transit_memo: TransitMemo | None = None
     typology: TypologyParams | None = None
+    distance_path: DistancePath = "shortest"
 
 
 def intrazonal_min(state: State) -> pd.Series:

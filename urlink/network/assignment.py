@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.network.skims import RoutingGraph, routing_graph_from, snap_to_nodes
+from urlink.parallel import imap_chunks
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -60,19 +62,16 @@ def _prepare(
     return R, f
 
 
-def _trees(R: RoutingGraph, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    dist, pred = dijkstra(R.csr, directed=True, indices=sources, return_predecessors=True)
-    return np.asarray(dist), np.asarray(pred)
-
-
-_TREE_BYTES = 256 * 2**20
-"""Memory for the shortest-path trees held at once by :func:`assign_to_network`."""
+_TREE_BYTES = 64 * 2**20
+"""Memory for the shortest-path trees of one chunk of origins in :func:`assign_to_network`
+(12 bytes per node per tree). The chunks do not depend on the number of workers, so the
+sums are the same however the chunks are spread."""
 
 
 def _push_to_root(
     dist: np.ndarray,
     pred: np.ndarray,
-    group: pd.DataFrame,
+    flows: tuple[np.ndarray, np.ndarray],
     n: int,
     edges: dict[tuple[int, int], float],
 ) -> int:
@@ -83,9 +82,9 @@ def _push_to_root(
     on a path to a destination are visited, in the order a walk over the whole tree would
     take, so the sums are the same to the bit.
     """
-    d_pos = group["d_pos"].to_numpy(dtype=np.int64)
+    d_pos, volume = flows  # destination nodes and volumes
     demand = np.zeros(n)
-    np.add.at(demand, d_pos, group["volume"].to_numpy(dtype=float))
+    np.add.at(demand, d_pos, volume)
     reach = np.isfinite(dist)
     unreachable = 0
     if demand[~reach].sum() > 0:
@@ -111,14 +110,70 @@ def _push_to_root(
     return unreachable
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _AssignJob:
+    """What every chunk of origins needs (sent once to each worker; see urlink.parallel)."""
+
+    csr: Any  # the routing graph's CSR weights
+    origins: np.ndarray  # distinct origin nodes with flows, sorted
+    starts: np.ndarray  # rows of origins[i] are starts[i]:starts[i + 1] of the arrays below
+    type_code: np.ndarray  # flow type (index into the sorted types), rows grouped by origin
+    d_pos: np.ndarray
+    volume: np.ndarray
+    n_types: int
+
+
+def _assign_chunk(
+    job: _AssignJob, bounds: tuple[int, int]
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """Link loads of the flows from origins ``a:b``, and the unreachable flows.
+
+    Per flow type: sorted link keys (``parent * N + node``) and their volumes. A pure
+    function of the job: the same chunk gives the same numbers wherever it runs.
+    """
+    a, b = bounds
+    n = job.csr.shape[0]
+    block = job.origins[a:b]
+    dist, pred = _trees_of(job.csr, block)
+    load: list[dict[tuple[int, int], float]] = [{} for _ in range(job.n_types)]
+    unreachable = 0
+    for i in range(b - a):
+        lo, hi = job.starts[a + i], job.starts[a + i + 1]
+        codes = job.type_code[lo:hi]
+        for t in np.unique(codes).tolist():  # types in sorted order, rows in table order
+            rows = np.flatnonzero(codes == t) + lo
+            unreachable += _push_to_root(
+                dist[i], pred[i], (job.d_pos[rows], job.volume[rows]), n, load[t]
+            )
+    out = []
+    for edges in load:
+        keys = np.fromiter((p * n + c for p, c in edges), dtype=np.int64, count=len(edges))
+        values = np.fromiter(edges.values(), dtype=float, count=len(edges))
+        order = np.argsort(keys, kind="stable")
+        out.append((keys[order], values[order]))
+    return out, unreachable
+
+
+def _trees_of(csr: Any, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dist, pred = dijkstra(csr, directed=True, indices=sources, return_predecessors=True)
+    return np.asarray(dist), np.asarray(pred)
+
+
 def assign_to_network(
     streets: nx.MultiDiGraph | RoutingGraph,
     flows: pd.DataFrame,
     zones: gpd.GeoDataFrame,
     *,
     weight: str = "travel_time",
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Load flows onto street links along their shortest paths (all-or-nothing).
+
+    The shortest-path trees are grown for chunks of origins (of a fixed size, at most
+    64 MiB of trees each), serially, over local worker processes or on a Dask cluster
+    (:mod:`urlink.parallel`); the chunks' loads are added in chunk order, so the result is
+    the same to the bit in every case.
 
     Parameters
     ----------
@@ -130,6 +185,10 @@ def assign_to_network(
         The zones the flows run between (seats are snapped to street nodes).
     weight
         Edge attribute the shortest paths minimise.
+    workers
+        Local worker processes (None: all cores); ignored with ``scheduler``.
+    scheduler
+        A Dask scheduler address or ``distributed.Client``, or None to run locally.
 
     Returns
     -------
@@ -161,23 +220,32 @@ def assign_to_network(
     R, f = _prepare(streets, flows, zones, weight)
     types = sorted(set(f["flow_type"]))
     n = len(R.nodes)
-    load: dict[str, dict[tuple[int, int], float]] = {t: {} for t in types}
     moving = f[(f["o_pos"] != f["d_pos"]) & (f["volume"] > 0)]
-    origins = np.unique(moving["o_pos"].to_numpy()) if len(moving) else np.array([], int)
+    code = pd.Categorical(moving["flow_type"], categories=types).codes.astype(np.int64)
+    o_pos = moving["o_pos"].to_numpy(dtype=np.int64)
+    order = np.lexsort((code, o_pos))  # stable: rows of one origin and type in table order
+    origins, starts = np.unique(o_pos[order], return_index=True)
+    job = _AssignJob(
+        csr=R.csr,
+        origins=origins,
+        starts=np.append(starts, len(order)).astype(np.int64),
+        type_code=code[order],
+        d_pos=moving["d_pos"].to_numpy(dtype=np.int64)[order],
+        volume=moving["volume"].to_numpy(dtype=float)[order],
+        n_types=len(types),
+    )
+    step = max(1, min(len(origins), _TREE_BYTES // max(1, 12 * n)))
+    bounds = [(a, min(a + step, len(origins))) for a in range(0, len(origins), step)]
+    keys: list[list[np.ndarray]] = [[] for _ in types]
+    values: list[list[np.ndarray]] = [[] for _ in types]
     unreachable = 0
-    if len(origins):
-        by_origin: dict[int, list[tuple[str, pd.DataFrame]]] = {}
-        for (g_pos, ftype), group in moving.groupby(["o_pos", "flow_type"], sort=True):
-            by_origin.setdefault(int(g_pos), []).append((str(ftype), group))  # type: ignore[call-overload]
-        # shortest-path trees for a block of origins at a time: 12 bytes per node per tree
-        step = max(1, min(len(origins), _TREE_BYTES // max(1, 12 * n)))
-        for a in range(0, len(origins), step):
-            block = origins[a : a + step]
-            dist, pred = _trees(R, block)
-            for i, o_pos in enumerate(block.tolist()):
-                for ftype, group in by_origin[int(o_pos)]:
-                    unreachable += _push_to_root(dist[i], pred[i], group, n, load[ftype])
-            del dist, pred
+    for loads, bad in imap_chunks(
+        _assign_chunk, bounds, shared=job, workers=workers, scheduler=scheduler
+    ):
+        unreachable += bad
+        for t, (k, v) in enumerate(loads):
+            keys[t].append(k)
+            values[t].append(v)
     if unreachable:
         warnings.warn(
             f"{unreachable} flows could not be assigned: their destination is unreachable "
@@ -185,14 +253,30 @@ def assign_to_network(
             UrlinkWarning,
             stacklevel=2,
         )
-    keys = sorted({k for t in types for k in load[t]})
+    per_type = [_sum_in_order(k, v) for k, v in zip(keys, values, strict=True)]
+    links = np.unique(np.concatenate([k for k, _ in per_type])) if per_type else np.array([], int)
     out: dict[str, Any] = {
-        "u": [R.nodes[a] for a, _ in keys],
-        "v": [R.nodes[b] for _, b in keys],
+        "u": R.nodes[links // max(n, 1)].tolist(),
+        "v": R.nodes[links % max(n, 1)].tolist(),
     }
-    for t in types:
-        out[t] = [load[t].get(k, 0.0) for k in keys]
+    for t, (k, v) in zip(types, per_type, strict=True):
+        column = np.zeros(len(links))
+        column[np.searchsorted(links, k)] = v
+        out[t] = column.tolist()
     return pd.DataFrame(out)
+
+
+def _sum_in_order(
+    keys: list[np.ndarray], values: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the chunks' loads per link, chunk after chunk (the same sums for any workers)."""
+    if not keys:
+        return np.array([], dtype=np.int64), np.array([], dtype=float)
+    links = np.unique(np.concatenate(keys))
+    total = np.zeros(len(links))
+    for k, v in zip(keys, values, strict=True):
+        total[np.searchsorted(links, k)] += v  # keys are unique within a chunk
+    return links, total
 
 
 def select_link(
@@ -240,7 +324,7 @@ def select_link(
     keep = np.zeros(len(moving), dtype=bool)
     if len(moving):
         origins = np.unique(moving["o_pos"].to_numpy())
-        dist, pred = _trees(R, origins)
+        dist, pred = _trees_of(R.csr, origins)
         for i, o_pos in enumerate(origins.tolist()):
             if pred[i][iv] != iu:
                 continue

@@ -79,8 +79,10 @@ __all__ = [
     "skim_to_parquet",
     "snap_to_nodes",
     "spill_travel_time_matrix",
+    "travel_time_and_distance_matrix",
     "travel_time_matrix",
     "update_distance_matrix_km",
+    "update_travel_time_and_distance",
     "update_travel_time_matrix",
     "write_travel_time_matrix",
 ]
@@ -608,6 +610,9 @@ class _SkimJob:
     cutoff: float | None
     dtype: str
     km: bool = False  # distances: metres on the graph and the access legs, in km
+    lengths: Any = None  # metres per edge of ``graph`` (fastest-path distances), or None
+    o_access_m: np.ndarray | None = None  # metres, with ``lengths``
+    d_access_m: np.ndarray | None = None
 
 
 def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int]:
@@ -643,7 +648,14 @@ def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int
         ) / 1000.0
         km[~np.isfinite(km)] = np.nan
         return km, 0
-    minutes = node[np.ix_(inv.ravel(), job.d_inv)]
+    return _skim_chunk_finish(job, node, inv.ravel(), a, b)
+
+
+def _skim_chunk_finish(
+    job: _SkimJob, node: np.ndarray, inv: np.ndarray, a: int, b: int
+) -> tuple[np.ndarray, int]:
+    """Node-to-node seconds of origins ``a:b`` to zone minutes, and the unreachable count."""
+    minutes = node[np.ix_(inv, job.d_inv)]
     minutes /= 60.0
     minutes += job.o_access[a:b, None]
     minutes += job.d_access[None, :] + job.wait_min
@@ -655,6 +667,73 @@ def _skim_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, int
     unreachable = ~np.isfinite(minutes)
     minutes[unreachable] = np.nan
     return minutes.astype(job.dtype, copy=False), int(unreachable.sum())
+
+
+def _lengths_along(pred: np.ndarray, step_m: np.ndarray) -> np.ndarray:
+    """Metres from the root of each shortest-path tree (rows of ``pred``) to every node.
+
+    ``step_m[i, v]`` is the length of the edge ``pred[i, v] -> v``; the sums are taken by
+    pointer doubling (vectorised). A root, and a node not reached, get 0 (the callers
+    leave the unreached ones out by their NaN minutes).
+    """
+    up = pred.astype(np.int64, copy=True)
+    total = np.where(up >= 0, step_m, 0.0)
+    rows = np.arange(len(up))[:, None]
+    while (up >= 0).any():
+        has = up >= 0
+        parent = np.where(has, up, 0)
+        total = np.where(has, total + total[rows, parent], total)
+        up = np.where(has, up[rows, parent], -1)
+    return total
+
+
+def _skim_km_chunk(job: _SkimJob, bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
+    """Minutes and fastest-path kilometres from origin zones ``a:b`` (one search per node).
+
+    The minutes are those of :func:`_skim_chunk` to the bit; the kilometres are the length
+    of the path each search found, plus both access legs, NaN where the minutes are.
+    """
+    a, b = bounds
+    rows, inv = np.unique(job.o_pos[a:b], return_inverse=True)
+    if job.compiled:
+        kernel = _dijkstra
+        if kernel is None:
+            msg = "the compiled Dijkstra kernel is not built on this worker; use engine='scipy'"
+            raise InputError(msg)
+        indptr, indices, weights = job.graph
+        node = np.empty((len(rows), len(job.d_nodes)), dtype=np.float64)
+        metres = np.empty_like(node)
+        if node.size:
+            kernel.many_sources_length(
+                indptr,
+                indices,
+                weights,
+                job.lengths,
+                np.ascontiguousarray(rows, dtype=np.int64),
+                job.d_nodes,
+                node,
+                metres,
+                job.limit,
+            )
+    else:
+        full, pred = dijkstra(
+            job.graph, directed=True, indices=rows, limit=job.limit, return_predecessors=True
+        )
+        step = np.zeros(full.shape)
+        has = pred >= 0
+        r, c = np.nonzero(has)
+        step[r, c] = np.asarray(job.lengths[pred[r, c], c]).ravel()
+        node = np.asarray(full[:, job.d_nodes])
+        metres = _lengths_along(pred, step)[:, job.d_nodes]
+    minutes, n_bad = _skim_chunk_finish(job, node, inv.ravel(), a, b)
+    assert job.o_access_m is not None and job.d_access_m is not None
+    km = (
+        metres[np.ix_(inv.ravel(), job.d_inv)]
+        + job.o_access_m[a:b, None]
+        + job.d_access_m[None, :]
+    ) / 1000.0
+    km[np.isnan(minutes)] = np.nan
+    return minutes, km, n_bad
 
 
 def _warn_unreachable(n_bad: int, size: int, cutoff: float | None) -> None:
@@ -1646,3 +1725,401 @@ def _km_frame(km: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFram
     out.index.name = "origin"
     out.columns.name = "destination"
     return out
+
+
+def _aligned_lengths(
+    R: RoutingGraph, R_length: RoutingGraph, *, backward: bool = False
+) -> np.ndarray:
+    """Metres of every edge of ``R`` (its ``fwd`` arrays, or ``bwd``), read from ``R_length``.
+
+    Both graphs must come from the same street graph (the same nodes); an edge of ``R``
+    gets the length of its link in ``R_length`` (the shortest of parallel edges).
+    """
+    if len(R.nodes) != len(R_length.nodes) or not np.array_equal(R.nodes, R_length.nodes):
+        msg = "the time and length routing graphs have different nodes; build both from one graph"
+        raise InputError(msg)
+    n = np.int64(len(R.nodes))
+    indptr, indices, _ = R.bwd if backward else R.fwd
+    l_indptr, l_indices, l_data = R_length.bwd if backward else R_length.fwd
+    keys = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr)) * n + indices
+    l_keys = (
+        np.repeat(np.arange(len(l_indptr) - 1, dtype=np.int64), np.diff(l_indptr)) * n + l_indices
+    )
+    at = np.searchsorted(l_keys, keys)  # CSR rows with sorted indices: keys are sorted
+    at = np.minimum(at, max(len(l_keys) - 1, 0))
+    if len(keys) and (len(l_keys) == 0 or not np.array_equal(l_keys[at], keys)):
+        msg = "some edges of the time routing graph have no length; give every edge a length"
+        raise InputError(msg)
+    return np.ascontiguousarray(l_data[at] if len(keys) else l_data[:0], dtype=np.float64)
+
+
+def _length_csr(R: RoutingGraph, lengths: np.ndarray) -> sp.csr_array:
+    """``R.csr``'s pattern with ``lengths`` as data (for the scipy engine)."""
+    indptr, indices, _ = R.fwd
+    return sp.csr_array((lengths, indices, indptr), shape=R.csr.shape)
+
+
+def _fused_job(
+    R: RoutingGraph,
+    R_length: RoutingGraph,
+    o: pd.DataFrame,
+    *,
+    cutoff: float | None,
+    engine: Engine,
+) -> _SkimJob:
+    job = _skim_job(R, o, o, cutoff=cutoff, engine=engine, dtype="float64")
+    lengths = _aligned_lengths(R, R_length)
+    access_m = o["access_m"].to_numpy(dtype=float)
+    return replace(
+        job,
+        lengths=lengths if job.compiled else _length_csr(R, lengths),
+        o_access_m=access_m,
+        d_access_m=access_m,
+    )
+
+
+def travel_time_and_distance_matrix(
+    G: nx.MultiDiGraph | RoutingGraph,
+    G_length: nx.MultiDiGraph | RoutingGraph,
+    zones: gpd.GeoDataFrame | gpd.GeoSeries,
+    *,
+    cutoff: float | None = None,
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+    workers: int | None = 1,
+    engine: Engine = "auto",
+    scheduler: Any = None,
+    chunk_size: int | None = None,
+    max_memory: int | str | None = None,
+    folder: str | Path | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Travel times and the length of the fastest paths between zones, in one search each.
+
+    :func:`travel_time_matrix` and :func:`distance_matrix_km` search the graph twice (by
+    time, then by length); this searches once, by time, and sums the lengths along the
+    path it finds: the distance that the trips of the skim drive, which is what their
+    emissions depend on. It is at least the shortest distance of
+    :func:`distance_matrix_km` (equal where the fastest path is the shortest). Among paths
+    of equal time, the first one found is kept.
+
+    Parameters
+    ----------
+    G
+        Street graph with ``travel_time`` in seconds (or its :class:`RoutingGraph`).
+    G_length
+        The same graph's routing graph by ``length`` in metres (or the street graph).
+    zones
+        Zones (origins and destinations).
+    cutoff, access_speed_kph, workers, engine, scheduler, chunk_size
+        As for :func:`travel_time_matrix`; beyond ``cutoff`` both are NaN.
+    max_memory
+        As for :func:`spill_travel_time_matrix`: the minutes stay in memory if they take
+        at most half of it, else they are written to ``folder`` and memory-mapped (the
+        kilometres stay in memory, as those of :func:`distance_matrix_km` do).
+    folder
+        New skim folder for spilled minutes (needed only if they are spilled).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(minutes, km)``, zones x zones; the minutes equal those of
+        :func:`travel_time_matrix` to the bit.
+
+    Raises
+    ------
+    InputError
+        On bad options, graphs with different nodes, or minutes to spill without a folder.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph(crs="epsg:4326")
+    >>> for n, x in (("a", 121.0), ("b", 121.05), ("c", 121.1)):
+    ...     G.add_node(n, x=x, y=28.6)
+    >>> _ = G.add_edge("a", "c", travel_time=900.0, length=10_000.0)  # short, slow
+    >>> _ = G.add_edge("a", "b", travel_time=300.0, length=6_000.0)   # long, fast
+    >>> _ = G.add_edge("b", "c", travel_time=300.0, length=6_000.0)
+    >>> _ = G.add_edge("c", "a", travel_time=900.0, length=10_000.0)
+    >>> z = gpd.GeoDataFrame(index=["A", "C"], crs="EPSG:4326",
+    ...                      geometry=gpd.points_from_xy([121.0, 121.1], [28.6, 28.6]))
+    >>> minutes, km = travel_time_and_distance_matrix(G, G, z)
+    >>> float(minutes.loc["A", "C"]), float(km.loc["A", "C"])
+    (10.0, 12.0)
+    """
+    limit_bytes = _check_options(cutoff, max_memory, "float64")
+    workers = resolve_workers(workers)
+    R = _as_routing(G, "travel_time")
+    R_length = _as_routing(G_length, "length")
+    o = snap_to_nodes(R, zones, access_speed_kph=access_speed_kph)
+    job = _fused_job(R, R_length, o, cutoff=cutoff, engine=engine)
+    n = len(o)
+    km = np.empty((n, n), dtype=np.float64)
+    spill = limit_bytes is not None and 8 * n * n > limit_bytes // 2
+    if spill and folder is None:
+        msg = (
+            f"the {n:,} x {n:,} skim does not fit in max_memory={max_memory!r} and no folder "
+            "was given to write it to"
+        )
+        raise InputError(msg)
+    sink = _SkimSink(folder if spill else None, o, o, R, cutoff=cutoff)
+    n_bad = 0
+    with dask_client(scheduler) as client:
+        n_workers = workers if client is None else max(1, sum(client.nthreads().values()))
+        rows = _chunk_rows(
+            job, len(R.nodes), chunk_size=chunk_size, max_memory=limit_bytes, n_workers=n_workers
+        )
+        bounds = [(a, min(a + rows, n)) for a in range(0, n, rows)]
+        results = imap_chunks(
+            _skim_km_chunk,
+            bounds,
+            shared=job,
+            workers=workers,
+            scheduler=client,
+            pool="threads" if job.compiled else "processes",
+        )
+        with sink:
+            for (a, b), (minutes, block_km, bad) in zip(bounds, results, strict=True):
+                sink.put(a, minutes)
+                km[a:b] = block_km
+                n_bad += bad
+    _warn_unreachable(n_bad, n * n, cutoff)
+    return sink.result(), _km_frame(km, o.index, o.index)
+
+
+class _SkimSink:
+    """Where the rows of a skim go: a matrix in memory, or a ``.npy`` file (float64)."""
+
+    def __init__(
+        self,
+        folder: str | Path | None,
+        o: pd.DataFrame,
+        d: pd.DataFrame,
+        R: RoutingGraph,
+        *,
+        cutoff: float | None,
+    ) -> None:
+        self.folder = None if folder is None else Path(folder)
+        self.index, self.columns = o.index, d.index
+        self.file: Any = None
+        self.matrix: np.ndarray | None = None
+        if self.folder is None:
+            self.matrix = np.empty((len(o), len(d)), dtype=np.float64)
+            return
+        if self.folder.is_file() or (self.folder.is_dir() and any(self.folder.iterdir())):
+            msg = f"skim folder {str(self.folder)!r} exists and is not empty; choose a new folder"
+            raise InputError(msg)
+        self.ids = {
+            "origins": _json_ids(o.index, "origins"),
+            "destinations": _json_ids(d.index, "destinations"),
+            "unit": "min",
+            "dtype": "float64",
+            "cutoff_min": cutoff,
+            "weight": R.weight,
+            "network_source": R.network_source,
+        }
+        self.folder.mkdir(parents=True, exist_ok=True)
+        header = np.lib.format.open_memmap(
+            self.folder / SKIM_FILE, mode="w+", dtype=np.float64, shape=(len(o), len(d))
+        )
+        self.offset, self.row_bytes = header.offset, 8 * len(d)
+        del header
+
+    def __enter__(self) -> _SkimSink:
+        if self.folder is not None:
+            self.file = (self.folder / SKIM_FILE).open("r+b")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+    def put(self, a: int, block: np.ndarray) -> None:
+        if self.matrix is not None:
+            self.matrix[a : a + len(block)] = block
+            return
+        self.file.seek(self.offset + a * self.row_bytes)
+        self.file.write(np.ascontiguousarray(block, dtype=np.float64).tobytes())
+
+    def result(self) -> pd.DataFrame:
+        if self.matrix is not None:
+            return _skim_frame(self.matrix, self.index, self.columns)
+        assert self.folder is not None
+        (self.folder / SKIM_IDS_FILE).write_text(json.dumps(self.ids), encoding="utf-8")
+        return read_travel_time_matrix(self.folder)
+
+
+def _node_matrix_length(
+    R: RoutingGraph,
+    lengths: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    *,
+    limit: float,
+    engine: Engine,
+    backward: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_node_matrix`, with the metres along each path found.
+
+    ``lengths`` are per edge of ``R.fwd``, or of ``R.bwd`` with ``backward``.
+    """
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    distinct, inv = np.unique(cols, return_inverse=True)
+    indptr, indices, weights = R.bwd if backward else R.fwd
+    if _use_compiled(engine):
+        kernel = _dijkstra
+        assert kernel is not None
+        node = np.empty((len(rows), len(distinct)), dtype=np.float64)
+        metres = np.empty_like(node)
+        if node.size:
+            kernel.many_sources_length(
+                indptr, indices, weights, lengths, rows, distinct, node, metres, limit
+            )
+    else:
+        csr = R.csr_t if backward else R.csr
+        length_csr = sp.csr_array((lengths, indices, indptr), shape=csr.shape)
+        full, pred = dijkstra(
+            csr, directed=True, indices=rows, limit=limit, return_predecessors=True
+        )
+        step = np.zeros(full.shape)
+        r, c = np.nonzero(pred >= 0)
+        step[r, c] = np.asarray(length_csr[pred[r, c], c]).ravel()
+        node = np.asarray(full)[:, distinct]
+        metres = _lengths_along(pred, step)[:, distinct]
+    inv = inv.ravel()
+    return node[:, inv], metres[:, inv]
+
+
+def update_travel_time_and_distance(
+    skim: pd.DataFrame,
+    km: pd.DataFrame,
+    G: RoutingGraph,
+    G_length: RoutingGraph,
+    *,
+    time_changes: Sequence[EdgeChange],
+    length_changes: Sequence[EdgeChange],
+    zones: gpd.GeoDataFrame | gpd.GeoSeries,
+    cutoff: float | None = None,
+    access_speed_kph: float = DEFAULT_ACCESS_SPEED_KPH,
+    workers: int | None = 1,
+    engine: Engine = "auto",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Update the minutes and fastest-path kilometres of :func:`travel_time_and_distance_matrix`.
+
+    Where every time change adds an edge or speeds one up, a pair whose fastest path got
+    faster now runs o -> u -> v -> d through a changed edge (as in
+    :func:`update_travel_time_matrix`): its minutes and its kilometres come from the two
+    searches per change (one backward to u, one forward from v), each summing the lengths
+    along the path it finds. Other pairs keep their path. Otherwise both are recomputed.
+    The minutes equal :func:`update_travel_time_matrix`'s; the kilometres equal a
+    recomputation's to rounding, except where two paths tie on time.
+
+    Parameters
+    ----------
+    skim, km
+        Minutes and kilometres of the *base* graphs (zones x zones).
+    G, G_length
+        The base routing graphs by time and by length, without the changes.
+    time_changes, length_changes
+        ``(u, v, seconds)`` and ``(u, v, metres)``; None removes the edge.
+    zones
+        The zones of ``skim``.
+    cutoff, access_speed_kph, workers, engine
+        As for :func:`travel_time_and_distance_matrix`.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``(minutes, km)`` on the changed graphs.
+
+    Raises
+    ------
+    InputError
+        If the matrices do not match the zones, or a change is invalid.
+    """
+    R_new = apply_edge_changes(G, time_changes)
+    L_new = apply_edge_changes(G_length, length_changes)
+    changes = [(a, b, w) for (a, b), w in {(a, b): w for a, b, w in time_changes}.items()]
+    ids = pd.Index(zones.index)
+    if not (
+        skim.index.equals(ids)
+        and skim.columns.equals(ids)
+        and km.index.equals(ids)
+        and km.columns.equals(ids)
+    ):
+        msg = "the skim's or distances' index/columns do not match the zones; pass the same zones"
+        raise InputError(msg)
+    l_changes = {(a, b): w for a, b, w in length_changes}
+
+    def old(R: RoutingGraph, a: Any, b: Any) -> float:
+        return float(R.csr[R.index[a], R.index[b]])
+
+    faster = {  # changes that make an edge faster (or add it): every path through it moves
+        (a, b) for a, b, w in changes if w is not None and (old(G, a, b) == 0 or w < old(G, a, b))
+    }
+    incremental = all(
+        w is not None and (w == old(G, a, b) or (a, b) in faster) for a, b, w in changes
+    )
+    # a new length on an edge whose time does not drop changes the kilometres of the paths
+    # through it, which only a recomputation sees
+    incremental = incremental and all(
+        w is not None and (w == old(G_length, a, b) or (a, b) in faster)
+        for (a, b), w in l_changes.items()
+    )
+    if not incremental:
+        logger.info("edge removal, slow-down or length-only change: recomputing the skims")
+        return travel_time_and_distance_matrix(
+            R_new,
+            L_new,
+            zones,
+            cutoff=cutoff,
+            access_speed_kph=access_speed_kph,
+            workers=workers,
+            engine=engine,
+        )
+    o = snap_to_nodes(R_new, zones, access_speed_kph=access_speed_kph)
+    limit = np.inf if cutoff is None else cutoff * 60.0
+    us = np.array([R_new.index[a] for a, _, _ in changes], dtype=np.int64)
+    vs = np.array([R_new.index[b] for _, b, _ in changes], dtype=np.int64)
+    ws = np.array([w for *_, w in changes], dtype=float)
+    pos = o["pos"].to_numpy()
+    to_u, to_u_m = _node_matrix_length(
+        R_new,
+        _aligned_lengths(R_new, L_new, backward=True),
+        us,
+        pos,
+        limit=limit,
+        engine=engine,
+        backward=True,
+    )
+    from_v, from_v_m = _node_matrix_length(
+        R_new, _aligned_lengths(R_new, L_new), vs, pos, limit=limit, engine=engine
+    )
+    edge_m = np.array(
+        [float(L_new.csr[L_new.index[a], L_new.index[b]]) for a, b, _ in changes], dtype=float
+    )
+    new = skim.to_numpy(dtype=float, copy=True)
+    new_km = km.to_numpy(dtype=float, copy=True)
+    a_o = o["access_min"].to_numpy()
+    a_d = o["access_min"].to_numpy() + G.wait_min
+    m_o = o["access_m"].to_numpy(dtype=float)
+    rows, cols = _same_zone(o, o)
+    for k in range(len(changes)):  # the arithmetic of update_travel_time_matrix for minutes
+        left = to_u[k] / 60.0 + a_o
+        right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
+        cand = left[:, None] + right[None, :]
+        cand[rows, cols] = np.inf
+        if changes[k][:2] not in faster:  # no path moves to an edge that got no faster
+            np.fmin(new, cand, out=new)
+            continue
+        better = cand < np.where(np.isnan(new), np.inf, new)
+        cand_km = ((to_u_m[k] + m_o)[:, None] + (from_v_m[k] + edge_m[k] + m_o)[None, :]) / 1000.0
+        new_km[better] = cand_km[better]
+        np.fmin(new, cand, out=new)
+    if cutoff is not None:
+        new[new > cutoff] = np.inf
+    new_km[~np.isfinite(new)] = np.nan
+    return _finish_minutes(new, skim.index, skim.columns, cutoff), _km_frame(
+        new_km, km.index, km.columns
+    )

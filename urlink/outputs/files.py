@@ -32,7 +32,6 @@ import pandas as pd
 
 from urlink import __version__
 from urlink.errors import InputError
-from urlink.model.graph import graph_to_gdfs
 from urlink.network.skims import iter_skim_rows, skim_to_parquet
 
 if TYPE_CHECKING:
@@ -761,7 +760,7 @@ def write_travel_times(
 def write_linkages(
     path: Path,
     zones: gpd.GeoDataFrame,
-    graph: Any,
+    flows: gpd.GeoDataFrame,
     edges: gpd.GeoDataFrame | None,
     volumes: pd.DataFrame,
 ) -> None:
@@ -773,8 +772,9 @@ def write_linkages(
         Target GeoPackage.
     zones
         Zones with typology.
-    graph
-        The linkage graph.
+    flows
+        The flow edges of the linkage graph, with lines from seat to seat
+        (:func:`urlink.model.linkage.linkage_flows_of`, or ``graph_to_gdfs(G)[1]``).
     edges
         Street network edges (from :func:`network_edges_gdf`); None leaves the ``network``
         layer out (it is most of the file for a large network).
@@ -782,7 +782,6 @@ def write_linkages(
         Assigned volumes per street link (``u``, ``v``, one column per flow type).
     """
     zones.to_crs("EPSG:4326").to_file(path, layer="zones", driver="GPKG")
-    _, flows = graph_to_gdfs(graph)
     flows.to_file(path, layer="flows", driver="GPKG")
     if edges is None:
         return

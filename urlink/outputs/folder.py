@@ -270,7 +270,7 @@ def write_outputs(
     state: State,
     zones: gpd.GeoDataFrame,
     streets: nx.MultiDiGraph,
-    graph: nx.MultiDiGraph,
+    linkage_flows: gpd.GeoDataFrame,
     flows: pd.DataFrame,
     tables: Mapping[str, pd.DataFrame],
     summary: Mapping[str, Any],
@@ -282,6 +282,8 @@ def write_outputs(
     network_layer: bool = True,
     offline: bool = True,
     force: bool = False,
+    workers: int | None = 1,
+    scheduler: Any = None,
 ) -> Path:
     """Write every file of a run into ``out`` (replaced only when all are written).
 
@@ -297,8 +299,10 @@ def write_outputs(
         Zones as written (typology and model inputs).
     streets
         The street network.
-    graph
-        The linkage graph.
+    linkage_flows
+        The flow edges of the linkage graph, with CO2
+        (:func:`urlink.model.linkage.linkage_flows_of`): the ``flows`` layer of
+        ``linkages.gpkg`` and the maps' flows.
     flows
         Every flow row.
     tables
@@ -326,6 +330,9 @@ def write_outputs(
     force
         Write beside files in ``out`` that urlink did not write (they are kept; see
         :func:`urlink.outputs.files.atomic_output_dir`).
+    workers, scheduler
+        Where the assignment's chunks of origins run (:mod:`urlink.parallel`); the volumes
+        are the same for any setting.
 
     Returns
     -------
@@ -336,7 +343,13 @@ def write_outputs(
     source = str(streets.graph.get("network_source", "unknown"))
     road = [f for k, f in state.flows.items() if k in ("people", "goods")]
     volumes = (
-        assign_to_network(state.routing, pd.concat(road, ignore_index=True), state.zones)
+        assign_to_network(
+            state.routing,
+            pd.concat(road, ignore_index=True),
+            state.zones,
+            workers=workers,
+            scheduler=scheduler,
+        )
         if road
         else pd.DataFrame(columns=["u", "v"])
     )
@@ -360,7 +373,7 @@ def write_outputs(
         write_linkages(
             tmp / "linkages.gpkg",
             zones.assign(network_source=source),
-            graph,
+            linkage_flows,
             network_edges_gdf(streets) if network_layer else None,
             volumes,
         )
@@ -380,7 +393,7 @@ def write_outputs(
         write_maps(
             tmp,
             zones,
-            graph,
+            linkage_flows,
             source,
             assessed=tables,
             scenario=scenario,

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
 
 from urlink.errors import InputError
 from urlink.io.osm_admin import water_from_osm
-from urlink.model.graph import graph_to_gdfs
 from urlink.outputs.files import network_edges_gdf
 from urlink.outputs.maps import _t, map_comparison, map_linkages, save_map
 from urlink.outputs.report import source_notes
@@ -31,8 +31,6 @@ from urlink.scoring.attribution import EFFECTS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-
-    import networkx as nx
 
     from urlink.model.state import Strategy
     from urlink.outputs.maps import Lang
@@ -133,14 +131,25 @@ def main_roads(streets: nx.MultiDiGraph | None) -> gpd.GeoDataFrame | None:
     source = str(streets.graph.get("network_source", "")) if streets is not None else ""
     if streets is None or not source.startswith("osm") or not len(streets):
         return None
-    edges = network_edges_gdf(streets)
-    if "highway" not in edges.columns:
+    # only the main roads' edges become lines (a province has a million other edges)
+    keep, at = [], []
+    tagged = False
+    for i, (u, v, k, h) in enumerate(streets.edges(keys=True, data="highway")):
+        if h is None:
+            continue
+        tagged = True
+        text = ";".join(map(str, h)) if isinstance(h, list) else str(h)
+        if any(road in text for road in MAIN_ROADS):
+            keep.append((u, v, k))
+            at.append(i)
+    if not tagged or not keep:
         return None
-    highway = edges["highway"].astype(str)
-    keep = highway.apply(lambda h: any(k in h for k in MAIN_ROADS))
-    roads = edges[keep]
-    if roads.empty:
-        return None
+    ends = {n for u, v, _ in keep for n in (u, v)}
+    main = nx.MultiDiGraph(**streets.graph)  # the edges in the order of the whole graph's
+    main.add_nodes_from((n, d) for n, d in streets.nodes(data=True) if n in ends)
+    main.add_edges_from((u, v, k, streets.edges[u, v, k]) for u, v, k in keep)
+    roads = network_edges_gdf(main)
+    roads.index = pd.Index(at)  # the rows they have among all edges
     pair = [tuple(sorted((str(u), str(v)))) for u, v in zip(roads["u"], roads["v"], strict=True)]
     return roads.assign(_pair=pair).drop_duplicates("_pair")[["geometry"]]
 
@@ -357,7 +366,7 @@ _GEOMETRY_OF = {
 def write_map(
     path: Path,
     zones: gpd.GeoDataFrame,
-    graph: Any,
+    flows: pd.DataFrame,
     network_source: str,
     *,
     lang: Lang = "both",
@@ -376,8 +385,9 @@ def write_map(
         Target ``.html``.
     zones
         Zones with typology.
-    graph
-        The linkage graph (its edges are the flows drawn).
+    flows
+        The flow edges of the linkage graph, drawn
+        (:func:`urlink.model.linkage.linkage_flows_of`, or ``graph_to_gdfs(G)[1]``).
     network_source
         ``"proxy"`` labels the map as based on a proxy network.
     lang
@@ -396,10 +406,9 @@ def write_map(
     water
         Water bodies for the base layer (:func:`base_water`).
     """
-    _, flows = graph_to_gdfs(graph)
     m = map_linkages(
         zones,
-        pd.DataFrame(flows.drop(columns="geometry")),
+        pd.DataFrame(flows.drop(columns="geometry", errors="ignore")),
         lang=lang,
         network_source=network_source,
         tiles=None if offline else "OpenStreetMap",
@@ -415,7 +424,7 @@ def write_map(
 def write_maps(
     folder: Path,
     zones: gpd.GeoDataFrame,
-    graph: Any,
+    flows: pd.DataFrame,
     network_source: str,
     *,
     assessed: Mapping[str, pd.DataFrame],
@@ -433,8 +442,8 @@ def write_maps(
         Output folder.
     zones
         Zones with typology.
-    graph
-        The linkage graph.
+    flows
+        The flow edges of the linkage graph (:func:`write_map`).
     network_source
         Source of the street network.
     assessed
@@ -459,7 +468,7 @@ def write_maps(
     write_map(
         folder / "map.html",
         zones_with_indicators(zones, assessed.get("indicators")),
-        graph,
+        flows,
         network_source,
         lang=lang,
         offline=offline,

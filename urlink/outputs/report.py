@@ -42,7 +42,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from urlink import __version__
-from urlink.model.graph import crosses_level
+from urlink.model.graph import crosses_levels
 from urlink.outputs.files import file_sha256
 from urlink.outputs.maps import FLOW_COLOURS, TYPOLOGY_COLOURS
 from urlink.scenario.assess import admin_names
@@ -291,14 +291,9 @@ def flows_by_boundary(flows: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
     0   10.0   6.0       3.0     1.0
     """
     f = _used(flows)
-    rows = {str(i): r for i, r in zones.iterrows()}
-    levels = [
-        crosses_level(rows[str(o)], rows[str(d)])
-        if str(o) in rows and str(d) in rows
-        else "unknown"
-        for o, d in zip(f["origin"], f["destination"], strict=True)
-    ]
-    f = f.assign(crosses=levels)
+    f = f.assign(
+        crosses=crosses_levels(zones, f["origin"].to_numpy(), f["destination"].to_numpy())
+    )
     out = []
     for ftype, part in f.groupby("flow_type", sort=False):
         rec: dict[str, Any] = {

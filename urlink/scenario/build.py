@@ -71,6 +71,7 @@ from urlink.network.skims import (
     distance_matrix_km,
     routing_graph_from,
     spill_travel_time_matrix,
+    travel_time_and_distance_matrix,
 )
 from urlink.network.streets import add_travel_times, streets_from_file, streets_from_points
 from urlink.network.transit import (
@@ -605,28 +606,38 @@ def _routing_and_skim(
     zones: gpd.GeoDataFrame,
     *,
     scale: RunScale | None = None,
-) -> tuple[RoutingGraph, RoutingGraph, pd.DataFrame]:
-    """Routing graphs (by time, by length) and the zone skim, built once per run."""
+) -> tuple[RoutingGraph, RoutingGraph, pd.DataFrame, pd.DataFrame | None]:
+    """Routing graphs (by time, by length), the zone skim, and its paths' distances.
+
+    The distances only with ``[network] distance = "fastest"`` (found in the same search as
+    the times); built once per run.
+    """
     scale = RunScale() if scale is None else scale
+    net = scenario.network
+    km = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
         routing = routing_graph_from(streets, weight="travel_time")
         routing_length = routing_graph_from(streets, weight="length")
-        skim = spill_travel_time_matrix(
-            routing,
-            zones,
-            folder=None if scale.scratch is None else scale.scratch / "skim",
-            max_memory=scale.max_memory,
-            workers=scale.workers,
-            scheduler=scale.client,
-            cutoff=scenario.network.cutoff_min,
-            access_speed_kph=scenario.network.access_speed_kph,
-        )
+        options: dict[str, Any] = {
+            "max_memory": scale.max_memory,
+            "workers": scale.workers,
+            "scheduler": scale.client,
+            "cutoff": net.cutoff_min,
+            "access_speed_kph": net.access_speed_kph,
+        }
+        folder = None if scale.scratch is None else scale.scratch / "skim"
+        if net.distance == "fastest":
+            skim, km = travel_time_and_distance_matrix(
+                routing, routing_length, zones, folder=folder, **options
+            )
+        else:
+            skim = spill_travel_time_matrix(routing, zones, folder=folder, **options)
     for w in caught:
         logger.warning("%s", w.message)
-    osm = scenario.network.osm
+    osm = net.osm
     check_reachability(skim, source=str(osm) if osm is not None else "proxy network")
-    return routing, routing_length, skim
+    return routing, routing_length, skim, km
 
 
 def services_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -964,7 +975,9 @@ def base_state(
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UrlinkWarning)
-        routing, routing_length, skim = _routing_and_skim(scenario, streets, zones, scale=scale)
+        routing, routing_length, skim, km = _routing_and_skim(
+            scenario, streets, zones, scale=scale
+        )
         zones = typology_from_scenario(scenario, zones, skim)
         state = State(
             zones=zones,
@@ -973,12 +986,15 @@ def base_state(
             routing=routing,
             routing_length=routing_length,
             skim=skim,
-            distance_km=distance_matrix_km(
+            distance_km=km
+            if km is not None
+            else distance_matrix_km(
                 routing_length,
                 zones,
                 workers=1 if scale is None else scale.workers,
                 scheduler=None if scale is None else scale.client,
             ),
+            distance_path=scenario.network.distance,
             services=services_from_scenario(scenario, zones),
             setups=setups_from_scenario(scenario, zones),
             emissions=scenario.emissions,

@@ -43,7 +43,7 @@ from urlink.model.flows.goods import GoodsParams
 from urlink.model.flows.people import PeopleParams
 from urlink.model.intrazonal import INTRAZONAL_RULES, IntrazonalRule
 from urlink.model.modes import ModeChoiceParams
-from urlink.model.state import LEVELS, ContextFlows, Strategy
+from urlink.model.state import LEVELS, ContextFlows, DistancePath, Strategy
 from urlink.model.typology import TypologyParams
 from urlink.network.streets import DEFAULT_SPEEDS_KPH, SpeedParams
 from urlink.params import params_from_table
@@ -295,6 +295,10 @@ class NetworkSpec:
         Longest trip in the skim (minutes); longer ones are NaN.
     ferries
         Keep scheduled ferries of the OSM file as network edges (islands; ``.osm.pbf``).
+    distance
+        What ``distance_km`` of a zone pair is: ``"shortest"``, the shortest path by length
+        (a second search), or ``"fastest"``, the length of the skim's fastest path, found
+        in the same search as the time (#20).
     """
 
     osm: Path | None = None
@@ -306,6 +310,7 @@ class NetworkSpec:
     access_speed_kph: float = 4.5
     cutoff_min: float | None = None
     ferries: bool = False
+    distance: DistancePath = "shortest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1298,6 +1303,7 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
         access_speed_kph=_positive(t, "access_speed_kph", d.access_speed_kph),
         cutoff_min=None if cutoff is None else _positive(t, "cutoff_min", 1.0),
         ferries=t.get("ferries", bool, default=False),
+        distance=_choice(t, "distance", ("shortest", "fastest"), d.distance),
     )
     t.finish()
     if spec.circuity < 1:

@@ -70,6 +70,7 @@ from urlink.network.skims import (
     apply_edge_changes,
     snap_to_nodes,
     update_distance_matrix_km,
+    update_travel_time_and_distance,
     update_travel_time_matrix,
 )
 from urlink.network.streets import DEFAULT_SPEEDS_KPH
@@ -486,6 +487,26 @@ def _seat_node(state: State, zid: str) -> Any:
 def _edit_roads(
     state: State, time_changes: list[EdgeChange], length_changes: list[EdgeChange]
 ) -> State:
+    if state.distance_path == "fastest":  # times and the lengths of their paths together
+        skim, km = update_travel_time_and_distance(
+            state.skim,
+            state.distance_km,
+            state.routing,
+            state.routing_length,
+            time_changes=time_changes,
+            length_changes=length_changes,
+            zones=state.zones,
+            cutoff=state.cutoff_min,
+            access_speed_kph=state.access_speed_kph,
+        )
+        new = dataclasses.replace(
+            state,
+            routing=apply_edge_changes(state.routing, time_changes),
+            routing_length=apply_edge_changes(state.routing_length, length_changes),
+            skim=skim,
+            distance_km=km,
+        )
+        return update_flows(new, ("skim",))
     skim = update_travel_time_matrix(
         state.skim,
         state.routing,

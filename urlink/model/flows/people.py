@@ -404,6 +404,12 @@ def _cost_array(cost: object, ids: pd.Index, name: str = "cost") -> FloatArray:
             f"got {type(cost).__name__}"
         )
         raise InputError(msg)
+    _check_labels(cost, ids, name)
+    aligned = cost.reindex(index=ids, columns=ids)
+    return _numbers(aligned, name)
+
+
+def _check_labels(cost: pd.DataFrame, ids: pd.Index, name: str) -> None:
     for axis, labels in (("index", cost.index), ("columns", cost.columns)):
         if not labels.is_unique:
             dup = labels[labels.duplicated()].unique().tolist()
@@ -416,7 +422,9 @@ def _cost_array(cost: object, ids: pd.Index, name: str = "cost") -> FloatArray:
                 f"give {name} a row and a column for every zone (NaN for unreachable)"
             )
             raise InputError(msg)
-    aligned = cost.reindex(index=ids, columns=ids)
+
+
+def _numbers(aligned: pd.DataFrame, name: str) -> FloatArray:
     try:
         values = aligned.to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as err:
@@ -428,10 +436,21 @@ def _cost_array(cost: object, ids: pd.Index, name: str = "cost") -> FloatArray:
 def _prepare(zones: object, cost: object, params: PeopleParams) -> _Inputs:
     zones = _check_zones(zones)
     ids = zones.index
-    c = _cost_array(cost, ids)
+    c, valid = _checked_costs(_cost_array(cost, ids), ids, ids, 0, params)
+    return _Inputs(ids=ids, cost=c, valid=valid)
+
+
+def _checked_costs(
+    c: FloatArray, ids: pd.Index, origins: pd.Index, a: int, params: PeopleParams
+) -> tuple[FloatArray, BoolArray]:
+    """Check the minutes of origins ``a:a + len(c)`` (the rows of ``c``).
+
+    Returns them (NaN for +inf) and which pairs are valid (reachable; off the diagonal
+    unless self flows).
+    """
     if (c < 0).any():  # NaN compares False, -inf is caught here
         r, k = np.nonzero(c < 0)
-        pairs = [(ids[int(i)], ids[int(j)], float(c[i, j])) for i, j in zip(r, k, strict=True)]
+        pairs = [(origins[int(i)], ids[int(j)], float(c[i, j])) for i, j in zip(r, k, strict=True)]
         msg = (
             f"cost must be >= 0 minutes (NaN for unreachable); pairs (origin, destination, "
             f"minutes) {_listed(pairs)} are negative"
@@ -440,8 +459,67 @@ def _prepare(zones: object, cost: object, params: PeopleParams) -> _Inputs:
     c = np.where(np.isinf(c), np.nan, c)
     valid = ~np.isnan(c)
     if not params.self_flows:
-        np.fill_diagonal(valid, val=False)
-    return _Inputs(ids=ids, cost=c, valid=valid)
+        local = np.arange(len(c))
+        valid[local, local + a] = False
+    return c, valid
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _CostBlocks:
+    """The costs of a sparse-support model, read by blocks of origin rows.
+
+    Never a dense copy of the whole matrix: a skim held in memory or memory-mapped from
+    disk (:func:`urlink.network.skims.read_travel_time_matrix`) is read block by block.
+    """
+
+    ids: pd.Index
+    cost: pd.DataFrame  # the labelled input (any row and column order)
+    rows: NDArray[np.int64]  # position in cost.index of each zone
+    cols: NDArray[np.int64]  # position in cost.columns of each zone
+    params: PeopleParams
+
+    def block(self, a: int, b: int) -> tuple[FloatArray, BoolArray]:
+        """Minutes and valid pairs of origins ``a:b`` to every zone (as :func:`_prepare`)."""
+        rows = self.rows[a:b]
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (np.diff(rows) == 1).all():
+            part = self.cost.iloc[int(rows[0]) : int(rows[-1]) + 1]  # a view of a slice
+        else:
+            part = self.cost.iloc[rows]
+        values = _numbers(part, "cost")
+        if not np.array_equal(self.cols, np.arange(len(self.cols))):
+            values = values[:, self.cols]
+        return _checked_costs(values, self.ids, self.ids[a:b], a, self.params)
+
+    def dense(self) -> _Inputs:
+        """Every block at once (for the few thousand zones whose dense model is run)."""
+        n = len(self.ids)
+        parts = [
+            self.block(a, min(a + _SUPPORT_BLOCK_ROWS, n))
+            for a in range(0, n, _SUPPORT_BLOCK_ROWS)
+        ]
+        if not parts:
+            return _Inputs(ids=self.ids, cost=np.empty((0, 0)), valid=np.empty((0, 0), bool))
+        return _Inputs(
+            ids=self.ids,
+            cost=np.vstack([c for c, _ in parts]),
+            valid=np.vstack([v for _, v in parts]),
+        )
+
+
+def _cost_blocks(zones: object, cost: object, params: PeopleParams) -> _CostBlocks:
+    zones = _check_zones(zones)
+    ids = zones.index
+    if not isinstance(cost, pd.DataFrame):
+        _cost_array(cost, ids)  # raises its message
+    assert isinstance(cost, pd.DataFrame)
+    _check_labels(cost, ids, "cost")
+    return _CostBlocks(
+        ids=ids,
+        cost=cost,
+        rows=np.asarray(cost.index.get_indexer(ids), dtype=np.int64),
+        cols=np.asarray(cost.columns.get_indexer(ids), dtype=np.int64),
+        params=params,
+    )
 
 
 def _log_deterrence(
@@ -636,16 +714,22 @@ class _Support:
     cost: FloatArray
 
 
-def _support_pairs(data: _Inputs, params: PeopleParams) -> _Support:
-    """Select the support of ``params`` from the valid pairs, by blocks of origins."""
+def _support_pairs(data: _CostBlocks, params: PeopleParams) -> tuple[_Support, int]:
+    """Select the support of ``params`` from the valid pairs, by blocks of origins.
+
+    Returns the support and the number of valid pairs. The costs are read by blocks (twice
+    for ``knn``: the pairs back are looked up in a second pass), never copied whole.
+    """
     n = len(data.ids)
     rows: list[NDArray[np.int64]] = []
     cols: list[NDArray[np.int64]] = []
+    costs: list[FloatArray] = []
+    n_valid = 0
     for a in range(0, n, _SUPPORT_BLOCK_ROWS):
         b = min(a + _SUPPORT_BLOCK_ROWS, n)
         local = np.arange(b - a)
-        valid = data.valid[a:b]
-        cost = data.cost[a:b]
+        cost, valid = data.block(a, b)
+        n_valid += int(valid.sum())
         if params.support == "knn":
             k = int(params.k_nearest or 1)
             c = np.where(valid, cost, np.inf)
@@ -662,13 +746,37 @@ def _support_pairs(data: _Inputs, params: PeopleParams) -> _Support:
         r, c_ = np.nonzero(mask)
         rows.append((r + a).astype(np.int64))
         cols.append(c_.astype(np.int64))
+        costs.append(cost[r, c_])
     r_all = np.concatenate(rows) if rows else np.empty(0, dtype=np.int64)
     c_all = np.concatenate(cols) if cols else np.empty(0, dtype=np.int64)
+    cost_all = np.concatenate(costs) if costs else np.empty(0)
     if params.support == "knn":  # and the pairs the other way round, where reachable
-        back = data.valid[c_all, r_all]
-        code = np.unique(np.concatenate([r_all * n + c_all, c_all[back] * n + r_all[back]]))
+        back_cost, back = _valid_at(data, c_all, r_all)
+        code = np.concatenate([r_all * n + c_all, c_all[back] * n + r_all[back]])
+        code, first = np.unique(code, return_index=True)
+        cost_all = np.concatenate([cost_all, back_cost[back]])[first]
         r_all, c_all = code // n, code % n
-    return _Support(rows=r_all, cols=c_all, cost=data.cost[r_all, c_all])
+    return _Support(rows=r_all, cols=c_all, cost=cost_all), n_valid
+
+
+def _valid_at(
+    data: _CostBlocks, rows: NDArray[np.int64], cols: NDArray[np.int64]
+) -> tuple[FloatArray, BoolArray]:
+    """Minutes and validity of the pairs ``(rows, cols)``, reading the blocks they are in."""
+    n = len(data.ids)
+    cost = np.full(len(rows), np.nan)
+    valid = np.zeros(len(rows), dtype=bool)
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    for a in range(0, n, _SUPPORT_BLOCK_ROWS):
+        lo, hi = np.searchsorted(sorted_rows, [a, a + _SUPPORT_BLOCK_ROWS])
+        if lo == hi:
+            continue
+        sel = order[lo:hi]
+        c, v = data.block(a, min(a + _SUPPORT_BLOCK_ROWS, n))
+        cost[sel] = c[rows[sel] - a, cols[sel]]
+        valid[sel] = v[rows[sel] - a, cols[sel]]
+    return cost, valid
 
 
 def _group_max(values: FloatArray, groups: NDArray[np.int64], n: int) -> FloatArray:
@@ -829,7 +937,7 @@ def _sparse_furness(
 
 def _outside_shares(
     constraint: _Constraint,
-    data: _Inputs,
+    data: _CostBlocks,
     *,
     production: FloatArray,
     attraction: FloatArray,
@@ -848,9 +956,8 @@ def _outside_shares(
     total_p = 0.0
     for a in range(0, n, _SUPPORT_BLOCK_ROWS):
         b = min(a + _SUPPORT_BLOCK_ROWS, n)
-        log_f = _log_deterrence(
-            data.cost[a:b], data.valid[a:b], params.deterrence, params.beta, params.min_cost_min
-        )
+        cost, valid = data.block(a, b)
+        log_f = _log_deterrence(cost, valid, params.deterrence, params.beta, params.min_cost_min)
         shares, _ = _row_shares(log_f + log_d[None, :])
         volume = production[a:b, None] * shares
         total_p += float(volume.sum())
@@ -858,8 +965,9 @@ def _outside_shares(
     share_p = off_p / total_p if total_p > 0 else 0.0
     share = math.nan
     if n <= SUPPORT_CHECK_MAX_ZONES:
+        whole = data.dense()
         log_f = _log_deterrence(
-            data.cost, data.valid, params.deterrence, params.beta, params.min_cost_min
+            whole.cost, whole.valid, params.deterrence, params.beta, params.min_cost_min
         )
         try:
             dense = _gravity_matrix(
@@ -961,19 +1069,20 @@ def _gravity_model(
     if not isinstance(params, PeopleParams):
         msg = f"params must be a PeopleParams, got {type(params).__name__}; use PeopleParams(...)"
         raise InputError(msg)
+    if params.support != "dense":  # the costs by blocks: no dense copy (#20)
+        blocks = _cost_blocks(zones, cost, params)
+        return _sparse_model(
+            name,
+            _GRAVITY_CONSTRAINT[name],
+            blocks,
+            production=_zone_column(zones, "production", name),
+            attraction=_zone_column(zones, "attraction", name),
+            params=params,
+        )
     data = _prepare(zones, cost, params)
     production = _zone_column(zones, "production", name)
     attraction = _zone_column(zones, "attraction", name)
     constraint = _GRAVITY_CONSTRAINT[name]
-    if params.support != "dense":
-        return _sparse_model(
-            name,
-            constraint,
-            data,
-            production=production,
-            attraction=attraction,
-            params=params,
-        )
     log_f = _log_deterrence(
         data.cost, data.valid, params.deterrence, params.beta, params.min_cost_min
     )
@@ -984,14 +1093,14 @@ def _gravity_model(
 def _sparse_model(
     name: str,
     constraint: _Constraint,
-    data: _Inputs,
+    data: _CostBlocks,
     *,
     production: FloatArray,
     attraction: FloatArray,
     params: PeopleParams,
 ) -> pd.DataFrame:
     """Fit a gravity model on the sparse support of ``params``, keeping every flow."""
-    support = _support_pairs(data, params)
+    support, n_valid = _support_pairs(data, params)
     ones = np.ones(len(support.cost), dtype=bool)
     log_f = _log_deterrence(
         support.cost, ones, params.deterrence, params.beta, params.min_cost_min
@@ -1025,7 +1134,7 @@ def _sparse_model(
     out = finish_flows(df, flow_type="people", model=name, source="modelled")
     out.attrs["support"] = params.support
     out.attrs["support_pairs"] = len(support.rows)
-    out.attrs["support_pair_share"] = len(support.rows) / max(int(data.valid.sum()), 1)
+    out.attrs["support_pair_share"] = len(support.rows) / max(n_valid, 1)
     out.attrs["outside_support_share"] = outside
     out.attrs["outside_support_share_production"] = outside_p
     shown = "not computed" if math.isnan(outside) else f"{100 * outside:.4g}%"
