@@ -37,6 +37,7 @@ from urlink.scoring.methods import default_references, references_of
 from urlink.scoring.robustness import smaa
 from urlink.scoring.uncertainty import (
     Distribution,
+    PrimBox,
     first_order_indices,
     joint_robustness,
     prim,
@@ -538,3 +539,38 @@ def test_prim_keeps_at_most_max_restricted_inputs():
     assert two.density < full.density
     with pytest.raises(InputError, match="max_restricted"):
         prim(x, wins, max_restricted=0)
+
+
+def test_conditions_are_not_sought_for_a_handful_of_wins():
+    from urlink.scenario.uncertainty import MIN_WINS_FOR_CONDITIONS, _conditions
+
+    n = 200
+    x = pd.DataFrame(unit_samples(n, 3, seed=5), columns=["p", "q", "r"])
+    ones = np.ones(n)
+    for p_star, expected in ((0.97, "too few to tell"), (0.37, "p is above 0.37")):
+        perf = np.stack([np.c_[ones * 0.1], np.c_[x["p"]], np.c_[ones * p_star]], axis=1)
+        res = joint_robustness(
+            perf,
+            perf.mean(axis=0),
+            strategies=["baseline", "A", "B"],
+            indicators=["i"],
+            directions={"i": "max"},
+            weights=pd.DataFrame({"i": [1.0]}, index=["g"]),
+            weight_samples=100,
+            weight_draws=2,
+            normalisation="minmax",
+        )
+        table = _conditions(x, res, res.per_sample["method"].iloc[0])
+        row = table[(table["weights"] == "g") & (table["strategy"] == "A")].iloc[0]
+        assert expected in row["statement"]
+        if p_star > 0.9:
+            assert (1 - p_star) * n < MIN_WINS_FOR_CONDITIONS
+            assert row["limits"] == ""
+            assert "in 6 of 200 samples" in row["statement"]
+
+
+def test_a_box_without_restrictions_says_so():
+    box = PrimBox((), 0.02, 1.0, 1.0, 200)
+    assert box.describe("A ranks first") == (
+        "A ranks first in 2 % of the samples, under no condition on the inputs that stands out"
+    )

@@ -26,7 +26,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import pandas as pd
@@ -618,6 +618,11 @@ def _items(scenario: Scenario) -> list[tuple[Strategy, tuple[Strategy, ...]]]:
     return items
 
 
+MIN_WINS_FOR_CONDITIONS: Final = 10
+"""Fewest samples in which a strategy ranks first for PRIM to look for conditions (fewer: a
+box around a handful of samples is chance, however significant it looks)."""
+
+
 def _conditions(samples: pd.DataFrame, robust: JointRobustness, method: str) -> pd.DataFrame:
     rows = []
     per = robust.per_sample[robust.per_sample["method"] == method]
@@ -638,6 +643,22 @@ def _conditions(samples: pd.DataFrame, robust: JointRobustness, method: str) -> 
                     1.0,
                     "",
                     f"{outcome} in {100 * p_first:.0f} % of the samples, whatever the inputs",
+                )
+            )
+            continue
+        wins = int(first.sum())
+        if wins < MIN_WINS_FOR_CONDITIONS:
+            rows.append(
+                (
+                    label,
+                    name,
+                    p_first,
+                    p_first,
+                    1.0,
+                    1.0,
+                    "",
+                    f"{outcome} in {wins} of {len(first)} samples: too few to tell under "
+                    "which conditions",
                 )
             )
             continue

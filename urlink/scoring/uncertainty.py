@@ -804,7 +804,12 @@ class PrimBox:
                 parts.append(f"{name} is above {lo:.4g}")
             else:
                 parts.append(f"{name} is between {lo:.4g} and {hi:.4g}")
-        where = " and ".join(parts) if parts else "whatever the inputs"
+        if not parts:
+            return (
+                f"{outcome} in {100 * self.density:.0f} % of the samples, under no condition "
+                "on the inputs that stands out"
+            )
+        where = " and ".join(parts)
         return (
             f"{outcome} in {100 * self.density:.0f} % of the samples where {where} (these "
             f"conditions hold in {100 * self.mass:.0f} % of the samples and cover "
