@@ -312,3 +312,33 @@ def test_gtfs_real_feed_umich(tmp_path: Path) -> None:
         svc = bus_service_from_gtfs(feed, zones)
     assert len(svc.lines) > 5
     assert (svc.lines["headway_min"] > 0).all()
+
+
+@pytest.mark.parametrize(
+    ("interval", "expected"), [("00:20", 20.0), ("99999:00", 30.0), ("0:00:01", 30.0)]
+)
+def test_implausible_osm_intervals_fall_back_to_headway_min(tmp_path, interval, expected):
+    from shapely.geometry import box
+
+    from urlink.network.transit import bus_service_from_osm
+
+    from .fuzzing import COUNCILS, malta_osm, write_osm
+
+    data = malta_osm()
+    data["relations"][201]["tags"]["interval"] = interval
+    path = tmp_path / "mini.osm.pbf"
+    write_osm(path, data)
+    zones = gpd.GeoDataFrame(
+        geometry=[box(14.40 + 0.01 * k, 35.88, 14.41 + 0.01 * k, 35.89) for k in range(3)],
+        index=[f"c{r}" for r in COUNCILS],
+        crs="EPSG:4326",
+    )
+    if expected == 20.0:
+        svc = bus_service_from_osm(path, zones, operator="Mini Transport", headway_min=30.0)
+    else:
+        with pytest.warns(UrlinkWarning, match=r"outside 1-1440 min.*1 \(") as caught:
+            svc = bus_service_from_osm(path, zones, operator="Mini Transport", headway_min=30.0)
+        assert repr(interval) in str(caught[0].message)
+    line = svc.lines.set_index("line").loc["1"]
+    assert line["headway_min"] == expected
+    assert line["source"].endswith("OSM interval tag" if expected == 20.0 else "assumption")

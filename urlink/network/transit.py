@@ -80,6 +80,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+OSM_INTERVAL_RANGE_MIN: tuple[float, float] = (1.0, 24 * 60.0)
+"""Plausible OSM ``interval`` tags of a bus route, in minutes (a bus a minute to one a day);
+a tag outside is taken as an error of the tagging and replaced by ``headway_min``."""
+
 LINE_COLUMNS = ("line", "stops", "headway_min", "speed_factor", "fare_yuan", "source")
 """Columns of :attr:`BusService.lines` (and of the CSV read by :func:`bus_service_from_table`)."""
 
@@ -704,9 +708,15 @@ def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over 
         if len(key) >= 2 and (ref not in best or len(key) > len(best[ref][0])):
             best[ref] = (key, rid, tags)
     rows: list[dict[str, Any]] = []
+    implausible: list[str] = []
     for name in sorted(best, key=lambda r: (len(r), r)):
         key, rid, tags = best[name]
         interval = osm_minutes(tags.get("interval"))
+        if math.isfinite(interval) and not (
+            OSM_INTERVAL_RANGE_MIN[0] <= interval <= OSM_INTERVAL_RANGE_MIN[1]
+        ):
+            implausible.append(f"{name} ({tags.get('interval')!r})")
+            interval = math.nan
         if math.isfinite(interval):
             headway, how = interval, "OSM interval tag"
         else:
@@ -731,6 +741,17 @@ def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over 
             + " has stops in two or more zones; check the file and the operator name"
         )
         raise InputError(msg)
+    if implausible:
+        lo, hi = OSM_INTERVAL_RANGE_MIN
+        warnings.warn(
+            f"OSM file {p.name!r}: the interval tag of {len(implausible)} bus route(s) is "
+            f"outside {lo:g}-{hi:g} min and was replaced by headway_min = {headway_min:g}: "
+            + ", ".join(implausible[:10])
+            + (" ..." if len(implausible) > 10 else "")
+            + "; fix the tags, or set [bus] headway_min",
+            UrlinkWarning,
+            stacklevel=2,
+        )
     logger.info("%s: %d bus lines from %d route relations", p.name, len(rows), len(routes))
     per_zone = hit.groupby("zone_id")["node"].nunique().reindex(zones.index, fill_value=0)
     area_km2 = zones.geometry.to_crs(zones.estimate_utm_crs()).area / 1e6
