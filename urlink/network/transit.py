@@ -604,7 +604,46 @@ _STOP_ROLES = frozenset(
 )  # fmt: skip
 
 
-def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over nodes
+def _osm_headway(
+    tags: dict[str, str], headway_min: float, headway_source: str
+) -> tuple[float, str | None]:
+    """Return a route's headway and its origin: its ``interval`` tag if plausible, or the default.
+
+    The origin is None when the tag is there but outside :data:`OSM_INTERVAL_RANGE_MIN`.
+    """
+    interval = osm_minutes(tags.get("interval"))
+    if not math.isfinite(interval):
+        return headway_min, headway_source
+    lo, hi = OSM_INTERVAL_RANGE_MIN
+    if not lo <= interval <= hi:
+        return headway_min, None
+    return interval, "OSM interval tag"
+
+
+def _warn_implausible(
+    path: Path, best: dict[str, tuple[tuple[str, ...], int, dict[str, str]]], headway_min: float
+) -> None:
+    """Warn about the routes whose ``interval`` tag is not a plausible headway."""
+    routes = [
+        f"{name} ({tags.get('interval')!r})"
+        for name, (_, _, tags) in sorted(best.items(), key=lambda r: (len(r[0]), r[0]))
+        if _osm_headway(tags, 1.0, "-")[1] is None
+    ]
+    if not routes:
+        return
+    lo, hi = OSM_INTERVAL_RANGE_MIN
+    warnings.warn(
+        f"OSM file {path.name!r}: the interval tag of {len(routes)} bus route(s) is "
+        f"outside {lo:g}-{hi:g} min and was replaced by headway_min = {headway_min:g}: "
+        + ", ".join(routes[:10])
+        + (" ..." if len(routes) > 10 else "")
+        + "; fix the tags, or set [bus] headway_min",
+        UrlinkWarning,
+        stacklevel=3,
+    )
+
+
+def bus_service_from_osm(
     path: str | Path,
     zones: gpd.GeoDataFrame,
     *,
@@ -708,19 +747,10 @@ def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over 
         if len(key) >= 2 and (ref not in best or len(key) > len(best[ref][0])):
             best[ref] = (key, rid, tags)
     rows: list[dict[str, Any]] = []
-    implausible: list[str] = []
     for name in sorted(best, key=lambda r: (len(r), r)):
         key, rid, tags = best[name]
-        interval = osm_minutes(tags.get("interval"))
-        if math.isfinite(interval) and not (
-            OSM_INTERVAL_RANGE_MIN[0] <= interval <= OSM_INTERVAL_RANGE_MIN[1]
-        ):
-            implausible.append(f"{name} ({tags.get('interval')!r})")
-            interval = math.nan
-        if math.isfinite(interval):
-            headway, how = interval, "OSM interval tag"
-        else:
-            headway, how = headway_min, headway_source
+        headway, how = _osm_headway(tags, headway_min, headway_source)
+        how = how or headway_source  # None: an implausible tag, warned about below
         rows.append(
             {
                 "line": name,
@@ -741,17 +771,7 @@ def bus_service_from_osm(  # noqa: PLR0912 -- one pass over relations, one over 
             + " has stops in two or more zones; check the file and the operator name"
         )
         raise InputError(msg)
-    if implausible:
-        lo, hi = OSM_INTERVAL_RANGE_MIN
-        warnings.warn(
-            f"OSM file {p.name!r}: the interval tag of {len(implausible)} bus route(s) is "
-            f"outside {lo:g}-{hi:g} min and was replaced by headway_min = {headway_min:g}: "
-            + ", ".join(implausible[:10])
-            + (" ..." if len(implausible) > 10 else "")
-            + "; fix the tags, or set [bus] headway_min",
-            UrlinkWarning,
-            stacklevel=2,
-        )
+    _warn_implausible(p, best, headway_min)
     logger.info("%s: %d bus lines from %d route relations", p.name, len(rows), len(routes))
     per_zone = hit.groupby("zone_id")["node"].nunique().reindex(zones.index, fill_value=0)
     area_km2 = zones.geometry.to_crs(zones.estimate_utm_crs()).area / 1e6
