@@ -259,3 +259,23 @@ def test_numpy_lookups_equal_pandas_ones_on_huangyan(base):
             _cross_boundary_frame(ctx, state.flows[flow_type]), rel=1e-12
         )
     assert ev.district.notna().sum() >= 15
+
+
+def test_without_a_district_centre_the_access_indicators_are_unknown_not_zero(base):
+    _, state, ev = base
+    services = state.services[state.services["service"] != "district_centre"]
+    no_centre = evaluate(dataclasses.replace(state, services=services)).district
+    for name in (
+        "pop_within_30min_centre",
+        "pop_within_60min_centre",
+        "pop_within_45min_centre_bus",
+        "access_gini",
+        "access_ratio_rural_urban",
+    ):
+        assert np.isnan(no_centre[name]), name
+        assert np.isfinite(ev.district[name]), name
+    # the other services' indicators are still computed
+    assert np.isfinite(no_centre["mean_time_to_hospital_min"])
+    # without a bus, nobody reaches the centre by bus: a fact (0), not unknown
+    no_bus = evaluate(dataclasses.replace(state, bus=None, modes=None)).district
+    assert no_bus["pop_within_45min_centre_bus"] == 0

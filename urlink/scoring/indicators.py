@@ -687,6 +687,8 @@ def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
 def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
         t = ctx.time_to_centre_min.to_numpy(dtype=float)
+        if np.isnan(t).all():  # no district centre (or none reachable): unknown, not 0
+            return np.nan
         pop = ctx.population.to_numpy(dtype=float)
         return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
 
@@ -733,6 +735,8 @@ def _access_ratio(ctx: DistrictContext) -> float:
 def _access_gini(ctx: DistrictContext) -> float:
     t = ctx.time_to_centre_min.to_numpy(dtype=float)
     ok = ~np.isnan(t)
+    if not ok.any():  # no district centre (or none reachable): unknown, not equal access
+        return np.nan
     return gini(t[ok], ctx.population.to_numpy(dtype=float)[ok])
 
 
@@ -811,6 +815,8 @@ def _eco_comp(ctx: DistrictContext) -> float:
 
 def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
+        if np.isnan(ctx.time_to_centre_min.to_numpy(dtype=float)).all():
+            return np.nan  # no district centre: unknown (without a bus it is 0, a fact)
         t = ctx.inside_values("bus_time_to_centre_min")
         pop = ctx.population.to_numpy(dtype=float)
         return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
