@@ -279,3 +279,49 @@ def test_without_a_district_centre_the_access_indicators_are_unknown_not_zero(ba
     # without a bus, nobody reaches the centre by bus: a fact (0), not unknown
     no_bus = evaluate(dataclasses.replace(state, bus=None, modes=None)).district
     assert no_bus["pop_within_45min_centre_bus"] == 0
+
+
+def _by_unit_loop(evaluation, zones):
+    """The per-unit loop indicators_by_unit replaced (kept here as the reference)."""
+    zv = evaluation.zone_values
+    pop = zones["population"].astype(float)
+    means = ["time_to_centre_min", "time_to_hospital_min", "time_to_market_min"]
+    means.append("bus_time_to_centre_min")
+    sums = [c for c in zv.columns if c not in means and c != "bus_served"]
+    rows = []
+    for level in ("township", "county", "prefecture", "province"):
+        col = f"{level}_code"
+        if col not in zones.columns:
+            continue
+        codes = zones[col].astype("string")
+        for unit, idx in zv.groupby(codes.reindex(zv.index)).groups.items():
+            w = pop[idx]
+            rows += [(level, str(unit), c, float(zv.loc[idx, c].sum())) for c in sums]
+            for c in means:
+                v = zv.loc[idx, c]
+                ok = v.notna()
+                val = float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else np.nan
+                rows.append((level, str(unit), c, val))
+    return pd.DataFrame(rows, columns=["level", "unit", "indicator", "value"])
+
+
+def test_indicators_by_unit_equal_the_per_unit_loop(base):
+    from urlink.scoring.indicators import indicators_by_unit
+
+    _, state, ev = base
+    zones = state.zones.copy()
+    # a zone without a township code belongs to no township, and one without any time
+    zones.loc[zones.index[0], "township_code"] = pd.NA
+    zv = ev.zone_values.copy()
+    zv.loc[zv.index[1], ["time_to_hospital_min", "bus_time_to_centre_min"]] = np.nan
+    ev = dataclasses.replace(ev, zone_values=zv)
+    got = indicators_by_unit(ev, zones)
+    want = _by_unit_loop(ev, zones)
+    assert len(got) == len(want)
+    pd.testing.assert_frame_equal(
+        got[["level", "unit", "indicator"]],
+        want[["level", "unit", "indicator"]],
+        check_dtype=False,
+    )
+    np.testing.assert_allclose(got["value"], want["value"], rtol=0, atol=0, equal_nan=True)
+    assert got["value"].notna().sum() > len(got) / 2

@@ -881,21 +881,41 @@ def indicators_by_unit(evaluation: Evaluation, zones: pd.DataFrame) -> pd.DataFr
         "bus_time_to_centre_min",
     ]
     sums = [c for c in zv.columns if c not in means and c != "bus_served"]
-    rows = []
+    # column-major copies: each zone subset of a column is summed as pandas sums a Series
+    # (numpy's pairwise sum over a contiguous block), so the totals keep their last bits
+    s_values = zv[sums].to_numpy(dtype=float)
+    s_values = np.asfortranarray(np.where(np.isnan(s_values), 0.0, s_values))
+    m_values = np.asfortranarray(zv[means].to_numpy(dtype=float))
+    w_all = pop.reindex(zv.index).to_numpy(dtype=float)
+    indicators = [*sums, *means]
+    levels: list[str] = []
+    units: list[str] = []
+    blocks: list[np.ndarray] = []
     for level in ("township", "county", "prefecture", "province"):
         col = f"{level}_code"
         if col not in zones.columns:
             continue
-        codes = zones[col].astype("string")
-        for unit, idx in zv.groupby(codes.reindex(zv.index)).groups.items():
-            if unit is None or unit is pd.NA:
-                continue
-            w = pop[idx]
-            for c in sums:
-                rows.append((level, str(unit), c, float(zv.loc[idx, c].sum())))
-            for c in means:
-                v = zv.loc[idx, c]
-                ok = v.notna()
-                val = float((v[ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else np.nan
-                rows.append((level, str(unit), c, val))
-    return pd.DataFrame(rows, columns=["level", "unit", "indicator", "value"])
+        codes = zones[col].astype("string").reindex(zv.index)
+        for unit, pos in codes.groupby(codes, sort=True).indices.items():
+            take = np.sort(pos)
+            sub = np.asfortranarray(s_values[take])
+            w = w_all[take]
+            mean = np.full(len(means), np.nan)
+            for j in range(len(means)):  # population-weighted, over the zones with a value
+                v = m_values[take, j]
+                ok = ~np.isnan(v)
+                if ok.any():
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        mean[j] = (v[ok] * w[ok]).sum() / w[ok].sum()
+            levels.append(level)
+            units.append(str(unit))
+            blocks.append(np.concatenate([sub.sum(axis=0), mean]))
+    k = len(indicators)
+    return pd.DataFrame(
+        {
+            "level": np.repeat(levels, k).astype(object),
+            "unit": np.repeat(units, k).astype(object),
+            "indicator": np.tile(np.array(indicators, dtype=object), len(levels)),
+            "value": np.concatenate(blocks) if blocks else np.array([], dtype=float),
+        }
+    )
