@@ -403,3 +403,25 @@ def test_quiet_run_prints_nothing(tmp_path, capsys):
     assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "-q"]) == 0
     captured = capsys.readouterr()
     assert captured.out == "" and "urlink: [" not in captured.err
+
+
+def test_the_headline_names_each_group_once_and_marks_ties():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from urlink.cli import _headline
+
+    scores = pd.DataFrame(
+        {
+            "method": "weighted_sum",
+            "group": ["residents", "residents", "firms", "firms", "firms"],
+            "strategy": ["baseline", "new-road", "baseline", "new-road", "bus"],
+            "rank": [1, 1, 2, 1, 3],
+        }
+    )
+    (line,) = _headline(SimpleNamespace(scores=scores))
+    assert line == (
+        "top strategy per group (weighted sum): residents: baseline = new-road (tied); "
+        "firms: new-road"
+    )

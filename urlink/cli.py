@@ -366,7 +366,13 @@ def _headline(result: Any) -> list[str]:
         return []
     first = scores[(scores["rank"] == 1) & (scores["method"] == scores["method"].iloc[0])]
     method = str(scores["method"].iloc[0]).replace("_", " ")
-    tops = [f"{g}: {s}" for g, s in zip(first["group"], first["strategy"], strict=True)]
+    by_group: dict[str, list[str]] = {}
+    for g, s in zip(first["group"], first["strategy"], strict=True):
+        by_group.setdefault(str(g), []).append(str(s))
+    tops = [
+        f"{g}: {names[0]}" if len(names) == 1 else f"{g}: {' = '.join(names)} (tied)"
+        for g, names in by_group.items()
+    ]
     return [f"top strategy per group ({method}): " + "; ".join(tops)]
 
 
