@@ -147,7 +147,11 @@ high = 80.0
 """``[uncertainty]`` of the ``uncertain`` scenario (the full one with input samples): its
 cases are validated only, since a run samples every strategy again."""
 
+FULL_POPULATION = 'township_references = "data/refs.csv"\noverride = "data/override.csv"'
+"""The full scenario's ``[population]`` keys: reference figures and an override table."""
+
 FULL_TABLES = {
+    "data/override.csv": "zone_id,population,population_source\n331003001,41000,test\n",
     "data/refs.csv": "code,population,district_total,use\n"
     "331003001,40000,700000,fit\n331003002,30000,700000,fit\n",
     "data/attraction.csv": "zone_id,weight\n331003001,5\n331003002,1\n331002,3\n331004,2\n",
@@ -190,7 +194,7 @@ def _raster(path: Path, values: np.ndarray, **profile: Any) -> None:
 def make_full(root: Path, *, extra: str = "") -> Path:
     """Write the ``full`` scenario (every reader of the Huangyan showcase) under ``root``."""
     scenario = make_scenario(root, strategies=True, extra=FULL_EXTRA + extra)
-    _edit(scenario, "community_weight = 3.0", 'township_references = "data/refs.csv"')
+    _edit(scenario, "community_weight = 3.0", FULL_POPULATION)
     _edit(scenario, 'weights = "data/weights.csv"', 'ahp = "data/ahp.csv"')
     for name, text in FULL_TABLES.items():
         (root / name).write_text(text, encoding="utf-8")
@@ -376,7 +380,7 @@ def _make_uncertain(root: Path) -> Path:
 def _full_text(extra: str = "") -> str:
     return (
         (SCENARIO + STRATEGIES + FULL_EXTRA + extra)
-        .replace("community_weight = 3.0", 'township_references = "data/refs.csv"')
+        .replace("community_weight = 3.0", FULL_POPULATION)
         .replace('weights = "data/weights.csv"', 'ahp = "data/ahp.csv"')
     )
 

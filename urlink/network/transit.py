@@ -807,7 +807,47 @@ def _one_second(text: str, name: str) -> float:
     return float(v)
 
 
-def bus_service_from_gtfs(  # noqa: PLR0912, PLR0915 - one pass over the feed's tables
+GTFS_REQUIRED: dict[str, tuple[str, ...]] = {
+    "stops": ("stop_id", "stop_lat", "stop_lon"),
+    "routes": ("route_id",),
+    "trips": ("route_id", "service_id", "trip_id"),
+    "stop_times": ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time"),
+}
+"""The GTFS tables and columns :func:`bus_service_from_gtfs` needs."""
+
+
+def _check_feed(feed: Any, p: Path) -> None:
+    """Refuse a feed without the tables, columns or coordinates the reader needs."""
+    for table, columns in GTFS_REQUIRED.items():
+        frame = getattr(feed, table, None)
+        if frame is None or len(frame) == 0:
+            msg = f"GTFS feed {str(p)!r}: {table}.txt is missing or has no rows; add it"
+            raise InputError(msg)
+        if not frame.columns.is_unique:
+            twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+            msg = f"GTFS feed {str(p)!r}: {table}.txt names the columns {twice} twice"
+            raise InputError(msg)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            msg = f"GTFS feed {str(p)!r}: {table}.txt has no column(s) {missing}; add them"
+            raise InputError(msg)
+    if getattr(feed, "calendar", None) is None and getattr(feed, "calendar_dates", None) is None:
+        msg = f"GTFS feed {str(p)!r}: neither calendar.txt nor calendar_dates.txt; add one"
+        raise InputError(msg)
+    for col, limit in (("stop_lat", 90.0), ("stop_lon", 180.0)):
+        v = pd.to_numeric(feed.stops[col], errors="coerce")
+        bad = ~(v.abs() <= limit)
+        if bad.any():
+            i = int(np.argmax(bad.to_numpy()))
+            msg = (
+                f"GTFS feed {str(p)!r}: stops.txt row {i + 1} (stop_id "
+                f"{feed.stops['stop_id'].iloc[i]!r}): {col} = {feed.stops[col].iloc[i]!r} is "
+                f"not a number within ±{limit:g}; fix the stop's coordinates"
+            )
+            raise InputError(msg)
+
+
+def bus_service_from_gtfs(
     path: str | Path,
     zones: gpd.GeoDataFrame,
     *,
@@ -868,6 +908,31 @@ def bus_service_from_gtfs(  # noqa: PLR0912, PLR0915 - one pass over the feed's 
     >>> svc.lines[["line", "stops"]].to_dict("records")
     [{'line': 'AB', 'stops': ('airport', 'bullfrog')}]
     """
+    try:
+        return _read_gtfs(path, zones, date=date, start=start, end=end, car_skim=car_skim)
+    except InputError:
+        raise
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, ZeroDivisionError) as err:
+        # gtfs-kit reads what it is given; a feed broken in a way _check_feed does not name
+        # ends here instead of in a traceback
+        msg = (
+            f"GTFS feed {str(path)!r} is not a usable feed ({type(err).__name__}: {err}); "
+            "check it with a GTFS validator (e.g. MobilityData's gtfs-validator) and fix "
+            "the tables it names"
+        )
+        raise InputError(msg) from None
+
+
+def _read_gtfs(  # noqa: PLR0912, PLR0915 - one pass over the feed's tables
+    path: str | Path,
+    zones: gpd.GeoDataFrame,
+    *,
+    date: str | None = None,
+    start: str = "07:00:00",
+    end: str = "09:00:00",
+    car_skim: pd.DataFrame | None = None,
+) -> BusService:
+    """:func:`bus_service_from_gtfs` without the net for malformed feeds."""
     gk = _gtfs_kit()
     p = Path(path)
     t0, t1 = _one_second(start, "start"), _one_second(end, "end")
@@ -880,6 +945,7 @@ def bus_service_from_gtfs(  # noqa: PLR0912, PLR0915 - one pass over the feed's 
     except Exception as err:  # gtfs-kit raises many kinds
         msg = f"GTFS feed {str(p)!r} could not be read ({err})"
         raise InputError(msg) from None
+    _check_feed(feed, p)
     if date is None:
         date = str(feed.compute_busiest_date(feed.get_first_week()))
     stops = feed.stops.copy()
@@ -950,7 +1016,15 @@ def bus_service_from_gtfs(  # noqa: PLR0912, PLR0915 - one pass over the feed's 
     fa = getattr(feed, "fare_attributes", None)
     fr = getattr(feed, "fare_rules", None)
     if fa is not None and len(fa):
-        price = dict(zip(fa["fare_id"].astype(str), pd.to_numeric(fa["price"]), strict=True))
+        prices = pd.to_numeric(fa["price"], errors="coerce")
+        if not (prices.notna() & (prices >= 0) & (prices < math.inf)).all():
+            i = int(np.argmax(~(prices.notna() & (prices >= 0) & (prices < math.inf)).to_numpy()))
+            msg = (
+                f"GTFS feed {str(p)!r}: fare_attributes.txt row {i + 1}: price = "
+                f"{fa['price'].iloc[i]!r} is not a finite number >= 0; fix the fare"
+            )
+            raise InputError(msg)
+        price = dict(zip(fa["fare_id"].astype(str), prices, strict=True))
         currency = dict(
             zip(fa["fare_id"].astype(str), fa["currency_type"].astype(str), strict=True)
         )
