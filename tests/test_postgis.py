@@ -619,3 +619,75 @@ def test_the_workshop_session_in_postgresql(pg) -> None:
     store_round_trip(lambda name: SessionStore("", scenario=name, db=dsn, schema="ws_test"))
     with pytest.raises(InputError, match="lower-case"):
         SessionStore("", scenario="x", db=dsn, schema="ws; drop schema public")
+
+
+# --- hostile PostGIS tables (#19) --------------------------------------------------------
+
+_HOSTILE_ROW_EDITS = {
+    "null_geometry": "geom = NULL",
+    "empty_geometry": "geom = ST_GeomFromText('POLYGON EMPTY', 4326)",
+    "point": "geom = ST_SetSRID(ST_MakePoint(121.2, 28.6), 4326)",
+    "bowtie": "geom = ST_GeomFromText('POLYGON((121 28, 122 29, 122 28, 121 29, 121 28))', 4326)",
+    "huge": "geom = ST_Scale(geom, 50, 50)",
+    "across_the_antimeridian": (
+        "geom = ST_GeomFromText('POLYGON((-179 28, 179 28, 179 29, -179 29, -179 28))', 4326)"
+    ),
+    "other_srid": "geom = ST_SetSRID(geom, 3857)",
+    "null_id": "adcode = NULL",
+    "duplicate_id": "adcode = '331002'",
+    "numeric_text_id": "adcode = '3.31003e5'",
+    "markup_name": "name_zh = '<script>alert(1)</script>'",
+    "null_name": "name_zh = NULL",
+    "null_level": "level = NULL",
+    "unknown_level": "level = 'galaxy'",
+}
+_HOSTILE_TABLE_EDITS = {
+    "no_rows": "DELETE FROM {t}",
+    "two_geometries": "ALTER TABLE {t} ADD COLUMN geom2 geometry(Point, 4326)",
+    "no_geometry": "ALTER TABLE {t} DROP COLUMN geom",
+    "no_id_column": "ALTER TABLE {t} DROP COLUMN adcode",
+}
+
+
+@pytest.mark.parametrize("edit", sorted(_HOSTILE_ROW_EDITS) + sorted(_HOSTILE_TABLE_EDITS))
+def test_hostile_postgis_tables_exit_0_or_2(  # noqa: PLR0917 - fixtures
+    pg: pg_server.Server,
+    planning: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    edit: str,
+) -> None:
+    """A broken boundaries table in PostGIS is refused with a message, or repaired."""
+    import psycopg
+
+    monkeypatch.setenv("PGPASSWORD", PW)
+    table = f"planning.hostile_{edit}"
+    with psycopg.connect(pg.dsn()) as con:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM planning.counties")
+        # an unconstrained geometry column, so rows may carry another type or SRID
+        con.execute(f"ALTER TABLE {table} ALTER COLUMN geom TYPE geometry")
+        if edit in _HOSTILE_ROW_EDITS:
+            # a context county (Huangyan itself must stay for the focus)
+            con.execute(f"UPDATE {table} SET {_HOSTILE_ROW_EDITS[edit]} WHERE adcode = '331004'")
+        else:
+            con.execute(_HOSTILE_TABLE_EDITS[edit].format(t=table))
+    sources = _pg_sources(planning)
+    sources[BOUNDARY_FILE] = f'path = "{planning}"\ntable = "{table}"'
+    path = _scenario_copy(tmp_path, name=f"pg-{edit}", replace=sources)
+    code = main(["validate", str(path), "-q"])
+    out, err = capsys.readouterr()
+    assert code in (0, 2), err
+    assert "Traceback" not in err
+    assert PW not in out + err
+    # every edit but a missing name or level (not needed for a context county) is refused,
+    # naming the table, and the county or the column where it is about one
+    assert code == (0 if edit in ("null_name", "null_level", "unknown_level") else 2), err
+    if code == 2:
+        assert f"hostile_{edit}" in err or "3.31003e5" in err, err
+    if edit in ("null_geometry", "empty_geometry", "point", "bowtie", "markup_name",
+                "across_the_antimeridian"):  # fmt: skip
+        assert "331004" in err, err
+    if edit == "duplicate_id":
+        assert "331002" in err, err

@@ -50,7 +50,7 @@ from shapely.validation import explain_validity
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.crs import Coords, check_coords, gdf_gcj02_to_wgs84, local_metric_crs
-from urlink.io.postgis import is_postgis_url, read_postgis_layer, source_name
+from urlink.io.postgis import is_postgis_url, read_postgis_layer, redact_dsn, source_name
 from urlink.validate import (
     check_feature_count,
     check_file_size,
@@ -366,7 +366,7 @@ def points_from_file(
     >>> len(seats), seats.crs.to_epsg()
     (19, 32651)
     """
-    source = str(path)
+    source = _source(path, layer)
     gdf = read_layer(path, layer=layer, what="points file", encoding=encoding)
     kinds = set(gdf.geom_type.dropna().unique())
     if not kinds <= {"Point"}:
@@ -556,6 +556,13 @@ def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
+def _source(path: str | Path, layer: str | None) -> str:
+    """Name an input for messages: the file, or the PostGIS connection and table."""
+    if is_postgis_url(path):
+        return f"{redact_dsn(str(path))} table {layer!r}"
+    return str(path)
+
+
 def zones_from_file(
     path: str | Path,
     *,
@@ -607,7 +614,7 @@ def zones_from_file(
     >>> z.loc["331003", "name"], round(float(z.loc["331003", "area_km2"]))
     ('黄岩区', 989)
     """
-    source = str(path)
+    source = _source(path, layer)
     gdf = read_layer(path, layer=layer, what="zones file", encoding=encoding)
     zones = _prepare(
         gdf,

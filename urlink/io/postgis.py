@@ -460,11 +460,19 @@ def read_postgis_layer(dsn: str, *, table: str | None, what: str = "layer") -> g
         geom_col, srid = geoms[0]
         if srid == 0:  # unconstrained column: take the SRID of the data
             row = con.execute(
-                sql.SQL("SELECT DISTINCT ST_SRID({g}) FROM {t} LIMIT 2").format(
-                    g=sql.Identifier(geom_col), t=sql.Identifier(schema, name)
-                )
+                sql.SQL(
+                    "SELECT DISTINCT ST_SRID({g}) FROM {t} WHERE {g} IS NOT NULL LIMIT 2"
+                ).format(g=sql.Identifier(geom_col), t=sql.Identifier(schema, name))
             ).fetchall()
-            srid = int(row[0][0]) if len(row) == 1 else 0
+            if len(row) > 1:
+                srids = sorted(int(r[0]) for r in row if r[0] is not None)
+                msg = (
+                    f"{source}: the rows of column {geom_col!r} have several SRIDs (e.g. "
+                    f"{srids}); transform them to one (UPDATE ... SET {geom_col} = "
+                    f"ST_Transform({geom_col}, 4326)) or read them through a view that does"
+                )
+                raise InputError(msg)
+            srid = int(row[0][0]) if row and row[0][0] is not None else 0
         cur = con.execute(
             sql.SQL("SELECT *, ST_AsBinary({g}) AS {w} FROM {t}").format(
                 g=sql.Identifier(geom_col),
