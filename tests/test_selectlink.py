@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from urlink.cli import main
 from urlink.errors import InputError
@@ -59,3 +68,63 @@ def test_select_link_on_a_folder_without_a_run_exits_2(tmp_path, capsys):
 def test_units_using_link_checks_the_level():
     with pytest.raises(InputError, match="level='village'"):
         units_using_link(pd.DataFrame(), level="village")  # type: ignore[arg-type]
+
+
+# --- hostile output folders (#19) --------------------------------------------------------
+
+_FLOW_CELLS = ["", "nan", "-1", "1e400", "abc", "331003001", "999999999", "人", "\x00"]
+
+
+@st.composite
+def _broken_outputs(draw):
+    """A copy of a run's output folder with one thing broken, and the --link argument."""
+    op = draw(st.sampled_from(["cell", "drop_column", "header_only", "flows_bytes",
+                               "gpkg_bytes", "link"]))  # fmt: skip
+    value = draw(st.one_of(st.sampled_from(_FLOW_CELLS), st.text(max_size=10)))
+    column = draw(st.sampled_from(["origin", "destination", "volume", "flow_type", "mode"]))
+    row = draw(st.integers(0, 50))
+    link = draw(
+        st.one_of(
+            st.just(",".join(LINK)),
+            st.sampled_from(["", ",", "1", "a,b", "1,2,3", "-1,-2", "1e400,2", "１,２"]),
+            st.text(max_size=12),
+        )
+    )
+    return op, value, column, row, link
+
+
+@settings(
+    max_examples=int(os.environ.get("URLINK_FUZZ_SELECT_LINK_EXAMPLES", "25")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(case=_broken_outputs())
+def test_select_link_on_a_broken_output_folder_exits_0_or_2(huangyan_run, tmp_path, case):
+    op, value, column, row, link = case
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    shutil.copy(huangyan_run / "linkages.gpkg", folder)
+    flows = pd.read_csv(huangyan_run / "flows.csv", dtype=str, keep_default_na=False)
+    if op == "cell" and column in flows.columns:
+        flows.loc[flows.index[row % len(flows)], column] = value
+    elif op == "drop_column" and column in flows.columns:
+        flows = flows.drop(columns=[column])
+    elif op == "header_only":
+        flows = flows.iloc[:0]
+    flows.to_csv(folder / "flows.csv", index=False)
+    if op == "flows_bytes":
+        (folder / "flows.csv").write_bytes(value.encode("utf-8", "surrogatepass"))
+    if op == "gpkg_bytes":
+        (folder / "linkages.gpkg").write_bytes(value.encode("utf-8", "surrogatepass") * 10)
+    if op != "link":
+        link = ",".join(LINK)
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()) as e,
+        ):
+            code = main(["select-link", str(folder), "--link", link])
+    finally:
+        shutil.rmtree(folder)
+    assert code in (0, 2), e.getvalue()
+    assert "Traceback" not in e.getvalue()
