@@ -19,12 +19,15 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
@@ -668,3 +671,75 @@ def test_live_scores_show_p_first_under_uncertain_inputs(huangyan_run: Path) -> 
     assert out["first_inputs"]["orange-logistics-hub"] == 1.0
     assert out["first_joint"]["orange-logistics-hub"] == 1.0
     assert sum(out["first_joint"].values()) == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------- fuzzing (#19)
+
+_JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.sampled_from(["", "residents", "x" * 300, "<script>", "1/3", "9", "-1", "1e400"]),
+        st.text(max_size=20),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_KEYS = ["code", "group", "name", "secret", "round", "client_id", "points", "judgments"]
+
+
+@st.composite
+def _requests(draw: st.DrawFn) -> tuple[str, str, Any, bytes | None, bool, dict[str, Any]]:
+    method, path = draw(
+        st.sampled_from(
+            [
+                ("POST", "/api/join"),
+                ("POST", "/api/ahp"),
+                ("POST", "/api/submit"),
+                ("POST", "/api/rounds/freeze"),
+                ("POST", "/api/rounds/open"),
+                ("GET", "/api/info?code="),
+                ("GET", "/api/results"),
+                ("GET", "/api/export/weights.csv"),
+            ]
+        )
+    )
+    raw = draw(st.one_of(st.none(), st.binary(max_size=40)))
+    body = {k: draw(_JSON) for k in draw(st.lists(st.sampled_from(_KEYS), unique=True))}
+    real = draw(st.sets(st.sampled_from(["code", "secret", "group", "token"])))
+    return method, path, body, raw, "token" in real, {"real": real}
+
+
+@settings(
+    max_examples=int(os.environ.get("URLINK_FUZZ_WORKSHOP_EXAMPLES", "60")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(case=_requests())
+def test_hostile_requests_get_a_4xx_or_success_never_5xx(server: Server, case) -> None:
+    method, path, body, raw, with_token, extra = case
+    who = server.join("residents", "fuzz")
+    body = dict(body)  # a copy: the same case may run again while shrinking
+    if "code" in extra["real"]:
+        body["code"] = server.code
+    if "secret" in extra["real"]:
+        body["secret"] = who["secret"]
+    if "group" in extra["real"]:
+        body["group"] = who["group"]
+    if path.endswith("code="):
+        path += urllib.parse.quote(str(body.get("code", ""))[:20], safe="")
+    status, out = server.request(
+        method,
+        path,
+        None if method == "GET" or raw is not None else body,
+        raw=raw if method == "POST" else None,
+        token=server.token if with_token else None,
+    )
+    assert status < 500, out
+    if status >= 400:
+        assert isinstance(out, dict) and out.get("error"), out
