@@ -463,7 +463,9 @@ def to_toml(data: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------------ strategies
 
-COMMANDS = st.sampled_from(["validate", "validate", "validate", "run"])
+COMMANDS = st.sampled_from(
+    ["validate", "validate", "validate", "validate", "run", "map", "weights-template"]
+)
 """Most cases are validated (every reader runs); one in four is run and written."""
 
 WORDS = [
@@ -986,8 +988,10 @@ def run_case(root: Path, case: Case) -> tuple[int, str]:
     """Apply ``case`` under ``root`` and run its command in-process: (exit code, stderr)."""
     scenario = apply_case(root, case)
     argv = [case.command, str(scenario), "-q"]
-    if case.command == "run":
+    if case.command in ("run", "map"):
         argv += ["--out", str(root / "out")]
+    elif case.command == "weights-template":
+        argv += ["--out", str(root / "form.csv")]
     err = io.StringIO()
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT_S)

@@ -325,3 +325,12 @@ def test_indicators_by_unit_equal_the_per_unit_loop(base):
     )
     np.testing.assert_allclose(got["value"], want["value"], rtol=0, atol=0, equal_nan=True)
     assert got["value"].notna().sum() > len(got) / 2
+
+
+def test_a_mean_over_zones_without_residents_is_nan_without_a_warning():
+    # found by fuzzing (a population of 0.0001): 0 / 0 warned, and warnings are errors here
+    from urlink.scoring.indicators import _weighted_mean
+
+    assert np.isnan(_weighted_mean(np.array([5.0, np.nan]), np.array([0.0, 10.0])))
+    assert np.isnan(_weighted_mean(np.array([np.nan]), np.array([10.0])))
+    assert _weighted_mean(np.array([5.0, 7.0, np.nan]), np.array([1.0, 3.0, 10.0])) == 6.5

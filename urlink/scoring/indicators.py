@@ -700,7 +700,10 @@ def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
     ok = ~np.isnan(v)
     if not ok.any():
         return np.nan
-    return float(np.nansum(v[ok] * pop[ok]) / np.nansum(pop[ok]))
+    weight = float(np.nansum(pop[ok]))
+    if weight <= 0:  # no residents where the value is known: no mean
+        return np.nan
+    return float(np.nansum(v[ok] * pop[ok]) / weight)
 
 
 def _mean_time(col: str) -> Callable[[DistrictContext], float]:
@@ -727,8 +730,7 @@ def _access_ratio(ctx: DistrictContext) -> float:
     rural, urban = typ == "rural", typ == "urban"
     if not (rural.any() and urban.any()):
         return np.nan
-    mean_r = float(np.nansum(t[rural] * pop[rural]) / np.nansum(pop[rural]))
-    mean_u = float(np.nansum(t[urban] * pop[urban]) / np.nansum(pop[urban]))
+    mean_r, mean_u = _weighted_mean(t[rural], pop[rural]), _weighted_mean(t[urban], pop[urban])
     return mean_r / mean_u if mean_u > 0 else np.nan
 
 
