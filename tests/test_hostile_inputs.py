@@ -377,3 +377,18 @@ def test_hostile_rasters_found_by_fuzzing(tmp_path, earlier, capsys, case, needl
     transformation: each was an internal error (or a read that exhausts the memory)."""
     scenario = apply_case(tmp_path, Case("run", RASTER, *case, "full"))
     fails(capsys, scenario, earlier, *needles)
+
+
+def test_a_transfer_without_an_amount_names_the_file_and_the_fix(tmp_path, capsys):
+    from .fuzzing import make_full
+
+    scenario = make_full(tmp_path)
+    (tmp_path / "data/transfers.csv").write_text(
+        "payer,payee,amount_yuan_per_year\n331002,331003002,100000\n331004,331003002,\n",
+        encoding="utf-8",
+    )
+    assert main(["validate", str(scenario), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "transfers.csv: rows [3] have no amount_yuan_per_year" in err
+    assert "[flows.capital] per_capita_yuan" in err
+    assert err.count("\n") == 1

@@ -760,10 +760,25 @@ def setups_from_scenario(scenario: Scenario, zones: gpd.GeoDataFrame) -> FlowSet
         table = None
         if c.transfers is not None:
             table = read_rows(c.transfers, CAPITAL_TRANSFERS)
+            _check_transfer_amounts(table, c.transfers, c.params.per_capita_yuan)
         capital = CapitalSetup(
             eco_compensation=c.eco_compensation, params=c.params, transfers=table
         )
     return FlowSetups(people=people, goods=goods, ecosystem=ecosystem, capital=capital)
+
+
+def _check_transfer_amounts(table: pd.DataFrame, path: Path, per_capita: float | None) -> None:
+    """Refuse transfer rows without an amount when no per-capita rate can fill them."""
+    if per_capita is not None or "amount_yuan_per_year" not in table.columns:
+        return
+    missing = pd.to_numeric(table["amount_yuan_per_year"], errors="coerce").isna().to_numpy()
+    if missing.any():
+        rows = [int(i) + 2 for i in np.flatnonzero(missing)[:10]]  # + header, 1-based
+        msg = (
+            f"{path}: rows {rows} have no amount_yuan_per_year; give each an amount, or set "
+            "[flows.capital] per_capita_yuan (yuan per payee resident and year)"
+        )
+        raise InputError(msg)
 
 
 def people_setups(
