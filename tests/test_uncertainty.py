@@ -156,9 +156,8 @@ def test_weights_only_agrees_with_smaa_on_the_nominal_table():
         assert np.abs(got - expected).max() < 0.02  # about 4 standard errors
 
 
-def test_a_known_threshold_is_found_within_one_sampling_step():
-    # A's indicator is p, B's is the constant p* = 0.37: A ranks first iff p > p*
-    n, p_star = 200, 0.37
+def _switch_at(p_star: float, n: int):
+    """Samples of p, q, r and the ranking where A wins iff p > p* (B's indicator is p*)."""
     x = pd.DataFrame(unit_samples(n, 3, seed=5), columns=["p", "q", "r"])
     ones = np.ones(n)
     perf = np.stack([np.c_[ones * 0.1], np.c_[x["p"]], np.c_[ones * p_star]], axis=1)
@@ -173,6 +172,13 @@ def test_a_known_threshold_is_found_within_one_sampling_step():
         weight_draws=2,
         normalisation="minmax",
     )
+    return x, res
+
+
+def test_a_known_threshold_is_found_within_one_sampling_step():
+    # A's indicator is p, B's is the constant p* = 0.37: A ranks first iff p > p*
+    n, p_star = 200, 0.37
+    x, res = _switch_at(p_star, n)
     per = res.per_sample[(res.per_sample["weights"] == "g") & (res.per_sample["strategy"] == "A")]
     wins = per.sort_values("sample")["rank"].to_numpy() == 1
     assert wins.mean() == pytest.approx(1 - p_star, abs=1.5 / n)
@@ -545,21 +551,8 @@ def test_conditions_are_not_sought_for_a_handful_of_wins():
     from urlink.scenario.uncertainty import MIN_WINS_FOR_CONDITIONS, _conditions
 
     n = 200
-    x = pd.DataFrame(unit_samples(n, 3, seed=5), columns=["p", "q", "r"])
-    ones = np.ones(n)
     for p_star, expected in ((0.97, "too few to tell"), (0.37, "p is above 0.37")):
-        perf = np.stack([np.c_[ones * 0.1], np.c_[x["p"]], np.c_[ones * p_star]], axis=1)
-        res = joint_robustness(
-            perf,
-            perf.mean(axis=0),
-            strategies=["baseline", "A", "B"],
-            indicators=["i"],
-            directions={"i": "max"},
-            weights=pd.DataFrame({"i": [1.0]}, index=["g"]),
-            weight_samples=100,
-            weight_draws=2,
-            normalisation="minmax",
-        )
+        x, res = _switch_at(p_star, n)
         table = _conditions(x, res, res.per_sample["method"].iloc[0])
         row = table[(table["weights"] == "g") & (table["strategy"] == "A")].iloc[0]
         assert expected in row["statement"]

@@ -632,35 +632,17 @@ def _conditions(samples: pd.DataFrame, robust: JointRobustness, method: str) -> 
         if p_first == 0:
             continue
         outcome = f"{name} ranks first ({label} weights)"
-        if p_first >= 0.95:
-            rows.append(
-                (
-                    label,
-                    name,
-                    p_first,
-                    p_first,
-                    1.0,
-                    1.0,
-                    "",
-                    f"{outcome} in {100 * p_first:.0f} % of the samples, whatever the inputs",
-                )
-            )
-            continue
         wins = int(first.sum())
-        if wins < MIN_WINS_FOR_CONDITIONS:
-            rows.append(
-                (
-                    label,
-                    name,
-                    p_first,
-                    p_first,
-                    1.0,
-                    1.0,
-                    "",
-                    f"{outcome} in {wins} of {len(first)} samples: too few to tell under "
-                    "which conditions",
-                )
+        statement = None  # no box: the whole input space, stated as such
+        if p_first >= 0.95:
+            statement = f"{outcome} in {100 * p_first:.0f} % of the samples, whatever the inputs"
+        elif wins < MIN_WINS_FOR_CONDITIONS:
+            statement = (
+                f"{outcome} in {wins} of {len(first)} samples: too few to tell under which "
+                "conditions"
             )
+        if statement is not None:
+            rows.append((label, name, p_first, p_first, 1.0, 1.0, "", statement))
             continue
         box = prim(samples, first)
         if box is None:
