@@ -947,7 +947,7 @@ def test_validate_and_map_refuse_the_same_inputs(tiny, capsys, command, case):
     [
         ("data/units.csv", "10,2,0", "ten,2,0", ["units.csv", "'n_communities'", "'ten'"]),
         ("data/units.csv", "10,2,0", "0,0,0", ["units.csv", "['331003001'] have no units"]),
-        ("data/pop.csv", "331002,800000", "331002,1e400", ["pop.csv", "'331002': 'inf'"]),
+        ("data/pop.csv", "331002,800000", "331002,1e400", ["pop.csv", "'331002': '1e400'"]),
         ("data/services.csv", "331002,hospital", "331002,", ["services.csv", "line(s) [4]"]),
         ("data/seats.geojson", '"331003002"', '"3310030"', ["seats.geojson", "'3310030'"]),
         ("data/seats.geojson", "121.097, 28.58", "121.03, 28.55", ["seats.geojson", "share"]),

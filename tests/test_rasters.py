@@ -186,3 +186,30 @@ def test_sample_raster_rejects_bad_points(pop_tif, zones):
     far = gpd.GeoDataFrame(index=["x"], geometry=gpd.points_from_xy([0.0], [0.0]), crs="EPSG:4326")
     with pytest.raises(InputError, match=r"no point of \['x'\] is on raster 'pop.tif'"):
         sample_raster(far, pop_tif)
+
+
+def test_sample_raster_names_a_truncated_file(tmp_path):
+    """A cell beyond the end of a truncated GeoTIFF was an internal error (RasterioIOError)."""
+    r, c = np.mgrid[0:200, 0:200]
+    tif = write_raster(tmp_path / "cut.tif", (r * 200 + c).astype("float32"))
+    data = tif.read_bytes()
+    tif.write_bytes(data[: len(data) // 2])  # the header stays, the lower rows are lost
+    pts = gpd.GeoDataFrame(
+        index=["top", "bottom"],
+        geometry=gpd.points_from_xy([X0 + 50, X0 + 50], [Y0 - 50, Y0 - 199 * CELL - 50]),
+        crs="EPSG:32651",
+    )
+    with pytest.raises(InputError, match=r"'cut.tif': the cells of point 'bottom' could not be "
+                       r"read .*damaged or truncated"):  # fmt: skip
+        sample_raster(pts, tif)
+
+
+def test_sample_raster_refuses_a_crs_without_transformation(tmp_path):
+    tif = write_raster(
+        tmp_path / "local.tif", cell_values(), crs='LOCAL_CS["engineering",UNIT["metre",1]]'
+    )
+    pts = gpd.GeoDataFrame(
+        index=["p"], geometry=gpd.points_from_xy([121.0], [28.6]), crs="EPSG:4326"
+    )
+    with pytest.raises(InputError, match=r"'local.tif': its CRS .* cannot be transformed"):
+        sample_raster(pts, tif)

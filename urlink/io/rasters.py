@@ -306,8 +306,10 @@ def _window(src: Any, geom: BaseGeometry) -> rasterio.windows.Window | None:
     return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
 
 
-def _read_window(src: Any, band: int, window: rasterio.windows.Window, zid: Any) -> Any:
-    """Read the cells of one zone, refusing windows beyond the limit and damaged data."""
+def _read_window(
+    src: Any, band: int, window: rasterio.windows.Window, zid: Any, *, what: str = "zone"
+) -> Any:
+    """Read the cells of one zone or point, refusing oversized windows and damaged data."""
     name = Path(src.name).name
     n_cells = int(window.width) * int(window.height)
     if n_cells > MAX_WINDOW_CELLS:
@@ -322,7 +324,7 @@ def _read_window(src: Any, band: int, window: rasterio.windows.Window, zid: Any)
         return src.read(band, window=window)
     except (RasterioError, MemoryError) as err:
         msg = (
-            f"raster {name!r}: the cells of zone {zid!r} could not be read ({err}); the file "
+            f"raster {name!r}: the cells of {what} {zid!r} could not be read ({err}); the file "
             "is damaged or truncated, so export it again (gdal_translate checks it)"
         )
         raise InputError(msg) from None
@@ -403,7 +405,9 @@ def sample_raster(points_gdf: gpd.GeoDataFrame, path: str | Path, *, band: int =
     ------
     InputError
         If the file is missing or not a raster, the band does not exist, the raster or the
-        points have no CRS, a geometry is not a non-empty Point, or no point is on the raster.
+        points have no CRS, the raster's CRS cannot be transformed to the points', a
+        geometry is not a non-empty Point, no point is on the raster, or a cell cannot be read
+        (a damaged or truncated file).
 
     Warns
     -----
@@ -443,7 +447,7 @@ def sample_raster(points_gdf: gpd.GeoDataFrame, path: str | Path, *, band: int =
         raise InputError(msg)
     values = np.full(len(points_gdf), np.nan, dtype=np.float64)
     with _open_raster(p, band) as src:
-        pts = geom.to_crs(src.crs)
+        pts = _to_raster_crs(points_gdf, src, p)
         rows, cols = rasterio.transform.rowcol(
             src.transform, pts.x.to_numpy(), pts.y.to_numpy(), op=math.floor
         )
@@ -452,7 +456,8 @@ def sample_raster(points_gdf: gpd.GeoDataFrame, path: str | Path, *, band: int =
         nodata = src.nodatavals[band - 1]
         for i in np.flatnonzero(on):
             window = rasterio.windows.Window(int(cols[i]), int(rows[i]), 1, 1)
-            values[i] = float(src.read(band, window=window)[0, 0])
+            cell = _read_window(src, band, window, points_gdf.index[i], what="point")
+            values[i] = float(cell[0, 0])
         name = p.stem
     ids = points_gdf.index
     if not on.any():

@@ -170,6 +170,19 @@ class TableSchema:
         ids = (self.id_col,) if self.id_col is not None else ()
         return ids + tuple(c.name for c in self.columns if c.dtype in ("text", "ratio"))
 
+    def read_as_text(self) -> tuple[str, ...]:
+        """Columns read from a file as text: every declared column and the id column.
+
+        Number columns are converted by the checks, so an error quotes a bad cell as it is
+        written (``1e400``, not the ``inf`` a parser would make of it).
+
+        Returns
+        -------
+        tuple of str
+        """
+        ids = (self.id_col,) if self.id_col is not None else ()
+        return ids + tuple(c.name for c in self.columns)
+
 
 def _labels(df: pd.DataFrame, mask: np.ndarray, *, indexed: bool) -> list[str] | list[int]:
     """Row labels of ``mask``: ids for an indexed table, else line numbers (header = 1)."""
@@ -382,12 +395,12 @@ def read_rows(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     InputError
         If the file is missing, empty, too large, or not UTF-8 CSV, or breaks its schema.
     """
-    df = _read_csv(path, what=schema.what, str_columns=schema.text_columns())
+    df = _read_csv(path, what=schema.what, str_columns=schema.read_as_text())
     return check_table(df, schema, source=f"{schema.what} {str(path)!r}")
 
 
 def _read_csv(path: str | Path, *, what: str, str_columns: tuple[str, ...]) -> pd.DataFrame:
-    """Read a CSV file with clear errors; ``str_columns`` as stripped text."""
+    """Read a CSV file with clear errors; ``str_columns`` as text (as written)."""
     p = Path(path)
     check_file_size(p, kind="table", what=what)
     try:
@@ -457,7 +470,7 @@ def table_is_empty(path: str | Path, schema: TableSchema) -> bool:
     >>> table_is_empty(path, ECOSYSTEM_PHASES)
     True
     """
-    df = _read_csv(path, what=schema.what, str_columns=schema.text_columns())
+    df = _read_csv(path, what=schema.what, str_columns=schema.read_as_text())
     if df.empty:
         return True
     numbers = [c.name for c in schema.columns if c.dtype == "number" and c.name in df.columns]
@@ -492,7 +505,7 @@ def read_table(path: str | Path, schema: TableSchema) -> pd.DataFrame:
     if id_col is None:  # pragma: no cover - a programming error, not an input error
         msg = f"read_table needs a schema with an id_col, got {schema!r}"
         raise TypeError(msg)
-    df = _read_csv(p, what=what, str_columns=schema.text_columns())
+    df = _read_csv(p, what=what, str_columns=schema.read_as_text())
     if id_col not in df.columns:
         msg = f"{what} {str(p)!r}: no column {id_col!r}; columns are {list(df.columns)}"
         raise InputError(msg)
