@@ -712,7 +712,64 @@ def calibrate_modes(state: State) -> State:
     return dataclasses.replace(state, modes=calibrate_ascs(mine, costs, state.modes))
 
 
-def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> State:
+def _alike(a: State, b: State, flow_type: str) -> bool:
+    """Whether a flow type's table (before the mode split) in ``a`` would be ``b``'s.
+
+    True when ``a`` holds the very objects ``b``'s table was computed from (compared by
+    identity, settings by value).
+    """
+    if not (a.zones is b.zones and a.focus == b.focus and a.context_flows == b.context_flows):
+        return False
+    s, t = a.setups, b.setups
+    if flow_type in ("people", "goods"):
+        same_setup = s.people is t.people if flow_type == "people" else s.goods is t.goods
+        return same_setup and a.skim is b.skim and a.intrazonal == b.intrazonal
+    if flow_type == "ecosystem":
+        return s.ecosystem is t.ecosystem and (
+            s.ecosystem is None or s.ecosystem.model != "proximity" or a.skim is b.skim
+        )
+    return s.capital is t.capital and a.flows.get("ecosystem") is b.flows.get("ecosystem")
+
+
+def _split_alike(a: State, b: State) -> bool:
+    """Whether the same person trips are split by mode alike in ``a`` and ``b``."""
+    return (
+        a.bus is b.bus
+        and a.modes is b.modes
+        and a.skim is b.skim
+        and a.distance_km is b.distance_km
+        and a.intrazonal == b.intrazonal
+        and _walk_kph(a) == _walk_kph(b)
+    )
+
+
+def _with_memo_of(state: State, like: State) -> State:
+    """``state`` with ``like``'s bus skim where it fits."""
+    memo = like.transit_memo
+    if memo is None or not memo.fits(state):
+        return state
+    return dataclasses.replace(state, transit_memo=memo)
+
+
+def _keep(flows: dict[str, pd.DataFrame], flow_type: str, table: pd.DataFrame | None) -> None:
+    """Put a flow table in ``flows`` (drop the type if None)."""
+    if table is None:
+        flows.pop(flow_type, None)
+        return
+    flows[flow_type] = table
+    if logger.isEnabledFor(logging.INFO):  # the total is not summed for nothing
+        logger.info(
+            "%s flows: %d rows, total %.6g %s",
+            flow_type,
+            len(table),
+            table["volume"].sum(),
+            table["unit"].iloc[0] if len(table) else "",
+        )
+
+
+def update_flows(
+    state: State, changed: tuple[Change, ...] | None = None, *, like: State | None = None
+) -> State:
     """Recompute the flows that depend on what changed (all of them when ``changed`` is None).
 
     Parameters
@@ -723,6 +780,11 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
         What was edited: ``"skim"`` (travel times) or a flow type's setup. Flow types that
         depend on it are recomputed, and those depending on them (capital follows the
         ecosystem flows).
+    like
+        A state whose flows are computed already: a flow type computed there from the very
+        same objects (setups, skim, zones; compared by identity) is taken from it instead of
+        computed again (the person trips are then split by mode again unless the bus lines,
+        mode choice and distances are the same objects too). The result is the same.
 
     Returns
     -------
@@ -742,8 +804,16 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
     for flow_type in ("people", "goods", "ecosystem", "capital"):  # dependency order
         if not dirty.intersection(_needs(state, flow_type)):
             continue
-        if flow_type == "people" and trips is not None and not dirty & {"people", "skim"}:
+        only_split = flow_type == "people" and trips is not None and not dirty & {"people", "skim"}
+        dirty.add(flow_type)
+        if only_split:
             table: pd.DataFrame | None = trips  # only the bus or the modes changed
+        elif like is not None and _alike(state, like, flow_type):
+            table = like.people_trips if flow_type == "people" else like.flows.get(flow_type)
+            if flow_type == "people" and _split_alike(state, like):  # the same split too
+                trips, state = table, _with_memo_of(state, like)
+                _keep(flows, flow_type, like.flows.get(flow_type))
+                continue
         else:
             table = _compute(state, flow_type, flows)
             if table is not None and flow_type in ("people", "goods"):
@@ -755,16 +825,5 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
             probabilities = mode_probabilities_of(state)
             if table is not None and probabilities is not None:
                 table = split_by_mode(table, probabilities)
-        dirty.add(flow_type)
-        if table is None:
-            flows.pop(flow_type, None)
-            continue
-        flows[flow_type] = table
-        logger.info(
-            "%s flows: %d rows, total %.6g %s",
-            flow_type,
-            len(table),
-            table["volume"].sum(),
-            table["unit"].iloc[0] if len(table) else "",
-        )
+        _keep(flows, flow_type, table)
     return dataclasses.replace(state, flows=flows, people_trips=trips)

@@ -421,7 +421,44 @@ class _SampleJob:
     costs: CostParams = field(default_factory=CostParams)
 
 
-def _apply(job: _SampleJob, state: State, members: tuple[Strategy, ...]) -> State:
+def _with_network(state: State, like: State, s: Strategy) -> State:
+    """``state`` with the network, skim and distances of ``like`` (a road edit ``s`` applied)."""
+    new = dataclasses.replace(
+        state,
+        routing=like.routing,
+        routing_length=like.routing_length,
+        skim=like.skim,
+        distance_km=like.distance_km,
+    )
+    new = update_flows(new, ("skim",), like=like)
+    return dataclasses.replace(
+        new, applied=(*state.applied, s.name), cost_yuan=state.cost_yuan + (s.cost_yuan or 0.0)
+    )
+
+
+def _same_network(a: State, b: State) -> bool:
+    return (
+        a.routing is b.routing
+        and a.routing_length is b.routing_length
+        and a.skim is b.skim
+        and a.distance_km is b.distance_km
+        and a.zones is b.zones
+    )
+
+
+def _apply(
+    job: _SampleJob,
+    state: State,
+    members: tuple[Strategy, ...],
+    done: Mapping[str, tuple[Strategy, State]] | None = None,
+) -> State:
+    """Apply a strategy or a package's members to the sample's state.
+
+    ``done``: the strategies applied alone to ``state`` in this sample (name -> the strategy
+    with its sampled parameters, the state after it). A package member editing the roads
+    takes its network, skim and the flows computed on them from there, when it is applied to
+    ``state``'s network with the same parameters: the same numbers as applying it again.
+    """
     if len(members) == 1 and members[0].name in job.networks:
         s = members[0]  # a road edit whose parameters are not sampled: the same network
         routing, routing_length, skim, distance = job.networks[s.name]
@@ -432,8 +469,18 @@ def _apply(job: _SampleJob, state: State, members: tuple[Strategy, ...]) -> Stat
         return dataclasses.replace(
             new, applied=(*state.applied, s.name), cost_yuan=state.cost_yuan + (s.cost_yuan or 0.0)
         )
+    base = state
     for member in members:
-        state = apply_strategy(state, member)
+        alone = (done or {}).get(member.name)
+        if (
+            alone is not None
+            and member.kind in _ROAD_KINDS
+            and alone[0] == member
+            and _same_network(state, base)
+        ):
+            state = _with_network(state, alone[1], member)
+        else:
+            state = apply_strategy(state, member)
     return state
 
 
@@ -448,9 +495,12 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
             base = evaluate(state)
             population = float(state.zones.loc[in_focus(state), "population"].sum())
             rows = [base.district.reindex(list(job.indicators)).to_numpy(dtype=float)]
+            done: dict[str, tuple[Strategy, State]] = {}  # strategies applied alone
             for _, members in job.items:
                 chosen = tuple(_strategy_with(m, values) for m in members)
-                new = _apply(job, state, chosen)
+                new = _apply(job, state, chosen, done)
+                if len(chosen) == 1:
+                    done[chosen[0].name] = (chosen[0], new)
                 district = with_cost_indicators(
                     base.district,
                     evaluate(new).district,
