@@ -39,7 +39,7 @@ from urlink.params import toml_key
 from urlink.progress import Progress, advance
 from urlink.scenario.strategies import apply_strategy, strategy_params
 from urlink.scoring.costs import CostParams, costs_of, with_cost_indicators
-from urlink.scoring.indicators import INDICATORS, evaluate
+from urlink.scoring.indicators import INDICATORS, EvaluationCache, evaluate
 from urlink.scoring.uncertainty import (
     Distribution,
     JointRobustness,
@@ -492,7 +492,8 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
         warnings.simplefilter("always", UrlinkWarning)
         try:
             state = state_with(job.state, plain, job.inputs)
-            base = evaluate(state)
+            cache = EvaluationCache()  # the parts the strategies leave as they were
+            base = evaluate(state, cache=cache)
             population = float(state.zones.loc[in_focus(state), "population"].sum())
             rows = [base.district.reindex(list(job.indicators)).to_numpy(dtype=float)]
             done: dict[str, tuple[Strategy, State]] = {}  # strategies applied alone
@@ -503,7 +504,7 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
                     done[chosen[0].name] = (chosen[0], new)
                 district = with_cost_indicators(
                     base.district,
-                    evaluate(new).district,
+                    evaluate(new, cache=cache).district,
                     costs_of(chosen),
                     population=population,
                     params=job.costs,
