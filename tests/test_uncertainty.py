@@ -397,9 +397,11 @@ def test_a_package_reuses_its_road_members_network_and_flows(small, huangyan_sce
         state=state, inputs=(), values=np.empty((1, 0)), items=(), networks={}, indicators=()
     )
     alone = apply_strategy(state, road)
-    done = {road.name: (road, alone)}
+    bus_alone = apply_strategy(state, bus)
+    done = {road.name: (road, alone), bus.name: (bus, bus_alone)}
     package = _apply(job, state, (bus, road), done)
     again = apply_strategy(apply_strategy(state, bus), road)
+    assert package.bus is bus_alone.bus  # the first member: the state after it alone
     assert package.people_trips is alone.people_trips  # reused, not computed again
     assert package.flows["goods"] is alone.flows["goods"]
     assert package.skim is alone.skim

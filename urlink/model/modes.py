@@ -308,16 +308,20 @@ def split_by_mode(trips: pd.DataFrame, probabilities: Mapping[str, pd.DataFrame]
         return r, c
 
     rows, volumes, modes = [], [], []
-    for mode, prob in probabilities.items():
+    for k, prob in enumerate(probabilities.values()):
         r, c = positions(prob)
         v = volume * np.asarray(prob.to_numpy(dtype=float)[r, c], dtype=float)
         keep = np.flatnonzero(v > 0)
         rows.append(keep)
         volumes.append(v[keep])
-        modes.append(np.full(len(keep), mode, dtype=object))
+        modes.append(np.full(len(keep), k, dtype=np.intp))
     out = trips.take(np.concatenate(rows)).reset_index(drop=True)
     out["volume"] = np.concatenate(volumes)
-    out["mode"] = np.concatenate(modes)
+    names = np.empty(len(probabilities), dtype=object)
+    names[:] = list(probabilities)
+    codes = np.concatenate(modes)
+    # the names stored once and repeated: the column that setting them row by row gives
+    out["mode"] = pd.Series(names).array.take(codes) if len(codes) else names[codes]
     out.attrs = dict(trips.attrs)
     return out
 

@@ -455,9 +455,10 @@ def _apply(
     """Apply a strategy or a package's members to the sample's state.
 
     ``done``: the strategies applied alone to ``state`` in this sample (name -> the strategy
-    with its sampled parameters, the state after it). A package member editing the roads
-    takes its network, skim and the flows computed on them from there, when it is applied to
-    ``state``'s network with the same parameters: the same numbers as applying it again.
+    with its sampled parameters, the state after it). A package's first member is the state
+    after it alone; a later member editing the roads takes its network, skim and the flows
+    computed on them from there, when it is applied to ``state``'s network with the same
+    parameters: the same numbers as applying them again.
     """
     if len(members) == 1 and members[0].name in job.networks:
         s = members[0]  # a road edit whose parameters are not sampled: the same network
@@ -472,12 +473,11 @@ def _apply(
     base = state
     for member in members:
         alone = (done or {}).get(member.name)
-        if (
-            alone is not None
-            and member.kind in _ROAD_KINDS
-            and alone[0] == member
-            and _same_network(state, base)
-        ):
+        if alone is None or alone[0] != member:
+            state = apply_strategy(state, member)
+        elif state is base:  # the first member: the state after it alone
+            state = alone[1]
+        elif member.kind in _ROAD_KINDS and _same_network(state, base):
             state = _with_network(state, alone[1], member)
         else:
             state = apply_strategy(state, member)

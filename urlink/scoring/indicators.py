@@ -597,6 +597,14 @@ def _bus_served(state: State) -> pd.Series:
     return pd.Series(ids.isin(list(served)).astype(float), index=ids)
 
 
+def _service_zones(services: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Zones of the district centre, the hospitals and the markets (sorted)."""
+    centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
+    hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
+    markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
+    return centre, hospitals, markets
+
+
 def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluation:
     """Compute the zone values and district indicators of a state (its flows as they are).
 
@@ -621,10 +629,9 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
         _part(cache, "bus_min", (transit,), transit.total_min) if transit is not None else None
     )
     skim = state.skim
-    services = state.services
-    centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
-    hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
-    markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
+    centre, hospitals, markets = _part(
+        cache, "services", (state.services,), lambda: _service_zones(state.services)
+    )
     ids = zones.index
     zero = pd.Series(0.0, index=ids)
     on_skim = (skim, state.intrazonal)
@@ -720,6 +727,12 @@ class DistrictContext:
         Their residents.
     time_to_centre_min
         Their travel time to the district centre.
+    flow_pairs
+        Positions of flow tables' zones, by flow type, where already looked up.
+    cache
+        Parts kept from other states (:class:`EvaluationCache`), or None.
+    positions
+        Positions of ``inside`` in ``zone_values`` where already looked up (else None).
     """
 
     state: State
@@ -729,6 +742,7 @@ class DistrictContext:
     time_to_centre_min: pd.Series
     flow_pairs: Mapping[str, _Pairs] = field(default_factory=dict)
     cache: EvaluationCache | None = None
+    positions: np.ndarray | None = None
 
     @classmethod
     def of(
@@ -780,6 +794,7 @@ class DistrictContext:
             time_to_centre_min=times,
             flow_pairs=dict(flow_pairs or {}),
             cache=cache,
+            positions=at,
         )
 
     def part(self, name: str, keys: tuple[object, ...], compute: Callable[[], T]) -> T:
@@ -810,7 +825,10 @@ class DistrictContext:
             Floats.
         """
         values: np.ndarray = self.zone_values[column].to_numpy(dtype=float)
-        return np.asarray(values[_positions(self.zone_values.index, self.inside)])
+        at = self.positions
+        if at is None:
+            at = _positions(self.zone_values.index, self.inside)
+        return np.asarray(values[at])
 
     def pairs(self, flow_type: str) -> _Pairs:
         """Positions of a flow table's origins and destinations among the zones."""
