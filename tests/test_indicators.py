@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.intrazonal import pair_values
+from urlink.model.intrazonal import pair_values, positions
 from urlink.model.state import intrazonal_km, intrazonal_min
 from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
@@ -389,3 +389,16 @@ def test_an_evaluation_cache_compares_objects_by_identity_and_plain_values_by_va
     assert cache.part("y", (a, "s", 1.5), lambda: 8) == 8  # another part
     assert cache.part("x", (a, 1), lambda: 9) == 9
     assert cache.part("x", (a, 1.0), lambda: 10) == 10  # 1 and 1.0: different types
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_positions_are_get_indexers_for_arrow_and_object_ids(dtype):
+    index = pd.Index(["331003001", "331002", "331003101"], dtype=dtype)
+    labels = pd.Series(["331002", "x", "331003101", "331002", "331003001"], dtype=dtype)
+    assert positions(index, labels).tolist() == [1, -1, 2, 1, 0]
+    np.testing.assert_array_equal(positions(index, labels), index.get_indexer(pd.Index(labels)))
+    with_missing = pd.Series(["331002", None], dtype=dtype)
+    assert positions(index, with_missing).tolist() == [1, -1]
+    assert positions(index, labels.iloc[:0]).tolist() == []
+    with pytest.raises(pd.errors.InvalidIndexError):  # as get_indexer: the ids must be unique
+        positions(pd.Index(["a", "a"], dtype=dtype), labels)

@@ -31,6 +31,7 @@ from urlink.model.intrazonal import (
     IntrazonalRule,
     intrazonal_values,
     pair_values,
+    positions,
     with_intrazonal,
 )
 from urlink.model.modes import (
@@ -602,7 +603,12 @@ def _at_cordon(state: State, table: pd.DataFrame) -> pd.DataFrame:
     if state.context_flows == "all" or not len(table):
         return table
     inside = in_focus(state)
-    keep = table["origin"].isin(inside) | table["destination"].isin(inside)
+    if inside.is_unique:  # the same rows as isin, the ids looked up by hash
+        keep = (positions(inside, table["origin"]) >= 0) | (
+            positions(inside, table["destination"]) >= 0
+        )
+    else:
+        keep = (table["origin"].isin(inside) | table["destination"].isin(inside)).to_numpy()
     total = float(table["volume"].sum())
     out = table[keep].reset_index(drop=True)
     out.attrs = dict(table.attrs)

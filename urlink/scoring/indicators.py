@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar, cast
 import numpy as np
 import pandas as pd
 
-from urlink.model.intrazonal import intrazonal_values, pair_values
+from urlink.model.intrazonal import intrazonal_values, pair_values, positions
 from urlink.model.state import in_focus, intrazonal_km, intrazonal_min, transit_of
 from urlink.registry import RegistrationError, Registry, builtin
 
@@ -433,7 +433,7 @@ class _Pairs:
         o, d = table["origin"], table["destination"]
         if not ids.is_unique:
             return cls(ids, o, d, np.empty(0, np.intp), np.empty(0, np.intp))
-        return cls(ids, o, d, ids.get_indexer(pd.Index(o)), ids.get_indexer(pd.Index(d)))
+        return cls(ids, o, d, positions(ids, o), positions(ids, d))
 
     @property
     def complete(self) -> bool:
