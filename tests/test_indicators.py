@@ -18,6 +18,7 @@ from urlink.scoring.indicators import (
     INDICATORS,
     DistrictContext,
     EvaluationCache,
+    _county_codes,
     _cross_boundary_frame,
     _Pairs,
     _time_to,
@@ -402,3 +403,16 @@ def test_positions_are_get_indexers_for_arrow_and_object_ids(dtype):
     assert positions(index, labels.iloc[:0]).tolist() == []
     with pytest.raises(pd.errors.InvalidIndexError):  # as get_indexer: the ids must be unique
         positions(pd.Index(["a", "a"], dtype=dtype), labels)
+
+
+def test_county_codes_compare_as_the_strings_do():
+    ids = pd.Index(["a", "b", "c"])
+    zones = pd.DataFrame({"county_code": ["331003", "331002", "331003"]}, index=ids)
+    inside, codes = _county_codes(zones, pd.Index(["a", "c"]))
+    assert inside.tolist() == [True, False, True]
+    assert codes.dtype.kind == "i"
+    assert (codes[[0, 0, 1]] != codes[[2, 1, 1]]).tolist() == [False, True, False]
+    gap = pd.DataFrame({"county_code": ["331003", None, "331003"]}, index=ids)
+    _, text = _county_codes(gap, pd.Index(["a"]))
+    assert text.dtype == object  # a zone without a code: the strings as they are
+    assert text[0] == text[2] == "331003"

@@ -512,12 +512,18 @@ def _trip_minutes(
     car = pairs.values(state.skim, intrazonal_min(state))
     if "mode" not in people.columns or state.modes is None:
         return car
-    modes = people["mode"].astype(str).to_numpy()
+    # the rows of each mode, the names compared once each (the same rows as comparing them
+    # row by row)
+    codes, names = pd.factorize(people["mode"].astype(str), use_na_sentinel=False)
+
+    def rows_of(mode: str) -> np.ndarray:
+        return np.isin(codes, [k for k, name in enumerate(names) if name == mode])
+
     out = car.copy()
-    ebike, walk = modes == "ebike", modes == "walk"
+    ebike, walk = rows_of("ebike"), rows_of("walk")
     out[ebike] = (km / state.modes.ebike_kph * 60.0)[ebike]
     out[walk] = (km / state.modes.walk_kph * 60.0)[walk]
-    bus = modes == "bus"
+    bus = rows_of("bus")
     if bus_min is not None and bus.any():
         out[bus] = pairs.values(bus_min)[bus]
     return out
@@ -930,15 +936,28 @@ def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
         if not pairs.complete:
             return _cross_boundary_frame(ctx, f)
         o, d = pairs.o, pairs.d
-        inside = zones.index.isin(ctx.inside)
+        inside, codes = ctx.part(
+            "county_codes", (zones, ctx.state.focus), lambda: _county_codes(zones, ctx.inside)
+        )
         # within-zone trips cross nothing
         touching = (o != d) & (inside[o] | inside[d])
-        codes = zones["county_code"].astype(str).to_numpy()
         crosses = (codes[o] != codes[d])[touching]
         volume = f["volume"].to_numpy(dtype=float)[touching]
         return _share(float(volume[crosses].sum()), float(np.nansum(volume)))
 
     return compute
+
+
+def _county_codes(zones: pd.DataFrame, inside: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per zone: whether it is in the district, and its county code (as a number).
+
+    Equal codes get equal numbers (comparing them compares the codes); with a zone
+    without a code the codes stay strings.
+    """
+    text = zones["county_code"].astype(str)
+    numbers, _ = pd.factorize(text)
+    codes = numbers if (numbers >= 0).all() else text.to_numpy()
+    return zones.index.isin(inside), codes
 
 
 def _cross_boundary_frame(ctx: DistrictContext, f: pd.DataFrame) -> float:
