@@ -381,10 +381,14 @@ def test_a_cached_road_network_equals_the_incremental_update(small, huangyan_sce
             road.name: (edited.routing, edited.routing_length, edited.skim, edited.distance_km)
         },
         indicators=(),
+        transits={road.name: edited.transit_memo},
     )
     cached = _apply(job, state, (road,))
     assert evaluate(cached).district.equals(evaluate(edited).district)
     assert cached.applied == edited.applied
+    assert edited.transit_memo is not None
+    assert cached.transit_memo is edited.transit_memo  # the bus skim on that network, kept
+    pd.testing.assert_frame_equal(cached.flows["people"], edited.flows["people"])
 
 
 def test_a_package_reuses_its_road_members_network_and_flows(small, huangyan_scenario_path):

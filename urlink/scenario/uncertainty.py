@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
-from urlink.model.state import State, Strategy, in_focus, update_flows
+from urlink.model.state import State, Strategy, TransitMemo, in_focus, update_flows
 from urlink.model.typology import add_typology
 from urlink.parallel import imap_chunks
 from urlink.params import toml_key
@@ -419,6 +419,7 @@ class _SampleJob:
     networks: Mapping[str, tuple[Any, Any, pd.DataFrame, pd.DataFrame]]
     indicators: tuple[str, ...]
     costs: CostParams = field(default_factory=CostParams)
+    transits: Mapping[str, TransitMemo] = field(default_factory=dict)
 
 
 def _with_network(state: State, like: State, s: Strategy) -> State:
@@ -466,6 +467,9 @@ def _apply(
         new = dataclasses.replace(
             state, routing=routing, routing_length=routing_length, skim=skim, distance_km=distance
         )
+        memo = job.transits.get(s.name)  # the bus skim on that network, if it still fits
+        if memo is not None and memo.fits(new):
+            new = dataclasses.replace(new, transit_memo=memo)
         new = update_flows(new, ("skim",))
         return dataclasses.replace(
             new, applied=(*state.applied, s.name), cost_yuan=state.cost_yuan + (s.cost_yuan or 0.0)
@@ -803,6 +807,7 @@ def assess_uncertainty(
     items = _items(scenario)
     sampled = {x.path.split(".")[1] for x in inputs if x.path.startswith("strategies.")}
     networks = {}
+    transits = {}
     for s, _ in items:
         if s.kind in _ROAD_KINDS and s.name not in sampled:
             edited = apply_strategy(state, s)
@@ -812,6 +817,8 @@ def assess_uncertainty(
                 edited.skim,
                 edited.distance_km,
             )
+            if edited.transit_memo is not None:
+                transits[s.name] = edited.transit_memo
     indicators = tuple(k for k in INDICATORS if nominal is None or k in nominal.columns)
     job = _SampleJob(
         state=state,
@@ -819,6 +826,7 @@ def assess_uncertainty(
         values=values,
         items=tuple(items),
         networks=networks,
+        transits=transits,
         indicators=indicators,
         costs=scenario.costs,
     )
