@@ -173,13 +173,16 @@ def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _known(zones: pd.DataFrame, ids: pd.Series, what: str) -> None:
+    others = set(ids.astype(str)) - set(zones.index.astype(str))
+    if not others:  # every party is a zone: no unit codes to look at
+        return
     units = {
         str(c)
         for lvl in _CODE_LEVELS
         if f"{lvl}_code" in zones.columns
         for c in zones[f"{lvl}_code"].dropna()
     }
-    strangers = sorted(set(ids.astype(str)) - set(zones.index.astype(str)) - units)
+    strangers = sorted(others - units)
     if strangers:
         msg = f"capital {what}: zones {strangers[:10]} are not zones of the scenario"
         raise InputError(msg)
