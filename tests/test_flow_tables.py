@@ -64,3 +64,26 @@ def test_finish_flows_takes_the_same_checks_on_both_paths():
     ints = finish_flows(table.assign(volume=3), flow_type="goods", model="m", year=2024)
     assert ints["volume"].dtype == np.float64
     assert ints["year"].tolist() == [2024] * len(table)
+
+
+@pytest.mark.parametrize("drop_zero", [True, False])
+def test_columns_of_any_dtype_keep_it_as_step_by_step(drop_zero):
+    # object strings stay objects (not inferred as str), as copying the table keeps them
+    ids = np.array(["a", "b", "c"], dtype=object)
+    table = pd.DataFrame(
+        {
+            "origin": pd.Series(ids, dtype=object),
+            "destination": pd.Series(ids[::-1], dtype=object),
+            "volume": [1.0, 0.0, 2.0],
+            "kind": pd.Categorical(["x", "y", "x"]),
+            "day": pd.to_datetime(["2020-01-01"] * 3),
+            "mixed": [1, "a", None],
+            "flag": [True, False, True],
+            "count": pd.array([1, None, 3], dtype="Int64"),
+        }
+    )
+    constants = {"flow_type": "goods", "unit": "t/day", "model": "m", "source": "modelled"}
+    fast = _finished(table, table["volume"].to_numpy(), constants, drop_zero=drop_zero)
+    plain = _finished_frame(table, table["volume"], constants, drop_zero=drop_zero)
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    assert fast["origin"].dtype == object

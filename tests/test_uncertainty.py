@@ -441,6 +441,19 @@ def test_update_flows_takes_only_the_flows_computed_from_the_same_objects(small)
     same = update_flows(state, ("skim",), like=state)
     assert same.people_trips is state.people_trips
     assert same.flows["people"] is state.flows["people"]
+    # less water from the largest source: new ecosystem flows, so the capital flows follow
+    # them, though the capital setup is the one of ``like``
+    eco = state.setups.ecosystem
+    source = str(eco.supply.idxmax())
+    wetter = dataclasses.replace(
+        state, setups=dataclasses.replace(state.setups, ecosystem=eco.scaled({source: 0.5}))
+    )
+    plain = update_flows(wetter, ("ecosystem",))
+    reused = update_flows(wetter, ("ecosystem",), like=state)
+    assert reused.flows["capital"] is not state.flows["capital"]
+    for name in ("ecosystem", "capital"):
+        pd.testing.assert_frame_equal(reused.flows[name], plain.flows[name])
+    assert not plain.flows["capital"]["volume"].equals(state.flows["capital"]["volume"])
 
 
 def test_estimated_populations_keep_the_census_total(small):

@@ -718,11 +718,12 @@ def calibrate_modes(state: State) -> State:
     return dataclasses.replace(state, modes=calibrate_ascs(mine, costs, state.modes))
 
 
-def _alike(a: State, b: State, flow_type: str) -> bool:
+def _alike(a: State, b: State, flow_type: str, flows: Mapping[str, pd.DataFrame]) -> bool:
     """Whether a flow type's table (before the mode split) in ``a`` would be ``b``'s.
 
     True when ``a`` holds the very objects ``b``'s table was computed from (compared by
-    identity, settings by value).
+    identity, settings by value); ``flows``: the flows ``a``'s table would be computed from
+    (capital: the ecosystem flows, as updated so far).
     """
     if not (a.zones is b.zones and a.focus == b.focus and a.context_flows == b.context_flows):
         return False
@@ -734,7 +735,7 @@ def _alike(a: State, b: State, flow_type: str) -> bool:
         return s.ecosystem is t.ecosystem and (
             s.ecosystem is None or s.ecosystem.model != "proximity" or a.skim is b.skim
         )
-    return s.capital is t.capital and a.flows.get("ecosystem") is b.flows.get("ecosystem")
+    return s.capital is t.capital and flows.get("ecosystem") is b.flows.get("ecosystem")
 
 
 def _split_alike(a: State, b: State) -> bool:
@@ -814,7 +815,7 @@ def update_flows(
         dirty.add(flow_type)
         if only_split:
             table: pd.DataFrame | None = trips  # only the bus or the modes changed
-        elif like is not None and _alike(state, like, flow_type):
+        elif like is not None and _alike(state, like, flow_type, flows):
             table = like.people_trips if flow_type == "people" else like.flows.get(flow_type)
             if flow_type == "people" and _split_alike(state, like):  # the same split too
                 trips, state = table, _with_memo_of(state, like)

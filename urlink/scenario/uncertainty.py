@@ -438,12 +438,17 @@ def _with_network(state: State, like: State, s: Strategy) -> State:
 
 
 def _same_network(a: State, b: State) -> bool:
+    """Whether a road edit of ``a`` gives the network, skim and distances it gives of ``b``."""
     return (
         a.routing is b.routing
         and a.routing_length is b.routing_length
         and a.skim is b.skim
         and a.distance_km is b.distance_km
         and a.zones is b.zones
+        and a.link_ways is b.link_ways
+        and a.cutoff_min == b.cutoff_min
+        and a.access_speed_kph == b.access_speed_kph
+        and a.distance_path == b.distance_path
     )
 
 

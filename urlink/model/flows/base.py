@@ -229,16 +229,20 @@ def _finished(
     keep = volume > 0 if drop_zero else None
     rows = None if keep is None or keep.all() else np.flatnonzero(keep)
     n = len(flows) if rows is None else len(rows)
+    index = pd.RangeIndex(n)
     data: dict[Any, Any] = {}
     for name in flows.columns:
-        column = flows[name].array
-        data[name] = column.copy() if rows is None else column.take(rows)
+        column = flows[name]
+        values = column.array.copy() if rows is None else column.array.take(rows)
+        if column.dtype == object:  # a Series of objects: strings stay objects, not inferred
+            values = pd.Series(values, index=index, dtype=object, copy=False)
+        data[name] = values
     data["volume"] = volume.copy() if rows is None else volume[rows]
     for name, value in constants.items():
         one = pd.Series([value]).array  # a string as pandas stores it
         data[name] = one.take(np.zeros(n, dtype=np.intp))
     order = [*FLOW_COLUMNS, *(c for c in data if c not in FLOW_COLUMNS)]
-    out = pd.DataFrame({c: data[c] for c in order}, index=pd.RangeIndex(n))
+    out = pd.DataFrame({c: data[c] for c in order}, index=index)
     if flows.attrs:
         out.attrs = copy.deepcopy(flows.attrs)
     return out
