@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.flows.base import FLOW_COLUMNS, _finished, _finished_frame, finish_flows
+from urlink.model.flows.base import (
+    FLOW_COLUMNS,
+    _finished,
+    _finished_frame,
+    finish_flows,
+    repeated,
+)
 
 
 def _table(n: int = 12) -> pd.DataFrame:
@@ -87,3 +93,11 @@ def test_columns_of_any_dtype_keep_it_as_step_by_step(drop_zero):
     plain = _finished_frame(table, table["volume"], constants, drop_zero=drop_zero)
     pd.testing.assert_frame_equal(fast, plain, check_exact=True)
     assert fast["origin"].dtype == object
+
+
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_a_repeated_string_is_the_column_setting_the_string_gives(n):
+    by_value, by_array = pd.DataFrame({"volume": [1.0] * n}), pd.DataFrame({"volume": [1.0] * n})
+    by_value["purpose"] = "home_work"
+    by_array["purpose"] = repeated("home_work", n)
+    pd.testing.assert_frame_equal(by_array, by_value, check_exact=True)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from urlink.errors import InputError
 from urlink.model.carbon import EmissionSettings
-from urlink.model.flows.base import get_model
+from urlink.model.flows.base import get_model, repeated
 from urlink.model.flows.capital import eco_compensation, transfers
 from urlink.model.flows.ecosystem import links_from_skim
 from urlink.model.flows.people import calibrate_to_mean_time
@@ -468,8 +468,9 @@ def _compute(
         tables = []
         for setup in s.people:
             table = get_model("people", setup.model)(setup.inputs, cost, params=setup.params)
-            table["purpose"] = setup.purpose
-            table["inputs_source"] = setup.inputs_source
+            named = {"purpose": setup.purpose, "inputs_source": setup.inputs_source}
+            for column, value in named.items():  # a string: stored once and repeated
+                table[column] = repeated(value, len(table)) if isinstance(value, str) else value
             tables.append(table)
         out = pd.concat(tables, ignore_index=True)
         if any("dropped_share" in t.attrs for t in tables):

@@ -26,6 +26,7 @@ __all__ = [
     "get_model",
     "register",
     "registry",
+    "repeated",
 ]
 
 FlowType = Literal["people", "goods", "capital", "ecosystem"]
@@ -239,10 +240,38 @@ def _finished(
         data[name] = values
     data["volume"] = volume.copy() if rows is None else volume[rows]
     for name, value in constants.items():
-        one = pd.Series([value]).array  # a string as pandas stores it
-        data[name] = one.take(np.zeros(n, dtype=np.intp))
+        data[name] = repeated(value, n)
     order = [*FLOW_COLUMNS, *(c for c in data if c not in FLOW_COLUMNS)]
     out = pd.DataFrame({c: data[c] for c in order}, index=index)
     if flows.attrs:
         out.attrs = copy.deepcopy(flows.attrs)
     return out
+
+
+def repeated(value: str, n: int) -> Any:
+    """Return a column of ``n`` times one string, as setting a column to the string stores it.
+
+    ``table[name] = repeated(value, len(table))`` gives the column (and dtype) of
+    ``table[name] = value``, without converting ``n`` Python strings.
+
+    Parameters
+    ----------
+    value
+        The string.
+    n
+        The length.
+
+    Returns
+    -------
+    pandas.api.extensions.ExtensionArray or numpy.ndarray
+        The value stored once and taken ``n`` times.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"volume": [1.0, 2.0]})
+    >>> t["purpose"] = repeated("home_work", len(t))
+    >>> t["purpose"].tolist(), t["purpose"].dtype == pd.Series(["x"]).dtype
+    (['home_work', 'home_work'], True)
+    """
+    one = pd.Series([value]).array  # a string as pandas stores it
+    return one.take(np.zeros(n, dtype=np.intp))
