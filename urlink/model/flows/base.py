@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
@@ -273,5 +274,10 @@ def repeated(value: str, n: int) -> Any:
     >>> t["purpose"].tolist(), t["purpose"].dtype == pd.Series(["x"]).dtype
     (['home_work', 'home_work'], True)
     """
-    one = pd.Series([value]).array  # a string as pandas stores it
-    return one.take(np.zeros(n, dtype=np.intp))
+    return _stored(value).take(np.zeros(n, dtype=np.intp))
+
+
+@functools.lru_cache(maxsize=256)
+def _stored(value: str) -> Any:
+    """One string as pandas stores it in a column (an array of one; never modified)."""
+    return pd.Series([value]).array
