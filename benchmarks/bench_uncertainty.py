@@ -26,6 +26,11 @@ What is timed:
 
 Run: ``python benchmarks/bench_uncertainty.py [--samples 1000] [--workers 2] [--naive 3]``
 from the repository root. The figures measured are in ``docs/performance.md``.
+
+``--serial N`` measures only the CPU time of one sample instead: N samples (and the nominal
+one) evaluated in this process without ranking, three times, the least CPU time
+(``time.process_time``) divided by N + 1. CPU time is less inflated than wall time when
+other jobs share the machine, so compare code versions with it.
 """
 
 from __future__ import annotations
@@ -87,9 +92,15 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--naive", type=int, default=3, help="full runs timed for the loop")
+    parser.add_argument(
+        "--serial", type=int, default=0, help="only the CPU ms of a sample, over N samples"
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
+    if args.serial:
+        _serial(args.serial)
+        return
 
     scenario = load_scenario(SCENARIO)
     assert scenario.uncertainty is not None
@@ -142,6 +153,27 @@ def main() -> None:
         f"peak resident memory: this process {me:.0f} MB, largest worker {children:.0f} MB\n"
         f"load average (1, 5, 15 min) before: {_load(load_before)}, after the analysis: "
         f"{_load(load_after)} on {os.cpu_count()} cores"
+    )
+
+
+def _serial(n: int) -> None:
+    """Print the CPU time of one sample: ``n`` samples and the nominal one, in this process."""
+    scenario = load_scenario(SCENARIO)
+    assert scenario.uncertainty is not None
+    spec = dataclasses.replace(scenario.uncertainty, samples=n)
+    scenario = dataclasses.replace(scenario, uncertainty=spec)
+    zones, _ = zones_from_scenario(scenario)
+    state = base_state(scenario, zones, network_from_scenario(scenario, zones))
+    passes = []
+    for _ in range(3):
+        t0 = time.process_time()
+        assess_uncertainty(scenario, state, workers=1)
+        passes.append((time.process_time() - t0) / (n + 1) * 1000)
+    print(
+        f"CPU per sample (baseline and {len(scenario.strategies)} strategies and "
+        f"{len(scenario.packages)} package(s), serial, least of 3 passes of {n} + 1 samples): "
+        f"{min(passes):.0f} ms (passes {', '.join(f'{p:.0f}' for p in passes)}); load average "
+        f"{_load(os.getloadavg())} on {os.cpu_count()} cores"
     )
 
 

@@ -9,13 +9,16 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.intrazonal import pair_values
+from urlink.model.intrazonal import pair_values, positions
 from urlink.model.state import intrazonal_km, intrazonal_min
 from urlink.scenario.build import base_state, network_from_scenario
 from urlink.scenario.spec import load_scenario
+from urlink.scenario.strategies import apply_strategy
 from urlink.scoring.indicators import (
     INDICATORS,
     DistrictContext,
+    EvaluationCache,
+    _county_codes,
     _cross_boundary_frame,
     _Pairs,
     _time_to,
@@ -334,3 +337,82 @@ def test_a_mean_over_zones_without_residents_is_nan_without_a_warning():
     assert np.isnan(_weighted_mean(np.array([5.0, np.nan]), np.array([0.0, 10.0])))
     assert np.isnan(_weighted_mean(np.array([np.nan]), np.array([10.0])))
     assert _weighted_mean(np.array([5.0, 7.0, np.nan]), np.array([1.0, 3.0, 10.0])) == 6.5
+
+
+def test_an_evaluation_cache_gives_every_strategys_numbers_and_reuses_shared_parts(base):
+    # #16: the uncertainty samples evaluate the baseline and every strategy with one cache;
+    # each state's zone values and indicators must be those evaluated without it
+    scenario, state, ev = base
+    cache = EvaluationCache()
+    cached = evaluate(state, cache=cache)
+    pd.testing.assert_frame_equal(cached.zone_values, ev.zone_values)
+    assert cached.district.equals(ev.district)
+    states = [state]
+    for strategy in scenario.strategies:
+        new = apply_strategy(state, strategy)
+        states.append(new)
+        plain, kept = evaluate(new), evaluate(new, cache=cache)
+        pd.testing.assert_frame_equal(kept.zone_values, plain.zone_values)
+        assert kept.district.equals(plain.district), strategy.name
+    again = evaluate(state, cache=cache)  # the baseline after the others: still its numbers
+    assert again.district.equals(ev.district)
+    # the parts shared are reused: the hospital moved, the people flows did not
+    moved = next(s for s in scenario.strategies if s.kind == "service_relocation")
+    hospital = states[1 + scenario.strategies.index(moved)]
+    assert hospital.flows["people"] is state.flows["people"]
+    calls = []
+
+    class Counting(EvaluationCache):
+        def part(self, name, keys, compute):
+            return super().part(name, keys, lambda: (calls.append(name), compute())[1])
+
+    spy = Counting()
+    evaluate(state, cache=spy)
+    first = list(calls)
+    calls.clear()
+    evaluate(hospital, cache=spy)
+    assert "people" in first
+    assert "people" not in calls  # the same people flows, skim and distances: kept
+    assert "goods" not in calls
+    assert calls.count("time_to") == 1  # only the time to the hospital is new
+
+
+def test_an_evaluation_cache_compares_objects_by_identity_and_plain_values_by_value():
+    cache = EvaluationCache()
+    a, b = pd.Series([1.0]), pd.Series([1.0])  # equal, but not the same object
+    assert cache.part("x", (a, "s", 1.5), lambda: 1) == 1
+    assert cache.part("x", (a, "s", 1.5), lambda: 2) == 1
+    assert cache.part("x", (b, "s", 1.5), lambda: 3) == 3
+    assert cache.part("x", (a, "t", 1.5), lambda: 4) == 4
+    assert cache.part("x", (a, "s", 2.5), lambda: 5) == 5
+    assert cache.part("x", (a, ("p", "q")), lambda: 6) == 6
+    assert cache.part("x", (a, ("p", "q")), lambda: 7) == 6
+    assert cache.part("y", (a, "s", 1.5), lambda: 8) == 8  # another part
+    assert cache.part("x", (a, 1), lambda: 9) == 9
+    assert cache.part("x", (a, 1.0), lambda: 10) == 10  # 1 and 1.0: different types
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_positions_are_get_indexers_for_arrow_and_object_ids(dtype):
+    index = pd.Index(["331003001", "331002", "331003101"], dtype=dtype)
+    labels = pd.Series(["331002", "x", "331003101", "331002", "331003001"], dtype=dtype)
+    assert positions(index, labels).tolist() == [1, -1, 2, 1, 0]
+    np.testing.assert_array_equal(positions(index, labels), index.get_indexer(pd.Index(labels)))
+    with_missing = pd.Series(["331002", None], dtype=dtype)
+    assert positions(index, with_missing).tolist() == [1, -1]
+    assert positions(index, labels.iloc[:0]).tolist() == []
+    with pytest.raises(pd.errors.InvalidIndexError):  # as get_indexer: the ids must be unique
+        positions(pd.Index(["a", "a"], dtype=dtype), labels)
+
+
+def test_county_codes_compare_as_the_strings_do():
+    ids = pd.Index(["a", "b", "c"])
+    zones = pd.DataFrame({"county_code": ["331003", "331002", "331003"]}, index=ids)
+    inside, codes = _county_codes(zones, pd.Index(["a", "c"]))
+    assert inside.tolist() == [True, False, True]
+    assert codes.dtype.kind == "i"
+    assert (codes[[0, 0, 1]] != codes[[2, 1, 1]]).tolist() == [False, True, False]
+    gap = pd.DataFrame({"county_code": ["331003", None, "331003"]}, index=ids)
+    _, text = _county_codes(gap, pd.Index(["a"]))
+    assert text.dtype == object  # a zone without a code: the strings as they are
+    assert text[0] == text[2] == "331003"

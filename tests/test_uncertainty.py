@@ -16,6 +16,7 @@ import pytest
 from urlink.cli import main
 from urlink.errors import InputError
 from urlink.model.flows import people as people_module
+from urlink.model.state import update_flows
 from urlink.scenario.build import (
     base_state,
     network_from_scenario,
@@ -380,10 +381,79 @@ def test_a_cached_road_network_equals_the_incremental_update(small, huangyan_sce
             road.name: (edited.routing, edited.routing_length, edited.skim, edited.distance_km)
         },
         indicators=(),
+        transits={road.name: edited.transit_memo},
     )
     cached = _apply(job, state, (road,))
     assert evaluate(cached).district.equals(evaluate(edited).district)
     assert cached.applied == edited.applied
+    assert edited.transit_memo is not None
+    assert cached.transit_memo is edited.transit_memo  # the bus skim on that network, kept
+    pd.testing.assert_frame_equal(cached.flows["people"], edited.flows["people"])
+
+
+def test_a_package_reuses_its_road_members_network_and_flows(small, huangyan_scenario_path):
+    # #16 speed-up: in a sample, a package's road member takes the network and the flows of
+    # the same road strategy applied alone; the numbers are those of applying it again
+    _, state = small
+    by_name = {x.name: x for x in load_scenario(huangyan_scenario_path).strategies}
+    bus, road = by_name["bus-west-mountains"], by_name["western-road-upgrade"]
+    job = _SampleJob(
+        state=state, inputs=(), values=np.empty((1, 0)), items=(), networks={}, indicators=()
+    )
+    alone = apply_strategy(state, road)
+    bus_alone = apply_strategy(state, bus)
+    done = {road.name: (road, alone), bus.name: (bus, bus_alone)}
+    package = _apply(job, state, (bus, road), done)
+    again = apply_strategy(apply_strategy(state, bus), road)
+    assert package.bus is bus_alone.bus  # the first member: the state after it alone
+    assert package.people_trips is alone.people_trips  # reused, not computed again
+    assert package.flows["goods"] is alone.flows["goods"]
+    assert package.skim is alone.skim
+    for name, table in again.flows.items():
+        pd.testing.assert_frame_equal(package.flows[name], table)
+    assert evaluate(package).district.equals(evaluate(again).district)
+    assert package.applied == again.applied
+    assert package.cost_yuan == again.cost_yuan
+    # another speed than the one applied alone: nothing reused
+    faster = dataclasses.replace(road, params=dataclasses.replace(road.params, speed_factor=1.5))
+    other = _apply(job, state, (bus, faster), done)
+    assert other.people_trips is not alone.people_trips
+    assert evaluate(other).district.equals(
+        evaluate(apply_strategy(apply_strategy(state, bus), faster)).district
+    )
+
+
+def test_update_flows_takes_only_the_flows_computed_from_the_same_objects(small):
+    _, state = small
+    goods = state.setups.goods
+    edited = dataclasses.replace(
+        state,
+        setups=dataclasses.replace(
+            state.setups, goods=dataclasses.replace(goods, params=goods.params)
+        ),
+    )  # an equal but new goods setup: computed again
+    plain = update_flows(edited, ("goods", "capital"))
+    reused = update_flows(edited, ("goods", "capital"), like=state)
+    assert reused.flows["goods"] is not state.flows["goods"]
+    assert reused.flows["capital"] is state.flows["capital"]  # the same setup and ecosystem
+    for name, table in plain.flows.items():
+        pd.testing.assert_frame_equal(reused.flows[name], table)
+    same = update_flows(state, ("skim",), like=state)
+    assert same.people_trips is state.people_trips
+    assert same.flows["people"] is state.flows["people"]
+    # less water from the largest source: new ecosystem flows, so the capital flows follow
+    # them, though the capital setup is the one of ``like``
+    eco = state.setups.ecosystem
+    source = str(eco.supply.idxmax())
+    wetter = dataclasses.replace(
+        state, setups=dataclasses.replace(state.setups, ecosystem=eco.scaled({source: 0.5}))
+    )
+    plain = update_flows(wetter, ("ecosystem",))
+    reused = update_flows(wetter, ("ecosystem",), like=state)
+    assert reused.flows["capital"] is not state.flows["capital"]
+    for name in ("ecosystem", "capital"):
+        pd.testing.assert_frame_equal(reused.flows[name], plain.flows[name])
+    assert not plain.flows["capital"]["volume"].equals(state.flows["capital"]["volume"])
 
 
 def test_estimated_populations_keep_the_census_total(small):

@@ -18,16 +18,20 @@ take as ``cost``).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "INTRAZONAL_RULES",
     "IntrazonalRule",
     "intrazonal_values",
     "pair_values",
+    "positions",
     "with_intrazonal",
 ]
 
@@ -142,3 +146,49 @@ def pair_values(
         if same.any():
             values[same] = intrazonal.reindex(o[same]).to_numpy(dtype=float)
     return values
+
+
+def _arrow_strings(values: pd.Index | pd.Series) -> pa.Array | None:
+    """Return the Arrow array of string values without missing ones, else None."""
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa  # noqa: PLC0415 - installed: pandas stores these strings with it
+
+    array = pa.array(values.array)  # the stored Arrow data, not a copy
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return None if array.null_count else array
+
+
+def positions(index: pd.Index, labels: pd.Index | pd.Series) -> np.ndarray:
+    """Return the position of each label in ``index``, -1 where it is not there.
+
+    ``index.get_indexer(labels)``; with string ids stored by Arrow (pandas' default) and
+    none missing, Arrow's hash lookup finds the same positions several times faster.
+
+    Parameters
+    ----------
+    index
+        Zone ids (unique).
+    labels
+        The ids looked up.
+
+    Returns
+    -------
+    numpy.ndarray
+        Positions (intp).
+
+    Examples
+    --------
+    >>> positions(pd.Index(["a", "b", "c"]), pd.Series(["c", "x", "a"])).tolist()
+    [2, -1, 0]
+    """
+    known = _arrow_strings(index) if index.is_unique else None
+    looked = _arrow_strings(labels) if known is not None else None
+    if known is None or looked is None:
+        return np.asarray(index.get_indexer(pd.Index(labels)), dtype=np.intp)
+    import pyarrow.compute as pc  # noqa: PLC0415 - installed: the ids are Arrow strings
+
+    found = pc.fill_null(pc.index_in(looked, value_set=known), -1)
+    return np.asarray(found.to_numpy(), dtype=np.intp)

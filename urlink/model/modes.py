@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.model.intrazonal import pair_values
+from urlink.model.intrazonal import pair_values, positions
 
 if TYPE_CHECKING:
     from urlink.network.transit import TransitSkim
@@ -294,30 +294,33 @@ def split_by_mode(trips: pd.DataFrame, probabilities: Mapping[str, pd.DataFrame]
         return out
     # the same rows as one table per mode concatenated, with one lookup of the zones and
     # one copy of the other columns (pair_values' positions, looked up once per index)
-    o = pd.Index(np.asarray(trips["origin"]))
-    d = pd.Index(np.asarray(trips["destination"]))
+    o, d = trips["origin"], trips["destination"]
     volume = trips["volume"].to_numpy(dtype=float)
     looked: list[tuple[pd.Index, pd.Index, np.ndarray, np.ndarray]] = []
 
-    def positions(prob: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def at(prob: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         for index, columns, r, c in looked:
             if prob.index.equals(index) and prob.columns.equals(columns):
                 return r, c
-        r, c = prob.index.get_indexer(o), prob.columns.get_indexer(d)
+        r, c = positions(prob.index, o), positions(prob.columns, d)
         looked.append((prob.index, prob.columns, r, c))
         return r, c
 
     rows, volumes, modes = [], [], []
-    for mode, prob in probabilities.items():
-        r, c = positions(prob)
+    for k, prob in enumerate(probabilities.values()):
+        r, c = at(prob)
         v = volume * np.asarray(prob.to_numpy(dtype=float)[r, c], dtype=float)
         keep = np.flatnonzero(v > 0)
         rows.append(keep)
         volumes.append(v[keep])
-        modes.append(np.full(len(keep), mode, dtype=object))
+        modes.append(np.full(len(keep), k, dtype=np.intp))
     out = trips.take(np.concatenate(rows)).reset_index(drop=True)
     out["volume"] = np.concatenate(volumes)
-    out["mode"] = np.concatenate(modes)
+    names = np.empty(len(probabilities), dtype=object)
+    names[:] = list(probabilities)
+    codes = np.concatenate(modes)
+    # the names stored once and repeated: the column that setting them row by row gives
+    out["mode"] = pd.Series(names).array.take(codes) if len(codes) else names[codes]
     out.attrs = dict(trips.attrs)
     return out
 

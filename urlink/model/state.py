@@ -22,7 +22,7 @@ import pandas as pd
 
 from urlink.errors import InputError
 from urlink.model.carbon import EmissionSettings
-from urlink.model.flows.base import get_model
+from urlink.model.flows.base import get_model, repeated
 from urlink.model.flows.capital import eco_compensation, transfers
 from urlink.model.flows.ecosystem import links_from_skim
 from urlink.model.flows.people import calibrate_to_mean_time
@@ -31,6 +31,7 @@ from urlink.model.intrazonal import (
     IntrazonalRule,
     intrazonal_values,
     pair_values,
+    positions,
     with_intrazonal,
 )
 from urlink.model.modes import (
@@ -467,8 +468,9 @@ def _compute(
         tables = []
         for setup in s.people:
             table = get_model("people", setup.model)(setup.inputs, cost, params=setup.params)
-            table["purpose"] = setup.purpose
-            table["inputs_source"] = setup.inputs_source
+            named = {"purpose": setup.purpose, "inputs_source": setup.inputs_source}
+            for column, value in named.items():  # a string: stored once and repeated
+                table[column] = repeated(value, len(table)) if isinstance(value, str) else value
             tables.append(table)
         out = pd.concat(tables, ignore_index=True)
         if any("dropped_share" in t.attrs for t in tables):
@@ -602,7 +604,12 @@ def _at_cordon(state: State, table: pd.DataFrame) -> pd.DataFrame:
     if state.context_flows == "all" or not len(table):
         return table
     inside = in_focus(state)
-    keep = table["origin"].isin(inside) | table["destination"].isin(inside)
+    if inside.is_unique:  # the same rows as isin, the ids looked up by hash
+        keep = (positions(inside, table["origin"]) >= 0) | (
+            positions(inside, table["destination"]) >= 0
+        )
+    else:
+        keep = (table["origin"].isin(inside) | table["destination"].isin(inside)).to_numpy()
     total = float(table["volume"].sum())
     out = table[keep].reset_index(drop=True)
     out.attrs = dict(table.attrs)
@@ -712,7 +719,65 @@ def calibrate_modes(state: State) -> State:
     return dataclasses.replace(state, modes=calibrate_ascs(mine, costs, state.modes))
 
 
-def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> State:
+def _alike(a: State, b: State, flow_type: str, flows: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether a flow type's table (before the mode split) in ``a`` would be ``b``'s.
+
+    True when ``a`` holds the very objects ``b``'s table was computed from (compared by
+    identity, settings by value); ``flows``: the flows ``a``'s table would be computed from
+    (capital: the ecosystem flows, as updated so far).
+    """
+    if not (a.zones is b.zones and a.focus == b.focus and a.context_flows == b.context_flows):
+        return False
+    s, t = a.setups, b.setups
+    if flow_type in ("people", "goods"):
+        same_setup = s.people is t.people if flow_type == "people" else s.goods is t.goods
+        return same_setup and a.skim is b.skim and a.intrazonal == b.intrazonal
+    if flow_type == "ecosystem":
+        return s.ecosystem is t.ecosystem and (
+            s.ecosystem is None or s.ecosystem.model != "proximity" or a.skim is b.skim
+        )
+    return s.capital is t.capital and flows.get("ecosystem") is b.flows.get("ecosystem")
+
+
+def _split_alike(a: State, b: State) -> bool:
+    """Whether the same person trips are split by mode alike in ``a`` and ``b``."""
+    return (
+        a.bus is b.bus
+        and a.modes is b.modes
+        and a.skim is b.skim
+        and a.distance_km is b.distance_km
+        and a.intrazonal == b.intrazonal
+        and _walk_kph(a) == _walk_kph(b)
+    )
+
+
+def _with_memo_of(state: State, like: State) -> State:
+    """``state`` with ``like``'s bus skim where it fits."""
+    memo = like.transit_memo
+    if memo is None or not memo.fits(state):
+        return state
+    return dataclasses.replace(state, transit_memo=memo)
+
+
+def _keep(flows: dict[str, pd.DataFrame], flow_type: str, table: pd.DataFrame | None) -> None:
+    """Put a flow table in ``flows`` (drop the type if None)."""
+    if table is None:
+        flows.pop(flow_type, None)
+        return
+    flows[flow_type] = table
+    if logger.isEnabledFor(logging.INFO):  # the total is not summed for nothing
+        logger.info(
+            "%s flows: %d rows, total %.6g %s",
+            flow_type,
+            len(table),
+            table["volume"].sum(),
+            table["unit"].iloc[0] if len(table) else "",
+        )
+
+
+def update_flows(
+    state: State, changed: tuple[Change, ...] | None = None, *, like: State | None = None
+) -> State:
     """Recompute the flows that depend on what changed (all of them when ``changed`` is None).
 
     Parameters
@@ -723,6 +788,11 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
         What was edited: ``"skim"`` (travel times) or a flow type's setup. Flow types that
         depend on it are recomputed, and those depending on them (capital follows the
         ecosystem flows).
+    like
+        A state whose flows are computed already: a flow type computed there from the very
+        same objects (setups, skim, zones; compared by identity) is taken from it instead of
+        computed again (the person trips are then split by mode again unless the bus lines,
+        mode choice and distances are the same objects too). The result is the same.
 
     Returns
     -------
@@ -742,8 +812,16 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
     for flow_type in ("people", "goods", "ecosystem", "capital"):  # dependency order
         if not dirty.intersection(_needs(state, flow_type)):
             continue
-        if flow_type == "people" and trips is not None and not dirty & {"people", "skim"}:
+        only_split = flow_type == "people" and trips is not None and not dirty & {"people", "skim"}
+        dirty.add(flow_type)
+        if only_split:
             table: pd.DataFrame | None = trips  # only the bus or the modes changed
+        elif like is not None and _alike(state, like, flow_type, flows):
+            table = like.people_trips if flow_type == "people" else like.flows.get(flow_type)
+            if flow_type == "people" and _split_alike(state, like):  # the same split too
+                trips, state = table, _with_memo_of(state, like)
+                _keep(flows, flow_type, like.flows.get(flow_type))
+                continue
         else:
             table = _compute(state, flow_type, flows)
             if table is not None and flow_type in ("people", "goods"):
@@ -755,16 +833,5 @@ def update_flows(state: State, changed: tuple[Change, ...] | None = None) -> Sta
             probabilities = mode_probabilities_of(state)
             if table is not None and probabilities is not None:
                 table = split_by_mode(table, probabilities)
-        dirty.add(flow_type)
-        if table is None:
-            flows.pop(flow_type, None)
-            continue
-        flows[flow_type] = table
-        logger.info(
-            "%s flows: %d rows, total %.6g %s",
-            flow_type,
-            len(table),
-            table["volume"].sum(),
-            table["unit"].iloc[0] if len(table) else "",
-        )
+        _keep(flows, flow_type, table)
     return dataclasses.replace(state, flows=flows, people_trips=trips)

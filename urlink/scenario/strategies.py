@@ -624,11 +624,13 @@ def _upgrade_links(state: State, s: Strategy, p: UpgradeRoadParams) -> list[tupl
             return fastest_path_links(R, nodes)
     assert p.links is not None
     links: list[tuple[Any, Any]] = []
-    seats: dict[str, Any] = {}  # each zone's seat snapped once
+    # every zone's seat snapped once, all in one call (each seat to its nearest node, as
+    # one at a time)
+    named = list(dict.fromkeys(z for pair in p.links for z in (pair[0], pair[1])))
+    snapped = snap_to_nodes(R, state.zones.loc[named])["node"]
+    seats = {zid: snapped.iloc[k] for k, zid in enumerate(named)}
 
     def seat(zid: str) -> Any:
-        if zid not in seats:
-            seats[zid] = _seat_node(state, zid)
         return seats[zid]
 
     for pair in p.links:

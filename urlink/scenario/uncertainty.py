@@ -32,14 +32,14 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
-from urlink.model.state import State, Strategy, in_focus, update_flows
+from urlink.model.state import State, Strategy, TransitMemo, in_focus, update_flows
 from urlink.model.typology import add_typology
 from urlink.parallel import imap_chunks
 from urlink.params import toml_key
 from urlink.progress import Progress, advance
 from urlink.scenario.strategies import apply_strategy, strategy_params
 from urlink.scoring.costs import CostParams, costs_of, with_cost_indicators
-from urlink.scoring.indicators import INDICATORS, evaluate
+from urlink.scoring.indicators import INDICATORS, EvaluationCache, evaluate
 from urlink.scoring.uncertainty import (
     Distribution,
     JointRobustness,
@@ -419,21 +419,77 @@ class _SampleJob:
     networks: Mapping[str, tuple[Any, Any, pd.DataFrame, pd.DataFrame]]
     indicators: tuple[str, ...]
     costs: CostParams = field(default_factory=CostParams)
+    transits: Mapping[str, TransitMemo] = field(default_factory=dict)
 
 
-def _apply(job: _SampleJob, state: State, members: tuple[Strategy, ...]) -> State:
+def _with_network(state: State, like: State, s: Strategy) -> State:
+    """``state`` with the network, skim and distances of ``like`` (a road edit ``s`` applied)."""
+    new = dataclasses.replace(
+        state,
+        routing=like.routing,
+        routing_length=like.routing_length,
+        skim=like.skim,
+        distance_km=like.distance_km,
+    )
+    new = update_flows(new, ("skim",), like=like)
+    return dataclasses.replace(
+        new, applied=(*state.applied, s.name), cost_yuan=state.cost_yuan + (s.cost_yuan or 0.0)
+    )
+
+
+def _same_network(a: State, b: State) -> bool:
+    """Whether a road edit of ``a`` gives the network, skim and distances it gives of ``b``."""
+    return (
+        a.routing is b.routing
+        and a.routing_length is b.routing_length
+        and a.skim is b.skim
+        and a.distance_km is b.distance_km
+        and a.zones is b.zones
+        and a.link_ways is b.link_ways
+        and a.cutoff_min == b.cutoff_min
+        and a.access_speed_kph == b.access_speed_kph
+        and a.distance_path == b.distance_path
+    )
+
+
+def _apply(
+    job: _SampleJob,
+    state: State,
+    members: tuple[Strategy, ...],
+    done: Mapping[str, tuple[Strategy, State]] | None = None,
+) -> State:
+    """Apply a strategy or a package's members to the sample's state.
+
+    ``done``: the strategies applied alone to ``state`` in this sample (name -> the strategy
+    with its sampled parameters, the state after it). A package's first member is the state
+    after it alone; a later member editing the roads takes its network, skim and the flows
+    computed on them from there, when it is applied to ``state``'s network with the same
+    parameters: the same numbers as applying them again.
+    """
     if len(members) == 1 and members[0].name in job.networks:
         s = members[0]  # a road edit whose parameters are not sampled: the same network
         routing, routing_length, skim, distance = job.networks[s.name]
         new = dataclasses.replace(
             state, routing=routing, routing_length=routing_length, skim=skim, distance_km=distance
         )
+        memo = job.transits.get(s.name)  # the bus skim on that network, if it still fits
+        if memo is not None and memo.fits(new):
+            new = dataclasses.replace(new, transit_memo=memo)
         new = update_flows(new, ("skim",))
         return dataclasses.replace(
             new, applied=(*state.applied, s.name), cost_yuan=state.cost_yuan + (s.cost_yuan or 0.0)
         )
+    base = state
     for member in members:
-        state = apply_strategy(state, member)
+        alone = (done or {}).get(member.name)
+        if alone is None or alone[0] != member:
+            state = apply_strategy(state, member)
+        elif state is base:  # the first member: the state after it alone
+            state = alone[1]
+        elif member.kind in _ROAD_KINDS and _same_network(state, base):
+            state = _with_network(state, alone[1], member)
+        else:
+            state = apply_strategy(state, member)
     return state
 
 
@@ -445,15 +501,19 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
         warnings.simplefilter("always", UrlinkWarning)
         try:
             state = state_with(job.state, plain, job.inputs)
-            base = evaluate(state)
+            cache = EvaluationCache()  # the parts the strategies leave as they were
+            base = evaluate(state, cache=cache)
             population = float(state.zones.loc[in_focus(state), "population"].sum())
             rows = [base.district.reindex(list(job.indicators)).to_numpy(dtype=float)]
+            done: dict[str, tuple[Strategy, State]] = {}  # strategies applied alone
             for _, members in job.items:
                 chosen = tuple(_strategy_with(m, values) for m in members)
-                new = _apply(job, state, chosen)
+                new = _apply(job, state, chosen, done)
+                if len(chosen) == 1:
+                    done[chosen[0].name] = (chosen[0], new)
                 district = with_cost_indicators(
                     base.district,
-                    evaluate(new).district,
+                    evaluate(new, cache=cache).district,
                     costs_of(chosen),
                     population=population,
                     params=job.costs,
@@ -752,6 +812,7 @@ def assess_uncertainty(
     items = _items(scenario)
     sampled = {x.path.split(".")[1] for x in inputs if x.path.startswith("strategies.")}
     networks = {}
+    transits = {}
     for s, _ in items:
         if s.kind in _ROAD_KINDS and s.name not in sampled:
             edited = apply_strategy(state, s)
@@ -761,6 +822,8 @@ def assess_uncertainty(
                 edited.skim,
                 edited.distance_km,
             )
+            if edited.transit_memo is not None:
+                transits[s.name] = edited.transit_memo
     indicators = tuple(k for k in INDICATORS if nominal is None or k in nominal.columns)
     job = _SampleJob(
         state=state,
@@ -768,6 +831,7 @@ def assess_uncertainty(
         values=values,
         items=tuple(items),
         networks=networks,
+        transits=transits,
         indicators=indicators,
         costs=scenario.costs,
     )

@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
-from urlink.model.intrazonal import intrazonal_values, pair_values
+from urlink.model.intrazonal import intrazonal_values, pair_values, positions
 from urlink.model.state import in_focus, intrazonal_km, intrazonal_min, transit_of
 from urlink.registry import RegistrationError, Registry, builtin
 
@@ -38,6 +38,7 @@ __all__ = [
     "INDICATORS",
     "DistrictContext",
     "Evaluation",
+    "EvaluationCache",
     "IndicatorDef",
     "evaluate",
     "gini",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +289,72 @@ def gini(values: np.ndarray, weights: np.ndarray) -> float:
     return float(1.0 - 2.0 * area)
 
 
+class EvaluationCache:
+    """Parts of :func:`evaluate` kept for the next states evaluated with the same cache.
+
+    Each part (the zone values of a flow table, the times to a service, an indicator of one
+    flow table) is kept with the objects it was computed from, and reused only for a state
+    holding those very objects (compared by identity; strings and numbers by value), so a
+    state evaluated with the cache gets the same numbers as without. The uncertainty
+    analysis evaluates the baseline and every strategy of a sample with one cache: most
+    strategies leave most flow tables, the skim and the services as they were. The cache
+    holds what it was given: use one for a handful of related states, then drop it.
+
+    Examples
+    --------
+    >>> cache = EvaluationCache()
+    >>> cache.part("double", (2.0,), lambda: 4.0)
+    4.0
+    >>> cache.part("double", (2.0,), lambda: 5.0)  # kept: not computed again
+    4.0
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[tuple[tuple[object, ...], object]]] = {}
+
+    def part(self, name: str, keys: tuple[object, ...], compute: Callable[[], T]) -> T:
+        """Return the part ``name`` computed from ``keys``: kept, or computed now and kept.
+
+        Parameters
+        ----------
+        name
+            The part.
+        keys
+            Everything it is computed from: objects (compared by identity) and strings,
+            numbers and tuples of them (compared by value).
+        compute
+            Computes it.
+
+        Returns
+        -------
+        object
+            What ``compute`` returned for these keys.
+        """
+        held = self._parts.setdefault(name, [])
+        for known, value in held:
+            if len(known) == len(keys) and all(map(_same, known, keys)):
+                return cast("T", value)
+        value = compute()
+        held.append((keys, value))
+        return value
+
+
+def _same(a: object, b: object) -> bool:
+    if a is b:
+        return True
+    plain = (str, int, float, bool, tuple)
+    return isinstance(a, plain) and type(a) is type(b) and bool(a == b)
+
+
+def _part(
+    cache: EvaluationCache | None, name: str, keys: tuple[object, ...], compute: Callable[[], T]
+) -> T:
+    """``compute()``, through the cache when there is one."""
+    return compute() if cache is None else cache.part(name, keys, compute)
+
+
 def _time_to(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.Series:
     """Minutes to the nearest target; from a target's own zone, its intrazonal time.
 
@@ -364,7 +433,7 @@ class _Pairs:
         o, d = table["origin"], table["destination"]
         if not ids.is_unique:
             return cls(ids, o, d, np.empty(0, np.intp), np.empty(0, np.intp))
-        return cls(ids, o, d, ids.get_indexer(pd.Index(o)), ids.get_indexer(pd.Index(d)))
+        return cls(ids, o, d, positions(ids, o), positions(ids, d))
 
     @property
     def complete(self) -> bool:
@@ -443,12 +512,18 @@ def _trip_minutes(
     car = pairs.values(state.skim, intrazonal_min(state))
     if "mode" not in people.columns or state.modes is None:
         return car
-    modes = people["mode"].astype(str).to_numpy()
+    # the rows of each mode, the names compared once each (the same rows as comparing them
+    # row by row)
+    codes, names = pd.factorize(people["mode"].astype(str), use_na_sentinel=False)
+
+    def rows_of(mode: str) -> np.ndarray:
+        return np.isin(codes, [k for k, name in enumerate(names) if name == mode])
+
     out = car.copy()
-    ebike, walk = modes == "ebike", modes == "walk"
+    ebike, walk = rows_of("ebike"), rows_of("walk")
     out[ebike] = (km / state.modes.ebike_kph * 60.0)[ebike]
     out[walk] = (km / state.modes.walk_kph * 60.0)[walk]
-    bus = modes == "bus"
+    bus = rows_of("bus")
     if bus_min is not None and bus.any():
         out[bus] = pairs.values(bus_min)[bus]
     return out
@@ -479,27 +554,74 @@ def _bus_time_to(state: State, targets: list[str], bus_min: pd.DataFrame | None)
     return total[targets].min(axis=1)
 
 
-def _add_people_values(
-    zv: dict[str, pd.Series], state: State, people: pd.DataFrame, bus_min: pd.DataFrame | None
-) -> _Pairs:
-    """Add the people flows' CO2, trip credits and person-minutes per origin zone to ``zv``."""
+def _people_values(
+    state: State, people: pd.DataFrame, bus_min: pd.DataFrame | None
+) -> tuple[pd.Series, pd.Series, pd.Series, _Pairs]:
+    """Return the people flows' CO2, trip credits and person-minutes per origin, and pairs."""
     pairs = _Pairs.of(state.zones.index, people)
     km = pairs.values(state.distance_km, intrazonal_km(state))
     minutes = people["volume"].to_numpy() * _trip_minutes(state, people, pairs, km, bus_min)
     per = _people_co2(state, people, pairs, km, state.emissions.factors())
-    zv["co2_kg_per_day"] = zv["co2_kg_per_day"] + pairs.per_origin(per["co2"])
-    zv["trip_credits_kg_per_day"] = pairs.per_origin(per["credits"])
-    zv["person_minutes_per_day"] = pairs.per_origin(minutes)
-    return pairs
+    return (
+        pairs.per_origin(per["co2"]),
+        pairs.per_origin(per["credits"]),
+        pairs.per_origin(minutes),
+        pairs,
+    )
 
 
-def evaluate(state: State) -> Evaluation:
+def _goods_values(state: State, goods: pd.DataFrame) -> tuple[pd.Series, _Pairs]:
+    """Return the goods flows' CO2 per origin zone (kg/day), and their pairs."""
+    ef = state.emissions.factors()[state.emissions.goods_mode]
+    pairs = _Pairs.of(state.zones.index, goods)
+    km = pairs.values(state.distance_km, intrazonal_km(state))
+    return pairs.per_origin(goods["volume"].to_numpy() * km * ef / 1000.0), pairs
+
+
+def _capital_values(capital: pd.DataFrame, ids: pd.Index) -> tuple[pd.Series, pd.Series]:
+    """Money received and paid per zone (yuan/year)."""
+    # pandas' compensated group sums: a unit's received minus paid that should be 0
+    # keeps the same rounding residue as before (the golden outputs hold it)
+    received = capital.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
+    paid = capital.groupby("origin")["volume"].sum().reindex(ids, fill_value=0.0)
+    return received, paid
+
+
+def _water_values(ecosystem: pd.DataFrame, ids: pd.Index) -> pd.Series:
+    """Water used per destination zone (m3/day)."""
+    w = ecosystem
+    used = w[w["use"] == "used"] if "use" in w.columns else w
+    return used.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
+
+
+def _bus_served(state: State) -> pd.Series:
+    """1 for a zone with a bus stop (a line of the service or added by a strategy), else 0."""
+    ids = state.zones.index
+    served = {z for line in state.bus_lines for z in line.stops}
+    if state.bus is not None:
+        served |= {str(z) for stops in state.bus.lines["stops"] for z in stops}
+    return pd.Series(ids.isin(list(served)).astype(float), index=ids)
+
+
+def _service_zones(services: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """Zones of the district centre, the hospitals and the markets (sorted)."""
+    centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
+    hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
+    markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
+    return centre, hospitals, markets
+
+
+def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluation:
     """Compute the zone values and district indicators of a state (its flows as they are).
 
     Parameters
     ----------
     state
         The state (base scenario or a strategy applied); its ``flows`` are computed already.
+    cache
+        Parts computed for other states and kept (:class:`EvaluationCache`): a part this
+        state shares with them (the very same flow table, skim, services...) is taken from
+        it, a new part is kept in it. The result is the same.
 
     Returns
     -------
@@ -509,64 +631,78 @@ def evaluate(state: State) -> Evaluation:
     zones = state.zones
     flows = dict(state.flows)
     transit = transit_of(state)  # the bus skim, once: trip times and bus access both read it
-    bus_min = transit.total_min() if transit is not None else None
+    bus_min = (
+        _part(cache, "bus_min", (transit,), transit.total_min) if transit is not None else None
+    )
     skim = state.skim
-    services = state.services
-    centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
-    hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
-    markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
-    self_min = service_self_min(state)
+    centre, hospitals, markets = _part(
+        cache, "services", (state.services,), lambda: _service_zones(state.services)
+    )
     ids = zones.index
     zero = pd.Series(0.0, index=ids)
+    on_skim = (skim, state.intrazonal)
+
+    def time_to(targets: list[str]) -> pd.Series:
+        def compute() -> pd.Series:
+            self_min = _part(cache, "self_min", on_skim, lambda: service_self_min(state))
+            return _time_to(skim, targets, self_min)
+
+        return _part(cache, "time_to", (*on_skim, tuple(targets)), compute)
+
     # the zone values as columns, put together once (same labels, alignment and order)
     zv: dict[str, pd.Series] = {
-        "time_to_centre_min": _time_to(skim, centre, self_min),
-        "time_to_hospital_min": _time_to(skim, hospitals, self_min),
-        "time_to_market_min": _time_to(skim, markets, self_min),
+        "time_to_centre_min": time_to(centre),
+        "time_to_hospital_min": time_to(hospitals),
+        "time_to_market_min": time_to(markets),
         "co2_kg_per_day": zero,
         "trip_credits_kg_per_day": zero,
         "person_minutes_per_day": zero,
     }
-    factors = state.emissions.factors()
     pairs_by_type: dict[str, _Pairs] = {}
+    on_zones = (zones, state.distance_km, state.intrazonal, state.emissions)
     if "people" in flows and len(flows["people"]):
-        pairs_by_type["people"] = _add_people_values(zv, state, flows["people"], bus_min)
+        people = flows["people"]
+        keys = (people, *on_zones, *on_skim, bus_min, state.modes, state.bus_lines)
+        co2, credits, minutes, pairs = _part(
+            cache, "people", keys, lambda: _people_values(state, people, bus_min)
+        )
+        zv["co2_kg_per_day"] = zv["co2_kg_per_day"] + co2
+        zv["trip_credits_kg_per_day"] = credits
+        zv["person_minutes_per_day"] = minutes
+        pairs_by_type["people"] = pairs
     if "goods" in flows and len(flows["goods"]):
         g = flows["goods"]
-        ef = factors[state.emissions.goods_mode]
-        pairs = pairs_by_type["goods"] = _Pairs.of(ids, g)
-        km = pairs.values(state.distance_km, intrazonal_km(state))
-        co2 = pairs.per_origin(g["volume"].to_numpy() * km * ef / 1000.0)
+        co2, pairs_by_type["goods"] = _part(
+            cache, "goods", (g, *on_zones), lambda: _goods_values(state, g)
+        )
         zv["co2_kg_per_day"] = zv["co2_kg_per_day"] + co2
     zv["capital_received_yuan_per_year"] = zero
     zv["capital_paid_yuan_per_year"] = zero
     if "capital" in flows and len(flows["capital"]):
-        # pandas' compensated group sums: a unit's received minus paid that should be 0
-        # keeps the same rounding residue as before (the golden outputs hold it)
         c = flows["capital"]
-        zv["capital_received_yuan_per_year"] = (
-            c.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
-        )
-        zv["capital_paid_yuan_per_year"] = (
-            c.groupby("origin")["volume"].sum().reindex(ids, fill_value=0.0)
-        )
+        received, paid = _part(cache, "capital", (c, zones), lambda: _capital_values(c, ids))
+        zv["capital_received_yuan_per_year"] = received
+        zv["capital_paid_yuan_per_year"] = paid
     zv["capital_net_yuan_per_year"] = (
         zv["capital_received_yuan_per_year"] - zv["capital_paid_yuan_per_year"]
     )
     zv["water_received_m3_per_day"] = zero
     if "ecosystem" in flows and len(flows["ecosystem"]):
         w = flows["ecosystem"]
-        used = w[w["use"] == "used"] if "use" in w.columns else w
-        zv["water_received_m3_per_day"] = (
-            used.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
+        zv["water_received_m3_per_day"] = _part(
+            cache, "water", (w, zones), lambda: _water_values(w, ids)
         )
-    served = {z for line in state.bus_lines for z in line.stops}
-    if state.bus is not None:
-        served |= {str(z) for stops in state.bus.lines["stops"] for z in stops}
-    zv["bus_served"] = pd.Series(ids.isin(list(served)).astype(float), index=ids)
-    zv["bus_time_to_centre_min"] = _bus_time_to(state, centre, bus_min)
+    zv["bus_served"] = _part(
+        cache, "bus_served", (zones, state.bus, state.bus_lines), lambda: _bus_served(state)
+    )
+    zv["bus_time_to_centre_min"] = _part(
+        cache,
+        "bus_time_to",
+        (bus_min, zones, state.distance_km, state.intrazonal, state.modes, tuple(centre)),
+        lambda: _bus_time_to(state, centre, bus_min),
+    )
     zone_values = pd.DataFrame(zv, index=ids)
-    ctx = DistrictContext.of(state, zone_values, flow_pairs=pairs_by_type)
+    ctx = DistrictContext.of(state, zone_values, flow_pairs=pairs_by_type, cache=cache)
     district = pd.Series({name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float)
     return Evaluation(flows=flows, zone_values=zone_values, district=district)
 
@@ -597,6 +733,12 @@ class DistrictContext:
         Their residents.
     time_to_centre_min
         Their travel time to the district centre.
+    flow_pairs
+        Positions of flow tables' zones, by flow type, where already looked up.
+    cache
+        Parts kept from other states (:class:`EvaluationCache`), or None.
+    positions
+        Positions of ``inside`` in ``zone_values`` where already looked up (else None).
     """
 
     state: State
@@ -605,6 +747,8 @@ class DistrictContext:
     population: pd.Series
     time_to_centre_min: pd.Series
     flow_pairs: Mapping[str, _Pairs] = field(default_factory=dict)
+    cache: EvaluationCache | None = None
+    positions: np.ndarray | None = None
 
     @classmethod
     def of(
@@ -613,6 +757,7 @@ class DistrictContext:
         zone_values: pd.DataFrame,
         *,
         flow_pairs: Mapping[str, _Pairs] | None = None,
+        cache: EvaluationCache | None = None,
     ) -> DistrictContext:
         """Build the context of a state.
 
@@ -624,21 +769,53 @@ class DistrictContext:
             Its zone values.
         flow_pairs
             Positions of flow tables' zones, by flow type, where already looked up.
+        cache
+            Parts kept from other states (:class:`EvaluationCache`), or None.
 
         Returns
         -------
         DistrictContext
         """
         zones = state.zones
-        inside = in_focus(state)
+
+        def district() -> tuple[pd.Index, pd.Series, np.ndarray | None]:
+            inside = in_focus(state)
+            population = zones.loc[inside, "population"].astype(float)
+            at = ids.get_indexer(inside) if ids.is_unique else None
+            return inside, population, None if at is None or (at < 0).any() else at
+
+        ids = zone_values.index
+        keys = (zones, state.focus, ids)
+        inside, population, at = _part(cache, "district", keys, district)
+        column = "time_to_centre_min"
+        if at is None:
+            times = zone_values.loc[inside, column]
+        else:  # the same values as .loc, positions looked up once
+            times = pd.Series(zone_values[column].to_numpy()[at], index=inside, name=column)
         return cls(
             state=state,
             zone_values=zone_values,
             inside=inside,
-            population=zones.loc[inside, "population"].astype(float),
-            time_to_centre_min=zone_values.loc[inside, "time_to_centre_min"],
+            population=population,
+            time_to_centre_min=times,
             flow_pairs=dict(flow_pairs or {}),
+            cache=cache,
+            positions=at,
         )
+
+    def part(self, name: str, keys: tuple[object, ...], compute: Callable[[], T]) -> T:
+        """Return ``compute()``, kept in the cache with ``keys`` when there is one.
+
+        Parameters
+        ----------
+        name, keys, compute
+            As :meth:`EvaluationCache.part`.
+
+        Returns
+        -------
+        object
+        """
+        return _part(self.cache, name, keys, compute)
 
     def inside_values(self, column: str) -> np.ndarray:
         """Return a zone value of the district's zones (in the order of ``inside``).
@@ -654,7 +831,10 @@ class DistrictContext:
             Floats.
         """
         values: np.ndarray = self.zone_values[column].to_numpy(dtype=float)
-        return np.asarray(values[_positions(self.zone_values.index, self.inside)])
+        at = self.positions
+        if at is None:
+            at = _positions(self.zone_values.index, self.inside)
+        return np.asarray(values[at])
 
     def pairs(self, flow_type: str) -> _Pairs:
         """Positions of a flow table's origins and destinations among the zones."""
@@ -747,20 +927,37 @@ def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
         f = ctx.flows.get(flow_type)
         if f is None or not len(f):
             return np.nan
+        keys = (f, ctx.state.zones, ctx.state.focus)
+        return ctx.part(f"cross_boundary_{flow_type}", keys, lambda: _cross_share(ctx, f))
+
+    def _cross_share(ctx: DistrictContext, f: pd.DataFrame) -> float:
         pairs = ctx.pairs(flow_type)
         zones = ctx.state.zones
         if not pairs.complete:
             return _cross_boundary_frame(ctx, f)
         o, d = pairs.o, pairs.d
-        inside = zones.index.isin(ctx.inside)
+        inside, codes = ctx.part(
+            "county_codes", (zones, ctx.state.focus), lambda: _county_codes(zones, ctx.inside)
+        )
         # within-zone trips cross nothing
         touching = (o != d) & (inside[o] | inside[d])
-        codes = zones["county_code"].astype(str).to_numpy()
         crosses = (codes[o] != codes[d])[touching]
         volume = f["volume"].to_numpy(dtype=float)[touching]
         return _share(float(volume[crosses].sum()), float(np.nansum(volume)))
 
     return compute
+
+
+def _county_codes(zones: pd.DataFrame, inside: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per zone: whether it is in the district, and its county code (as a number).
+
+    Equal codes get equal numbers (comparing them compares the codes); with a zone
+    without a code the codes stay strings.
+    """
+    text = zones["county_code"].astype(str)
+    numbers, _ = pd.factorize(text)
+    codes = numbers if (numbers >= 0).all() else text.to_numpy()
+    return zones.index.isin(inside), codes
 
 
 def _cross_boundary_frame(ctx: DistrictContext, f: pd.DataFrame) -> float:
@@ -792,6 +989,11 @@ def _es_used_outside(ctx: DistrictContext) -> float:
     w = ctx.flows.get("ecosystem")
     if w is None or not len(w):
         return np.nan
+    keys = (w, ctx.state.zones, ctx.state.focus)
+    return ctx.part("es_used_outside", keys, lambda: _es_outside_share(ctx, w))
+
+
+def _es_outside_share(ctx: DistrictContext, w: pd.DataFrame) -> float:
     src = w["origin"].isin(ctx.inside).to_numpy(dtype=bool)
     used = (w["use"] == "used").to_numpy(dtype=bool) if "use" in w.columns else True
     away = (w["origin"] != w["destination"]).to_numpy(dtype=bool)
@@ -803,6 +1005,11 @@ def _eco_comp(ctx: DistrictContext) -> float:
     w = ctx.flows.get("ecosystem")
     if w is None or not len(w):
         return np.nan
+    keys = (w, ctx.flows.get("capital"), ctx.state.zones, ctx.state.focus)
+    return ctx.part("eco_comp", keys, lambda: _eco_comp_per_resident(ctx, w))
+
+
+def _eco_comp_per_resident(ctx: DistrictContext, w: pd.DataFrame) -> float:
     origins = w["origin"]
     sources = pd.Index(sorted(set(origins[origins.isin(ctx.inside)])))
     if not len(sources):

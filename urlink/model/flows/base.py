@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
@@ -25,6 +27,7 @@ __all__ = [
     "get_model",
     "register",
     "registry",
+    "repeated",
 ]
 
 FlowType = Literal["people", "goods", "capital", "ecosystem"]
@@ -185,19 +188,96 @@ def finish_flows(
     if source not in SOURCES:
         msg = f"source={source!r} is not valid; use one of {SOURCES}"
         raise InputError(msg)
+    constants = {"flow_type": flow_type, "unit": UNITS[flow_type], "model": model}
+    constants |= {"source": source, **extra}
+    fast = all(isinstance(v, str) for v in constants.values())
+    if fast and flows.columns.is_unique and flows["volume"].dtype == np.float64:
+        volume = flows["volume"].to_numpy()
+        if not np.isfinite(volume).all() or (volume < 0).any():
+            msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
+            raise InputError(msg)
+        return _finished(flows, volume, constants, drop_zero=drop_zero)
     vol = pd.to_numeric(flows["volume"], errors="coerce")
     if vol.isna().any() or (vol < 0).any() or not np.isfinite(vol.to_numpy(dtype=float)).all():
         msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
         raise InputError(msg)
+    return _finished_frame(flows, vol, constants, drop_zero=drop_zero)
+
+
+def _finished_frame(
+    flows: pd.DataFrame, vol: pd.Series, constants: dict[str, Any], *, drop_zero: bool
+) -> pd.DataFrame:
+    """:func:`finish_flows` step by step with pandas (any columns, volumes and values)."""
     out = flows.copy()
     out["volume"] = vol.astype(float)
     if drop_zero:
         out = out[out["volume"] > 0]
-    out["flow_type"] = flow_type
-    out["unit"] = UNITS[flow_type]
-    out["model"] = model
-    out["source"] = source
-    for k, v in extra.items():
+    for k, v in constants.items():
         out[k] = v
     rest = [c for c in out.columns if c not in FLOW_COLUMNS]
     return out[[*FLOW_COLUMNS, *rest]].reset_index(drop=True)
+
+
+def _finished(
+    flows: pd.DataFrame, volume: np.ndarray, constants: dict[str, str], *, drop_zero: bool
+) -> pd.DataFrame:
+    """:func:`finish_flows` of a table with unique columns and float volumes, built at once.
+
+    The same table as copying ``flows``, dropping the zero rows, setting the constant
+    columns (strings) one by one, ordering the columns and resetting the index, without
+    the copies in between: a constant column is its one value repeated (with the dtype
+    pandas gives the string), the other columns are taken once.
+    """
+    keep = volume > 0 if drop_zero else None
+    rows = None if keep is None or keep.all() else np.flatnonzero(keep)
+    n = len(flows) if rows is None else len(rows)
+    index = pd.RangeIndex(n)
+    data: dict[Any, Any] = {}
+    for name in flows.columns:
+        column = flows[name]
+        values = column.array.copy() if rows is None else column.array.take(rows)
+        if column.dtype == object:  # a Series of objects: strings stay objects, not inferred
+            values = pd.Series(values, index=index, dtype=object, copy=False)
+        data[name] = values
+    data["volume"] = volume.copy() if rows is None else volume[rows]
+    for name, value in constants.items():
+        data[name] = repeated(value, n)
+    order = [*FLOW_COLUMNS, *(c for c in data if c not in FLOW_COLUMNS)]
+    out = pd.DataFrame({c: data[c] for c in order}, index=index)
+    if flows.attrs:
+        out.attrs = copy.deepcopy(flows.attrs)
+    return out
+
+
+def repeated(value: str, n: int) -> Any:
+    """Return a column of ``n`` times one string, as setting a column to the string stores it.
+
+    ``table[name] = repeated(value, len(table))`` gives the column (and dtype) of
+    ``table[name] = value``, without converting ``n`` Python strings.
+
+    Parameters
+    ----------
+    value
+        The string.
+    n
+        The length.
+
+    Returns
+    -------
+    pandas.api.extensions.ExtensionArray or numpy.ndarray
+        The value stored once and taken ``n`` times.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"volume": [1.0, 2.0]})
+    >>> t["purpose"] = repeated("home_work", len(t))
+    >>> t["purpose"].tolist(), t["purpose"].dtype == pd.Series(["x"]).dtype
+    (['home_work', 'home_work'], True)
+    """
+    return _stored(value).take(np.zeros(n, dtype=np.intp))
+
+
+@functools.lru_cache(maxsize=256)
+def _stored(value: str) -> Any:
+    """One string as pandas stores it in a column (an array of one; never modified)."""
+    return pd.Series([value]).array

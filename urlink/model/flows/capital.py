@@ -138,10 +138,21 @@ def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
     ['township', 'county']
     """
     cache: dict[str, dict[str, str | None] | None] = {}
+    levels = [lvl for lvl in _CODE_LEVELS if f"{lvl}_code" in zones.columns]
+    # a zone's codes read by position (the values of zones.loc[uid], without the row)
+    columns = {lvl: zones[f"{lvl}_code"].to_numpy(dtype=object) for lvl in levels}
+    index = zones.index if zones.index.is_unique else None
 
     def codes(uid: str) -> dict[str, str | None] | None:
         if uid not in cache:
-            cache[uid] = _unit_codes(zones, uid)
+            if index is not None and uid in index:
+                at = index.get_loc(uid)
+                values = {lvl: columns[lvl][at] for lvl in levels}
+                cache[uid] = {
+                    lvl: (str(v) if pd.notna(v) else None) for lvl, v in values.items()
+                } | {"zone": str(uid)}
+            else:
+                cache[uid] = _unit_codes(zones, uid)
         return cache[uid]
 
     out = []
@@ -162,13 +173,16 @@ def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _known(zones: pd.DataFrame, ids: pd.Series, what: str) -> None:
+    others = set(ids.astype(str)) - set(zones.index.astype(str))
+    if not others:  # every party is a zone: no unit codes to look at
+        return
     units = {
         str(c)
         for lvl in _CODE_LEVELS
         if f"{lvl}_code" in zones.columns
         for c in zones[f"{lvl}_code"].dropna()
     }
-    strangers = sorted(set(ids.astype(str)) - set(zones.index.astype(str)) - units)
+    strangers = sorted(others - units)
     if strangers:
         msg = f"capital {what}: zones {strangers[:10]} are not zones of the scenario"
         raise InputError(msg)

@@ -172,7 +172,13 @@ def _check_amounts(zones: pd.DataFrame, model: str) -> tuple[np.ndarray, np.ndar
         raise InputError(msg)
     out = []
     for col in ("supply", "demand"):
-        v = pd.to_numeric(zones[col], errors="coerce").astype(float)
+        column = zones[col]
+        if column.dtype == np.float64:  # numbers already: the same checks with numpy
+            values = column.to_numpy(copy=True)
+            if np.isfinite(values).all() and not (values < 0).any():
+                out.append(values)
+                continue
+        v = pd.to_numeric(column, errors="coerce").astype(float)
         bad = v.isna() | ~np.isfinite(v) | (v < 0)
         if bad.any():
             shown = {str(k): _plain(zones.at[k, col]) for k in v.index[bad][:5]}
