@@ -1721,7 +1721,7 @@ def distance_matrix_km(
 
 
 def _km_frame(km: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:
-    out = pd.DataFrame(km, index=index.copy(), columns=columns.copy())
+    out = pd.DataFrame(km, index=index.copy(), columns=columns.copy(), copy=False)
     out.index.name = "origin"
     out.columns.name = "destination"
     return out
@@ -1884,6 +1884,10 @@ def travel_time_and_distance_matrix(
                 n_bad += bad
     _warn_unreachable(n_bad, n * n, cutoff)
     return sink.result(), _km_frame(km, o.index, o.index)
+
+
+_UPDATE_BLOCK_ROWS = 1024
+"""Origin rows of a skim updated at once from a changed edge."""
 
 
 class _SkimSink:
@@ -2108,15 +2112,20 @@ def update_travel_time_and_distance(
     for k in range(len(changes)):  # the arithmetic of update_travel_time_matrix for minutes
         left = to_u[k] / 60.0 + a_o
         right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
-        cand = left[:, None] + right[None, :]
-        cand[rows, cols] = np.inf
-        if changes[k][:2] not in faster:  # no path moves to an edge that got no faster
-            np.fmin(new, cand, out=new)
-            continue
-        better = cand < np.where(np.isnan(new), np.inf, new)
-        cand_km = ((to_u_m[k] + m_o)[:, None] + (from_v_m[k] + edge_m[k] + m_o)[None, :]) / 1000.0
-        new_km[better] = cand_km[better]
-        np.fmin(new, cand, out=new)
+        right_m = from_v_m[k] + edge_m[k] + m_o
+        moves = changes[k][:2] in faster
+        # by blocks of origin rows: the candidates never take a whole matrix (#20)
+        for a in range(0, len(new), _UPDATE_BLOCK_ROWS):
+            b = min(a + _UPDATE_BLOCK_ROWS, len(new))
+            cand = left[a:b, None] + right[None, :]
+            here = (rows >= a) & (rows < b)
+            cand[rows[here] - a, cols[here]] = np.inf
+            part = new[a:b]
+            if moves:  # no path moves to an edge that got no faster
+                better = cand < np.where(np.isnan(part), np.inf, part)
+                cand_km = ((to_u_m[k, a:b] + m_o[a:b])[:, None] + right_m[None, :]) / 1000.0
+                new_km[a:b][better] = cand_km[better]
+            np.fmin(part, cand, out=part)
     if cutoff is not None:
         new[new > cutoff] = np.inf
     new_km[~np.isfinite(new)] = np.nan
