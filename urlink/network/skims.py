@@ -1313,19 +1313,23 @@ def skim_to_parquet(
         [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())],
         metadata=metadata,
     )
-    destinations = np.asarray(skim.columns.astype(str), dtype=object)
+    destinations = pa.array(np.asarray(skim.columns.astype(str), dtype=object), pa.string())
     tmp = target.with_name(f".{target.name}.tmp")
     with pq.ParquetWriter(tmp, schema) as writer:
         for ids, block in iter_skim_rows(skim, chunk_rows=chunk_rows):
-            origins = np.repeat(np.asarray(ids.astype(str), dtype=object), block.shape[1])
-            dests = np.tile(destinations, block.shape[0])
+            n_rows, n_cols = block.shape
             times = block.ravel()
             keep = slice(None) if keep_unreachable else ~np.isnan(times)
+            # the ids as positions into each block's id lists, decoded to strings by Arrow:
+            # the same table as from arrays of Python strings, several times faster (#20)
+            origin = np.repeat(np.arange(n_rows, dtype=np.int32), n_cols)[keep]
+            destination = np.tile(np.arange(n_cols, dtype=np.int32), n_rows)[keep]
+            origins = pa.array(np.asarray(ids.astype(str), dtype=object), pa.string())
             writer.write_table(
                 pa.table(
                     {
-                        "origin": origins[keep],
-                        "destination": dests[keep],
+                        "origin": _decoded(origin, origins, pa),
+                        "destination": _decoded(destination, destinations, pa),
                         "time_min": pa.array(times[keep], from_pandas=True),
                     },
                     schema=schema,
@@ -1333,6 +1337,11 @@ def skim_to_parquet(
             )
     tmp.replace(target)
     return target
+
+
+def _decoded(codes: np.ndarray, labels: Any, pa: Any) -> Any:
+    """Return the strings ``labels[codes]`` as an Arrow string array (decoded in Arrow)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), labels).dictionary_decode()
 
 
 def skim_from_parquet(path: str | Path) -> pd.DataFrame:
