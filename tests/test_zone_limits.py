@@ -201,6 +201,15 @@ def test_road_update_by_blocks_equals_one_block(monkeypatch):
     L2 = skims.routing_graph_from(g2, weight="length")
     for a, b in zip(one, two, strict=True):
         np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+    only = {"origins": zones}
+    times = [skims.update_travel_time_matrix(skim, R, kwargs["time_changes"], **only)]
+    lengths = [skims.update_distance_matrix_km(km, L, kwargs["length_changes"], **only)]
+    monkeypatch.setattr(skims, "_UPDATE_BLOCK_ROWS", 10_000)
+    times.append(skims.update_travel_time_matrix(skim, R, kwargs["time_changes"], **only))
+    lengths.append(skims.update_distance_matrix_km(km, L, kwargs["length_changes"], **only))
+    np.testing.assert_array_equal(times[0].to_numpy(), times[1].to_numpy())
+    np.testing.assert_array_equal(lengths[0].to_numpy(), lengths[1].to_numpy())
+    np.testing.assert_array_equal(times[0].to_numpy(), one[0].to_numpy())
     assert (one[0].to_numpy() < skim.to_numpy()).any()  # the new road shortens some trips
     full_t, _ = skims.travel_time_and_distance_matrix(R2, L2, zones)  # km: ties differ
     np.testing.assert_allclose(one[0].to_numpy(), full_t.to_numpy(), rtol=1e-12)

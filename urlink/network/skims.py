@@ -1555,14 +1555,36 @@ def update_travel_time_matrix(
     new = skim.to_numpy(dtype=float, copy=True)
     a_o = o["access_min"].to_numpy()
     a_d = d["access_min"].to_numpy() + R.wait_min
+    rows, cols = _same_zone(o, d)
     for k in range(len(changes)):
         left = to_u[k] / 60.0 + a_o
         right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
-        cand = left[:, None] + right[None, :]
-        rows, cols = _same_zone(o, d)
-        cand[rows, cols] = np.inf
-        np.fmin(new, cand, out=new)
+        _fmin_by_blocks(new, left, right, rows, cols)
     return _finish_minutes(new, skim.index, skim.columns, cutoff)
+
+
+def _fmin_by_blocks(
+    new: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    *,
+    divide: float | None = None,
+) -> None:
+    """Set ``new`` to ``fmin(new, (left[:, None] + right[None, :]) / divide)`` by row blocks.
+
+    Pairs ``(rows, cols)`` (within one zone) are left alone. The same numbers as on the
+    whole matrix, without its zone x zone temporary (#20).
+    """
+    for a in range(0, len(new), _UPDATE_BLOCK_ROWS):
+        b = min(a + _UPDATE_BLOCK_ROWS, len(new))
+        cand = left[a:b, None] + right[None, :]
+        if divide is not None:
+            cand /= divide
+        here = (rows >= a) & (rows < b)
+        cand[rows[here] - a, cols[here]] = np.inf
+        np.fmin(new[a:b], cand, out=new[a:b])
 
 
 def update_distance_matrix_km(
@@ -1645,9 +1667,8 @@ def update_distance_matrix_km(
     for k, (_, _, w) in enumerate(changes):
         left = to_u[k] + access
         right = from_v[k] + access + float(w or 0.0)
-        cand = (left[:, None] + right[None, :]) / 1000.0
-        cand[rows, cols] = np.inf  # a trip within a zone uses no network
-        np.fmin(new, cand, out=new)
+        # a trip within a zone uses no network
+        _fmin_by_blocks(new, left, right, rows, cols, divide=1000.0)
     new[~np.isfinite(new)] = np.nan
     return _km_frame(new, km.index, km.columns)
 
