@@ -213,3 +213,105 @@ def test_road_update_by_blocks_equals_one_block(monkeypatch):
     assert (one[0].to_numpy() < skim.to_numpy()).any()  # the new road shortens some trips
     full_t, _ = skims.travel_time_and_distance_matrix(R2, L2, zones)  # km: ties differ
     np.testing.assert_allclose(one[0].to_numpy(), full_t.to_numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------------------- float32 zone matrices
+
+
+def _grid_case() -> tuple[object, object, object]:
+    """A 6 x 6 street grid (untied times) and 9 zones on it."""
+    import geopandas as gpd
+    import networkx as nx
+
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    side = 6
+    for r in range(side):
+        for c in range(side):
+            g.add_node(r * side + c, x=121.0 + 0.01 * c, y=28.5 + 0.01 * r)
+    for r in range(side):
+        for c in range(side):
+            for dr, dc in ((0, 1), (1, 0)):
+                if r + dr < side and c + dc < side:
+                    a, b = r * side + c, (r + dr) * side + c + dc
+                    for u, v in ((a, b), (b, a)):
+                        t = 60.0 + 7.3 * ((3 * u + v) % 11)
+                        g.add_edge(u, v, travel_time=t, length=900.0 + 13.7 * ((u + v) % 7))
+    zones = gpd.GeoDataFrame(
+        index=[f"z{i}" for i in range(9)],
+        geometry=gpd.points_from_xy(
+            [121.0 + 0.02 * (i % 3) + 0.001 for i in range(9)],
+            [28.5 + 0.02 * (i // 3) + 0.001 for i in range(9)],
+        ),
+        crs="EPSG:4326",
+    )
+    R = skims.routing_graph_from(g, weight="travel_time")
+    L = skims.routing_graph_from(g, weight="length")
+    return R, L, zones
+
+
+def test_float32_matrices_are_the_float64_ones_rounded(tmp_path):
+    R, L, zones = _grid_case()
+    t64, km64 = skims.travel_time_and_distance_matrix(R, L, zones)
+    t32, km32 = skims.travel_time_and_distance_matrix(R, L, zones, dtype="float32")
+    assert set(t32.dtypes) == set(km32.dtypes) == {np.dtype(np.float32)}
+    np.testing.assert_array_equal(t32.to_numpy(), t64.to_numpy().astype(np.float32))
+    np.testing.assert_array_equal(km32.to_numpy(), km64.to_numpy().astype(np.float32))
+    # spilled to disk (max_memory far too small to keep it): a float32 .npy, the same numbers
+    disk, km_disk = skims.travel_time_and_distance_matrix(
+        R, L, zones, dtype="float32", max_memory=500, folder=tmp_path / "skim"
+    )
+    assert np.load(tmp_path / "skim" / "time_min.npy", mmap_mode="r").dtype == np.float32
+    np.testing.assert_array_equal(disk.to_numpy(), t32.to_numpy())
+    np.testing.assert_array_equal(km_disk.to_numpy(), km32.to_numpy())
+
+
+def test_a_road_update_keeps_float32_and_the_float64_numbers():
+    R, L, zones = _grid_case()
+    kwargs = {
+        "time_changes": [(0, 35, 100.0)],
+        "length_changes": [(0, 35, 7000.0)],
+        "zones": zones,
+    }
+    base64 = skims.travel_time_and_distance_matrix(R, L, zones)
+    base32 = skims.travel_time_and_distance_matrix(R, L, zones, dtype="float32")
+    new64 = skims.update_travel_time_and_distance(*base64, R, L, **kwargs)
+    new32 = skims.update_travel_time_and_distance(*base32, R, L, **kwargs)
+    assert (new64[0].to_numpy() < base64[0].to_numpy()).any()  # the road shortens trips
+    for a, b in zip(new32, new64, strict=True):
+        assert skims.matrix_dtype(a) is np.float32
+        np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=1e-6)
+    only = {"origins": zones}
+    times = skims.update_travel_time_matrix(base32[0], R, kwargs["time_changes"], **only)
+    lengths = skims.update_distance_matrix_km(base32[1], L, kwargs["length_changes"], **only)
+    assert skims.matrix_dtype(times) is skims.matrix_dtype(lengths) is np.float32
+    removed = skims.update_travel_time_matrix(base32[0], R, [(0, 1, None)], **only)
+    assert skims.matrix_dtype(removed) is np.float32  # a recomputation keeps the type
+
+
+def test_matrix_dtype_float32_in_a_scenario(tmp_path, capsys):
+    """A sparse run with float32 matrices: the float64 run's flows and indicators to 1e-5
+    (not to the bit: the times are rounded), and 4 bytes a value in its memory estimate."""
+    scenario = make_scenario(tmp_path / "s", strategies=True)
+    _edit(scenario, "beta = 0.1\n", SPARSE)
+    _edit(scenario, "[services]", '[network]\ndistance = "fastest"\n\n[services]')
+    assert main(["run", str(scenario), "--out", str(tmp_path / "f64"), "-q"]) == 0
+    _edit(scenario, 'distance = "fastest"', 'distance = "fastest"\nmatrix_dtype = "float32"')
+    assert main(["run", str(scenario), "--out", str(tmp_path / "f32"), "-q"]) == 0
+    capsys.readouterr()
+    a = pd.read_csv(tmp_path / "f64" / "flows.csv")
+    b = pd.read_csv(tmp_path / "f32" / "flows.csv")
+    assert a[["origin", "destination", "flow_type"]].equals(
+        b[["origin", "destination", "flow_type"]]
+    )
+    np.testing.assert_allclose(b["volume"], a["volume"], rtol=1e-5)
+    assert not np.array_equal(b["volume"], a["volume"])  # float32 was used
+    ia = pd.read_csv(tmp_path / "f64" / "indicators.csv").select_dtypes("number")
+    ib = pd.read_csv(tmp_path / "f32" / "indicators.csv").select_dtypes("number")
+    np.testing.assert_allclose(ib.to_numpy(), ia.to_numpy(), rtol=1e-5, atol=1e-9)
+    assert zone_matrix_bytes(100, sparse=True, itemsize=4) == 4 * 100 * 100 * 4
+    assert zone_matrix_bytes(100, itemsize=4) == zone_matrix_bytes(100)  # dense: float64
+
+
+def test_matrix_dtype_is_checked(tiny, earlier, capsys):  # noqa: F811
+    _edit(tiny, "[services]", '[network]\nmatrix_dtype = "float16"\n\n[services]')
+    fails(capsys, tiny, earlier, "tiny.toml", "matrix_dtype", "float32")

@@ -240,7 +240,7 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def zone_matrix_bytes(n_zones: int, *, sparse: bool = False) -> int:
+def zone_matrix_bytes(n_zones: int, *, sparse: bool = False, itemsize: int = 8) -> int:
     """Estimated memory of the zone-to-zone matrices of a run with ``n_zones`` zones.
 
     Parameters
@@ -253,11 +253,15 @@ def zone_matrix_bytes(n_zones: int, *, sparse: bool = False) -> int:
         purpose (the zone x zone models). Its skim and distances are then read by blocks or
         on the flows' pairs, and only they and a road strategy's updated pair are whole
         matrices (#20).
+    itemsize
+        Bytes per value: 8 (float64), or 4 for float32 matrices (``[network]
+        matrix_dtype``; used for a sparse run only, since the dense models make float64
+        copies).
 
     Returns
     -------
     int
-        Bytes: ``16 * n_zones**2 * 8``, or ``4 * n_zones**2 * 8`` for a sparse run.
+        Bytes: ``16 * n_zones**2 * 8``, or ``4 * n_zones**2 * itemsize`` for a sparse run.
 
     Examples
     --------
@@ -266,8 +270,9 @@ def zone_matrix_bytes(n_zones: int, *, sparse: bool = False) -> int:
     >>> zone_matrix_bytes(20_000, sparse=True) / 2**30  # doctest: +ELLIPSIS
     11.92...
     """
-    copies = _SPARSE_MATRIX_COPIES if sparse else _MATRIX_COPIES
-    return copies * n_zones * n_zones * 8
+    if not sparse:
+        return _MATRIX_COPIES * n_zones * n_zones * 8
+    return _SPARSE_MATRIX_COPIES * n_zones * n_zones * itemsize
 
 
 def check_zone_count(
@@ -277,6 +282,7 @@ def check_zone_count(
     memory: int | None = None,
     max_zones: int | None = None,
     sparse: bool = False,
+    itemsize: int = 8,
 ) -> None:
     """Refuse a zone system that exceeds the zone limit or would not fit in memory.
 
@@ -293,6 +299,8 @@ def check_zone_count(
     sparse
         Whether the run is sparse (:func:`zone_matrix_bytes`): its matrices may then take
         up to three quarters of the available memory, a dense run's half.
+    itemsize
+        Bytes per value of a sparse run's matrices (8, or 4 with float32).
 
     Raises
     ------
@@ -314,7 +322,7 @@ def check_zone_count(
             "calibrated purpose, raise [network] max_zones (see docs/scale.md)"
         )
         raise InputError(msg)
-    need = zone_matrix_bytes(n_zones, sparse=sparse)
+    need = zone_matrix_bytes(n_zones, sparse=sparse, itemsize=itemsize)
     have = available_memory_bytes() if memory is None else memory
     share = _SPARSE_MEMORY_SHARE if sparse else _MEMORY_SHARE
     if have is not None and need > have * share:

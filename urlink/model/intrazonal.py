@@ -155,7 +155,8 @@ def pair_values(
     d = pd.Index(np.asarray(destinations))
     rows = matrix.index.get_indexer(o)
     cols = matrix.columns.get_indexer(d)
-    values = np.asarray(matrix.to_numpy(dtype=float)[rows, cols], dtype=float)
+    # the pairs first, then as float: no float64 copy of a float32 matrix (#20)
+    values = np.asarray(matrix.to_numpy()[rows, cols], dtype=float)
     if intrazonal is not None:
         same = o.to_numpy() == d.to_numpy()
         if same.any():

@@ -72,6 +72,7 @@ __all__ = [
     "apply_edge_changes",
     "distance_matrix_km",
     "iter_skim_rows",
+    "matrix_dtype",
     "read_travel_time_matrix",
     "routing_graph_from",
     "score_accessibility",
@@ -79,6 +80,7 @@ __all__ = [
     "skim_to_parquet",
     "snap_to_nodes",
     "spill_travel_time_matrix",
+    "stored_as",
     "travel_time_and_distance_matrix",
     "travel_time_matrix",
     "update_distance_matrix_km",
@@ -1525,7 +1527,7 @@ def update_travel_time_matrix(
             break
     if not incremental:
         logger.info("edge removal or slow-down: recomputing the skim")
-        return travel_time_matrix(
+        again = travel_time_matrix(
             R_new,
             origins,
             destinations,
@@ -1535,6 +1537,7 @@ def update_travel_time_matrix(
             workers=workers,
             engine=engine,
         )
+        return stored_as(again, matrix_dtype(skim))
     o = snap_to_nodes(R_new, origins, access_speed_kph=access_speed_kph)
     d = (
         o
@@ -1552,7 +1555,7 @@ def update_travel_time_matrix(
     # d'(v, d) + wait + access; the base skim has the same access and wait terms, so the
     # minimum can be taken directly (trips within one zone cannot improve: they need no
     # network at all). NaN (unreachable) in the base loses against any finite candidate.
-    new = skim.to_numpy(dtype=float, copy=True)
+    new = skim.to_numpy(dtype=matrix_dtype(skim), copy=True)
     a_o = o["access_min"].to_numpy()
     a_d = d["access_min"].to_numpy() + R.wait_min
     rows, cols = _same_zone(o, d)
@@ -1561,6 +1564,60 @@ def update_travel_time_matrix(
         right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
         _fmin_by_blocks(new, left, right, rows, cols)
     return _finish_minutes(new, skim.index, skim.columns, cutoff)
+
+
+def matrix_dtype(matrix: pd.DataFrame) -> type[np.floating[Any]]:
+    """Return the storage type of a zone matrix: float32 if all its columns are, else float64.
+
+    Parameters
+    ----------
+    matrix
+        A skim or distances.
+
+    Returns
+    -------
+    type
+        ``numpy.float32`` or ``numpy.float64``.
+
+    Examples
+    --------
+    >>> matrix_dtype(pd.DataFrame([[0.0]], dtype="float32")).__name__
+    'float32'
+    """
+    dtypes = set(matrix.dtypes)
+    return np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+
+
+def stored_as(matrix: pd.DataFrame, dtype: type[np.floating[Any]] | str) -> pd.DataFrame:
+    """Return a zone matrix stored as ``dtype`` (itself if it already is).
+
+    Parameters
+    ----------
+    matrix
+        A skim or distances.
+    dtype
+        ``float32`` or ``float64``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same labels; a float32 copy of a float64 matrix holds each value rounded to
+        about 7 significant digits.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[0.0, 1.5]], index=["a"], columns=["a", "b"])
+    >>> stored_as(m, "float32").dtypes.tolist(), stored_as(m, "float64") is m
+    ([dtype('float32'), dtype('float32')], True)
+    """
+    want = np.dtype(dtype)
+    if set(matrix.dtypes) == {want}:
+        return matrix
+    out = pd.DataFrame(
+        matrix.to_numpy(dtype=want), index=matrix.index, columns=matrix.columns, copy=False
+    )
+    out.attrs = dict(matrix.attrs)
+    return out
 
 
 def _fmin_by_blocks(
@@ -1654,7 +1711,7 @@ def update_distance_matrix_km(
         old = R.csr[R.index[a], R.index[b]]
         if w is None or (old != 0 and w > old):
             logger.info("edge removal or lengthening: recomputing the distances")
-            return distance_matrix_km(R_new, origins, engine=engine)
+            return stored_as(distance_matrix_km(R_new, origins, engine=engine), matrix_dtype(km))
     o = snap_to_nodes(R_new, origins)
     us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
     vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
@@ -1662,7 +1719,7 @@ def update_distance_matrix_km(
     to_u = _node_matrix(R_new, us, pos, limit=np.inf, engine=engine, backward=True)
     from_v = _node_matrix(R_new, vs, pos, limit=np.inf, engine=engine)
     access = o["access_m"].to_numpy(dtype=float)
-    new = km.to_numpy(dtype=float, copy=True)
+    new = km.to_numpy(dtype=matrix_dtype(km), copy=True)
     rows, cols = _same_zone(o, o)
     for k, (_, _, w) in enumerate(changes):
         left = to_u[k] + access
@@ -1821,6 +1878,7 @@ def travel_time_and_distance_matrix(
     chunk_size: int | None = None,
     max_memory: int | str | None = None,
     folder: str | Path | None = None,
+    dtype: Literal["float32", "float64"] = "float64",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Travel times and the length of the fastest paths between zones, in one search each.
 
@@ -1847,11 +1905,16 @@ def travel_time_and_distance_matrix(
         kilometres stay in memory, as those of :func:`distance_matrix_km` do).
     folder
         New skim folder for spilled minutes (needed only if they are spilled).
+    dtype
+        How both matrices are stored: ``"float64"`` (the default), or ``"float32"``, half
+        the memory (the searches are the same, in float64; each value is then rounded to
+        about 7 significant digits, 1e-7 relative), for runs of tens of thousands of zones
+        (``[network] matrix_dtype``, #20).
 
     Returns
     -------
     tuple of pandas.DataFrame
-        ``(minutes, km)``, zones x zones; the minutes equal those of
+        ``(minutes, km)``, zones x zones; with float64 the minutes equal those of
         :func:`travel_time_matrix` to the bit.
 
     Raises
@@ -1876,22 +1939,23 @@ def travel_time_and_distance_matrix(
     >>> float(minutes.loc["A", "C"]), float(km.loc["A", "C"])
     (10.0, 12.0)
     """
-    limit_bytes = _check_options(cutoff, max_memory, "float64")
+    limit_bytes = _check_options(cutoff, max_memory, dtype)
     workers = resolve_workers(workers)
     R = _as_routing(G, "travel_time")
     R_length = _as_routing(G_length, "length")
     o = snap_to_nodes(R, zones, access_speed_kph=access_speed_kph)
     job = _fused_job(R, R_length, o, cutoff=cutoff, engine=engine)
     n = len(o)
-    km = np.empty((n, n), dtype=np.float64)
-    spill = limit_bytes is not None and 8 * n * n > limit_bytes // 2
+    km = np.empty((n, n), dtype=np.dtype(dtype))
+    itemsize = np.dtype(dtype).itemsize
+    spill = limit_bytes is not None and itemsize * n * n > limit_bytes // 2
     if spill and folder is None:
         msg = (
             f"the {n:,} x {n:,} skim does not fit in max_memory={max_memory!r} and no folder "
             "was given to write it to"
         )
         raise InputError(msg)
-    sink = _SkimSink(folder if spill else None, o, o, R, cutoff=cutoff)
+    sink = _SkimSink(folder if spill else None, o, o, R, cutoff=cutoff, dtype=dtype)
     n_bad = 0
     with dask_client(scheduler) as client:
         n_workers = workers if client is None else max(1, sum(client.nthreads().values()))
@@ -1931,13 +1995,15 @@ class _SkimSink:
         R: RoutingGraph,
         *,
         cutoff: float | None,
+        dtype: str = "float64",
     ) -> None:
         self.folder = None if folder is None else Path(folder)
         self.index, self.columns = o.index, d.index
         self.file: Any = None
         self.matrix: np.ndarray | None = None
+        self.dtype = np.dtype(dtype)
         if self.folder is None:
-            self.matrix = np.empty((len(o), len(d)), dtype=np.float64)
+            self.matrix = np.empty((len(o), len(d)), dtype=self.dtype)
             return
         if self.folder.is_file() or (self.folder.is_dir() and any(self.folder.iterdir())):
             msg = f"skim folder {str(self.folder)!r} exists and is not empty; choose a new folder"
@@ -1946,16 +2012,16 @@ class _SkimSink:
             "origins": _json_ids(o.index, "origins"),
             "destinations": _json_ids(d.index, "destinations"),
             "unit": "min",
-            "dtype": "float64",
+            "dtype": self.dtype.name,
             "cutoff_min": cutoff,
             "weight": R.weight,
             "network_source": R.network_source,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         header = np.lib.format.open_memmap(
-            self.folder / SKIM_FILE, mode="w+", dtype=np.float64, shape=(len(o), len(d))
+            self.folder / SKIM_FILE, mode="w+", dtype=self.dtype, shape=(len(o), len(d))
         )
-        self.offset, self.row_bytes = header.offset, 8 * len(d)
+        self.offset, self.row_bytes = header.offset, self.dtype.itemsize * len(d)
         del header
 
     def __enter__(self) -> _SkimSink:
@@ -1973,7 +2039,7 @@ class _SkimSink:
             self.matrix[a : a + len(block)] = block
             return
         self.file.seek(self.offset + a * self.row_bytes)
-        self.file.write(np.ascontiguousarray(block, dtype=np.float64).tobytes())
+        self.file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
 
     def result(self) -> pd.DataFrame:
         if self.matrix is not None:
@@ -2111,6 +2177,7 @@ def update_travel_time_and_distance(
             access_speed_kph=access_speed_kph,
             workers=workers,
             engine=engine,
+            dtype="float32" if matrix_dtype(skim) == np.float32 else "float64",
         )
     o = snap_to_nodes(R_new, zones, access_speed_kph=access_speed_kph)
     limit = np.inf if cutoff is None else cutoff * 60.0
@@ -2133,8 +2200,8 @@ def update_travel_time_and_distance(
     edge_m = np.array(
         [float(L_new.csr[L_new.index[a], L_new.index[b]]) for a, b, _ in changes], dtype=float
     )
-    new = skim.to_numpy(dtype=float, copy=True)
-    new_km = km.to_numpy(dtype=float, copy=True)
+    new = skim.to_numpy(dtype=matrix_dtype(skim), copy=True)  # float32 stays float32 (#20)
+    new_km = km.to_numpy(dtype=matrix_dtype(km), copy=True)
     a_o = o["access_min"].to_numpy()
     a_d = o["access_min"].to_numpy() + G.wait_min
     m_o = o["access_m"].to_numpy(dtype=float)

@@ -71,6 +71,7 @@ from urlink.network.skims import (
     distance_matrix_km,
     routing_graph_from,
     spill_travel_time_matrix,
+    stored_as,
     travel_time_and_distance_matrix,
 )
 from urlink.network.streets import add_travel_times, streets_from_file, streets_from_points
@@ -513,7 +514,8 @@ def zone_limits(scenario: Scenario) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``max_zones`` (``[network] max_zones`` or None) and ``sparse``.
+        ``max_zones`` (``[network] max_zones`` or None), ``sparse`` and ``itemsize`` (4
+        for a sparse run's float32 matrices, ``[network] matrix_dtype``; else 8).
 
     Raises
     ------
@@ -532,7 +534,8 @@ def zone_limits(scenario: Scenario) -> dict[str, Any]:
             "skim as a whole matrix)"
         )
         raise InputError(msg)
-    return {"max_zones": limit, "sparse": sparse}
+    itemsize = 4 if sparse and scenario.network.matrix_dtype == "float32" else 8
+    return {"max_zones": limit, "sparse": sparse, "itemsize": itemsize}
 
 
 def _osm_zones(
@@ -690,10 +693,11 @@ def _routing_and_skim(
         folder = None if scale.scratch is None else scale.scratch / "skim"
         if net.distance == "fastest":
             skim, km = travel_time_and_distance_matrix(
-                routing, routing_length, zones, folder=folder, **options
+                routing, routing_length, zones, folder=folder, dtype=net.matrix_dtype, **options
             )
         else:
             skim = spill_travel_time_matrix(routing, zones, folder=folder, **options)
+            skim = stored_as(skim, net.matrix_dtype)
     for w in caught:
         logger.warning("%s", w.message)
     osm = net.osm
@@ -1064,11 +1068,14 @@ def base_state(
             skim=skim,
             distance_km=km
             if km is not None
-            else distance_matrix_km(
-                routing_length,
-                zones,
-                workers=1 if scale is None else scale.workers,
-                scheduler=None if scale is None else scale.client,
+            else stored_as(
+                distance_matrix_km(
+                    routing_length,
+                    zones,
+                    workers=1 if scale is None else scale.workers,
+                    scheduler=None if scale is None else scale.client,
+                ),
+                scenario.network.matrix_dtype,
             ),
             distance_path=scenario.network.distance,
             services=services_from_scenario(scenario, zones),

@@ -306,6 +306,11 @@ class NetworkSpec:
         sparse run only (every people purpose on a sparse support; no goods model, mode
         choice, bus service or calibrated purpose), whose zone matrices are checked
         against the available memory (:func:`urlink.validate.check_zone_count`; #20).
+    matrix_dtype
+        How the skim and the distances are stored: ``"float64"`` (the default) or
+        ``"float32"``, half their memory, each value rounded to about 7 significant digits
+        (1e-7 relative; the searches themselves are in float64); for runs of tens of
+        thousands of zones (#20).
     """
 
     osm: Path | None = None
@@ -319,6 +324,7 @@ class NetworkSpec:
     ferries: bool = False
     distance: DistancePath = "shortest"
     max_zones: int | None = None
+    matrix_dtype: Literal["float64", "float32"] = "float64"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1313,6 +1319,7 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
         ferries=t.get("ferries", bool, default=False),
         distance=_choice(t, "distance", ("shortest", "fastest"), d.distance),
         max_zones=_max_zones(t),
+        matrix_dtype=_choice(t, "matrix_dtype", ("float64", "float32"), d.matrix_dtype),
     )
     t.finish()
     if spec.circuity < 1:

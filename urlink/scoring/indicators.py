@@ -299,7 +299,7 @@ def _time_to(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.
     cols = skim.columns.get_indexer(pd.Index(targets))
     if (cols < 0).any() or not skim.columns.is_unique or not skim.index.is_unique:
         return _time_to_frame(skim, targets, self_min)
-    times = skim.to_numpy(dtype=float)[:, cols]  # a copy (fancy indexing)
+    times = np.asarray(skim.to_numpy()[:, cols], dtype=float)  # a copy (fancy indexing)
     rows = skim.index.get_indexer(pd.Index(targets))
     own = self_min.reindex(pd.Index(targets)).to_numpy(dtype=float)
     for j, (r, z) in enumerate(zip(rows, own, strict=True)):
