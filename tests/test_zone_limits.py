@@ -315,3 +315,20 @@ def test_matrix_dtype_float32_in_a_scenario(tmp_path, capsys):
 def test_matrix_dtype_is_checked(tiny, earlier, capsys):  # noqa: F811
     _edit(tiny, "[services]", '[network]\nmatrix_dtype = "float16"\n\n[services]')
     fails(capsys, tiny, earlier, "tiny.toml", "matrix_dtype", "float32")
+
+
+def test_a_float32_skim_is_written_to_parquet_as_float32(tmp_path):
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    skim = _nan_skim(23, seed=5)
+    single = skims.stored_as(skim, "float32")
+    path64 = skims.skim_to_parquet(skim, tmp_path / "a.parquet", chunk_rows=5)
+    path32 = skims.skim_to_parquet(
+        single, tmp_path / "b.parquet", chunk_rows=5, keep_unreachable=True
+    )
+    assert pq.read_schema(path64).field("time_min").type == "double"
+    assert pq.read_schema(path32).field("time_min").type == "float"
+    back = skims.skim_from_parquet(path32)
+    np.testing.assert_array_equal(back.to_numpy(), single.to_numpy().astype(float))
+    assert pq.read_metadata(path64).num_rows == skim.notna().sum().sum()  # NaN left out

@@ -1269,7 +1269,8 @@ def skim_to_parquet(
     """Write a skim to a Parquet file in long form, one row group per block of origins.
 
     The file has the columns ``origin``, ``destination`` (strings) and ``time_min``
-    (float64), the layout of ``travel_times.csv``, and can be read by pandas, DuckDB, QGIS
+    (float64; float32 for a float32 skim, ``[network] matrix_dtype``, the numbers it
+    holds), the layout of ``travel_times.csv``, and can be read by pandas, DuckDB, QGIS
     or Spark. The skim is read block by block (:func:`iter_skim_rows`), so a memory-mapped
     skim from :func:`read_travel_time_matrix` never has to fit in memory.
 
@@ -1311,8 +1312,10 @@ def skim_to_parquet(
     if target.exists():
         msg = f"{str(target)!r} exists; choose a new file name (skims are never overwritten)"
         raise InputError(msg)
+    single = matrix_dtype(skim) is np.float32  # a float32 skim's values, half the bytes
+    value_type = pa.float32() if single else pa.float64()
     schema = pa.schema(
-        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())],
+        [("origin", pa.string()), ("destination", pa.string()), ("time_min", value_type)],
         metadata=metadata,
     )
     destinations = pa.array(np.asarray(skim.columns.astype(str), dtype=object), pa.string())
@@ -1320,7 +1323,7 @@ def skim_to_parquet(
     with pq.ParquetWriter(tmp, schema) as writer:
         for ids, block in iter_skim_rows(skim, chunk_rows=chunk_rows):
             n_rows, n_cols = block.shape
-            times = block.ravel()
+            times = block.ravel().astype(np.float32) if single else block.ravel()
             keep = slice(None) if keep_unreachable else ~np.isnan(times)
             # the ids as positions into each block's id lists, decoded to strings by Arrow:
             # the same table as from arrays of Python strings, several times faster (#20)
