@@ -19,8 +19,10 @@ larger than its limit, and before routing when the zone system would not fit:
                           :data:`MAX_TOML_DEPTH` (12) tables/arrays deep
 :data:`MAX_STRATEGIES`    200 strategies per scenario
 :data:`MAX_FEATURES`      200,000 features per vector layer
-:data:`MAX_ZONES`         5,000 zones, and at most half of the available memory for
-                          the zone-to-zone matrices (:func:`zone_matrix_bytes`)
+:data:`MAX_ZONES`         5,000 zones (a sparse run may raise it with ``[network]
+                          max_zones``, up to :data:`MAX_ZONES_OPT_IN`), and at most half
+                          of the available memory for the zone-to-zone matrices
+                          (:func:`zone_matrix_bytes`; three quarters for a sparse run)
 ========================  ============================================================
 """
 
