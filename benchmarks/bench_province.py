@@ -7,7 +7,9 @@ fixed seeds, a synthetic scenario into a temporary folder:
 - a 1 x 1 degree study area near Taizhou cut into a 64 x 64 grid of county-sized squares:
   a 10 x 10 block of them is the focus county ``331003``, split into 999 township zones
   (random seats, Voronoi cells), and the other 3,996 squares are context units, one zone
-  each: 4,995 zones in all (``urlink.validate.MAX_ZONES`` is 5,000);
+  each: 4,995 zones in all (``urlink.validate.MAX_ZONES`` is 5,000); ``--cells N`` makes
+  the context grid N x N instead (``--cells 138``: 19,943 zones, with ``[network]
+  max_zones`` set to that, which a sparse people support allows; #20);
 - a street network written as an OSM PBF file (pyosmium): a ``side`` x ``side`` lattice
   (500 x 500 by default: 250,000 nodes, 998,000 directed edges after simplification), with
   every tenth row and column a primary road, node positions jittered so lengths vary;
@@ -28,6 +30,12 @@ people volume dropped); the issue-20 run keeps every trip on a sparse support::
 (add ``--run-args=--no-network-layer`` for a smaller ``linkages.gpkg``, and
 ``--network-toml 'distance = "fastest"'`` for distances along the fastest paths, found in
 the skim's own search instead of a second one).
+
+The 20,000-zone run of issue 20 (on the same lattice)::
+
+    python benchmarks/bench_province.py --cells 138 --strategies --max-memory 4GB \
+        --timeout 6000 --extra-toml $'support = "knn"\nk_nearest = 100\nmax_iter = 20000' \
+        --network-toml 'distance = "fastest"' --run-args=--no-network-layer
 
 Run from the repository root::
 
@@ -51,6 +59,8 @@ from pathlib import Path
 
 import numpy as np
 import shapely
+
+from urlink.validate import MAX_ZONES
 
 FOCUS = "331003"
 WEST, SOUTH, SIZE = 120.0, 28.0, 1.0
@@ -150,22 +160,33 @@ def write_streets(path: Path, side: int, seed: int = 8) -> None:
         w.close()
 
 
+def county_code(k: int) -> str:
+    """The six-digit code of the ``k``-th context square (34xxxx, then 35xxxx... past 9,801)."""
+    return f"{34 + k // 9801}{(k // 99) % 99 + 1:02d}{k % 99 + 1:02d}"
+
+
 def write_scenario(
-    root: Path, *, side: int, strategies: bool, people_extra: str, network_extra: str = ""
+    root: Path,
+    *,
+    side: int,
+    strategies: bool,
+    people_extra: str,
+    network_extra: str = "",
+    cells: int = CELLS,
 ) -> Path:
     """Write the generated province under ``root``; return the scenario file."""
     rng = np.random.default_rng(8)
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
-    cell = SIZE / CELLS
+    cell = SIZE / cells
     rows: list[tuple[dict[str, object], object]] = []
     pops = ["zone_id,population,population_source"]
     k = 0
-    for i in range(CELLS):
-        for j in range(CELLS):
+    for i in range(cells):
+        for j in range(cells):
             if i < FOCUS_CELLS and j < FOCUS_CELLS:
                 continue
-            code = f"34{k // 99 + 1:02d}{k % 99 + 1:02d}"
+            code = county_code(k)
             k += 1
             box = shapely.box(
                 WEST + j * cell, SOUTH + i * cell, WEST + (j + 1) * cell, SOUTH + (i + 1) * cell
@@ -205,6 +226,8 @@ def write_scenario(
     write_streets(data / "streets.osm.pbf", side)
     print(f"streets: {side} x {side} lattice written in {time.perf_counter() - t0:.1f} s")
     n_zones = len(rows) - 1 + TOWNSHIPS
+    if n_zones > MAX_ZONES and "max_zones" not in network_extra:  # opt in (a sparse run)
+        network_extra = f"{network_extra}\nmax_zones = {n_zones}".strip()
     text = SCENARIO.format(
         zones=n_zones,
         edges=f"{side} x {side}",
@@ -357,6 +380,12 @@ def _print_outputs(out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--side", type=int, default=500, help="street lattice side (nodes)")
+    ap.add_argument(
+        "--cells",
+        type=int,
+        default=CELLS,
+        help=f"context grid side (default {CELLS}: 4,995 zones; 138: 19,943 zones)",
+    )
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--max-memory", default=None)
     ap.add_argument("--strategies", action="store_true", help="add one strategy and scoring")
@@ -382,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
             strategies=args.strategies,
             people_extra=args.extra_toml,
             network_extra=args.network_toml,
+            cells=args.cells,
         )
         return run(
             scenario,

@@ -19,8 +19,10 @@ larger than its limit, and before routing when the zone system would not fit:
                           :data:`MAX_TOML_DEPTH` (12) tables/arrays deep
 :data:`MAX_STRATEGIES`    200 strategies per scenario
 :data:`MAX_FEATURES`      200,000 features per vector layer
-:data:`MAX_ZONES`         5,000 zones, and at most half of the available memory for
-                          the zone-to-zone matrices (:func:`zone_matrix_bytes`)
+:data:`MAX_ZONES`         5,000 zones (a sparse run may raise it with ``[network]
+                          max_zones``, up to :data:`MAX_ZONES_OPT_IN`), and at most half
+                          of the available memory for the zone-to-zone matrices
+                          (:func:`zone_matrix_bytes`; three quarters for a sparse run)
 ========================  ============================================================
 """
 
@@ -54,6 +56,7 @@ __all__ = [
     "MAX_TOML_DEPTH",
     "MAX_VECTOR_BYTES",
     "MAX_ZONES",
+    "MAX_ZONES_OPT_IN",
     "MAX_ZONE_POPULATION",
     "available_memory_bytes",
     "check_feature_count",
@@ -79,7 +82,10 @@ MAX_RASTER_BYTES = 2 * 2**30
 MAX_FEATURES = 200_000
 """Most features in one vector layer."""
 MAX_ZONES = 5_000
-"""Most zones in a run (the travel-time, distance and flow matrices grow with zones**2)."""
+"""Most zones in a run (the travel-time, distance and flow matrices grow with zones**2),
+unless the scenario raises it with ``[network] max_zones`` (a sparse run only, #20)."""
+MAX_ZONES_OPT_IN = 100_000
+"""Largest ``[network] max_zones`` a scenario may set (a guard against typos)."""
 MAX_SCENARIO_BYTES = 2**20
 """Largest scenario file read (bytes): a scenario is a page of settings, not data."""
 MAX_TOML_DEPTH = 12
@@ -91,6 +97,14 @@ MAX_ZONE_POPULATION = 2_000_000_000
 
 _MATRIX_COPIES = 16
 """How many zones x zones float64 matrices a run holds at once (skims, flows, strategies)."""
+_SPARSE_MATRIX_COPIES = 4
+"""The same for a sparse run (:func:`zone_matrix_bytes`): the skim and the distances, and
+a road strategy's updated pair; everything else reads them by blocks or on the flows'
+pairs (#20)."""
+_MEMORY_SHARE = 0.5
+"""Share of the available memory a run's zone matrices may take (dense: a generous count)."""
+_SPARSE_MEMORY_SHARE = 0.75
+"""The same for a sparse run, whose count is the measured peak (#20)."""
 
 FileKind = Literal["vector", "table", "osm", "raster", "scenario"]
 
@@ -228,29 +242,51 @@ def available_memory_bytes() -> int | None:
         return None
 
 
-def zone_matrix_bytes(n_zones: int) -> int:
+def zone_matrix_bytes(n_zones: int, *, sparse: bool = False, itemsize: int = 8) -> int:
     """Estimated memory of the zone-to-zone matrices of a run with ``n_zones`` zones.
 
     Parameters
     ----------
     n_zones
         Number of zones.
+    sparse
+        Whether the run is sparse: every people purpose on a sparse support (``support =
+        "knn"`` or ``"cutoff"``), no goods model, mode choice, bus service or calibrated
+        purpose (the zone x zone models). Its skim and distances are then read by blocks or
+        on the flows' pairs, and only they and a road strategy's updated pair are whole
+        matrices (#20).
+    itemsize
+        Bytes per value: 8 (float64), or 4 for float32 matrices (``[network]
+        matrix_dtype``; used for a sparse run only, since the dense models make float64
+        copies).
 
     Returns
     -------
     int
-        Bytes (``16 * n_zones**2 * 8``).
+        Bytes: ``16 * n_zones**2 * 8``, or ``4 * n_zones**2 * itemsize`` for a sparse run.
 
     Examples
     --------
     >>> zone_matrix_bytes(1000) / 2**20  # doctest: +ELLIPSIS
     122.07...
+    >>> zone_matrix_bytes(20_000, sparse=True) / 2**30  # doctest: +ELLIPSIS
+    11.92...
     """
-    return _MATRIX_COPIES * n_zones * n_zones * 8
+    if not sparse:
+        return _MATRIX_COPIES * n_zones * n_zones * 8
+    return _SPARSE_MATRIX_COPIES * n_zones * n_zones * itemsize
 
 
-def check_zone_count(n_zones: int, *, source: str, memory: int | None = None) -> None:
-    """Refuse a zone system that exceeds :data:`MAX_ZONES` or would not fit in memory.
+def check_zone_count(
+    n_zones: int,
+    *,
+    source: str,
+    memory: int | None = None,
+    max_zones: int | None = None,
+    sparse: bool = False,
+    itemsize: int = 8,
+) -> None:
+    """Refuse a zone system that exceeds the zone limit or would not fit in memory.
 
     Parameters
     ----------
@@ -260,27 +296,49 @@ def check_zone_count(n_zones: int, *, source: str, memory: int | None = None) ->
         Where the zones come from, for messages.
     memory
         Available memory in bytes (default: :func:`available_memory_bytes`).
+    max_zones
+        The scenario's limit (``[network] max_zones``); None: :data:`MAX_ZONES`.
+    sparse
+        Whether the run is sparse (:func:`zone_matrix_bytes`): its matrices may then take
+        up to three quarters of the available memory, a dense run's half.
+    itemsize
+        Bytes per value of a sparse run's matrices (8, or 4 with float32).
 
     Raises
     ------
     InputError
         If there are too many zones.
     """
-    if n_zones > MAX_ZONES:
+    limit = MAX_ZONES if max_zones is None else max_zones
+    if n_zones > limit:
+        how = (
+            f"[network] max_zones = {limit:,}"
+            if max_zones is not None
+            else f"{MAX_ZONES:,}, urlink.validate.MAX_ZONES"
+        )
         msg = (
-            f"{source}: {n_zones:,} zones, more than urlink runs ({MAX_ZONES:,}, "
-            "urlink.validate.MAX_ZONES: the travel-time and flow matrices grow with the square "
-            "of the zones); use a coarser zone system or fewer context units"
+            f"{source}: {n_zones:,} zones, more than the run allows ({how}: the travel-time "
+            "and flow matrices grow with the square of the zones); use a coarser zone system "
+            'or fewer context units, or, with a sparse people support (support = "knn" or '
+            '"cutoff" in [flows.people]) and no goods model, mode choice, bus service or '
+            "calibrated purpose, raise [network] max_zones (see docs/scale.md)"
         )
         raise InputError(msg)
-    need = zone_matrix_bytes(n_zones)
+    need = zone_matrix_bytes(n_zones, sparse=sparse, itemsize=itemsize)
     have = available_memory_bytes() if memory is None else memory
-    if have is not None and need > have / 2:
+    share = _SPARSE_MEMORY_SHARE if sparse else _MEMORY_SHARE
+    if have is not None and need > have * share:
+        part = "three quarters" if sparse else "half"
         msg = (
             f"{source}: {n_zones:,} zones need about {_mib(need)} for the zone matrices, more "
-            f"than half of the available memory ({_mib(have)}); use fewer zones or a machine "
+            f"than {part} of the available memory ({_mib(have)}); use fewer zones or a machine "
             "with more memory"
         )
+        if not sparse:
+            msg += (
+                ', or a sparse people support (support = "knn" or "cutoff" in '
+                "[flows.people]), which needs a quarter of that memory (docs/scale.md)"
+            )
         raise InputError(msg)
 
 

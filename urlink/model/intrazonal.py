@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pyarrow as pa
 
 __all__ = [
@@ -69,14 +71,31 @@ def intrazonal_values(
     >>> intrazonal_values(m, rule="none").tolist()
     [0.0, 0.0, 0.0]
     """
-    values = matrix.to_numpy(dtype=float)
+    n_rows, n_cols = matrix.shape
     if rule == "none":
-        return pd.Series(np.diag(values).copy(), index=matrix.index)
-    off = np.where(np.isnan(values), np.inf, values)
-    np.fill_diagonal(off, np.inf)
-    nearest = off.min(axis=1) if off.shape[1] else np.full(len(off), np.inf)
+        diag = np.empty(min(n_rows, n_cols))
+        for a, block in _row_blocks(matrix, len(diag)):
+            diag[a : a + len(block)] = np.diagonal(block, offset=a)
+        return pd.Series(diag, index=matrix.index[: len(diag)])
+    nearest = np.full(n_rows, np.inf)
+    for a, block in _row_blocks(matrix, n_rows):  # by rows: no dense temporary (#20)
+        off = np.where(np.isnan(block), np.inf, block)
+        k = np.arange(a, min(a + len(off), n_cols))
+        off[k - a, k] = np.inf
+        if n_cols:
+            nearest[a : a + len(off)] = off.min(axis=1)
     nearest[~np.isfinite(nearest)] = np.nan  # reaches no other zone
     return pd.Series(factor * nearest, index=matrix.index)
+
+
+_BLOCK_ROWS = 512
+"""Rows of a zone matrix read at once where a whole-matrix temporary would be too large."""
+
+
+def _row_blocks(matrix: pd.DataFrame, n_rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, values as float)`` of the first ``n_rows`` rows, by blocks of rows."""
+    for a in range(0, n_rows, _BLOCK_ROWS):
+        yield a, matrix.iloc[a : min(a + _BLOCK_ROWS, n_rows)].to_numpy(dtype=float)
 
 
 def with_intrazonal(matrix: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
@@ -99,10 +118,9 @@ def with_intrazonal(matrix: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
     >>> with_intrazonal(m, intrazonal_values(m)).to_numpy().tolist()
     [[3.0, 6.0], [6.0, 3.0]]
     """
-    out = matrix.astype(float).copy()
-    arr = out.to_numpy(copy=True)
+    arr = matrix.to_numpy(dtype=float, copy=True)  # the one copy (#20)
     np.fill_diagonal(arr, values.reindex(matrix.index).to_numpy(dtype=float))
-    return pd.DataFrame(arr, index=matrix.index, columns=matrix.columns)
+    return pd.DataFrame(arr, index=matrix.index, columns=matrix.columns, copy=False)
 
 
 def pair_values(
@@ -140,7 +158,8 @@ def pair_values(
     d = pd.Index(np.asarray(destinations))
     rows = matrix.index.get_indexer(o)
     cols = matrix.columns.get_indexer(d)
-    values = np.asarray(matrix.to_numpy(dtype=float)[rows, cols], dtype=float)
+    # the pairs first, then as float: no float64 copy of a float32 matrix (#20)
+    values = np.asarray(matrix.to_numpy()[rows, cols], dtype=float)
     if intrazonal is not None:
         same = o.to_numpy() == d.to_numpy()
         if same.any():

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import pandas as pd
 
 from urlink.model.carbon import add_emissions, emissions_of_flows
 from urlink.model.graph import linkage_flows_from, linkage_graph_from
 from urlink.model.inputs import node_inputs
-from urlink.model.state import trip_cost, trip_km
+from urlink.model.state import intrazonal_km, intrazonal_min, trip_cost, trip_km
 from urlink.network.equilibrium import (
     EquilibriumResult,
     assign_equilibrium,
@@ -103,7 +104,22 @@ def linkage_flows_of(state: State) -> gpd.GeoDataFrame:
         One row per origin, destination and flow type, with CO2; a line from seat to seat.
     """
     between = [f[f["use"] != "unused"] if "use" in f.columns else f for f in state.flows.values()]
-    table = linkage_flows_from(state.zones, trip_cost(state), between, distance_km=trip_km(state))
+    # the skim and distances as they are, the intrazonal values put on the flows within a
+    # zone afterwards: trip_cost's and trip_km's numbers without their copies (#20)
+    table = linkage_flows_from(state.zones, state.skim, between, distance_km=state.distance_km)
+    if state.intrazonal != "none" and len(table):
+        same = table["origin"].to_numpy() == table["destination"].to_numpy()
+        if same.any():
+            at = pd.Index([str(z) for z in state.zones.index])
+            own = at.get_indexer(pd.Index(table["origin"].to_numpy()[same]))
+            for column, values in (
+                ("time_min", intrazonal_min(state)),
+                ("distance_km", intrazonal_km(state)),
+            ):
+                v = values.reindex(state.zones.index).to_numpy(dtype=float)[own]
+                column_values = table[column].to_numpy(dtype=float, copy=True)
+                column_values[same] = v
+                table[column] = column_values
     e = state.emissions
     if table.empty:
         return table

@@ -464,10 +464,20 @@ def _compute(
 ) -> pd.DataFrame | None:
     s = state.setups
     if flow_type == "people" and s.people:
-        cost = trip_cost(state)
-        tables = []
+        cost: pd.DataFrame | None = None
+        tables: list[pd.DataFrame] = []
         for setup in s.people:
-            table = get_model("people", setup.model)(setup.inputs, cost, params=setup.params)
+            people_model = get_model("people", setup.model)
+            if _blockwise(state, setup.model, setup.params):
+                # the skim as it is, the intrazonal times read with each block (#20); the
+                # built-in gravity models take intrazonal= (FlowModel's protocol does not)
+                gravity = cast("Any", people_model)
+                table: pd.DataFrame = gravity(
+                    setup.inputs, state.skim, params=setup.params, intrazonal=intrazonal_min(state)
+                )
+            else:
+                cost = trip_cost(state) if cost is None else cost
+                table = people_model(setup.inputs, cost, params=setup.params)
             named = {"purpose": setup.purpose, "inputs_source": setup.inputs_source}
             for column, value in named.items():  # a string: stored once and repeated
                 table[column] = repeated(value, len(table)) if isinstance(value, str) else value
@@ -505,6 +515,22 @@ def _compute(
     return None
 
 
+_BLOCKWISE_MODELS = frozenset(
+    ("gravity_unconstrained", "gravity_production", "gravity_attraction", "gravity_doubly")
+)
+"""People models that read the skim by blocks on a sparse support, with the intrazonal
+times given apart (``intrazonal=``), so no copy of the skim with its diagonal is made."""
+
+
+def _blockwise(state: State, model: str, params: object) -> bool:
+    """Whether a people model reads the skim by blocks with the intrazonal times apart."""
+    return (
+        state.intrazonal != "none"
+        and model in _BLOCKWISE_MODELS
+        and getattr(params, "support", "dense") != "dense"
+    )
+
+
 def _support_attrs(out: pd.DataFrame, tables: list[pd.DataFrame]) -> None:
     """Volume-weighted shares off the sparse support of every purpose (no volume is lost)."""
     volumes = [float(t["volume"].sum()) for t in tables]
@@ -539,14 +565,16 @@ def people_summary(state: State) -> list[dict[str, Any]]:
         return []
     inside = in_focus(state)
     residents = float(state.zones.loc[inside, "population"].sum())
-    times = trip_cost(state)
+    own_min = intrazonal_min(state)
+    own_km = intrazonal_km(state)
     out = []
     for setup in state.setups.people:
         part = flows[(flows.get("purpose", "all") == setup.purpose)]
         mine = part[part["origin"].isin(inside)]
         volume = mine["volume"].to_numpy(dtype=float)
         total = float(volume.sum())
-        t = pair_values(times, mine["origin"], mine["destination"])
+        # the pairs of the flows only, the intrazonal times on the diagonal (trip_cost's)
+        t = pair_values(state.skim, mine["origin"], mine["destination"], intrazonal=own_min)
         row: dict[str, Any] = {
             "purpose": setup.purpose,
             "model": setup.model,
@@ -573,7 +601,7 @@ def people_summary(state: State) -> list[dict[str, Any]]:
             row["calibration_reached"] = setup.calibration.mean_time_modelled
             row["calibrated_beta"] = setup.calibration.beta
         mine_km = pair_values(
-            state.distance_km, mine["origin"], mine["destination"], intrazonal=intrazonal_km(state)
+            state.distance_km, mine["origin"], mine["destination"], intrazonal=own_km
         )
         row["mean_km"] = float((volume * mine_km).sum() / total) if total else float("nan")
         out.append(row)

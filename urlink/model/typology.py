@@ -280,19 +280,38 @@ def _time_from_skim(skim: pd.DataFrame, zones: pd.DataFrame, urban: pd.Series) -
         msg = f"skim has duplicate zone ids in its index or columns; {fix}"
         raise InputError(msg)
     urban_ids = urban.index[urban].tolist()
-    sub = skim.loc[zones.index, urban_ids].apply(pd.to_numeric, errors="coerce")
-    minutes = sub.to_numpy(dtype="float64", copy=True)
-    if (minutes < 0).any():
-        msg = f"skim has negative travel times; it must hold minutes >= 0 (NaN unreachable); {fix}"
-        raise InputError(msg)
-    self_pairs = zones.index.to_numpy()[:, None] == np.asarray(urban_ids, dtype=object)[None, :]
-    minutes[self_pairs] = np.nan
-    with np.errstate(invalid="ignore"):
-        nearest = np.full(len(zones), np.nan)
-        reach = ~np.isnan(minutes).all(axis=1) if minutes.shape[1] else np.zeros(len(zones), bool)
-        if reach.any():
-            nearest[reach] = np.nanmin(minutes[reach], axis=1)
+    numeric = all(pd.api.types.is_numeric_dtype(t) for t in skim.dtypes)
+    rows_at = skim.index.get_indexer(zones.index)
+    cols_at = skim.columns.get_indexer(pd.Index(urban_ids))
+    own = pd.Index(urban_ids).get_indexer(zones.index)  # each zone's own column, -1 if rural
+    nearest = np.full(len(zones), np.nan)
+    step = _BLOCK_ROWS if numeric else max(len(zones), 1)
+    for a in range(0, len(zones), step):  # by blocks of zones: no dense copy (#20)
+        b = min(a + step, len(zones))
+        if numeric:
+            # the block's rows first, then the urban columns: never a whole-height copy
+            block = skim.iloc[rows_at[a:b]].to_numpy(dtype="float64")
+            minutes = block[:, cols_at]
+        else:
+            sub = skim.loc[zones.index[a:b], urban_ids].apply(pd.to_numeric, errors="coerce")
+            minutes = sub.to_numpy(dtype="float64", copy=True)
+        if (minutes < 0).any():
+            msg = (
+                "skim has negative travel times; it must hold minutes >= 0 (NaN unreachable); "
+                f"{fix}"
+            )
+            raise InputError(msg)
+        mine = np.flatnonzero(own[a:b] >= 0)
+        minutes[mine, own[a:b][mine]] = np.nan
+        with np.errstate(invalid="ignore"):
+            reach = ~np.isnan(minutes).all(axis=1) if minutes.shape[1] else np.zeros(b - a, bool)
+            if reach.any():
+                nearest[a:b][reach] = np.nanmin(minutes[reach], axis=1)
     return pd.Series(nearest, index=zones.index, dtype="float64")
+
+
+_BLOCK_ROWS = 512
+"""Zones whose times to the urban zones are read from the skim at once."""
 
 
 def _reason(

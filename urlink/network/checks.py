@@ -77,6 +77,10 @@ def check_network_coverage(
         )
 
 
+_BLOCK_ROWS = 512
+"""Rows of the skim counted at once."""
+
+
 def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10) -> int:
     """Refuse zones cut off from every other zone; warn about other unreachable pairs.
 
@@ -104,14 +108,21 @@ def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10)
         If a zone (of several) reaches no other zone or is reached by none, or the zones
         fall into groups that cannot reach each other.
     """
-    values = skim.to_numpy(dtype=float)
-    n = len(values)
+    n = len(skim)
     if n < 2:
         return 0
-    off = ~np.eye(n, dtype=bool)
-    unreachable = np.isnan(values) & off
-    cut_out = unreachable.sum(axis=1) == n - 1
-    cut_in = unreachable.sum(axis=0) == n - 1
+    # counted by blocks of rows: no zone x zone temporary (#20)
+    out_count = np.zeros(n, dtype=np.int64)
+    in_count = np.zeros(skim.shape[1], dtype=np.int64)
+    for a in range(0, n, _BLOCK_ROWS):
+        block = np.isnan(skim.iloc[a : a + _BLOCK_ROWS].to_numpy(dtype=float))
+        k = np.arange(a, min(a + len(block), block.shape[1]))
+        block[k - a, k] = False  # a zone reaches itself
+        out_count[a : a + len(block)] = block.sum(axis=1)
+        in_count += block.sum(axis=0)
+    total = int(out_count.sum())
+    cut_out = out_count == n - 1
+    cut_in = in_count == n - 1
     isolated = skim.index[cut_out | cut_in].tolist()
     fix = (
         "Use an extract that includes the connecting roads (or ferries), another "
@@ -120,11 +131,16 @@ def check_reachability(skim: pd.DataFrame, *, source: str, max_listed: int = 10)
     if isolated:
         msg = (
             f"{source}: zones {isolated[:max_listed]} cannot reach, or cannot be reached from, "
-            f"any other zone ({int(unreachable.sum())} of {n * (n - 1)} pairs unreachable): "
+            f"any other zone ({total} of {n * (n - 1)} pairs unreachable): "
             f"their seats lie on a part of the street network that is cut off from the rest. {fix}"
         )
         raise InputError(msg)
 
+    if not total:  # every zone reaches every other: one group
+        return 0
+    values = skim.to_numpy(dtype=float)
+    off = ~np.eye(n, dtype=bool)
+    unreachable = np.isnan(values) & off
     n_groups, labels = connected_components(
         csr_matrix(~np.isnan(values) & off), directed=True, connection="strong"
     )

@@ -72,6 +72,7 @@ __all__ = [
     "apply_edge_changes",
     "distance_matrix_km",
     "iter_skim_rows",
+    "matrix_dtype",
     "read_travel_time_matrix",
     "routing_graph_from",
     "score_accessibility",
@@ -79,6 +80,7 @@ __all__ = [
     "skim_to_parquet",
     "snap_to_nodes",
     "spill_travel_time_matrix",
+    "stored_as",
     "travel_time_and_distance_matrix",
     "travel_time_matrix",
     "update_distance_matrix_km",
@@ -1267,7 +1269,8 @@ def skim_to_parquet(
     """Write a skim to a Parquet file in long form, one row group per block of origins.
 
     The file has the columns ``origin``, ``destination`` (strings) and ``time_min``
-    (float64), the layout of ``travel_times.csv``, and can be read by pandas, DuckDB, QGIS
+    (float64; float32 for a float32 skim, ``[network] matrix_dtype``, the numbers it
+    holds), the layout of ``travel_times.csv``, and can be read by pandas, DuckDB, QGIS
     or Spark. The skim is read block by block (:func:`iter_skim_rows`), so a memory-mapped
     skim from :func:`read_travel_time_matrix` never has to fit in memory.
 
@@ -1309,23 +1312,29 @@ def skim_to_parquet(
     if target.exists():
         msg = f"{str(target)!r} exists; choose a new file name (skims are never overwritten)"
         raise InputError(msg)
+    single = matrix_dtype(skim) is np.float32  # a float32 skim's values, half the bytes
+    value_type = pa.float32() if single else pa.float64()
     schema = pa.schema(
-        [("origin", pa.string()), ("destination", pa.string()), ("time_min", pa.float64())],
+        [("origin", pa.string()), ("destination", pa.string()), ("time_min", value_type)],
         metadata=metadata,
     )
-    destinations = np.asarray(skim.columns.astype(str), dtype=object)
+    destinations = pa.array(np.asarray(skim.columns.astype(str), dtype=object), pa.string())
     tmp = target.with_name(f".{target.name}.tmp")
     with pq.ParquetWriter(tmp, schema) as writer:
         for ids, block in iter_skim_rows(skim, chunk_rows=chunk_rows):
-            origins = np.repeat(np.asarray(ids.astype(str), dtype=object), block.shape[1])
-            dests = np.tile(destinations, block.shape[0])
-            times = block.ravel()
+            n_rows, n_cols = block.shape
+            times = block.ravel().astype(np.float32) if single else block.ravel()
             keep = slice(None) if keep_unreachable else ~np.isnan(times)
+            # the ids as positions into each block's id lists, decoded to strings by Arrow:
+            # the same table as from arrays of Python strings, several times faster (#20)
+            origin = np.repeat(np.arange(n_rows, dtype=np.int32), n_cols)[keep]
+            destination = np.tile(np.arange(n_cols, dtype=np.int32), n_rows)[keep]
+            origins = pa.array(np.asarray(ids.astype(str), dtype=object), pa.string())
             writer.write_table(
                 pa.table(
                     {
-                        "origin": origins[keep],
-                        "destination": dests[keep],
+                        "origin": _decoded(origin, origins, pa),
+                        "destination": _decoded(destination, destinations, pa),
                         "time_min": pa.array(times[keep], from_pandas=True),
                     },
                     schema=schema,
@@ -1333,6 +1342,11 @@ def skim_to_parquet(
             )
     tmp.replace(target)
     return target
+
+
+def _decoded(codes: np.ndarray, labels: Any, pa: Any) -> Any:
+    """Return the strings ``labels[codes]`` as an Arrow string array (decoded in Arrow)."""
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), labels).dictionary_decode()
 
 
 def skim_from_parquet(path: str | Path) -> pd.DataFrame:
@@ -1516,7 +1530,7 @@ def update_travel_time_matrix(
             break
     if not incremental:
         logger.info("edge removal or slow-down: recomputing the skim")
-        return travel_time_matrix(
+        again = travel_time_matrix(
             R_new,
             origins,
             destinations,
@@ -1526,6 +1540,7 @@ def update_travel_time_matrix(
             workers=workers,
             engine=engine,
         )
+        return stored_as(again, matrix_dtype(skim))
     o = snap_to_nodes(R_new, origins, access_speed_kph=access_speed_kph)
     d = (
         o
@@ -1543,17 +1558,93 @@ def update_travel_time_matrix(
     # d'(v, d) + wait + access; the base skim has the same access and wait terms, so the
     # minimum can be taken directly (trips within one zone cannot improve: they need no
     # network at all). NaN (unreachable) in the base loses against any finite candidate.
-    new = skim.to_numpy(dtype=float, copy=True)
+    new = skim.to_numpy(dtype=matrix_dtype(skim), copy=True)
     a_o = o["access_min"].to_numpy()
     a_d = d["access_min"].to_numpy() + R.wait_min
+    rows, cols = _same_zone(o, d)
     for k in range(len(changes)):
         left = to_u[k] / 60.0 + a_o
         right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
-        cand = left[:, None] + right[None, :]
-        rows, cols = _same_zone(o, d)
-        cand[rows, cols] = np.inf
-        np.fmin(new, cand, out=new)
+        _fmin_by_blocks(new, left, right, rows, cols)
     return _finish_minutes(new, skim.index, skim.columns, cutoff)
+
+
+def matrix_dtype(matrix: pd.DataFrame) -> type[np.floating[Any]]:
+    """Return the storage type of a zone matrix: float32 if all its columns are, else float64.
+
+    Parameters
+    ----------
+    matrix
+        A skim or distances.
+
+    Returns
+    -------
+    type
+        ``numpy.float32`` or ``numpy.float64``.
+
+    Examples
+    --------
+    >>> matrix_dtype(pd.DataFrame([[0.0]], dtype="float32")).__name__
+    'float32'
+    """
+    dtypes = set(matrix.dtypes)
+    return np.float32 if dtypes == {np.dtype(np.float32)} else np.float64
+
+
+def stored_as(matrix: pd.DataFrame, dtype: type[np.floating[Any]] | str) -> pd.DataFrame:
+    """Return a zone matrix stored as ``dtype`` (itself if it already is).
+
+    Parameters
+    ----------
+    matrix
+        A skim or distances.
+    dtype
+        ``float32`` or ``float64``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same labels; a float32 copy of a float64 matrix holds each value rounded to
+        about 7 significant digits.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame([[0.0, 1.5]], index=["a"], columns=["a", "b"])
+    >>> stored_as(m, "float32").dtypes.tolist(), stored_as(m, "float64") is m
+    ([dtype('float32'), dtype('float32')], True)
+    """
+    want = np.dtype(dtype)
+    if set(matrix.dtypes) == {want}:
+        return matrix
+    out = pd.DataFrame(
+        matrix.to_numpy(dtype=want), index=matrix.index, columns=matrix.columns, copy=False
+    )
+    out.attrs = dict(matrix.attrs)
+    return out
+
+
+def _fmin_by_blocks(
+    new: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    *,
+    divide: float | None = None,
+) -> None:
+    """Set ``new`` to ``fmin(new, (left[:, None] + right[None, :]) / divide)`` by row blocks.
+
+    Pairs ``(rows, cols)`` (within one zone) are left alone. The same numbers as on the
+    whole matrix, without its zone x zone temporary (#20).
+    """
+    for a in range(0, len(new), _UPDATE_BLOCK_ROWS):
+        b = min(a + _UPDATE_BLOCK_ROWS, len(new))
+        cand = left[a:b, None] + right[None, :]
+        if divide is not None:
+            cand /= divide
+        here = (rows >= a) & (rows < b)
+        cand[rows[here] - a, cols[here]] = np.inf
+        np.fmin(new[a:b], cand, out=new[a:b])
 
 
 def update_distance_matrix_km(
@@ -1623,7 +1714,7 @@ def update_distance_matrix_km(
         old = R.csr[R.index[a], R.index[b]]
         if w is None or (old != 0 and w > old):
             logger.info("edge removal or lengthening: recomputing the distances")
-            return distance_matrix_km(R_new, origins, engine=engine)
+            return stored_as(distance_matrix_km(R_new, origins, engine=engine), matrix_dtype(km))
     o = snap_to_nodes(R_new, origins)
     us = np.array([R.index[a] for a, _, _ in changes], dtype=np.int64)
     vs = np.array([R.index[b] for _, b, _ in changes], dtype=np.int64)
@@ -1631,14 +1722,13 @@ def update_distance_matrix_km(
     to_u = _node_matrix(R_new, us, pos, limit=np.inf, engine=engine, backward=True)
     from_v = _node_matrix(R_new, vs, pos, limit=np.inf, engine=engine)
     access = o["access_m"].to_numpy(dtype=float)
-    new = km.to_numpy(dtype=float, copy=True)
+    new = km.to_numpy(dtype=matrix_dtype(km), copy=True)
     rows, cols = _same_zone(o, o)
     for k, (_, _, w) in enumerate(changes):
         left = to_u[k] + access
         right = from_v[k] + access + float(w or 0.0)
-        cand = (left[:, None] + right[None, :]) / 1000.0
-        cand[rows, cols] = np.inf  # a trip within a zone uses no network
-        np.fmin(new, cand, out=new)
+        # a trip within a zone uses no network
+        _fmin_by_blocks(new, left, right, rows, cols, divide=1000.0)
     new[~np.isfinite(new)] = np.nan
     return _km_frame(new, km.index, km.columns)
 
@@ -1721,7 +1811,7 @@ def distance_matrix_km(
 
 
 def _km_frame(km: np.ndarray, index: pd.Index, columns: pd.Index) -> pd.DataFrame:
-    out = pd.DataFrame(km, index=index.copy(), columns=columns.copy())
+    out = pd.DataFrame(km, index=index.copy(), columns=columns.copy(), copy=False)
     out.index.name = "origin"
     out.columns.name = "destination"
     return out
@@ -1791,6 +1881,7 @@ def travel_time_and_distance_matrix(
     chunk_size: int | None = None,
     max_memory: int | str | None = None,
     folder: str | Path | None = None,
+    dtype: Literal["float32", "float64"] = "float64",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Travel times and the length of the fastest paths between zones, in one search each.
 
@@ -1817,11 +1908,16 @@ def travel_time_and_distance_matrix(
         kilometres stay in memory, as those of :func:`distance_matrix_km` do).
     folder
         New skim folder for spilled minutes (needed only if they are spilled).
+    dtype
+        How both matrices are stored: ``"float64"`` (the default), or ``"float32"``, half
+        the memory (the searches are the same, in float64; each value is then rounded to
+        about 7 significant digits, 1e-7 relative), for runs of tens of thousands of zones
+        (``[network] matrix_dtype``, #20).
 
     Returns
     -------
     tuple of pandas.DataFrame
-        ``(minutes, km)``, zones x zones; the minutes equal those of
+        ``(minutes, km)``, zones x zones; with float64 the minutes equal those of
         :func:`travel_time_matrix` to the bit.
 
     Raises
@@ -1846,22 +1942,23 @@ def travel_time_and_distance_matrix(
     >>> float(minutes.loc["A", "C"]), float(km.loc["A", "C"])
     (10.0, 12.0)
     """
-    limit_bytes = _check_options(cutoff, max_memory, "float64")
+    limit_bytes = _check_options(cutoff, max_memory, dtype)
     workers = resolve_workers(workers)
     R = _as_routing(G, "travel_time")
     R_length = _as_routing(G_length, "length")
     o = snap_to_nodes(R, zones, access_speed_kph=access_speed_kph)
     job = _fused_job(R, R_length, o, cutoff=cutoff, engine=engine)
     n = len(o)
-    km = np.empty((n, n), dtype=np.float64)
-    spill = limit_bytes is not None and 8 * n * n > limit_bytes // 2
+    km = np.empty((n, n), dtype=np.dtype(dtype))
+    itemsize = np.dtype(dtype).itemsize
+    spill = limit_bytes is not None and itemsize * n * n > limit_bytes // 2
     if spill and folder is None:
         msg = (
             f"the {n:,} x {n:,} skim does not fit in max_memory={max_memory!r} and no folder "
             "was given to write it to"
         )
         raise InputError(msg)
-    sink = _SkimSink(folder if spill else None, o, o, R, cutoff=cutoff)
+    sink = _SkimSink(folder if spill else None, o, o, R, cutoff=cutoff, dtype=dtype)
     n_bad = 0
     with dask_client(scheduler) as client:
         n_workers = workers if client is None else max(1, sum(client.nthreads().values()))
@@ -1886,6 +1983,10 @@ def travel_time_and_distance_matrix(
     return sink.result(), _km_frame(km, o.index, o.index)
 
 
+_UPDATE_BLOCK_ROWS = 1024
+"""Origin rows of a skim updated at once from a changed edge."""
+
+
 class _SkimSink:
     """Where the rows of a skim go: a matrix in memory, or a ``.npy`` file (float64)."""
 
@@ -1897,13 +1998,15 @@ class _SkimSink:
         R: RoutingGraph,
         *,
         cutoff: float | None,
+        dtype: str = "float64",
     ) -> None:
         self.folder = None if folder is None else Path(folder)
         self.index, self.columns = o.index, d.index
         self.file: Any = None
         self.matrix: np.ndarray | None = None
+        self.dtype = np.dtype(dtype)
         if self.folder is None:
-            self.matrix = np.empty((len(o), len(d)), dtype=np.float64)
+            self.matrix = np.empty((len(o), len(d)), dtype=self.dtype)
             return
         if self.folder.is_file() or (self.folder.is_dir() and any(self.folder.iterdir())):
             msg = f"skim folder {str(self.folder)!r} exists and is not empty; choose a new folder"
@@ -1912,16 +2015,16 @@ class _SkimSink:
             "origins": _json_ids(o.index, "origins"),
             "destinations": _json_ids(d.index, "destinations"),
             "unit": "min",
-            "dtype": "float64",
+            "dtype": self.dtype.name,
             "cutoff_min": cutoff,
             "weight": R.weight,
             "network_source": R.network_source,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         header = np.lib.format.open_memmap(
-            self.folder / SKIM_FILE, mode="w+", dtype=np.float64, shape=(len(o), len(d))
+            self.folder / SKIM_FILE, mode="w+", dtype=self.dtype, shape=(len(o), len(d))
         )
-        self.offset, self.row_bytes = header.offset, 8 * len(d)
+        self.offset, self.row_bytes = header.offset, self.dtype.itemsize * len(d)
         del header
 
     def __enter__(self) -> _SkimSink:
@@ -1939,7 +2042,7 @@ class _SkimSink:
             self.matrix[a : a + len(block)] = block
             return
         self.file.seek(self.offset + a * self.row_bytes)
-        self.file.write(np.ascontiguousarray(block, dtype=np.float64).tobytes())
+        self.file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
 
     def result(self) -> pd.DataFrame:
         if self.matrix is not None:
@@ -2077,6 +2180,7 @@ def update_travel_time_and_distance(
             access_speed_kph=access_speed_kph,
             workers=workers,
             engine=engine,
+            dtype="float32" if matrix_dtype(skim) == np.float32 else "float64",
         )
     o = snap_to_nodes(R_new, zones, access_speed_kph=access_speed_kph)
     limit = np.inf if cutoff is None else cutoff * 60.0
@@ -2099,8 +2203,8 @@ def update_travel_time_and_distance(
     edge_m = np.array(
         [float(L_new.csr[L_new.index[a], L_new.index[b]]) for a, b, _ in changes], dtype=float
     )
-    new = skim.to_numpy(dtype=float, copy=True)
-    new_km = km.to_numpy(dtype=float, copy=True)
+    new = skim.to_numpy(dtype=matrix_dtype(skim), copy=True)  # float32 stays float32 (#20)
+    new_km = km.to_numpy(dtype=matrix_dtype(km), copy=True)
     a_o = o["access_min"].to_numpy()
     a_d = o["access_min"].to_numpy() + G.wait_min
     m_o = o["access_m"].to_numpy(dtype=float)
@@ -2108,15 +2212,20 @@ def update_travel_time_and_distance(
     for k in range(len(changes)):  # the arithmetic of update_travel_time_matrix for minutes
         left = to_u[k] / 60.0 + a_o
         right = from_v[k] / 60.0 + a_d + ws[k] / 60.0
-        cand = left[:, None] + right[None, :]
-        cand[rows, cols] = np.inf
-        if changes[k][:2] not in faster:  # no path moves to an edge that got no faster
-            np.fmin(new, cand, out=new)
-            continue
-        better = cand < np.where(np.isnan(new), np.inf, new)
-        cand_km = ((to_u_m[k] + m_o)[:, None] + (from_v_m[k] + edge_m[k] + m_o)[None, :]) / 1000.0
-        new_km[better] = cand_km[better]
-        np.fmin(new, cand, out=new)
+        right_m = from_v_m[k] + edge_m[k] + m_o
+        moves = changes[k][:2] in faster
+        # by blocks of origin rows: the candidates never take a whole matrix (#20)
+        for a in range(0, len(new), _UPDATE_BLOCK_ROWS):
+            b = min(a + _UPDATE_BLOCK_ROWS, len(new))
+            cand = left[a:b, None] + right[None, :]
+            here = (rows >= a) & (rows < b)
+            cand[rows[here] - a, cols[here]] = np.inf
+            part = new[a:b]
+            if moves:  # no path moves to an edge that got no faster
+                better = cand < np.where(np.isnan(part), np.inf, part)
+                cand_km = ((to_u_m[k, a:b] + m_o[a:b])[:, None] + right_m[None, :]) / 1000.0
+                new_km[a:b][better] = cand_km[better]
+            np.fmin(part, cand, out=part)
     if cutoff is not None:
         new[new > cutoff] = np.inf
     new_km[~np.isfinite(new)] = np.nan

@@ -71,6 +71,7 @@ from urlink.network.skims import (
     distance_matrix_km,
     routing_graph_from,
     spill_travel_time_matrix,
+    stored_as,
     travel_time_and_distance_matrix,
 )
 from urlink.network.streets import add_travel_times, streets_from_file, streets_from_points
@@ -85,7 +86,7 @@ from urlink.scenario.checks import check_scenario_files, warn_gcj02_offset
 from urlink.scenario.spec import BoundariesSpec, OsmBoundariesSpec
 from urlink.scoring.ahp import ahp_from_csv
 from urlink.scoring.weights import weights_from_points
-from urlink.validate import check_no_markup, check_zone_count
+from urlink.validate import MAX_ZONES, check_no_markup, check_zone_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -107,9 +108,11 @@ __all__ = [
     "services_from_scenario",
     "settlements_from_scenario",
     "setups_from_scenario",
+    "sparse_run",
     "typology_from_scenario",
     "weights_from_scenario",
     "with_scenario_path",
+    "zone_limits",
     "zones_from_scenario",
 ]
 
@@ -431,7 +434,7 @@ def zones_from_scenario(
     else:
         zones = pd.concat([counties.loc[[b.focus]], context], axis=0)
     zones = gpd.GeoDataFrame(zones, geometry="geometry", crs=counties.crs)
-    check_zone_count(len(zones), source=str(scenario.path))
+    check_zone_count(len(zones), source=str(scenario.path), **zone_limits(scenario))
 
     if scenario.townships is not None and scenario.population.township_units is not None:
         total = float(county_pop["population"].loc[b.focus])
@@ -474,6 +477,67 @@ def _finish_zones(scenario: Scenario, zones: gpd.GeoDataFrame) -> gpd.GeoDataFra
     return zones[[*ZONE_COLUMNS, "geometry"]]
 
 
+def sparse_run(scenario: Scenario) -> bool:
+    """Whether a run reads its zone matrices by blocks (:func:`urlink.validate.zone_matrix_bytes`).
+
+    Every people purpose on a sparse support, and no goods model, mode choice, bus service
+    or calibrated purpose (they take the skim as a whole matrix).
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    bool
+    """
+    people = scenario.flows.people
+    if people is None or scenario.flows.goods is not None:
+        return False
+    if scenario.modes is not None or scenario.bus is not None:
+        return False
+    params = [people.params, *(p.params for p in people.purposes)]
+    if any(getattr(p, "support", "dense") == "dense" for p in params):
+        return False
+    return not any(p.target() is not None for p in people.purposes)
+
+
+def zone_limits(scenario: Scenario) -> dict[str, Any]:
+    """Return the zone limit and kind of run that :func:`urlink.validate.check_zone_count` takes.
+
+    Parameters
+    ----------
+    scenario
+        A loaded scenario.
+
+    Returns
+    -------
+    dict
+        ``max_zones`` (``[network] max_zones`` or None), ``sparse`` and ``itemsize`` (4
+        for a sparse run's float32 matrices, ``[network] matrix_dtype``; else 8).
+
+    Raises
+    ------
+    InputError
+        If ``[network] max_zones`` is above :data:`urlink.validate.MAX_ZONES` in a run that
+        is not sparse.
+    """
+    sparse = sparse_run(scenario)
+    limit = scenario.network.max_zones
+    if limit is not None and limit > MAX_ZONES and not sparse:
+        msg = (
+            f"{scenario.path}: [network] max_zones = {limit:,} is above {MAX_ZONES:,} "
+            "(urlink.validate.MAX_ZONES), which only a sparse run may be: set support = "
+            '"knn" or "cutoff" in [flows.people] (and in every purpose), with no [flows.goods], '
+            "[modes], [bus] or purpose calibrated to a mean time or length (they take the "
+            "skim as a whole matrix)"
+        )
+        raise InputError(msg)
+    itemsize = 4 if sparse and scenario.network.matrix_dtype == "float32" else 8
+    return {"max_zones": limit, "sparse": sparse, "itemsize": itemsize}
+
+
 def _osm_zones(
     scenario: Scenario, spec: OsmBoundariesSpec
 ) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
@@ -484,7 +548,7 @@ def _osm_zones(
         names=spec.names,  # type: ignore[arg-type]  # checked by zones_from_osm
         include=spec.include,
     )
-    check_zone_count(len(zones), source=str(scenario.path))
+    check_zone_count(len(zones), source=str(scenario.path), **zone_limits(scenario))
     zones["level"] = "township"
     zones["unit_type"] = pd.NA
     zones["township_code"] = pd.Series(zones.index, index=zones.index, dtype="string")
@@ -629,10 +693,11 @@ def _routing_and_skim(
         folder = None if scale.scratch is None else scale.scratch / "skim"
         if net.distance == "fastest":
             skim, km = travel_time_and_distance_matrix(
-                routing, routing_length, zones, folder=folder, **options
+                routing, routing_length, zones, folder=folder, dtype=net.matrix_dtype, **options
             )
         else:
             skim = spill_travel_time_matrix(routing, zones, folder=folder, **options)
+            skim = stored_as(skim, net.matrix_dtype)
     for w in caught:
         logger.warning("%s", w.message)
     osm = net.osm
@@ -1003,11 +1068,14 @@ def base_state(
             skim=skim,
             distance_km=km
             if km is not None
-            else distance_matrix_km(
-                routing_length,
-                zones,
-                workers=1 if scale is None else scale.workers,
-                scheduler=None if scale is None else scale.client,
+            else stored_as(
+                distance_matrix_km(
+                    routing_length,
+                    zones,
+                    workers=1 if scale is None else scale.workers,
+                    scheduler=None if scale is None else scale.client,
+                ),
+                scenario.network.matrix_dtype,
             ),
             distance_path=scenario.network.distance,
             services=services_from_scenario(scenario, zones),

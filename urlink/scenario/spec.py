@@ -60,6 +60,7 @@ from urlink.scoring.uncertainty import SAMPLING_METHODS, Distribution, SamplingM
 from urlink.validate import (
     MAX_STRATEGIES,
     MAX_TOML_DEPTH,
+    MAX_ZONES_OPT_IN,
     check_file_size,
     find_markup,
 )
@@ -299,6 +300,17 @@ class NetworkSpec:
         What ``distance_km`` of a zone pair is: ``"shortest"``, the shortest path by length
         (a second search), or ``"fastest"``, the length of the skim's fastest path, found
         in the same search as the time (#20).
+    max_zones
+        Most zones the run may have; None: :data:`urlink.validate.MAX_ZONES` (5,000). A
+        larger value (up to :data:`urlink.validate.MAX_ZONES_OPT_IN`) is allowed for a
+        sparse run only (every people purpose on a sparse support; no goods model, mode
+        choice, bus service or calibrated purpose), whose zone matrices are checked
+        against the available memory (:func:`urlink.validate.check_zone_count`; #20).
+    matrix_dtype
+        How the skim and the distances are stored: ``"float64"`` (the default) or
+        ``"float32"``, half their memory, each value rounded to about 7 significant digits
+        (1e-7 relative; the searches themselves are in float64); for runs of tens of
+        thousands of zones (#20).
     """
 
     osm: Path | None = None
@@ -311,6 +323,8 @@ class NetworkSpec:
     cutoff_min: float | None = None
     ferries: bool = False
     distance: DistancePath = "shortest"
+    max_zones: int | None = None
+    matrix_dtype: Literal["float64", "float32"] = "float64"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1304,12 +1318,28 @@ def _parse_network(t: _Table | None) -> NetworkSpec:
         cutoff_min=None if cutoff is None else _positive(t, "cutoff_min", 1.0),
         ferries=t.get("ferries", bool, default=False),
         distance=_choice(t, "distance", ("shortest", "fastest"), d.distance),
+        max_zones=_max_zones(t),
+        matrix_dtype=_choice(t, "matrix_dtype", ("float64", "float32"), d.matrix_dtype),
     )
     t.finish()
     if spec.circuity < 1:
         msg = f"{t.where('circuity')} must be >= 1 (roads are never shorter than a straight line)"
         raise InputError(msg)
     return spec
+
+
+def _max_zones(t: _Table) -> int | None:
+    """``[network] max_zones``: a whole number from 1 to ``MAX_ZONES_OPT_IN``, or None."""
+    value = t.get("max_zones", int)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not 1 <= value <= MAX_ZONES_OPT_IN:
+        msg = (
+            f"{t.where('max_zones')} = {value!r} must be a whole number from 1 to "
+            f"{MAX_ZONES_OPT_IN:,} (urlink.validate.MAX_ZONES_OPT_IN)"
+        )
+        raise InputError(msg)
+    return int(value)
 
 
 def _model(t: _Table, flow_type: str, default: str) -> tuple[str, type | None]:

@@ -368,7 +368,7 @@ def _time_to(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.
     cols = skim.columns.get_indexer(pd.Index(targets))
     if (cols < 0).any() or not skim.columns.is_unique or not skim.index.is_unique:
         return _time_to_frame(skim, targets, self_min)
-    times = skim.to_numpy(dtype=float)[:, cols]  # a copy (fancy indexing)
+    times = np.asarray(skim.to_numpy()[:, cols], dtype=float)  # a copy (fancy indexing)
     rows = skim.index.get_indexer(pd.Index(targets))
     own = self_min.reindex(pd.Index(targets)).to_numpy(dtype=float)
     for j, (r, z) in enumerate(zip(rows, own, strict=True)):
@@ -448,8 +448,8 @@ class _Pairs:
             return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
         if not self.complete:
             return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
-        aligned = matrix.to_numpy(dtype=float)[rows[:, None], cols[None, :]]
-        values: np.ndarray = aligned[self.o, self.d]
+        # the pairs only, never an aligned copy of the whole matrix (#20)
+        values: np.ndarray = _at_pairs(matrix, rows[self.o], cols[self.d])
         if intrazonal is not None:
             same = self.o == self.d
             if same.any():
@@ -464,6 +464,19 @@ class _Pairs:
             total = pd.Series(v, index=self.origin.to_numpy()).groupby(level=0).sum()
             return total.reindex(self.ids, fill_value=0.0)
         return pd.Series(np.bincount(self.o, weights=v, minlength=len(self.ids)), index=self.ids)
+
+
+def _at_pairs(matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``matrix`` at positions ``(rows[k], cols[k])``, as float, read by blocks of rows."""
+    out = np.empty(len(rows), dtype=float)
+    step = 4096
+    order = np.argsort(rows, kind="stable")
+    for a in range(0, len(matrix), step):
+        lo, hi = np.searchsorted(rows[order], [a, a + step])
+        if lo < hi:
+            sel = order[lo:hi]
+            out[sel] = matrix.iloc[a : a + step].to_numpy(dtype=float)[rows[sel] - a, cols[sel]]
+    return out
 
 
 def _people_co2(

@@ -63,6 +63,7 @@ from scipy.optimize import brentq, minimize_scalar
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
 from urlink.model.flows.base import finish_flows, register
+from urlink.model.intrazonal import with_intrazonal
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Hashable, Sequence
@@ -477,6 +478,7 @@ class _CostBlocks:
     rows: NDArray[np.int64]  # position in cost.index of each zone
     cols: NDArray[np.int64]  # position in cost.columns of each zone
     params: PeopleParams
+    diagonal: FloatArray | None = None  # each zone's cost to itself, instead of cost's (#20)
 
     def block(self, a: int, b: int) -> tuple[FloatArray, BoolArray]:
         """Minutes and valid pairs of origins ``a:b`` to every zone (as :func:`_prepare`)."""
@@ -488,6 +490,10 @@ class _CostBlocks:
         values = _numbers(part, "cost")
         if not np.array_equal(self.cols, np.arange(len(self.cols))):
             values = values[:, self.cols]
+        if self.diagonal is not None:  # a copy of the block, never of the skim
+            values = np.array(values, dtype=float, copy=True)
+            k = np.arange(a, b)
+            values[k - a, k] = self.diagonal[a:b]
         return _checked_costs(values, self.ids, self.ids[a:b], a, self.params)
 
     def dense(self) -> _Inputs:
@@ -506,7 +512,9 @@ class _CostBlocks:
         )
 
 
-def _cost_blocks(zones: object, cost: object, params: PeopleParams) -> _CostBlocks:
+def _cost_blocks(
+    zones: object, cost: object, params: PeopleParams, intrazonal: pd.Series | None = None
+) -> _CostBlocks:
     zones = _check_zones(zones)
     ids = zones.index
     if not isinstance(cost, pd.DataFrame):
@@ -519,6 +527,7 @@ def _cost_blocks(zones: object, cost: object, params: PeopleParams) -> _CostBloc
         rows=np.asarray(cost.index.get_indexer(ids), dtype=np.int64),
         cols=np.asarray(cost.columns.get_indexer(ids), dtype=np.int64),
         params=params,
+        diagonal=None if intrazonal is None else intrazonal.reindex(ids).to_numpy(dtype=float),
     )
 
 
@@ -1064,13 +1073,17 @@ def _flow_table(
 
 
 def _gravity_model(
-    name: str, zones: pd.DataFrame, cost: pd.DataFrame, params: PeopleParams
+    name: str,
+    zones: pd.DataFrame,
+    cost: pd.DataFrame,
+    params: PeopleParams,
+    intrazonal: pd.Series | None = None,
 ) -> pd.DataFrame:
     if not isinstance(params, PeopleParams):
         msg = f"params must be a PeopleParams, got {type(params).__name__}; use PeopleParams(...)"
         raise InputError(msg)
     if params.support != "dense":  # the costs by blocks: no dense copy (#20)
-        blocks = _cost_blocks(zones, cost, params)
+        blocks = _cost_blocks(zones, cost, params, intrazonal)
         return _sparse_model(
             name,
             _GRAVITY_CONSTRAINT[name],
@@ -1079,6 +1092,8 @@ def _gravity_model(
             attraction=_zone_column(zones, "attraction", name),
             params=params,
         )
+    if intrazonal is not None and isinstance(cost, pd.DataFrame):
+        cost = with_intrazonal(cost, intrazonal)
     data = _prepare(zones, cost, params)
     production = _zone_column(zones, "production", name)
     attraction = _zone_column(zones, "attraction", name)
@@ -1158,7 +1173,11 @@ def _sparse_model(
 
 @register("people", "gravity_unconstrained", settings=PeopleParams)
 def gravity_unconstrained(
-    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+    zones: pd.DataFrame,
+    cost: pd.DataFrame,
+    *,
+    params: PeopleParams,
+    intrazonal: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Unconstrained gravity: T_ij = k O_i D_j f(c_ij).
 
@@ -1173,6 +1192,11 @@ def gravity_unconstrained(
         Origin x destination travel times in minutes (NaN = unreachable).
     params
         Deterrence function and beta (:class:`PeopleParams`).
+    intrazonal
+        Each zone's cost to itself, used on the diagonal of ``cost`` instead of its own
+        (as :func:`urlink.model.intrazonal.with_intrazonal` would put it there); on a sparse
+        support it is read with each block of ``cost``, so the skim is not copied (#20).
+        None: ``cost``'s diagonal.
 
     Returns
     -------
@@ -1200,12 +1224,16 @@ def gravity_unconstrained(
     >>> flows[["origin", "destination"]].value_counts().size
     6
     """
-    return _gravity_model("gravity_unconstrained", zones, cost, params)
+    return _gravity_model("gravity_unconstrained", zones, cost, params, intrazonal)
 
 
 @register("people", "gravity_production", settings=PeopleParams)
 def gravity_production(
-    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+    zones: pd.DataFrame,
+    cost: pd.DataFrame,
+    *,
+    params: PeopleParams,
+    intrazonal: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Production-constrained gravity: T_ij = O_i D_j f(c_ij) / sum_k D_k f(c_ik).
 
@@ -1219,6 +1247,11 @@ def gravity_production(
         Origin x destination travel times in minutes (NaN = unreachable).
     params
         Deterrence function and beta (:class:`PeopleParams`).
+    intrazonal
+        Each zone's cost to itself, used on the diagonal of ``cost`` instead of its own
+        (as :func:`urlink.model.intrazonal.with_intrazonal` would put it there); on a sparse
+        support it is read with each block of ``cost``, so the skim is not copied (#20).
+        None: ``cost``'s diagonal.
 
     Returns
     -------
@@ -1252,12 +1285,16 @@ def gravity_production(
     >>> flows.groupby("origin")["volume"].sum().round(9).tolist()
     [100.0, 50.0, 80.0]
     """
-    return _gravity_model("gravity_production", zones, cost, params)
+    return _gravity_model("gravity_production", zones, cost, params, intrazonal)
 
 
 @register("people", "gravity_attraction", settings=PeopleParams)
 def gravity_attraction(
-    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+    zones: pd.DataFrame,
+    cost: pd.DataFrame,
+    *,
+    params: PeopleParams,
+    intrazonal: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Attraction-constrained gravity: T_ij = D_j O_i f(c_ij) / sum_k O_k f(c_kj).
 
@@ -1271,6 +1308,11 @@ def gravity_attraction(
         Origin x destination travel times in minutes (NaN = unreachable).
     params
         Deterrence function and beta (:class:`PeopleParams`).
+    intrazonal
+        Each zone's cost to itself, used on the diagonal of ``cost`` instead of its own
+        (as :func:`urlink.model.intrazonal.with_intrazonal` would put it there); on a sparse
+        support it is read with each block of ``cost``, so the skim is not copied (#20).
+        None: ``cost``'s diagonal.
 
     Returns
     -------
@@ -1296,12 +1338,16 @@ def gravity_attraction(
     >>> flows.groupby("destination")["volume"].sum().round(9).tolist()
     [60.0, 120.0, 50.0]
     """
-    return _gravity_model("gravity_attraction", zones, cost, params)
+    return _gravity_model("gravity_attraction", zones, cost, params, intrazonal)
 
 
 @register("people", "gravity_doubly", settings=PeopleParams)
 def gravity_doubly(
-    zones: pd.DataFrame, cost: pd.DataFrame, *, params: PeopleParams
+    zones: pd.DataFrame,
+    cost: pd.DataFrame,
+    *,
+    params: PeopleParams,
+    intrazonal: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Doubly-constrained gravity: T_ij = A_i O_i B_j D_j f(c_ij), balanced by Furness/IPF.
 
@@ -1318,6 +1364,11 @@ def gravity_doubly(
         Origin x destination travel times in minutes (NaN = unreachable).
     params
         Deterrence, beta, ``tol`` and ``max_iter`` (:class:`PeopleParams`).
+    intrazonal
+        Each zone's cost to itself, used on the diagonal of ``cost`` instead of its own
+        (as :func:`urlink.model.intrazonal.with_intrazonal` would put it there); on a sparse
+        support it is read with each block of ``cost``, so the skim is not copied (#20).
+        None: ``cost``'s diagonal.
 
     Returns
     -------
@@ -1348,7 +1399,7 @@ def gravity_doubly(
     >>> flows.groupby("destination")["volume"].sum().round(6).tolist()
     [60.0, 120.0, 50.0]
     """
-    return _gravity_model("gravity_doubly", zones, cost, params)
+    return _gravity_model("gravity_doubly", zones, cost, params, intrazonal)
 
 
 @register("people", "radiation", settings=PeopleParams)
