@@ -459,40 +459,45 @@ def _needs(state: State, flow_type: str) -> tuple[str, ...]:
     return deps
 
 
+def _people_flows(state: State) -> pd.DataFrame:
+    """Compute the person trips of every purpose, with the shares dropped or off support."""
+    cost: pd.DataFrame | None = None
+    tables: list[pd.DataFrame] = []
+    for setup in state.setups.people:
+        people_model = get_model("people", setup.model)
+        if _blockwise(state, setup.model, setup.params):
+            # the skim as it is, the intrazonal times read with each block (#20); the
+            # built-in gravity models take intrazonal= (FlowModel's protocol does not)
+            gravity = cast("Any", people_model)
+            table: pd.DataFrame = gravity(
+                setup.inputs, state.skim, params=setup.params, intrazonal=intrazonal_min(state)
+            )
+        else:
+            cost = trip_cost(state) if cost is None else cost
+            table = people_model(setup.inputs, cost, params=setup.params)
+        named = {"purpose": setup.purpose, "inputs_source": setup.inputs_source}
+        for column, value in named.items():  # a string: stored once and repeated
+            table[column] = repeated(value, len(table)) if isinstance(value, str) else value
+        tables.append(table)
+    out = pd.concat(tables, ignore_index=True)
+    if any("dropped_share" in t.attrs for t in tables):
+        # with top_destinations: the share of the modelled volume left out, all purposes
+        kept = [float(t["volume"].sum()) for t in tables]
+        shares = [float(t.attrs.get("dropped_share", 0.0)) for t in tables]
+        modelled = [k / (1 - s) if s < 1 else k for k, s in zip(kept, shares, strict=True)]
+        dropped = sum(m - k for m, k in zip(modelled, kept, strict=True))
+        out.attrs["dropped_share"] = dropped / sum(modelled) if sum(modelled) else 0.0
+    if any("support" in t.attrs for t in tables):
+        _support_attrs(out, tables)
+    return out
+
+
 def _compute(
     state: State, flow_type: str, flows: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame | None:
     s = state.setups
     if flow_type == "people" and s.people:
-        cost: pd.DataFrame | None = None
-        tables: list[pd.DataFrame] = []
-        for setup in s.people:
-            people_model = get_model("people", setup.model)
-            if _blockwise(state, setup.model, setup.params):
-                # the skim as it is, the intrazonal times read with each block (#20); the
-                # built-in gravity models take intrazonal= (FlowModel's protocol does not)
-                gravity = cast("Any", people_model)
-                table: pd.DataFrame = gravity(
-                    setup.inputs, state.skim, params=setup.params, intrazonal=intrazonal_min(state)
-                )
-            else:
-                cost = trip_cost(state) if cost is None else cost
-                table = people_model(setup.inputs, cost, params=setup.params)
-            named = {"purpose": setup.purpose, "inputs_source": setup.inputs_source}
-            for column, value in named.items():  # a string: stored once and repeated
-                table[column] = repeated(value, len(table)) if isinstance(value, str) else value
-            tables.append(table)
-        out = pd.concat(tables, ignore_index=True)
-        if any("dropped_share" in t.attrs for t in tables):
-            # with top_destinations: the share of the modelled volume left out, all purposes
-            kept = [float(t["volume"].sum()) for t in tables]
-            shares = [float(t.attrs.get("dropped_share", 0.0)) for t in tables]
-            modelled = [k / (1 - s) if s < 1 else k for k, s in zip(kept, shares, strict=True)]
-            dropped = sum(m - k for m, k in zip(modelled, kept, strict=True))
-            out.attrs["dropped_share"] = dropped / sum(modelled) if sum(modelled) else 0.0
-        if any("support" in t.attrs for t in tables):
-            _support_attrs(out, tables)
-        return out
+        return _people_flows(state)
     if flow_type == "goods" and s.goods is not None:
         model = get_model("goods", s.goods.model)
         return model(s.goods.inputs(), trip_cost(state), params=s.goods.params)
