@@ -3,6 +3,9 @@ skim that make it possible give the numbers of the whole-matrix code they replac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,8 +161,9 @@ def test_time_to_urban_by_blocks(monkeypatch):
     assert blocks[z] == skim.loc[z, others].min()
 
 
-def test_road_update_by_blocks_equals_one_block(monkeypatch):
-    """update_travel_time_and_distance by blocks of 2 origin rows: the same bits."""
+def _grid(weights: Callable[[int, int], tuple[float, float]]) -> tuple[Any, Any]:
+    """A 6 x 6 street grid, both ways, ``weights(u, v)`` = (seconds, metres), and 9 zones."""
+    import geopandas as gpd
     import networkx as nx
 
     g = nx.MultiDiGraph(crs="EPSG:4326")
@@ -173,9 +177,8 @@ def test_road_update_by_blocks_equals_one_block(monkeypatch):
                 if r + dr < side and c + dc < side:
                     a, b = r * side + c, (r + dr) * side + c + dc
                     for u, v in ((a, b), (b, a)):
-                        g.add_edge(u, v, travel_time=60.0 + 7 * ((u + v) % 5), length=1000.0)
-    import geopandas as gpd
-
+                        t, m = weights(u, v)
+                        g.add_edge(u, v, travel_time=t, length=m)
     zones = gpd.GeoDataFrame(
         index=[f"z{i}" for i in range(9)],
         geometry=gpd.points_from_xy(
@@ -184,6 +187,12 @@ def test_road_update_by_blocks_equals_one_block(monkeypatch):
         ),
         crs="EPSG:4326",
     )
+    return g, zones
+
+
+def test_road_update_by_blocks_equals_one_block(monkeypatch):
+    """update_travel_time_and_distance by blocks of 2 origin rows: the same bits."""
+    g, zones = _grid(lambda u, v: (60.0 + 7 * ((u + v) % 5), 1000.0))
     R = skims.routing_graph_from(g, weight="travel_time")
     L = skims.routing_graph_from(g, weight="length")
     skim, km = skims.travel_time_and_distance_matrix(R, L, zones)
@@ -220,30 +229,7 @@ def test_road_update_by_blocks_equals_one_block(monkeypatch):
 
 def _grid_case() -> tuple[object, object, object]:
     """A 6 x 6 street grid (untied times) and 9 zones on it."""
-    import geopandas as gpd
-    import networkx as nx
-
-    g = nx.MultiDiGraph(crs="EPSG:4326")
-    side = 6
-    for r in range(side):
-        for c in range(side):
-            g.add_node(r * side + c, x=121.0 + 0.01 * c, y=28.5 + 0.01 * r)
-    for r in range(side):
-        for c in range(side):
-            for dr, dc in ((0, 1), (1, 0)):
-                if r + dr < side and c + dc < side:
-                    a, b = r * side + c, (r + dr) * side + c + dc
-                    for u, v in ((a, b), (b, a)):
-                        t = 60.0 + 7.3 * ((3 * u + v) % 11)
-                        g.add_edge(u, v, travel_time=t, length=900.0 + 13.7 * ((u + v) % 7))
-    zones = gpd.GeoDataFrame(
-        index=[f"z{i}" for i in range(9)],
-        geometry=gpd.points_from_xy(
-            [121.0 + 0.02 * (i % 3) + 0.001 for i in range(9)],
-            [28.5 + 0.02 * (i // 3) + 0.001 for i in range(9)],
-        ),
-        crs="EPSG:4326",
-    )
+    g, zones = _grid(lambda u, v: (60.0 + 7.3 * ((3 * u + v) % 11), 900.0 + 13.7 * ((u + v) % 7)))
     R = skims.routing_graph_from(g, weight="travel_time")
     L = skims.routing_graph_from(g, weight="length")
     return R, L, zones
