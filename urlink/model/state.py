@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import pandas as pd
 
@@ -317,8 +318,59 @@ class State:
     distance_path: DistancePath = "shortest"
 
 
+T = TypeVar("T")
+
+_DERIVED: dict[tuple[str, int, Hashable], tuple[weakref.ref[Any], Any]] = {}
+"""Values derived from a state's tables (the skim, the zones...), by the table's identity."""
+
+_DERIVED_MATRIX_MAX_ZONES = 1_000
+"""Zone x zone values derived from a skim are kept only up to this many zones (8 MB a
+copy): above it, each use computes them again rather than hold another copy (#20)."""
+
+
+def _derived(name: str, source: object, extra: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, kept while the very object ``source`` lives (compared by identity).
+
+    A state's tables are never edited in place (a strategy makes a new state with new
+    tables), so what is derived from one of them can be kept with it: the uncertainty
+    analysis derives the intrazonal times of one skim for every flow model, indicator and
+    bus skim of a dozen states per sample. The entry goes when ``source`` is collected.
+    """
+    key = (name, id(source), extra)
+    held = _DERIVED.get(key)
+    if held is not None and held[0]() is source:
+        return cast("T", held[1])
+    value = _read_only(compute())
+
+    def forget(ref: weakref.ref[Any], key: tuple[str, int, Hashable] = key) -> None:
+        if _DERIVED.get(key, (None,))[0] is ref:  # not a newer entry of a reused id
+            del _DERIVED[key]
+
+    _DERIVED[key] = (weakref.ref(source, forget), value)
+    return value
+
+
+def _read_only(value: T) -> T:
+    """``value``; a float Series or DataFrame on a read-only array (kept: never edited)."""
+    if isinstance(value, pd.DataFrame):
+        kinds = {dtype.kind for dtype in value.dtypes}
+    elif isinstance(value, pd.Series):
+        kinds = {value.dtype.kind}
+    else:
+        return value
+    if kinds != {"f"}:
+        return value
+    array = value.to_numpy(copy=False).view()  # a view: no copy of the numbers
+    array.flags.writeable = False
+    if isinstance(value, pd.Series):
+        return cast("T", pd.Series(array, index=value.index, name=value.name, copy=False))
+    return cast("T", pd.DataFrame(array, index=value.index, columns=value.columns, copy=False))
+
+
 def intrazonal_min(state: State) -> pd.Series:
     """Return the time of a trip within each zone, minutes (:attr:`State.intrazonal`).
+
+    Computed once per skim and rule, and kept with the skim: treat it as read-only.
 
     Parameters
     ----------
@@ -329,12 +381,15 @@ def intrazonal_min(state: State) -> pd.Series:
     -------
     pandas.Series
     """
-    return intrazonal_values(state.skim, rule=state.intrazonal)
+    skim, rule = state.skim, state.intrazonal
+    return _derived("intrazonal", skim, rule, lambda: intrazonal_values(skim, rule=rule))
 
 
 def intrazonal_km(state: State) -> pd.Series:
     """Return the length of a trip within each zone, km (:attr:`State.intrazonal`).
 
+    Computed once per distance matrix and rule, and kept with it: treat it as read-only.
+
     Parameters
     ----------
     state
@@ -344,11 +399,14 @@ def intrazonal_km(state: State) -> pd.Series:
     -------
     pandas.Series
     """
-    return intrazonal_values(state.distance_km, rule=state.intrazonal)
+    km, rule = state.distance_km, state.intrazonal
+    return _derived("intrazonal", km, rule, lambda: intrazonal_values(km, rule=rule))
 
 
 def trip_cost(state: State) -> pd.DataFrame:
     """Return the skim the trip models take as cost: intrazonal times on the diagonal.
+
+    Kept with the skim up to 1,000 zones (computed again above): treat it as read-only.
 
     Parameters
     ----------
@@ -362,11 +420,21 @@ def trip_cost(state: State) -> pd.DataFrame:
     """
     if state.intrazonal == "none":
         return state.skim
-    return with_intrazonal(state.skim, intrazonal_min(state))
+    skim = state.skim
+    if len(skim) > _DERIVED_MATRIX_MAX_ZONES:
+        return with_intrazonal(skim, intrazonal_min(state))
+    return _derived(
+        "with_intrazonal",
+        skim,
+        state.intrazonal,
+        lambda: with_intrazonal(skim, intrazonal_min(state)),
+    )
 
 
 def trip_km(state: State) -> pd.DataFrame:
     """Return the network distances of trips: intrazonal lengths on the diagonal.
+
+    Kept with the distances up to 1,000 zones (computed again above): treat it as read-only.
 
     Parameters
     ----------
@@ -380,7 +448,12 @@ def trip_km(state: State) -> pd.DataFrame:
     """
     if state.intrazonal == "none":
         return state.distance_km
-    return with_intrazonal(state.distance_km, intrazonal_km(state))
+    km = state.distance_km
+    if len(km) > _DERIVED_MATRIX_MAX_ZONES:
+        return with_intrazonal(km, intrazonal_km(state))
+    return _derived(
+        "with_intrazonal", km, state.intrazonal, lambda: with_intrazonal(km, intrazonal_km(state))
+    )
 
 
 def calibrate_people(
@@ -625,11 +698,15 @@ def in_focus(state: State) -> pd.Index:
     -------
     pandas.Index
     """
-    zones = state.zones
-    own = zones.index == state.focus
-    if "county_code" in zones.columns:
-        own = own | (zones["county_code"] == state.focus).to_numpy()
-    return cast("pd.Index", zones.index[own])
+    zones, focus = state.zones, state.focus
+
+    def compute() -> pd.Index:
+        own = zones.index == focus
+        if "county_code" in zones.columns:
+            own = own | (zones["county_code"] == focus).to_numpy()
+        return cast("pd.Index", zones.index[own])
+
+    return _derived("in_focus", zones, focus, compute)  # kept with the zones
 
 
 def _at_cordon(state: State, table: pd.DataFrame) -> pd.DataFrame:
