@@ -284,15 +284,16 @@ def _with_population(
     state: State, values: Mapping[str, float], inputs: Sequence[Uncertain]
 ) -> State:
     """Put the sampled populations in the zones (typology derived again) and the people models."""
-    old = pd.to_numeric(state.zones["population"]).astype(float)
+    ids = state.zones.index
+    old = pd.to_numeric(state.zones["population"]).astype(float).to_numpy()
     new = old.copy()
     for u in inputs:
         if u.path.startswith("population."):
-            new[u.path.split(".", 1)[1]] = values[u.path]
+            new[_zone_at(ids, u.path.split(".", 1)[1])] = values[u.path]
     groups = {u.keep_total for u in inputs if u.keep_total and u.path.startswith("population.")}
     for group in groups:  # an estimate split from a known total keeps that total
-        ids = list(group)
-        new[ids] = new[ids] * (old[ids].sum() / new[ids].sum())
+        at = ids.get_indexer(list(group))
+        new[at] = new[at] * (old[at].sum() / new[at].sum())
     zones = state.zones.copy()
     zones["population"] = new
     if state.typology is not None and "typology" in zones.columns:
@@ -301,14 +302,17 @@ def _with_population(
     setups = []
     for setup in state.setups.people:
         x = setup.inputs
-        rate = (x["production"] / old.reindex(x.index)).fillna(0.0)
-        pop = new.reindex(x.index)
-        production = pop * rate
-        attraction = x["attraction"]
-        share_a = attraction / attraction.sum()
-        if np.allclose(share_a, old.reindex(x.index) / old.reindex(x.index).sum(), rtol=1e-6):
+        at = ids.get_indexer(x.index)  # as reindex: NaN for an id that is not a zone
+        old_x = np.where(at >= 0, old[at], np.nan)
+        pop = np.where(at >= 0, new[at], np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = x["production"].to_numpy(dtype=float) / old_x
+        production = pop * np.where(np.isnan(rate), 0.0, rate)
+        attraction = x["attraction"].to_numpy(dtype=float)
+        if _attraction_by_residents(x, old_x):
             attraction = pop  # attraction by residents: follows the population
-        attraction = attraction * (production.sum() / attraction.sum())
+        # NaN-skipping sums, as pandas' (an id that is not a zone adds nothing)
+        attraction = attraction * (np.nansum(production) / np.nansum(attraction))
         inputs_new = x.assign(production=production, attraction=attraction, population=pop)
         setups.append(dataclasses.replace(setup, inputs=inputs_new))
     return dataclasses.replace(
@@ -316,6 +320,21 @@ def _with_population(
         zones=zones,
         setups=dataclasses.replace(state.setups, people=tuple(setups)),
     )
+
+
+def _zone_at(ids: pd.Index, zone: str) -> int:
+    """Position of a zone id (resolved inputs name zones of the state)."""
+    at = int(ids.get_indexer([zone])[0])
+    if at < 0:
+        msg = f"[uncertainty] population.{zone}: no zone has this id"
+        raise InputError(msg)
+    return at
+
+
+def _attraction_by_residents(x: pd.DataFrame, old: np.ndarray) -> bool:
+    """Whether a purpose's attraction is shared over the zones as their residents are."""
+    attraction = x["attraction"].to_numpy(dtype=float)
+    return bool(np.allclose(attraction / np.nansum(attraction), old / np.nansum(old), rtol=1e-6))
 
 
 def _replace_floats(obj: Any, values: Mapping[str, float]) -> Any:
