@@ -824,46 +824,112 @@ def _inside(
     return out
 
 
+_Cut = tuple[tuple[float, int, int, int], float]
+"""A peeling cut: its key (density, samples kept, -input, -side) and its bound."""
+
+
 def _peel(
     x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], alpha: float, mass_min: float
 ) -> list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     """Peel: the boxes (low, high per input) from the whole space inwards."""
-    n, d = x.shape
+    n, _ = x.shape
     lo, hi = x.min(axis=0).copy(), x.max(axis=0).copy()
     boxes = [(lo.copy(), hi.copy())]
     inside = np.ones(n, dtype=bool)
+    # a 0/1 outcome (a strategy ranks first or not): its sums are whole numbers, exact in
+    # any order, so every cut's density comes from cumulative sums over the samples sorted
+    # once (_SortedSamples): the same numbers as y[keep].mean(), without a pass over all
+    # samples per candidate cut
+    sorted_samples = _SortedSamples.of(x, y) if np.all((y == 0) | (y == 1)) else None
     while inside.sum() / n > mass_min:
         n_in = int(inside.sum())
         if n_in < 2:
             break
         k = max(1, int(alpha * n_in))
-        best: tuple[float, int, int, float] | None = None  # (mean, kept, dim, side)
-        best_bound = (0, 0, 0.0)
-        for j in range(d):
-            v = np.sort(x[inside, j])
-            for side in (0, 1):
-                bound = v[k] if side == 0 else v[n_in - 1 - k]
-                keep = inside & ((x[:, j] >= bound) if side == 0 else (x[:, j] <= bound))
-                kept = int(keep.sum())
-                if kept in (n_in, 0):
-                    continue
-                mean = float(y[keep].mean())
-                key = (mean, kept, -j, -side)
-                if best is None or key > best:
-                    best = key  # type: ignore[assignment]
-                    best_bound = (j, side, float(bound))
-        if best is None:
+        cuts = _cuts(x, y, inside, k) if sorted_samples is None else sorted_samples.cuts(inside, k)
+        if not cuts:
             break
-        j, side, bound = best_bound
-        if side == 0:
-            lo[j] = bound
+        (_, _, minus_j, minus_side), bound = max(cuts)
+        if minus_side == 0:
+            lo[-minus_j] = bound
         else:
-            hi[j] = bound
+            hi[-minus_j] = bound
         inside = _inside(x, lo, hi)
         if inside.sum() / n < mass_min:
             break
         boxes.append((lo.copy(), hi.copy()))
     return boxes
+
+
+def _cuts(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], inside: npt.NDArray[np.bool_], k: int
+) -> list[_Cut]:
+    """Return the candidate cuts of a peeling step: ``k`` samples off either end of an input."""
+    n_in = int(inside.sum())
+    out = []
+    for j in range(x.shape[1]):
+        v = np.sort(x[inside, j])
+        for side in (0, 1):
+            bound = float(v[k] if side == 0 else v[n_in - 1 - k])
+            keep = inside & ((x[:, j] >= bound) if side == 0 else (x[:, j] <= bound))
+            kept = int(keep.sum())
+            if kept not in (n_in, 0):
+                out.append(((float(y[keep].mean()), kept, -j, -side), bound))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _SortedSamples:
+    """The samples sorted by each input once, with a 0/1 outcome (for :func:`_peel`).
+
+    Attributes
+    ----------
+    order
+        Inputs x samples: the samples by increasing value of the input.
+    values, outcome
+        The input's values and the outcome in that order.
+    first, end
+        Per position, the first position of its value and one past its last (ties).
+    """
+
+    order: npt.NDArray[np.intp]
+    values: npt.NDArray[np.float64]
+    outcome: npt.NDArray[np.float64]
+    first: npt.NDArray[np.intp]
+    end: npt.NDArray[np.intp]
+
+    @classmethod
+    def of(cls, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> _SortedSamples:
+        order = np.argsort(x.T, axis=1, kind="stable")
+        values = np.take_along_axis(x.T, order, axis=1)
+        first = np.stack([np.searchsorted(v, v, side="left") for v in values])
+        end = np.stack([np.searchsorted(v, v, side="right") for v in values])
+        return cls(order, values, y[order], first, end)
+
+    def cuts(self, inside: npt.NDArray[np.bool_], k: int) -> list[_Cut]:
+        """:func:`_cuts` for all inputs at once: the same cuts and numbers."""
+        n_in = int(inside.sum())
+        mask = inside[self.order]  # inputs x sorted samples: in the box
+        count = np.cumsum(mask, axis=1)  # the box's samples up to each position
+        hits = np.cumsum(np.where(mask, self.outcome, 0.0), axis=1)  # exact: whole numbers
+        rows = np.arange(len(mask))
+        out = []
+        for side, rank in ((0, k), (1, n_in - 1 - k)):
+            at = np.argmax(count > rank, axis=1)  # the box's rank-th smallest value
+            bound = self.values[rows, at]
+            if side == 0:  # keep x >= bound: drop the box's samples below the bound's ties
+                before = self.first[rows, at] - 1
+                dropped = np.where(before >= 0, count[rows, before], 0)
+                lost = np.where(before >= 0, hits[rows, before], 0.0)
+                kept, total = n_in - dropped, hits[:, -1] - lost
+            else:  # keep x <= bound: the box's samples up to the bound's last tie
+                last = self.end[rows, at] - 1
+                kept, total = count[rows, last], hits[rows, last]
+            for j in range(len(mask)):
+                if kept[j] not in (n_in, 0):
+                    key = (float(total[j]) / int(kept[j]), int(kept[j]), -j, -side)
+                    out.append((key, float(bound[j])))
+        return out
 
 
 def _paste(
@@ -906,22 +972,29 @@ def _quasi_p(
     y: npt.NDArray[np.float64],
     lo: npt.NDArray[np.float64],
     hi: npt.NDArray[np.float64],
-    j: int,
-) -> tuple[float, float]:
-    """Quasi-p-value of the restriction on input ``j``, and the density without it.
+    dims: list[int],
+) -> list[tuple[float, float]]:
+    """Quasi-p-value of the restriction on each input of ``dims``, and the density without it.
 
     The chance that a box holding the same number of samples, drawn from the box with input
     ``j`` unrestricted, has at least as many outcomes as the box (binomial upper tail;
     Bryant & Lempert 2010, section 3.3): small when the restriction truly raises the
     density.
     """
-    inside = _inside(x, lo, hi)
-    wider_lo, wider_hi = lo.copy(), hi.copy()
-    wider_lo[j], wider_hi[j] = -np.inf, np.inf
-    wider = _inside(x, wider_lo, wider_hi)
-    p_wider = float(y[wider].mean())
+    within = (x >= lo) & (x <= hi)  # samples x inputs: within the input's bounds
+    outside = (~within).sum(axis=1)  # the inputs whose bounds a sample breaks
+    inside = outside == 0
     n, k = int(inside.sum()), round(float(y[inside].sum()))
-    return float(stats.binom.sf(k - 1, n, p_wider)), p_wider
+    p_wider = []
+    for j in dims:
+        # the box with input j open: every other input within its bounds (a value of j
+        # counts if it is a number, as with bounds of -inf and inf)
+        column = x[:, j]
+        wider = (outside - ~within[:, j] == 0) & (column >= -np.inf) & (column <= np.inf)
+        p_wider.append(float(y[wider].mean()))
+    # one call for all inputs: the same binomial tail, value by value
+    tails = stats.binom.sf(k - 1, n, np.asarray(p_wider))
+    return [(float(t), p) for t, p in zip(np.atleast_1d(tails), p_wider, strict=True)]
 
 
 def _drop_restrictions(
@@ -946,7 +1019,9 @@ def _drop_restrictions(
         restricted = [j for j in range(x.shape[1]) if lo[j] > xmin[j] or hi[j] < xmax[j]]
         if not restricted:
             return lo, hi
-        tests = [(*_quasi_p(x, y, lo, hi, j), j) for j in restricted]
+        tests = [
+            (*qp, j) for qp, j in zip(_quasi_p(x, y, lo, hi, restricted), restricted, strict=True)
+        ]
         qp, _, j = max(tests, key=lambda t: (t[0], -t[2]))
         if qp <= significance:
             if len(restricted) <= max_restricted:
