@@ -18,7 +18,9 @@ setup(
         Extension(
             "urlink.model.flows._balance",
             sources=["urlink/model/flows/_balance.c"],
-            extra_compile_args=["-O3"],
+            # -fno-trapping-math (clang's default): floating-point exceptions are not
+            # trapped, so division may be vectorised; the values are IEEE's either way
+            extra_compile_args=["-O3", "-fno-trapping-math"],
             optional=True,
         ),
     ]

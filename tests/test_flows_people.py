@@ -306,6 +306,30 @@ def test_compiled_furness_takes_the_numpy_steps(seed: int) -> None:
     assert (t_c[:, 4] == 0).all()
 
 
+@pytest.mark.parametrize(("n", "m"), [(1, 1), (31, 31), (32, 32), (33, 33), (70, 45), (5, 40)])
+@pytest.mark.skipif(not COMPILED, reason=NO_KERNEL)
+def test_compiled_furness_takes_the_numpy_steps_on_any_shape(n: int, m: int) -> None:
+    # the kernel sums 32 rows (columns) at a time, padding the last block: every size around
+    # a block boundary, rectangular matrices, zero margins and unreachable pairs, and the
+    # error of the last iteration (rows and columns) when it does not converge
+    rng = np.random.default_rng(n * 100 + m)
+    k = rng.uniform(0.01, 1.0, (n, m)) * (rng.random((n, m)) > 0.1)
+    k[:, 0] = np.maximum(k[:, 0], 0.05)  # every row reaches a column
+    k[0, :] = np.maximum(k[0, :], 0.05)  # and every column a row
+    production = rng.uniform(10, 100, n) * (np.arange(n) % 7 != 3)
+    attraction = rng.uniform(10, 100, m) * (np.arange(m) % 5 != 2)
+    attraction *= production.sum() / attraction.sum()
+    for params in (PeopleParams(tol=1e-10, max_iter=50_000), PeopleParams(max_iter=2)):
+        a_n, b_n, it_n, err_n = _furness_numpy(k, production, attraction, params)
+        a_c, b_c, it_c, err_c = _furness_compiled(k, production, attraction, params)
+        assert it_c == it_n
+        assert err_c == pytest.approx(err_n, rel=1e-6, abs=1e-15)
+        np.testing.assert_allclose(a_c, a_n, rtol=1e-12)
+        np.testing.assert_allclose(b_c, b_n, rtol=1e-12)
+        assert (a_c[production == 0] == 0).all()
+    assert it_c == (1 if n == 1 else -1)  # two iterations balance only a single cell
+
+
 @pytest.mark.parametrize("compiled", LOOPS)
 def test_furness_loops_report_non_convergence(compiled: bool) -> None:
     zones, cost = _random_case(8, seed=7)
