@@ -203,22 +203,33 @@ def mode_costs(
     (100.0, 3.0)
     """
     p = params
+    index, columns = km.index, km.columns
+    d = km.to_numpy(dtype=float)  # numpy arithmetic, then frames: the numbers of the frames'
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=index, columns=columns, copy=False)
+
     times: dict[str, pd.DataFrame] = {
         "car": car_min,
-        "ebike": km / p.ebike_kph * 60.0,
-        "walk": km / p.walk_kph * 60.0 * p.ovt_weight,
+        "ebike": frame(d / p.ebike_kph * 60.0),
+        "walk": frame(d / p.walk_kph * 60.0 * p.ovt_weight),
     }
-    zero = km * 0.0
+    zero = frame(d * 0.0)
     costs: dict[str, pd.DataFrame] = {
-        "car": km * p.car_cost_yuan_per_km,
+        "car": frame(d * p.car_cost_yuan_per_km),
         "ebike": zero,
         "walk": zero,
     }
     if transit is not None:
-        ivt = transit.in_vehicle_min.reindex(index=km.index, columns=km.columns)
-        ovt = (transit.wait_min + transit.access_min).reindex(index=km.index, columns=km.columns)
-        times["bus"] = ivt + p.ovt_weight * ovt
-        costs["bus"] = transit.fare_yuan.reindex(index=km.index, columns=km.columns)
+
+        def aligned(m: pd.DataFrame) -> np.ndarray:
+            if m.index.equals(index) and m.columns.equals(columns):
+                return m.to_numpy(dtype=float)
+            return m.reindex(index=index, columns=columns).to_numpy(dtype=float)
+
+        ovt = aligned(transit.wait_min) + aligned(transit.access_min)
+        times["bus"] = frame(aligned(transit.in_vehicle_min) + p.ovt_weight * ovt)
+        costs["bus"] = frame(aligned(transit.fare_yuan))
     return ModeCosts(time_min=times, cost_yuan=costs)
 
 
