@@ -207,7 +207,8 @@ def _aligned(
     if not isinstance(values, pd.Series):
         msg = f"{argument} must be a pandas Series indexed by zone id, got {type(values).__name__}"
         raise InputError(msg)
-    missing = zones.index.difference(values.index).tolist()
+    same = values.index.equals(zones.index)  # e.g. a column of the zones: already aligned
+    missing = [] if same else zones.index.difference(values.index).tolist()
     if missing:
         msg = (
             f"{argument} has no value for zones {_ids(missing)}; give one per zone id of "
@@ -218,8 +219,9 @@ def _aligned(
         dup = values.index[values.index.duplicated()].unique().tolist()
         msg = f"{argument} has duplicate zone ids {_ids(dup)}; give one value per zone"
         raise InputError(msg)
-    out = pd.to_numeric(values.reindex(zones.index), errors="coerce").astype("float64")
-    bad = out.isna() & values.reindex(zones.index).notna()
+    aligned = values if same else values.reindex(zones.index)
+    out = pd.to_numeric(aligned, errors="coerce").astype("float64")
+    bad = out.isna() & aligned.notna()
     bad |= out < 0
     bad |= np.isinf(out)
     if not allow_nan:
@@ -448,10 +450,11 @@ def add_typology(
     out["typology"] = pd.array([c for c, _ in classes], dtype="string")
     out["typology_reason"] = pd.array([r for _, r in classes], dtype="string")
     out["time_to_urban_min"] = minutes.to_numpy()
-    counts = out["typology"].value_counts()
-    logger.info(
-        "typology of %d zones: %s",
-        len(out),
-        ", ".join(f"{counts.get(k, 0)} {k}" for k in TYPOLOGIES),
-    )
+    if logger.isEnabledFor(logging.INFO):  # not counted for nothing (an uncertainty sample)
+        counts = out["typology"].value_counts()
+        logger.info(
+            "typology of %d zones: %s",
+            len(out),
+            ", ".join(f"{counts.get(k, 0)} {k}" for k in TYPOLOGIES),
+        )
     return out
