@@ -138,6 +138,31 @@ def test_with_line_adds_a_connection() -> None:
         svc.with_line("L9", ["c", "d"], headway_min=10.0, speed_factor=1.5)
 
 
+def test_with_line_checks_only_the_new_line_and_gives_the_checked_frame() -> None:
+    """Adding a line to checked lines gives the frame the constructor gives of them all."""
+    svc = two_lines()
+    more = svc.with_line("L3", ["a", "d"], headway_min=12.5, fare_yuan=1, source="s")
+    row = pd.DataFrame(
+        {
+            "line": ["L3"],
+            "stops": [("a", "d")],
+            "headway_min": [12.5],
+            "speed_factor": [0.7],
+            "fare_yuan": [1],
+            "source": ["s"],
+        }
+    )
+    row["speed_factor"] = more.lines["speed_factor"].iloc[-1]  # the default
+    built = BusService(pd.concat([svc.lines, row], ignore_index=True))
+    pd.testing.assert_frame_equal(more.lines, built.lines, check_exact=True)
+    assert isinstance(more.lines["stops"].iloc[-1], tuple)
+    # a bad new line is refused as the constructor refuses it, naming the column
+    with pytest.raises(InputError, match="headway_min"):
+        svc.with_line("L4", ["a", "d"], headway_min=-1.0)
+    with pytest.raises(InputError, match="repeats a zone"):
+        svc.with_line("L4", ["a", "a"], headway_min=10.0)
+
+
 def test_transit_skim_bad_inputs() -> None:
     with pytest.raises(InputError, match=r"stop\(s\) \['x'\]"):
         transit_skim(EMPTY.with_line("X", ["a", "x"], headway_min=10.0), CAR, access_min=ACCESS)

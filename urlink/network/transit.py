@@ -154,6 +154,15 @@ def _check_lines(lines: pd.DataFrame, where: Callable[[int], str]) -> None:
         raise InputError(msg)
 
 
+def _clean(lines: pd.DataFrame) -> pd.DataFrame:
+    """Return the line columns in order, with a fresh index and the column types of a service."""
+    return (
+        lines[list(LINE_COLUMNS)]
+        .reset_index(drop=True)
+        .astype({"line": object, "headway_min": float, "speed_factor": float, "fare_yuan": float})
+    )
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class BusService:
     """Bus lines as sequences of zone ids (stops = zone seats), with headways and fares.
@@ -186,14 +195,7 @@ class BusService:
     def __post_init__(self) -> None:
         """Check the columns and every line."""
         _check_lines(self.lines, lambda i: "bus lines" if i < 0 else f"bus lines, row {i}")
-        clean = (
-            self.lines[list(LINE_COLUMNS)]
-            .reset_index(drop=True)
-            .astype(
-                {"line": object, "headway_min": float, "speed_factor": float, "fare_yuan": float}
-            )
-        )
-        object.__setattr__(self, "lines", clean)
+        object.__setattr__(self, "lines", _clean(self.lines))
 
     def with_line(
         self,
@@ -237,18 +239,48 @@ class BusService:
         >>> len(svc.with_line("1", ["a", "b"], headway_min=15.0).lines)
         1
         """
-        row = pd.DataFrame(
-            {
-                "line": [name],
-                "stops": [tuple(str(s) for s in stops)],
-                "headway_min": [headway_min],
-                "speed_factor": [speed_factor],
-                "fare_yuan": [fare_yuan],
-                "source": [source],
-            }
-        )
+        values = {
+            "line": name,
+            "stops": tuple(str(s) for s in stops),
+            "headway_min": headway_min,
+            "speed_factor": speed_factor,
+            "fare_yuan": fare_yuan,
+            "source": source,
+        }
+        if len(self.lines) and name not in set(self.lines["line"].tolist()):
+            checked = self._with_checked_line(values)
+            if checked is not None:
+                return checked
+        row = pd.DataFrame({k: [v] for k, v in values.items()})
         frames = [f for f in (self.lines, row) if len(f)]
         return BusService(pd.concat(frames, ignore_index=True), self.stop_access_km)
+
+    def _with_checked_line(self, values: dict[str, Any]) -> BusService | None:
+        """Return the service with one more line (a new name), checking only that line.
+
+        The lines of a service are checked already: the new row is checked and given the
+        service's column types, and added (the frame the constructor makes of all the
+        lines, without checking every line again, e.g. once per uncertainty sample).
+        None when the row has a problem (the constructor then says which).
+        """
+        if _line_problems(values):
+            return None
+        one: dict[str, Any] = {}
+        for column in LINE_COLUMNS:
+            like = self.lines[column]
+            if like.dtype == object:  # a stops tuple stays one object
+                cell = np.empty(1, dtype=object)
+                cell[0] = values[column]
+                one[column] = cell
+            else:
+                one[column] = pd.array([values[column]], dtype=like.dtype)
+        lines = pd.concat([self.lines, pd.DataFrame(one)], ignore_index=True)
+        if not lines.dtypes.equals(self.lines.dtypes):
+            return None
+        out = object.__new__(BusService)
+        object.__setattr__(out, "lines", lines)
+        object.__setattr__(out, "stop_access_km", self.stop_access_km)
+        return out
 
     def with_headway(self, line: str, headway_min: float) -> BusService:
         """Return a copy with the headway of one line changed.
