@@ -371,7 +371,7 @@ def _check_weight(name: str, value: float) -> None:
         raise InputError(msg)
 
 
-def transit_skim(  # noqa: PLR0912, PLR0915 - builds the graph and sums the tree in one place
+def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one place
     service: BusService,
     car_skim: pd.DataFrame,
     *,
@@ -464,17 +464,21 @@ def transit_skim(  # noqa: PLR0912, PLR0915 - builds the graph and sums the tree
         vs.append(v)
         comps.append(c)
 
-    for i in range(n):
-        edge(2 * n + i, n + i, (0.0, 0.0, float(acc[i]), 0.0, 0.0))
-        edge(i, 3 * n + i, (0.0, 0.0, float(acc[i]), 0.0, 0.0))
+    # the walks, as arrays: per zone, alight -> destination and origin -> at-stop; per pair
+    # of zones a walk apart, origin -> at-stop there and alight -> destination there (the
+    # edges in the order the lines' edges are added after them)
+    at = np.arange(n)
+    walk_u = [np.column_stack([2 * n + at, at]).ravel()]
+    walk_v = [np.column_stack([n + at, 3 * n + at]).ravel()]
+    walk_c = [np.repeat(acc, 2)]
     if walk_min is not None:
         walk = walk_min.reindex(index=zones, columns=zones).to_numpy(dtype=float)
         near = np.isfinite(walk) & (walk <= max_walk_min)
         np.fill_diagonal(near, val=False)
-        for a, b in zip(*np.nonzero(near), strict=True):
-            w = float(walk[a, b])
-            edge(int(a), 3 * n + int(b), (0.0, 0.0, w, 0.0, 0.0))  # walk to a stop there
-            edge(2 * n + int(a), n + int(b), (0.0, 0.0, w, 0.0, 0.0))  # walk on from it
+        a, b = np.nonzero(near)
+        walk_u.append(np.column_stack([a, 2 * n + a]).ravel())  # walk to a stop there,
+        walk_v.append(np.column_stack([3 * n + b, n + b]).ravel())  # walk on from it
+        walk_c.append(np.repeat(walk[a, b], 2))
     nxt = 4 * n
     lines = service.lines
     for name, stop_ids, headway_min, speed_factor, line_fare in zip(
@@ -513,15 +517,18 @@ def transit_skim(  # noqa: PLR0912, PLR0915 - builds the graph and sums the tree
                 if k > 0:  # alight here
                     edge(node, 2 * n + z, (0.0, 0.0, 0.0, 0.0, 0.0))
             nxt += len(idx)
-    comp = np.asarray(comps, dtype=float).reshape(-1, 5)
+    walks = np.concatenate(walk_c)
+    comp = np.zeros((len(walks) + len(comps), 5))
+    comp[: len(walks), 2] = walks
+    comp[len(walks) :] = np.asarray(comps, dtype=float).reshape(-1, 5)
     gen = (
         comp[:, 0]
         + wait_weight * comp[:, 1]
         + walk_weight * comp[:, 2]
         + transfer_penalty_min * comp[:, 4]
     )
-    u = np.asarray(us, dtype=np.int64)
-    v = np.asarray(vs, dtype=np.int64)
+    u = np.concatenate([*walk_u, np.asarray(us, dtype=np.int64)]).astype(np.int64)
+    v = np.concatenate([*walk_v, np.asarray(vs, dtype=np.int64)]).astype(np.int64)
     # csgraph ignores explicit zeros in sparse input: a zero-cost edge must stay an edge
     gen = np.where(gen <= 0, np.finfo(float).tiny, gen)
     graph = sp.csr_array((gen, (u, v)), shape=(nxt, nxt))  # (u, v) pairs are unique
