@@ -11,9 +11,14 @@ from urlink.model.flows.base import (
     FLOW_COLUMNS,
     _finished,
     _finished_frame,
+    finish_columns,
     finish_flows,
     repeated,
 )
+
+
+def _arrays(table: pd.DataFrame) -> dict[str, object]:
+    return {name: table[name].array for name in table.columns}
 
 
 def _table(n: int = 12) -> pd.DataFrame:
@@ -42,7 +47,8 @@ def test_the_table_built_at_once_is_the_step_by_step_one(drop_zero, n):
     table = _table(n)
     constants = {"flow_type": "people", "unit": "persons/day", "model": "m", "source": "modelled"}
     constants["commodity"] = "mandarin"
-    fast = _finished(table, table["volume"].to_numpy(), constants, drop_zero=drop_zero)
+    volume = table["volume"].to_numpy()
+    fast = _finished(_arrays(table), volume, constants, drop_zero=drop_zero, attrs=table.attrs)
     plain = _finished_frame(table, table["volume"], constants, drop_zero=drop_zero)
     pd.testing.assert_frame_equal(fast, plain, check_exact=True)
     assert list(fast.columns) == [*FLOW_COLUMNS, "note", "k", "commodity"]
@@ -89,15 +95,56 @@ def test_columns_of_any_dtype_keep_it_as_step_by_step(drop_zero):
         }
     )
     constants = {"flow_type": "goods", "unit": "t/day", "model": "m", "source": "modelled"}
-    fast = _finished(table, table["volume"].to_numpy(), constants, drop_zero=drop_zero)
+    volume = table["volume"].to_numpy()
+    fast = _finished(_arrays(table), volume, constants, drop_zero=drop_zero, attrs={})
     plain = _finished_frame(table, table["volume"], constants, drop_zero=drop_zero)
     pd.testing.assert_frame_equal(fast, plain, check_exact=True)
     assert fast["origin"].dtype == object
 
 
-@pytest.mark.parametrize("n", [0, 1, 5])
+@pytest.mark.parametrize("n", [0, 1, 5, 4095, 4096, 4097, 10_000])
 def test_a_repeated_string_is_the_column_setting_the_string_gives(n):
     by_value, by_array = pd.DataFrame({"volume": [1.0] * n}), pd.DataFrame({"volume": [1.0] * n})
     by_value["purpose"] = "home_work"
     by_array["purpose"] = repeated("home_work", n)
     pd.testing.assert_frame_equal(by_array, by_value, check_exact=True)
+
+
+def test_a_repeated_string_is_a_new_array_each_time():
+    # the first n of a column kept per string: editing one column leaves the others
+    first = pd.DataFrame({"volume": [1.0] * 3})
+    first["purpose"] = repeated("home_work", 3)
+    first.loc[0, "purpose"] = "edited"
+    assert repeated("home_work", 3).tolist() == ["home_work"] * 3
+    array = repeated("home_work", 2)
+    array[0] = "edited"
+    assert repeated("home_work", 2).tolist() == ["home_work"] * 2
+
+
+@pytest.mark.parametrize("drop_zero", [True, False])
+@pytest.mark.parametrize("n", [12, 0, 1])
+def test_columns_finished_at_once_are_the_table_finished(drop_zero, n):
+    table = _table(n).drop(columns=["source"])
+    table.attrs = {}
+    columns = _arrays(table) | {"volume": table["volume"].to_numpy(), "k": np.arange(n)}
+    kw = {"flow_type": "people", "model": "m", "drop_zero": drop_zero, "purpose": "work"}
+    fast = finish_columns(columns, **kw)
+    plain = finish_flows(table, **kw)
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    assert list(fast.columns) == [*FLOW_COLUMNS, "note", "k", "purpose"]
+    # object strings stay objects; other columns and volumes go through a table
+    objects = {"origin": np.array(["a"] * n, dtype=object)}
+    for other in (objects, {"volume": [1.0] * n}, {"volume": np.ones(n, dtype=int)}):
+        pd.testing.assert_frame_equal(
+            finish_columns(columns | other, **kw),
+            finish_flows(pd.DataFrame(columns | other), **kw),
+            check_exact=True,
+        )
+    ids = np.arange(2)
+    bad = {"origin": ids, "destination": ids, "volume": np.array([1.0, -1.0])}
+    with pytest.raises(InputError, match="negative, NaN or infinite"):
+        finish_columns(bad, flow_type="people", model="m")
+    with pytest.raises(InputError, match=r"no column\(s\) \['destination'\]"):
+        finish_columns(
+            {"origin": np.arange(2), "volume": np.ones(2)}, flow_type="goods", model="m"
+        )

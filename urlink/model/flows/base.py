@@ -13,7 +13,7 @@ from urlink.errors import InputError
 from urlink.registry import Registry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "FLOW_COLUMNS",
@@ -23,6 +23,7 @@ __all__ = [
     "UNITS",
     "FlowModel",
     "FlowType",
+    "finish_columns",
     "finish_flows",
     "get_model",
     "register",
@@ -181,7 +182,91 @@ def finish_flows(
     InputError
         If volumes are negative or not finite, or columns are missing.
     """
-    missing = [c for c in ("origin", "destination", "volume") if c not in flows.columns]
+    constants = _constants(list(flows.columns), flow_type, model, source, extra)
+    if constants is not None and flows.columns.is_unique and flows["volume"].dtype == np.float64:
+        arrays = {name: flows[name].array for name in flows.columns}
+        volume = _checked_volume(flows["volume"].to_numpy(), flow_type, model)
+        return _finished(arrays, volume, constants, drop_zero=drop_zero, attrs=flows.attrs)
+    vol = pd.to_numeric(flows["volume"], errors="coerce")
+    if vol.isna().any() or (vol < 0).any() or not np.isfinite(vol.to_numpy(dtype=float)).all():
+        msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
+        raise InputError(msg)
+    every = {"flow_type": flow_type, "unit": UNITS[flow_type], "model": model}
+    every |= {"source": source, **extra}
+    return _finished_frame(flows, vol, every, drop_zero=drop_zero)
+
+
+def finish_columns(
+    columns: Mapping[str, Any],
+    *,
+    flow_type: FlowType,
+    model: str,
+    source: Literal["observed", "modelled", "estimated"] = "modelled",
+    drop_zero: bool = True,
+    **extra: Any,
+) -> pd.DataFrame:
+    """Return the table :func:`finish_flows` makes of a model's columns, built at once.
+
+    The same table as :func:`finish_flows` of a table whose columns hold these arrays
+    (``table[name].array``), without building that table first: a model's output is a few
+    arrays, and a table of them costs about as much again as the finished one (#16).
+
+    Parameters
+    ----------
+    columns
+        Name -> 1-d array, all of one length: ``origin``, ``destination``, ``volume`` and
+        any model-specific columns, in the order wanted after :data:`FLOW_COLUMNS`. Pandas
+        arrays (e.g. ``index.array.take(rows)``, whose dtype is kept, object strings as
+        objects) or numpy arrays of numbers; ``volume`` a float64 numpy array. Anything else
+        goes through a table: ``finish_flows(pd.DataFrame(columns), ...)``.
+    flow_type, model, source, drop_zero, **extra
+        As in :func:`finish_flows`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`FLOW_COLUMNS` first, then any others.
+
+    Raises
+    ------
+    InputError
+        If volumes are negative or not finite, or columns are missing.
+
+    Examples
+    --------
+    >>> ids = pd.Index(["a", "b"])
+    >>> t = finish_columns({"origin": ids.array, "destination": ids.array[::-1],
+    ...                     "volume": np.array([2.0, 0.0])}, flow_type="goods", model="m")
+    >>> t.to_numpy().tolist()
+    [['a', 'b', 'goods', 2.0, 't/day', 'm', 'modelled']]
+    """
+    constants = _constants(list(columns), flow_type, model, source, extra)
+    volume = columns["volume"]
+    if (
+        constants is None
+        or not isinstance(volume, np.ndarray)
+        or volume.dtype != np.float64
+        or not all(_as_column(v, len(volume)) for v in columns.values())
+    ):
+        table = pd.DataFrame(dict(columns))
+        kw: dict[str, Any] = {"source": source, "drop_zero": drop_zero, **extra}
+        return finish_flows(table, flow_type=flow_type, model=model, **kw)
+    volume = _checked_volume(volume, flow_type, model)
+    return _finished(dict(columns), volume, constants, drop_zero=drop_zero, attrs={})
+
+
+def _as_column(values: object, n: int) -> bool:
+    """Whether ``values`` is what a table's column of length ``n`` holds (see finish_columns)."""
+    if isinstance(values, np.ndarray):
+        return values.ndim == 1 and values.dtype != object and len(values) == n
+    return isinstance(values, pd.api.extensions.ExtensionArray) and len(values) == n
+
+
+def _constants(
+    names: list[Any], flow_type: FlowType, model: str, source: str, extra: dict[str, Any]
+) -> dict[str, str] | None:
+    """Check the columns and ``source``; the constant columns if they are all strings."""
+    missing = [c for c in ("origin", "destination", "volume") if c not in names]
     if missing:
         msg = f"{flow_type} model {model!r} returned no column(s) {missing}"
         raise InputError(msg)
@@ -190,18 +275,14 @@ def finish_flows(
         raise InputError(msg)
     constants = {"flow_type": flow_type, "unit": UNITS[flow_type], "model": model}
     constants |= {"source": source, **extra}
-    fast = all(isinstance(v, str) for v in constants.values())
-    if fast and flows.columns.is_unique and flows["volume"].dtype == np.float64:
-        volume = flows["volume"].to_numpy()
-        if not np.isfinite(volume).all() or (volume < 0).any():
-            msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
-            raise InputError(msg)
-        return _finished(flows, volume, constants, drop_zero=drop_zero)
-    vol = pd.to_numeric(flows["volume"], errors="coerce")
-    if vol.isna().any() or (vol < 0).any() or not np.isfinite(vol.to_numpy(dtype=float)).all():
+    return constants if all(isinstance(v, str) for v in constants.values()) else None
+
+
+def _checked_volume(volume: np.ndarray, flow_type: str, model: str) -> np.ndarray:
+    if not np.isfinite(volume).all() or (volume < 0).any():
         msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
         raise InputError(msg)
-    return _finished_frame(flows, vol, constants, drop_zero=drop_zero)
+    return volume
 
 
 def _finished_frame(
@@ -219,34 +300,46 @@ def _finished_frame(
 
 
 def _finished(
-    flows: pd.DataFrame, volume: np.ndarray, constants: dict[str, str], *, drop_zero: bool
+    arrays: dict[Any, Any],
+    volume: np.ndarray,
+    constants: dict[str, str],
+    *,
+    drop_zero: bool,
+    attrs: dict[Any, Any],
 ) -> pd.DataFrame:
-    """:func:`finish_flows` of a table with unique columns and float volumes, built at once.
+    """:func:`finish_flows` of the columns of a table (unique names, float volumes) at once.
 
-    The same table as copying ``flows``, dropping the zero rows, setting the constant
+    The same table as copying the table, dropping the zero rows, setting the constant
     columns (strings) one by one, ordering the columns and resetting the index, without
     the copies in between: a constant column is its one value repeated (with the dtype
-    pandas gives the string), the other columns are taken once.
+    pandas gives the string), the other columns (``arrays``, what the table's columns
+    hold) are taken once.
     """
     keep = volume > 0 if drop_zero else None
     rows = None if keep is None or keep.all() else np.flatnonzero(keep)
-    n = len(flows) if rows is None else len(rows)
+    n = len(volume) if rows is None else len(rows)
     index = pd.RangeIndex(n)
     data: dict[Any, Any] = {}
-    for name in flows.columns:
-        column = flows[name]
-        values = column.array.copy() if rows is None else column.array.take(rows)
-        if column.dtype == object:  # a Series of objects: strings stay objects, not inferred
+    for name, array in arrays.items():
+        values = array.copy() if rows is None else array.take(rows)
+        if _holds_objects(array):  # objects (strings too) stay objects, not inferred
             values = pd.Series(values, index=index, dtype=object, copy=False)
         data[name] = values
     data["volume"] = volume.copy() if rows is None else volume[rows]
     for name, value in constants.items():
         data[name] = repeated(value, n)
     order = [*FLOW_COLUMNS, *(c for c in data if c not in FLOW_COLUMNS)]
-    out = pd.DataFrame({c: data[c] for c in order}, index=index)
-    if flows.attrs:
-        out.attrs = copy.deepcopy(flows.attrs)
+    # every column is a new array here, so the table need not copy them again
+    out = pd.DataFrame({c: data[c] for c in order}, index=index, copy=False)
+    if attrs:
+        out.attrs = copy.deepcopy(attrs)
     return out
+
+
+def _holds_objects(array: Any) -> bool:
+    if isinstance(array, pd.arrays.NumpyExtensionArray):  # what a column of objects holds
+        array = array.to_numpy()
+    return bool(array.dtype == object)
 
 
 def repeated(value: str, n: int) -> Any:
@@ -265,7 +358,7 @@ def repeated(value: str, n: int) -> Any:
     Returns
     -------
     pandas.api.extensions.ExtensionArray or numpy.ndarray
-        The value stored once and taken ``n`` times.
+        The value stored once and taken ``n`` times (a new array, owned by the caller).
 
     Examples
     --------
@@ -274,10 +367,17 @@ def repeated(value: str, n: int) -> Any:
     >>> t["purpose"].tolist(), t["purpose"].dtype == pd.Series(["x"]).dtype
     (['home_work', 'home_work'], True)
     """
-    return _stored(value).take(np.zeros(n, dtype=np.intp))
+    if n <= _KEPT_LENGTH:  # the first n of a column kept: a slice, copied (#16)
+        return _stored(value, _KEPT_LENGTH)[:n].copy()
+    return _stored(value, 1).take(np.zeros(n, dtype=np.intp))
+
+
+_KEPT_LENGTH = 4096
+"""Columns of up to this many times one string are slices of one kept column per string
+(taking a string n times costs some 20 us whatever n; a slice and its copy a tenth)."""
 
 
 @functools.lru_cache(maxsize=256)
-def _stored(value: str) -> Any:
-    """One string as pandas stores it in a column (an array of one; never modified)."""
-    return pd.Series([value]).array
+def _stored(value: str, n: int) -> Any:
+    """``n`` times one string as pandas stores it in a column (kept; never modified)."""
+    return pd.Series([value]).array.take(np.zeros(n, dtype=np.intp))

@@ -62,7 +62,7 @@ import scipy.sparse as sp
 from scipy.optimize import brentq, minimize_scalar
 
 from urlink.errors import InputError, UrlinkError, UrlinkWarning
-from urlink.model.flows.base import finish_flows, register
+from urlink.model.flows.base import finish_columns, register
 from urlink.model.intrazonal import with_intrazonal
 
 if TYPE_CHECKING:
@@ -385,7 +385,11 @@ def _zone_column(zones: pd.DataFrame, column: str, model: str) -> FloatArray:
             f"add it (columns present: {list(zones.columns)})"
         )
         raise InputError(msg)
-    values = pd.to_numeric(zones[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    given = zones[column]
+    if given.dtype == np.float64:  # numbers already (to_numeric would return them as they are)
+        values = given.to_numpy(dtype=float, copy=True)
+    else:
+        values = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     bad = ~np.isfinite(values) | (values < 0)
     if bad.any():
         msg = (
@@ -405,6 +409,9 @@ def _cost_array(cost: object, ids: pd.Index, name: str = "cost") -> FloatArray:
             f"got {type(cost).__name__}"
         )
         raise InputError(msg)
+    if ids.is_unique and cost.index.equals(ids) and cost.columns.equals(ids):
+        # labelled by the zones in their order: the label checks pass, reindexing is a copy
+        return _numbers(cost, name)
     _check_labels(cost, ids, name)
     aligned = cost.reindex(index=ids, columns=ids)
     return _numbers(aligned, name)
@@ -1059,14 +1066,9 @@ def _flow_table(
             100 * dropped,
         )
     r, c = np.nonzero(keep)
-    df = pd.DataFrame(
-        {
-            "origin": data.ids.take(r),
-            "destination": data.ids.take(c),
-            "volume": t[r, c],
-        }
-    )
-    out = finish_flows(df, flow_type="people", model=model, source="modelled", **extra)
+    ids = data.ids.array
+    columns = {"origin": ids.take(r), "destination": ids.take(c), "volume": t[r, c]}
+    out = finish_columns(columns, flow_type="people", model=model, source="modelled", **extra)
     if top_destinations is not None:
         out.attrs["dropped_share"] = dropped
     return out
@@ -1139,14 +1141,13 @@ def _sparse_model(
     )
     n = len(data.ids)
     pos = t > 0
-    df = pd.DataFrame(
-        {
-            "origin": data.ids.take(support.rows[pos]),
-            "destination": data.ids.take(support.cols[pos]),
-            "volume": t[pos],
-        }
-    )
-    out = finish_flows(df, flow_type="people", model=name, source="modelled")
+    ids = data.ids.array
+    columns = {
+        "origin": ids.take(support.rows[pos]),
+        "destination": ids.take(support.cols[pos]),
+        "volume": t[pos],
+    }
+    out = finish_columns(columns, flow_type="people", model=name, source="modelled")
     out.attrs["support"] = params.support
     out.attrs["support_pairs"] = len(support.rows)
     out.attrs["support_pair_share"] = len(support.rows) / max(n_valid, 1)
