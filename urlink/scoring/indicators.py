@@ -17,6 +17,7 @@ domain reference R87, R88).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar, cast
@@ -728,20 +729,68 @@ def _goods_values(
     return pairs.totals(goods["volume"].to_numpy() * km * ef / 1000.0), pairs
 
 
+_SUM_ROWS = 20_000
+"""Longest flow table whose group sums :func:`_group_sums` adds itself (else pandas)."""
+
+
+def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray:
+    """``volume.groupby(keys).sum().reindex(ids, fill_value=0.0)``, as floats.
+
+    The same numbers, bit for bit, without a groupby (its factorising, sorting and
+    reindexing of Arrow strings cost more than the sums of a few hundred rows): pandas (3.x)
+    adds a group's values with ``np.add.reduceat`` where the keys are sorted, and else in
+    row order with Kahan's compensation (its ``group_sum``); so does this, for Arrow string
+    keys and finite float64 values of a short table. Anything else goes to pandas.
+    ``tests/test_indicators.py`` checks the two agree.
+    """
+    v = volume.to_numpy()
+    labels = _arrow_strings(keys) if ids.is_unique else None
+    if (
+        labels is None
+        or not 0 < len(v) <= _SUM_ROWS
+        or v.dtype != np.float64
+        or not np.isfinite(v).all()
+        or float(np.abs(v).sum()) > 1e300  # no overflow: the compensation stays finite
+    ):
+        return volume.groupby(keys).sum().reindex(ids, fill_value=0.0).to_numpy()
+    at = positions(ids, keys)  # -1: not a zone (its group is dropped by the reindex)
+    names = labels.to_pylist()
+    out = np.zeros(len(ids))
+    if all(a <= b for a, b in itertools.pairwise(names)):  # sorted keys: reduceat
+        starts = [0, *(i for i in range(1, len(names)) if names[i] != names[i - 1])]
+        sums = np.add.reduceat(v, starts)
+        zone = at[starts]
+        out[zone[zone >= 0]] = sums[zone >= 0]
+        return out
+    total = [0.0] * len(ids)
+    compensation = [0.0] * len(ids)
+    for k, value in zip(at.tolist(), v.tolist(), strict=True):
+        if k >= 0:  # Kahan's sum, as pandas' group_sum
+            y = value - compensation[k]
+            t = total[k] + y
+            compensation[k] = (t - total[k]) - y
+            total[k] = t
+    out[:] = total
+    return out
+
+
 def _capital_values(capital: pd.DataFrame, ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """Money received and paid per zone (yuan/year, in the order of the zones)."""
-    # pandas' compensated group sums: a unit's received minus paid that should be 0
+    # pandas' group sums (compensated): a unit's received minus paid that should be 0
     # keeps the same rounding residue as before (the golden outputs hold it)
-    received = capital.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
-    paid = capital.groupby("origin")["volume"].sum().reindex(ids, fill_value=0.0)
-    return received.to_numpy(), paid.to_numpy()
+    volume = capital["volume"]
+    return (
+        _group_sums(capital["destination"], volume, ids),
+        _group_sums(capital["origin"], volume, ids),
+    )
 
 
 def _water_values(ecosystem: pd.DataFrame, ids: pd.Index) -> np.ndarray:
     """Water used per destination zone (m3/day, in the order of the zones)."""
     w = ecosystem
-    used = w[w["use"] == "used"] if "use" in w.columns else w
-    return used.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0).to_numpy()
+    if "use" in w.columns:
+        w = w[(w["use"] == "used").to_numpy(dtype=bool, na_value=False)]
+    return _group_sums(w["destination"], w["volume"], ids)
 
 
 def _bus_served(state: State) -> np.ndarray:
@@ -781,14 +830,12 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
     """
     flows = dict(state.flows)
     zv, pairs_by_type = _zone_values(state, flows, cache)
-    zone_values = _zone_frame(zv, state.zones.index)
+    zone_values = _zone_frame(zv, state.zones.index, cache)
     ctx = DistrictContext.of(state, zone_values, flow_pairs=pairs_by_type, cache=cache, columns=zv)
     names = list(INDICATORS)
     values = [float(_compute(name, ctx)) for name in names]
-    district = pd.Series(
-        np.array(values, dtype=float),
-        index=_part(cache, "indicator_names", (tuple(names),), lambda: pd.Index(names)),
-    )
+    labels = _part(cache, "indicator_names", (tuple(names),), lambda: pd.Index(names))
+    district = pd.Series(np.array(values, dtype=float), index=labels.copy())
     return Evaluation(flows=flows, zone_values=zone_values, district=district)
 
 
@@ -885,7 +932,9 @@ def _zone_values(
     return zv, pairs_by_type
 
 
-def _zone_frame(columns: dict[str, np.ndarray], ids: pd.Index) -> pd.DataFrame:
+def _zone_frame(
+    columns: dict[str, np.ndarray], ids: pd.Index, cache: EvaluationCache | None = None
+) -> pd.DataFrame:
     """Return the zone values frame: one column per array, indexed by the zone ids.
 
     The same frame as ``pd.DataFrame`` of the columns as Series on ``ids``; built from one
@@ -894,7 +943,10 @@ def _zone_frame(columns: dict[str, np.ndarray], ids: pd.Index) -> pd.DataFrame:
     arrays = list(columns.values())
     if all(a.dtype == np.float64 and a.shape == (len(ids),) for a in arrays):
         block = np.vstack(arrays).T  # zones x columns, the columns contiguous as pandas keeps them
-        return pd.DataFrame(block, index=ids, columns=pd.Index(list(columns)), copy=False)
+        names = tuple(columns)
+        labels = _part(cache, "zone_columns", (names,), lambda: pd.Index(names))
+        # a copy of the kept labels: a frame's columns may be renamed in place
+        return pd.DataFrame(block, index=ids, columns=labels.copy(), copy=False)
     return pd.DataFrame({k: pd.Series(a, index=ids) for k, a in columns.items()}, index=ids)
 
 
@@ -1038,13 +1090,18 @@ class DistrictContext:
         """
         return self._read(column).copy()
 
+    def _zone_column(self, column: str) -> np.ndarray:
+        """Return a column of ``zone_values`` as floats, all zones (kept; not to be changed)."""
+        values = self._columns.get(column)
+        if values is None:
+            values = self._columns[column] = self.zone_values[column].to_numpy(dtype=float)
+        return values
+
     def _read(self, column: str) -> np.ndarray:
         """:meth:`inside_values`, kept for the next indicator (not to be changed)."""
         kept = self._inside.get(column)
         if kept is None:
-            values = self._columns.get(column)
-            if values is None:
-                values = self.zone_values[column].to_numpy(dtype=float)
+            values = self._zone_column(column)
             at = self.positions
             if at is None:
                 at = _positions(self.zone_values.index, self.inside)
@@ -1238,13 +1295,32 @@ def _eco_comp(ctx: DistrictContext) -> float:
 
 
 def _eco_comp_per_resident(ctx: DistrictContext, w: pd.DataFrame) -> float:
+    zones = ctx.state.zones
+    ids = zones.index
+    values_ids = ctx.zone_values.index
+    if ids.is_unique and (values_ids is ids or values_ids.equals(ids)):
+        # by position: the source zones in the order of their ids (the order of the sums
+        # below, as sorting the ids)
+        o = positions(ids, w["origin"])
+        inside = ctx.part("inside_zones", (zones, ctx.state.focus), lambda: ids.isin(ctx.inside))
+        at = np.unique(o[o >= 0])
+        at = at[inside[at]]
+        if not len(at):
+            return 0.0
+        at = at[np.argsort(ids[at].to_numpy(dtype=object))]
+        population = ctx.part(
+            "zone_population", (zones,), lambda: zones["population"].to_numpy(dtype=float)
+        )
+        net = ctx._zone_column("capital_net_yuan_per_year")
+        received = np.nansum(np.clip(net[at], 0, None))
+        residents = float(np.nansum(population[at]))
+        return float(received) / residents if residents else 0.0
     origins = w["origin"]
     sources = pd.Index(sorted(set(origins[origins.isin(ctx.inside)])))
     if not len(sources):
         return 0.0
     net = ctx.zone_values["capital_net_yuan_per_year"].to_numpy(dtype=float)
     received = np.nansum(np.clip(net[_positions(ctx.zone_values.index, sources)], 0, None))
-    zones = ctx.state.zones
     population = zones["population"].to_numpy(dtype=float)
     residents = float(np.nansum(population[_positions(zones.index, sources)]))
     return float(received) / residents if residents else 0.0
