@@ -20,9 +20,11 @@ from urlink.scoring.indicators import (
     EvaluationCache,
     _county_codes,
     _cross_boundary_frame,
+    _group_sums,
     _Pairs,
     _time_to,
     _time_to_frame,
+    _zone_frame,
     evaluate,
     service_self_min,
 )
@@ -416,3 +418,95 @@ def test_county_codes_compare_as_the_strings_do():
     _, text = _county_codes(gap, pd.Index(["a"]))
     assert text.dtype == object  # a zone without a code: the strings as they are
     assert text[0] == text[2] == "331003"
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate by position (#16): the same numbers, bit for bit, as the label lookups
+
+
+def _same_bits(a: pd.DataFrame | pd.Series, b: pd.DataFrame | pd.Series) -> None:
+    if isinstance(a, pd.Series):
+        a, b = a.to_frame(), b.to_frame()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    for column in a.columns:
+        assert a[column].to_numpy().tobytes() == b[column].to_numpy().tobytes(), column
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_group_sums_are_pandas_group_sums_bit_for_bit(ordered):
+    # pandas adds sorted groups with np.add.reduceat and others with Kahan's compensation:
+    # _group_sums must give its very numbers (the golden outputs hold their last bits)
+    rng = np.random.default_rng(7)
+    n = 600
+    keys = rng.choice([f"33100{k:02d}" for k in range(40)], size=n)
+    if ordered:
+        keys = np.sort(keys)
+    magnitude = 10.0 ** rng.uniform(-3, 9, size=n)
+    volume = pd.Series(rng.choice([-1.0, 1.0], size=n) * magnitude)
+    labels = pd.Series(keys, dtype="str")
+    ids = pd.Index([f"33100{k:02d}" for k in rng.permutation(45)], dtype="str")  # 5 unused
+    ids = ids[ids != "3310007"]  # a key that is not a zone: its group is left out
+    expected = volume.groupby(labels).sum().reindex(ids, fill_value=0.0).to_numpy()
+    got = _group_sums(labels, volume, ids)
+    assert got.tobytes() == expected.tobytes()
+    # what it leaves to pandas: missing values or keys, other types
+    with_nan = volume.where(volume > 0)
+    assert (
+        _group_sums(labels, with_nan, ids).tobytes()
+        == with_nan.groupby(labels).sum().reindex(ids, fill_value=0.0).to_numpy().tobytes()
+    )
+    gaps = labels.where(volume > 0)
+    assert (
+        _group_sums(gaps, volume, ids).tobytes()
+        == volume.groupby(gaps).sum().reindex(ids, fill_value=0.0).to_numpy().tobytes()
+    )
+    whole = pd.Series(rng.integers(0, 100, size=n))
+    np.testing.assert_array_equal(
+        _group_sums(labels, whole, ids), whole.groupby(labels).sum().reindex(ids, fill_value=0)
+    )
+
+
+def test_evaluate_by_position_equals_evaluate_by_label(base):
+    # a skim and distances over the zones in another order: evaluate reads them by label
+    # (the pandas lookups); in the zones' order by position. The same numbers either way.
+    _, state, ev = base
+    order = state.skim.index[::-1]
+    turned = dataclasses.replace(
+        state,
+        skim=state.skim.loc[order, order],
+        distance_km=state.distance_km.loc[order, order],
+    )
+    by_label = evaluate(turned)
+    _same_bits(by_label.zone_values, ev.zone_values)
+    _same_bits(by_label.district, ev.district)
+    cache = EvaluationCache()
+    for s in (state, turned, state):
+        kept = evaluate(s, cache=cache)
+        _same_bits(kept.zone_values, ev.zone_values)
+        _same_bits(kept.district, ev.district)
+
+
+def test_district_context_reads_the_frame_without_arrays_and_hands_out_copies(base):
+    _, state, ev = base
+    ctx = DistrictContext.of(state, ev.zone_values)  # as a plugin builds it: no arrays
+    co2 = ctx.inside_values("co2_kg_per_day")
+    expected = ev.zone_values.loc[ctx.inside, "co2_kg_per_day"].to_numpy()
+    np.testing.assert_array_equal(co2, expected)
+    co2[:] = -1.0  # the caller's copy: the next reader still gets the zone values
+    np.testing.assert_array_equal(ctx.inside_values("co2_kg_per_day"), expected)
+    assert ctx.total_population == float(ctx.population.sum())
+    for name in INDICATORS:
+        compute = INDICATORS[name].compute
+        assert compute is not None
+        assert np.isclose(compute(ctx), ev.district[name], rtol=0, atol=0, equal_nan=True), name
+
+
+def test_zone_frame_keeps_each_columns_dtype():
+    ids = pd.Index(["a", "b"])
+    floats = _zone_frame({"x": np.array([1.0, 2.0]), "y": np.array([3.0, np.nan])}, ids)
+    assert floats.index is ids
+    assert floats.columns.tolist() == ["x", "y"]
+    assert (floats.dtypes == np.float64).all()
+    assert floats.loc["b", "x"] == 2.0
+    mixed = _zone_frame({"x": np.array([1.0, 2.0]), "n": np.array([1, 2])}, ids)
+    assert mixed.dtypes.tolist() == [np.dtype(float), np.dtype(np.int64)]

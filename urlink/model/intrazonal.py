@@ -94,6 +94,9 @@ _BLOCK_ROWS = 512
 
 def _row_blocks(matrix: pd.DataFrame, n_rows: int) -> Iterator[tuple[int, np.ndarray]]:
     """``(first row, values as float)`` of the first ``n_rows`` rows, by blocks of rows."""
+    if n_rows == len(matrix) and n_rows <= _BLOCK_ROWS:  # one block: no row slice to build
+        yield 0, matrix.to_numpy(dtype=float)
+        return
     for a in range(0, n_rows, _BLOCK_ROWS):
         yield a, matrix.iloc[a : min(a + _BLOCK_ROWS, n_rows)].to_numpy(dtype=float)
 

@@ -17,6 +17,7 @@ domain reference R87, R88).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, TypeVar, cast
@@ -24,14 +25,15 @@ from typing import TYPE_CHECKING, Literal, TypeVar, cast
 import numpy as np
 import pandas as pd
 
-from urlink.model.intrazonal import intrazonal_values, pair_values, positions
-from urlink.model.state import in_focus, intrazonal_km, intrazonal_min, transit_of
+from urlink.model.intrazonal import _arrow_strings, intrazonal_values, pair_values, positions
+from urlink.model.state import in_focus, intrazonal_min, transit_of
 from urlink.registry import RegistrationError, Registry, builtin
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from urlink.model.carbon import EmissionFactors
+    from urlink.model.intrazonal import IntrazonalRule
     from urlink.model.state import State
 
 __all__ = [
@@ -355,6 +357,75 @@ def _part(
     return compute() if cache is None else cache.part(name, keys, compute)
 
 
+_GRID_CELLS = 1 << 22
+"""Largest zone matrix (cells) :func:`_grid` reads whole as floats (32 MB); a larger one is
+read by blocks of rows where it is needed (#20)."""
+
+
+def _grid(cache: EvaluationCache | None, matrix: pd.DataFrame, ids: pd.Index) -> np.ndarray | None:
+    """``matrix`` as floats when its rows and columns are the zones ``ids`` in their order.
+
+    Then the value of zones ``i`` and ``j`` is ``grid[i, j]``: a flow table's pairs and the
+    targets of a service are read by position, no label lookup. None for a matrix over other
+    labels, or too large to hold as floats (the pandas or block-wise lookups then).
+    The array may be a read-only view of the matrix.
+    """
+
+    def read() -> np.ndarray | None:
+        rows, cols = matrix.shape
+        if rows * cols > _GRID_CELLS or not (
+            matrix.index.equals(ids) and matrix.columns.equals(ids)
+        ):
+            return None
+        return matrix.to_numpy(dtype=float)
+
+    return _part(cache, "grid", (matrix, ids), read)
+
+
+def _intrazonal(
+    cache: EvaluationCache | None, matrix: pd.DataFrame, rule: IntrazonalRule
+) -> pd.Series:
+    """:func:`urlink.model.intrazonal.intrazonal_values` of a matrix, kept in the cache.
+
+    ``_intrazonal(cache, state.skim, state.intrazonal)`` is ``intrazonal_min(state)``, with
+    ``state.distance_km`` it is ``intrazonal_km(state)``.
+    """
+    return _part(cache, "intrazonal", (matrix, rule), lambda: intrazonal_values(matrix, rule=rule))
+
+
+def _on_zones(cache: EvaluationCache | None, values: pd.Series, ids: pd.Index) -> np.ndarray:
+    """``values.reindex(ids)`` as floats (NaN for a zone without a value), kept in the cache."""
+    return _part(
+        cache, "on_zones", (values, ids), lambda: values.reindex(ids).to_numpy(dtype=float)
+    )
+
+
+def _zone_positions(
+    cache: EvaluationCache | None, ids: pd.Index, labels: list[str]
+) -> np.ndarray | None:
+    """Positions of ``labels`` among the zone ids, kept in the cache; None if one is not there."""
+
+    def look_up() -> np.ndarray | None:
+        if not ids.is_unique:
+            return None
+        at = ids.get_indexer(pd.Index(labels))
+        return None if (at < 0).any() else at
+
+    return _part(cache, "zone_positions", (ids, tuple(labels)), look_up)
+
+
+def _nearest(grid: np.ndarray, at: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Smallest value of each row of ``grid`` over the columns ``at``, ``own`` on the diagonal.
+
+    The zones' matrix and their own values (intrazonal) in the order of the zones, ``at``
+    the targets' positions: :func:`_time_to`'s numbers by position (the smallest value that
+    is not missing, NaN where all are missing).
+    """
+    times = grid[:, at]  # a copy (fancy indexing)
+    times[at, np.arange(len(at))] = own[at]
+    return np.asarray(np.fmin.reduce(times, axis=1))
+
+
 def _time_to(skim: pd.DataFrame, targets: list[str], self_min: pd.Series) -> pd.Series:
     """Minutes to the nearest target; from a target's own zone, its intrazonal time.
 
@@ -440,30 +511,49 @@ class _Pairs:
         """Whether every origin and destination is a zone (else the pandas lookups)."""
         return len(self.o) == len(self.origin) and bool((self.o >= 0).all() & (self.d >= 0).all())
 
-    def values(self, matrix: pd.DataFrame, intrazonal: pd.Series | None = None) -> np.ndarray:
-        """``matrix[origin, destination]`` per row, ``intrazonal`` where they are the same."""
-        rows = matrix.index.get_indexer(self.ids) if matrix.index.is_unique else None
-        cols = matrix.columns.get_indexer(self.ids) if matrix.columns.is_unique else None
-        if rows is None or cols is None or (rows < 0).any() or (cols < 0).any():
-            return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
-        if not self.complete:
-            return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
-        # the pairs only, never an aligned copy of the whole matrix (#20)
-        values: np.ndarray = _at_pairs(matrix, rows[self.o], cols[self.d])
+    def values(
+        self,
+        matrix: pd.DataFrame,
+        intrazonal: pd.Series | None = None,
+        cache: EvaluationCache | None = None,
+    ) -> np.ndarray:
+        """``matrix[origin, destination]`` per row, ``intrazonal`` where they are the same.
+
+        ``cache``: keeps the matrix read as floats (:func:`_grid`) and the intrazonal
+        values in the order of the zones, for the next tables read on the same matrix.
+        """
+        grid = _grid(cache, matrix, self.ids) if self.complete else None
+        if grid is not None:  # rows and columns are the zones: the pairs by position
+            values: np.ndarray = grid[self.o, self.d]
+        else:
+            rows = matrix.index.get_indexer(self.ids) if matrix.index.is_unique else None
+            cols = matrix.columns.get_indexer(self.ids) if matrix.columns.is_unique else None
+            if rows is None or cols is None or (rows < 0).any() or (cols < 0).any():
+                return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
+            if not self.complete:
+                return pair_values(matrix, self.origin, self.destination, intrazonal=intrazonal)
+            # the pairs only, never an aligned copy of the whole matrix (#20)
+            values = _at_pairs(matrix, rows[self.o], cols[self.d])
         if intrazonal is not None:
             same = self.o == self.d
             if same.any():
-                own = intrazonal.reindex(self.ids).to_numpy(dtype=float)
-                values[same] = own[self.o[same]]
+                values[same] = _on_zones(cache, intrazonal, self.ids)[self.o[same]]
         return values
 
-    def per_origin(self, values: np.ndarray) -> pd.Series:
-        """Sum of ``values`` by origin zone (missing values count 0, as pandas' sum)."""
+    def totals(self, values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` by origin zone, in the order of the zones (missing values count 0).
+
+        The numbers of :meth:`per_origin`.
+        """
         v = np.where(np.isnan(values), 0.0, values)
         if not self.complete:
             total = pd.Series(v, index=self.origin.to_numpy()).groupby(level=0).sum()
-            return total.reindex(self.ids, fill_value=0.0)
-        return pd.Series(np.bincount(self.o, weights=v, minlength=len(self.ids)), index=self.ids)
+            return total.reindex(self.ids, fill_value=0.0).to_numpy(dtype=float)
+        return np.bincount(self.o, weights=v, minlength=len(self.ids))
+
+    def per_origin(self, values: np.ndarray) -> pd.Series:
+        """Sum of ``values`` by origin zone (missing values count 0, as pandas' sum)."""
+        return pd.Series(self.totals(values), index=self.ids)
 
 
 def _at_pairs(matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -479,8 +569,32 @@ def _at_pairs(matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.nd
     return out
 
 
+def _mode_codes(people: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Return the ``mode`` of each people flow row as a code, and the names of the codes.
+
+    ``pd.factorize(people["mode"].astype(str), use_na_sentinel=False)``: the names in the
+    order they first appear. With Arrow strings and none missing, Arrow's dictionary
+    encoding gives the same codes and names (what pandas calls for them) without the copy.
+    """
+    mode = people["mode"]
+    array = _arrow_strings(mode)
+    if array is not None:
+        import pyarrow.compute as pc  # noqa: PLC0415 - installed: the modes are Arrow strings
+
+        encoded = pc.dictionary_encode(array)
+        return np.asarray(encoded.indices.to_numpy()), encoded.dictionary.to_pylist()
+    codes, names = pd.factorize(mode.astype(str), use_na_sentinel=False)
+    return codes, list(names)
+
+
 def _people_co2(
-    state: State, people: pd.DataFrame, pairs: _Pairs, km: np.ndarray, factors: EmissionFactors
+    state: State,
+    people: pd.DataFrame,
+    pairs: _Pairs,
+    km: np.ndarray,
+    factors: EmissionFactors,
+    *,
+    modes: tuple[np.ndarray, list[str]] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per people flow: CO2 (kg/day) by its mode and trip credits.
 
@@ -489,11 +603,12 @@ def _people_co2(
     (EF_car - EF_mode) x km (Amap/Shenzhen methodology, R87/R88). Without one, every trip
     is a ``[emissions] people_mode`` trip except the fixed ``mode_shift`` share of the trips
     between the stops of a bus line added by a strategy (the older, cruder rule).
+    ``modes``: :func:`_mode_codes` of the table, where already computed.
     """
     ef_car = factors[state.emissions.people_mode]
     pkm = people["volume"].to_numpy() * km
     if "mode" in people.columns:
-        codes, names = pd.factorize(people["mode"].astype(str), use_na_sentinel=False)
+        codes, names = modes if modes is not None else _mode_codes(people)
         by_name = [factors[state.emissions.people_mode if m == "car" else m] for m in names]
         ef_mode = np.asarray(by_name, dtype=float)[codes]
         co2 = pkm * ef_mode / 1000.0
@@ -517,20 +632,23 @@ def _trip_minutes(
     pairs: _Pairs,
     km: np.ndarray,
     bus_min: pd.DataFrame | None,
+    *,
+    modes: tuple[np.ndarray, list[str]] | None = None,
+    cache: EvaluationCache | None = None,
 ) -> np.ndarray:
     """Door-to-door minutes of each people flow row, by its mode (car time without one).
 
-    ``bus_min``: the bus skim's door-to-door minutes (None without a bus service).
+    ``bus_min``: the bus skim's door-to-door minutes (None without a bus service);
+    ``modes``: :func:`_mode_codes` of the table, where already computed.
     """
-    car = pairs.values(state.skim, intrazonal_min(state))
+    car = pairs.values(state.skim, _intrazonal(cache, state.skim, state.intrazonal), cache)
     if "mode" not in people.columns or state.modes is None:
         return car
-    # the rows of each mode, the names compared once each (the same rows as comparing them
-    # row by row)
-    codes, names = pd.factorize(people["mode"].astype(str), use_na_sentinel=False)
+    codes, names = modes if modes is not None else _mode_codes(people)
 
     def rows_of(mode: str) -> np.ndarray:
-        return np.isin(codes, [k for k, name in enumerate(names) if name == mode])
+        # the rows of a mode, its name compared once (the names are distinct: one code)
+        return codes == names.index(mode) if mode in names else np.zeros(len(codes), bool)
 
     out = car.copy()
     ebike, walk = rows_of("ebike"), rows_of("walk")
@@ -538,22 +656,33 @@ def _trip_minutes(
     out[walk] = (km / state.modes.walk_kph * 60.0)[walk]
     bus = rows_of("bus")
     if bus_min is not None and bus.any():
-        out[bus] = pairs.values(bus_min)[bus]
+        out[bus] = pairs.values(bus_min, None, cache)[bus]
     return out
 
 
-def _bus_time_to(state: State, targets: list[str], bus_min: pd.DataFrame | None) -> pd.Series:
+def _bus_time_to(
+    state: State,
+    targets: list[str],
+    bus_min: pd.DataFrame | None,
+    cache: EvaluationCache | None = None,
+) -> np.ndarray:
     """Minutes by bus (ride, waits and walks) to the nearest target; NaN where no bus goes.
 
-    Residents of a target zone walk to it (the intrazonal length at walking speed).
-    ``bus_min``: the bus skim's door-to-door minutes (None without a bus service).
+    Per zone, in the order of the zones. Residents of a target zone walk to it (the
+    intrazonal length at walking speed). ``bus_min``: the bus skim's door-to-door minutes
+    (None without a bus service).
     """
     index = state.zones.index
     if bus_min is None or not targets:
-        return pd.Series(np.nan, index=index)
-    total = bus_min.reindex(index=index, columns=index)
+        return np.full(len(index), np.nan)
     walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
-    walk = intrazonal_km(state) / walk_kph * 60.0
+    km = _intrazonal(cache, state.distance_km, state.intrazonal)
+    grid = _grid(cache, bus_min, index)
+    at = _zone_positions(cache, index, targets)
+    if grid is not None and at is not None:  # the same numbers by position
+        return _nearest(grid, at, _on_zones(cache, km, index) / walk_kph * 60.0)
+    total = bus_min.reindex(index=index, columns=index)
+    walk = km / walk_kph * 60.0
     known = pd.Index(targets)
     if (
         index.is_unique
@@ -561,66 +690,124 @@ def _bus_time_to(state: State, targets: list[str], bus_min: pd.DataFrame | None)
         and known.isin(index).all()
         and known.isin(walk.index).all()
     ):  # every target is a zone with its walk: the same numbers with numpy
-        return _time_to(total, targets, walk)
+        return _time_to(total, targets, walk).to_numpy(dtype=float)
     for z in targets:
         total.loc[z, z] = walk[z]
-    return total[targets].min(axis=1)
+    return total[targets].min(axis=1).to_numpy(dtype=float)
 
 
 def _people_values(
-    state: State, people: pd.DataFrame, bus_min: pd.DataFrame | None
-) -> tuple[pd.Series, pd.Series, pd.Series, _Pairs]:
-    """Return the people flows' CO2, trip credits and person-minutes per origin, and pairs."""
+    state: State,
+    people: pd.DataFrame,
+    bus_min: pd.DataFrame | None,
+    cache: EvaluationCache | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Pairs]:
+    """Return the people flows' CO2, trip credits and person-minutes per origin, and pairs.
+
+    Per zone, in the order of the zones.
+    """
     pairs = _Pairs.of(state.zones.index, people)
-    km = pairs.values(state.distance_km, intrazonal_km(state))
-    minutes = people["volume"].to_numpy() * _trip_minutes(state, people, pairs, km, bus_min)
-    per = _people_co2(state, people, pairs, km, state.emissions.factors())
+    km = pairs.values(
+        state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
+    )
+    modes = _mode_codes(people) if "mode" in people.columns else None
+    trip = _trip_minutes(state, people, pairs, km, bus_min, modes=modes, cache=cache)
+    minutes = people["volume"].to_numpy() * trip
+    per = _people_co2(state, people, pairs, km, state.emissions.factors(), modes=modes)
+    return pairs.totals(per["co2"]), pairs.totals(per["credits"]), pairs.totals(minutes), pairs
+
+
+def _goods_values(
+    state: State, goods: pd.DataFrame, cache: EvaluationCache | None = None
+) -> tuple[np.ndarray, _Pairs]:
+    """Return the goods flows' CO2 per origin zone (kg/day, in their order), and their pairs."""
+    ef = state.emissions.factors()[state.emissions.goods_mode]
+    pairs = _Pairs.of(state.zones.index, goods)
+    km = pairs.values(
+        state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
+    )
+    return pairs.totals(goods["volume"].to_numpy() * km * ef / 1000.0), pairs
+
+
+_SUM_ROWS = 20_000
+"""Longest flow table whose group sums :func:`_group_sums` adds itself (else pandas)."""
+
+
+def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray:
+    """``volume.groupby(keys).sum().reindex(ids, fill_value=0.0)``, as floats.
+
+    The same numbers, bit for bit, without a groupby (its factorising, sorting and
+    reindexing of Arrow strings cost more than the sums of a few hundred rows): pandas (3.x)
+    adds a group's values with ``np.add.reduceat`` where the keys are sorted, and else in
+    row order with Kahan's compensation (its ``group_sum``); so does this, for Arrow string
+    keys and finite float64 values of a short table. Anything else goes to pandas.
+    ``tests/test_indicators.py`` checks the two agree.
+    """
+    v = volume.to_numpy()
+    labels = _arrow_strings(keys) if ids.is_unique else None
+    if (
+        labels is None
+        or not 0 < len(v) <= _SUM_ROWS
+        or v.dtype != np.float64
+        or not np.isfinite(v).all()
+        or float(np.abs(v).sum()) > 1e300  # no overflow: the compensation stays finite
+    ):
+        return volume.groupby(keys).sum().reindex(ids, fill_value=0.0).to_numpy()
+    at = positions(ids, keys)  # -1: not a zone (its group is dropped by the reindex)
+    names = labels.to_pylist()
+    out = np.zeros(len(ids))
+    if all(a <= b for a, b in itertools.pairwise(names)):  # sorted keys: reduceat
+        starts = [0, *(i for i in range(1, len(names)) if names[i] != names[i - 1])]
+        sums = np.add.reduceat(v, starts)
+        zone = at[starts]
+        out[zone[zone >= 0]] = sums[zone >= 0]
+        return out
+    total = [0.0] * len(ids)
+    compensation = [0.0] * len(ids)
+    for k, value in zip(at.tolist(), v.tolist(), strict=True):
+        if k >= 0:  # Kahan's sum, as pandas' group_sum
+            y = value - compensation[k]
+            t = total[k] + y
+            compensation[k] = (t - total[k]) - y
+            total[k] = t
+    out[:] = total
+    return out
+
+
+def _capital_values(capital: pd.DataFrame, ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Money received and paid per zone (yuan/year, in the order of the zones)."""
+    # pandas' group sums (compensated): a unit's received minus paid that should be 0
+    # keeps the same rounding residue as before (the golden outputs hold it)
+    volume = capital["volume"]
     return (
-        pairs.per_origin(per["co2"]),
-        pairs.per_origin(per["credits"]),
-        pairs.per_origin(minutes),
-        pairs,
+        _group_sums(capital["destination"], volume, ids),
+        _group_sums(capital["origin"], volume, ids),
     )
 
 
-def _goods_values(state: State, goods: pd.DataFrame) -> tuple[pd.Series, _Pairs]:
-    """Return the goods flows' CO2 per origin zone (kg/day), and their pairs."""
-    ef = state.emissions.factors()[state.emissions.goods_mode]
-    pairs = _Pairs.of(state.zones.index, goods)
-    km = pairs.values(state.distance_km, intrazonal_km(state))
-    return pairs.per_origin(goods["volume"].to_numpy() * km * ef / 1000.0), pairs
-
-
-def _capital_values(capital: pd.DataFrame, ids: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """Money received and paid per zone (yuan/year)."""
-    # pandas' compensated group sums: a unit's received minus paid that should be 0
-    # keeps the same rounding residue as before (the golden outputs hold it)
-    received = capital.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
-    paid = capital.groupby("origin")["volume"].sum().reindex(ids, fill_value=0.0)
-    return received, paid
-
-
-def _water_values(ecosystem: pd.DataFrame, ids: pd.Index) -> pd.Series:
-    """Water used per destination zone (m3/day)."""
+def _water_values(ecosystem: pd.DataFrame, ids: pd.Index) -> np.ndarray:
+    """Water used per destination zone (m3/day, in the order of the zones)."""
     w = ecosystem
-    used = w[w["use"] == "used"] if "use" in w.columns else w
-    return used.groupby("destination")["volume"].sum().reindex(ids, fill_value=0.0)
+    if "use" in w.columns:
+        w = w[(w["use"] == "used").to_numpy(dtype=bool, na_value=False)]
+    return _group_sums(w["destination"], w["volume"], ids)
 
 
-def _bus_served(state: State) -> pd.Series:
+def _bus_served(state: State) -> np.ndarray:
     """1 for a zone with a bus stop (a line of the service or added by a strategy), else 0."""
     ids = state.zones.index
     served = {z for line in state.bus_lines for z in line.stops}
     if state.bus is not None:
         served |= {str(z) for stops in state.bus.lines["stops"] for z in stops}
-    return pd.Series(ids.isin(list(served)).astype(float), index=ids)
+    return np.asarray(ids.isin(list(served)), dtype=float)
 
 
 def _service_zones(services: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
     """Zones of the district centre, the hospitals and the markets (sorted)."""
-    centre = services.loc[services["service"] == "district_centre", "zone_id"].tolist()
-    hospitals = services.loc[services["service"] == "hospital", "zone_id"].tolist()
-    markets = sorted(set(services.loc[services["service"] == "market", "zone_id"]))
+    pairs = list(zip(services["service"].tolist(), services["zone_id"].tolist(), strict=True))
+    centre = [z for kind, z in pairs if kind == "district_centre"]
+    hospitals = [z for kind, z in pairs if kind == "hospital"]
+    markets = sorted({z for kind, z in pairs if kind == "market"})
     return centre, hospitals, markets
 
 
@@ -641,29 +828,57 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
     Evaluation
         Flows, zone values and district indicators (every registered indicator).
     """
-    zones = state.zones
     flows = dict(state.flows)
+    zv, pairs_by_type = _zone_values(state, flows, cache)
+    zone_values = _zone_frame(zv, state.zones.index, cache)
+    ctx = DistrictContext.of(state, zone_values, flow_pairs=pairs_by_type, cache=cache, columns=zv)
+    names = list(INDICATORS)
+    values = [float(_compute(name, ctx)) for name in names]
+    labels = _part(cache, "indicator_names", (tuple(names),), lambda: pd.Index(names))
+    district = pd.Series(np.array(values, dtype=float), index=labels.copy())
+    return Evaluation(flows=flows, zone_values=zone_values, district=district)
+
+
+def _service_times(state: State, targets: list[str], cache: EvaluationCache | None) -> np.ndarray:
+    """Minutes to the nearest target per zone (in the order of the zones): :func:`_time_to`."""
+    skim, ids = state.skim, state.zones.index
+    # service_self_min(state); the same part as the trip times' intrazonal_min when the
+    # state has within-zone trips
+    rule: IntrazonalRule = "half_nearest" if state.intrazonal == "none" else state.intrazonal
+    self_min = _intrazonal(cache, skim, rule)
+    grid = _grid(cache, skim, ids)
+    at = _zone_positions(cache, ids, targets) if targets else None
+    if grid is not None and at is not None:  # the same numbers by position
+        return _nearest(grid, at, _on_zones(cache, self_min, ids))
+    return _time_to(skim, targets, self_min).reindex(ids).to_numpy(dtype=float)
+
+
+def _zone_values(
+    state: State, flows: dict[str, pd.DataFrame], cache: EvaluationCache | None
+) -> tuple[dict[str, np.ndarray], dict[str, _Pairs]]:
+    """Return the zone values and the positions of the flow tables' zones, by flow type.
+
+    The zone values are the columns of :attr:`Evaluation.zone_values`, as arrays in the
+    order of the zones.
+    """
+    zones = state.zones
+    ids = zones.index
     transit = transit_of(state)  # the bus skim, once: trip times and bus access both read it
     bus_min = (
         _part(cache, "bus_min", (transit,), transit.total_min) if transit is not None else None
     )
-    skim = state.skim
     centre, hospitals, markets = _part(
         cache, "services", (state.services,), lambda: _service_zones(state.services)
     )
-    ids = zones.index
-    zero = pd.Series(0.0, index=ids)
-    on_skim = (skim, state.intrazonal)
+    on_skim = (state.skim, state.intrazonal)
 
-    def time_to(targets: list[str]) -> pd.Series:
-        def compute() -> pd.Series:
-            self_min = _part(cache, "self_min", on_skim, lambda: service_self_min(state))
-            return _time_to(skim, targets, self_min)
+    def time_to(targets: list[str]) -> np.ndarray:
+        keys = (*on_skim, tuple(targets))
+        return _part(cache, "time_to", keys, lambda: _service_times(state, targets, cache))
 
-        return _part(cache, "time_to", (*on_skim, tuple(targets)), compute)
-
-    # the zone values as columns, put together once (same labels, alignment and order)
-    zv: dict[str, pd.Series] = {
+    # the zone values as arrays in the order of the zones, put together once at the end
+    zero = np.zeros(len(ids))
+    zv: dict[str, np.ndarray] = {
         "time_to_centre_min": time_to(centre),
         "time_to_hospital_min": time_to(hospitals),
         "time_to_market_min": time_to(markets),
@@ -677,7 +892,7 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
         people = flows["people"]
         keys = (people, *on_zones, *on_skim, bus_min, state.modes, state.bus_lines)
         co2, credits, minutes, pairs = _part(
-            cache, "people", keys, lambda: _people_values(state, people, bus_min)
+            cache, "people", keys, lambda: _people_values(state, people, bus_min, cache)
         )
         zv["co2_kg_per_day"] = zv["co2_kg_per_day"] + co2
         zv["trip_credits_kg_per_day"] = credits
@@ -686,7 +901,7 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
     if "goods" in flows and len(flows["goods"]):
         g = flows["goods"]
         co2, pairs_by_type["goods"] = _part(
-            cache, "goods", (g, *on_zones), lambda: _goods_values(state, g)
+            cache, "goods", (g, *on_zones), lambda: _goods_values(state, g, cache)
         )
         zv["co2_kg_per_day"] = zv["co2_kg_per_day"] + co2
     zv["capital_received_yuan_per_year"] = zero
@@ -712,12 +927,27 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
         cache,
         "bus_time_to",
         (bus_min, zones, state.distance_km, state.intrazonal, state.modes, tuple(centre)),
-        lambda: _bus_time_to(state, centre, bus_min),
+        lambda: _bus_time_to(state, centre, bus_min, cache),
     )
-    zone_values = pd.DataFrame(zv, index=ids)
-    ctx = DistrictContext.of(state, zone_values, flow_pairs=pairs_by_type, cache=cache)
-    district = pd.Series({name: float(_compute(name, ctx)) for name in INDICATORS}, dtype=float)
-    return Evaluation(flows=flows, zone_values=zone_values, district=district)
+    return zv, pairs_by_type
+
+
+def _zone_frame(
+    columns: dict[str, np.ndarray], ids: pd.Index, cache: EvaluationCache | None = None
+) -> pd.DataFrame:
+    """Return the zone values frame: one column per array, indexed by the zone ids.
+
+    The same frame as ``pd.DataFrame`` of the columns as Series on ``ids``; built from one
+    2-D float block when every column is float (no alignment, no per-column blocks).
+    """
+    arrays = list(columns.values())
+    if all(a.dtype == np.float64 and a.shape == (len(ids),) for a in arrays):
+        block = np.vstack(arrays).T  # zones x columns, the columns contiguous as pandas keeps them
+        names = tuple(columns)
+        labels = _part(cache, "zone_columns", (names,), lambda: pd.Index(names))
+        # a copy of the kept labels: a frame's columns may be renamed in place
+        return pd.DataFrame(block, index=ids, columns=labels.copy(), copy=False)
+    return pd.DataFrame({k: pd.Series(a, index=ids) for k, a in columns.items()}, index=ids)
 
 
 def _compute(name: str, ctx: DistrictContext) -> float:
@@ -762,6 +992,12 @@ class DistrictContext:
     flow_pairs: Mapping[str, _Pairs] = field(default_factory=dict)
     cache: EvaluationCache | None = None
     positions: np.ndarray | None = None
+    # the zone values read as floats, by column (all zones, in the order of zone_values)
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # the district's values read already, by column (in the order of inside), and the
+    # residents as floats with their total: each read once per state, not per indicator
+    _inside: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _residents: tuple[np.ndarray, float] | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -771,6 +1007,7 @@ class DistrictContext:
         *,
         flow_pairs: Mapping[str, _Pairs] | None = None,
         cache: EvaluationCache | None = None,
+        columns: Mapping[str, np.ndarray] | None = None,
     ) -> DistrictContext:
         """Build the context of a state.
 
@@ -784,6 +1021,9 @@ class DistrictContext:
             Positions of flow tables' zones, by flow type, where already looked up.
         cache
             Parts kept from other states (:class:`EvaluationCache`), or None.
+        columns
+            Columns of ``zone_values`` as float arrays (in the order of its rows), where
+            already at hand: read from them, not from the frame.
 
         Returns
         -------
@@ -791,20 +1031,23 @@ class DistrictContext:
         """
         zones = state.zones
 
-        def district() -> tuple[pd.Index, pd.Series, np.ndarray | None]:
+        def district() -> tuple[pd.Index, pd.Series, np.ndarray | None, np.ndarray, float]:
             inside = in_focus(state)
             population = zones.loc[inside, "population"].astype(float)
             at = ids.get_indexer(inside) if ids.is_unique else None
-            return inside, population, None if at is None or (at < 0).any() else at
+            at = None if at is None or (at < 0).any() else at
+            return inside, population, at, population.to_numpy(dtype=float), population.sum()
 
         ids = zone_values.index
         keys = (zones, state.focus, ids)
-        inside, population, at = _part(cache, "district", keys, district)
+        inside, population, at, residents, total = _part(cache, "district", keys, district)
+        known = dict(columns or {})
         column = "time_to_centre_min"
         if at is None:
             times = zone_values.loc[inside, column]
         else:  # the same values as .loc, positions looked up once
-            times = pd.Series(zone_values[column].to_numpy()[at], index=inside, name=column)
+            values = known[column] if column in known else zone_values[column].to_numpy()
+            times = pd.Series(values[at], index=inside, name=column)
         return cls(
             state=state,
             zone_values=zone_values,
@@ -814,6 +1057,8 @@ class DistrictContext:
             flow_pairs=dict(flow_pairs or {}),
             cache=cache,
             positions=at,
+            _columns=known,
+            _residents=(residents, float(total)),
         )
 
     def part(self, name: str, keys: tuple[object, ...], compute: Callable[[], T]) -> T:
@@ -841,13 +1086,27 @@ class DistrictContext:
         Returns
         -------
         numpy.ndarray
-            Floats.
+            Floats (a new array: the caller may change it).
         """
-        values: np.ndarray = self.zone_values[column].to_numpy(dtype=float)
-        at = self.positions
-        if at is None:
-            at = _positions(self.zone_values.index, self.inside)
-        return np.asarray(values[at])
+        return self._read(column).copy()
+
+    def _zone_column(self, column: str) -> np.ndarray:
+        """Return a column of ``zone_values`` as floats, all zones (kept; not to be changed)."""
+        values = self._columns.get(column)
+        if values is None:
+            values = self._columns[column] = self.zone_values[column].to_numpy(dtype=float)
+        return values
+
+    def _read(self, column: str) -> np.ndarray:
+        """:meth:`inside_values`, kept for the next indicator (not to be changed)."""
+        kept = self._inside.get(column)
+        if kept is None:
+            values = self._zone_column(column)
+            at = self.positions
+            if at is None:
+                at = _positions(self.zone_values.index, self.inside)
+            kept = self._inside[column] = np.asarray(values[at], dtype=float)
+        return kept
 
     def pairs(self, flow_type: str) -> _Pairs:
         """Positions of a flow table's origins and destinations among the zones."""
@@ -864,7 +1123,16 @@ class DistrictContext:
     @property
     def total_population(self) -> float:
         """Residents of the district."""
-        return float(self.population.sum())
+        if self._residents is None:
+            return float(self.population.sum())
+        return self._residents[1]
+
+    @property
+    def _population(self) -> np.ndarray:
+        """``population`` as floats (not to be changed)."""
+        if self._residents is None:
+            return np.asarray(self.population.to_numpy(dtype=float))
+        return self._residents[0]
 
 
 def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
@@ -879,10 +1147,10 @@ def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
 
 def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        t = ctx.time_to_centre_min.to_numpy(dtype=float)
+        t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
         if np.isnan(t).all():  # no district centre (or none reachable): unknown, not 0
             return np.nan
-        pop = ctx.population.to_numpy(dtype=float)
+        pop = ctx._population
         return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
@@ -901,26 +1169,30 @@ def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
 
 def _mean_time(col: str) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        return _weighted_mean(ctx.inside_values(col), ctx.population.to_numpy(dtype=float))
+        return _weighted_mean(ctx._read(col), ctx._population)
 
     return compute
 
 
 def _pt_coverage(ctx: DistrictContext) -> float:
-    served = ctx.inside_values("bus_served")
-    pop = ctx.population.to_numpy(dtype=float)
+    served = ctx._read("bus_served")
+    pop = ctx._population
     return _share(float(np.nansum(pop * served)), ctx.total_population)
 
 
 def _access_ratio(ctx: DistrictContext) -> float:
     zones = ctx.state.zones
-    t = ctx.time_to_centre_min.to_numpy(dtype=float)
-    pop = ctx.population.to_numpy(dtype=float)
-    if "typology" in zones.columns:
-        typ = zones["typology"].to_numpy()[_positions(zones.index, ctx.inside)]
-    else:
-        typ = np.full(len(ctx.inside), "", dtype=object)
-    rural, urban = typ == "rural", typ == "urban"
+    t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+    pop = ctx._population
+
+    def rural_urban() -> tuple[np.ndarray, np.ndarray]:
+        if "typology" in zones.columns:
+            typ = zones["typology"].to_numpy()[_positions(zones.index, ctx.inside)]
+        else:
+            typ = np.full(len(ctx.inside), "", dtype=object)
+        return typ == "rural", typ == "urban"
+
+    rural, urban = ctx.part("rural_urban", (zones, ctx.state.focus), rural_urban)
     if not (rural.any() and urban.any()):
         return np.nan
     mean_r, mean_u = _weighted_mean(t[rural], pop[rural]), _weighted_mean(t[urban], pop[urban])
@@ -928,11 +1200,11 @@ def _access_ratio(ctx: DistrictContext) -> float:
 
 
 def _access_gini(ctx: DistrictContext) -> float:
-    t = ctx.time_to_centre_min.to_numpy(dtype=float)
+    t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
     ok = ~np.isnan(t)
     if not ok.any():  # no district centre (or none reachable): unknown, not equal access
         return np.nan
-    return gini(t[ok], ctx.population.to_numpy(dtype=float)[ok])
+    return gini(t[ok], ctx._population[ok])
 
 
 def _cross_boundary(flow_type: str) -> Callable[[DistrictContext], float]:
@@ -990,7 +1262,7 @@ def _cross_boundary_frame(ctx: DistrictContext, f: pd.DataFrame) -> float:
 
 
 def _co2_kg(ctx: DistrictContext) -> float:
-    return float(np.nansum(ctx.inside_values("co2_kg_per_day")))
+    return float(np.nansum(ctx._read("co2_kg_per_day")))
 
 
 def _co2_per_person(ctx: DistrictContext) -> float:
@@ -1023,13 +1295,32 @@ def _eco_comp(ctx: DistrictContext) -> float:
 
 
 def _eco_comp_per_resident(ctx: DistrictContext, w: pd.DataFrame) -> float:
+    zones = ctx.state.zones
+    ids = zones.index
+    values_ids = ctx.zone_values.index
+    if ids.is_unique and (values_ids is ids or values_ids.equals(ids)):
+        # by position: the source zones in the order of their ids (the order of the sums
+        # below, as sorting the ids)
+        o = positions(ids, w["origin"])
+        inside = ctx.part("inside_zones", (zones, ctx.state.focus), lambda: ids.isin(ctx.inside))
+        at = np.unique(o[o >= 0])
+        at = at[inside[at]]
+        if not len(at):
+            return 0.0
+        at = at[np.argsort(ids[at].to_numpy(dtype=object))]
+        population = ctx.part(
+            "zone_population", (zones,), lambda: zones["population"].to_numpy(dtype=float)
+        )
+        net = ctx._zone_column("capital_net_yuan_per_year")
+        received = np.nansum(np.clip(net[at], 0, None))
+        residents = float(np.nansum(population[at]))
+        return float(received) / residents if residents else 0.0
     origins = w["origin"]
     sources = pd.Index(sorted(set(origins[origins.isin(ctx.inside)])))
     if not len(sources):
         return 0.0
     net = ctx.zone_values["capital_net_yuan_per_year"].to_numpy(dtype=float)
     received = np.nansum(np.clip(net[_positions(ctx.zone_values.index, sources)], 0, None))
-    zones = ctx.state.zones
     population = zones["population"].to_numpy(dtype=float)
     residents = float(np.nansum(population[_positions(zones.index, sources)]))
     return float(received) / residents if residents else 0.0
@@ -1037,10 +1328,10 @@ def _eco_comp_per_resident(ctx: DistrictContext, w: pd.DataFrame) -> float:
 
 def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        if np.isnan(ctx.time_to_centre_min.to_numpy(dtype=float)).all():
+        if np.isnan(ctx._read("time_to_centre_min")).all():
             return np.nan  # no district centre: unknown (without a bus it is 0, a fact)
-        t = ctx.inside_values("bus_time_to_centre_min")
-        pop = ctx.population.to_numpy(dtype=float)
+        t = ctx._read("bus_time_to_centre_min")
+        pop = ctx._population
         return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
@@ -1060,7 +1351,7 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "co2_t_per_day": lambda ctx: _co2_kg(ctx) / 1000.0,
     "co2_kg_per_person_day": _co2_per_person,
     "trip_credits_t_per_day": lambda ctx: (
-        float(np.nansum(ctx.inside_values("trip_credits_kg_per_day"))) / 1000.0
+        float(np.nansum(ctx._read("trip_credits_kg_per_day"))) / 1000.0
     ),
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
