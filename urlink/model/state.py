@@ -549,11 +549,8 @@ def _people_flows(state: State) -> pd.DataFrame:
         else:
             cost = trip_cost(state) if cost is None else cost
             table = people_model(setup.inputs, cost, params=setup.params)
-        named = {"purpose": setup.purpose, "inputs_source": setup.inputs_source}
-        for column, value in named.items():  # a string: stored once and repeated
-            table[column] = repeated(value, len(table)) if isinstance(value, str) else value
         tables.append(table)
-    out = pd.concat(tables, ignore_index=True)
+    out = _with_purposes(tables, state.setups.people)
     if any("dropped_share" in t.attrs for t in tables):
         # with top_destinations: the share of the modelled volume left out, all purposes
         kept = [float(t["volume"].sum()) for t in tables]
@@ -564,6 +561,34 @@ def _people_flows(state: State) -> pd.DataFrame:
     if any("support" in t.attrs for t in tables):
         _support_attrs(out, tables)
     return out
+
+
+def _with_purposes(tables: list[pd.DataFrame], setups: tuple[Any, ...]) -> pd.DataFrame:
+    """Concatenate the purposes' trip tables, each with its ``purpose`` and ``inputs_source``.
+
+    The two columns are set once on the whole table when every purpose has the same columns
+    and names them with strings (the same table as setting them on each and concatenating).
+    """
+    named = [(s.purpose, s.inputs_source) for s in setups]
+    columns = tables[0].columns
+    if all(isinstance(v, str) for pair in named for v in pair) and all(
+        t.columns.equals(columns) and "purpose" not in t.columns and "inputs_source" not in t
+        for t in tables
+    ):
+        out = pd.concat(tables, ignore_index=True)
+        for k, column in enumerate(("purpose", "inputs_source")):
+            parts = [repeated(pair[k], len(t)) for pair, t in zip(named, tables, strict=True)]
+            first = parts[0]
+            if isinstance(first, np.ndarray):  # strings as objects (pandas without str)
+                out[column] = np.concatenate(parts)
+            else:
+                out[column] = type(first)._concat_same_type(parts)
+        return out
+    for (purpose, source), table in zip(named, tables, strict=True):
+        for column, value in (("purpose", purpose), ("inputs_source", source)):
+            # a string: stored once and repeated
+            table[column] = repeated(value, len(table)) if isinstance(value, str) else value
+    return pd.concat(tables, ignore_index=True)
 
 
 def _compute(

@@ -287,9 +287,13 @@ def _with_population(
     ids = state.zones.index
     old = pd.to_numeric(state.zones["population"]).astype(float).to_numpy()
     new = old.copy()
-    for u in inputs:
-        if u.path.startswith("population."):
-            new[_zone_at(ids, u.path.split(".", 1)[1])] = values[u.path]
+    sampled = [u.path for u in inputs if u.path.startswith("population.")]
+    at = ids.get_indexer([path.split(".", 1)[1] for path in sampled])  # looked up at once
+    if (at < 0).any():
+        zone = sampled[int(np.flatnonzero(at < 0)[0])].split(".", 1)[1]
+        msg = f"[uncertainty] population.{zone}: no zone has this id"
+        raise InputError(msg)
+    new[at] = [values[path] for path in sampled]
     groups = {u.keep_total for u in inputs if u.keep_total and u.path.startswith("population.")}
     for group in groups:  # an estimate split from a known total keeps that total
         at = ids.get_indexer(list(group))
@@ -320,15 +324,6 @@ def _with_population(
         zones=zones,
         setups=dataclasses.replace(state.setups, people=tuple(setups)),
     )
-
-
-def _zone_at(ids: pd.Index, zone: str) -> int:
-    """Position of a zone id (resolved inputs name zones of the state)."""
-    at = int(ids.get_indexer([zone])[0])
-    if at < 0:
-        msg = f"[uncertainty] population.{zone}: no zone has this id"
-        raise InputError(msg)
-    return at
 
 
 def _attraction_by_residents(x: pd.DataFrame, old: np.ndarray) -> bool:
