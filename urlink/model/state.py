@@ -28,7 +28,7 @@ from urlink.model.flows.base import get_model, repeated
 from urlink.model.flows.capital import eco_compensation, transfers
 from urlink.model.flows.ecosystem import links_from_skim
 from urlink.model.flows.people import calibrate_to_mean_time
-from urlink.model.inputs import FlowSetups
+from urlink.model.inputs import FlowSetups, GoodsSetup
 from urlink.model.intrazonal import (
     IntrazonalRule,
     intrazonal_values,
@@ -591,6 +591,19 @@ def _with_purposes(tables: list[pd.DataFrame], setups: tuple[Any, ...]) -> pd.Da
     return pd.concat(tables, ignore_index=True)
 
 
+def _goods_inputs(goods: GoodsSetup) -> pd.DataFrame:
+    """Return the goods models' supply and demand, kept with the supply and market weights."""
+    weights = goods.market_weights
+
+    def compute() -> tuple[weakref.ref[pd.Series], pd.DataFrame]:
+        return weakref.ref(weights), _read_only(goods.inputs())
+
+    held = _derived("goods_inputs", goods.supply, id(weights), compute)
+    if held[0]() is weights:
+        return held[1]
+    return goods.inputs()  # other weights under a reused id: computed (rare)
+
+
 def _compute(
     state: State, flow_type: str, flows: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame | None:
@@ -599,7 +612,7 @@ def _compute(
         return _people_flows(state)
     if flow_type == "goods" and s.goods is not None:
         model = get_model("goods", s.goods.model)
-        return model(s.goods.inputs(), trip_cost(state), params=s.goods.params)
+        return model(_goods_inputs(s.goods), trip_cost(state), params=s.goods.params)
     if flow_type == "ecosystem" and s.ecosystem is not None:
         e = s.ecosystem
         links = e.links
