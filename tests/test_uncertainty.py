@@ -647,16 +647,17 @@ def test_prim_sorted_cuts_are_the_plain_cuts(seed):
     same candidate cuts, keys and bounds as cutting and averaging per candidate, with ties
     in the inputs (whole-number inputs) and a box that has already been peeled.
     """
-    from urlink.scoring.uncertainty import _cuts, _inside, _SortedSamples
+    from urlink.scoring.uncertainty import _cuts, _inside, _sorted_cuts
 
     rng = np.random.default_rng(seed)
     x = np.column_stack([rng.uniform(size=300), rng.integers(0, 6, 300).astype(float)])
     y = ((x[:, 0] > 0.3) & (rng.uniform(size=300) > 0.2)).astype(float)
-    sorted_samples = _SortedSamples.of(x, y)
+    order = np.argsort(x.T, axis=1, kind="stable")
     for lo, hi in (([0.0, 0.0], [1.0, 5.0]), ([0.2, 1.0], [0.9, 4.0])):
         inside = _inside(x, np.array(lo), np.array(hi))
+        box = order[inside[order]].reshape(2, int(inside.sum()))
         for k in (1, 7, 40):
-            assert sorted(sorted_samples.cuts(inside, k)) == sorted(_cuts(x, y, inside, k))
+            assert sorted(_sorted_cuts(x, y, box, k)) == sorted(_cuts(x, y, inside, k))
 
 
 def test_prim_quasi_p_values_match_one_input_at_a_time():

@@ -837,16 +837,20 @@ def _peel(
     boxes = [(lo.copy(), hi.copy())]
     inside = np.ones(n, dtype=bool)
     # a 0/1 outcome (a strategy ranks first or not): its sums are whole numbers, exact in
-    # any order, so every cut's density comes from cumulative sums over the samples sorted
-    # once (_SortedSamples): the same numbers as y[keep].mean(), without a pass over all
-    # samples per candidate cut
-    sorted_samples = _SortedSamples.of(x, y) if np.all((y == 0) | (y == 1)) else None
+    # any order, so every cut's density comes from cumulative sums over the box's samples
+    # sorted by each input (sorted once; the box's part kept as the box shrinks): the same
+    # numbers as y[keep].mean(), without a pass over all samples per candidate cut
+    order = np.argsort(x.T, axis=1, kind="stable") if np.all((y == 0) | (y == 1)) else None
     while inside.sum() / n > mass_min:
         n_in = int(inside.sum())
         if n_in < 2:
             break
         k = max(1, int(alpha * n_in))
-        cuts = _cuts(x, y, inside, k) if sorted_samples is None else sorted_samples.cuts(inside, k)
+        if order is None:
+            cuts = _cuts(x, y, inside, k)
+        else:
+            order = order[inside[order]].reshape(len(order), n_in)  # the box's, still sorted
+            cuts = _sorted_cuts(x, y, order, k)
         if not cuts:
             break
         (_, _, minus_j, minus_side), bound = max(cuts)
@@ -878,58 +882,37 @@ def _cuts(
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class _SortedSamples:
-    """The samples sorted by each input once, with a 0/1 outcome (for :func:`_peel`).
+def _sorted_cuts(
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    order: npt.NDArray[np.intp],
+    k: int,
+) -> list[_Cut]:
+    """:func:`_cuts` for all inputs at once, from the box's samples sorted by each input.
 
-    Attributes
-    ----------
-    order
-        Inputs x samples: the samples by increasing value of the input.
-    values, outcome
-        The input's values and the outcome in that order.
-    first, end
-        Per position, the first position of its value and one past its last (ties).
+    ``order``: inputs x the box's samples, by increasing value of the input; ``y`` 0 or 1.
+    The same cuts and numbers as :func:`_cuts`.
     """
-
-    order: npt.NDArray[np.intp]
-    values: npt.NDArray[np.float64]
-    outcome: npt.NDArray[np.float64]
-    first: npt.NDArray[np.intp]
-    end: npt.NDArray[np.intp]
-
-    @classmethod
-    def of(cls, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> _SortedSamples:
-        order = np.argsort(x.T, axis=1, kind="stable")
-        values = np.take_along_axis(x.T, order, axis=1)
-        first = np.stack([np.searchsorted(v, v, side="left") for v in values])
-        end = np.stack([np.searchsorted(v, v, side="right") for v in values])
-        return cls(order, values, y[order], first, end)
-
-    def cuts(self, inside: npt.NDArray[np.bool_], k: int) -> list[_Cut]:
-        """:func:`_cuts` for all inputs at once: the same cuts and numbers."""
-        n_in = int(inside.sum())
-        mask = inside[self.order]  # inputs x sorted samples: in the box
-        count = np.cumsum(mask, axis=1)  # the box's samples up to each position
-        hits = np.cumsum(np.where(mask, self.outcome, 0.0), axis=1)  # exact: whole numbers
-        rows = np.arange(len(mask))
-        out = []
-        for side, rank in ((0, k), (1, n_in - 1 - k)):
-            at = np.argmax(count > rank, axis=1)  # the box's rank-th smallest value
-            bound = self.values[rows, at]
-            if side == 0:  # keep x >= bound: drop the box's samples below the bound's ties
-                before = self.first[rows, at] - 1
-                dropped = np.where(before >= 0, count[rows, before], 0)
-                lost = np.where(before >= 0, hits[rows, before], 0.0)
-                kept, total = n_in - dropped, hits[:, -1] - lost
-            else:  # keep x <= bound: the box's samples up to the bound's last tie
-                last = self.end[rows, at] - 1
-                kept, total = count[rows, last], hits[rows, last]
-            for j in range(len(mask)):
-                if kept[j] not in (n_in, 0):
-                    key = (float(total[j]) / int(kept[j]), int(kept[j]), -j, -side)
-                    out.append((key, float(bound[j])))
-        return out
+    d, n_in = order.shape
+    values = np.take_along_axis(x.T, order, axis=1)
+    hits = np.cumsum(y[order], axis=1)  # outcomes up to each position: whole numbers, exact
+    rows = np.arange(d)
+    out = []
+    for side, rank in ((0, k), (1, n_in - 1 - k)):
+        bound = values[:, rank]
+        same = values == bound[:, None]  # the bound's ties
+        if side == 0:  # keep x >= bound: drop the samples before the bound's first tie
+            first = np.argmax(same, axis=1)
+            kept = n_in - first
+            total = hits[:, -1] - np.where(first > 0, hits[rows, first - 1], 0.0)
+        else:  # keep x <= bound: up to the bound's last tie
+            last = n_in - 1 - np.argmax(same[:, ::-1], axis=1)
+            kept, total = last + 1, hits[rows, last]
+        for j in range(d):
+            if kept[j] not in (n_in, 0):
+                key = (float(total[j]) / int(kept[j]), int(kept[j]), -j, -side)
+                out.append((key, float(bound[j])))
+    return out
 
 
 def _paste(
