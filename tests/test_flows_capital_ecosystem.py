@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.flows import FLOW_COLUMNS, capital, get_model, registry
+from urlink.model.flows import FLOW_COLUMNS, capital, ecosystem, finish_flows, get_model, registry
 from urlink.model.flows.capital import DEFAULT_ECO_RATE_YUAN_PER_M3, CapitalParams
 from urlink.model.flows.ecosystem import EcosystemParams, links_from_skim
 
@@ -254,3 +254,20 @@ def test_eco_compensation_at_once_is_the_pandas_steps(monkeypatch, quality_met, 
     assert fast.empty == (case == "all zero")
     if not fast.empty:
         assert fast["crosses"].isin(["township", "county", "prefecture", "unknown"]).all()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("res", "town", 240.0, "used"), ("res", "res", 1e-3, "unused")],
+        [(1, 2, 3.0, "used"), (2, 2, 0.0, "unused")],  # numbers as ids: int64 columns
+        [("a", 2, 3.0, "used")],  # a string and a number: objects
+        [("a", "b", 3, "used")],  # an integer volume
+        [],
+    ],
+)
+def test_ecosystem_rows_are_the_table_of_the_rows(rows):
+    # #16: the columns are inferred one by one, as a table of the rows infers them
+    table = pd.DataFrame(rows, columns=["origin", "destination", "volume", "use"])
+    plain = finish_flows(table, flow_type="ecosystem", model="m", source="estimated")
+    pd.testing.assert_frame_equal(ecosystem._flows(rows, "m"), plain, check_exact=True)
