@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -103,10 +103,13 @@ def _flows(rows: list[tuple[str, str, float, str]], model: str) -> pd.DataFrame:
 
 def _supply_lookup(zones: pd.DataFrame) -> Callable[[str], float]:
     """``src -> float(zones.loc[src, "supply"])``, from a dict when the ids are unique."""
-    if not zones.index.is_unique:
-        return lambda src: float(zones.loc[src, "supply"])
-    supply = zones["supply"].to_dict()
-    return lambda src: float(supply[src])
+    supply: dict[Any, Any] = zones["supply"].to_dict() if zones.index.is_unique else {}
+
+    def at(src: str) -> float:
+        value: Any = supply[src] if supply else zones.loc[src, "supply"]
+        return float(value)
+
+    return at
 
 
 def _unused(source: str, supply: float, used: float) -> list[tuple[str, str, float, str]]:
