@@ -254,8 +254,9 @@ def _table(
         "volume": flow[i, j],
         "time_min": c[i, j],
     }
-    kw = {"source": "modelled", "commodity": commodity}
-    return finish_columns(columns, flow_type="goods", model=model, **kw)
+    return finish_columns(
+        columns, flow_type="goods", model=model, source="modelled", commodity=commodity
+    )
 
 
 _STR = pd.Series(["id"]).dtype
