@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.flows import FLOW_COLUMNS, get_model, registry
+from urlink.model.flows import FLOW_COLUMNS, capital, ecosystem, finish_flows, get_model, registry
 from urlink.model.flows.capital import DEFAULT_ECO_RATE_YUAN_PER_M3, CapitalParams
 from urlink.model.flows.ecosystem import EcosystemParams, links_from_skim
 
@@ -210,3 +210,64 @@ def test_capital_models_are_non_negative(name):
         )
     flows = get_model("capital", name)(zones, links, params=CapitalParams())
     assert (flows["volume"] >= 0).all() and (flows["unit"] == "yuan/year").all()
+
+
+def _coded_zones() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "township_code": ["331003101", "331003102", "331004101", None],
+            "county_code": ["331003", "331003", "331004", "331081"],
+            "prefecture_code": ["331000", "331000", "331000", "331000"],
+        },
+        index=["res", "town", "city", "port"],
+    )
+
+
+@pytest.mark.parametrize("quality_met", [True, False])
+@pytest.mark.parametrize("case", ["plain", "no use", "a pair twice", "all zero", "a unit"])
+def test_eco_compensation_at_once_is_the_pandas_steps(monkeypatch, quality_met, case):
+    # #16: string ids and float volumes are paid for with numpy; any other table (here: a
+    # payer-payee pair twice, nothing to pay) with the pandas steps, which give the same
+    water = pd.DataFrame(
+        {
+            "origin": ["town", "res", "res", "res", "res", "city", "res"],
+            "destination": ["res", "town", "city", "port", "res", "port", "port"],
+            "volume": [5.0, 240.0, 320.0, 0.0, 50.0, 7.5, 3.0],
+            "use": ["used", "used", "used", "used", "used", None, "unused"],
+        }
+    )
+    rate = 0.05
+    if case == "no use":
+        water = water.drop(index=6, columns="use")
+    elif case == "a pair twice":
+        water.loc[6, "use"] = "used"
+    elif case == "all zero":
+        rate = 0.0
+    elif case == "a unit":
+        water.loc[0, "origin"] = "331004"  # a county government pays
+    zones = _coded_zones()
+    params = CapitalParams(eco_rate_yuan_per_m3=rate, quality_met=quality_met)
+    fast = capital.eco_compensation(zones, water, params=params)
+    monkeypatch.setattr(capital, "_eco_compensation_at_once", lambda *args: None)
+    plain = capital.eco_compensation(zones, water, params=params)
+    pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    assert fast.empty == (case == "all zero")
+    if not fast.empty:
+        assert fast["crosses"].isin(["township", "county", "prefecture", "unknown"]).all()
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [("res", "town", 240.0, "used"), ("res", "res", 1e-3, "unused")],
+        [(1, 2, 3.0, "used"), (2, 2, 0.0, "unused")],  # numbers as ids: int64 columns
+        [("a", 2, 3.0, "used")],  # a string and a number: objects
+        [("a", "b", 3, "used")],  # an integer volume
+        [],
+    ],
+)
+def test_ecosystem_rows_are_the_table_of_the_rows(rows):
+    # #16: the columns are inferred one by one, as a table of the rows infers them
+    table = pd.DataFrame(rows, columns=["origin", "destination", "volume", "use"])
+    plain = finish_flows(table, flow_type="ecosystem", model="m", source="estimated")
+    pd.testing.assert_frame_equal(ecosystem._flows(rows, "m"), plain, check_exact=True)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from urlink.errors import InputError
-from urlink.model.flows import FLOW_COLUMNS, get_model, registry
+from urlink.model.flows import FLOW_COLUMNS, finish_flows, get_model, registry
 from urlink.model.flows.goods import (
     DEFAULT_BETA_PER_MIN,
     HUANGYAN_MANDARIN_T_PER_YEAR,
@@ -353,3 +353,38 @@ def test_mandarin_supply_from_area_errors(kwargs: dict[str, object], match: str)
     args: dict[str, object] = {"total_t_per_year": 100.0, "weights": {"t1": 1.0}} | kwargs
     with pytest.raises(InputError, match=match):
         mandarin_supply_from_area(pd.DataFrame(index=["t1", "t2"]), **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pd.Index(["b", "a", "c"]),  # pandas' string dtype
+        pd.Index(["b", "a", "c"], dtype=object),  # strings as objects: inferred by a table
+        pd.Index([3, 1, 2]),  # numbers
+        pd.Index([3, 1, 2], dtype=object),  # numbers as objects: kept as objects
+    ],
+)
+@pytest.mark.parametrize("name", GOODS_MODELS)
+def test_goods_tables_are_the_tables_of_the_ids(ids, name):
+    # #16: the ids are taken from the index when a table would give them its dtype; the
+    # same table as building one from the ids as objects and finishing it
+    zones = pd.DataFrame({"supply": [4.0, 0.0, 2.0], "demand": [1.0, 5.0, 3.0]}, index=ids)
+    cost = pd.DataFrame([[2.0, 10, 20], [10, 3, 15], [20, np.nan, 4]], index=ids, columns=ids)
+    params = GoodsParams(commodity="mandarin")
+    flows = get_model("goods", name)(zones, cost, params=params)
+    # the same cost labelled in another order goes through reindexing
+    shuffled = cost.iloc[::-1, [1, 2, 0]]
+    pd.testing.assert_frame_equal(
+        get_model("goods", name)(zones, shuffled, params=params), flows, check_exact=True
+    )
+    rows = flows[["origin", "destination"]].to_numpy(dtype=object)
+    table = pd.DataFrame(
+        {
+            "origin": ids.to_numpy()[ids.get_indexer(rows[:, 0])],
+            "destination": ids.to_numpy()[ids.get_indexer(rows[:, 1])],
+            "volume": flows["volume"].to_numpy(),
+            "time_min": flows["time_min"].to_numpy(),
+        }
+    )
+    plain = finish_flows(table, flow_type="goods", model=name, commodity="mandarin")
+    pd.testing.assert_frame_equal(flows, plain, check_exact=True)

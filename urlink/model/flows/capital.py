@@ -28,10 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.model.flows.base import finish_flows, register
+from urlink.model.flows.base import finish_columns, finish_flows, register
 
 __all__ = [
     "DEFAULT_ECO_RATE_YUAN_PER_M3",
@@ -137,6 +138,14 @@ def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
     >>> add_crosses(z, f)["crosses"].tolist()
     ['township', 'county']
     """
+    origins = flows["origin"].astype(str).tolist()
+    return flows.assign(
+        crosses=_crosses(zones, origins, flows["destination"].astype(str).tolist())
+    )
+
+
+def _crosses(zones: pd.DataFrame, origins: list[str], destinations: list[str]) -> list[str]:
+    """Return the highest boundary each payment ``origins[k] -> destinations[k]`` crosses."""
     cache: dict[str, dict[str, str | None] | None] = {}
     levels = [lvl for lvl in _CODE_LEVELS if f"{lvl}_code" in zones.columns]
     # a zone's codes read by position (the values of zones.loc[uid], without the row)
@@ -156,7 +165,7 @@ def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
         return cache[uid]
 
     out = []
-    for o, d in zip(flows["origin"].astype(str), flows["destination"].astype(str), strict=True):
+    for o, d in zip(origins, destinations, strict=True):
         a, b = codes(o), codes(d)
         if a is None or b is None:
             out.append("unknown")
@@ -169,11 +178,13 @@ def add_crosses(zones: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
         if level == "none" and a["zone"] != b["zone"] and "township" not in a:
             level = "township"  # two zones without township codes
         out.append(level)
-    return flows.assign(crosses=out)
+    return out
 
 
-def _known(zones: pd.DataFrame, ids: pd.Series, what: str) -> None:
-    others = set(ids.astype(str)) - set(zones.index.astype(str))
+def _known(zones: pd.DataFrame, ids: pd.Series | set[str], what: str) -> None:
+    """Refuse parties that are neither zones nor administrative units (ids as strings)."""
+    named = set(ids.astype(str)) if isinstance(ids, pd.Series) else ids
+    others = named - set(zones.index.astype(str))
     if not others:  # every party is a zone: no unit codes to look at
         return
     units = {
@@ -314,6 +325,9 @@ def eco_compensation(
     [['city', 'lake', 18250.0]]
     """
     _need(links, ("origin", "destination", "volume"), "eco_compensation")
+    fast = _eco_compensation_at_once(zones, links, params)
+    if fast is not None:
+        return fast
     water = links
     if "use" in water.columns:
         water = water[water["use"] != "unused"]
@@ -321,8 +335,7 @@ def eco_compensation(
     _known(zones, pd.concat([water["origin"], water["destination"]]), "eco_compensation")
     basis = pd.to_numeric(water["volume"], errors="coerce")
     if basis.isna().any() or (basis < 0).any():
-        msg = "capital eco_compensation: water volumes must be numbers >= 0 m3/day"
-        raise InputError(msg)
+        raise InputError(_BAD_WATER)
     payer, payee = (
         (water["destination"], water["origin"])
         if params.quality_met
@@ -339,3 +352,63 @@ def eco_compensation(
     out = out.groupby(["origin", "destination"], as_index=False, sort=True).sum()
     flows = finish_flows(out, flow_type="capital", model="eco_compensation", source="estimated")
     return add_crosses(zones, flows)
+
+
+_BAD_WATER = "capital eco_compensation: water volumes must be numbers >= 0 m3/day"
+
+
+def _eco_compensation_at_once(
+    zones: pd.DataFrame, links: pd.DataFrame, params: CapitalParams
+) -> pd.DataFrame | None:
+    """:func:`eco_compensation` of string ids and float volumes with numpy, or None.
+
+    The common case (#16: three calls per uncertainty sample): ids (and ``use``) in the
+    string dtype with NaN for missing values (pandas' default), no id missing, float
+    volumes, and no payer-payee pair twice. Then grouping by pair and summing keeps every
+    row and value (the sum of one number is the number), and only sorts the rows by payer
+    and payee (as Python compares strings, as pandas sorts them): the same table as the
+    steps with pandas, without a table per step. None in any other case.
+    """
+    ids = (links["origin"], links["destination"])
+    columns = [*ids, links["use"]] if "use" in links.columns else list(ids)
+    if not all(_is_str(c) for c in columns) or links["volume"].dtype != np.float64:
+        return None
+    origin, destination = (c.to_numpy(dtype=object) for c in ids)
+    if pd.isna(origin).any() or pd.isna(destination).any():
+        return None
+    keep = origin != destination
+    if "use" in links.columns:
+        keep &= links["use"].to_numpy(dtype=object) != "unused"
+    rows = np.flatnonzero(keep)
+    _known(zones, set(origin[rows]) | set(destination[rows]), "eco_compensation")
+    basis = links["volume"].to_numpy()[rows]
+    if np.isnan(basis).any() or (basis < 0).any():
+        raise InputError(_BAD_WATER)
+    payer, payee = (destination, origin) if params.quality_met else (origin, destination)
+    pairs = list(zip(payer[rows].tolist(), payee[rows].tolist(), strict=True))
+    if len(set(pairs)) < len(pairs):  # payments to add up: pandas' sums
+        return None
+    order = sorted(range(len(pairs)), key=pairs.__getitem__)
+    volume = basis * 365.0 * params.eco_rate_yuan_per_m3
+    paid = [k for k in order if volume[k] > 0]  # the rows finish_flows keeps
+    if not paid:
+        return None
+    picked = rows[paid]
+    by, to = (ids[1], ids[0]) if params.quality_met else ids
+    crosses = _crosses(zones, [pairs[k][0] for k in paid], [pairs[k][1] for k in paid])
+    columns_out = {
+        "origin": by.array.take(picked),
+        "destination": to.array.take(picked),
+        "volume": volume[paid],
+        "basis_m3_per_day": basis[paid],
+        "crosses": pd.Series(crosses).array,  # as assigning the list infers it
+    }
+    return finish_columns(
+        columns_out, flow_type="capital", model="eco_compensation", source="estimated"
+    )
+
+
+def _is_str(column: pd.Series) -> bool:
+    """Whether a column has pandas' string dtype with NaN for missing values."""
+    dtype = column.dtype
+    return isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
-from urlink.model.flows.base import finish_flows, register
+from urlink.model.flows.base import finish_columns, finish_flows, register
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = ["EcosystemParams", "declared_links", "links_from_skim", "proximity"]
 
@@ -62,27 +62,54 @@ def _check(zones: pd.DataFrame, links: pd.DataFrame, need: Iterable[str] = ()) -
         if col not in zones.columns:
             msg = f"ecosystem model: zones need a {col!r} column (m3/day)"
             raise InputError(msg)
-        values = pd.to_numeric(zones[col], errors="coerce")
-        bad = values.isna() | (values < 0)
+        values = zones[col]
+        if values.dtype != np.float64:  # numbers already: to_numeric would keep them
+            values = pd.to_numeric(values, errors="coerce")
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isnan(numbers) | (numbers < 0)
         if bad.any():
             msg = (
                 f"ecosystem model: column {col!r} must be >= 0 m3/day; bad zones "
-                f"{zones.index[bad.to_numpy()].tolist()[:10]}"
+                f"{zones.index[bad].tolist()[:10]}"
             )
             raise InputError(msg)
     for col in ("source", "user", *need):
         if col not in links.columns:
             msg = f"ecosystem model: links need a {col!r} column; they have {list(links.columns)}"
             raise InputError(msg)
-    strangers = sorted((set(links["source"]) | set(links["user"])) - set(zones.index))
+    named = set(links["source"].tolist()) | set(links["user"].tolist())  # tolist: not one by one
+    strangers = sorted(named - set(zones.index))
     if strangers:
         msg = f"ecosystem links name zones {strangers[:10]} that are not zones of the scenario"
         raise InputError(msg)
 
 
 def _flows(rows: list[tuple[str, str, float, str]], model: str) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["origin", "destination", "volume", "use"])
-    return finish_flows(df, flow_type="ecosystem", model=model, source="estimated")
+    """Return the flow table of the rows (origin, destination, volume, use)."""
+    names = ["origin", "destination", "volume", "use"]
+    if not rows or not all(isinstance(row[2], float) for row in rows):
+        df = pd.DataFrame(rows, columns=names)
+        return finish_flows(df, flow_type="ecosystem", model=model, source="estimated")
+    # column by column (#16): each inferred as a table of the rows infers it
+    origin, destination, volume, use = zip(*rows, strict=True)
+    columns = {
+        "origin": pd.Series(origin).array,
+        "destination": pd.Series(destination).array,
+        "volume": np.array(volume, dtype=np.float64),
+        "use": pd.Series(use).array,
+    }
+    return finish_columns(columns, flow_type="ecosystem", model=model, source="estimated")
+
+
+def _supply_lookup(zones: pd.DataFrame) -> Callable[[str], float]:
+    """``src -> float(zones.loc[src, "supply"])``, from a dict when the ids are unique."""
+    supply: dict[Any, Any] = zones["supply"].to_dict() if zones.index.is_unique else {}
+
+    def at(src: str) -> float:
+        value: Any = supply[src] if supply else zones.loc[src, "supply"]
+        return float(value)
+
+    return at
 
 
 def _unused(source: str, supply: float, used: float) -> list[tuple[str, str, float, str]]:
@@ -133,12 +160,20 @@ def declared_links(
     remaining = pd.to_numeric(zones["demand"]).astype(float).to_dict()
     rows: list[tuple[str, str, float, str]] = []
     has_weight = "weight" in links.columns
-    for src in sorted(set(links["source"])):
-        supply = float(zones.loc[src, "supply"])
-        mine = links[links["source"] == src]
-        users = list(dict.fromkeys(mine["user"]))
+    # the links as lists (#16): a source's users are the users of the rows whose source
+    # equals it (==, as comparing the column), in the order of the rows
+    sources, all_users = links["source"].tolist(), links["user"].tolist()
+    supply_at = _supply_lookup(zones)
+    for src in sorted(set(sources)):
+        supply = supply_at(src)
+        mine = [s == src for s in sources]
+        users = list(dict.fromkeys(u for u, m in zip(all_users, mine, strict=True) if m))
         weights = (
-            mine.groupby("user")["weight"].sum().reindex(users).astype(float)
+            links[np.array(mine, dtype=bool)]
+            .groupby("user")["weight"]
+            .sum()
+            .reindex(users)
+            .astype(float)
             if has_weight
             else None
         )
@@ -159,8 +194,8 @@ def declared_links(
         rows += [(src, u, v, "used") for u, v in got.items() if v > 0]
         rows += _unused(src, supply, supply - left)
     # sources without any link: all their supply is unused
-    for src in sorted(set(zones.index[pd.to_numeric(zones["supply"]) > 0]) - set(links["source"])):
-        rows += _unused(src, float(zones.loc[src, "supply"]), 0.0)
+    for src in sorted(set(zones.index[pd.to_numeric(zones["supply"]) > 0]) - set(sources)):
+        rows += _unused(src, supply_at(src), 0.0)
     return _flows(rows, "declared_links")
 
 

@@ -37,7 +37,7 @@ import logging
 import math
 import numbers
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,7 @@ import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from urlink.errors import InputError, UrlinkError
-from urlink.model.flows.base import finish_flows, register
+from urlink.model.flows.base import finish_columns, register
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -196,7 +196,8 @@ def _check_cost(cost: pd.DataFrame, index: pd.Index, model: str) -> np.ndarray:
     if not isinstance(cost, pd.DataFrame):
         msg = f"goods model {model!r}: cost must be a pandas DataFrame, got {type(cost)!r}"
         raise InputError(msg)
-    for axis, labels in (("rows", cost.index), ("columns", cost.columns)):
+    aligned = index.is_unique and cost.index.equals(index) and cost.columns.equals(index)
+    for axis, labels in () if aligned else (("rows", cost.index), ("columns", cost.columns)):
         lost = index.difference(labels)
         if len(lost):
             msg = (
@@ -204,7 +205,7 @@ def _check_cost(cost: pd.DataFrame, index: pd.Index, model: str) -> np.ndarray:
                 "; give a travel time (or NaN) for every zone pair"
             )
             raise InputError(msg)
-    c = cost.reindex(index=index, columns=index)
+    c = cost if aligned else cost.reindex(index=index, columns=index)  # aligned: a copy
     if not all(pd.api.types.is_numeric_dtype(t) for t in c.dtypes):  # numbers pass as they are
         c = c.apply(pd.to_numeric, errors="coerce")
     arr: np.ndarray = np.asarray(c.to_numpy(dtype=float), dtype=float)
@@ -247,15 +248,31 @@ def _table(
     index: pd.Index, flow: np.ndarray, c: np.ndarray, ok: np.ndarray, *, model: str, commodity: str
 ) -> pd.DataFrame:
     i, j = np.nonzero(ok)
-    df = pd.DataFrame(
-        {
-            "origin": index.to_numpy()[i],
-            "destination": index.to_numpy()[j],
-            "volume": flow[i, j],
-            "time_min": c[i, j],
-        }
+    columns = {
+        "origin": _ids_at(index, i),
+        "destination": _ids_at(index, j),
+        "volume": flow[i, j],
+        "time_min": c[i, j],
+    }
+    return finish_columns(
+        columns, flow_type="goods", model=model, source="modelled", commodity=commodity
     )
-    return finish_flows(df, flow_type="goods", model=model, source="modelled", commodity=commodity)
+
+
+_STR = pd.Series(["id"]).dtype
+"""The dtype a table gives a column of strings (pandas' string dtype from pandas 3 on)."""
+
+
+def _ids_at(index: pd.Index, positions: np.ndarray) -> Any:
+    """``index.to_numpy()[positions]`` as a table's column stores it.
+
+    A table infers a column of strings from objects: ids in that dtype already are taken
+    from the index as they are (#16), without the objects. Other objects are left to the
+    table to infer (see :func:`urlink.model.flows.base.finish_columns`).
+    """
+    if isinstance(index.dtype, pd.StringDtype) and index.dtype == _STR:
+        return index.array.take(positions)
+    return index.to_numpy()[positions]
 
 
 # ----------------------------------------------------------------------------- models
