@@ -713,7 +713,8 @@ def _people_values(
     modes = _mode_codes(people) if "mode" in people.columns else None
     trip = _trip_minutes(state, people, pairs, km, bus_min, modes=modes, cache=cache)
     minutes = people["volume"].to_numpy() * trip
-    per = _people_co2(state, people, pairs, km, state.emissions.factors(), modes=modes)
+    factors = _part(cache, "factors", (state.emissions,), state.emissions.factors)
+    per = _people_co2(state, people, pairs, km, factors, modes=modes)
     return pairs.totals(per["co2"]), pairs.totals(per["credits"]), pairs.totals(minutes), pairs
 
 
@@ -721,7 +722,9 @@ def _goods_values(
     state: State, goods: pd.DataFrame, cache: EvaluationCache | None = None
 ) -> tuple[np.ndarray, _Pairs]:
     """Return the goods flows' CO2 per origin zone (kg/day, in their order), and their pairs."""
-    ef = state.emissions.factors()[state.emissions.goods_mode]
+    ef = _part(cache, "factors", (state.emissions,), state.emissions.factors)[
+        state.emissions.goods_mode
+    ]
     pairs = _Pairs.of(state.zones.index, goods)
     km = pairs.values(
         state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
@@ -1151,9 +1154,18 @@ def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
         if np.isnan(t).all():  # no district centre (or none reachable): unknown, not 0
             return np.nan
         pop = ctx._population
-        return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
+        return _share(float(_nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
+
+
+def _nansum(values: np.ndarray) -> float:
+    """``np.nansum`` of floats: missing values count 0, the same (pairwise) sum.
+
+    Without ``np.nansum``'s checks and copy, several times faster on the district's few
+    zones (the indicators sum a dozen such arrays per state).
+    """
+    return float(np.where(np.isnan(values), 0.0, values).sum())
 
 
 def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
@@ -1161,10 +1173,10 @@ def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
     ok = ~np.isnan(v)
     if not ok.any():
         return np.nan
-    weight = float(np.nansum(pop[ok]))
+    weight = float(_nansum(pop[ok]))
     if weight <= 0:  # no residents where the value is known: no mean
         return np.nan
-    return float(np.nansum(v[ok] * pop[ok]) / weight)
+    return float(_nansum(v[ok] * pop[ok]) / weight)
 
 
 def _mean_time(col: str) -> Callable[[DistrictContext], float]:
@@ -1177,7 +1189,7 @@ def _mean_time(col: str) -> Callable[[DistrictContext], float]:
 def _pt_coverage(ctx: DistrictContext) -> float:
     served = ctx._read("bus_served")
     pop = ctx._population
-    return _share(float(np.nansum(pop * served)), ctx.total_population)
+    return _share(float(_nansum(pop * served)), ctx.total_population)
 
 
 def _access_ratio(ctx: DistrictContext) -> float:
@@ -1262,7 +1274,7 @@ def _cross_boundary_frame(ctx: DistrictContext, f: pd.DataFrame) -> float:
 
 
 def _co2_kg(ctx: DistrictContext) -> float:
-    return float(np.nansum(ctx._read("co2_kg_per_day")))
+    return float(_nansum(ctx._read("co2_kg_per_day")))
 
 
 def _co2_per_person(ctx: DistrictContext) -> float:
@@ -1332,7 +1344,7 @@ def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
             return np.nan  # no district centre: unknown (without a bus it is 0, a fact)
         t = ctx._read("bus_time_to_centre_min")
         pop = ctx._population
-        return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
+        return _share(float(_nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
 
@@ -1351,7 +1363,7 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "co2_t_per_day": lambda ctx: _co2_kg(ctx) / 1000.0,
     "co2_kg_per_person_day": _co2_per_person,
     "trip_credits_t_per_day": lambda ctx: (
-        float(np.nansum(ctx._read("trip_credits_kg_per_day"))) / 1000.0
+        float(_nansum(ctx._read("trip_credits_kg_per_day"))) / 1000.0
     ),
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
