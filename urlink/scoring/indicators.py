@@ -408,7 +408,13 @@ def _zone_positions(
     def look_up() -> np.ndarray | None:
         if not ids.is_unique:
             return None
-        at = ids.get_indexer(pd.Index(labels))
+        if cache is not None and all(type(z) is str for z in labels):
+            # string ids by hash, the zones' table kept for the other services and states
+            # (get_indexer's positions, without building an Index for a few labels)
+            where = _part(cache, "zone_at", (ids,), lambda: {z: i for i, z in enumerate(ids)})
+            at = np.array([where.get(z, -1) for z in labels], dtype=np.intp)
+        else:
+            at = ids.get_indexer(pd.Index(labels))
         return None if (at < 0).any() else at
 
     return _part(cache, "zone_positions", (ids, tuple(labels)), look_up)
@@ -498,18 +504,17 @@ class _Pairs:
     destination: pd.Series
     o: np.ndarray
     d: np.ndarray
+    complete: bool = False
+    """Whether every origin and destination is a zone (else the pandas lookups)."""
 
     @classmethod
     def of(cls, ids: pd.Index, table: pd.DataFrame) -> _Pairs:
         o, d = table["origin"], table["destination"]
         if not ids.is_unique:
             return cls(ids, o, d, np.empty(0, np.intp), np.empty(0, np.intp))
-        return cls(ids, o, d, positions(ids, o), positions(ids, d))
-
-    @property
-    def complete(self) -> bool:
-        """Whether every origin and destination is a zone (else the pandas lookups)."""
-        return len(self.o) == len(self.origin) and bool((self.o >= 0).all() & (self.d >= 0).all())
+        at_o, at_d = positions(ids, o), positions(ids, d)
+        complete = len(at_o) == len(o) and bool((at_o >= 0).all() & (at_d >= 0).all())
+        return cls(ids, o, d, at_o, at_d, complete)
 
     def values(
         self,
@@ -595,6 +600,7 @@ def _people_co2(
     factors: EmissionFactors,
     *,
     modes: tuple[np.ndarray, list[str]] | None = None,
+    volume: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per people flow: CO2 (kg/day) by its mode and trip credits.
 
@@ -603,10 +609,10 @@ def _people_co2(
     (EF_car - EF_mode) x km (Amap/Shenzhen methodology, R87/R88). Without one, every trip
     is a ``[emissions] people_mode`` trip except the fixed ``mode_shift`` share of the trips
     between the stops of a bus line added by a strategy (the older, cruder rule).
-    ``modes``: :func:`_mode_codes` of the table, where already computed.
+    ``modes``: :func:`_mode_codes` of the table, ``volume`` its volumes, where already read.
     """
     ef_car = factors[state.emissions.people_mode]
-    pkm = people["volume"].to_numpy() * km
+    pkm = (people["volume"].to_numpy() if volume is None else volume) * km
     if "mode" in people.columns:
         codes, names = modes if modes is not None else _mode_codes(people)
         by_name = [factors[state.emissions.people_mode if m == "car" else m] for m in names]
@@ -712,9 +718,10 @@ def _people_values(
     )
     modes = _mode_codes(people) if "mode" in people.columns else None
     trip = _trip_minutes(state, people, pairs, km, bus_min, modes=modes, cache=cache)
-    minutes = people["volume"].to_numpy() * trip
+    volume = people["volume"].to_numpy()
+    minutes = volume * trip
     factors = _part(cache, "factors", (state.emissions,), state.emissions.factors)
-    per = _people_co2(state, people, pairs, km, factors, modes=modes)
+    per = _people_co2(state, people, pairs, km, factors, modes=modes, volume=volume)
     return pairs.totals(per["co2"]), pairs.totals(per["credits"]), pairs.totals(minutes), pairs
 
 
@@ -1291,9 +1298,20 @@ def _es_used_outside(ctx: DistrictContext) -> float:
 
 
 def _es_outside_share(ctx: DistrictContext, w: pd.DataFrame) -> float:
-    src = w["origin"].isin(ctx.inside).to_numpy(dtype=bool)
+    zones = ctx.state.zones
+    ids = zones.index
+    origin, destination = w["origin"], w["destination"]
+    o = positions(ids, origin) if ids.is_unique else None
+    d = positions(ids, destination) if o is not None else None
+    if o is not None and d is not None and (o >= 0).all() and (d >= 0).all():
+        # every end a zone: by position (the same rows as comparing the ids)
+        inside = ctx.part("inside_zones", (zones, ctx.state.focus), lambda: ids.isin(ctx.inside))
+        src = inside[o]
+        away = o != d
+    else:
+        src = origin.isin(ctx.inside).to_numpy(dtype=bool)
+        away = (origin != destination).to_numpy(dtype=bool)
     used = (w["use"] == "used").to_numpy(dtype=bool) if "use" in w.columns else True
-    away = (w["origin"] != w["destination"]).to_numpy(dtype=bool)
     volume = w["volume"].to_numpy(dtype=float)
     return _share(float(np.nansum(volume[src & used & away])), float(np.nansum(volume[src])))
 
