@@ -20,6 +20,7 @@ from urlink.scoring.indicators import (
     EvaluationCache,
     _county_codes,
     _cross_boundary_frame,
+    _es_outside_share,
     _group_sums,
     _Pairs,
     _time_to,
@@ -510,3 +511,22 @@ def test_zone_frame_keeps_each_columns_dtype():
     assert floats.loc["b", "x"] == 2.0
     mixed = _zone_frame({"x": np.array([1.0, 2.0]), "n": np.array([1, 2])}, ids)
     assert mixed.dtypes.tolist() == [np.dtype(float), np.dtype(np.int64)]
+
+
+def test_ecosystem_use_outside_by_position_equals_by_label(base):
+    _, state, ev = base
+    ctx = DistrictContext.of(state, ev.zone_values)
+
+    def by_label(w: pd.DataFrame) -> float:
+        src = w["origin"].isin(ctx.inside).to_numpy(dtype=bool)
+        used = (w["use"] == "used").to_numpy(dtype=bool)
+        away = (w["origin"] != w["destination"]).to_numpy(dtype=bool)
+        volume = w["volume"].to_numpy(dtype=float)
+        outside, total = np.nansum(volume[src & used & away]), np.nansum(volume[src])
+        return float(outside / total) if total > 0 else 0.0
+
+    w = state.flows["ecosystem"]
+    assert 0 < _es_outside_share(ctx, w) == by_label(w)
+    odd = w.copy()  # a source that is not a zone: compared by label
+    odd.loc[0, "origin"] = "elsewhere"
+    assert _es_outside_share(ctx, odd) == by_label(odd)

@@ -408,7 +408,13 @@ def _zone_positions(
     def look_up() -> np.ndarray | None:
         if not ids.is_unique:
             return None
-        at = ids.get_indexer(pd.Index(labels))
+        if cache is not None and all(type(z) is str for z in labels):
+            # string ids by hash, the zones' table kept for the other services and states
+            # (get_indexer's positions, without building an Index for a few labels)
+            where = _part(cache, "zone_at", (ids,), lambda: {z: i for i, z in enumerate(ids)})
+            at = np.array([where.get(z, -1) for z in labels], dtype=np.intp)
+        else:
+            at = ids.get_indexer(pd.Index(labels))
         return None if (at < 0).any() else at
 
     return _part(cache, "zone_positions", (ids, tuple(labels)), look_up)
@@ -498,18 +504,17 @@ class _Pairs:
     destination: pd.Series
     o: np.ndarray
     d: np.ndarray
+    complete: bool = False
+    """Whether every origin and destination is a zone (else the pandas lookups)."""
 
     @classmethod
     def of(cls, ids: pd.Index, table: pd.DataFrame) -> _Pairs:
         o, d = table["origin"], table["destination"]
         if not ids.is_unique:
             return cls(ids, o, d, np.empty(0, np.intp), np.empty(0, np.intp))
-        return cls(ids, o, d, positions(ids, o), positions(ids, d))
-
-    @property
-    def complete(self) -> bool:
-        """Whether every origin and destination is a zone (else the pandas lookups)."""
-        return len(self.o) == len(self.origin) and bool((self.o >= 0).all() & (self.d >= 0).all())
+        at_o, at_d = positions(ids, o), positions(ids, d)
+        complete = len(at_o) == len(o) and bool((at_o >= 0).all() & (at_d >= 0).all())
+        return cls(ids, o, d, at_o, at_d, complete)
 
     def values(
         self,
@@ -595,6 +600,7 @@ def _people_co2(
     factors: EmissionFactors,
     *,
     modes: tuple[np.ndarray, list[str]] | None = None,
+    volume: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Per people flow: CO2 (kg/day) by its mode and trip credits.
 
@@ -603,10 +609,10 @@ def _people_co2(
     (EF_car - EF_mode) x km (Amap/Shenzhen methodology, R87/R88). Without one, every trip
     is a ``[emissions] people_mode`` trip except the fixed ``mode_shift`` share of the trips
     between the stops of a bus line added by a strategy (the older, cruder rule).
-    ``modes``: :func:`_mode_codes` of the table, where already computed.
+    ``modes``: :func:`_mode_codes` of the table, ``volume`` its volumes, where already read.
     """
     ef_car = factors[state.emissions.people_mode]
-    pkm = people["volume"].to_numpy() * km
+    pkm = (people["volume"].to_numpy() if volume is None else volume) * km
     if "mode" in people.columns:
         codes, names = modes if modes is not None else _mode_codes(people)
         by_name = [factors[state.emissions.people_mode if m == "car" else m] for m in names]
@@ -712,8 +718,10 @@ def _people_values(
     )
     modes = _mode_codes(people) if "mode" in people.columns else None
     trip = _trip_minutes(state, people, pairs, km, bus_min, modes=modes, cache=cache)
-    minutes = people["volume"].to_numpy() * trip
-    per = _people_co2(state, people, pairs, km, state.emissions.factors(), modes=modes)
+    volume = people["volume"].to_numpy()
+    minutes = volume * trip
+    factors = _part(cache, "factors", (state.emissions,), state.emissions.factors)
+    per = _people_co2(state, people, pairs, km, factors, modes=modes, volume=volume)
     return pairs.totals(per["co2"]), pairs.totals(per["credits"]), pairs.totals(minutes), pairs
 
 
@@ -721,7 +729,9 @@ def _goods_values(
     state: State, goods: pd.DataFrame, cache: EvaluationCache | None = None
 ) -> tuple[np.ndarray, _Pairs]:
     """Return the goods flows' CO2 per origin zone (kg/day, in their order), and their pairs."""
-    ef = state.emissions.factors()[state.emissions.goods_mode]
+    ef = _part(cache, "factors", (state.emissions,), state.emissions.factors)[
+        state.emissions.goods_mode
+    ]
     pairs = _Pairs.of(state.zones.index, goods)
     km = pairs.values(
         state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
@@ -1151,9 +1161,18 @@ def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
         if np.isnan(t).all():  # no district centre (or none reachable): unknown, not 0
             return np.nan
         pop = ctx._population
-        return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
+        return _share(float(_nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
+
+
+def _nansum(values: np.ndarray) -> float:
+    """``np.nansum`` of floats: missing values count 0, the same (pairwise) sum.
+
+    Without ``np.nansum``'s checks and copy, several times faster on the district's few
+    zones (the indicators sum a dozen such arrays per state).
+    """
+    return float(np.where(np.isnan(values), 0.0, values).sum())
 
 
 def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
@@ -1161,10 +1180,10 @@ def _weighted_mean(v: np.ndarray, pop: np.ndarray) -> float:
     ok = ~np.isnan(v)
     if not ok.any():
         return np.nan
-    weight = float(np.nansum(pop[ok]))
+    weight = float(_nansum(pop[ok]))
     if weight <= 0:  # no residents where the value is known: no mean
         return np.nan
-    return float(np.nansum(v[ok] * pop[ok]) / weight)
+    return float(_nansum(v[ok] * pop[ok]) / weight)
 
 
 def _mean_time(col: str) -> Callable[[DistrictContext], float]:
@@ -1177,7 +1196,7 @@ def _mean_time(col: str) -> Callable[[DistrictContext], float]:
 def _pt_coverage(ctx: DistrictContext) -> float:
     served = ctx._read("bus_served")
     pop = ctx._population
-    return _share(float(np.nansum(pop * served)), ctx.total_population)
+    return _share(float(_nansum(pop * served)), ctx.total_population)
 
 
 def _access_ratio(ctx: DistrictContext) -> float:
@@ -1262,7 +1281,7 @@ def _cross_boundary_frame(ctx: DistrictContext, f: pd.DataFrame) -> float:
 
 
 def _co2_kg(ctx: DistrictContext) -> float:
-    return float(np.nansum(ctx._read("co2_kg_per_day")))
+    return float(_nansum(ctx._read("co2_kg_per_day")))
 
 
 def _co2_per_person(ctx: DistrictContext) -> float:
@@ -1279,9 +1298,20 @@ def _es_used_outside(ctx: DistrictContext) -> float:
 
 
 def _es_outside_share(ctx: DistrictContext, w: pd.DataFrame) -> float:
-    src = w["origin"].isin(ctx.inside).to_numpy(dtype=bool)
+    zones = ctx.state.zones
+    ids = zones.index
+    origin, destination = w["origin"], w["destination"]
+    o = positions(ids, origin) if ids.is_unique else None
+    d = positions(ids, destination) if o is not None else None
+    if o is not None and d is not None and (o >= 0).all() and (d >= 0).all():
+        # every end a zone: by position (the same rows as comparing the ids)
+        inside = ctx.part("inside_zones", (zones, ctx.state.focus), lambda: ids.isin(ctx.inside))
+        src = inside[o]
+        away = o != d
+    else:
+        src = origin.isin(ctx.inside).to_numpy(dtype=bool)
+        away = (origin != destination).to_numpy(dtype=bool)
     used = (w["use"] == "used").to_numpy(dtype=bool) if "use" in w.columns else True
-    away = (w["origin"] != w["destination"]).to_numpy(dtype=bool)
     volume = w["volume"].to_numpy(dtype=float)
     return _share(float(np.nansum(volume[src & used & away])), float(np.nansum(volume[src])))
 
@@ -1332,7 +1362,7 @@ def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
             return np.nan  # no district centre: unknown (without a bus it is 0, a fact)
         t = ctx._read("bus_time_to_centre_min")
         pop = ctx._population
-        return _share(float(np.nansum(pop[t <= minutes])), ctx.total_population)
+        return _share(float(_nansum(pop[t <= minutes])), ctx.total_population)
 
     return compute
 
@@ -1351,7 +1381,7 @@ _COMPUTE: dict[str, Callable[[DistrictContext], float]] = {
     "co2_t_per_day": lambda ctx: _co2_kg(ctx) / 1000.0,
     "co2_kg_per_person_day": _co2_per_person,
     "trip_credits_t_per_day": lambda ctx: (
-        float(np.nansum(ctx._read("trip_credits_kg_per_day"))) / 1000.0
+        float(_nansum(ctx._read("trip_credits_kg_per_day"))) / 1000.0
     ),
     "es_used_outside_share": _es_used_outside,
     "eco_comp_per_source_resident_yuan": _eco_comp,
