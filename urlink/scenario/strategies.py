@@ -80,8 +80,6 @@ from urlink.registry import Registry, builtin
 if TYPE_CHECKING:
     from pathlib import Path
 
-    import geopandas as gpd
-
 __all__ = [
     "STRATEGY_KINDS",
     "AddLinkParams",
@@ -629,7 +627,9 @@ def _upgrade_links(state: State, s: Strategy, p: UpgradeRoadParams) -> list[tupl
     # every zone's seat snapped once, all in one call (each seat to its nearest node, as
     # one at a time)
     named = list(dict.fromkeys(z for pair in p.links for z in (pair[0], pair[1])))
-    snapped = snap_to_nodes(R, _seats_of(state.zones, named))["node"]
+    # all seats (as the skim's updates snap them, so snapped once per network's nodes;
+    # each seat is snapped on its own), then the named ones
+    snapped = snap_to_nodes(R, state.zones)["node"].loc[named]
     seats = {zid: snapped.iloc[k] for k, zid in enumerate(named)}
 
     def seat(zid: str) -> Any:
@@ -650,17 +650,6 @@ def _upgrade_links(state: State, s: Strategy, p: UpgradeRoadParams) -> list[tupl
             with _about(s, f"links [{a!r}, {b!r}]"):
                 links.extend(fastest_path_links(R, [u, v]))
     return list(dict.fromkeys(links))
-
-
-def _seats_of(zones: gpd.GeoDataFrame, named: list[str]) -> gpd.GeoDataFrame:
-    """Return the named zones, with only what snapping reads (seats, geometry) if known.
-
-    ``zones.loc[named]`` (which names an unknown id) when one is not a zone.
-    """
-    at = zones.index.get_indexer(named)
-    if (at < 0).any() or not {"seat_lon", "seat_lat"} <= set(zones.columns):
-        return zones.loc[named]
-    return zones[["seat_lon", "seat_lat", zones.geometry.name]].iloc[at]
 
 
 @builtin(STRATEGY_KINDS, "upgrade_road", settings=UpgradeRoadParams)
