@@ -256,3 +256,24 @@ def test_compiled_and_scipy_engines_agree_with_cutoff_and_subset_targets(oakland
             )
             np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=0, atol=1e-9)
             assert np.isnan(a.to_numpy()).sum() == np.isnan(b.to_numpy()).sum()
+
+
+def test_snapped_seats_are_kept_per_nodes_and_seats():
+    """Seats snapped again on an edited graph (the same nodes) give the same table; moved
+    seats are snapped anew, not taken from what was kept."""
+    R = routing_graph_from(_square())
+    zones = _zones(LON[:3])
+    zones["seat_lon"], zones["seat_lat"] = [121.0004, 121.0098, 121.02], 28.6
+    first = snap_to_nodes(R, zones)
+    edited = apply_edge_changes(R, [("a", "b", 30.0)])
+    again = snap_to_nodes(edited, zones.copy())
+    assert again is not first
+    assert again.equals(first)
+    assert first["node"].tolist() == ["a", "b", "c"]
+    again.loc["z0", "node"] = "x"  # the caller's copy: what was kept stays as it was
+    assert snap_to_nodes(R, zones)["node"].tolist() == ["a", "b", "c"]
+    moved = zones.copy()
+    moved["seat_lon"] = [121.03, 121.0098, 121.02]
+    assert snap_to_nodes(edited, moved)["node"].tolist() == ["d", "b", "c"]
+    slower = snap_to_nodes(R, zones, access_speed_kph=2.25)
+    assert np.allclose(slower["access_min"], 2 * first["access_min"])
