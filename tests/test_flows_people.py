@@ -306,12 +306,15 @@ def test_compiled_furness_takes_the_numpy_steps(seed: int) -> None:
     assert (t_c[:, 4] == 0).all()
 
 
-@pytest.mark.parametrize(("n", "m"), [(1, 1), (31, 31), (32, 32), (33, 33), (70, 45), (5, 40)])
+@pytest.mark.parametrize(
+    ("n", "m"), [(1, 1), (31, 31), (32, 32), (33, 33), (70, 45), (5, 40), (800, 700)]
+)
 @pytest.mark.skipif(not COMPILED, reason=NO_KERNEL)
 def test_compiled_furness_takes_the_numpy_steps_on_any_shape(n: int, m: int) -> None:
     # the kernel sums 32 rows (columns) at a time, padding the last block: every size around
     # a block boundary, rectangular matrices, zero margins and unreachable pairs, and the
-    # error of the last iteration (rows and columns) when it does not converge
+    # error of the last iteration (rows and columns) when it does not converge; above 2**19
+    # elements (800 x 700) it sums row by row
     rng = np.random.default_rng(n * 100 + m)
     k = rng.uniform(0.01, 1.0, (n, m)) * (rng.random((n, m)) > 0.1)
     k[:, 0] = np.maximum(k[:, 0], 0.05)  # every row reaches a column

@@ -34,8 +34,10 @@
  *   row of k at a time instead waits for each addition to finish before the next (the
  *   latency of an addition, about 4 cycles, per term). k^T is a copy (zero rows pad it to
  *   a multiple of BLOCK); the columns of the last, partial block of k are copied, padded,
- *   too.
- * - Terms with a zero factor are skipped: k is finite, so they add +0 and change nothing.
+ *   too. A k larger than BLOCKED_MAX_ITEMS is summed row by row, as before, and not
+ *   copied (see there).
+ * - Terms with a zero factor a_i (b_j by blocks) are skipped: k is finite, so they add +0
+ *   and change nothing.
  * - The relative row errors are first bounded with a multiplication by 1 / O_i instead of
  *   a division: if the bound exceeds tol by far more than its rounding error (1e-12
  *   relative), the iteration has not converged and no error is computed exactly. Otherwise
@@ -46,7 +48,6 @@
 #include <Python.h>
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 /*
  * With GCC on x86-64 Linux (glibc), the functions below are compiled twice, for any x86-64
@@ -95,11 +96,61 @@ static inline void block_sums(const double *x, Py_ssize_t stride, Py_ssize_t cou
 }
 
 /* block_sums of the columns 0..width-1 of x (width a multiple of BLOCK), into out. */
-static void sums_by_blocks(const double *x, Py_ssize_t stride, Py_ssize_t count,
-                           Py_ssize_t width, const double *c, double *out)
+static inline void sums_by_blocks(const double *x, Py_ssize_t stride, Py_ssize_t count,
+                                  Py_ssize_t width, const double *c, double *out)
 {
     for (Py_ssize_t t0 = 0; t0 < width; t0 += BLOCK)
         block_sums(x + t0, stride, count, c, out + t0);
+}
+
+/*
+ * Up to this many elements (4 MB: some 700 x 700 zones) k is summed by blocks. A larger k
+ * no longer stays in the caches between the products, and then reading k^T BLOCK elements
+ * a row at a time is slower than reading k row by row, so it is summed with the plain
+ * loops (the same sums in the same order) and not copied.
+ */
+#define BLOCKED_MAX_ITEMS ((size_t)1 << 19)
+
+/* k as the products read it: by blocks (kt != NULL) or row by row. */
+typedef struct {
+    const double *k;
+    Py_ssize_t n, m;
+    double *kt;        /* k^T (m x npad, zero rows after the n-th), or NULL */
+    double *tail;      /* columns mfull.. of k (n x BLOCK, zero columns after the m-th) */
+    Py_ssize_t npad;   /* n rounded up to a multiple of BLOCK */
+    Py_ssize_t mfull;  /* columns of k in full blocks */
+} Layout;
+
+/* kb = k b (npad items written when by blocks). */
+static inline void times_b(const Layout *L, const double *b, double *kb)
+{
+    if (L->kt) {
+        sums_by_blocks(L->kt, L->npad, L->m, L->npad, b, kb);
+        return;
+    }
+    for (Py_ssize_t i = 0; i < L->n; i++) {
+        const double *row = L->k + i * L->m;
+        double s = 0.0;
+        for (Py_ssize_t j = 0; j < L->m; j++) s += row[j] * b[j];
+        kb[i] = s;
+    }
+}
+
+/* ka = k^T a (mfull + BLOCK items written when by blocks). */
+static inline void times_a(const Layout *L, const double *a, double *ka)
+{
+    if (L->kt) {
+        sums_by_blocks(L->k, L->m, L->n, L->mfull, a, ka);
+        if (L->mfull < L->m) sums_by_blocks(L->tail, BLOCK, L->n, BLOCK, a, ka + L->mfull);
+        return;
+    }
+    for (Py_ssize_t j = 0; j < L->m; j++) ka[j] = 0.0;
+    for (Py_ssize_t i = 0; i < L->n; i++) {
+        const double *row = L->k + i * L->m;
+        const double ai = a[i];
+        if (ai == 0.0) continue; /* adds nothing (k and a are finite) */
+        for (Py_ssize_t j = 0; j < L->m; j++) ka[j] += row[j] * ai;
+    }
 }
 
 /*
@@ -138,26 +189,37 @@ CLONED static long run(const double *k, Py_ssize_t n, Py_ssize_t m, const double
                        const double *d, double *a, double *b, long max_iter, double tol,
                        double *err_out)
 {
-    const Py_ssize_t npad = (n + BLOCK - 1) / BLOCK * BLOCK;
-    const Py_ssize_t mfull = m / BLOCK * BLOCK; /* columns of k in full blocks */
+    const int blocked = (size_t)n * (size_t)m <= BLOCKED_MAX_ITEMS;
+    Layout L = {k, n, m, NULL, NULL, (n + BLOCK - 1) / BLOCK * BLOCK, m / BLOCK * BLOCK};
     const Py_ssize_t mpad = (m + BLOCK - 1) / BLOCK * BLOCK;
-    /* one allocation: k^T (m x npad), the last columns of k (n x BLOCK), k b (npad),
-       k^T a (mpad), 1 / O (n) */
-    size_t len = (size_t)m * npad + (size_t)n * BLOCK + npad + mpad + n;
-    double *kt = calloc(len > 0 ? len : 1, sizeof(double));
+    /* one allocation: k b (npad), k^T a (mpad), 1 / O (n), and by blocks k^T (m x npad)
+       and the last columns of k (n x BLOCK) */
+    size_t len = (size_t)L.npad + mpad + n;
+    if (blocked) len += (size_t)m * L.npad + (size_t)n * BLOCK;
+    double *kb = calloc(len > 0 ? len : 1, sizeof(double));
     long result = -1;
     double err = INFINITY;
-    if (!kt) {
+    if (!kb) {
         *err_out = err;
         return -2;
     }
-    double *tail = kt + (size_t)m * npad;
-    double *kb = tail + (size_t)n * BLOCK;
-    double *ka = kb + npad;
+    double *ka = kb + L.npad;
     double *inv_p = ka + mpad;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        for (Py_ssize_t j = 0; j < m; j++) kt[j * npad + i] = k[i * m + j];
-        for (Py_ssize_t j = mfull; j < m; j++) tail[i * BLOCK + (j - mfull)] = k[i * m + j];
+    if (blocked) {
+        L.kt = inv_p + n;
+        L.tail = L.kt + (size_t)m * L.npad;
+        /* transposed by tiles of BLOCK x BLOCK (cache lines, not an element per line) */
+        for (Py_ssize_t i0 = 0; i0 < n; i0 += BLOCK) {
+            const Py_ssize_t i1 = i0 + BLOCK < n ? i0 + BLOCK : n;
+            for (Py_ssize_t j0 = 0; j0 < m; j0 += BLOCK) {
+                const Py_ssize_t j1 = j0 + BLOCK < m ? j0 + BLOCK : m;
+                for (Py_ssize_t i = i0; i < i1; i++)
+                    for (Py_ssize_t j = j0; j < j1; j++) L.kt[j * L.npad + i] = k[i * m + j];
+            }
+        }
+        for (Py_ssize_t i = 0; i < n; i++)
+            for (Py_ssize_t j = L.mfull; j < m; j++)
+                L.tail[i * BLOCK + (j - L.mfull)] = k[i * m + j];
     }
     /* the bound on the row errors needs a finite 1 / O_i (not so for subnormal O_i) */
     int bound_rows = 1;
@@ -167,13 +229,12 @@ CLONED static long run(const double *k, Py_ssize_t n, Py_ssize_t m, const double
     }
     const double far_above_tol = tol * (1.0 + 1e-12);
 
-    sums_by_blocks(kt, npad, m, npad, b, kb);
+    times_b(&L, b, kb);
     for (long iteration = 1; iteration <= max_iter; iteration++) {
         factors(p, kb, n, a);
-        sums_by_blocks(k, m, n, mfull, a, ka);
-        if (mfull < m) sums_by_blocks(tail, BLOCK, n, BLOCK, a, ka + mfull);
+        times_a(&L, a, ka);
         factors(d, ka, m, b);
-        sums_by_blocks(kt, npad, m, npad, b, kb);
+        times_b(&L, b, kb);
         const int last = iteration == max_iter;
         if (bound_rows && !last) {
             double bound = 0.0;
@@ -190,7 +251,7 @@ CLONED static long run(const double *k, Py_ssize_t n, Py_ssize_t m, const double
             break;
         }
     }
-    free(kt);
+    free(kb);
     *err_out = err;
     return result;
 }

@@ -63,7 +63,7 @@ def _check(zones: pd.DataFrame, links: pd.DataFrame, need: Iterable[str] = ()) -
             msg = f"ecosystem model: zones need a {col!r} column (m3/day)"
             raise InputError(msg)
         values = zones[col]
-        if values.dtype != np.float64:  # numbers already: to_numeric would keep them
+        if not isinstance(values, pd.Series) or values.dtype != np.float64:  # else: as they are
             values = pd.to_numeric(values, errors="coerce")
         numbers = values.to_numpy(dtype=float, na_value=np.nan)
         bad = np.isnan(numbers) | (numbers < 0)

@@ -386,7 +386,7 @@ def _zone_column(zones: pd.DataFrame, column: str, model: str) -> FloatArray:
         )
         raise InputError(msg)
     given = zones[column]
-    if given.dtype == np.float64:  # numbers already (to_numeric would return them as they are)
+    if isinstance(given, pd.Series) and given.dtype == np.float64:  # to_numeric: as they are
         values = given.to_numpy(dtype=float, copy=True)
     else:
         values = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
