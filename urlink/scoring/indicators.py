@@ -743,8 +743,12 @@ _SUM_ROWS = 20_000
 """Longest flow table whose group sums :func:`_group_sums` adds itself (else pandas)."""
 
 
-def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray:
+def _group_sums(
+    keys: pd.Series, volume: pd.Series, ids: pd.Index, rows: np.ndarray | None = None
+) -> np.ndarray:
     """``volume.groupby(keys).sum().reindex(ids, fill_value=0.0)``, as floats.
+
+    ``rows``: sum only these rows (a boolean mask; None: all), as of the table filtered.
 
     The same numbers, bit for bit, without a groupby (its factorising, sorting and
     reindexing of Arrow strings cost more than the sums of a few hundred rows): pandas (3.x)
@@ -755,6 +759,8 @@ def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray
     """
     v = volume.to_numpy()
     labels = _arrow_strings(keys) if ids.is_unique else None
+    if rows is not None:
+        v = v[rows]
     if (
         labels is None
         or not 0 < len(v) <= _SUM_ROWS
@@ -762,8 +768,12 @@ def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray
         or not np.isfinite(v).all()
         or float(np.abs(v).sum()) > 1e300  # no overflow: the compensation stays finite
     ):
+        if rows is not None:
+            keys, volume = keys[rows], volume[rows]
         return volume.groupby(keys).sum().reindex(ids, fill_value=0.0).to_numpy()
     at = positions(ids, keys)  # -1: not a zone (its group is dropped by the reindex)
+    if rows is not None:
+        at, labels = at[rows], labels.filter(rows)
     names = labels.to_pylist()
     out = np.zeros(len(ids))
     if all(a <= b for a, b in itertools.pairwise(names)):  # sorted keys: reduceat
@@ -795,12 +805,25 @@ def _capital_values(capital: pd.DataFrame, ids: pd.Index) -> tuple[np.ndarray, n
     )
 
 
+def _equal_to(column: pd.Series, value: str) -> np.ndarray:
+    """``(column == value).to_numpy(dtype=bool, na_value=False)``.
+
+    For Arrow strings without missing ones by Arrow's comparison itself (pandas' wrapping of
+    it costs several times more on a short table).
+    """
+    array = _arrow_strings(column)
+    if array is None:
+        return np.asarray((column == value).to_numpy(dtype=bool, na_value=False))
+    import pyarrow.compute as pc  # noqa: PLC0415 - installed: the column is Arrow strings
+
+    return np.asarray(pc.equal(array, value).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _water_values(ecosystem: pd.DataFrame, ids: pd.Index) -> np.ndarray:
     """Water used per destination zone (m3/day, in the order of the zones)."""
     w = ecosystem
-    if "use" in w.columns:
-        w = w[(w["use"] == "used").to_numpy(dtype=bool, na_value=False)]
-    return _group_sums(w["destination"], w["volume"], ids)
+    used = _equal_to(w["use"], "used") if "use" in w.columns else None
+    return _group_sums(w["destination"], w["volume"], ids, used)
 
 
 def _bus_served(state: State) -> np.ndarray:
@@ -1311,7 +1334,7 @@ def _es_outside_share(ctx: DistrictContext, w: pd.DataFrame) -> float:
     else:
         src = origin.isin(ctx.inside).to_numpy(dtype=bool)
         away = (origin != destination).to_numpy(dtype=bool)
-    used = (w["use"] == "used").to_numpy(dtype=bool) if "use" in w.columns else True
+    used = _equal_to(w["use"], "used") if "use" in w.columns else True
     volume = w["volume"].to_numpy(dtype=float)
     return _share(float(np.nansum(volume[src & used & away])), float(np.nansum(volume[src])))
 
