@@ -1025,12 +1025,13 @@ class DistrictContext:
     flow_pairs: Mapping[str, _Pairs] = field(default_factory=dict)
     cache: EvaluationCache | None = None
     positions: np.ndarray | None = None
-    # the zone values read as floats, by column (all zones, in the order of zone_values)
-    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    # the district's values read already, by column (in the order of inside), and the
-    # residents as floats with their total: each read once per state, not per indicator
-    _inside: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _residents: tuple[np.ndarray, float] | None = field(default=None, repr=False)
+    # what the indicators read, each read once per state, not once per indicator: the zone
+    # values as floats by column (all zones, in the order of zone_values), the district's
+    # values by column (in the order of inside), the residents as floats and their total.
+    # Not init fields: a context made by dataclasses.replace starts without them.
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _inside: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _residents: tuple[np.ndarray, float] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(
@@ -1081,7 +1082,7 @@ class DistrictContext:
         else:  # the same values as .loc, positions looked up once
             values = known[column] if column in known else zone_values[column].to_numpy()
             times = pd.Series(values[at], index=inside, name=column)
-        return cls(
+        ctx = cls(
             state=state,
             zone_values=zone_values,
             inside=inside,
@@ -1090,9 +1091,10 @@ class DistrictContext:
             flow_pairs=dict(flow_pairs or {}),
             cache=cache,
             positions=at,
-            _columns=known,
-            _residents=(residents, float(total)),
         )
+        ctx._columns.update(known)
+        object.__setattr__(ctx, "_residents", (residents, float(total)))  # frozen: set once
+        return ctx
 
     def part(self, name: str, keys: tuple[object, ...], compute: Callable[[], T]) -> T:
         """Return ``compute()``, kept in the cache with ``keys`` when there is one.
