@@ -1032,6 +1032,7 @@ class DistrictContext:
     _columns: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _inside: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _residents: tuple[np.ndarray, float] | None = field(default=None, init=False, repr=False)
+    _centre: list[np.ndarray] = field(default_factory=list, init=False, repr=False)
 
     @classmethod
     def of(
@@ -1163,6 +1164,13 @@ class DistrictContext:
         return self._residents[1]
 
     @property
+    def _centre_times(self) -> np.ndarray:
+        """``time_to_centre_min`` as floats (read once; not to be changed)."""
+        if not self._centre:
+            self._centre.append(self.time_to_centre_min.to_numpy(dtype=float))
+        return self._centre[0]
+
+    @property
     def _population(self) -> np.ndarray:
         """``population`` as floats (not to be changed)."""
         if self._residents is None:
@@ -1182,7 +1190,7 @@ def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
 
 def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+        t = ctx._centre_times
         if np.isnan(t).all():  # no district centre (or none reachable): unknown, not 0
             return np.nan
         pop = ctx._population
@@ -1226,7 +1234,7 @@ def _pt_coverage(ctx: DistrictContext) -> float:
 
 def _access_ratio(ctx: DistrictContext) -> float:
     zones = ctx.state.zones
-    t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+    t = ctx._centre_times
     pop = ctx._population
 
     def rural_urban() -> tuple[np.ndarray, np.ndarray]:
@@ -1244,7 +1252,7 @@ def _access_ratio(ctx: DistrictContext) -> float:
 
 
 def _access_gini(ctx: DistrictContext) -> float:
-    t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+    t = ctx._centre_times
     ok = ~np.isnan(t)
     if not ok.any():  # no district centre (or none reachable): unknown, not equal access
         return np.nan
@@ -1383,7 +1391,7 @@ def _eco_comp_per_resident(ctx: DistrictContext, w: pd.DataFrame) -> float:
 
 def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        if np.isnan(ctx._read("time_to_centre_min")).all():
+        if np.isnan(ctx._centre_times).all():
             return np.nan  # no district centre: unknown (without a bus it is 0, a fact)
         t = ctx._read("bus_time_to_centre_min")
         pop = ctx._population
