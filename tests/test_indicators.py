@@ -496,6 +496,9 @@ def test_district_context_reads_the_frame_without_arrays_and_hands_out_copies(ba
     co2[:] = -1.0  # the caller's copy: the next reader still gets the zone values
     np.testing.assert_array_equal(ctx.inside_values("co2_kg_per_day"), expected)
     assert ctx.total_population == float(ctx.population.sum())
+    # a context made from another keeps nothing read from the old zone values
+    doubled = dataclasses.replace(ctx, zone_values=ev.zone_values * 2)
+    np.testing.assert_array_equal(doubled.inside_values("co2_kg_per_day"), 2 * expected)
     for name in INDICATORS:
         compute = INDICATORS[name].compute
         assert compute is not None

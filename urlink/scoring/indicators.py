@@ -743,8 +743,12 @@ _SUM_ROWS = 20_000
 """Longest flow table whose group sums :func:`_group_sums` adds itself (else pandas)."""
 
 
-def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray:
+def _group_sums(
+    keys: pd.Series, volume: pd.Series, ids: pd.Index, rows: np.ndarray | None = None
+) -> np.ndarray:
     """``volume.groupby(keys).sum().reindex(ids, fill_value=0.0)``, as floats.
+
+    ``rows``: sum only these rows (a boolean mask; None: all), as of the table filtered.
 
     The same numbers, bit for bit, without a groupby (its factorising, sorting and
     reindexing of Arrow strings cost more than the sums of a few hundred rows): pandas (3.x)
@@ -755,6 +759,8 @@ def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray
     """
     v = volume.to_numpy()
     labels = _arrow_strings(keys) if ids.is_unique else None
+    if rows is not None:
+        v = v[rows]
     if (
         labels is None
         or not 0 < len(v) <= _SUM_ROWS
@@ -762,8 +768,12 @@ def _group_sums(keys: pd.Series, volume: pd.Series, ids: pd.Index) -> np.ndarray
         or not np.isfinite(v).all()
         or float(np.abs(v).sum()) > 1e300  # no overflow: the compensation stays finite
     ):
+        if rows is not None:
+            keys, volume = keys[rows], volume[rows]
         return volume.groupby(keys).sum().reindex(ids, fill_value=0.0).to_numpy()
     at = positions(ids, keys)  # -1: not a zone (its group is dropped by the reindex)
+    if rows is not None:
+        at, labels = at[rows], labels.filter(rows)
     names = labels.to_pylist()
     out = np.zeros(len(ids))
     if all(a <= b for a, b in itertools.pairwise(names)):  # sorted keys: reduceat
@@ -795,12 +805,25 @@ def _capital_values(capital: pd.DataFrame, ids: pd.Index) -> tuple[np.ndarray, n
     )
 
 
+def _equal_to(column: pd.Series, value: str) -> np.ndarray:
+    """``(column == value).to_numpy(dtype=bool, na_value=False)``.
+
+    For Arrow strings without missing ones by Arrow's comparison itself (pandas' wrapping of
+    it costs several times more on a short table).
+    """
+    array = _arrow_strings(column)
+    if array is None:
+        return np.asarray((column == value).to_numpy(dtype=bool, na_value=False))
+    import pyarrow.compute as pc  # noqa: PLC0415 - installed: the column is Arrow strings
+
+    return np.asarray(pc.equal(array, value).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _water_values(ecosystem: pd.DataFrame, ids: pd.Index) -> np.ndarray:
     """Water used per destination zone (m3/day, in the order of the zones)."""
     w = ecosystem
-    if "use" in w.columns:
-        w = w[(w["use"] == "used").to_numpy(dtype=bool, na_value=False)]
-    return _group_sums(w["destination"], w["volume"], ids)
+    used = _equal_to(w["use"], "used") if "use" in w.columns else None
+    return _group_sums(w["destination"], w["volume"], ids, used)
 
 
 def _bus_served(state: State) -> np.ndarray:
@@ -1002,12 +1025,14 @@ class DistrictContext:
     flow_pairs: Mapping[str, _Pairs] = field(default_factory=dict)
     cache: EvaluationCache | None = None
     positions: np.ndarray | None = None
-    # the zone values read as floats, by column (all zones, in the order of zone_values)
-    _columns: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    # the district's values read already, by column (in the order of inside), and the
-    # residents as floats with their total: each read once per state, not per indicator
-    _inside: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _residents: tuple[np.ndarray, float] | None = field(default=None, repr=False)
+    # what the indicators read, each read once per state, not once per indicator: the zone
+    # values as floats by column (all zones, in the order of zone_values), the district's
+    # values by column (in the order of inside), the residents as floats and their total.
+    # Not init fields: a context made by dataclasses.replace starts without them.
+    _columns: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _inside: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _residents: tuple[np.ndarray, float] | None = field(default=None, init=False, repr=False)
+    _centre: list[np.ndarray] = field(default_factory=list, init=False, repr=False)
 
     @classmethod
     def of(
@@ -1058,7 +1083,7 @@ class DistrictContext:
         else:  # the same values as .loc, positions looked up once
             values = known[column] if column in known else zone_values[column].to_numpy()
             times = pd.Series(values[at], index=inside, name=column)
-        return cls(
+        ctx = cls(
             state=state,
             zone_values=zone_values,
             inside=inside,
@@ -1067,9 +1092,10 @@ class DistrictContext:
             flow_pairs=dict(flow_pairs or {}),
             cache=cache,
             positions=at,
-            _columns=known,
-            _residents=(residents, float(total)),
         )
+        ctx._columns.update(known)
+        object.__setattr__(ctx, "_residents", (residents, float(total)))  # frozen: set once
+        return ctx
 
     def part(self, name: str, keys: tuple[object, ...], compute: Callable[[], T]) -> T:
         """Return ``compute()``, kept in the cache with ``keys`` when there is one.
@@ -1138,6 +1164,13 @@ class DistrictContext:
         return self._residents[1]
 
     @property
+    def _centre_times(self) -> np.ndarray:
+        """``time_to_centre_min`` as floats (read once; not to be changed)."""
+        if not self._centre:
+            self._centre.append(self.time_to_centre_min.to_numpy(dtype=float))
+        return self._centre[0]
+
+    @property
     def _population(self) -> np.ndarray:
         """``population`` as floats (not to be changed)."""
         if self._residents is None:
@@ -1157,7 +1190,7 @@ def _positions(index: pd.Index, labels: pd.Index) -> np.ndarray:
 
 def _pop_within(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+        t = ctx._centre_times
         if np.isnan(t).all():  # no district centre (or none reachable): unknown, not 0
             return np.nan
         pop = ctx._population
@@ -1201,7 +1234,7 @@ def _pt_coverage(ctx: DistrictContext) -> float:
 
 def _access_ratio(ctx: DistrictContext) -> float:
     zones = ctx.state.zones
-    t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+    t = ctx._centre_times
     pop = ctx._population
 
     def rural_urban() -> tuple[np.ndarray, np.ndarray]:
@@ -1219,7 +1252,7 @@ def _access_ratio(ctx: DistrictContext) -> float:
 
 
 def _access_gini(ctx: DistrictContext) -> float:
-    t = ctx._read("time_to_centre_min")  # time_to_centre_min's values
+    t = ctx._centre_times
     ok = ~np.isnan(t)
     if not ok.any():  # no district centre (or none reachable): unknown, not equal access
         return np.nan
@@ -1311,7 +1344,7 @@ def _es_outside_share(ctx: DistrictContext, w: pd.DataFrame) -> float:
     else:
         src = origin.isin(ctx.inside).to_numpy(dtype=bool)
         away = (origin != destination).to_numpy(dtype=bool)
-    used = (w["use"] == "used").to_numpy(dtype=bool) if "use" in w.columns else True
+    used = _equal_to(w["use"], "used") if "use" in w.columns else True
     volume = w["volume"].to_numpy(dtype=float)
     return _share(float(np.nansum(volume[src & used & away])), float(np.nansum(volume[src])))
 
@@ -1358,7 +1391,7 @@ def _eco_comp_per_resident(ctx: DistrictContext, w: pd.DataFrame) -> float:
 
 def _pop_within_bus(minutes: float) -> Callable[[DistrictContext], float]:
     def compute(ctx: DistrictContext) -> float:
-        if np.isnan(ctx._read("time_to_centre_min")).all():
+        if np.isnan(ctx._centre_times).all():
             return np.nan  # no district centre: unknown (without a bus it is 0, a fact)
         t = ctx._read("bus_time_to_centre_min")
         pop = ctx._population
