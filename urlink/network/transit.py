@@ -362,6 +362,13 @@ class TransitSkim:
         >>> sk.total_min().loc["a", "b"], sk.total_min(wait_weight=2.0).loc["a", "b"]
         (np.float64(19.0), np.float64(24.0))
         """
+        parts = (self.in_vehicle_min, self.wait_min, self.access_min)
+        ivt = parts[0]
+        if all(p.index.equals(ivt.index) and p.columns.equals(ivt.columns) for p in parts[1:]):
+            # aligned (as transit_skim makes them): numpy's arithmetic, pandas' numbers
+            wait, access = (p.to_numpy(dtype=float) for p in parts[1:])
+            total = ivt.to_numpy(dtype=float) + wait_weight * wait + access_weight * access
+            return pd.DataFrame(total, index=ivt.index, columns=ivt.columns, copy=False)
         return self.in_vehicle_min + wait_weight * self.wait_min + access_weight * self.access_min
 
 

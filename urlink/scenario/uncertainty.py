@@ -507,6 +507,13 @@ def _apply(
     return state
 
 
+def _in_order(district: pd.Series, indicators: tuple[str, ...]) -> np.ndarray:
+    """Return the district values of ``indicators`` in that order (NaN where it has none)."""
+    at = district.index.get_indexer(list(indicators))
+    values = district.to_numpy(dtype=float)
+    return np.where(at >= 0, values[np.maximum(at, 0)], np.nan) if len(values) else at * np.nan
+
+
 def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
     """Evaluate input sample ``i``: strategies x indicators (a pure function)."""
     values = {u.path: float(job.values[i, j]) for j, u in enumerate(job.inputs)}  # noqa: PD011
@@ -518,7 +525,7 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
             cache = EvaluationCache()  # the parts the strategies leave as they were
             base = evaluate(state, cache=cache)
             population = float(state.zones.loc[in_focus(state), "population"].sum())
-            rows = [base.district.reindex(list(job.indicators)).to_numpy(dtype=float)]
+            rows = [_in_order(base.district, job.indicators)]
             done: dict[str, tuple[Strategy, State]] = {}  # strategies applied alone
             for _, members in job.items:
                 chosen = tuple(_strategy_with(m, values) for m in members)
@@ -532,7 +539,7 @@ def _evaluate_sample(job: _SampleJob, i: int) -> tuple[np.ndarray, list[str]]:
                     population=population,
                     params=job.costs,
                 )
-                rows.append(district.reindex(list(job.indicators)).to_numpy(dtype=float))
+                rows.append(_in_order(district, job.indicators))
         except (InputError, UrlinkError) as err:
             shown = ", ".join(f"{p} = {v:.4g}" for p, v in values.items())
             msg = (
