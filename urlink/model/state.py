@@ -353,19 +353,20 @@ def _derived(name: str, source: object, extra: Hashable, compute: Callable[[], T
 
 def _read_only(value: T) -> T:
     """``value``; a float Series or DataFrame on a read-only array (kept: never edited)."""
-    if isinstance(value, pd.DataFrame):
-        kinds = {dtype.kind for dtype in value.dtypes}
-    elif isinstance(value, pd.Series):
-        kinds = {value.dtype.kind}
+    obj: Any = value
+    if isinstance(obj, pd.DataFrame):
+        kinds = {dtype.kind for dtype in obj.dtypes}
+    elif isinstance(obj, pd.Series):
+        kinds = {obj.dtype.kind}
     else:
         return value
     if kinds != {"f"}:
         return value
-    array = value.to_numpy(copy=False).view()  # a view: no copy of the numbers
+    array = obj.to_numpy(copy=False).view()  # a view: no copy of the numbers
     array.flags.writeable = False
-    if isinstance(value, pd.Series):
-        return cast("T", pd.Series(array, index=value.index, name=value.name, copy=False))
-    return cast("T", pd.DataFrame(array, index=value.index, columns=value.columns, copy=False))
+    if isinstance(obj, pd.Series):
+        return cast("T", pd.Series(array, index=obj.index, name=obj.name, copy=False))
+    return cast("T", pd.DataFrame(array, index=obj.index, columns=obj.columns, copy=False))
 
 
 def intrazonal_min(state: State) -> pd.Series:

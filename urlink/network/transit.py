@@ -48,7 +48,7 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -273,7 +273,7 @@ class BusService:
                 cell[0] = values[column]
                 one[column] = cell
             else:
-                one[column] = pd.array([values[column]], dtype=like.dtype)
+                one[column] = pd.array([values[column]], dtype=cast("Any", like.dtype))
         lines = pd.concat([self.lines, pd.DataFrame(one)], ignore_index=True)
         if not lines.dtypes.equals(self.lines.dtypes):
             return None

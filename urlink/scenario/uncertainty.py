@@ -509,7 +509,7 @@ def _apply(
 
 def _in_order(district: pd.Series, indicators: tuple[str, ...]) -> np.ndarray:
     """Return the district values of ``indicators`` in that order (NaN where it has none)."""
-    at = district.index.get_indexer(list(indicators))
+    at = district.index.get_indexer(pd.Index(list(indicators)))
     values = district.to_numpy(dtype=float)
     return np.where(at >= 0, values[np.maximum(at, 0)], np.nan) if len(values) else at * np.nan
 
