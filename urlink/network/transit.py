@@ -452,12 +452,12 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
     zones = pd.Index(car_skim.index)
     n = len(zones)
     pos = {z: i for i, z in enumerate(zones)}
-    acc = access_min.reindex(zones).to_numpy(dtype=float)
+    acc = _aligned(access_min, zones).to_numpy(dtype=float)
     if np.isnan(acc).any() or (acc < 0).any():
         bad = zones[np.isnan(acc) | (acc < 0)].tolist()[:10]
         msg = f"access_min: no valid (>= 0) walk time for zone(s) {bad}; give one per zone"
         raise InputError(msg)
-    car = car_skim.reindex(columns=zones).to_numpy(dtype=float)
+    car = _aligned(car_skim, zones, columns=True).to_numpy(dtype=float)
     _check_weight("max_walk_min", max_walk_min)
 
     # nodes: origin i, destination n + i, alighting 2n + i, at-stop 3n + i (walked there,
@@ -479,7 +479,7 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
     walk_v = [np.column_stack([n + at, 3 * n + at]).ravel()]
     walk_c = [np.repeat(acc, 2)]
     if walk_min is not None:
-        walk = walk_min.reindex(index=zones, columns=zones).to_numpy(dtype=float)
+        walk = _aligned(_aligned(walk_min, zones), zones, columns=True).to_numpy(dtype=float)
         near = np.isfinite(walk) & (walk <= max_walk_min)
         np.fill_diagonal(near, val=False)
         a, b = np.nonzero(near)
@@ -547,13 +547,18 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
     eid = np.asarray(edge_id[pred[src_i, node_i], node_i]).astype(np.int64).ravel() - 1
     total = np.zeros((5, *pred.shape))
     total[:, src_i, node_i] = comp[eid].T
+    # pointer jumping, log2(depth) rounds: every node adds its ancestor's sum and jumps to
+    # the ancestor's ancestor, all at once (the right side is read before it is written);
+    # only the nodes that still have an ancestor, fewer each round
     anc = np.where(has, pred, -1)
-    rows = np.arange(n)[:, None]
-    while (anc >= 0).any():  # pointer jumping: log2(depth) rounds
-        live = anc >= 0
-        safe = np.where(live, anc, 0)
-        total += np.where(live, total[:, rows, safe], 0.0)
-        anc = np.where(live, anc[rows, safe], -1)
+    src, node = src_i, node_i
+    while len(src):
+        up = anc[src, node]
+        total[:, src, node] += total[:, src, up]
+        further = anc[src, up]
+        anc[src, node] = further
+        more = further >= 0
+        src, node = src[more], node[more]
     out = total[:, :, n : 2 * n]
     unreachable = ~np.isfinite(dist[:, n : 2 * n])
     np.fill_diagonal(unreachable, val=True)
@@ -570,6 +575,14 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
         return pd.DataFrame(a, index=zones, columns=zones)
 
     return TransitSkim(*(frame(out[c]) for c in range(5)))
+
+
+def _aligned(values: Any, zones: pd.Index, *, columns: bool = False) -> Any:
+    """``values`` reindexed to ``zones`` (its columns with ``columns``), itself if aligned."""
+    labels = values.columns if columns else values.index
+    if labels.equals(zones):
+        return values
+    return values.reindex(columns=zones) if columns else values.reindex(zones)
 
 
 def _zone_ids(zones: pd.DataFrame | pd.Index | Sequence[str]) -> pd.Index:
