@@ -327,7 +327,8 @@ class EvaluationCache:
             The part.
         keys
             Everything it is computed from: objects (compared by identity) and strings,
-            numbers and tuples of them (compared by value).
+            numbers and tuples of them (compared by value; so are the columns of Arrow
+            strings :func:`evaluate` wraps as keys).
         compute
             Computes it.
 
