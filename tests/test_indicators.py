@@ -22,6 +22,7 @@ from urlink.scoring.indicators import (
     _cross_boundary_frame,
     _es_outside_share,
     _group_sums,
+    _mode_codes,
     _Pairs,
     _time_to,
     _time_to_frame,
@@ -533,3 +534,41 @@ def test_ecosystem_use_outside_by_position_equals_by_label(base):
     odd = w.copy()  # a source that is not a zone: compared by label
     odd.loc[0, "origin"] = "elsewhere"
     assert _es_outside_share(ctx, odd) == by_label(odd)
+
+
+def test_equal_id_columns_share_their_positions_and_mode_codes_in_a_cache():
+    # a strategy's new flow tables mostly hold the same pairs in the same rows: the zones'
+    # positions and the mode codes are looked up once per sample, compared by value
+    ids = pd.Index(["a", "b", "c"], dtype="str")
+
+    def table(destinations: list[str], modes: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "origin": pd.Series(["a", "b", "c"], dtype="str"),
+                "destination": pd.Series(destinations, dtype="str"),
+                "mode": pd.Series(modes, dtype="str"),
+            }
+        )
+
+    first = table(["b", "c", "a"], ["car", "bus", "car"])
+    again = table(["b", "c", "a"], ["car", "bus", "car"])  # another table, the same strings
+    other = table(["c", "c", "a"], ["bus", "bus", "car"])
+    calls = []
+
+    class Counting(EvaluationCache):
+        def part(self, name, keys, compute):
+            return super().part(name, keys, lambda: (calls.append(name), compute())[1])
+
+    cache = Counting()
+    for t in (first, again, other):
+        pairs = _Pairs.of(ids, t, cache)
+        plain = _Pairs.of(ids, t)
+        assert pairs.complete and plain.complete
+        np.testing.assert_array_equal(pairs.o, plain.o)
+        np.testing.assert_array_equal(pairs.d, plain.d)
+        codes, names = _mode_codes(t, cache)
+        expected_codes, expected_names = pd.factorize(t["mode"].astype(str), use_na_sentinel=False)
+        np.testing.assert_array_equal(codes, expected_codes)
+        assert names == list(expected_names)
+    assert calls.count("pair_positions") == 2  # first (and again), other
+    assert calls.count("mode_codes") == 2

@@ -32,6 +32,8 @@ from urlink.registry import RegistrationError, Registry, builtin
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    import pyarrow as pa
+
     from urlink.model.carbon import EmissionFactors
     from urlink.model.intrazonal import IntrazonalRule
     from urlink.model.state import State
@@ -325,7 +327,8 @@ class EvaluationCache:
             The part.
         keys
             Everything it is computed from: objects (compared by identity) and strings,
-            numbers and tuples of them (compared by value).
+            numbers and tuples of them (compared by value; so are the columns of Arrow
+            strings :func:`evaluate` wraps as keys).
         compute
             Computes it.
 
@@ -346,8 +349,32 @@ class EvaluationCache:
 def _same(a: object, b: object) -> bool:
     if a is b:
         return True
+    if isinstance(a, _Strings):
+        return isinstance(b, _Strings) and a.same(b)
     plain = (str, int, float, bool, tuple)
     return isinstance(a, plain) and type(a) is type(b) and bool(a == b)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Strings:
+    """A column of Arrow strings as a key of :class:`EvaluationCache`, compared by value.
+
+    The flow tables of a sample's strategies are new tables, but most hold the same pairs in
+    the same rows (only the volumes differ): their zones' positions and mode codes are
+    looked up once, not once per table (comparing two columns costs far less).
+    """
+
+    array: pa.Array
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Strings | None:
+        """Return the key of a column (None unless Arrow strings without missing ones)."""
+        array = _arrow_strings(column)
+        return None if array is None else cls(array)
+
+    def same(self, other: _Strings) -> bool:
+        """Whether both hold the same strings in the same order."""
+        return len(self.array) == len(other.array) and bool(self.array.equals(other.array))
 
 
 def _part(
@@ -508,13 +535,22 @@ class _Pairs:
     """Whether every origin and destination is a zone (else the pandas lookups)."""
 
     @classmethod
-    def of(cls, ids: pd.Index, table: pd.DataFrame) -> _Pairs:
+    def of(
+        cls, ids: pd.Index, table: pd.DataFrame, cache: EvaluationCache | None = None
+    ) -> _Pairs:
         o, d = table["origin"], table["destination"]
         if not ids.is_unique:
             return cls(ids, o, d, np.empty(0, np.intp), np.empty(0, np.intp))
-        at_o, at_d = positions(ids, o), positions(ids, d)
-        complete = len(at_o) == len(o) and bool((at_o >= 0).all() & (at_d >= 0).all())
-        return cls(ids, o, d, at_o, at_d, complete)
+
+        def look_up() -> tuple[np.ndarray, np.ndarray, bool]:
+            at_o, at_d = positions(ids, o), positions(ids, d)
+            return at_o, at_d, len(at_o) == len(o) and bool((at_o >= 0).all() & (at_d >= 0).all())
+
+        keys = (ids, _Strings.of(o), _Strings.of(d))
+        if cache is None or keys[1] is None or keys[2] is None:
+            return cls(ids, o, d, *look_up())
+        # kept for the next table with the same origins and destinations (_Strings)
+        return cls(ids, o, d, *cache.part("pair_positions", keys, look_up))
 
     def values(
         self,
@@ -574,22 +610,29 @@ def _at_pairs(matrix: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.nd
     return out
 
 
-def _mode_codes(people: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def _mode_codes(
+    people: pd.DataFrame, cache: EvaluationCache | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Return the ``mode`` of each people flow row as a code, and the names of the codes.
 
     ``pd.factorize(people["mode"].astype(str), use_na_sentinel=False)``: the names in the
     order they first appear. With Arrow strings and none missing, Arrow's dictionary
-    encoding gives the same codes and names (what pandas calls for them) without the copy.
+    encoding gives the same codes and names (what pandas calls for them) without the copy,
+    kept in ``cache`` for the next table with the same modes in the same rows.
     """
     mode = people["mode"]
-    array = _arrow_strings(mode)
-    if array is not None:
+    key = _Strings.of(mode)
+    if key is None:
+        codes, names = pd.factorize(mode.astype(str), use_na_sentinel=False)
+        return codes, list(names)
+
+    def encode() -> tuple[np.ndarray, list[str]]:
         import pyarrow.compute as pc  # noqa: PLC0415 - installed: the modes are Arrow strings
 
-        encoded = pc.dictionary_encode(array)
+        encoded = pc.dictionary_encode(key.array)
         return np.asarray(encoded.indices.to_numpy()), encoded.dictionary.to_pylist()
-    codes, names = pd.factorize(mode.astype(str), use_na_sentinel=False)
-    return codes, list(names)
+
+    return _part(cache, "mode_codes", (key,), encode)
 
 
 def _people_co2(
@@ -712,11 +755,11 @@ def _people_values(
 
     Per zone, in the order of the zones.
     """
-    pairs = _Pairs.of(state.zones.index, people)
+    pairs = _Pairs.of(state.zones.index, people, cache)
     km = pairs.values(
         state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
     )
-    modes = _mode_codes(people) if "mode" in people.columns else None
+    modes = _mode_codes(people, cache) if "mode" in people.columns else None
     trip = _trip_minutes(state, people, pairs, km, bus_min, modes=modes, cache=cache)
     volume = people["volume"].to_numpy()
     minutes = volume * trip
@@ -732,7 +775,7 @@ def _goods_values(
     ef = _part(cache, "factors", (state.emissions,), state.emissions.factors)[
         state.emissions.goods_mode
     ]
-    pairs = _Pairs.of(state.zones.index, goods)
+    pairs = _Pairs.of(state.zones.index, goods, cache)
     km = pairs.values(
         state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
     )
