@@ -78,6 +78,13 @@ def test_intrazonal_time_is_half_the_nearest_neighbour():
     ]
 
 
+def test_intrazonal_values_of_a_skim_whose_columns_are_in_another_order():
+    """Each zone's own column is its diagonal, whatever the order of the columns."""
+    shuffled = TIME[["c", "a", "b"]]
+    assert intrazonal_values(shuffled).tolist() == [5.0, 5.0, 12.0]
+    assert intrazonal_values(shuffled, rule="none").tolist() == [0.0, 0.0, 0.0]
+
+
 def test_within_zone_trips_are_modelled_and_margins_met():
     state = _state(intrazonal="half_nearest")
     p = state.flows["people"]

@@ -71,6 +71,14 @@ def intrazonal_values(
     >>> intrazonal_values(m, rule="none").tolist()
     [0.0, 0.0, 0.0]
     """
+    if (
+        not matrix.columns.equals(matrix.index)
+        and matrix.index.is_unique
+        and matrix.columns.is_unique
+        and len(matrix.columns) == len(matrix.index)
+        and matrix.columns.isin(matrix.index).all()
+    ):  # the same zones in another order: each zone's own column on the diagonal
+        matrix = matrix.reindex(columns=matrix.index)
     n_rows, n_cols = matrix.shape
     if rule == "none":
         diag = np.empty(min(n_rows, n_cols))
