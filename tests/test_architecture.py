@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "urlink.validate": 0,
     "urlink.parallel": 0,
     "urlink.progress": 0,
+    "urlink.memo": 0,
     "urlink.io": 1,
     "urlink.network": 2,
     "urlink.model": 3,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from urlink.errors import InputError
+from urlink.memo import kept_with
 from urlink.model.carbon import EmissionSettings
 from urlink.model.flows.base import get_model, repeated
 from urlink.model.flows.capital import eco_compensation, transfers
@@ -321,34 +321,14 @@ class State:
 
 T = TypeVar("T")
 
-_DERIVED: dict[tuple[str, int, Hashable], tuple[weakref.ref[Any], Any]] = {}
-"""Values derived from a state's tables (the skim, the zones...), by the table's identity."""
-
 _DERIVED_MATRIX_MAX_ZONES = 1_000
 """Zone x zone values derived from a skim are kept only up to this many zones (8 MB a
 copy): above it, each use computes them again rather than hold another copy (#20)."""
 
 
 def _derived(name: str, source: object, extra: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, kept while the very object ``source`` lives (compared by identity).
-
-    A state's tables are never edited in place (a strategy makes a new state with new
-    tables), so what is derived from one of them can be kept with it: the uncertainty
-    analysis derives the intrazonal times of one skim for every flow model, indicator and
-    bus skim of a dozen states per sample. The entry goes when ``source`` is collected.
-    """
-    key = (name, id(source), extra)
-    held = _DERIVED.get(key)
-    if held is not None and held[0]() is source:
-        return cast("T", held[1])
-    value = _read_only(compute())
-
-    def forget(ref: weakref.ref[Any], key: tuple[str, int, Hashable] = key) -> None:
-        if _DERIVED.get(key, (None,))[0] is ref:  # not a newer entry of a reused id
-            del _DERIVED[key]
-
-    _DERIVED[key] = (weakref.ref(source, forget), value)
-    return value
+    """``compute()`` kept with ``source`` (:func:`urlink.memo.kept_with`), read-only."""
+    return kept_with(name, (source,), extra, lambda: _read_only(compute()))
 
 
 def _read_only(value: T) -> T:
@@ -594,15 +574,8 @@ def _with_purposes(tables: list[pd.DataFrame], setups: tuple[Any, ...]) -> pd.Da
 
 def _goods_inputs(goods: GoodsSetup) -> pd.DataFrame:
     """Return the goods models' supply and demand, kept with the supply and market weights."""
-    weights = goods.market_weights
-
-    def compute() -> tuple[weakref.ref[pd.Series], pd.DataFrame]:
-        return weakref.ref(weights), _read_only(goods.inputs())
-
-    held = _derived("goods_inputs", goods.supply, id(weights), compute)
-    if held[0]() is weights:
-        return held[1]
-    return goods.inputs()  # other weights under a reused id: computed (rare)
+    sources = (goods.supply, goods.market_weights)
+    return kept_with("goods_inputs", sources, None, lambda: _read_only(goods.inputs()))
 
 
 def _compute(

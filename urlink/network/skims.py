@@ -37,7 +37,6 @@ import json
 import logging
 import math
 import warnings
-import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -53,6 +52,7 @@ from scipy.spatial import cKDTree
 
 from urlink.errors import InputError, UrlinkWarning
 from urlink.io.crs import local_metric_crs
+from urlink.memo import kept_with
 from urlink.parallel import (
     IN_FLIGHT_PER_WORKER,
     dask_client,
@@ -496,12 +496,22 @@ def snap_to_nodes(
     if zones.index.has_duplicates:
         msg = "origins/destinations have duplicate ids; ids must be unique"
         raise InputError(msg)
-    key = _seats_key(R, zones, access_speed_kph)
-    held = _SNAPPED.get(key) if key is not None else None
-    if held is not None and held[0]() is R.xy and held[1]() is R.snap:
-        return held[2].copy(deep=False)  # the same seats on the same nodes: snapped before
+    seats = _seats_key(zones, access_speed_kph)
+    if seats is None:
+        return _snapped(R, zones, access_speed_kph)
+    # a road edit keeps the nodes: the seats of every edited network (a strategy, an
+    # uncertainty sample) are snapped once, kept with the nodes' coordinates
+    kept = kept_with(
+        "snap_to_nodes", (R.xy, R.snap), seats, lambda: _snapped(R, zones, access_speed_kph)
+    )
+    return kept.copy(deep=False)
+
+
+def _snapped(
+    R: RoutingGraph, zones: gpd.GeoDataFrame | gpd.GeoSeries, access_speed_kph: float
+) -> pd.DataFrame:
     dist, pos = nearest_nodes(R, _seat_xy(zones, R.crs))
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "node": R.nodes[pos],
             "pos": pos,
@@ -510,46 +520,18 @@ def snap_to_nodes(
         },
         index=zones.index,
     )
-    if key is not None:
-        _keep_snapped(key, R, out)
-    return out
-
-
-_SNAPPED: dict[tuple[Any, ...], tuple[weakref.ref[Any], weakref.ref[Any], pd.DataFrame]] = {}
-"""Zones snapped to a graph's nodes, by the nodes' coordinates (identity) and the seats: a
-road edit keeps the nodes, so the seats of every edited network (a strategy, an uncertainty
-sample) are snapped once. An entry goes with the node coordinates."""
 
 
 def _seats_key(
-    R: RoutingGraph, zones: gpd.GeoDataFrame | gpd.GeoSeries, access_speed_kph: float
+    zones: gpd.GeoDataFrame | gpd.GeoSeries, access_speed_kph: float
 ) -> tuple[Any, ...] | None:
     """Return the seats of zones with seat columns as a key (None: by geometry, not kept)."""
     if not (isinstance(zones, gpd.GeoDataFrame) and {"seat_lon", "seat_lat"} <= set(zones)):
         return None
-    if not (isinstance(R.xy, np.ndarray) and isinstance(R.snap, np.ndarray)):
-        return None
     lon = zones["seat_lon"].to_numpy(dtype=float)
     lat = zones["seat_lat"].to_numpy(dtype=float)
     ids = tuple(zones.index.tolist())
-    return (
-        id(R.xy),
-        id(R.snap),
-        R.crs,
-        float(access_speed_kph),
-        ids,
-        lon.tobytes(),
-        lat.tobytes(),
-    )
-
-
-def _keep_snapped(key: tuple[Any, ...], R: RoutingGraph, snapped: pd.DataFrame) -> None:
-    def forget(ref: weakref.ref[Any], key: tuple[Any, ...] = key) -> None:
-        held = _SNAPPED.get(key)
-        if held is not None and ref in (held[0], held[1]):  # not a newer entry
-            del _SNAPPED[key]
-
-    _SNAPPED[key] = (weakref.ref(R.xy, forget), weakref.ref(R.snap, forget), snapped.copy())
+    return (float(access_speed_kph), ids, lon.tobytes(), lat.tobytes())
 
 
 def _node_matrix(

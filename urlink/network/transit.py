@@ -551,14 +551,14 @@ def transit_skim(  # noqa: PLR0915 - builds the graph and sums the tree in one p
     # the ancestor's ancestor, all at once (the right side is read before it is written);
     # only the nodes that still have an ancestor, fewer each round
     anc = np.where(has, pred, -1)
-    src, node = src_i, node_i
-    while len(src):
-        up = anc[src, node]
-        total[:, src, node] += total[:, src, up]
-        further = anc[src, up]
-        anc[src, node] = further
-        more = further >= 0
-        src, node = src[more], node[more]
+    origin, reached = src_i, node_i
+    while len(origin):
+        up = anc[origin, reached]
+        total[:, origin, reached] += total[:, origin, up]
+        further = anc[origin, up]
+        anc[origin, reached] = further
+        climbing = further >= 0
+        origin, reached = origin[climbing], reached[climbing]
     out = total[:, :, n : 2 * n]
     unreachable = ~np.isfinite(dist[:, n : 2 * n])
     np.fill_diagonal(unreachable, val=True)

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Literal, TypeVar, cast
 import numpy as np
 import pandas as pd
 
-from urlink.model.intrazonal import _arrow_strings, intrazonal_values, pair_values, positions
-from urlink.model.state import in_focus, intrazonal_min, transit_of
+from urlink.model.intrazonal import _arrow_strings, pair_values, positions
+from urlink.model.state import in_focus, intrazonal_km, intrazonal_min, transit_of
 from urlink.registry import RegistrationError, Registry, builtin
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from urlink.model.carbon import EmissionFactors
-    from urlink.model.intrazonal import IntrazonalRule
     from urlink.model.state import State
 
 __all__ = [
@@ -409,17 +408,6 @@ def _grid(cache: EvaluationCache | None, matrix: pd.DataFrame, ids: pd.Index) ->
     return _part(cache, "grid", (matrix, ids), read)
 
 
-def _intrazonal(
-    cache: EvaluationCache | None, matrix: pd.DataFrame, rule: IntrazonalRule
-) -> pd.Series:
-    """:func:`urlink.model.intrazonal.intrazonal_values` of a matrix, kept in the cache.
-
-    ``_intrazonal(cache, state.skim, state.intrazonal)`` is ``intrazonal_min(state)``, with
-    ``state.distance_km`` it is ``intrazonal_km(state)``.
-    """
-    return _part(cache, "intrazonal", (matrix, rule), lambda: intrazonal_values(matrix, rule=rule))
-
-
 def _on_zones(cache: EvaluationCache | None, values: pd.Series, ids: pd.Index) -> np.ndarray:
     """``values.reindex(ids)`` as floats (NaN for a zone without a value), kept in the cache."""
     return _part(
@@ -513,8 +501,8 @@ def service_self_min(state: State) -> pd.Series:
     pandas.Series
         Minutes per zone id (NaN for a zone that reaches no other zone).
     """
-    if state.intrazonal == "none":
-        return intrazonal_values(state.skim, rule="half_nearest")
+    if state.intrazonal == "none":  # the half-nearest times, kept with the skim as well
+        return intrazonal_min(dataclasses.replace(state, intrazonal="half_nearest"))
     return intrazonal_min(state)
 
 
@@ -690,7 +678,7 @@ def _trip_minutes(
     ``bus_min``: the bus skim's door-to-door minutes (None without a bus service);
     ``modes``: :func:`_mode_codes` of the table, where already computed.
     """
-    car = pairs.values(state.skim, _intrazonal(cache, state.skim, state.intrazonal), cache)
+    car = pairs.values(state.skim, intrazonal_min(state), cache)
     if "mode" not in people.columns or state.modes is None:
         return car
     codes, names = modes if modes is not None else _mode_codes(people)
@@ -725,7 +713,7 @@ def _bus_time_to(
     if bus_min is None or not targets:
         return np.full(len(index), np.nan)
     walk_kph = state.modes.walk_kph if state.modes is not None else 4.5
-    km = _intrazonal(cache, state.distance_km, state.intrazonal)
+    km = intrazonal_km(state)
     grid = _grid(cache, bus_min, index)
     at = _zone_positions(cache, index, targets)
     if grid is not None and at is not None:  # the same numbers by position
@@ -756,9 +744,7 @@ def _people_values(
     Per zone, in the order of the zones.
     """
     pairs = _Pairs.of(state.zones.index, people, cache)
-    km = pairs.values(
-        state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
-    )
+    km = pairs.values(state.distance_km, intrazonal_km(state), cache)
     modes = _mode_codes(people, cache) if "mode" in people.columns else None
     trip = _trip_minutes(state, people, pairs, km, bus_min, modes=modes, cache=cache)
     volume = people["volume"].to_numpy()
@@ -776,9 +762,7 @@ def _goods_values(
         state.emissions.goods_mode
     ]
     pairs = _Pairs.of(state.zones.index, goods, cache)
-    km = pairs.values(
-        state.distance_km, _intrazonal(cache, state.distance_km, state.intrazonal), cache
-    )
+    km = pairs.values(state.distance_km, intrazonal_km(state), cache)
     return pairs.totals(goods["volume"].to_numpy() * km * ef / 1000.0), pairs
 
 
@@ -918,10 +902,7 @@ def evaluate(state: State, *, cache: EvaluationCache | None = None) -> Evaluatio
 def _service_times(state: State, targets: list[str], cache: EvaluationCache | None) -> np.ndarray:
     """Minutes to the nearest target per zone (in the order of the zones): :func:`_time_to`."""
     skim, ids = state.skim, state.zones.index
-    # service_self_min(state); the same part as the trip times' intrazonal_min when the
-    # state has within-zone trips
-    rule: IntrazonalRule = "half_nearest" if state.intrazonal == "none" else state.intrazonal
-    self_min = _intrazonal(cache, skim, rule)
+    self_min = service_self_min(state)  # kept with the skim
     grid = _grid(cache, skim, ids)
     at = _zone_positions(cache, ids, targets) if targets else None
     if grid is not None and at is not None:  # the same numbers by position

@@ -183,7 +183,7 @@ def finish_flows(
         If volumes are negative or not finite, or columns are missing.
     """
     constants = _constants(list(flows.columns), flow_type, model, source, extra)
-    if constants is not None and flows.columns.is_unique and flows["volume"].dtype == np.float64:
+    if _strings(constants) and flows.columns.is_unique and flows["volume"].dtype == np.float64:
         arrays = {name: flows[name].array for name in flows.columns}
         volume = _checked_volume(flows["volume"].to_numpy(), flow_type, model)
         return _finished(arrays, volume, constants, drop_zero=drop_zero, attrs=flows.attrs)
@@ -191,9 +191,7 @@ def finish_flows(
     if vol.isna().any() or (vol < 0).any() or not np.isfinite(vol.to_numpy(dtype=float)).all():
         msg = f"{flow_type} model {model!r} produced negative, NaN or infinite volumes"
         raise InputError(msg)
-    every = {"flow_type": flow_type, "unit": UNITS[flow_type], "model": model}
-    every |= {"source": source, **extra}
-    return _finished_frame(flows, vol, every, drop_zero=drop_zero)
+    return _finished_frame(flows, vol, constants, drop_zero=drop_zero)
 
 
 def finish_columns(
@@ -243,7 +241,7 @@ def finish_columns(
     constants = _constants(list(columns), flow_type, model, source, extra)
     volume = columns["volume"]
     if (
-        constants is None
+        not _strings(constants)
         or not isinstance(volume, np.ndarray)
         or volume.dtype != np.float64
         or not all(_as_column(v, len(volume)) for v in columns.values())
@@ -264,8 +262,8 @@ def _as_column(values: object, n: int) -> bool:
 
 def _constants(
     names: list[Any], flow_type: FlowType, model: str, source: str, extra: dict[str, Any]
-) -> dict[str, str] | None:
-    """Check the columns and ``source``; the constant columns if they are all strings."""
+) -> dict[str, Any]:
+    """Check the columns and ``source``; return the constant columns."""
     missing = [c for c in ("origin", "destination", "volume") if c not in names]
     if missing:
         msg = f"{flow_type} model {model!r} returned no column(s) {missing}"
@@ -275,7 +273,12 @@ def _constants(
         raise InputError(msg)
     constants = {"flow_type": flow_type, "unit": UNITS[flow_type], "model": model}
     constants |= {"source": source, **extra}
-    return constants if all(isinstance(v, str) for v in constants.values()) else None
+    return constants
+
+
+def _strings(constants: dict[str, Any]) -> bool:
+    """Whether every constant column is a string (a table can then be built at once)."""
+    return all(isinstance(v, str) for v in constants.values())
 
 
 def _checked_volume(volume: np.ndarray, flow_type: str, model: str) -> np.ndarray:
